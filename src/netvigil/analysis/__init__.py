@@ -1,0 +1,1 @@
+"""Analysis of OONI-format measurements: classic keys, layered verdicts, fingerprints."""
