@@ -1,0 +1,247 @@
+"""Blockpage fingerprints: known censor answers and pages, from ooni/blocking-fingerprints.
+
+The two CSVs (``fingerprints_dns.csv``, ``fingerprints_http.csv``; columns and scopes are
+described in that repository's Readme.md and in docs/fingerprints.md) list the DNS answers and
+the HTTP bodies/headers that censors' blockpages are known to produce. OONI's backend uses them to
+mark a measurement *confirmed* (ooni/backend fastpath/core.py ``match_fingerprints`` and
+``is_confirmed``). We differ from the fastpath on purpose:
+
+* the fastpath does a substring search for every body row and ignores ``pattern_type``, so its
+  14 ``regexp`` rows are effectively literal and never match; we honour ``pattern_type``
+  everywhere (full, prefix, contains, regexp), for bodies and headers alike;
+* ``fp`` rows are pages known to be *legitimate* (CDN, WAF, captcha, parking): we report them so
+  that callers can use them as evidence against censorship, but they never confirm blocking
+  (see :func:`confirms`).
+
+Matching is case-sensitive over ``str``; callers decode byte bodies as UTF-8 with
+``errors="replace"`` first. Header names are compared case-insensitively, as HTTP requires.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import pathlib
+import re
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Final
+
+import msgspec
+
+from netvigil.analysis.fingerprint_index import LiteralIndex
+
+__all__ = [
+    "Fingerprint",
+    "FingerprintDB",
+    "FingerprintError",
+    "FingerprintMatch",
+    "confirms",
+    "is_false_positive_page",
+]
+
+DNS_FILE: Final = "fingerprints_dns.csv"
+HTTP_FILE: Final = "fingerprints_http.csv"
+PATTERN_TYPES: Final = frozenset({"full", "prefix", "contains", "regexp"})
+# Columns we read; the others (other_names, exp_url, notes) are documentation only.
+REQUIRED_COLUMNS: Final = (
+    "name",
+    "scope",
+    "location_found",
+    "pattern_type",
+    "pattern",
+    "confidence_no_fp",
+    "expected_countries",
+    "source",
+)
+# With no expected_countries, only scopes naming a real censor (national, ISP, institution,
+# middlebox product) confirm. OONI's is_confirmed accepts only isp/nat there; prod and inst
+# pages are just as specific to a filtering deployment, so we accept them too.
+_CONFIRMING_SCOPES: Final = frozenset({"nat", "isp", "inst", "prod"})
+
+
+class FingerprintError(ValueError):
+    """The fingerprint files cannot be used; the message is one line naming the file and row."""
+
+
+class Fingerprint(msgspec.Struct, frozen=True, kw_only=True):
+    """One CSV row. ``location_found`` is ``dns``, ``body`` or ``header.<lowercase name>``."""
+
+    name: str
+    scope: str
+    location_found: str
+    pattern_type: str
+    pattern: str
+    expected_countries: tuple[str, ...]
+    source: str
+    confidence_no_fp: int | None
+
+
+class FingerprintMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """A fingerprint found in a response.
+
+    ``location`` is ``dns``, ``body`` or ``header.<lowercase name>``. ``witness`` is what matched:
+    the DNS answer, the whole header value, or for a body the matched text (the pattern itself
+    for literal rows, the regex's match for ``regexp`` rows).
+    """
+
+    fingerprint: Fingerprint
+    location: str
+    witness: str
+
+
+def is_false_positive_page(fp: Fingerprint) -> bool:
+    """True for ``fp`` rows: known non-censorship pages (CDN/WAF/captcha/parking)."""
+    return fp.scope == "fp"
+
+
+def confirms(fp: Fingerprint, probe_cc: str) -> bool:
+    """Whether a match of ``fp`` in a measurement from ``probe_cc`` confirms blocking.
+
+    ``fp`` rows are evidence of a legitimate page and ``vbw`` ("vague blocking word") rows are
+    too generic to stand alone. A row that names countries confirms only there (stricter than
+    OONI's is_confirmed, which also accepts any isp/nat row elsewhere: a national blockpage IP
+    seen from another country is more likely a resolver quirk than that country's censor).
+    """
+    if fp.scope in ("fp", "vbw"):
+        return False
+    if fp.expected_countries:
+        return probe_cc.upper() in fp.expected_countries
+    return fp.scope in _CONFIRMING_SCOPES
+
+
+class FingerprintDB:
+    """The loaded fingerprints, indexed for fast matching. Immutable; load once and reuse."""
+
+    __slots__ = ("_body", "_dns", "_dns_index", "_headers", "_http")
+
+    def __init__(self, dns: Sequence[Fingerprint], http: Sequence[Fingerprint]) -> None:
+        self._dns = tuple(dns)
+        self._http = tuple(http)
+        dns_index: dict[str, list[int]] = {}
+        for row, fp in enumerate(self._dns):
+            dns_index.setdefault(fp.pattern, []).append(row)
+        self._dns_index = {k: tuple(v) for k, v in dns_index.items()}
+        by_location: dict[str, list[tuple[int, str, str]]] = {}
+        for row, fp in enumerate(self._http):
+            by_location.setdefault(fp.location_found, []).append((row, fp.pattern_type, fp.pattern))
+        self._body = LiteralIndex(by_location.pop("body", []))
+        # header.<name> -> index keyed by the lowercase header name.
+        self._headers = {loc[7:]: LiteralIndex(e) for loc, e in by_location.items()}
+
+    @classmethod
+    def load(cls, directory: pathlib.Path | None = None) -> FingerprintDB:
+        """Load the bundled CSVs (``None``, cached) or the two CSVs in ``directory``."""
+        if directory is None:
+            return _bundled()
+        return cls._load_from(directory)
+
+    @classmethod
+    def _load_from(cls, folder: Traversable) -> FingerprintDB:
+        dns = _read_csv(folder.joinpath(DNS_FILE), http=False)
+        http = _read_csv(folder.joinpath(HTTP_FILE), http=True)
+        return cls(dns, http)
+
+    @property
+    def dns(self) -> tuple[Fingerprint, ...]:
+        """DNS rows in CSV order."""
+        return self._dns
+
+    @property
+    def http(self) -> tuple[Fingerprint, ...]:
+        """HTTP rows in CSV order."""
+        return self._http
+
+    def match_dns(self, answer: str) -> tuple[FingerprintMatch, ...]:
+        """Rows whose pattern equals this resolver answer (IP or CNAME), in CSV order."""
+        return tuple(
+            FingerprintMatch(fingerprint=self._dns[row], location="dns", witness=answer)
+            for row in self._dns_index.get(answer, ())
+        )
+
+    def match_http(
+        self, body: str | None, headers: Mapping[str, str] | None
+    ) -> tuple[FingerprintMatch, ...]:
+        """Rows matching the body or a header, one per row, in CSV order.
+
+        With repeated header names (e.g. ``Location`` and ``location``), the first header in
+        the mapping's order that matches provides the witness.
+        """
+        found: dict[int, tuple[str, str]] = {}
+        if body is not None:
+            for row, witness in self._body.search(body).items():
+                found[row] = ("body", witness)
+        for name, value in (headers or {}).items():
+            index = self._headers.get(name.lower())
+            if index is None:
+                continue
+            for row in index.search(value):
+                found.setdefault(row, (self._http[row].location_found, value))
+        return tuple(
+            FingerprintMatch(fingerprint=self._http[row], location=loc, witness=witness)
+            for row, (loc, witness) in sorted(found.items())
+        )
+
+
+@functools.cache
+def _bundled() -> FingerprintDB:
+    return FingerprintDB._load_from(resources.files("netvigil") / "data" / "fingerprints")
+
+
+def _read_csv(source: Traversable, *, http: bool) -> tuple[Fingerprint, ...]:
+    """Parse one CSV; every problem becomes a one-line FingerprintError naming file and line."""
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FingerprintError(f"{source}: cannot read fingerprint file ({exc})") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"missing column(s) {', '.join(missing)}")
+        return tuple(_parse_row(row, http=http) for row in reader)
+    except (ValueError, csv.Error) as exc:
+        msg = str(exc).replace("\n", " ")
+        raise FingerprintError(f"{source}: line {reader.line_num}: {msg}") from exc
+
+
+def _parse_row(row: dict[str, str | None], *, http: bool) -> Fingerprint:
+    values = {c: row.get(c) for c in REQUIRED_COLUMNS}
+    if any(v is None for v in values.values()):
+        raise ValueError("row has fewer fields than the header")
+    v = {k: (s or "").strip() for k, s in values.items()}
+    name = v["name"]
+    location = v["location_found"].lower()
+    pattern_type = v["pattern_type"]
+    pattern = values["pattern"] or ""  # leading/trailing spaces are part of some patterns
+    if pattern_type not in PATTERN_TYPES:
+        raise ValueError(f"{name}: unknown pattern_type {pattern_type!r}")
+    if not pattern:
+        raise ValueError(f"{name}: empty pattern")
+    if http and location != "body" and not (location.startswith("header.") and location[7:]):
+        raise ValueError(f"{name}: location_found {location!r} is not body or header.<name>")
+    if not http and (location, pattern_type) != ("dns", "full"):
+        raise ValueError(f"{name}: DNS rows must be location_found=dns, pattern_type=full")
+    if pattern_type == "regexp":
+        try:
+            re.compile(pattern)
+        except (re.error, OverflowError, RecursionError) as exc:
+            raise ValueError(f"{name}: regexp {pattern!r} does not compile ({exc})") from exc
+    raw_confidence = v["confidence_no_fp"]
+    try:
+        confidence = int(raw_confidence) if raw_confidence else None
+    except ValueError:
+        raise ValueError(f"{name}: confidence_no_fp {raw_confidence!r} is not an int") from None
+    countries = tuple(cc.strip().upper() for cc in v["expected_countries"].split(",") if cc.strip())
+    return Fingerprint(
+        name=name,
+        scope=v["scope"],
+        location_found=location,
+        pattern_type=pattern_type,
+        pattern=pattern,
+        expected_countries=countries,
+        source=v["source"],
+        confidence_no_fp=confidence,
+    )

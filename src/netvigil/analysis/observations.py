@@ -1,0 +1,331 @@
+"""Web observations: one flat record per DNS answer and per endpoint, with its control.
+
+Theory of operation. A web_connectivity measurement is a set of traces (DNS lookups, TCP
+connects, TLS handshakes, HTTP round trips) joined by `transaction_id`. Analysis is easier
+over flat records: one :class:`Observation` per resolved address of each successful lookup,
+one per failed lookup, and one per TCP endpoint carrying the furthest step reached on it
+(TCP, then TLS, then HTTP share the endpoint's transaction id). Each record is then
+cross-referenced with the test helper's view of the same thing.
+
+This follows the model of OONI's minipipeline (ooni/probe-cli:internal/minipipeline,
+observation.go `IngestWebMeasurement`, `IngestControlMessages`) so that the classic verdict
+keys come out exactly as OONI's v0.5 code computes them. ``failure`` fields follow its
+convention: ``None`` = no data, ``""`` = success, anything else = the df-007 string.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+from urllib.parse import urlsplit
+
+import msgspec
+
+from netvigil.analysis.addresses import is_bogon, join_host_port
+from netvigil.records import (
+    ControlHTTPRequest,
+    ControlResponse,
+    HeaderValue,
+    HTTPTransaction,
+    TLSHandshake,
+    WebConnectivityKeys,
+    bytes_of,
+    text_of,
+)
+
+
+class Kind(IntEnum):
+    """Observation kinds, ordered by how far a connection got (the order matters)."""
+
+    DNS = 0
+    TCP = 1
+    TLS = 2
+    HTTP = 3
+
+
+ORIGIN_DNS = "dns"
+ORIGIN_TH = "th"
+
+# measurexlite/web.go: the title as the probe's own code extracts it.
+_TITLE = re.compile(r"(?i)<title>([^<]{1,512})</title>")
+
+
+class Observation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    kind: Kind
+    failure: str | None
+    transaction_id: int
+    depth: int | None = None
+    fetch_body: bool | None = None
+    # The DNS lookup this observation comes from (for endpoints: the lookup that found the IP).
+    dns_transaction_id: int | None = None
+    dns_domain: str | None = None
+    dns_failure: str | None = None
+    dns_query_type: str | None = None
+    dns_engine: str | None = None
+    dns_addrs: frozenset[str] | None = None
+    ip_origin: str | None = None
+    ip: str | None = None
+    ip_asn: int | None = None
+    ip_bogon: bool | None = None
+    # The endpoint.
+    port: int | None = None
+    endpoint: str | None = None
+    tcp_failure: str | None = None
+    tls_failure: str | None = None
+    tls_server_name: str | None = None
+    http_url: str | None = None
+    http_failure: str | None = None
+    http_status: int | None = None
+    http_body_length: int | None = None
+    http_body_truncated: bool | None = None
+    http_header_keys: frozenset[str] | None = None
+    http_location: str | None = None
+    http_title: str | None = None
+    http_final: bool | None = None
+    # What the test helper saw.
+    ctrl_dns_domain: str | None = None
+    ctrl_dns_failure: str | None = None
+    ctrl_dns_addrs: frozenset[str] | None = None
+    ctrl_tcp_failure: str | None = None
+    ctrl_tls_failure: str | None = None
+    ctrl_http_failure: str | None = None
+    ctrl_http_status: int | None = None
+    ctrl_http_body_length: int | None = None
+    ctrl_http_header_keys: frozenset[str] | None = None
+    ctrl_http_title: str | None = None
+
+
+class WebObservations(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    dns_failures: tuple[Observation, ...]
+    dns_successes: tuple[Observation, ...]
+    endpoints: tuple[Observation, ...]
+    # The control's expectations: None when there was no control.
+    ctrl_dns_addrs: frozenset[str] | None
+    ctrl_http_failure: str | None
+
+
+def tag_depth(tags: list[str] | None) -> int | None:
+    result = None
+    for tag in tags or ():
+        if tag.startswith("depth="):
+            try:
+                result = int(tag[6:])
+            except ValueError:
+                continue
+    return result
+
+
+def tag_fetch_body(tags: list[str] | None) -> bool | None:
+    result = None
+    for tag in tags or ():
+        if tag.startswith("fetch_body="):
+            result = tag == "fetch_body=true"
+    return result
+
+
+def title_of(body: str) -> str:
+    match = _TITLE.search(body)
+    return match.group(1) if match else ""
+
+
+def header_keys(headers: dict[str, HeaderValue] | None) -> frozenset[str]:
+    return frozenset(headers or ())
+
+
+def header_value(headers: dict[str, HeaderValue] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return text_of(value)
+    return None
+
+
+def is_final_status(code: int) -> bool:
+    """2xx, 4xx and 5xx end a redirect chain (minipipeline/utils.go)."""
+    return code // 100 in (2, 4, 5)
+
+
+def asn_table(keys: WebConnectivityKeys) -> dict[str, int]:
+    """IP → ASN from the measurement itself: answers' `asn` and the control's `ip_info`.
+
+    OONI's probe looks ASNs up in its own MaxMind-format database at analysis time; the
+    measurement already records those lookups, so re-analysis needs no database.
+    """
+    table: dict[str, int] = {}
+    for query in keys.queries or ():
+        for answer in query.answers or ():
+            address = answer.address
+            if address and answer.asn:
+                table.setdefault(address, answer.asn)
+    if keys.control is not None:
+        for address, info in (keys.control.ip_info or {}).items():
+            if info.asn:
+                table.setdefault(address, info.asn)
+    return table
+
+
+def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
+    """Flatten a measurement's traces into observations cross-referenced with the control."""
+    request, control = keys.x_control_request, keys.control
+    has_control = request is not None and control is not None
+    ctrl = control if control is not None and has_control else ControlResponse()
+    domain = urlsplit(request.http_request).hostname or "" if request is not None else ""
+    # A missing `dns`/`http_request` in the control reads as Go's zero value: no failure.
+    ctrl_dns = ctrl.dns
+    ctrl_dns_failure = (ctrl_dns.failure or "") if ctrl_dns is not None else ""
+    ctrl_dns_addrs = frozenset((ctrl_dns.addrs or ()) if ctrl_dns is not None else ())
+    ctrl_http = ctrl.http_request if ctrl.http_request is not None else ControlHTTPRequest()
+    http_ctrl = _control_http_fields(ctrl_http) if has_control else {}
+
+    def dns_control(lookup_domain: str) -> dict[str, object]:
+        if not has_control or lookup_domain != domain:
+            return {}
+        return {
+            "ctrl_dns_domain": domain,
+            "ctrl_dns_failure": ctrl_dns_failure,
+            "ctrl_dns_addrs": None if ctrl_dns_failure else ctrl_dns_addrs,
+        }
+
+    failures: list[Observation] = []
+    successes: list[Observation] = []
+    known: dict[str, Observation] = {}
+    for query in keys.queries or ():
+        depth = tag_depth(query.tags)
+        common = {
+            "transaction_id": query.transaction_id,
+            "depth": depth,
+            "dns_transaction_id": query.transaction_id,
+            "dns_domain": query.hostname,
+            "dns_query_type": query.query_type,
+            "dns_engine": query.engine,
+            **dns_control(query.hostname),
+            **http_ctrl,
+        }
+        if query.failure is not None:
+            failures.append(
+                Observation(kind=Kind.DNS, failure=query.failure, dns_failure=query.failure, **common)  # type: ignore[arg-type]
+            )
+            continue
+        addrs = frozenset(a.address for a in query.answers or () if a.address)
+        for address in sorted(addrs):
+            obs = Observation(
+                kind=Kind.DNS,
+                failure="",
+                dns_failure="",
+                dns_addrs=addrs,
+                ip_origin=ORIGIN_DNS,
+                ip=address,
+                ip_asn=asns.get(address),
+                ip_bogon=is_bogon(address),
+                **common,  # type: ignore[arg-type]
+            )
+            successes.append(obs)
+            known.setdefault(address, obs)
+
+    tls_by_tx = {tls.transaction_id: tls for tls in keys.tls_handshakes or ()}
+    http_by_tx = {http.transaction_id: http for http in keys.requests or ()}
+    endpoints: dict[int, Observation] = {}
+    for tcp in keys.tcp_connect or ():
+        found = known.get(tcp.ip)
+        origin = found.ip_origin if found is not None else None
+        lookup = found.dns_domain if found is not None else None
+        fields: dict[str, object] = {}
+        if has_control:
+            if lookup is None and tcp.ip in ctrl_dns_addrs:
+                origin = ORIGIN_TH
+                fields.update(
+                    ctrl_dns_domain=domain,
+                    ctrl_dns_failure=ctrl_dns_failure,
+                    ctrl_dns_addrs=ctrl_dns_addrs,
+                )
+            elif lookup is not None:
+                fields.update(dns_control(lookup))
+        endpoint = join_host_port(tcp.ip, tcp.port)
+        tcp_failure = tcp.status.failure or ""
+        if has_control and ctrl.tcp_connect and endpoint in ctrl.tcp_connect:
+            fields["ctrl_tcp_failure"] = ctrl.tcp_connect[endpoint].failure or ""
+        fields.update(http_ctrl)
+        fields.update(_step_fields(tls_by_tx.get(tcp.transaction_id), endpoint, ctrl, has_control))
+        fields.update(_http_fields(http_by_tx.get(tcp.transaction_id)))
+        kind = Kind.HTTP if "http_failure" in fields else Kind.TLS if "tls_failure" in fields else Kind.TCP
+        failure = fields.get(
+            {Kind.HTTP: "http_failure", Kind.TLS: "tls_failure", Kind.TCP: "tcp_failure"}[kind],
+            tcp_failure,
+        )
+        endpoints[tcp.transaction_id] = Observation(
+            kind=kind,
+            failure=failure,  # type: ignore[arg-type]
+            transaction_id=tcp.transaction_id,
+            depth=tag_depth(tcp.tags),
+            fetch_body=tag_fetch_body(tcp.tags),
+            dns_transaction_id=found.dns_transaction_id if found is not None else None,
+            dns_domain=lookup,
+            dns_failure=found.dns_failure if found is not None else None,
+            dns_addrs=found.dns_addrs if found is not None else None,
+            ip_origin=origin,
+            ip=tcp.ip,
+            ip_asn=asns.get(tcp.ip),
+            ip_bogon=is_bogon(tcp.ip),
+            port=tcp.port,
+            endpoint=endpoint,
+            tcp_failure=tcp_failure,
+            **fields,  # type: ignore[arg-type]
+        )
+    return WebObservations(
+        dns_failures=tuple(failures),
+        dns_successes=tuple(successes),
+        endpoints=tuple(endpoints.values()),
+        ctrl_dns_addrs=ctrl_dns_addrs if has_control else None,
+        ctrl_http_failure=(ctrl_http.failure or "") if has_control else None,
+    )
+
+
+def _control_http_fields(ctrl_http: ControlHTTPRequest) -> dict[str, object]:
+    failure = ctrl_http.failure or ""
+    if failure:
+        return {"ctrl_http_failure": failure}
+    return {
+        "ctrl_http_failure": "",
+        "ctrl_http_status": ctrl_http.status_code or 0,
+        "ctrl_http_body_length": ctrl_http.body_length or 0,
+        "ctrl_http_header_keys": header_keys(ctrl_http.headers),
+        "ctrl_http_title": ctrl_http.title or "",
+    }
+
+
+def _step_fields(
+    tls: TLSHandshake | None, endpoint: str, ctrl: ControlResponse, has_control: bool
+) -> dict[str, object]:
+    if tls is None:
+        return {}
+    fields: dict[str, object] = {
+        "tls_failure": tls.failure or "",
+        "tls_server_name": tls.server_name or "",
+    }
+    ctrl_tls = (ctrl.tls_handshake or {}).get(endpoint) if has_control else None
+    if ctrl_tls is not None and (ctrl_tls.server_name or "") == (tls.server_name or ""):
+        fields["ctrl_tls_failure"] = ctrl_tls.failure or ""
+    return fields
+
+
+def _http_fields(http: HTTPTransaction | None) -> dict[str, object]:
+    if http is None:
+        return {}
+    fields: dict[str, object] = {"http_url": http.request.url, "http_failure": http.failure or ""}
+    if http.failure is None and http.response is not None:
+        response = http.response
+        body = response.body
+        code = response.code or 0
+        fields.update(
+            http_status=code,
+            http_body_length=len(bytes_of(body)) if not isinstance(body, str) else _utf8_len(body),
+            http_body_truncated=bool(response.body_is_truncated),
+            http_header_keys=header_keys(response.headers),
+            http_location=header_value(response.headers, "location"),
+            http_title=title_of(text_of(body)),
+            http_final=is_final_status(code),
+        )
+    return fields
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
