@@ -23,7 +23,9 @@ class NaiveMatcher:
         self._rows = tuple(rows)
         # Compiled once here so that timing the matcher measures matching, not compiling.
         self._regex = {
-            i: re.compile(fp.pattern) for i, fp in enumerate(self._rows) if fp.pattern_type == "regexp"
+            i: re.compile(fp.pattern)
+            for i, fp in enumerate(self._rows)
+            if fp.pattern_type == "regexp"
         }
 
     def match_dns(self, answer: str) -> tuple[FingerprintMatch, ...]:

@@ -221,10 +221,11 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
             successes.append(obs)
             known.setdefault(address, obs)
 
-    tls_by_tx = {tls.transaction_id: tls for tls in keys.tls_handshakes or ()}
-    http_by_tx = {http.transaction_id: http for http in keys.requests or ()}
+    # Legacy probes write no transaction ids: their steps cannot be joined (see evidence.py).
+    tls_by_tx = {t.transaction_id: t for t in keys.tls_handshakes or () if t.transaction_id}
+    http_by_tx = {h.transaction_id: h for h in keys.requests or () if h.transaction_id}
     endpoints: dict[int, Observation] = {}
-    for tcp in keys.tcp_connect or ():
+    for position, tcp in enumerate(keys.tcp_connect or ()):
         found = known.get(tcp.ip)
         origin = found.ip_origin if found is not None else None
         lookup = found.dns_domain if found is not None else None
@@ -251,7 +252,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
             {Kind.HTTP: "http_failure", Kind.TLS: "tls_failure", Kind.TCP: "tcp_failure"}[kind],
             tcp_failure,
         )
-        endpoints[tcp.transaction_id] = Observation(
+        endpoints[tcp.transaction_id or -1 - position] = Observation(
             kind=kind,
             failure=failure,  # type: ignore[arg-type]
             transaction_id=tcp.transaction_id,

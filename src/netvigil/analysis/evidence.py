@@ -1,0 +1,196 @@
+"""The evidence the layered verdict reasons over, for modern and legacy measurements alike.
+
+Web Connectivity v0.5 tags every step (`depth=N`, `fetch_body=`, `classic`) and joins the
+steps of one connection by `transaction_id`; v0.4 and Measurement Kit probes (0.0.1–0.4.x)
+do neither: their `tcp_connect` list is the connectivity check, their `requests` list is
+the redirect chain, newest first (df-001), with no link between the two. This module turns
+both into the same three lists — lookups, connections, HTTP steps — so that the rules in
+:mod:`netvigil.analysis.rules` never branch on the probe's version.
+
+Only what the system resolver and the page fetch saw is kept as "the path" (the user's
+experience; ts-017's "classic" observations). Addresses only the test helper found, UDP and
+DoH lookups, and connectivity-only checks are kept aside as `extra_*`: they can corroborate
+a verdict (a page that loads from the control's address proves the server is up) but
+never decide one (ts-017 E005).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import msgspec
+
+from netvigil.analysis.classic import CLASSIC_ENGINES, classic_filter
+from netvigil.analysis.observations import (
+    Observation,
+    WebObservations,
+    tag_depth,
+    tag_fetch_body,
+    title_of,
+)
+from netvigil.records import HTTPTransaction, WebConnectivityKeys, text_of
+
+
+class Lookup(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    index: int  # position in `queries`, the witness
+    hostname: str
+    engine: str
+    query_type: str
+    depth: int
+    failure: str
+    addrs: frozenset[str]
+
+
+class HTTPStep(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    index: int  # position in `requests`
+    url: str
+    depth: int
+    transaction_id: int
+    failure: str
+    status: int  # 0 when no response arrived
+    body: str
+    body_length: int
+    truncated: bool
+    headers: dict[str, str]  # lower-case names, first value
+    title: str
+    over_tls: bool
+
+    @property
+    def final(self) -> bool:
+        return not self.failure and self.status // 100 in (2, 4, 5)
+
+
+class Control(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    domain: str
+    dns_failure: str
+    dns_addrs: frozenset[str]
+    tcp: dict[str, str]  # endpoint -> failure ("" = success)
+    tls: dict[str, str]
+    http_failure: str
+    http_status: int
+    http_body_length: int
+    http_title: str
+    http_headers: frozenset[str]
+    ip_flags: dict[str, int]  # ooni.md §2: 1 probe, 2 TH, 4 bogon, 8 valid for domain
+
+
+class Evidence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    url: str
+    domain: str
+    lookups: tuple[Lookup, ...]
+    endpoints: tuple[Observation, ...]
+    http: tuple[HTTPStep, ...]  # oldest first
+    control: Control | None
+    asns: dict[str, int]
+    extra_lookups: tuple[Lookup, ...]
+    extra_endpoints: tuple[Observation, ...]
+    legacy: bool
+
+
+def _is_legacy(keys: WebConnectivityKeys) -> bool:
+    for step in (*(keys.queries or ()), *(keys.tcp_connect or ())):
+        if tag_depth(step.tags) is not None:
+            return False
+    return True
+
+
+def control_of(keys: WebConnectivityKeys, url: str) -> Control | None:
+    ctrl = keys.control
+    if ctrl is None or keys.control_failure or (ctrl.dns is None and ctrl.http_request is None):
+        return None
+    request = keys.x_control_request
+    domain = urlsplit(request.http_request if request else url).hostname or ""
+    http = ctrl.http_request
+    return Control(
+        domain=domain,
+        dns_failure=(ctrl.dns.failure or "") if ctrl.dns else "",
+        dns_addrs=frozenset((ctrl.dns.addrs or ()) if ctrl.dns else ()),
+        tcp={ep: r.failure or "" for ep, r in (ctrl.tcp_connect or {}).items()},
+        tls={ep: r.failure or "" for ep, r in (ctrl.tls_handshake or {}).items()},
+        http_failure=(http.failure or "") if http else "unknown_error",
+        http_status=(http.status_code or 0) if http else 0,
+        http_body_length=(http.body_length or 0) if http else 0,
+        http_title=(http.title or "") if http else "",
+        http_headers=frozenset(http.headers or ()) if http else frozenset(),
+        ip_flags={ip: info.flags or 0 for ip, info in (ctrl.ip_info or {}).items()},
+    )
+
+
+def _lookups(keys: WebConnectivityKeys, legacy: bool) -> tuple[list[Lookup], list[Lookup]]:
+    path: list[Lookup] = []
+    extra: list[Lookup] = []
+    for index, query in enumerate(keys.queries or ()):
+        depth = tag_depth(query.tags)
+        engine = query.engine or "system"
+        lookup = Lookup(
+            index=index,
+            hostname=query.hostname,
+            engine=engine,
+            query_type=query.query_type,
+            depth=0 if depth is None else depth,
+            failure=query.failure or "",
+            addrs=frozenset(a.address for a in query.answers or () if a.address),
+        )
+        system = engine in CLASSIC_ENGINES or (legacy and engine not in ("udp", "doh", "dot"))
+        (path if system else extra).append(lookup)
+    return path, extra
+
+
+def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPStep:
+    response = tx.response
+    body = text_of(response.body) if response is not None else ""
+    headers = {k.lower(): text_of(v) for k, v in ((response.headers or {}) if response else {}).items()}
+    status = (response.code or 0) if response is not None else 0
+    return HTTPStep(
+        index=index,
+        url=tx.request.url,
+        depth=depth,
+        transaction_id=tx.transaction_id,
+        failure=tx.failure or "",
+        status=status,
+        body=body,
+        body_length=len(body.encode("utf-8", errors="replace")) if not body.isascii() else len(body),
+        truncated=bool(response.body_is_truncated) if response is not None else False,
+        headers=headers,
+        title=title_of(body),
+        over_tls=tls,
+    )
+
+
+def gather(keys: WebConnectivityKeys, web: WebObservations, url: str, asns: dict[str, int]) -> Evidence:
+    """Build the evidence of one measurement from its keys and observations."""
+    legacy = _is_legacy(keys)
+    lookups, extra_lookups = _lookups(keys, legacy)
+    requests = list(keys.requests or ())
+    steps: list[HTTPStep] = []
+    if legacy:
+        endpoints = tuple(
+            msgspec.structs.replace(o, depth=0, fetch_body=True) for o in web.endpoints
+        )
+        extra_endpoints: tuple[Observation, ...] = ()
+        for depth, (index, tx) in enumerate(reversed(list(enumerate(requests)))):
+            https = tx.request.url.startswith("https://")
+            steps.append(_http_step(index, tx, depth, https))
+    else:
+        endpoints = classic_filter(web).endpoints
+        kept = {o.transaction_id for o in endpoints}
+        extra_endpoints = tuple(o for o in web.endpoints if o.transaction_id not in kept)
+        tls_tx = {o.transaction_id for o in endpoints if o.tls_failure is not None}
+        for index, tx in reversed(list(enumerate(requests))):
+            if tx.transaction_id not in kept or tag_fetch_body(tx.tags) is False:
+                continue
+            depth = tag_depth(tx.tags) or 0
+            steps.append(_http_step(index, tx, depth, tx.transaction_id in tls_tx))
+    domain = urlsplit(url).hostname or ""
+    return Evidence(
+        url=url,
+        domain=domain,
+        lookups=tuple(lookups),
+        endpoints=endpoints,
+        http=tuple(steps),
+        control=control_of(keys, url),
+        asns=asns,
+        extra_lookups=tuple(extra_lookups),
+        extra_endpoints=extra_endpoints,
+        legacy=legacy,
+    )

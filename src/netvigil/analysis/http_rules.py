@@ -1,0 +1,159 @@
+"""The HTTP layer: what happened to the request, and was the page the site's?
+
+OONI's new pipeline does not score HTTP at all (ooni.md §9); its classic keys call every
+difference "http-diff" and every failure "http-failure". We separate:
+
+- a blockpage, recognised by a fingerprint (confirmed when its country fits);
+- a legitimate CDN/WAF page (an `fp`-scope fingerprint, or a Cloudflare-style challenge
+  answered with 403/429/503): a server-side challenge is not censorship (ooni/probe#2661,
+  #2528), so it is named `server_challenge` and scored ok;
+- a reset, EOF or timeout while the control fetched the page;
+- throttling: the response started (a status code arrived) and the body then stalled
+  (the netem `throttling*` scenarios; ooni.md §3.2 on network events);
+- a server's own broken redirect or redirect loop: the site is down for everyone.
+
+The final response is compared with the control's with OONI's own diff
+(:mod:`netvigil.analysis.httpdiff`); over validated TLS it is trusted, as OONI does.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from netvigil.analysis.addresses import is_bogon, parse_ip
+from netvigil.analysis.evidence import Evidence, HTTPStep
+from netvigil.analysis.fingerprints import FingerprintDB, FingerprintMatch, confirms
+from netvigil.analysis.httpdiff import HTTPDiff, compare
+from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness, layer_verdict
+from netvigil.failures import FailureKind, is_unknown, kind_of
+
+# Legacy probes report these as the HTTP failure; they belong to the DNS or TLS layer.
+_OTHER_LAYERS = frozenset(
+    (
+        FailureKind.TLS_CERTIFICATE,
+        FailureKind.TLS_OTHER,
+        FailureKind.NXDOMAIN,
+        FailureKind.NO_ANSWER,
+        FailureKind.DNS_REFUSED,
+        FailureKind.DNS_SERVER_ERROR,
+        FailureKind.DNS_BOGON,
+    )
+)
+_CHALLENGE_STATUS = frozenset((403, 429, 503))
+_CHALLENGE_MARKERS = ("cf-chl", "cf_chl", "challenge-platform", "captcha", "Just a moment")
+
+
+def _witness(step: HTTPStep, ev: Evidence) -> Witness:
+    observed = step.failure or f"HTTP {step.status}, {step.body_length} bytes, title {step.title!r}"
+    control = None
+    if ev.control is not None:
+        ctrl = ev.control
+        control = ctrl.http_failure or (
+            f"HTTP {ctrl.http_status}, {ctrl.http_body_length} bytes, title {ctrl.http_title!r}"
+        )
+    return Witness(ref=f"test_keys.requests[{step.index}] {step.url}", observed=observed, control=control)
+
+
+def diff_of(step: HTTPStep, ev: Evidence) -> HTTPDiff | None:
+    ctrl = ev.control
+    if ctrl is None or ctrl.http_failure:
+        return None
+    return compare(
+        probe_status=step.status,
+        probe_body_length=step.body_length,
+        probe_truncated=step.truncated,
+        probe_headers=frozenset(step.headers),
+        probe_title=step.title,
+        control_status=ctrl.http_status,
+        control_body_length=ctrl.http_body_length,
+        control_headers=ctrl.http_headers,
+        control_title=ctrl.http_title,
+    )
+
+
+def _challenge(step: HTTPStep, legit: list[FingerprintMatch]) -> bool:
+    if step.status not in _CHALLENGE_STATUS:
+        return False
+    cdn = "cf-ray" in step.headers or step.headers.get("server", "").lower() == "cloudflare"
+    return bool(legit) or (cdn and any(marker in step.body for marker in _CHALLENGE_MARKERS))
+
+
+def _failure_verdict(step: HTTPStep, ev: Evidence, witness: tuple[Witness, ...]) -> LayerVerdict:
+    kind = kind_of(step.failure)
+    if ev.control is None:
+        return layer_verdict(Layer.HTTP, "http.failure_no_control", witnesses=witness)
+    if ev.control.http_failure:
+        return layer_verdict(Layer.HTTP, "http.failure_control_also_failing", witnesses=witness)
+    if step.status and kind is FailureKind.TIMEOUT:
+        return layer_verdict(Layer.HTTP, "http.throttled", technique="throttling", witnesses=witness)
+    target = urlsplit(step.headers.get("location", "")).hostname or ""
+    if step.status // 100 == 3 and parse_ip(target) is not None and is_bogon(target):
+        # A redirect to a private address: a captive portal or an ISP blockpage
+        # (e.g. Check Point UserCheck in web_connectivity_b64_hdr.json, AU).
+        return layer_verdict(
+            Layer.HTTP, "http.redirect_to_bogon", technique="http_redirect_bogon", witnesses=witness
+        )
+    if step.status // 100 == 3 and (kind is FailureKind.HTTP_PROTOCOL or is_unknown(step.failure)):
+        # The server itself answered with a redirect the client cannot follow.
+        return layer_verdict(Layer.HTTP, "http.server_protocol_error", witnesses=witness)
+    names = {FailureKind.RESET: "http_reset", FailureKind.EOF: "http_eof", FailureKind.TIMEOUT: "http_timeout"}
+    technique = names.get(kind, "http_failure")
+    return layer_verdict(Layer.HTTP, "http.failure_control_ok", technique=technique, witnesses=witness)
+
+
+def http_layer(
+    ev: Evidence,
+    fingerprints: FingerprintDB,
+    probe_cc: str,
+    untrusted: frozenset[str],
+    ips: dict[int, str],
+) -> tuple[LayerVerdict, list[Finding]]:
+    """The HTTP layer's verdict over the deepest request; `ips` maps transaction ids to IPs."""
+    findings: list[Finding] = []
+    if not ev.http:
+        return layer_verdict(Layer.HTTP, "http.no_data"), findings
+    step = max(ev.http, key=lambda s: s.depth)
+    witness = (_witness(step, ev),)
+    if step.failure:
+        if kind_of(step.failure) in _OTHER_LAYERS:
+            return layer_verdict(Layer.HTTP, "http.no_data"), findings  # DNS's or TLS's matter
+        return _failure_verdict(step, ev, witness), findings
+    if not step.final:
+        return layer_verdict(Layer.HTTP, "http.no_data", witnesses=witness), findings
+    matches = fingerprints.match_http(step.body, step.headers)
+    legit = [m for m in matches if m.fingerprint.scope == "fp"]
+    blockpages = [m for m in matches if m.fingerprint.scope != "fp"]
+    for match in blockpages:
+        if not step.over_tls and confirms(match.fingerprint, probe_cc):
+            technique = f"http_blockpage:{match.fingerprint.name}"
+            return layer_verdict(
+                Layer.HTTP, "http.blockpage_fingerprint", technique=technique,
+                confirmed=True, witnesses=witness,
+            ), findings
+    if _challenge(step, legit):
+        names = ", ".join(m.fingerprint.name for m in legit) or "CDN challenge markers"
+        findings.append(
+            Finding(
+                kind="server_challenge",
+                layer=Layer.HTTP,
+                detail=f"HTTP {step.status} challenge page from the site's CDN ({names}): "
+                "the server, not the network, refused the request",
+                witnesses=witness,
+            )
+        )
+        return layer_verdict(Layer.HTTP, "http.server_challenge", technique="server_challenge",
+                             witnesses=witness), findings
+    if step.over_tls:
+        return layer_verdict(Layer.HTTP, "http.final_over_tls", witnesses=witness), findings
+    if ips.get(step.transaction_id) in untrusted:
+        return layer_verdict(Layer.HTTP, "http.no_data", witnesses=witness), findings
+    diff = diff_of(step, ev)
+    if diff is None:
+        return layer_verdict(Layer.HTTP, "http.final_no_control", witnesses=witness), findings
+    if not diff.differs:
+        return layer_verdict(Layer.HTTP, "http.matches_control", witnesses=witness), findings
+    technique = f"http_blockpage:{blockpages[0].fingerprint.name}" if blockpages else "http_diff"
+    counter = tuple(f"fingerprint {m.fingerprint.name} ({m.fingerprint.scope})" for m in legit)
+    return layer_verdict(
+        Layer.HTTP, "http.diff", technique=technique, witnesses=witness, counter_evidence=counter
+    ), findings

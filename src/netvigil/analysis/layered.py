@@ -1,0 +1,117 @@
+"""The layered verdict of one measurement: per-layer scores, then one explained outcome.
+
+Combination rule (docs/design/003-verdict-model.md): the outcome is "blocked" when any
+layer is blocked, and it names the *earliest* blocked layer in connection order (DNS,
+TCP, TLS, HTTP), because a later failure on the way to a censor-chosen address is a
+consequence, not a second finding. Otherwise "down" when a layer shows the site failing
+for the control too, "ok" when the page (or a layer on the way to it) was reached, and
+"insufficient" when nothing scores. Every layer verdict is kept in the result with its
+witnesses, so the outcome can always be checked against the measurement.
+"""
+
+from __future__ import annotations
+
+from netvigil.analysis.dns_rules import dns_layer
+from netvigil.analysis.evidence import Evidence, gather
+from netvigil.analysis.fingerprints import FingerprintDB
+from netvigil.analysis.http_rules import diff_of, http_layer
+from netvigil.analysis.observations import asn_table, observe
+from netvigil.analysis.transport_rules import transport_layers
+from netvigil.analysis.trust import untrusted
+from netvigil.analysis.verdicts import (
+    LAYER_ORDER,
+    Finding,
+    Layer,
+    LayerVerdict,
+    Outcome,
+    Verdict,
+)
+from netvigil.records import Measurement, WebConnectivityKeys, web_connectivity_keys
+
+
+def _page_matches_control(ev: Evidence) -> bool:
+    finals = [step for step in ev.http if step.final]
+    if not finals:
+        return False
+    diff = diff_of(finals[-1], ev)
+    return diff is not None and not diff.differs
+
+
+def judge(ev: Evidence, fingerprints: FingerprintDB, probe_cc: str) -> tuple[
+    tuple[LayerVerdict, ...], tuple[Finding, ...]
+]:
+    """All four layer verdicts and the findings, from the evidence of one measurement."""
+    dns, dns_findings = dns_layer(ev, fingerprints, probe_cc, _page_matches_control(ev))
+    # Only mask addresses when DNS itself was found wanting (OONI v5 `dns_untrusted`).
+    masked = untrusted(ev) if dns.outcome is Outcome.BLOCKED else frozenset()
+    tcp, tls = transport_layers(ev, masked)
+    ips = {o.transaction_id: o.ip or "" for o in ev.endpoints}
+    http, http_findings = http_layer(ev, fingerprints, probe_cc, masked, ips)
+    return (dns, tcp, tls, http), tuple(dns_findings + http_findings)
+
+
+def combine(layers: tuple[LayerVerdict, ...]) -> tuple[Outcome, LayerVerdict | None]:
+    by_layer = {v.layer: v for v in layers}
+    ordered = [by_layer[layer] for layer in LAYER_ORDER if layer in by_layer]
+    for outcome in (Outcome.BLOCKED, Outcome.DOWN):
+        for verdict in ordered:
+            if verdict.outcome is outcome:
+                return outcome, verdict
+    # "ok" means the page was reached: a clean DNS answer and connection prove nothing
+    # when the fetch itself produced no usable result (e.g. a probe-side bug).
+    http = by_layer.get(Layer.HTTP)
+    if http is not None and http.outcome is Outcome.OK:
+        return Outcome.OK, http
+    return Outcome.INSUFFICIENT, None
+
+
+def analyze_web(
+    measurement: Measurement,
+    keys: WebConnectivityKeys | None,
+    fingerprints: FingerprintDB,
+) -> Verdict:
+    """The layered verdict of a web_connectivity measurement (keys may be missing)."""
+    probe_cc = (measurement.probe_cc or "ZZ").upper()
+    layers: tuple[LayerVerdict, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    if keys is not None:
+        asns = asn_table(keys)
+        ev = gather(keys, observe(keys, asns), measurement.url, asns)
+        layers, findings = judge(ev, fingerprints, probe_cc)
+    outcome, primary = combine(layers)
+    decisive = primary if outcome in (Outcome.BLOCKED, Outcome.DOWN) else None
+    return Verdict(
+        measurement_uid=measurement.measurement_uid,
+        report_id=measurement.report_id,
+        input=measurement.url or None,
+        test_name=measurement.test_name,
+        probe_cc=measurement.probe_cc,
+        probe_asn=measurement.probe_asn,
+        measurement_start_time=measurement.measurement_start_time,
+        outcome=outcome,
+        layer=decisive.layer if decisive else None,
+        technique=primary.technique if primary else None,
+        rule=primary.rule if primary else None,
+        confidence=primary.confidence if primary else 0.0,
+        confirmed=any(v.confirmed for v in layers) and outcome is Outcome.BLOCKED,
+        layers=layers,
+        findings=findings,
+    )
+
+
+def analyze(measurement: Measurement, fingerprints: FingerprintDB) -> Verdict:
+    """Layered verdict of any measurement; raises MeasurementFormatError on bad test keys."""
+    if measurement.test_name != "web_connectivity":
+        raise UnsupportedTest(measurement.test_name)
+    return analyze_web(measurement, web_connectivity_keys(measurement), fingerprints)
+
+
+class UnsupportedTest(ValueError):
+    """A nettest the layered engine does not judge yet (its keys are kept, not analysed)."""
+
+    def __init__(self, test_name: str) -> None:
+        super().__init__(f"no layered analysis for test_name {test_name!r} (web_connectivity only)")
+        self.test_name = test_name
+
+
+__all__ = ["Layer", "UnsupportedTest", "analyze", "analyze_web", "combine", "judge"]

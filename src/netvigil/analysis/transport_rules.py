@@ -1,0 +1,160 @@
+"""The TCP and TLS layers: did connections to the site's own addresses get through?
+
+Per endpoint, as OONI's new pipeline does (ooni.md §9: `connect_ok`, `failure_ctrl_ok`,
+`failure_ctrl_also_failing`, `ipv6_broken_probe`, `dns_untrusted`), then aggregated over
+the deepest redirect the probe reached: one working endpoint there means the layer let the
+page through, and the failures become counter-evidence. A certificate error where the
+control validated the same endpoint is a middlebox certificate, an artefact that confirms
+(ooni.md §9 key idea 5). Legacy probes record TLS errors only as the HTTP failure of an
+https:// URL, so those are read from the HTTP steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from netvigil.analysis.evidence import Evidence
+from netvigil.analysis.observations import Observation
+from netvigil.analysis.verdicts import Layer, LayerVerdict, Outcome, Witness, layer_verdict
+from netvigil.failures import FailureKind, is_misconfigured_ipv6, kind_of
+
+_KIND_NAME = {
+    FailureKind.TIMEOUT: "timeout",
+    FailureKind.RESET: "reset",
+    FailureKind.REFUSED: "refused",
+    FailureKind.EOF: "eof",
+    FailureKind.UNREACHABLE: "unreachable",
+}
+
+
+def _technique(layer: Layer, failure: str) -> str:
+    return f"{layer.value}_{_KIND_NAME.get(kind_of(failure), 'failure')}"
+
+
+def _witness(obs: Observation, layer: Layer) -> Witness:
+    if layer is Layer.TCP:
+        ref, observed, control = "tcp_connect", obs.tcp_failure, obs.ctrl_tcp_failure
+    else:
+        ref, observed, control = "tls_handshakes", obs.tls_failure, obs.ctrl_tls_failure
+    shown = None if control is None else (control or "success")
+    return Witness(
+        ref=f"test_keys.{ref}[transaction_id={obs.transaction_id}] {obs.endpoint}",
+        observed=observed or "success",
+        control=shown,
+    )
+
+
+def _page_ok(ev: Evidence) -> bool:
+    return ev.control is not None and not ev.control.http_failure
+
+
+def _tcp_rule(ev: Evidence, obs: Observation) -> tuple[str, str | None]:
+    failure = obs.tcp_failure or ""
+    if not failure:
+        return "tcp.connect_ok", None
+    technique = _technique(Layer.TCP, failure)
+    if obs.ctrl_tcp_failure is not None:
+        return (
+            ("tcp.failure_control_also_failing", None)
+            if obs.ctrl_tcp_failure
+            else ("tcp.failure_control_ok", technique)
+        )
+    if _page_ok(ev):
+        return "tcp.failure_after_redirect_page_ok", technique
+    return "tcp.failure_no_control", technique
+
+
+def _tls_rule(ev: Evidence, obs: Observation) -> tuple[str, str | None]:
+    failure = obs.tls_failure or ""
+    if not failure:
+        return "tls.handshake_ok", None
+    kind = kind_of(failure)
+    technique = "tls_mitm_certificate" if kind is FailureKind.TLS_CERTIFICATE else _technique(
+        Layer.TLS, failure
+    )
+    if obs.ctrl_tls_failure is not None:
+        if obs.ctrl_tls_failure:
+            return "tls.failure_control_also_failing", None
+        if kind is FailureKind.TLS_CERTIFICATE:
+            return "tls.certificate_control_ok", technique
+        if kind is FailureKind.RESET:
+            return "tls.failure_control_ok_reset", technique
+        return "tls.failure_control_ok_other", technique
+    if _page_ok(ev):
+        return "tls.failure_after_redirect_page_ok", technique
+    return "tls.failure_no_control", technique
+
+
+def _aggregate(
+    layer: Layer,
+    ev: Evidence,
+    endpoints: list[Observation],
+    rule_of: Callable[[Evidence, Observation], tuple[str, str | None]],
+) -> LayerVerdict:
+    if not endpoints:
+        return layer_verdict(layer, f"{layer.value}.no_data")
+    deepest = max(o.depth or 0 for o in endpoints)
+    judged = [
+        (obs, *rule_of(ev, obs)) for obs in endpoints if (obs.depth or 0) == deepest
+    ]
+    verdicts = [
+        layer_verdict(
+            layer,
+            rule,
+            technique=technique,
+            confirmed=rule == "tls.certificate_control_ok",
+            witnesses=(_witness(obs, layer),),
+        )
+        for obs, rule, technique in judged
+    ]
+    failures = tuple(
+        f"{w.ref}: {w.observed}" for v in verdicts for w in v.witnesses if v.outcome is not Outcome.OK
+    )
+    working = [v for v in verdicts if v.outcome is Outcome.OK]
+    if working:
+        first = working[0]
+        return layer_verdict(
+            layer,
+            first.rule,
+            witnesses=tuple(w for v in working for w in v.witnesses),
+            counter_evidence=failures,
+        )
+    return max(verdicts, key=lambda v: (v.blocked, v.confidence))
+
+
+def transport_layers(ev: Evidence, untrusted: frozenset[str]) -> tuple[LayerVerdict, LayerVerdict]:
+    """The TCP and TLS verdicts, ignoring addresses nothing vouches for and broken IPv6."""
+    usable = [
+        o
+        for o in ev.endpoints
+        if o.ip not in untrusted and not is_misconfigured_ipv6(o.tcp_failure, o.ip or "")
+    ]
+    tcp = _aggregate(Layer.TCP, ev, usable, _tcp_rule)
+    connected = [o for o in usable if o.tcp_failure == "" and o.tls_failure is not None]
+    if ev.legacy:
+        return tcp, _legacy_tls(ev)
+    return tcp, _aggregate(Layer.TLS, ev, connected, _tls_rule)
+
+
+def _legacy_tls(ev: Evidence) -> LayerVerdict:
+    https = [step for step in ev.http if step.over_tls]
+    if not https:
+        return layer_verdict(Layer.TLS, "tls.no_data")
+    last = https[-1]
+    kind = kind_of(last.failure)
+    witness = (Witness(ref=f"test_keys.requests[{last.index}]", observed=last.failure or "success"),)
+    if last.status or not last.failure:
+        return layer_verdict(Layer.TLS, "tls.handshake_ok", witnesses=witness)
+    if kind not in (FailureKind.TLS_CERTIFICATE, FailureKind.TLS_OTHER, FailureKind.RESET):
+        return layer_verdict(Layer.TLS, "tls.no_data")
+    if ev.control is None:
+        return layer_verdict(Layer.TLS, "tls.failure_no_control", witnesses=witness)
+    if ev.control.http_failure:
+        return layer_verdict(Layer.TLS, "tls.failure_control_also_failing", witnesses=witness)
+    if kind is FailureKind.TLS_CERTIFICATE:
+        return layer_verdict(
+            Layer.TLS, "tls.certificate_control_ok", technique="tls_mitm_certificate",
+            confirmed=True, witnesses=witness,
+        )
+    rule = "tls.failure_control_ok_reset" if kind is FailureKind.RESET else "tls.failure_control_ok_other"
+    return layer_verdict(Layer.TLS, rule, technique=_technique(Layer.TLS, last.failure), witnesses=witness)

@@ -1,0 +1,416 @@
+"""Tests for netvigil.analysis.fingerprints: loading, semantics, the confirmation rule, and a
+differential test of the automaton matcher against the naive reference matcher."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import functools
+import json
+import pathlib
+import random
+import re
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netvigil.analysis.fingerprint_index import LiteralIndex, required_literals
+from netvigil.analysis.fingerprint_reference import NaiveMatcher
+from netvigil.analysis.fingerprints import (
+    DNS_FILE,
+    HTTP_FILE,
+    Fingerprint,
+    FingerprintDB,
+    FingerprintError,
+    FingerprintMatch,
+    confirms,
+    is_false_positive_page,
+)
+
+CORPUS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+MEASUREMENTS = CORPUS / "ooni-measurements"
+needs_corpus = pytest.mark.skipif(not MEASUREMENTS.is_dir(), reason="shared corpus not present")
+
+Page = tuple[str | None, dict[str, str]]
+
+
+@functools.cache
+def db() -> FingerprintDB:
+    return FingerprintDB.load()
+
+
+@functools.cache
+def naive() -> NaiveMatcher:
+    return NaiveMatcher(db().dns + db().http)
+
+
+def assert_same(body: str | None, headers: dict[str, str]) -> tuple[FingerprintMatch, ...]:
+    fast = db().match_http(body, headers)
+    assert fast == naive().match_http(body, headers)
+    return fast
+
+
+def fp(scope: str, countries: tuple[str, ...] = ()) -> Fingerprint:
+    return Fingerprint(
+        name="t", scope=scope, location_found="body", pattern_type="contains", pattern="x",
+        expected_countries=countries, source="test", confidence_no_fp=None,
+    )  # fmt: skip
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def bundled_rows(name: str) -> list[dict[str, str]]:
+    text = (resources.files("netvigil") / "data" / "fingerprints" / name).read_text("utf-8")
+    return list(csv.DictReader(text.splitlines(keepends=True)))
+
+
+def test_bundled_counts_match_csv() -> None:
+    dns_rows, http_rows = bundled_rows(DNS_FILE), bundled_rows(HTTP_FILE)
+    assert (len(db().dns), len(db().http)) == (len(dns_rows), len(http_rows)) == (226, 1729)
+    assert [f.name for f in db().http] == [r["name"] for r in http_rows]
+    assert sum(f.pattern_type == "regexp" for f in db().http) == 14
+    assert FingerprintDB.load() is db()  # the bundled DB is loaded once
+
+
+def test_row_fields_parsed() -> None:
+    ae0 = db().http[0]
+    assert (ae0.name, ae0.scope, ae0.location_found) == ("ooni.ae_0", "nat", "header.server")
+    assert ae0.expected_countries == ("AE", "SA")
+    assert ae0.confidence_no_fp == 5
+
+
+def test_override_directory(tmp_path: pathlib.Path) -> None:
+    src = resources.files("netvigil") / "data" / "fingerprints"
+    for name in (DNS_FILE, HTTP_FILE):
+        (tmp_path / name).write_text((src / name).read_text("utf-8"), "utf-8")
+    other = FingerprintDB.load(tmp_path)
+    assert other is not db()
+    assert (other.dns, other.http) == (db().dns, db().http)
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+HEADER = "name,scope,other_names,location_found,pattern_type,pattern,confidence_no_fp,"
+HEADER += "expected_countries,source,exp_url,notes\n"
+
+
+def write_db(tmp_path: pathlib.Path, http_rows: str, header: str = HEADER) -> pathlib.Path:
+    src = resources.files("netvigil") / "data" / "fingerprints"
+    (tmp_path / DNS_FILE).write_text((src / DNS_FILE).read_text("utf-8"), "utf-8")
+    (tmp_path / HTTP_FILE).write_text(header + http_rows, "utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "expected"),
+    [
+        (HEADER, "a,nat,,body,glob,x,5,,s,,\n", r"line 2: a: unknown pattern_type 'glob'"),
+        (HEADER, "ok,nat,,body,contains,x,5,,s,,\nb,nat,,body,regexp,a(b,5,,s,,\n", r"line 3: b"),
+        (HEADER, "c,nat,,dns,full,1.2.3.4,5,,s,,\n", r"location_found 'dns'"),
+        (HEADER, "d,nat,,body,contains,,5,,s,,\n", r"empty pattern"),
+        (HEADER.replace("pattern_type,", ""), "", r"missing column\(s\) pattern_type"),
+    ],
+)
+def test_bad_http_csv(tmp_path: pathlib.Path, header: str, row: str, expected: str) -> None:
+    with pytest.raises(FingerprintError, match=expected) as info:
+        FingerprintDB.load(write_db(tmp_path, row, header))
+    assert HTTP_FILE in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file(tmp_path: pathlib.Path) -> None:
+    dns = (resources.files("netvigil") / "data" / "fingerprints" / DNS_FILE).read_text("utf-8")
+    (tmp_path / DNS_FILE).write_text(dns, "utf-8")
+    with pytest.raises(FingerprintError, match=re.escape(HTTP_FILE)):
+        FingerprintDB.load(tmp_path)
+
+
+# --- semantics -----------------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.parametrize("name", ["web_connectivity_ir_fp.json", "bug_352.json"])
+def test_ir_dns_blockpage_ip(name: str) -> None:
+    msmt = json.loads((MEASUREMENTS / "ooni-backend-fastpath" / name).read_text("utf-8"))
+    answers = [a.get("ipv4") for q in msmt["test_keys"]["queries"] for a in q["answers"] or ()]
+    ips = [ip for ip in answers if ip and ip.startswith("10.10.34.")]
+    assert ips
+    for ip in ips:
+        matches = db().match_dns(ip)
+        assert matches == naive().match_dns(ip)
+        assert any("IR" in m.fingerprint.expected_countries for m in matches)
+        assert any(confirms(m.fingerprint, "IR") for m in matches)
+        assert not any(confirms(m.fingerprint, "IT") for m in matches)
+    assert db().match_dns("93.184.216.34") == ()
+
+
+def first_row(location: str, kind: str) -> Fingerprint:
+    return next(f for f in db().http if (f.location_found, f.pattern_type) == (location, kind))
+
+
+def names(matches: tuple[FingerprintMatch, ...]) -> list[str]:
+    return [m.fingerprint.name for m in matches]
+
+
+def test_body_contains_and_full() -> None:
+    (m,) = assert_same("<p>Ray ID: 42</p>", {})
+    assert (m.fingerprint.name, m.location) == ("cp.fp_x_cloudflare_error_1", "body")
+    assert m.witness == "Ray ID:"
+    full = first_row("body", "full")
+    assert full.name in names(assert_same(full.pattern, {}))
+    assert full.name not in names(assert_same(full.pattern + " ", {}))
+    assert full.name not in names(assert_same("x" + full.pattern, {}))
+    assert assert_same("ray id: 42", {}) == ()  # values are case-sensitive
+
+
+def test_header_prefix_full_contains_case_insensitive_names() -> None:
+    prefix = "http://www.bluecoat.com/notify-NotifyUser1"
+    (m,) = assert_same(None, {"LoCaTiOn": prefix + "?u=x"})
+    assert (m.fingerprint.name, m.location) == ("ooni.ae_1", "header.location")
+    assert m.witness == prefix + "?u=x"  # the whole header value
+    assert assert_same(None, {"Location": "http://x/?" + prefix}) == ()  # prefix only at start
+    assert assert_same(prefix, {}) == ()  # a header row does not match the body
+    full = first_row("header.server", "full")
+    assert names(assert_same(None, {"SERVER": full.pattern})) == [full.name]
+    assert full.name not in names(assert_same(None, {"Server": full.pattern + "/2"}))
+    contains = first_row("header.location", "contains")
+    assert contains.name in names(assert_same(None, {"location": "a" + contains.pattern + "b"}))
+
+
+def test_prefix_rows_are_anchored_in_bodies() -> None:
+    rows = [(0, "prefix", "<b>blocked"), (1, "contains", "blocked"), (2, "full", "<b>blocked</b>")]
+    index = LiteralIndex(rows)
+    assert index.search("<b>blocked</b>") == {0: "<b>blocked", 1: "blocked", 2: "<b>blocked</b>"}
+    assert index.search(" <b>blocked</b>") == {1: "blocked"}
+
+
+def test_regexp_rows() -> None:
+    page = 'x <p>The document has moved <a href="/y">here</a>.</p> z'
+    (m,) = assert_same(page, {})
+    assert m.fingerprint.name == "cp.fp_x_moved_here"
+    assert m.witness == '<p>The document has moved <a href="/y">here</a>.</p>'
+    assert assert_same("<p>The document has moved <a href=\n>here</a>.</p>", {}) == ()  # `.` ≠ \n
+    assert assert_same("You don't have permission to access /x on this server.<P>", {})
+
+
+def test_results_sorted_and_deduplicated() -> None:
+    cf = "<title>Please Wait... | Cloudflare</title>"  # three rows share this pattern
+    matches = assert_same(cf + cf, {"Location": "x", "location": "y"})
+    rows = [db().http.index(m.fingerprint) for m in matches]
+    assert rows == sorted(set(rows))
+    assert len(matches) == 3
+
+
+@pytest.mark.parametrize(
+    ("scope", "countries", "cc", "expected"),
+    [
+        ("fp", (), "IR", False),
+        ("fp", ("IR",), "IR", False),
+        ("vbw", (), "IR", False),
+        ("vbw", ("IR",), "IR", False),
+        ("nat", (), "IR", True),
+        ("isp", (), "IR", True),
+        ("inst", (), "IR", True),
+        ("prod", (), "IR", True),
+        ("injb", (), "IR", False),
+        ("prov", (), "IR", False),
+        ("nat", ("IR", "AE"), "AE", True),
+        ("nat", ("IR", "AE"), "ae", True),
+        ("isp", ("IR",), "IT", False),
+        ("prod", ("RU",), "IT", False),
+    ],
+)
+def test_confirms_rule(scope: str, countries: tuple[str, ...], cc: str, expected: bool) -> None:
+    assert confirms(fp(scope, countries), cc) is expected
+    assert is_false_positive_page(fp(scope, countries)) is (scope == "fp")
+
+
+# --- required literals (the regexp prefilter must never reject a matching text) --------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("abc", ("abc",)),
+        ("ab|cd", ()),
+        ("x(a|b)yz", ("x", "yz")),
+        ("ab*cd", ("a", "cd")),
+        ("ab+cd", ("ab", "cd")),
+        ("ab*?cd", ("a", "cd")),
+        ("ab{2,3}cd", ("a", "cd")),
+        ('{"msg":', ('"msg":',)),
+        (r"a\.b[.|]c\d", ("a.b", "c")),
+        ("(?i)abc", ()),
+        (r"\x41bc", ()),
+    ],
+)
+def test_required_literals(pattern: str, expected: tuple[str, ...]) -> None:
+    assert required_literals(pattern) == expected
+
+
+TOKENS = ["a", "b", "ab", "c", ".", "*", "+", "?", "|", "(", ")", "[ab]", r"\.", "{1,2}", "x"]
+
+
+@st.composite
+def small_regexes(draw: st.DrawFn) -> str:
+    while True:
+        pattern = "".join(draw(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=8)))
+        try:
+            re.compile(pattern)
+        except re.error:
+            continue
+        return pattern
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_required_literals_are_required(data: st.DataObject) -> None:
+    pattern = data.draw(small_regexes())
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text)
+    for literal in required_literals(pattern):
+        assert literal in text, (pattern, text, literal)
+
+
+# --- differential: real and synthetic pages ----------------------------------------------------
+
+
+def decode(value: Any) -> str | None:
+    """A str, or ``{"format": "base64", "data": ...}`` decoded as UTF-8 with replacement.
+
+    Legacy (2015) measurements give header values as lists: the first value is used.
+    """
+    if isinstance(value, list):
+        return decode(value[0]) if value else None
+    if isinstance(value, dict) and value.get("format") == "base64":
+        data = str(value.get("data") or "")
+        try:  # web_connectivity_b64_incorrect.json deliberately lacks the padding
+            raw = base64.b64decode(data + "=" * (-len(data) % 4))
+        except binascii.Error:
+            return None
+        return raw.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def responses(obj: Any, key: str = "") -> Iterator[Page]:
+    """Every HTTP ``response`` (body, headers) in an OONI measurement, whatever the nettest."""
+    if isinstance(obj, dict):
+        if key == "response" and ("body" in obj or "headers" in obj):
+            raw = obj.get("headers") or {}
+            pairs = raw.items() if isinstance(raw, dict) else [p for p in raw if len(p) == 2]
+            headers = {str(k): v for k, v in ((k, decode(v)) for k, v in pairs) if v is not None}
+            yield decode(obj.get("body")), headers
+        for k, v in obj.items():
+            yield from responses(v, k)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from responses(v, key)
+
+
+def real_pages() -> list[Page]:
+    pages: list[Page] = []
+    for path in sorted(MEASUREMENTS.rglob("*.json*")):
+        text = path.read_text("utf-8")
+        lines = text.splitlines() if path.suffix == ".jsonl" else [text]
+        for line in filter(str.strip, lines):
+            pages.extend(responses(json.loads(line)))
+    return pages
+
+
+@needs_corpus
+def test_differential_real_pages() -> None:
+    pages = real_pages()
+    assert len(pages) > 150
+    assert sum(body is not None and len(body) > 1000 for body, _ in pages) > 30
+    matches = [m for body, headers in pages for m in assert_same(body, headers)]
+    assert len(matches) > 20  # real pages do hit fingerprints: body, header and regexp rows
+    assert {"body", "header.location"} <= {m.location for m in matches}
+    assert any(m.fingerprint.pattern_type == "regexp" for m in matches)
+
+
+def crafted_match(pattern: str, rng: random.Random) -> str:
+    """A string matching one of the corpus regexps: `.*` becomes filler, `\\x` becomes x."""
+    text = re.sub(r"\.\*", lambda _: rng.choice(["", "ab", " some words "]), pattern)
+    text = re.sub(r"(?<!\\)\.", "'", text)
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+WORDS = ["<div>", "</div>", "<p>", "lorem", "ipsum", "blocked", "http://", "é", "你好", "\n", " "]
+
+
+def filler(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(WORDS) for _ in range(n))
+
+
+def synthetic_page(rows: list[Fingerprint], rng: random.Random) -> Page:
+    body: list[str] = [filler(rng, rng.randrange(50))]
+    headers: dict[str, str] = {}
+    for row in rows:
+        p = row.pattern
+        value = {"regexp": crafted_match(p, rng), "contains": f"a{p}b", "full": p}.get(
+            row.pattern_type, p + "/x"
+        )
+        if row.location_found.startswith("header."):
+            name = row.location_found[7:]
+            headers[rng.choice([name, name.upper(), name.title()])] = value
+        elif row.pattern_type in ("full", "prefix") and rng.random() < 0.8:
+            body = [value, filler(rng, 3)] if row.pattern_type == "prefix" else [value]
+        else:
+            body += [value, filler(rng, rng.randrange(50))]
+    return "".join(body), headers
+
+
+def test_crafted_regexp_strings_match() -> None:
+    rng = random.Random(1)
+    for row in (f for f in db().http if f.pattern_type == "regexp"):
+        assert re.search(row.pattern, crafted_match(row.pattern, rng)), row.pattern
+
+
+def test_differential_synthetic_pages() -> None:
+    rng = random.Random(20241020)
+    http = db().http
+    regexp_rows = [f for f in http if f.pattern_type == "regexp"]
+    total, matched = 0, set()
+    for i in range(600):
+        rows = rng.sample(http, rng.randrange(0, 4)) + ([regexp_rows[i % 14]] if i % 5 == 0 else [])
+        matches = assert_same(*synthetic_page(rows, rng))
+        total += len(matches)
+        matched |= {m.fingerprint.name for m in matches}
+    assert total > 700
+    assert len(matched) > 500
+    assert {f.name for f in regexp_rows} <= matched
+
+
+@st.composite
+def pages_from_rows(draw: st.DrawFn) -> Page:
+    """A page embedding sampled rows: a regexp row via a string hypothesis builds to match it,
+    a full row as the whole value, a prefix row at the start; sometimes with text around it,
+    which turns full/prefix rows into near misses."""
+    parts = [draw(st.text(max_size=30))]
+    headers: dict[str, str] = {}
+    for row in draw(st.lists(st.sampled_from(db().http), max_size=4)):
+        value = draw(st.from_regex(row.pattern)) if row.pattern_type == "regexp" else row.pattern
+        if draw(st.booleans()):
+            value = draw(st.text(max_size=3)) + value + draw(st.text(max_size=3))
+        if row.location_found.startswith("header."):
+            case = draw(st.sampled_from([str.lower, str.upper, str.title]))
+            headers[case(row.location_found[7:])] = value
+        elif row.pattern_type == "full":
+            parts = [value]
+        elif row.pattern_type == "prefix":
+            parts.insert(0, value)
+        else:
+            parts.append(value)
+    return ("".join(parts) if draw(st.integers(0, 9)) else None), headers
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pages_from_rows())
+def test_differential_hypothesis(page: Page) -> None:
+    assert_same(*page)
