@@ -84,15 +84,28 @@ def read_path(path: Path) -> Iterator[ReadResult]:
         yield ReadError(source=source, line=None, error=f"cannot read: {exc.strerror or exc}")
 
 
-def read_paths(paths: Iterable[Path]) -> Iterator[ReadResult]:
-    """Yield the items of several files; a directory contributes its measurement files."""
+def list_files(paths: Iterable[Path]) -> list[Path]:
+    """The files to read, in order: a folder contributes its measurement files, sorted.
+
+    Paths that do not exist are kept, so that reading them yields a per-file error.
+    """
+    found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and _is_measurement_file(child):
-                    yield from read_path(child)
+            found.extend(
+                child
+                for child in sorted(path.rglob("*"))
+                if child.is_file() and _is_measurement_file(child)
+            )
         else:
-            yield from read_path(path)
+            found.append(path)
+    return found
+
+
+def read_paths(paths: Iterable[Path]) -> Iterator[ReadResult]:
+    """Yield the items of several files or folders, in order."""
+    for path in list_files(paths):
+        yield from read_path(path)
 
 
 def _is_measurement_file(path: Path) -> bool:

@@ -87,7 +87,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     legacy: bool
 
 
-def _is_legacy(keys: WebConnectivityKeys) -> bool:
+def is_legacy(keys: WebConnectivityKeys) -> bool:
     for step in (*(keys.queries or ()), *(keys.tcp_connect or ())):
         if tag_depth(step.tags) is not None:
             return False
@@ -159,7 +159,7 @@ def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPSt
 
 def gather(keys: WebConnectivityKeys, web: WebObservations, url: str, asns: dict[str, int]) -> Evidence:
     """Build the evidence of one measurement from its keys and observations."""
-    legacy = _is_legacy(keys)
+    legacy = is_legacy(keys)
     lookups, extra_lookups = _lookups(keys, legacy)
     requests = list(keys.requests or ())
     steps: list[HTTPStep] = []

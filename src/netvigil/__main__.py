@@ -1,0 +1,5 @@
+"""`python -m netvigil`."""
+
+from netvigil.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""OONI's classic keys, recomputed from observations, must equal what OONI's code wrote.
+
+The 50 netem QA measurements were written by OONI's v0.5.28 probe; each file's test keys
+hold its own verdict. We delete every verdict key first, so the result can only come from
+the observations, then compare. A mismatch is listed with OONI's intermediate analysis
+file beside it for debugging.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from netvigil.analysis.batch import ClassicRecord, classic_of
+from netvigil.readers import Item, ReadError, parse_line
+from tests.corpus import JSONL, QA_ANALYSIS, qa_files
+
+VERDICT_KEYS = ("blocking", "accessible", "dns_consistency", "body_proportion")
+
+
+def strip_verdicts(measurement: dict[str, Any]) -> dict[str, Any]:
+    keys = measurement["test_keys"]
+    for key in list(keys):
+        if (
+            key in VERDICT_KEYS
+            or key.endswith("_match")
+            or (key.startswith("x_") and key.endswith("_flags"))
+        ):
+            del keys[key]
+    return measurement
+
+
+def classic(data: dict[str, Any]) -> ClassicRecord:
+    item = parse_line(json.dumps(data).encode(), "test", None)
+    assert isinstance(item, Item)
+    record = classic_of(item)
+    assert isinstance(record, ClassicRecord), record
+    return record
+
+
+def test_classic_agrees_with_oonis_own_code_on_all_50_qa_scenarios() -> None:
+    mismatches = []
+    for path in qa_files():
+        original = json.loads(path.read_text())
+        expected = {k: original["test_keys"][k] for k in ("blocking", "accessible")}
+        got = classic(strip_verdicts(json.loads(path.read_text())))
+        assert got.engine == "v0.5"
+        if {"blocking": got.blocking, "accessible": got.accessible} != expected:
+            mismatches.append(
+                f"{path.stem}: expected {expected}, got blocking={got.blocking!r} "
+                f"accessible={got.accessible!r} (see {QA_ANALYSIS / (path.stem + '.analysis_classic.json')})"
+            )
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_classic_http_diff_keys_agree_too() -> None:
+    keys = ("dns_consistency", "body_proportion", "body_length_match", "headers_match",
+            "status_code_match", "title_match")
+    mismatches = []
+    for path in qa_files():
+        original = json.loads(path.read_text())["test_keys"]
+        got = msgspec.structs.asdict(classic(strip_verdicts(json.loads(path.read_text()))))
+        mismatches += [f"{path.stem}.{k}: {original[k]!r} != {got[k]!r}" for k in keys
+                       if original[k] != got[k]]
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_legacy_go_probe_measurements_use_v04_rules() -> None:
+    # Go probes (ooniprobe-cli, miniooni) wrote v0.4 keys; Measurement Kit (0.0.1-0.3.x)
+    # differed in documented ways (docs/design/003), so only Go probes must agree exactly.
+    checked = 0
+    for number, line in enumerate(JSONL.read_bytes().splitlines(), start=1):
+        data = json.loads(line)
+        if not data["test_version"].startswith("0.4."):
+            continue
+        item = parse_line(line, str(JSONL), number)
+        assert isinstance(item, Item)
+        record = classic_of(item)
+        assert isinstance(record, ClassicRecord)
+        tk = data["test_keys"]
+        assert record.engine == "v0.4"
+        assert (record.blocking, record.accessible, record.dns_consistency) == (
+            tk["blocking"], tk["accessible"], tk["dns_consistency"]
+        ), f"line {number}: {data['input']}"
+        checked += 1
+    assert checked >= 3
+
+
+def test_other_nettests_get_a_per_item_error() -> None:
+    item = parse_line(b'{"test_name": "telegram", "test_keys": {}}', "x", 7)
+    assert isinstance(item, Item)
+    result = classic_of(item)
+    assert isinstance(result, ReadError)
+    assert result.line == 7 and "telegram" in result.error

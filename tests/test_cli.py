@@ -1,0 +1,96 @@
+"""The command line: JSON lines for machines, error records for bad input, no tracebacks."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from netvigil.cli import app
+from tests.corpus import JSONL, QA, qa_files
+
+runner = CliRunner()
+
+
+def lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_analyze_classic_prints_one_object_per_measurement_in_input_order() -> None:
+    files = [str(p) for p in qa_files()[:5]]
+    result = runner.invoke(app, ["analyze", "--classic", *files])
+    assert result.exit_code == 0, result.output
+    records = lines(result.stdout)
+    assert [r["input"] for r in records] == [
+        json.loads(Path(f).read_text())["input"] for f in files
+    ]
+    assert {"blocking", "accessible", "dns_consistency", "title_match"} <= set(records[0])
+
+
+def test_analyze_json_lines_for_a_folder() -> None:
+    result = runner.invoke(app, ["analyze", "--json", str(QA)])
+    assert result.exit_code == 0
+    records = lines(result.stdout)
+    assert len(records) == 50
+    assert {r["outcome"] for r in records} == {"blocked", "down", "ok"}
+    assert all(r["layers"] and "rules_version" in r for r in records)
+
+
+def test_bad_inputs_give_error_records_not_tracebacks(tmp_path: Path) -> None:
+    good = JSONL.read_bytes().splitlines()[0]
+    malformed = tmp_path / "malformed.jsonl"
+    malformed.write_bytes(good + b"\n{oops\n")
+    truncated = tmp_path / "truncated.jsonl.gz"
+    data = gzip.compress(JSONL.read_bytes())
+    truncated.write_bytes(data[: len(data) // 2])
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"test_name": "made_up_test", "test_keys": {}}))
+    missing = tmp_path / "missing.json"
+    result = runner.invoke(
+        app, ["analyze", "--json", str(malformed), str(truncated), str(unknown), str(missing)]
+    )
+    assert result.exit_code == 0  # some measurements were analysed
+    errors = [r for r in lines(result.stdout) if "error" in r]
+    assert [Path(str(e["source"])).name for e in errors] == [
+        "malformed.jsonl", "truncated.jsonl.gz", "unknown.json", "missing.json"
+    ]
+    assert "made_up_test" in str(errors[2]["error"])
+    assert "Traceback" not in result.output
+    strict = runner.invoke(app, ["analyze", "--json", "--strict", str(malformed)])
+    assert strict.exit_code == 3
+
+
+def test_whole_run_failing_exits_non_zero_with_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", str(tmp_path / "missing.json")])
+    assert result.exit_code == 1
+    assert "no measurement could be analysed" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_bad_fingerprint_folder_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "--fingerprints", str(tmp_path), str(JSONL)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "fingerprints" in result.stderr
+
+
+def test_demo_runs_on_the_bundled_sample() -> None:
+    result = runner.invoke(app, ["demo", "--json"])
+    assert result.exit_code == 0
+    assert len(lines(result.stdout)) == 64
+
+
+def test_table_output_and_help_in_a_real_process() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "netvigil", "analyze", "--help"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "--classic" in done.stdout and "--fingerprints" in done.stdout
+    piped = subprocess.run(
+        [sys.executable, "-m", "netvigil", "analyze", str(qa_files()[0])],
+        capture_output=True, text=True, check=False,
+    )
+    assert piped.returncode == 0 and json.loads(piped.stdout)["outcome"] == "down"
