@@ -56,7 +56,10 @@ def test_bad_inputs_give_error_records_not_tracebacks(tmp_path: Path) -> None:
     assert result.exit_code == 0  # some measurements were analysed
     errors = [r for r in lines(result.stdout) if "error" in r]
     assert [Path(str(e["source"])).name for e in errors] == [
-        "malformed.jsonl", "truncated.jsonl.gz", "unknown.json", "missing.json"
+        "malformed.jsonl",
+        "truncated.jsonl.gz",
+        "unknown.json",
+        "missing.json",
     ]
     assert "made_up_test" in str(errors[2]["error"])
     assert "Traceback" not in result.output
@@ -86,11 +89,15 @@ def test_demo_runs_on_the_bundled_sample() -> None:
 def test_table_output_and_help_in_a_real_process() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "netvigil", "analyze", "--help"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "--classic" in done.stdout and "--fingerprints" in done.stdout
     piped = subprocess.run(
         [sys.executable, "-m", "netvigil", "analyze", str(qa_files()[0])],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert piped.returncode == 0 and json.loads(piped.stdout)["outcome"] == "down"

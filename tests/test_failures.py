@@ -1,11 +1,20 @@
 from __future__ import annotations
 
-from netvigil.failures import Failure, FailureKind, failed, is_misconfigured_ipv6, is_unknown, kind_of
+from netvigil.failures import (
+    Failure,
+    FailureKind,
+    failed,
+    is_misconfigured_ipv6,
+    is_unknown,
+    kind_of,
+)
 
 
 def test_modern_and_legacy_strings_share_a_kind() -> None:
     assert kind_of("dns_nxdomain_error") is kind_of("dns_name_error") is FailureKind.NXDOMAIN
-    assert kind_of("connection_refused") is kind_of("connection_refused_error") is FailureKind.REFUSED
+    assert (
+        kind_of("connection_refused") is kind_of("connection_refused_error") is FailureKind.REFUSED
+    )
     assert kind_of("generic_timeout_error") is FailureKind.TIMEOUT
     assert kind_of(Failure.SSL_UNKNOWN_AUTHORITY) is FailureKind.TLS_CERTIFICATE
     assert kind_of(None) is kind_of("") is FailureKind.NONE

@@ -45,7 +45,9 @@ def test_missing_file_and_directory_listing(tmp_path: Path) -> None:
 
 
 def test_not_a_measurement(tmp_path: Path) -> None:
-    (item,) = read_path(MEASUREMENTS / "ooni-backend-fastpath-other" / "detector_query_ww_BR_2018.json")
+    (item,) = read_path(
+        MEASUREMENTS / "ooni-backend-fastpath-other" / "detector_query_ww_BR_2018.json"
+    )
     assert isinstance(item, ReadError)
     api = tmp_path / "api.json"
     api.write_text('{"status": 200, "body": "{}"}')

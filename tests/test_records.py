@@ -19,14 +19,21 @@ from tests.corpus import FASTPATH, JSONL, MEASUREMENTS, qa_files
 
 def all_measurement_blobs() -> list[tuple[str, bytes]]:
     blobs = [(p.name, p.read_bytes()) for p in [*FASTPATH, *qa_files()]]
-    blobs += [(f"{JSONL.name}:{n}", line) for n, line in enumerate(JSONL.read_bytes().splitlines(), 1)]
-    blobs.append(("ts-017", (MEASUREMENTS / "ooni-spec" / "ts-017-example-www.example.com.json").read_bytes()))
+    blobs += [
+        (f"{JSONL.name}:{n}", line) for n, line in enumerate(JSONL.read_bytes().splitlines(), 1)
+    ]
+    blobs.append(
+        (
+            "ts-017",
+            (MEASUREMENTS / "ooni-spec" / "ts-017-example-www.example.com.json").read_bytes(),
+        )
+    )
     return [(name, blob) for name, blob in blobs if "detector_query" not in name]
 
 
 def test_every_web_connectivity_measurement_decodes_typed() -> None:
     versions = set()
-    for name, blob in all_measurement_blobs():
+    for _, blob in all_measurement_blobs():
         measurement = decode_measurement(blob)
         if measurement.test_name == "web_connectivity":
             web_connectivity_keys(measurement)  # raises on any shape we do not model

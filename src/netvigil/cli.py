@@ -99,8 +99,12 @@ def _items(paths: list[Path], show_progress: bool) -> Iterator[ReadResult]:
         for path in targets:
             yield from read_path(path)
         return
-    columns = (TextColumn("analysing"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("analysing"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} files"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("files", total=len(targets))
         for path in targets:
@@ -108,8 +112,9 @@ def _items(paths: list[Path], show_progress: bool) -> Iterator[ReadResult]:
             progress.advance(task)
 
 
-def _run(paths: list[Path], *, classic: bool, as_json: bool, strict: bool,
-         fingerprints: Path | None) -> None:
+def _run(
+    paths: list[Path], *, classic: bool, as_json: bool, strict: bool, fingerprints: Path | None
+) -> None:
     db = _load_fingerprints(fingerprints)
     as_json = as_json or not sys.stdout.isatty()
     encoder = msgspec.json.Encoder()
@@ -140,20 +145,40 @@ def _run(paths: list[Path], *, classic: bool, as_json: bool, strict: bool,
 def _print_table(rows: list[Verdict | ClassicRecord]) -> None:
     console = Console()
     if rows and isinstance(rows[0], ClassicRecord):
-        table = Table("input", "blocking", "accessible", "dns_consistency", title="OONI classic keys")
+        table = Table(
+            "input", "blocking", "accessible", "dns_consistency", title="OONI classic keys"
+        )
         for row in rows:
             assert isinstance(row, ClassicRecord)
-            table.add_row(row.input or "", str(row.blocking), str(row.accessible), str(row.dns_consistency))
+            table.add_row(
+                row.input or "", str(row.blocking), str(row.accessible), str(row.dns_consistency)
+            )
         console.print(table)
         return
-    table = Table("input", "network", "outcome", "layer", "technique", "conf.", "rule",
-                  title="Layered verdicts")
+    table = Table(
+        "input",
+        "network",
+        "outcome",
+        "layer",
+        "technique",
+        "conf.",
+        "rule",
+        title="Layered verdicts",
+    )
     for row in rows:
         assert isinstance(row, Verdict)
-        outcome = f"[{_OUTCOME_STYLE[row.outcome]}]{row.outcome.value}" + (" ✔" if row.confirmed else "")
-        table.add_row(row.input or "", f"{row.probe_cc} {row.probe_asn}", outcome,
-                      row.layer.value if row.layer else "", row.technique or "",
-                      f"{row.confidence:.2f}", row.rule or "")
+        outcome = f"[{_OUTCOME_STYLE[row.outcome]}]{row.outcome.value}" + (
+            " ✔" if row.confirmed else ""
+        )
+        table.add_row(
+            row.input or "",
+            f"{row.probe_cc} {row.probe_asn}",
+            outcome,
+            row.layer.value if row.layer else "",
+            row.technique or "",
+            f"{row.confidence:.2f}",
+            row.rule or "",
+        )
     console.print(table)
     counts = {o: sum(1 for r in rows if isinstance(r, Verdict) and r.outcome is o) for o in Outcome}
     console.print("  ".join(f"{o.value}: {n}" for o, n in counts.items()))
@@ -164,8 +189,11 @@ def analyze(
     files: FilesArg,
     classic: Annotated[
         bool,
-        typer.Option("--classic", help="Print OONI's classic keys (blocking, accessible, ...) "
-                     "recomputed as OONI's own code does, instead of layered verdicts."),
+        typer.Option(
+            "--classic",
+            help="Print OONI's classic keys (blocking, accessible, ...) "
+            "recomputed as OONI's own code does, instead of layered verdicts.",
+        ),
     ] = False,
     as_json: JsonOpt = False,
     strict: Annotated[

@@ -16,8 +16,8 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO
 
 import msgspec
 
@@ -69,7 +69,7 @@ def read_path(path: Path) -> Iterator[ReadResult]:
     name = path.name.lower()
     try:
         if name.endswith(".gz"):
-            yield from _read_lines(source, lambda: gzip.open(path, "rb"))
+            yield from _read_lines(source, lambda: gzip.open(path, "rb"))  # noqa: SIM115
         elif name.endswith(".jsonl"):
             yield from _read_lines(source, lambda: path.open("rb"))
         else:
@@ -113,7 +113,9 @@ def _is_measurement_file(path: Path) -> bool:
     return name.endswith((".json", ".jsonl", ".jsonl.gz", ".json.gz"))
 
 
-def _read_lines(source: str, opener: Callable[[], IO[bytes]]) -> Iterator[ReadResult]:
+def _read_lines(
+    source: str, opener: Callable[[], AbstractContextManager[Iterable[bytes]]]
+) -> Iterator[ReadResult]:
     number = 0
     try:
         with opener() as lines:
@@ -141,4 +143,3 @@ def _read_json(source: str, path: Path) -> Iterator[ReadResult]:
     for number, raw in enumerate(stripped.split(b"\n"), start=1):
         if raw.strip():
             yield parse_line(raw.strip(), source, number)
-

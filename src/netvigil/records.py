@@ -27,7 +27,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Base of every record: immutable, keyword-only, no GC tracking (no cycles)."""
 
 
-class BinaryData(Record):
+class BinaryData(Record, frozen=True):
     """df-000 MaybeBinaryData: a value that was not valid UTF-8."""
 
     format: str = "base64"
@@ -67,7 +67,7 @@ def bytes_of(value: MaybeBinary | None) -> bytes:
 # --- df-002 dnst ---------------------------------------------------------------------
 
 
-class DNSAnswer(Record):
+class DNSAnswer(Record, frozen=True):
     answer_type: str = ""
     ipv4: str | None = None
     ipv6: str | None = None
@@ -86,7 +86,7 @@ class DNSAnswer(Record):
         return None
 
 
-class DNSQuery(Record):
+class DNSQuery(Record, frozen=True):
     answers: list[DNSAnswer] | None = None
     engine: str = ""
     failure: str | None = None
@@ -107,13 +107,13 @@ class DNSQuery(Record):
 # --- df-005 tcpconnect ----------------------------------------------------------------
 
 
-class TCPStatus(Record):
+class TCPStatus(Record, frozen=True):
     success: bool | None = None
     failure: str | None = None
     blocked: bool | None = None  # deprecated, Measurement Kit era
 
 
-class TCPConnect(Record):
+class TCPConnect(Record, frozen=True):
     ip: str = ""
     port: int = 0
     status: TCPStatus = TCPStatus()
@@ -126,7 +126,7 @@ class TCPConnect(Record):
 # --- df-006 tlshandshake ---------------------------------------------------------------
 
 
-class TLSHandshake(Record):
+class TLSHandshake(Record, frozen=True):
     network: str | None = None
     address: str = ""
     server_name: str | None = None
@@ -147,7 +147,7 @@ class TLSHandshake(Record):
 # --- df-001 httpt ----------------------------------------------------------------------
 
 
-class HTTPRequest(Record):
+class HTTPRequest(Record, frozen=True):
     url: str = ""
     method: str | None = None
     headers: dict[str, HeaderValue] | None = None
@@ -157,7 +157,7 @@ class HTTPRequest(Record):
     x_transport: str | None = None
 
 
-class HTTPResponse(Record):
+class HTTPResponse(Record, frozen=True):
     code: int | None = None
     headers: dict[str, HeaderValue] | None = None
     headers_list: list[list[MaybeBinary]] | None = None
@@ -165,7 +165,7 @@ class HTTPResponse(Record):
     body_is_truncated: bool | None = None
 
 
-class HTTPTransaction(Record):
+class HTTPTransaction(Record, frozen=True):
     network: str | None = None
     address: str | None = None
     alpn: str | None = None
@@ -181,7 +181,7 @@ class HTTPTransaction(Record):
 # --- df-008 netevents -------------------------------------------------------------------
 
 
-class NetworkEvent(Record):
+class NetworkEvent(Record, frozen=True):
     operation: str = ""
     address: str | None = None
     proto: str | None = None
@@ -196,18 +196,18 @@ class NetworkEvent(Record):
 # --- the test helper's control (ooni.md §2, THRequest / THResponse) ----------------------
 
 
-class ControlTCPConnect(Record):
+class ControlTCPConnect(Record, frozen=True):
     status: bool | None = None
     failure: str | None = None
 
 
-class ControlTLSHandshake(Record):
+class ControlTLSHandshake(Record, frozen=True):
     server_name: str | None = None
     status: bool | None = None
     failure: str | None = None
 
 
-class ControlHTTPRequest(Record):
+class ControlHTTPRequest(Record, frozen=True):
     body_length: int | None = None
     failure: str | None = None
     title: str | None = None
@@ -216,17 +216,17 @@ class ControlHTTPRequest(Record):
     discovered_h3_endpoint: str | None = None
 
 
-class ControlDNS(Record):
+class ControlDNS(Record, frozen=True):
     failure: str | None = None
     addrs: list[str] | None = None
 
 
-class ControlIPInfo(Record):
+class ControlIPInfo(Record, frozen=True):
     asn: int | None = None
     flags: int | None = None
 
 
-class ControlResponse(Record):
+class ControlResponse(Record, frozen=True):
     tcp_connect: dict[str, ControlTCPConnect] | None = None
     tls_handshake: dict[str, ControlTLSHandshake] | None = None
     quic_handshake: dict[str, ControlTLSHandshake] | None = None
@@ -236,7 +236,7 @@ class ControlResponse(Record):
     ip_info: dict[str, ControlIPInfo] | None = None
 
 
-class ControlRequest(Record):
+class ControlRequest(Record, frozen=True):
     http_request: str = ""
     http_request_headers: dict[str, list[str]] | None = None
     tcp_connect: list[str] | None = None
@@ -246,7 +246,7 @@ class ControlRequest(Record):
 # --- web_connectivity (ts-017) -----------------------------------------------------------
 
 
-class SecondaryTrace(Record):
+class SecondaryTrace(Record, frozen=True):
     """`x_doh` / `x_do53`: the traces of extra resolvers, kept apart from the classic ones."""
 
     queries: list[DNSQuery] | None = None
@@ -256,7 +256,7 @@ class SecondaryTrace(Record):
     requests: list[HTTPTransaction] | None = None
 
 
-class WebConnectivityKeys(Record):
+class WebConnectivityKeys(Record, frozen=True):
     # Observations.
     queries: list[DNSQuery] | None = None
     tcp_connect: list[TCPConnect] | None = None
@@ -293,7 +293,7 @@ class WebConnectivityKeys(Record):
 # --- df-000 envelope ----------------------------------------------------------------------
 
 
-class Measurement(Record):
+class Measurement(Record, frozen=True):
     test_name: str = ""
     test_version: str = ""
     input: str | list[str] | None = None
@@ -345,6 +345,7 @@ def decode_measurement(data: bytes | str) -> Measurement:
 def web_connectivity_keys(measurement: Measurement) -> WebConnectivityKeys | None:
     """Decode the typed web_connectivity test keys (``None`` when the probe wrote none)."""
     try:
-        return _WEB_KEYS.decode(measurement.test_keys)
+        keys: WebConnectivityKeys | None = _WEB_KEYS.decode(measurement.test_keys)
     except msgspec.DecodeError as exc:
         raise MeasurementFormatError(f"test_keys: {exc}") from None
+    return keys

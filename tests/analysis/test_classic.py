@@ -50,20 +50,28 @@ def test_classic_agrees_with_oonis_own_code_on_all_50_qa_scenarios() -> None:
         if {"blocking": got.blocking, "accessible": got.accessible} != expected:
             mismatches.append(
                 f"{path.stem}: expected {expected}, got blocking={got.blocking!r} "
-                f"accessible={got.accessible!r} (see {QA_ANALYSIS / (path.stem + '.analysis_classic.json')})"
+                f"accessible={got.accessible!r} "
+                f"(see {QA_ANALYSIS / (path.stem + '.analysis_classic.json')})"
             )
     assert not mismatches, "\n".join(mismatches)
 
 
 def test_classic_http_diff_keys_agree_too() -> None:
-    keys = ("dns_consistency", "body_proportion", "body_length_match", "headers_match",
-            "status_code_match", "title_match")
+    keys = (
+        "dns_consistency",
+        "body_proportion",
+        "body_length_match",
+        "headers_match",
+        "status_code_match",
+        "title_match",
+    )
     mismatches = []
     for path in qa_files():
         original = json.loads(path.read_text())["test_keys"]
         got = msgspec.structs.asdict(classic(strip_verdicts(json.loads(path.read_text()))))
-        mismatches += [f"{path.stem}.{k}: {original[k]!r} != {got[k]!r}" for k in keys
-                       if original[k] != got[k]]
+        mismatches += [
+            f"{path.stem}.{k}: {original[k]!r} != {got[k]!r}" for k in keys if original[k] != got[k]
+        ]
     assert not mismatches, "\n".join(mismatches)
 
 
@@ -82,7 +90,9 @@ def test_legacy_go_probe_measurements_use_v04_rules() -> None:
         tk = data["test_keys"]
         assert record.engine == "v0.4"
         assert (record.blocking, record.accessible, record.dns_consistency) == (
-            tk["blocking"], tk["accessible"], tk["dns_consistency"]
+            tk["blocking"],
+            tk["accessible"],
+            tk["dns_consistency"],
         ), f"line {number}: {data['input']}"
         checked += 1
     assert checked >= 3

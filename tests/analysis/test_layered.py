@@ -24,7 +24,7 @@ from netvigil.readers import Item, ReadError, read_path, read_paths
 from netvigil.records import decode_measurement
 from tests.corpus import FASTPATH, JSONL, MEASUREMENTS, qa_files
 
-B, D, K, I = Outcome.BLOCKED, Outcome.DOWN, Outcome.OK, Outcome.INSUFFICIENT
+B, D, K, N = Outcome.BLOCKED, Outcome.DOWN, Outcome.OK, Outcome.INSUFFICIENT
 DNS, TCP, TLS, HTTP = Layer.DNS, Layer.TCP, Layer.TLS, Layer.HTTP
 ANY = None
 
@@ -41,7 +41,7 @@ GROUND_TRUTH: dict[str, tuple[set[Outcome], set[Layer] | None]] = {
     "cloudflareCAPTCHAWithHTTPS": ({K}, ANY),
     # The control is unreachable but the site works.
     "controlFailureWithSuccessfulHTTPSWebsite": ({K}, ANY),
-    "controlFailureWithSuccessfulHTTPWebsite": ({K, I}, ANY),
+    "controlFailureWithSuccessfulHTTPWebsite": ({K, N}, ANY),
     # DNS blocking: Android's NODATA, a bogon, NXDOMAIN, answers pointing to localhost.
     "dnsBlockingAndroidDNSCacheNoData": ({B}, {DNS}),
     "dnsBlockingBOGON": ({B}, {DNS}),

@@ -87,8 +87,11 @@ def _addresses_agree(a: frozenset[str], b: frozenset[str], asns: dict[str, int])
 def dns_consistency(web: WebObservations, asns: dict[str, int]) -> str | None:
     """analysisClassicDNSConsistency over the depth-0 system-resolver lookups."""
     seen: set[int | None] = set()
-    success, valid, invalid = set(), set(), set()
-    unexpected, expected = set(), set()
+    success: set[int | None] = set()
+    valid: set[int | None] = set()
+    invalid: set[int | None] = set()
+    unexpected: set[int | None] = set()
+    expected: set[int | None] = set()
     for obs in web.dns_successes:
         tx = obs.dns_transaction_id
         if tx in seen:
@@ -109,15 +112,21 @@ def dns_consistency(web: WebObservations, asns: dict[str, int]) -> str | None:
             expected.add(obs.dns_transaction_id)
         elif obs.ctrl_dns_failure:
             continue
-        elif obs.dns_failure == Failure.DNS_NO_ANSWER and obs.ctrl_dns_addrs is not None and (
-            not obs.ctrl_dns_addrs
+        elif (
+            obs.dns_failure == Failure.DNS_NO_ANSWER
+            and obs.ctrl_dns_addrs is not None
+            and (not obs.ctrl_dns_addrs)
         ):
             expected.add(obs.dns_transaction_id)
         elif obs.dns_failure:
             unexpected.add(obs.dns_transaction_id)
     if not unexpected and not invalid and (valid or expected):
         return "consistent"
-    if invalid or unexpected or (success and web.ctrl_dns_addrs is not None and not web.ctrl_dns_addrs):
+    if (
+        invalid
+        or unexpected
+        or (success and web.ctrl_dns_addrs is not None and not web.ctrl_dns_addrs)
+    ):
         return "inconsistent"
     return None
 
@@ -165,9 +174,15 @@ def _outcome(entries: list[Observation], diff: HTTPDiff) -> tuple[str, str | Non
                 return _NULL, None
             return (_OK if not diff.differs else "http-diff"), None
         if not e.failure:
-            if e.kind == Kind.DNS and e.ctrl_dns_failure == "" and e.dns_addrs and e.ctrl_dns_addrs:
-                if only_loopback(e.dns_addrs):
-                    return (_DOWN if only_loopback(e.ctrl_dns_addrs) else "dns"), None
+            # Steps 6-7: the probe saw only loopback answers (and so connected nowhere).
+            if (
+                e.kind == Kind.DNS
+                and e.ctrl_dns_failure == ""
+                and e.dns_addrs
+                and e.ctrl_dns_addrs
+                and only_loopback(e.dns_addrs)
+            ):
+                return (_DOWN if only_loopback(e.ctrl_dns_addrs) else "dns"), None
             continue
         if e.kind == Kind.HTTP:
             if e.ctrl_http_failure is None:
@@ -186,7 +201,11 @@ def _outcome(entries: list[Observation], diff: HTTPDiff) -> tuple[str, str | Non
             return (_OK if e.ctrl_http_failure is None else "dns"), e.failure
         if e.ctrl_dns_failure:
             return _DOWN, e.failure
-        if e.failure == Failure.DNS_NO_ANSWER and e.ctrl_dns_addrs is not None and not e.ctrl_dns_addrs:
+        if (
+            e.failure == Failure.DNS_NO_ANSWER
+            and e.ctrl_dns_addrs is not None
+            and not e.ctrl_dns_addrs
+        ):
             return _DOWN, None
         return "dns", e.failure
     return _NULL, None

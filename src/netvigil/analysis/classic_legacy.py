@@ -65,7 +65,9 @@ def dns_consistency_v04(keys: WebConnectivityKeys, url: str, asns: dict[str, int
     return "consistent" if probe & control_addrs else "inconsistent"
 
 
-def classic_verdict_v04(keys: WebConnectivityKeys, url: str, asns: dict[str, int]) -> ClassicVerdict:
+def classic_verdict_v04(
+    keys: WebConnectivityKeys, url: str, asns: dict[str, int]
+) -> ClassicVerdict:
     """summary.go `Summarize` with the HTTP comparison of httpanalysis.go."""
     has_control = keys.control is not None and keys.control_failure is None
     consistency = dns_consistency_v04(keys, url, asns) if has_control else None
@@ -81,7 +83,9 @@ def classic_verdict_v04(keys: WebConnectivityKeys, url: str, asns: dict[str, int
             proportion = body_proportion(probe_len, ctrl_len)
         code, ctrl_code = response.code or 0, ctrl_http.status_code or 0
         if code > 0 and ctrl_code > 0:
-            status_match = None if code != ctrl_code and ctrl_code // 100 == 5 else code == ctrl_code
+            status_match = (
+                None if code != ctrl_code and ctrl_code // 100 == 5 else code == ctrl_code
+            )
             mine, theirs = header_keys(response.headers), header_keys(ctrl_http.headers)
             same = {k.lower() for k in mine} == {k.lower() for k in theirs}
             headers_match = same or bool(uncommon_headers_shared(mine, theirs))
@@ -89,8 +93,9 @@ def classic_verdict_v04(keys: WebConnectivityKeys, url: str, asns: dict[str, int
             if title:
                 title_match = not title_words_differing(title, ctrl_http.title or "")
     length_match = None if proportion is None else proportion > BODY_PROPORTION_FACTOR
-    blocking, accessible = _summarize(keys, consistency, status_match, length_match,
-                                      headers_match, title_match)
+    blocking, accessible = _summarize(
+        keys, consistency, status_match, length_match, headers_match, title_match
+    )
     return ClassicVerdict(
         blocking=False if accessible else blocking,
         accessible=accessible,
@@ -132,8 +137,10 @@ def _summarize(
         return None, None
     failure = requests[0].failure
     if failure is not None:
-        reason = "dns" if failure == Failure.DNS_NXDOMAIN else (
-            "http-failure" if failure in _HTTP_FAILURES else None
+        reason = (
+            "dns"
+            if failure == Failure.DNS_NXDOMAIN
+            else ("http-failure" if failure in _HTTP_FAILURES else None)
         )
         if reason is not None and len(requests) == 1 and consistency == "inconsistent":
             reason = "dns"

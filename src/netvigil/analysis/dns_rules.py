@@ -76,8 +76,8 @@ def dns_layer(
                 Finding(
                     kind="dns_fingerprint_unconfirmed",
                     layer=Layer.DNS,
-                    detail=f"{ip} matches {match.fingerprint.name} "
-                    f"({match.fingerprint.scope}, {','.join(match.fingerprint.expected_countries) or 'no country'})",
+                    detail=f"{ip} matches {match.fingerprint.name} ({match.fingerprint.scope}, "
+                    f"{','.join(match.fingerprint.expected_countries) or 'no country'})",
                     witnesses=witnesses,
                 )
             )

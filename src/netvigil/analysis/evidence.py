@@ -139,7 +139,9 @@ def _lookups(keys: WebConnectivityKeys, legacy: bool) -> tuple[list[Lookup], lis
 def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPStep:
     response = tx.response
     body = text_of(response.body) if response is not None else ""
-    headers = {k.lower(): text_of(v) for k, v in ((response.headers or {}) if response else {}).items()}
+    headers = {
+        k.lower(): text_of(v) for k, v in ((response.headers or {}) if response else {}).items()
+    }
     status = (response.code or 0) if response is not None else 0
     return HTTPStep(
         index=index,
@@ -149,7 +151,9 @@ def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPSt
         failure=tx.failure or "",
         status=status,
         body=body,
-        body_length=len(body.encode("utf-8", errors="replace")) if not body.isascii() else len(body),
+        body_length=len(body.encode("utf-8", errors="replace"))
+        if not body.isascii()
+        else len(body),
         truncated=bool(response.body_is_truncated) if response is not None else False,
         headers=headers,
         title=title_of(body),
@@ -157,7 +161,9 @@ def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPSt
     )
 
 
-def gather(keys: WebConnectivityKeys, web: WebObservations, url: str, asns: dict[str, int]) -> Evidence:
+def gather(
+    keys: WebConnectivityKeys, web: WebObservations, url: str, asns: dict[str, int]
+) -> Evidence:
     """Build the evidence of one measurement from its keys and observations."""
     legacy = is_legacy(keys)
     lookups, extra_lookups = _lookups(keys, legacy)

@@ -51,7 +51,9 @@ def _witness(step: HTTPStep, ev: Evidence) -> Witness:
         control = ctrl.http_failure or (
             f"HTTP {ctrl.http_status}, {ctrl.http_body_length} bytes, title {ctrl.http_title!r}"
         )
-    return Witness(ref=f"test_keys.requests[{step.index}] {step.url}", observed=observed, control=control)
+    return Witness(
+        ref=f"test_keys.requests[{step.index}] {step.url}", observed=observed, control=control
+    )
 
 
 def diff_of(step: HTTPStep, ev: Evidence) -> HTTPDiff | None:
@@ -85,7 +87,9 @@ def _failure_verdict(step: HTTPStep, ev: Evidence, witness: tuple[Witness, ...])
     if ev.control.http_failure:
         return layer_verdict(Layer.HTTP, "http.failure_control_also_failing", witnesses=witness)
     if step.status and kind is FailureKind.TIMEOUT:
-        return layer_verdict(Layer.HTTP, "http.throttled", technique="throttling", witnesses=witness)
+        return layer_verdict(
+            Layer.HTTP, "http.throttled", technique="throttling", witnesses=witness
+        )
     target = urlsplit(step.headers.get("location", "")).hostname or ""
     if step.status // 100 == 3 and parse_ip(target) is not None and is_bogon(target):
         # A redirect to a private address: a captive portal or an ISP blockpage
@@ -96,9 +100,15 @@ def _failure_verdict(step: HTTPStep, ev: Evidence, witness: tuple[Witness, ...])
     if step.status // 100 == 3 and (kind is FailureKind.HTTP_PROTOCOL or is_unknown(step.failure)):
         # The server itself answered with a redirect the client cannot follow.
         return layer_verdict(Layer.HTTP, "http.server_protocol_error", witnesses=witness)
-    names = {FailureKind.RESET: "http_reset", FailureKind.EOF: "http_eof", FailureKind.TIMEOUT: "http_timeout"}
+    names = {
+        FailureKind.RESET: "http_reset",
+        FailureKind.EOF: "http_eof",
+        FailureKind.TIMEOUT: "http_timeout",
+    }
     technique = names.get(kind, "http_failure")
-    return layer_verdict(Layer.HTTP, "http.failure_control_ok", technique=technique, witnesses=witness)
+    return layer_verdict(
+        Layer.HTTP, "http.failure_control_ok", technique=technique, witnesses=witness
+    )
 
 
 def http_layer(
@@ -127,8 +137,11 @@ def http_layer(
         if not step.over_tls and confirms(match.fingerprint, probe_cc):
             technique = f"http_blockpage:{match.fingerprint.name}"
             return layer_verdict(
-                Layer.HTTP, "http.blockpage_fingerprint", technique=technique,
-                confirmed=True, witnesses=witness,
+                Layer.HTTP,
+                "http.blockpage_fingerprint",
+                technique=technique,
+                confirmed=True,
+                witnesses=witness,
             ), findings
     if _challenge(step, legit):
         names = ", ".join(m.fingerprint.name for m in legit) or "CDN challenge markers"
@@ -141,8 +154,9 @@ def http_layer(
                 witnesses=witness,
             )
         )
-        return layer_verdict(Layer.HTTP, "http.server_challenge", technique="server_challenge",
-                             witnesses=witness), findings
+        return layer_verdict(
+            Layer.HTTP, "http.server_challenge", technique="server_challenge", witnesses=witness
+        ), findings
     if step.over_tls:
         return layer_verdict(Layer.HTTP, "http.final_over_tls", witnesses=witness), findings
     if ips.get(step.transaction_id) in untrusted:

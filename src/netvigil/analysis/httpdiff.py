@@ -16,12 +16,33 @@ BODY_PROPORTION_FACTOR = 0.7
 
 # Header names that every server sends, so they say nothing about whose page it is.
 COMMON_HEADERS = frozenset(
-    (
-        "date content-type server cache-control vary set-cookie location expires "
-        "x-powered-by content-encoding last-modified accept-ranges pragma x-frame-options "
-        "etag x-content-type-options age via p3p x-xss-protection content-language cf-ray "
-        "strict-transport-security link x-varnish"
-    ).split()
+    [
+        "date",
+        "content-type",
+        "server",
+        "cache-control",
+        "vary",
+        "set-cookie",
+        "location",
+        "expires",
+        "x-powered-by",
+        "content-encoding",
+        "last-modified",
+        "accept-ranges",
+        "pragma",
+        "x-frame-options",
+        "etag",
+        "x-content-type-options",
+        "age",
+        "via",
+        "p3p",
+        "x-xss-protection",
+        "content-language",
+        "cf-ray",
+        "strict-transport-security",
+        "link",
+        "x-varnish",
+    ]
 )
 
 # Title words shorter than this are too common to compare (bytes, as Go's len()).

@@ -37,9 +37,9 @@ def _page_matches_control(ev: Evidence) -> bool:
     return diff is not None and not diff.differs
 
 
-def judge(ev: Evidence, fingerprints: FingerprintDB, probe_cc: str) -> tuple[
-    tuple[LayerVerdict, ...], tuple[Finding, ...]
-]:
+def judge(
+    ev: Evidence, fingerprints: FingerprintDB, probe_cc: str
+) -> tuple[tuple[LayerVerdict, ...], tuple[Finding, ...]]:
     """All four layer verdicts and the findings, from the evidence of one measurement."""
     dns, dns_findings = dns_layer(ev, fingerprints, probe_cc, _page_matches_control(ev))
     # Only mask addresses when DNS itself was found wanting (OONI v5 `dns_untrusted`).

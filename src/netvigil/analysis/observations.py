@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -176,7 +177,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
     ctrl_http = ctrl.http_request if ctrl.http_request is not None else ControlHTTPRequest()
     http_ctrl = _control_http_fields(ctrl_http) if has_control else {}
 
-    def dns_control(lookup_domain: str) -> dict[str, object]:
+    def dns_control(lookup_domain: str) -> dict[str, Any]:
         if not has_control or lookup_domain != domain:
             return {}
         return {
@@ -190,7 +191,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
     known: dict[str, Observation] = {}
     for query in keys.queries or ():
         depth = tag_depth(query.tags)
-        common = {
+        common: dict[str, Any] = {
             "transaction_id": query.transaction_id,
             "depth": depth,
             "dns_transaction_id": query.transaction_id,
@@ -202,7 +203,9 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
         }
         if query.failure is not None:
             failures.append(
-                Observation(kind=Kind.DNS, failure=query.failure, dns_failure=query.failure, **common)  # type: ignore[arg-type]
+                Observation(
+                    kind=Kind.DNS, failure=query.failure, dns_failure=query.failure, **common
+                )
             )
             continue
         addrs = frozenset(a.address for a in query.answers or () if a.address)
@@ -216,7 +219,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
                 ip=address,
                 ip_asn=asns.get(address),
                 ip_bogon=is_bogon(address),
-                **common,  # type: ignore[arg-type]
+                **common,
             )
             successes.append(obs)
             known.setdefault(address, obs)
@@ -229,7 +232,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
         found = known.get(tcp.ip)
         origin = found.ip_origin if found is not None else None
         lookup = found.dns_domain if found is not None else None
-        fields: dict[str, object] = {}
+        fields: dict[str, Any] = {}
         if has_control:
             if lookup is None and tcp.ip in ctrl_dns_addrs:
                 origin = ORIGIN_TH
@@ -247,14 +250,20 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
         fields.update(http_ctrl)
         fields.update(_step_fields(tls_by_tx.get(tcp.transaction_id), endpoint, ctrl, has_control))
         fields.update(_http_fields(http_by_tx.get(tcp.transaction_id)))
-        kind = Kind.HTTP if "http_failure" in fields else Kind.TLS if "tls_failure" in fields else Kind.TCP
+        kind = (
+            Kind.HTTP
+            if "http_failure" in fields
+            else Kind.TLS
+            if "tls_failure" in fields
+            else Kind.TCP
+        )
         failure = fields.get(
             {Kind.HTTP: "http_failure", Kind.TLS: "tls_failure", Kind.TCP: "tcp_failure"}[kind],
             tcp_failure,
         )
         endpoints[tcp.transaction_id or -1 - position] = Observation(
             kind=kind,
-            failure=failure,  # type: ignore[arg-type]
+            failure=failure,
             transaction_id=tcp.transaction_id,
             depth=tag_depth(tcp.tags),
             fetch_body=tag_fetch_body(tcp.tags),
@@ -269,7 +278,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
             port=tcp.port,
             endpoint=endpoint,
             tcp_failure=tcp_failure,
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
     return WebObservations(
         dns_failures=tuple(failures),
@@ -280,7 +289,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
     )
 
 
-def _control_http_fields(ctrl_http: ControlHTTPRequest) -> dict[str, object]:
+def _control_http_fields(ctrl_http: ControlHTTPRequest) -> dict[str, Any]:
     failure = ctrl_http.failure or ""
     if failure:
         return {"ctrl_http_failure": failure}
@@ -295,10 +304,10 @@ def _control_http_fields(ctrl_http: ControlHTTPRequest) -> dict[str, object]:
 
 def _step_fields(
     tls: TLSHandshake | None, endpoint: str, ctrl: ControlResponse, has_control: bool
-) -> dict[str, object]:
+) -> dict[str, Any]:
     if tls is None:
         return {}
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "tls_failure": tls.failure or "",
         "tls_server_name": tls.server_name or "",
     }
@@ -308,10 +317,10 @@ def _step_fields(
     return fields
 
 
-def _http_fields(http: HTTPTransaction | None) -> dict[str, object]:
+def _http_fields(http: HTTPTransaction | None) -> dict[str, Any]:
     if http is None:
         return {}
-    fields: dict[str, object] = {"http_url": http.request.url, "http_failure": http.failure or ""}
+    fields: dict[str, Any] = {"http_url": http.request.url, "http_failure": http.failure or ""}
     if http.failure is None and http.response is not None:
         response = http.response
         body = response.body

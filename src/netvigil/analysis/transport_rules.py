@@ -69,8 +69,10 @@ def _tls_rule(ev: Evidence, obs: Observation) -> tuple[str, str | None]:
     if not failure:
         return "tls.handshake_ok", None
     kind = kind_of(failure)
-    technique = "tls_mitm_certificate" if kind is FailureKind.TLS_CERTIFICATE else _technique(
-        Layer.TLS, failure
+    technique = (
+        "tls_mitm_certificate"
+        if kind is FailureKind.TLS_CERTIFICATE
+        else _technique(Layer.TLS, failure)
     )
     if obs.ctrl_tls_failure is not None:
         if obs.ctrl_tls_failure:
@@ -94,9 +96,7 @@ def _aggregate(
     if not endpoints:
         return layer_verdict(layer, f"{layer.value}.no_data")
     deepest = max(o.depth or 0 for o in endpoints)
-    judged = [
-        (obs, *rule_of(ev, obs)) for obs in endpoints if (obs.depth or 0) == deepest
-    ]
+    judged = [(obs, *rule_of(ev, obs)) for obs in endpoints if (obs.depth or 0) == deepest]
     verdicts = [
         layer_verdict(
             layer,
@@ -108,7 +108,10 @@ def _aggregate(
         for obs, rule, technique in judged
     ]
     failures = tuple(
-        f"{w.ref}: {w.observed}" for v in verdicts for w in v.witnesses if v.outcome is not Outcome.OK
+        f"{w.ref}: {w.observed}"
+        for v in verdicts
+        for w in v.witnesses
+        if v.outcome is not Outcome.OK
     )
     working = [v for v in verdicts if v.outcome is Outcome.OK]
     if working:
@@ -142,7 +145,9 @@ def _legacy_tls(ev: Evidence) -> LayerVerdict:
         return layer_verdict(Layer.TLS, "tls.no_data")
     last = https[-1]
     kind = kind_of(last.failure)
-    witness = (Witness(ref=f"test_keys.requests[{last.index}]", observed=last.failure or "success"),)
+    witness = (
+        Witness(ref=f"test_keys.requests[{last.index}]", observed=last.failure or "success"),
+    )
     if last.status or not last.failure:
         return layer_verdict(Layer.TLS, "tls.handshake_ok", witnesses=witness)
     if kind not in (FailureKind.TLS_CERTIFICATE, FailureKind.TLS_OTHER, FailureKind.RESET):
@@ -153,8 +158,17 @@ def _legacy_tls(ev: Evidence) -> LayerVerdict:
         return layer_verdict(Layer.TLS, "tls.failure_control_also_failing", witnesses=witness)
     if kind is FailureKind.TLS_CERTIFICATE:
         return layer_verdict(
-            Layer.TLS, "tls.certificate_control_ok", technique="tls_mitm_certificate",
-            confirmed=True, witnesses=witness,
+            Layer.TLS,
+            "tls.certificate_control_ok",
+            technique="tls_mitm_certificate",
+            confirmed=True,
+            witnesses=witness,
         )
-    rule = "tls.failure_control_ok_reset" if kind is FailureKind.RESET else "tls.failure_control_ok_other"
-    return layer_verdict(Layer.TLS, rule, technique=_technique(Layer.TLS, last.failure), witnesses=witness)
+    rule = (
+        "tls.failure_control_ok_reset"
+        if kind is FailureKind.RESET
+        else "tls.failure_control_ok_other"
+    )
+    return layer_verdict(
+        Layer.TLS, rule, technique=_technique(Layer.TLS, last.failure), witnesses=witness
+    )
