@@ -31,13 +31,23 @@ Page = tuple[str | None, dict[str, str]]
 Matcher = Callable[[str | None, Mapping[str, str] | None], tuple[FingerprintMatch, ...]]
 
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
-WORDS = ["the", "of", "and", "to", "in", "is", "that", "for", "it", "with", "as", "was", "on", "be", "at", "by", "this", "not", "are", "from", "or", "have", "an", "you", "news", "home", "search", "login", "about", "contact", "privacy", "terms", "policy", "page", "site", "more", "read", "video", "world", "новости", "поиск", "главная", "о", "нас", "新闻", "搜索", "首页", "关于", "الأخبار", "بحث"]
+WORDS = [
+    "the", "of", "and", "to", "in", "is", "that", "for", "it", "with", "as", "was", "on", "be",
+    "at", "by", "this", "not", "are", "from", "or", "have", "an", "you", "news", "home", "search",
+    "login", "about", "contact", "privacy", "terms", "policy", "page", "site", "more", "read",
+    "video", "world", "новости", "поиск", "главная", "о", "нас", "新闻", "搜索", "首页", "关于",
+    "الأخبار", "بحث",
+]  # fmt: skip
 TAGS = [
     '<div class="col-md-4">', "</div>", "<p>", "</p>", '<a href="/article/12345">', "</a>",
-    "<span>", "</span>", "<li>", "</li>", "<br>", "\n", '<script src="/js/app.min.js"></script>',
-    '<img src="/static/img/logo.png" alt="">', '<meta name="viewport" content="width=device-width">',
+    "<span>", "</span>", "<li>", "</li>", "<br>", "\n", '<img src="/img/logo.png" alt="">',
+    '<script src="/js/app.min.js"></script>', '<meta name="viewport" content="width=device-width">',
 ]  # fmt: skip
-HEADERS = {"Server": "nginx", "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}
+HEADERS = {
+    "Server": "nginx",
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "max-age=60",
+}
 
 
 def decode(value: Any) -> str | None:

@@ -53,19 +53,26 @@ def classic_filter(web: WebObservations) -> WebObservations:
     """Keep the system resolver's lookups and the body-fetching endpoints on their addresses."""
     failures = tuple(o for o in web.dns_failures if o.dns_engine in CLASSIC_ENGINES)
     successes = tuple(o for o in web.dns_successes if o.dns_engine in CLASSIC_ENGINES)
-    known = {o.ip for o in successes}
-    endpoints = []
-    for obs in web.endpoints:
+    endpoints = classic_endpoints(web.endpoints, frozenset(o.ip or "" for o in successes))
+    return msgspec.structs.replace(
+        web, dns_failures=failures, dns_successes=successes, endpoints=endpoints
+    )
+
+
+def classic_endpoints(
+    endpoints: tuple[Observation, ...], system_addresses: frozenset[str]
+) -> tuple[Observation, ...]:
+    """The endpoints a v0.4 probe would have measured (minipipeline ClassicFilter)."""
+    kept = []
+    for obs in endpoints:
         if obs.ip_origin == ORIGIN_TH:
             continue  # ts-017 E005: TH-only addresses stay out of the classic verdict
-        if obs.ip_origin == ORIGIN_DNS and obs.ip not in known:
+        if obs.ip_origin == ORIGIN_DNS and obs.ip not in system_addresses:
             continue  # found by another resolver (UDP, DoH)
         if not obs.fetch_body:
             continue  # connectivity-only checks (E001)
-        endpoints.append(obs)
-    return msgspec.structs.replace(
-        web, dns_failures=failures, dns_successes=successes, endpoints=tuple(endpoints)
-    )
+        kept.append(obs)
+    return tuple(kept)
 
 
 def linear(web: WebObservations) -> list[Observation]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from netvigil.analysis.classic import CLASSIC_ENGINES, classic_filter
+from netvigil.analysis.classic import CLASSIC_ENGINES, classic_endpoints
 from netvigil.analysis.observations import (
     Observation,
     WebObservations,
@@ -178,7 +178,8 @@ def gather(
             https = tx.request.url.startswith("https://")
             steps.append(_http_step(index, tx, depth, https))
     else:
-        endpoints = classic_filter(web).endpoints
+        system = frozenset(ip for lookup in lookups if not lookup.failure for ip in lookup.addrs)
+        endpoints = classic_endpoints(web.endpoints, system)
         kept = {o.transaction_id for o in endpoints}
         extra_endpoints = tuple(o for o in web.endpoints if o.transaction_id not in kept)
         tls_tx = {o.transaction_id for o in endpoints if o.tls_failure is not None}

@@ -121,7 +121,16 @@ class LiteralIndex:
     callers use for ordering. Immutable after construction.
     """
 
-    __slots__ = ("_always", "_automaton", "_contains", "_full", "_guarded", "_literals", "_prefix")
+    __slots__ = (
+        "_always",
+        "_automaton",
+        "_contains",
+        "_full",
+        "_full_lengths",
+        "_guarded",
+        "_literals",
+        "_prefix",
+    )
 
     def __init__(self, entries: Sequence[tuple[int, str, str]]) -> None:
         full: dict[str, list[int]] = {}
@@ -155,6 +164,7 @@ class LiteralIndex:
                 raise ValueError(f"unknown pattern_type {pattern_type!r}")
 
         self._full = {k: tuple(v) for k, v in full.items()}
+        self._full_lengths = frozenset(map(len, full))
         self._prefix = tuple(
             (length, {k: tuple(v) for k, v in by_key.items()})
             for length, by_key in sorted(prefix.items())
@@ -170,8 +180,9 @@ class LiteralIndex:
     def search(self, text: str) -> dict[int, str]:
         """Map each matching row to its witness: the pattern, or the regex's matched text."""
         found: dict[int, str] = {}
-        for row in self._full.get(text, ()):
-            found[row] = text
+        if len(text) in self._full_lengths:  # skips hashing every large body
+            for row in self._full.get(text, ()):
+                found[row] = text
         for length, by_key in self._prefix:
             if length > len(text):
                 break

@@ -136,7 +136,7 @@ class FingerprintDB:
         """Load the bundled CSVs (``None``, cached) or the two CSVs in ``directory``."""
         if directory is None:
             return _bundled()
-        return cls._load_from(directory)
+        return cls._load_from(pathlib.Path(directory))
 
     @classmethod
     def _load_from(cls, folder: Traversable) -> FingerprintDB:
@@ -193,7 +193,7 @@ def _bundled() -> FingerprintDB:
 def _read_csv(source: Traversable, *, http: bool) -> tuple[Fingerprint, ...]:
     """Parse one CSV; every problem becomes a one-line FingerprintError naming file and line."""
     try:
-        text = source.read_text(encoding="utf-8")
+        text = source.read_text(encoding="utf-8-sig")  # tolerate a BOM from spreadsheet tools
     except (OSError, UnicodeDecodeError) as exc:
         raise FingerprintError(f"{source}: cannot read fingerprint file ({exc})") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))

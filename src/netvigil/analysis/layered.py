@@ -76,7 +76,7 @@ def analyze_web(
     findings: tuple[Finding, ...] = ()
     if keys is not None:
         asns = asn_table(keys)
-        ev = gather(keys, observe(keys, asns), measurement.url, asns)
+        ev = gather(keys, observe(keys, asns, full=False), measurement.url, asns)
         layers, findings = judge(ev, fingerprints, probe_cc)
     outcome, primary = combine(layers)
     decisive = primary if outcome in (Outcome.BLOCKED, Outcome.DOWN) else None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import msgspec
@@ -47,8 +47,11 @@ class Kind(IntEnum):
 ORIGIN_DNS = "dns"
 ORIGIN_TH = "th"
 
-# measurexlite/web.go: the title as the probe's own code extracts it.
-_TITLE = re.compile(r"(?i)<title>([^<]{1,512})</title>")
+# measurexlite/web.go: the title as the probe's own code extracts it, `(?i)<title>([^<]{1,512})
+# </title>`. Spelling the case folds out ([tT]...) is equivalent for these ASCII letters (Go's
+# simple folding maps t, i, l, e only to their other case) and lets `re` scan for the literal
+# "<" instead of trying a case-insensitive match at every offset of a 512 KiB body.
+_TITLE = re.compile(r"<[tT][iI][tT][lL][eE]>([^<]{1,512})</[tT][iI][tT][lL][eE]>")
 
 
 class Observation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -164,8 +167,23 @@ def asn_table(keys: WebConnectivityKeys) -> dict[str, int]:
     return table
 
 
-def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
-    """Flatten a measurement's traces into observations cross-referenced with the control."""
+class _Lookup(NamedTuple):
+    """The first successful lookup that returned an address (observation.go knownIPAddresses)."""
+
+    transaction_id: int
+    domain: str
+    addrs: frozenset[str]
+
+
+def observe(
+    keys: WebConnectivityKeys, asns: dict[str, int], *, full: bool = True
+) -> WebObservations:
+    """Flatten a measurement's traces into observations cross-referenced with the control.
+
+    With ``full=False`` only what the layered verdict reads is built: endpoint observations
+    without the HTTP response details (it reads lookups and responses directly), which
+    saves most of the work on a hot path.
+    """
     request, control = keys.x_control_request, keys.control
     has_control = request is not None and control is not None
     ctrl = control if control is not None and has_control else ControlResponse()
@@ -188,12 +206,17 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
 
     failures: list[Observation] = []
     successes: list[Observation] = []
-    known: dict[str, Observation] = {}
+    known: dict[str, _Lookup] = {}
     for query in keys.queries or ():
-        depth = tag_depth(query.tags)
+        addrs = frozenset(a.address for a in query.answers or () if a.address)
+        if query.failure is None:
+            for address in addrs:
+                known.setdefault(address, _Lookup(query.transaction_id, query.hostname, addrs))
+        if not full:
+            continue
         common: dict[str, Any] = {
             "transaction_id": query.transaction_id,
-            "depth": depth,
+            "depth": tag_depth(query.tags),
             "dns_transaction_id": query.transaction_id,
             "dns_domain": query.hostname,
             "dns_query_type": query.query_type,
@@ -208,9 +231,8 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
                 )
             )
             continue
-        addrs = frozenset(a.address for a in query.answers or () if a.address)
-        for address in sorted(addrs):
-            obs = Observation(
+        successes.extend(
+            Observation(
                 kind=Kind.DNS,
                 failure="",
                 dns_failure="",
@@ -221,8 +243,8 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
                 ip_bogon=is_bogon(address),
                 **common,
             )
-            successes.append(obs)
-            known.setdefault(address, obs)
+            for address in sorted(addrs)
+        )
 
     # Legacy probes write no transaction ids: their steps cannot be joined (see evidence.py).
     tls_by_tx = {t.transaction_id: t for t in keys.tls_handshakes or () if t.transaction_id}
@@ -230,8 +252,8 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
     endpoints: dict[int, Observation] = {}
     for position, tcp in enumerate(keys.tcp_connect or ()):
         found = known.get(tcp.ip)
-        origin = found.ip_origin if found is not None else None
-        lookup = found.dns_domain if found is not None else None
+        origin = ORIGIN_DNS if found is not None else None
+        lookup = found.domain if found is not None else None
         fields: dict[str, Any] = {}
         if has_control:
             if lookup is None and tcp.ip in ctrl_dns_addrs:
@@ -249,7 +271,7 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
             fields["ctrl_tcp_failure"] = ctrl.tcp_connect[endpoint].failure or ""
         fields.update(http_ctrl)
         fields.update(_step_fields(tls_by_tx.get(tcp.transaction_id), endpoint, ctrl, has_control))
-        fields.update(_http_fields(http_by_tx.get(tcp.transaction_id)))
+        fields.update(_http_fields(http_by_tx.get(tcp.transaction_id), full))
         kind = (
             Kind.HTTP
             if "http_failure" in fields
@@ -267,10 +289,10 @@ def observe(keys: WebConnectivityKeys, asns: dict[str, int]) -> WebObservations:
             transaction_id=tcp.transaction_id,
             depth=tag_depth(tcp.tags),
             fetch_body=tag_fetch_body(tcp.tags),
-            dns_transaction_id=found.dns_transaction_id if found is not None else None,
+            dns_transaction_id=found.transaction_id if found is not None else None,
             dns_domain=lookup,
-            dns_failure=found.dns_failure if found is not None else None,
-            dns_addrs=found.dns_addrs if found is not None else None,
+            dns_failure="" if found is not None else None,
+            dns_addrs=found.addrs if found is not None else None,
             ip_origin=origin,
             ip=tcp.ip,
             ip_asn=asns.get(tcp.ip),
@@ -317,11 +339,11 @@ def _step_fields(
     return fields
 
 
-def _http_fields(http: HTTPTransaction | None) -> dict[str, Any]:
+def _http_fields(http: HTTPTransaction | None, full: bool) -> dict[str, Any]:
     if http is None:
         return {}
     fields: dict[str, Any] = {"http_url": http.request.url, "http_failure": http.failure or ""}
-    if http.failure is None and http.response is not None:
+    if full and http.failure is None and http.response is not None:
         response = http.response
         body = response.body
         code = response.code or 0

@@ -137,6 +137,16 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     rules_version: str = RULES_VERSION
 
 
+def _argmax(scores: tuple[float, float, float]) -> tuple[Outcome, float]:
+    best = max(scores)
+    winners = [o for o, s in zip((Outcome.BLOCKED, Outcome.DOWN, Outcome.OK), scores, strict=True)
+               if s == best]
+    return (winners[0], best) if best > 0 and len(winners) == 1 else (Outcome.INSUFFICIENT, best)
+
+
+_OUTCOMES = {rule: _argmax(scores) for rule, scores in RULES.items()}
+
+
 def layer_verdict(
     layer: Layer,
     rule: str,
@@ -148,10 +158,7 @@ def layer_verdict(
 ) -> LayerVerdict:
     """A layer's verdict from a rule id; the outcome is the strict argmax of its scores."""
     blocked, down, ok = RULES[rule]
-    scores = {Outcome.BLOCKED: blocked, Outcome.DOWN: down, Outcome.OK: ok}
-    best = max(scores.values())
-    winners = [o for o, s in scores.items() if s == best]
-    outcome = winners[0] if best > 0 and len(winners) == 1 else Outcome.INSUFFICIENT
+    outcome, best = _OUTCOMES[rule]
     return LayerVerdict(
         layer=layer,
         outcome=outcome,
