@@ -42,7 +42,9 @@ def build(target: Path, megabytes: int) -> tuple[int, int]:
     with target.open("wb") as out:
         while size < megabytes * 1_000_000:
             for seed in seeds:
-                seed["measurement_uid"] = f"20261122000000.{count:06d}_XX_webconnectivity_{count:016x}"
+                seed["measurement_uid"] = (
+                    f"20261122000000.{count:06d}_XX_webconnectivity_{count:016x}"
+                )
                 line = json.dumps(seed, separators=(",", ":")).encode() + b"\n"
                 out.write(line)
                 count += 1

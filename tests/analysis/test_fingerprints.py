@@ -35,7 +35,6 @@ from netvigil.analysis.fingerprints import (
 
 CORPUS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 MEASUREMENTS = CORPUS / "ooni-measurements"
-needs_corpus = pytest.mark.skipif(not MEASUREMENTS.is_dir(), reason="shared corpus not present")
 
 Page = tuple[str | None, dict[str, str]]
 
@@ -137,7 +136,6 @@ def test_missing_file(tmp_path: pathlib.Path) -> None:
 # --- semantics -----------------------------------------------------------------------------
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", ["web_connectivity_ir_fp.json", "bug_352.json"])
 def test_ir_dns_blockpage_ip(name: str) -> None:
     msmt = json.loads((MEASUREMENTS / "ooni-backend-fastpath" / name).read_text("utf-8"))
@@ -330,7 +328,6 @@ def real_pages() -> list[Page]:
     return pages
 
 
-@needs_corpus
 def test_differential_real_pages() -> None:
     pages = real_pages()
     assert len(pages) > 150

@@ -139,8 +139,11 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 def _argmax(scores: tuple[float, float, float]) -> tuple[Outcome, float]:
     best = max(scores)
-    winners = [o for o, s in zip((Outcome.BLOCKED, Outcome.DOWN, Outcome.OK), scores, strict=True)
-               if s == best]
+    winners = [
+        o
+        for o, s in zip((Outcome.BLOCKED, Outcome.DOWN, Outcome.OK), scores, strict=True)
+        if s == best
+    ]
     return (winners[0], best) if best > 0 and len(winners) == 1 else (Outcome.INSUFFICIENT, best)
 
 
