@@ -86,6 +86,18 @@ class DNSAnswer(Record, frozen=True):
         return None
 
 
+def answer_addresses(answers: list[DNSAnswer] | None) -> frozenset[str]:
+    """The A and AAAA addresses among answers (minipipeline utilsResolvedAddresses)."""
+    found = []
+    for answer in answers or ():
+        kind = answer.answer_type
+        if kind == "A" and answer.ipv4:
+            found.append(answer.ipv4)
+        elif kind == "AAAA" and answer.ipv6:
+            found.append(answer.ipv6)
+    return frozenset(found)
+
+
 class DNSQuery(Record, frozen=True):
     answers: list[DNSAnswer] | None = None
     engine: str = ""

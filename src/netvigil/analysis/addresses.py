@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 _BOGONS_V4 = tuple(
     ipaddress.IPv4Network(cidr)
@@ -79,6 +80,15 @@ _BOGONS_V6 = tuple(
         "2001:0:ffff:ffff::/64",
     )
 )
+
+
+@lru_cache(maxsize=4096)
+def host_of(url: str) -> str:
+    """The host of a URL, lower-cased, without brackets ("" when there is none)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -16,10 +16,9 @@ never decide one (ts-017 E005).
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import msgspec
 
+from netvigil.analysis.addresses import host_of
 from netvigil.analysis.classic import CLASSIC_ENGINES, classic_endpoints
 from netvigil.analysis.observations import (
     Observation,
@@ -28,7 +27,7 @@ from netvigil.analysis.observations import (
     tag_fetch_body,
     title_of,
 )
-from netvigil.records import HTTPTransaction, WebConnectivityKeys, text_of
+from netvigil.records import HTTPTransaction, WebConnectivityKeys, answer_addresses, text_of
 
 
 class Lookup(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -99,7 +98,7 @@ def control_of(keys: WebConnectivityKeys, url: str) -> Control | None:
     if ctrl is None or keys.control_failure or (ctrl.dns is None and ctrl.http_request is None):
         return None
     request = keys.x_control_request
-    domain = urlsplit(request.http_request if request else url).hostname or ""
+    domain = host_of(request.http_request if request else url)
     http = ctrl.http_request
     return Control(
         domain=domain,
@@ -129,7 +128,7 @@ def _lookups(keys: WebConnectivityKeys, legacy: bool) -> tuple[list[Lookup], lis
             query_type=query.query_type,
             depth=0 if depth is None else depth,
             failure=query.failure or "",
-            addrs=frozenset(a.address for a in query.answers or () if a.address),
+            addrs=answer_addresses(query.answers),
         )
         system = engine in CLASSIC_ENGINES or (legacy and engine not in ("udp", "doh", "dot"))
         (path if system else extra).append(lookup)
@@ -188,7 +187,7 @@ def gather(
                 continue
             depth = tag_depth(tx.tags) or 0
             steps.append(_http_step(index, tx, depth, tx.transaction_id in tls_tx))
-    domain = urlsplit(url).hostname or ""
+    domain = host_of(url)
     return Evidence(
         url=url,
         domain=domain,

@@ -130,7 +130,10 @@ def http_layer(
         return _failure_verdict(step, ev, witness), findings
     if not step.final:
         return layer_verdict(Layer.HTTP, "http.no_data", witnesses=witness), findings
-    matches = fingerprints.match_http(step.body, step.headers)
+    # Over validated TLS a blockpage cannot be injected; only a CDN challenge needs the
+    # fingerprints there, and those come with a challenge status code.
+    needs_match = not step.over_tls or step.status in _CHALLENGE_STATUS
+    matches = fingerprints.match_http(step.body, step.headers) if needs_match else ()
     legit = [m for m in matches if m.fingerprint.scope == "fp"]
     blockpages = [m for m in matches if m.fingerprint.scope != "fp"]
     for match in blockpages:

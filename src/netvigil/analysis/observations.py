@@ -18,18 +18,17 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import msgspec
 
-from netvigil.analysis.addresses import is_bogon, join_host_port
+from netvigil.analysis.addresses import host_of, is_bogon, join_host_port
 from netvigil.records import (
     ControlHTTPRequest,
     ControlResponse,
     HeaderValue,
-    HTTPTransaction,
-    TLSHandshake,
+    HTTPResponse,
     WebConnectivityKeys,
+    answer_addresses,
     bytes_of,
     text_of,
 )
@@ -187,7 +186,7 @@ def observe(
     request, control = keys.x_control_request, keys.control
     has_control = request is not None and control is not None
     ctrl = control if control is not None and has_control else ControlResponse()
-    domain = urlsplit(request.http_request).hostname or "" if request is not None else ""
+    domain = host_of(request.http_request) if request is not None else ""
     # A missing `dns`/`http_request` in the control reads as Go's zero value: no failure.
     ctrl_dns = ctrl.dns
     ctrl_dns_failure = (ctrl_dns.failure or "") if ctrl_dns is not None else ""
@@ -208,7 +207,7 @@ def observe(
     successes: list[Observation] = []
     known: dict[str, _Lookup] = {}
     for query in keys.queries or ():
-        addrs = frozenset(a.address for a in query.answers or () if a.address)
+        addrs = answer_addresses(query.answers)
         if query.failure is None:
             for address in addrs:
                 known.setdefault(address, _Lookup(query.transaction_id, query.hostname, addrs))
@@ -250,40 +249,40 @@ def observe(
     tls_by_tx = {t.transaction_id: t for t in keys.tls_handshakes or () if t.transaction_id}
     http_by_tx = {h.transaction_id: h for h in keys.requests or () if h.transaction_id}
     endpoints: dict[int, Observation] = {}
+    ctrl_tcp = ctrl.tcp_connect or {} if has_control else {}
+    ctrl_tls = ctrl.tls_handshake or {} if has_control else {}
     for position, tcp in enumerate(keys.tcp_connect or ()):
-        found = known.get(tcp.ip)
+        ip = tcp.ip
+        found = known.get(ip)
         origin = ORIGIN_DNS if found is not None else None
         lookup = found.domain if found is not None else None
-        fields: dict[str, Any] = {}
+        c_domain = c_failure = c_addrs = None
         if has_control:
-            if lookup is None and tcp.ip in ctrl_dns_addrs:
-                origin = ORIGIN_TH
-                fields.update(
-                    ctrl_dns_domain=domain,
-                    ctrl_dns_failure=ctrl_dns_failure,
-                    ctrl_dns_addrs=ctrl_dns_addrs,
-                )
-            elif lookup is not None:
-                fields.update(dns_control(lookup))
-        endpoint = join_host_port(tcp.ip, tcp.port)
+            if not lookup and ip in ctrl_dns_addrs:
+                origin = ORIGIN_TH  # only the test helper knew this address
+                c_domain, c_failure, c_addrs = domain, ctrl_dns_failure, ctrl_dns_addrs
+            elif lookup and lookup == domain:
+                c_domain, c_failure = domain, ctrl_dns_failure
+                c_addrs = None if ctrl_dns_failure else ctrl_dns_addrs
+        endpoint = join_host_port(ip, tcp.port)
         tcp_failure = tcp.status.failure or ""
-        if has_control and ctrl.tcp_connect and endpoint in ctrl.tcp_connect:
-            fields["ctrl_tcp_failure"] = ctrl.tcp_connect[endpoint].failure or ""
-        fields.update(http_ctrl)
-        fields.update(_step_fields(tls_by_tx.get(tcp.transaction_id), endpoint, ctrl, has_control))
-        fields.update(_http_fields(http_by_tx.get(tcp.transaction_id), full))
-        kind = (
-            Kind.HTTP
-            if "http_failure" in fields
-            else Kind.TLS
-            if "tls_failure" in fields
-            else Kind.TCP
-        )
-        failure = fields.get(
-            {Kind.HTTP: "http_failure", Kind.TLS: "tls_failure", Kind.TCP: "tcp_failure"}[kind],
-            tcp_failure,
-        )
-        endpoints[tcp.transaction_id or -1 - position] = Observation(
+        tcp_ctrl = ctrl_tcp.get(endpoint)
+        tls = tls_by_tx.get(tcp.transaction_id)
+        tls_failure = server_name = ctrl_tls_failure = None
+        if tls is not None:
+            tls_failure, server_name = tls.failure or "", tls.server_name or ""
+            tls_ctrl = ctrl_tls.get(endpoint)
+            if tls_ctrl is not None and (tls_ctrl.server_name or "") == server_name:
+                ctrl_tls_failure = tls_ctrl.failure or ""
+        http = http_by_tx.get(tcp.transaction_id)
+        http_failure = None if http is None else http.failure or ""
+        if http_failure is not None:
+            kind, failure = Kind.HTTP, http_failure
+        elif tls_failure is not None:
+            kind, failure = Kind.TLS, tls_failure
+        else:
+            kind, failure = Kind.TCP, tcp_failure
+        obs = Observation(
             kind=kind,
             failure=failure,
             transaction_id=tcp.transaction_id,
@@ -294,14 +293,26 @@ def observe(
             dns_failure="" if found is not None else None,
             dns_addrs=found.addrs if found is not None else None,
             ip_origin=origin,
-            ip=tcp.ip,
-            ip_asn=asns.get(tcp.ip),
-            ip_bogon=is_bogon(tcp.ip),
+            ip=ip,
+            ip_asn=asns.get(ip),
+            ip_bogon=is_bogon(ip),
             port=tcp.port,
             endpoint=endpoint,
             tcp_failure=tcp_failure,
-            **fields,
+            tls_failure=tls_failure,
+            tls_server_name=server_name,
+            http_url=http.request.url if http is not None else None,
+            http_failure=http_failure,
+            ctrl_dns_domain=c_domain,
+            ctrl_dns_failure=c_failure,
+            ctrl_dns_addrs=c_addrs,
+            ctrl_tcp_failure=(tcp_ctrl.failure or "") if tcp_ctrl is not None else None,
+            ctrl_tls_failure=ctrl_tls_failure,
+            **http_ctrl,
         )
+        if full and http is not None and http.failure is None and http.response is not None:
+            obs = msgspec.structs.replace(obs, **_response_fields(http.response))
+        endpoints[tcp.transaction_id or -1 - position] = obs
     return WebObservations(
         dns_failures=tuple(failures),
         dns_successes=tuple(successes),
@@ -324,39 +335,18 @@ def _control_http_fields(ctrl_http: ControlHTTPRequest) -> dict[str, Any]:
     }
 
 
-def _step_fields(
-    tls: TLSHandshake | None, endpoint: str, ctrl: ControlResponse, has_control: bool
-) -> dict[str, Any]:
-    if tls is None:
-        return {}
-    fields: dict[str, Any] = {
-        "tls_failure": tls.failure or "",
-        "tls_server_name": tls.server_name or "",
+def _response_fields(response: HTTPResponse) -> dict[str, Any]:
+    body = response.body
+    code = response.code or 0
+    return {
+        "http_status": code,
+        "http_body_length": _utf8_len(body) if isinstance(body, str) else len(bytes_of(body)),
+        "http_body_truncated": bool(response.body_is_truncated),
+        "http_header_keys": header_keys(response.headers),
+        "http_location": header_value(response.headers, "location"),
+        "http_title": title_of(text_of(body)),
+        "http_final": is_final_status(code),
     }
-    ctrl_tls = (ctrl.tls_handshake or {}).get(endpoint) if has_control else None
-    if ctrl_tls is not None and (ctrl_tls.server_name or "") == (tls.server_name or ""):
-        fields["ctrl_tls_failure"] = ctrl_tls.failure or ""
-    return fields
-
-
-def _http_fields(http: HTTPTransaction | None, full: bool) -> dict[str, Any]:
-    if http is None:
-        return {}
-    fields: dict[str, Any] = {"http_url": http.request.url, "http_failure": http.failure or ""}
-    if full and http.failure is None and http.response is not None:
-        response = http.response
-        body = response.body
-        code = response.code or 0
-        fields.update(
-            http_status=code,
-            http_body_length=len(bytes_of(body)) if not isinstance(body, str) else _utf8_len(body),
-            http_body_truncated=bool(response.body_is_truncated),
-            http_header_keys=header_keys(response.headers),
-            http_location=header_value(response.headers, "location"),
-            http_title=title_of(text_of(body)),
-            http_final=is_final_status(code),
-        )
-    return fields
 
 
 def _utf8_len(text: str) -> int:
