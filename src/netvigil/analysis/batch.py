@@ -17,7 +17,8 @@ from netvigil.analysis.classic_legacy import classic_verdict_v04
 from netvigil.analysis.evidence import is_legacy
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
-from netvigil.analysis.observations import asn_table, observe
+from netvigil.analysis.observations import observe
+from netvigil.analysis.traces import asn_table
 from netvigil.analysis.verdicts import Verdict
 from netvigil.readers import Item, ReadError, ReadResult
 from netvigil.records import MeasurementFormatError, web_connectivity_keys

@@ -20,7 +20,7 @@ from netvigil.analysis.httpdiff import (
     title_words_differing,
     uncommon_headers_shared,
 )
-from netvigil.analysis.observations import header_keys, title_of
+from netvigil.analysis.traces import header_keys, title_of
 from netvigil.failures import Failure
 from netvigil.records import WebConnectivityKeys, bytes_of, text_of
 

@@ -20,13 +20,8 @@ import msgspec
 
 from netvigil.analysis.addresses import host_of
 from netvigil.analysis.classic import CLASSIC_ENGINES, classic_endpoints
-from netvigil.analysis.observations import (
-    Observation,
-    WebObservations,
-    tag_depth,
-    tag_fetch_body,
-    title_of,
-)
+from netvigil.analysis.observations import Observation, WebObservations
+from netvigil.analysis.traces import tag_depth, tag_fetch_body, title_of, utf8_len
 from netvigil.records import HTTPTransaction, WebConnectivityKeys, answer_addresses, text_of
 
 
@@ -150,9 +145,7 @@ def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPSt
         failure=tx.failure or "",
         status=status,
         body=body,
-        body_length=len(body.encode("utf-8", errors="replace"))
-        if not body.isascii()
-        else len(body),
+        body_length=utf8_len(body),
         truncated=bool(response.body_is_truncated) if response is not None else False,
         headers=headers,
         title=title_of(body),

@@ -15,7 +15,8 @@ from netvigil.analysis.dns_rules import dns_layer
 from netvigil.analysis.evidence import Evidence, gather
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.http_rules import diff_of, http_layer
-from netvigil.analysis.observations import asn_table, observe
+from netvigil.analysis.observations import observe
+from netvigil.analysis.traces import asn_table
 from netvigil.analysis.transport_rules import transport_layers
 from netvigil.analysis.trust import untrusted
 from netvigil.analysis.verdicts import (

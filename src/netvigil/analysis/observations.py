@@ -15,17 +15,24 @@ convention: ``None`` = no data, ``""`` = success, anything else = the df-007 str
 
 from __future__ import annotations
 
-import re
 from enum import IntEnum
 from typing import Any, NamedTuple
 
 import msgspec
 
 from netvigil.analysis.addresses import host_of, is_bogon, join_host_port
+from netvigil.analysis.traces import (
+    header_keys,
+    header_value,
+    is_final_status,
+    tag_depth,
+    tag_fetch_body,
+    title_of,
+    utf8_len,
+)
 from netvigil.records import (
     ControlHTTPRequest,
     ControlResponse,
-    HeaderValue,
     HTTPResponse,
     WebConnectivityKeys,
     answer_addresses,
@@ -45,12 +52,6 @@ class Kind(IntEnum):
 
 ORIGIN_DNS = "dns"
 ORIGIN_TH = "th"
-
-# measurexlite/web.go: the title as the probe's own code extracts it, `(?i)<title>([^<]{1,512})
-# </title>`. Spelling the case folds out ([tT]...) is equivalent for these ASCII letters (Go's
-# simple folding maps t, i, l, e only to their other case) and lets `re` scan for the literal
-# "<" instead of trying a case-insensitive match at every offset of a 512 KiB body.
-_TITLE = re.compile(r"<[tT][iI][tT][lL][eE]>([^<]{1,512})</[tT][iI][tT][lL][eE]>")
 
 
 class Observation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -105,65 +106,6 @@ class WebObservations(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     # The control's expectations: None when there was no control.
     ctrl_dns_addrs: frozenset[str] | None
     ctrl_http_failure: str | None
-
-
-def tag_depth(tags: list[str] | None) -> int | None:
-    result = None
-    for tag in tags or ():
-        if tag.startswith("depth="):
-            try:
-                result = int(tag[6:])
-            except ValueError:
-                continue
-    return result
-
-
-def tag_fetch_body(tags: list[str] | None) -> bool | None:
-    result = None
-    for tag in tags or ():
-        if tag.startswith("fetch_body="):
-            result = tag == "fetch_body=true"
-    return result
-
-
-def title_of(body: str) -> str:
-    match = _TITLE.search(body)
-    return match.group(1) if match else ""
-
-
-def header_keys(headers: dict[str, HeaderValue] | None) -> frozenset[str]:
-    return frozenset(headers or ())
-
-
-def header_value(headers: dict[str, HeaderValue] | None, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
-            return text_of(value)
-    return None
-
-
-def is_final_status(code: int) -> bool:
-    """2xx, 4xx and 5xx end a redirect chain (minipipeline/utils.go)."""
-    return code // 100 in (2, 4, 5)
-
-
-def asn_table(keys: WebConnectivityKeys) -> dict[str, int]:
-    """IP → ASN from the measurement itself: answers' `asn` and the control's `ip_info`.
-
-    OONI's probe looks ASNs up in its own MaxMind-format database at analysis time; the
-    measurement already records those lookups, so re-analysis needs no database.
-    """
-    table: dict[str, int] = {}
-    for query in keys.queries or ():
-        for answer in query.answers or ():
-            address = answer.address
-            if address and answer.asn:
-                table.setdefault(address, answer.asn)
-    if keys.control is not None:
-        for address, info in (keys.control.ip_info or {}).items():
-            if info.asn:
-                table.setdefault(address, info.asn)
-    return table
 
 
 class _Lookup(NamedTuple):
@@ -340,14 +282,10 @@ def _response_fields(response: HTTPResponse) -> dict[str, Any]:
     code = response.code or 0
     return {
         "http_status": code,
-        "http_body_length": _utf8_len(body) if isinstance(body, str) else len(bytes_of(body)),
+        "http_body_length": utf8_len(body) if isinstance(body, str) else len(bytes_of(body)),
         "http_body_truncated": bool(response.body_is_truncated),
         "http_header_keys": header_keys(response.headers),
         "http_location": header_value(response.headers, "location"),
         "http_title": title_of(text_of(body)),
         "http_final": is_final_status(code),
     }
-
-
-def _utf8_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))

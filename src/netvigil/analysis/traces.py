@@ -1,0 +1,81 @@
+"""Reading single fields of OONI traces the way OONI's own code reads them.
+
+Tags (`depth=N`, `fetch_body=`; ts-017), the page title (measurexlite/web.go), header names,
+the "final response" rule (minipipeline/utils.go) and the ASNs a measurement records about
+its own addresses. Shared by the classic and the layered analyses.
+"""
+
+from __future__ import annotations
+
+import re
+
+from netvigil.records import HeaderValue, WebConnectivityKeys, text_of
+
+# measurexlite/web.go: the title as the probe's own code extracts it, `(?i)<title>([^<]{1,512})
+# </title>`. Spelling the case folds out ([tT]...) is equivalent for these ASCII letters (Go's
+# simple folding maps t, i, l, e only to their other case) and lets `re` scan for the literal
+# "<" instead of trying a case-insensitive match at every offset of a 512 KiB body.
+_TITLE = re.compile(r"<[tT][iI][tT][lL][eE]>([^<]{1,512})</[tT][iI][tT][lL][eE]>")
+
+
+def tag_depth(tags: list[str] | None) -> int | None:
+    result = None
+    for tag in tags or ():
+        if tag.startswith("depth="):
+            try:
+                result = int(tag[6:])
+            except ValueError:
+                continue
+    return result
+
+
+def tag_fetch_body(tags: list[str] | None) -> bool | None:
+    result = None
+    for tag in tags or ():
+        if tag.startswith("fetch_body="):
+            result = tag == "fetch_body=true"
+    return result
+
+
+def title_of(body: str) -> str:
+    match = _TITLE.search(body)
+    return match.group(1) if match else ""
+
+
+def header_keys(headers: dict[str, HeaderValue] | None) -> frozenset[str]:
+    return frozenset(headers or ())
+
+
+def header_value(headers: dict[str, HeaderValue] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return text_of(value)
+    return None
+
+
+def is_final_status(code: int) -> bool:
+    """2xx, 4xx and 5xx end a redirect chain (minipipeline/utils.go)."""
+    return code // 100 in (2, 4, 5)
+
+
+def asn_table(keys: WebConnectivityKeys) -> dict[str, int]:
+    """IP → ASN from the measurement itself: answers' `asn` and the control's `ip_info`.
+
+    OONI's probe looks ASNs up in its own MaxMind-format database at analysis time; the
+    measurement already records those lookups, so re-analysis needs no database.
+    """
+    table: dict[str, int] = {}
+    for query in keys.queries or ():
+        for answer in query.answers or ():
+            address = answer.address
+            if address and answer.asn:
+                table.setdefault(address, answer.asn)
+    if keys.control is not None:
+        for address, info in (keys.control.ip_info or {}).items():
+            if info.asn:
+                table.setdefault(address, info.asn)
+    return table
+
+
+def utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))

@@ -1,0 +1,70 @@
+"""The df-000 envelope, and decoding measurements from JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from netvigil.records.base import Record
+from netvigil.records.web import WebConnectivityKeys
+
+# --- df-000 envelope ----------------------------------------------------------------------
+
+
+class Measurement(Record, frozen=True):
+    test_name: str = ""
+    test_version: str = ""
+    input: str | list[str] | None = None
+    measurement_start_time: str | None = None
+    test_start_time: str | None = None
+    test_runtime: float | None = None
+    probe_asn: str | None = None
+    probe_cc: str | None = None
+    probe_network_name: str | None = None
+    probe_ip: str | None = None
+    resolver_asn: str | None = None
+    resolver_ip: str | None = None
+    resolver_network_name: str | None = None
+    report_id: str | None = None
+    software_name: str | None = None
+    software_version: str | None = None
+    data_format_version: str | None = None
+    annotations: dict[str, Any] | None = None
+    extensions: dict[str, Any] | None = None
+    test_helpers: dict[str, Any] | None = None
+    measurement_uid: str | None = None
+    test_keys: msgspec.Raw = msgspec.Raw(b"null")
+
+    def test_keys_object(self) -> Any:
+        """The test keys as plain JSON values, whatever the nettest (nothing is lost)."""
+        return msgspec.json.decode(self.test_keys)
+
+    @property
+    def url(self) -> str:
+        return self.input if isinstance(self.input, str) else ""
+
+
+_MEASUREMENT = msgspec.json.Decoder(Measurement)
+_WEB_KEYS = msgspec.json.Decoder(WebConnectivityKeys | None)
+
+
+class MeasurementFormatError(ValueError):
+    """The bytes are not a measurement in OONI's data format."""
+
+
+def decode_measurement(data: bytes | str) -> Measurement:
+    """Decode one JSON measurement; raises :class:`MeasurementFormatError`."""
+    try:
+        return _MEASUREMENT.decode(data)
+    except msgspec.DecodeError as exc:
+        raise MeasurementFormatError(str(exc)) from None
+
+
+def web_connectivity_keys(measurement: Measurement) -> WebConnectivityKeys | None:
+    """Decode the typed web_connectivity test keys (``None`` when the probe wrote none)."""
+    try:
+        keys: WebConnectivityKeys | None = _WEB_KEYS.decode(measurement.test_keys)
+    except msgspec.DecodeError as exc:
+        raise MeasurementFormatError(f"test_keys: {exc}") from None
+    return keys
