@@ -101,3 +101,24 @@ def test_table_output_and_help_in_a_real_process() -> None:
         check=False,
     )
     assert piped.returncode == 0 and json.loads(piped.stdout)["outcome"] == "down"
+
+
+def test_fingerprints_folder_overrides_the_bundled_ones(tmp_path: Path) -> None:
+    # Without the Iranian DNS blockpage rows, the IR measurement is no longer a blockpage.
+    from importlib.resources import files
+
+    bundled = files("netvigil") / "data" / "fingerprints"
+    dns_rows = (bundled / "fingerprints_dns.csv").read_text().splitlines()
+    kept = [row for row in dns_rows if "10.10.34.3" not in row]
+    assert len(kept) < len(dns_rows)
+    (tmp_path / "fingerprints_dns.csv").write_text("\n".join(kept) + "\n")
+    (tmp_path / "fingerprints_http.csv").write_text((bundled / "fingerprints_http.csv").read_text())
+    measurement = JSONL.parent / "ooni-backend-fastpath" / "bug_352.json"
+    default = lines(runner.invoke(app, ["analyze", "--json", str(measurement)]).stdout)[0]
+    result = runner.invoke(
+        app, ["analyze", "--json", "--fingerprints", str(tmp_path), str(measurement)]
+    )
+    assert result.exit_code == 0
+    overridden = lines(result.stdout)[0]
+    assert default["technique"] == "dns_blockpage_ip"
+    assert overridden["technique"] == "dns_bogon"

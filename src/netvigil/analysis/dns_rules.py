@@ -13,7 +13,13 @@ from __future__ import annotations
 from netvigil.analysis.addresses import is_bogon, is_loopback
 from netvigil.analysis.evidence import Evidence, Lookup
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
-from netvigil.analysis.trust import VALID_FOR_DOMAIN, control_asns, tls_validated, vouched
+from netvigil.analysis.trust import (
+    SAME_AS,
+    VALID_FOR_DOMAIN,
+    control_asns,
+    tls_validated,
+    vouched,
+)
 from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness, layer_verdict
 from netvigil.failures import Failure, FailureKind, kind_of
 
@@ -118,7 +124,8 @@ def dns_layer(
                 witnesses=witnesses,
             )
         )
-        rule = "dns.answer_asn_matches_control" if "same AS" in detail else "dns.answer_tls_valid"
+        weakest = all(why in (None, SAME_AS) for why in reasons.values())
+        rule = "dns.answer_asn_matches_control" if weakest else "dns.answer_tls_valid"
         return verdict(rule), findings
     if ctrl.dns_failure:
         # "Ghost" blocking: the site's name does not exist, yet the resolver answers.

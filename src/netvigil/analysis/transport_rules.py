@@ -161,7 +161,9 @@ def _legacy_tls(ev: Evidence) -> LayerVerdict:
             Layer.TLS,
             "tls.certificate_control_ok",
             technique="tls_mitm_certificate",
-            confirmed=True,
+            # Not confirmed: legacy probes record neither the certificate nor which
+            # connection of the redirect chain failed, so there is no artefact to show.
+            confirmed=False,
             witnesses=witness,
         )
     rule = (

@@ -18,6 +18,7 @@ from netvigil.analysis.addresses import is_bogon
 from netvigil.analysis.evidence import Evidence
 
 VALID_FOR_DOMAIN = 8  # ip_info flag: the TH's TLS handshake on this address succeeded
+SAME_AS = "same AS as the control's addresses"  # the weakest reason: CDNs share ASes
 
 
 def tls_validated(ev: Evidence) -> frozenset[str]:
@@ -47,7 +48,7 @@ def vouched(ev: Evidence, ip: str, validated: frozenset[str], asns: frozenset[in
     if ctrl.ip_flags.get(ip, 0) & VALID_FOR_DOMAIN:
         return "control validated TLS on it"
     if ev.asns.get(ip) in asns:
-        return "same AS as the control's addresses"
+        return SAME_AS
     return None
 
 
