@@ -9,11 +9,14 @@ file beside it for debugging.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import msgspec
+from typer.testing import CliRunner
 
 from netvigil.analysis.batch import ClassicRecord, classic_of
+from netvigil.cli import app
 from netvigil.readers import Item, ReadError, parse_line
 from tests.corpus import JSONL, QA_ANALYSIS, qa_files
 
@@ -104,3 +107,23 @@ def test_other_nettests_get_a_per_item_error() -> None:
     result = classic_of(item)
     assert isinstance(result, ReadError)
     assert result.line == 7 and "telegram" in result.error
+
+
+def test_netvigil_analyze_classic_on_the_50_stripped_files(tmp_path: Path) -> None:
+    # The same check through the command a user runs, on files with their verdicts removed.
+    for path in qa_files():
+        stripped = strip_verdicts(json.loads(path.read_text()))
+        (tmp_path / path.name).write_text(json.dumps(stripped))
+    result = CliRunner().invoke(app, ["analyze", "--classic", "--json", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 50
+    mismatches = []
+    for path, record in zip(qa_files(), records, strict=True):  # both sorted by name
+        expected = json.loads(path.read_text())["test_keys"]
+        if (record["blocking"], record["accessible"]) != (
+            expected["blocking"],
+            expected["accessible"],
+        ):
+            mismatches.append(f"{path.stem}: {record['blocking']!r}/{record['accessible']!r}")
+    assert not mismatches, "\n".join(mismatches)
