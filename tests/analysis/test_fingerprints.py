@@ -418,3 +418,30 @@ def pages_from_rows(draw: st.DrawFn) -> Page:
 @given(pages_from_rows())
 def test_differential_hypothesis(page: Page) -> None:
     assert_same(*page)
+
+
+def test_scanner_engines_agree() -> None:
+    # Hyperscan is the default engine where its wheels exist (x86-64); pyahocorasick is the
+    # fallback elsewhere. Both must find the same rows on real and synthetic pages.
+    import platform
+
+    from netvigil.analysis.fingerprint_index import ENGINES, LiteralIndex
+
+    if platform.machine() == "x86_64":
+        assert ENGINES == ("hyperscan", "ahocorasick")
+    entries = [
+        (i, f.pattern_type, f.pattern)
+        for i, f in enumerate(db().http)
+        if f.location_found == "body"
+    ]
+    indexes = [LiteralIndex(entries, engine=engine) for engine in ENGINES]
+    rng = random.Random(7)
+    http = db().http
+    bodies = [body for body, _ in real_pages() if body]
+    bodies += [str(synthetic_page(rng.sample(http, 3), rng)[0]) for _ in range(300)]
+    hits = 0
+    for body in bodies:
+        results = [index.search(body) for index in indexes]
+        assert all(result == results[0] for result in results), body[:80]
+        hits += len(results[0])
+    assert hits > 100

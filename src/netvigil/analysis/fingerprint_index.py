@@ -2,11 +2,14 @@
 
 The HTTP fingerprint list of ooni/blocking-fingerprints has ~1,300 body patterns. Testing them one
 by one costs ~1,300 scans of every body, so all literal patterns of one location (the body, or
-one header name) go into a single Aho-Corasick automaton (pyahocorasick) that finds every
-occurrence in one pass. ``full`` rows are a dict lookup on the whole value and ``prefix`` rows a
-dict lookup per distinct prefix length, since neither needs a scan. ``regexp`` rows are
-prefiltered: the literal runs that every match must contain (:func:`required_literals`) go into
-the automaton too, and the regex runs only when all of them occur in the text.
+one header name) go into one multi-pattern scanner that finds them all in one pass: Intel's
+Hyperscan in literal mode when it is installed (python-hyperscan ships it in its wheels for
+x86-64), else an Aho-Corasick automaton (pyahocorasick). Hyperscan measured 10-45x faster
+than pyahocorasick on real pages (docs/fingerprints.md); both report the same set of literals.
+``full`` rows are a dict lookup on the whole value and ``prefix`` rows a dict lookup per
+distinct prefix length, since neither needs a scan. ``regexp`` rows are prefiltered: the
+literal runs that every match must contain (:func:`required_literals`) go into the scanner
+too, and the regex runs only when all of them occur in the text.
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final, Protocol
 
 import ahocorasick
 
-__all__ = ["MIN_LITERAL", "LiteralIndex", "required_literals"]
+hyperscan: Any
+try:  # optional accelerator: same results, an order of magnitude faster (docs/fingerprints.md)
+    import hyperscan
+except ImportError:  # pragma: no cover - exercised on platforms without its wheels
+    hyperscan = None
+
+__all__ = ["ENGINES", "MIN_LITERAL", "LiteralIndex", "required_literals"]
 
 # A shorter literal occurs in most pages, so it would only add automaton hits without filtering.
 MIN_LITERAL: Final = 3
@@ -123,16 +132,16 @@ class LiteralIndex:
 
     __slots__ = (
         "_always",
-        "_automaton",
         "_contains",
         "_full",
         "_full_lengths",
         "_guarded",
         "_literals",
         "_prefix",
+        "_scanner",
     )
 
-    def __init__(self, entries: Sequence[tuple[int, str, str]]) -> None:
+    def __init__(self, entries: Sequence[tuple[int, str, str]], engine: str | None = None) -> None:
         full: dict[str, list[int]] = {}
         prefix: dict[int, dict[str, list[int]]] = {}
         key_ids: dict[str, int] = {}
@@ -173,9 +182,9 @@ class LiteralIndex:
         self._literals = tuple(key_ids)  # dicts keep insertion order, so index == key id
         self._guarded = tuple(guarded)
         self._always = tuple(always)
-        self._automaton: ahocorasick.Automaton | None = None
+        self._scanner: _Scanner | None = None
         if key_ids:
-            self._automaton = _build_automaton(key_ids)
+            self._scanner = _scanner(key_ids, engine)
 
     def search(self, text: str) -> dict[int, str]:
         """Map each matching row to its witness: the pattern, or the regex's matched text."""
@@ -189,8 +198,8 @@ class LiteralIndex:
             for row in by_key.get(text[:length], ()):
                 found[row] = text[:length]
         keys: set[int] = set()
-        if self._automaton is not None:
-            keys = {ident for _end, ident in self._automaton.iter(text)}
+        if self._scanner is not None:
+            keys = self._scanner.scan(text)
             for ident in keys:
                 for row in self._contains[ident]:
                     found[row] = self._literals[ident]
@@ -201,6 +210,68 @@ class LiteralIndex:
             if (m := compiled.search(text)) is not None:
                 found[row] = m.group()
         return found
+
+
+ENGINES: Final = ("hyperscan", "ahocorasick") if hyperscan is not None else ("ahocorasick",)
+
+
+class _Scanner(Protocol):
+    def scan(self, text: str) -> set[int]:
+        """The ids of the literals that occur in `text`."""
+        ...
+
+
+def _scanner(key_ids: dict[str, int], engine: str | None) -> _Scanner:
+    engine = engine or ENGINES[0]
+    if engine not in ENGINES:
+        raise ValueError(f"fingerprint engine {engine!r} is not available here ({ENGINES})")
+    if engine == "hyperscan":
+        return _HyperscanScanner(key_ids)
+    return _AhoCorasickScanner(key_ids)
+
+
+class _HyperscanScanner:
+    """Hyperscan in literal mode over the UTF-8 bytes of the text.
+
+    A literal occurs in a string iff its UTF-8 encoding occurs in the string's encoding (UTF-8
+    is self-synchronising), so matching bytes gives the same answer as matching characters.
+    HS_FLAG_SINGLEMATCH reports each literal once, which is all `search` needs.
+    """
+
+    __slots__ = ("_database", "_found")
+
+    def __init__(self, key_ids: dict[str, int]) -> None:
+        assert hyperscan is not None
+        literals = sorted(key_ids, key=key_ids.__getitem__)
+        self._database: Any = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._database.compile(
+            expressions=[literal.encode("utf-8", "surrogatepass") for literal in literals],
+            ids=[key_ids[literal] for literal in literals],
+            elements=len(literals),
+            flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(literals),
+            literal=True,
+        )
+        self._found: set[int] = set()
+
+    def _on_match(self, ident: int, start: int, end: int, flags: int, context: object) -> None:
+        self._found.add(ident)
+
+    def scan(self, text: str) -> set[int]:
+        self._found = set()
+        self._database.scan(
+            text.encode("utf-8", "surrogatepass"), match_event_handler=self._on_match
+        )
+        return self._found
+
+
+class _AhoCorasickScanner:
+    __slots__ = ("_automaton",)
+
+    def __init__(self, key_ids: dict[str, int]) -> None:
+        self._automaton = _build_automaton(key_ids)
+
+    def scan(self, text: str) -> set[int]:
+        return {ident for _end, ident in self._automaton.iter(text)}
 
 
 def _build_automaton(key_ids: dict[str, int]) -> ahocorasick.Automaton:
