@@ -21,7 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from netvigil.records import Measurement, MeasurementFormatError, decode_measurement
+from netvigil.records import AnyMeasurement, MeasurementFormatError, decode_any
 
 
 class ReadError(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,7 +41,7 @@ class Item(msgspec.Struct, frozen=True, kw_only=True):
 
     source: str
     line: int | None
-    measurement: Measurement
+    measurement: AnyMeasurement
     size: int
 
 
@@ -55,7 +55,7 @@ _NOT_A_MEASUREMENT = "not an OONI measurement (no test_name)"
 def parse_line(data: bytes, source: str, line: int | None) -> ReadResult:
     """Decode one measurement's JSON bytes into an :class:`Item` or a :class:`ReadError`."""
     try:
-        measurement = decode_measurement(data)
+        measurement = decode_any(data)
     except MeasurementFormatError as exc:
         return ReadError(source=source, line=line, error=f"malformed measurement: {exc}")
     if not measurement.test_name:

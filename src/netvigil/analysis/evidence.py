@@ -58,8 +58,6 @@ class Control(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     domain: str
     dns_failure: str
     dns_addrs: frozenset[str]
-    tcp: dict[str, str]  # endpoint -> failure ("" = success)
-    tls: dict[str, str]
     http_failure: str
     http_status: int
     http_body_length: int
@@ -76,7 +74,6 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     http: tuple[HTTPStep, ...]  # oldest first
     control: Control | None
     asns: dict[str, int]
-    extra_lookups: tuple[Lookup, ...]
     extra_endpoints: tuple[Observation, ...]
     legacy: bool
 
@@ -99,8 +96,6 @@ def control_of(keys: WebConnectivityKeys, url: str) -> Control | None:
         domain=domain,
         dns_failure=(ctrl.dns.failure or "") if ctrl.dns else "",
         dns_addrs=frozenset((ctrl.dns.addrs or ()) if ctrl.dns else ()),
-        tcp={ep: r.failure or "" for ep, r in (ctrl.tcp_connect or {}).items()},
-        tls={ep: r.failure or "" for ep, r in (ctrl.tls_handshake or {}).items()},
         http_failure=(http.failure or "") if http else "unknown_error",
         http_status=(http.status_code or 0) if http else 0,
         http_body_length=(http.body_length or 0) if http else 0,
@@ -110,24 +105,26 @@ def control_of(keys: WebConnectivityKeys, url: str) -> Control | None:
     )
 
 
-def _lookups(keys: WebConnectivityKeys, legacy: bool) -> tuple[list[Lookup], list[Lookup]]:
+def _lookups(keys: WebConnectivityKeys, legacy: bool) -> list[Lookup]:
+    """The system resolver's lookups (UDP, DoH and DoT ones only corroborate, via endpoints)."""
     path: list[Lookup] = []
-    extra: list[Lookup] = []
     for index, query in enumerate(keys.queries or ()):
-        depth = tag_depth(query.tags)
         engine = query.engine or "system"
-        lookup = Lookup(
-            index=index,
-            hostname=query.hostname,
-            engine=engine,
-            query_type=query.query_type,
-            depth=0 if depth is None else depth,
-            failure=query.failure or "",
-            addrs=answer_addresses(query.answers),
+        if engine not in CLASSIC_ENGINES and (not legacy or engine in ("udp", "doh", "dot")):
+            continue
+        depth = tag_depth(query.tags)
+        path.append(
+            Lookup(
+                index=index,
+                hostname=query.hostname,
+                engine=engine,
+                query_type=query.query_type,
+                depth=0 if depth is None else depth,
+                failure=query.failure or "",
+                addrs=answer_addresses(query.answers),
+            )
         )
-        system = engine in CLASSIC_ENGINES or (legacy and engine not in ("udp", "doh", "dot"))
-        (path if system else extra).append(lookup)
-    return path, extra
+    return path
 
 
 def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPStep:
@@ -158,7 +155,7 @@ def gather(
 ) -> Evidence:
     """Build the evidence of one measurement from its keys and observations."""
     legacy = is_legacy(keys)
-    lookups, extra_lookups = _lookups(keys, legacy)
+    lookups = _lookups(keys, legacy)
     requests = list(keys.requests or ())
     steps: list[HTTPStep] = []
     if legacy:
@@ -189,7 +186,6 @@ def gather(
         http=tuple(steps),
         control=control_of(keys, url),
         asns=asns,
-        extra_lookups=tuple(extra_lookups),
         extra_endpoints=extra_endpoints,
         legacy=legacy,
     )

@@ -117,8 +117,13 @@ def http_layer(
     probe_cc: str,
     untrusted: frozenset[str],
     ips: dict[int, str],
+    diff: HTTPDiff | None,
 ) -> tuple[LayerVerdict, list[Finding]]:
-    """The HTTP layer's verdict over the deepest request; `ips` maps transaction ids to IPs."""
+    """The HTTP layer's verdict over the deepest request.
+
+    `ips` maps transaction ids to addresses; `diff` is that request's comparison with the
+    control (:func:`diff_of`), None without a usable control.
+    """
     findings: list[Finding] = []
     if not ev.http:
         return layer_verdict(Layer.HTTP, "http.no_data"), findings
@@ -164,7 +169,6 @@ def http_layer(
         return layer_verdict(Layer.HTTP, "http.final_over_tls", witnesses=witness), findings
     if ips.get(step.transaction_id) in untrusted:
         return layer_verdict(Layer.HTTP, "http.no_data", witnesses=witness), findings
-    diff = diff_of(step, ev)
     if diff is None:
         return layer_verdict(Layer.HTTP, "http.final_no_control", witnesses=witness), findings
     if not diff.differs:

@@ -27,27 +27,23 @@ from netvigil.analysis.verdicts import (
     Outcome,
     Verdict,
 )
-from netvigil.records import Measurement, WebConnectivityKeys, web_connectivity_keys
-
-
-def _page_matches_control(ev: Evidence) -> bool:
-    finals = [step for step in ev.http if step.final]
-    if not finals:
-        return False
-    diff = diff_of(finals[-1], ev)
-    return diff is not None and not diff.differs
+from netvigil.records import AnyMeasurement, WebConnectivityKeys, web_connectivity_keys
 
 
 def judge(
     ev: Evidence, fingerprints: FingerprintDB, probe_cc: str
 ) -> tuple[tuple[LayerVerdict, ...], tuple[Finding, ...]]:
     """All four layer verdicts and the findings, from the evidence of one measurement."""
-    dns, dns_findings = dns_layer(ev, fingerprints, probe_cc, _page_matches_control(ev))
+    # The deepest HTTP step is where the fetch ended; its diff serves the DNS and HTTP rules.
+    last = max(ev.http, key=lambda step: step.depth) if ev.http else None
+    diff = diff_of(last, ev) if last is not None and last.final else None
+    page_matches_control = diff is not None and not diff.differs
+    dns, dns_findings = dns_layer(ev, fingerprints, probe_cc, page_matches_control)
     # Only mask addresses when DNS itself was found wanting (OONI v5 `dns_untrusted`).
     masked = untrusted(ev) if dns.outcome is Outcome.BLOCKED else frozenset()
     tcp, tls = transport_layers(ev, masked)
     ips = {o.transaction_id: o.ip or "" for o in ev.endpoints}
-    http, http_findings = http_layer(ev, fingerprints, probe_cc, masked, ips)
+    http, http_findings = http_layer(ev, fingerprints, probe_cc, masked, ips, diff)
     return (dns, tcp, tls, http), tuple(dns_findings + http_findings)
 
 
@@ -67,7 +63,7 @@ def combine(layers: tuple[LayerVerdict, ...]) -> tuple[Outcome, LayerVerdict | N
 
 
 def analyze_web(
-    measurement: Measurement,
+    measurement: AnyMeasurement,
     keys: WebConnectivityKeys | None,
     fingerprints: FingerprintDB,
 ) -> Verdict:
@@ -100,7 +96,7 @@ def analyze_web(
     )
 
 
-def analyze(measurement: Measurement, fingerprints: FingerprintDB) -> Verdict:
+def analyze(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Verdict:
     """Layered verdict of any measurement; raises MeasurementFormatError on bad test keys."""
     if measurement.test_name != "web_connectivity":
         raise UnsupportedTest(measurement.test_name)

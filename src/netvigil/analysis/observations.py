@@ -22,11 +22,11 @@ import msgspec
 
 from netvigil.analysis.addresses import host_of, is_bogon, join_host_port
 from netvigil.analysis.traces import (
+    endpoint_tags,
     header_keys,
     header_value,
     is_final_status,
     tag_depth,
-    tag_fetch_body,
     title_of,
     utf8_len,
 )
@@ -207,6 +207,7 @@ def observe(
                 c_domain, c_failure = domain, ctrl_dns_failure
                 c_addrs = None if ctrl_dns_failure else ctrl_dns_addrs
         endpoint = join_host_port(ip, tcp.port)
+        depth, fetch_body = endpoint_tags(tcp.tags)
         tcp_failure = tcp.status.failure or ""
         tcp_ctrl = ctrl_tcp.get(endpoint)
         tls = tls_by_tx.get(tcp.transaction_id)
@@ -224,36 +225,41 @@ def observe(
             kind, failure = Kind.TLS, tls_failure
         else:
             kind, failure = Kind.TCP, tcp_failure
+        # What the layered verdict reads; the classic engine's extra fields follow below.
         obs = Observation(
             kind=kind,
             failure=failure,
             transaction_id=tcp.transaction_id,
-            depth=tag_depth(tcp.tags),
-            fetch_body=tag_fetch_body(tcp.tags),
-            dns_transaction_id=found.transaction_id if found is not None else None,
+            depth=depth,
+            fetch_body=fetch_body,
             dns_domain=lookup,
-            dns_failure="" if found is not None else None,
-            dns_addrs=found.addrs if found is not None else None,
             ip_origin=origin,
             ip=ip,
-            ip_asn=asns.get(ip),
-            ip_bogon=is_bogon(ip),
             port=tcp.port,
             endpoint=endpoint,
             tcp_failure=tcp_failure,
             tls_failure=tls_failure,
             tls_server_name=server_name,
-            http_url=http.request.url if http is not None else None,
             http_failure=http_failure,
-            ctrl_dns_domain=c_domain,
-            ctrl_dns_failure=c_failure,
-            ctrl_dns_addrs=c_addrs,
             ctrl_tcp_failure=(tcp_ctrl.failure or "") if tcp_ctrl is not None else None,
             ctrl_tls_failure=ctrl_tls_failure,
-            **http_ctrl,
         )
-        if full and http is not None and http.failure is None and http.response is not None:
-            obs = msgspec.structs.replace(obs, **_response_fields(http.response))
+        if full:
+            details: dict[str, Any] = {
+                "dns_transaction_id": found.transaction_id if found is not None else None,
+                "dns_failure": "" if found is not None else None,
+                "dns_addrs": found.addrs if found is not None else None,
+                "ip_asn": asns.get(ip),
+                "ip_bogon": is_bogon(ip),
+                "http_url": http.request.url if http is not None else None,
+                "ctrl_dns_domain": c_domain,
+                "ctrl_dns_failure": c_failure,
+                "ctrl_dns_addrs": c_addrs,
+                **http_ctrl,
+            }
+            if http is not None and http.failure is None and http.response is not None:
+                details.update(_response_fields(http.response))
+            obs = msgspec.structs.replace(obs, **details)
         endpoints[tcp.transaction_id or -1 - position] = obs
     return WebObservations(
         dns_failures=tuple(failures),

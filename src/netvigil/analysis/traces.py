@@ -19,22 +19,27 @@ _TITLE = re.compile(r"<[tT][iI][tT][lL][eE]>([^<]{1,512})</[tT][iI][tT][lL][eE]>
 
 
 def tag_depth(tags: list[str] | None) -> int | None:
-    result = None
-    for tag in tags or ():
-        if tag.startswith("depth="):
-            try:
-                result = int(tag[6:])
-            except ValueError:
-                continue
-    return result
+    """The `depth=N` tag (redirect depth, ts-017); the last valid one wins, as in OONI."""
+    return endpoint_tags(tags)[0]
 
 
 def tag_fetch_body(tags: list[str] | None) -> bool | None:
-    result = None
+    """The `fetch_body=` tag: false for connectivity-only checks (ts-017 E001)."""
+    return endpoint_tags(tags)[1]
+
+
+def endpoint_tags(tags: list[str] | None) -> tuple[int | None, bool | None]:
+    """Both tags in one pass over the list (minipipeline/utils.go utilsExtractTag*)."""
+    depth: int | None = None
+    fetch_body: bool | None = None
     for tag in tags or ():
-        if tag.startswith("fetch_body="):
-            result = tag == "fetch_body=true"
-    return result
+        if tag[:6] == "depth=":
+            value = tag[6:]
+            if value.isdigit():
+                depth = int(value)
+        elif tag[:11] == "fetch_body=":
+            fetch_body = tag == "fetch_body=true"
+    return depth, fetch_body
 
 
 def title_of(body: str) -> str:

@@ -15,7 +15,16 @@ from collections.abc import Callable
 
 from netvigil.analysis.evidence import Evidence
 from netvigil.analysis.observations import Observation
-from netvigil.analysis.verdicts import Layer, LayerVerdict, Outcome, Witness, layer_verdict
+from netvigil.analysis.verdicts import (
+    RULES,
+    Layer,
+    LayerVerdict,
+    Outcome,
+    Witness,
+    layer_verdict,
+    rule_confidence,
+    rule_outcome,
+)
 from netvigil.failures import FailureKind, is_misconfigured_ipv6, kind_of
 
 _KIND_NAME = {
@@ -97,32 +106,29 @@ def _aggregate(
         return layer_verdict(layer, f"{layer.value}.no_data")
     deepest = max(o.depth or 0 for o in endpoints)
     judged = [(obs, *rule_of(ev, obs)) for obs in endpoints if (obs.depth or 0) == deepest]
-    verdicts = [
-        layer_verdict(
-            layer,
-            rule,
-            technique=technique,
-            confirmed=rule == "tls.certificate_control_ok",
-            witnesses=(_witness(obs, layer),),
-        )
-        for obs, rule, technique in judged
-    ]
-    failures = tuple(
-        f"{w.ref}: {w.observed}"
-        for v in verdicts
-        for w in v.witnesses
-        if v.outcome is not Outcome.OK
-    )
-    working = [v for v in verdicts if v.outcome is Outcome.OK]
+    working = [(obs, rule) for obs, rule, _ in judged if rule_outcome(rule) is Outcome.OK]
     if working:
-        first = working[0]
+        failures = tuple(
+            f"{w.ref}: {w.observed}"
+            for obs, rule, _ in judged
+            if rule_outcome(rule) is not Outcome.OK
+            for w in (_witness(obs, layer),)
+        )
         return layer_verdict(
             layer,
-            first.rule,
-            witnesses=tuple(w for v in working for w in v.witnesses),
+            working[0][1],
+            witnesses=tuple(_witness(obs, layer) for obs, _ in working),
             counter_evidence=failures,
         )
-    return max(verdicts, key=lambda v: (v.blocked, v.confidence))
+    # No endpoint got through: the most blocked-looking one speaks for the layer.
+    obs, rule, technique = max(judged, key=lambda j: (RULES[j[1]][0], rule_confidence(j[1])))
+    return layer_verdict(
+        layer,
+        rule,
+        technique=technique,
+        confirmed=rule == "tls.certificate_control_ok",
+        witnesses=(_witness(obs, layer),),
+    )
 
 
 def transport_layers(ev: Evidence, untrusted: frozenset[str]) -> tuple[LayerVerdict, LayerVerdict]:

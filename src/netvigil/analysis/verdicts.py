@@ -150,6 +150,17 @@ def _argmax(scores: tuple[float, float, float]) -> tuple[Outcome, float]:
 _OUTCOMES = {rule: _argmax(scores) for rule, scores in RULES.items()}
 
 
+def rule_outcome(rule: str) -> Outcome:
+    """The outcome a rule gives (the strict argmax of its scores)."""
+    return _OUTCOMES[rule][0]
+
+
+def rule_confidence(rule: str) -> float:
+    """The confidence a rule gives: its winning score, 0 when insufficient."""
+    outcome, best = _OUTCOMES[rule]
+    return 0.0 if outcome is Outcome.INSUFFICIENT else best
+
+
 def layer_verdict(
     layer: Layer,
     rule: str,

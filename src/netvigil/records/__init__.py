@@ -16,8 +16,12 @@ envelope keeps ``test_keys`` as raw JSON so other nettests lose nothing (see
 
 from netvigil.records.base import BinaryData, HeaderValue, MaybeBinary, Record, bytes_of, text_of
 from netvigil.records.envelope import (
+    AnyMeasurement,
+    Envelope,
     Measurement,
     MeasurementFormatError,
+    WebMeasurement,
+    decode_any,
     decode_measurement,
     web_connectivity_keys,
 )
@@ -46,6 +50,7 @@ from netvigil.records.web import (
 )
 
 __all__ = [
+    "AnyMeasurement",
     "BinaryData",
     "ControlDNS",
     "ControlHTTPRequest",
@@ -56,6 +61,7 @@ __all__ = [
     "ControlTLSHandshake",
     "DNSAnswer",
     "DNSQuery",
+    "Envelope",
     "HTTPRequest",
     "HTTPResponse",
     "HTTPTransaction",
@@ -70,8 +76,10 @@ __all__ = [
     "TCPStatus",
     "TLSHandshake",
     "WebConnectivityKeys",
+    "WebMeasurement",
     "answer_addresses",
     "bytes_of",
+    "decode_any",
     "decode_measurement",
     "text_of",
     "web_connectivity_keys",

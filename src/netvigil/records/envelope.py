@@ -12,7 +12,9 @@ from netvigil.records.web import WebConnectivityKeys
 # --- df-000 envelope ----------------------------------------------------------------------
 
 
-class Measurement(Record, frozen=True):
+class Envelope(Record, frozen=True):
+    """The df-000 keys every measurement has, whatever its nettest."""
+
     test_name: str = ""
     test_version: str = ""
     input: str | list[str] | None = None
@@ -34,18 +36,40 @@ class Measurement(Record, frozen=True):
     extensions: dict[str, Any] | None = None
     test_helpers: dict[str, Any] | None = None
     measurement_uid: str | None = None
-    test_keys: msgspec.Raw = msgspec.Raw(b"null")
-
-    def test_keys_object(self) -> Any:
-        """The test keys as plain JSON values, whatever the nettest (nothing is lost)."""
-        return msgspec.json.decode(self.test_keys)
 
     @property
     def url(self) -> str:
         return self.input if isinstance(self.input, str) else ""
 
 
+class Measurement(Envelope, frozen=True):
+    """Any measurement; its test keys stay raw JSON until a nettest's reader decodes them."""
+
+    test_keys: msgspec.Raw = msgspec.Raw(b"null")
+
+    def test_keys_object(self) -> Any:
+        """The test keys as plain JSON values, whatever the nettest (nothing is lost)."""
+        return msgspec.json.decode(self.test_keys)
+
+
+class WebMeasurement(Envelope, frozen=True):
+    """A web_connectivity measurement decoded in one pass, test keys typed.
+
+    Decoding the envelope with raw test keys and then the keys costs a second scan of the
+    largest part of the line; the readers use this type when a line names the nettest.
+    """
+
+    test_keys: WebConnectivityKeys | None = None
+
+    def test_keys_object(self) -> Any:
+        """The typed test keys as plain JSON values (keys the records do not model are gone)."""
+        return msgspec.to_builtins(self.test_keys)
+
+
+AnyMeasurement = Measurement | WebMeasurement
+
 _MEASUREMENT = msgspec.json.Decoder(Measurement)
+_WEB_MEASUREMENT = msgspec.json.Decoder(WebMeasurement)
 _WEB_KEYS = msgspec.json.Decoder(WebConnectivityKeys | None)
 
 
@@ -61,8 +85,23 @@ def decode_measurement(data: bytes | str) -> Measurement:
         raise MeasurementFormatError(str(exc)) from None
 
 
-def web_connectivity_keys(measurement: Measurement) -> WebConnectivityKeys | None:
-    """Decode the typed web_connectivity test keys (``None`` when the probe wrote none)."""
+def decode_any(data: bytes) -> AnyMeasurement:
+    """Decode one measurement, in one typed pass when it is a web_connectivity one."""
+    if b'"web_connectivity"' in data:
+        try:
+            measurement = _WEB_MEASUREMENT.decode(data)
+        except msgspec.DecodeError:
+            pass  # the generic path below reports the problem, and keeps the raw keys
+        else:
+            if measurement.test_name == "web_connectivity":
+                return measurement
+    return decode_measurement(data)
+
+
+def web_connectivity_keys(measurement: AnyMeasurement) -> WebConnectivityKeys | None:
+    """The typed web_connectivity test keys (``None`` when the probe wrote none)."""
+    if isinstance(measurement, WebMeasurement):
+        return measurement.test_keys
     try:
         keys: WebConnectivityKeys | None = _WEB_KEYS.decode(measurement.test_keys)
     except msgspec.DecodeError as exc:
