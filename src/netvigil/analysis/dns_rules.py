@@ -106,12 +106,13 @@ def dns_layer(
             return verdict("dns.no_answer_control_empty"), findings
         return verdict("dns.failure_control_ok", technique), findings
     # 4. Answers: are they the site's?
-    validated, asns = tls_validated(ev), control_asns(ev)
+    if ctrl is not None and answers & ctrl.dns_addrs:
+        return verdict("dns.answer_matches_control"), findings
+    validated = tls_validated(ev)
     if ctrl is None:
         rule = "dns.answer_tls_valid" if answers & validated else "dns.answer_no_control"
         return verdict(rule), findings
-    if answers & ctrl.dns_addrs:
-        return verdict("dns.answer_matches_control"), findings
+    asns = control_asns(ev)
     reasons = {ip: vouched(ev, ip, validated, asns) for ip in sorted(answers)}
     if any(reasons.values()):
         detail = "; ".join(f"{ip}: {why}" for ip, why in reasons.items() if why)

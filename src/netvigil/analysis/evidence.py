@@ -16,6 +16,8 @@ never decide one (ts-017 E005).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 
 from netvigil.analysis.addresses import host_of
@@ -73,7 +75,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     endpoints: tuple[Observation, ...]
     http: tuple[HTTPStep, ...]  # oldest first
     control: Control | None
-    asns: dict[str, int]
+    asns: Mapping[str, int]
     extra_endpoints: tuple[Observation, ...]
     legacy: bool
 
@@ -130,9 +132,9 @@ def _lookups(keys: WebConnectivityKeys, legacy: bool) -> list[Lookup]:
 def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPStep:
     response = tx.response
     body = text_of(response.body) if response is not None else ""
-    headers = {
-        k.lower(): text_of(v) for k, v in ((response.headers or {}) if response else {}).items()
-    }
+    raw = (response.headers or {}) if response is not None else {}
+    # Most values are plain strings; only base64 and list values need text_of.
+    headers = {k.lower(): v if isinstance(v, str) else text_of(v) for k, v in raw.items()}
     status = (response.code or 0) if response is not None else 0
     return HTTPStep(
         index=index,
@@ -151,7 +153,7 @@ def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPSt
 
 
 def gather(
-    keys: WebConnectivityKeys, web: WebObservations, url: str, asns: dict[str, int]
+    keys: WebConnectivityKeys, web: WebObservations, url: str, asns: Mapping[str, int]
 ) -> Evidence:
     """Build the evidence of one measurement from its keys and observations."""
     legacy = is_legacy(keys)

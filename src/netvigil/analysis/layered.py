@@ -16,7 +16,7 @@ from netvigil.analysis.evidence import Evidence, gather
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.http_rules import diff_of, http_layer
 from netvigil.analysis.observations import observe
-from netvigil.analysis.traces import asn_table
+from netvigil.analysis.traces import ASNTable
 from netvigil.analysis.transport_rules import transport_layers
 from netvigil.analysis.trust import untrusted
 from netvigil.analysis.verdicts import (
@@ -72,7 +72,7 @@ def analyze_web(
     layers: tuple[LayerVerdict, ...] = ()
     findings: tuple[Finding, ...] = ()
     if keys is not None:
-        asns = asn_table(keys)
+        asns = ASNTable(keys)
         ev = gather(keys, observe(keys, asns, full=False), measurement.url, asns)
         layers, findings = judge(ev, fingerprints, probe_cc)
     outcome, primary = combine(layers)

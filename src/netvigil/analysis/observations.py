@@ -15,6 +15,7 @@ convention: ``None`` = no data, ``""`` = success, anything else = the df-007 str
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any, NamedTuple
 
@@ -117,7 +118,7 @@ class _Lookup(NamedTuple):
 
 
 def observe(
-    keys: WebConnectivityKeys, asns: dict[str, int], *, full: bool = True
+    keys: WebConnectivityKeys, asns: Mapping[str, int], *, full: bool = True
 ) -> WebObservations:
     """Flatten a measurement's traces into observations cross-referenced with the control.
 

@@ -8,6 +8,7 @@ its own addresses. Shared by the classic and the layered analyses.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 
 from netvigil.records import HeaderValue, WebConnectivityKeys, text_of
 
@@ -84,3 +85,27 @@ def asn_table(keys: WebConnectivityKeys) -> dict[str, int]:
 
 def utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
+
+
+class ASNTable(Mapping[str, int]):
+    """:func:`asn_table`, computed on first use: most layered verdicts never ask for an ASN."""
+
+    __slots__ = ("_keys", "_table")
+
+    def __init__(self, keys: WebConnectivityKeys) -> None:
+        self._keys = keys
+        self._table: dict[str, int] | None = None
+
+    def _lookup(self) -> dict[str, int]:
+        if self._table is None:
+            self._table = asn_table(self._keys)
+        return self._table
+
+    def __getitem__(self, address: str) -> int:
+        return self._lookup()[address]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lookup())
+
+    def __len__(self) -> int:
+        return len(self._lookup())
