@@ -135,7 +135,7 @@ def observe(
     ctrl_dns_failure = (ctrl_dns.failure or "") if ctrl_dns is not None else ""
     ctrl_dns_addrs = frozenset((ctrl_dns.addrs or ()) if ctrl_dns is not None else ())
     ctrl_http = ctrl.http_request if ctrl.http_request is not None else ControlHTTPRequest()
-    http_ctrl = _control_http_fields(ctrl_http) if has_control else {}
+    http_ctrl = _control_http_fields(ctrl_http) if has_control and full else {}
 
     def dns_control(lookup_domain: str) -> dict[str, Any]:
         if not has_control or lookup_domain != domain:
@@ -151,9 +151,10 @@ def observe(
     known: dict[str, _Lookup] = {}
     for query in keys.queries or ():
         addrs = answer_addresses(query.answers)
-        if query.failure is None:
+        if query.failure is None and addrs:
+            entry = _Lookup(query.transaction_id, query.hostname, addrs)
             for address in addrs:
-                known.setdefault(address, _Lookup(query.transaction_id, query.hostname, addrs))
+                known.setdefault(address, entry)
         if not full:
             continue
         common: dict[str, Any] = {
