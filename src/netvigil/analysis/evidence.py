@@ -4,14 +4,14 @@ Web Connectivity v0.5 tags every step (`depth=N`, `fetch_body=`, `classic`) and 
 steps of one connection by `transaction_id`; v0.4 and Measurement Kit probes (0.0.1–0.4.x)
 do neither: their `tcp_connect` list is the connectivity check, their `requests` list is
 the redirect chain, newest first (df-001), with no link between the two. This module turns
-both into the same three lists — lookups, connections, HTTP steps — so that the rules in
-:mod:`netvigil.analysis.rules` never branch on the probe's version.
+both into the same three lists — lookups, connections, HTTP steps — so that the rules
+(`dns_rules`, `transport_rules`, `http_rules`) rarely branch on the probe's version.
 
 Only what the system resolver and the page fetch saw is kept as "the path" (the user's
-experience; ts-017's "classic" observations). Addresses only the test helper found, UDP and
-DoH lookups, and connectivity-only checks are kept aside as `extra_*`: they can corroborate
-a verdict (a page that loads from the control's address proves the server is up) but
-never decide one (ts-017 E005).
+experience; ts-017's "classic" observations). Connections to addresses only the test helper
+found, and connectivity-only checks, are kept aside as `extra_endpoints`: a validated TLS
+handshake there vouches for an address (`trust.py`), but they never decide a verdict
+(ts-017 E005). UDP and DoH lookups only mark where an address came from.
 """
 
 from __future__ import annotations
