@@ -12,6 +12,9 @@ string equality (ooni.md §2: the TH maps failures to the legacy vocabulary).
 
 from __future__ import annotations
 
+import errno
+import socket
+import ssl
 from enum import StrEnum
 
 
@@ -185,3 +188,72 @@ def is_misconfigured_ipv6(failure: str | None, ip: str) -> bool:
     ooni/probe#2284; minipipeline/utils.go `utilsTCPConnectFailureSeemsMisconfiguredIPv6`.
     """
     return failure in (Failure.NETWORK_UNREACHABLE, Failure.HOST_UNREACHABLE) and ":" in ip
+
+
+# --- From Python exceptions to df-007 strings (the probe's and the test helper's edge) -----
+
+# OpenSSL verify codes (X509_V_ERR_*) as reported by ssl.SSLCertVerificationError.
+_X509_HOSTNAME_MISMATCH = 62
+_X509_EXPIRED = (9, 10)  # not yet valid, expired
+_X509_UNKNOWN_ISSUER = (2, 18, 19, 20, 21)  # self-signed, unable to get issuer, ...
+
+
+def failure_of(exc: BaseException) -> str:
+    """The df-007 failure string for an exception raised by a network operation.
+
+    Mirrors ooni/probe-cli internal/netxlite/classify.go: system errors by errno, TLS
+    verification by OpenSSL's verify code, timeouts (our deadlines) as generic timeouts.
+    Anything else becomes `unknown_failure: <type>` — never the exception's text, which may
+    contain an address (the scrubber runs later, but the safest text is none).
+    """
+    if isinstance(exc, TimeoutError):
+        return Failure.GENERIC_TIMEOUT
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        code = exc.verify_code
+        if code == _X509_HOSTNAME_MISMATCH:
+            return Failure.SSL_INVALID_HOSTNAME
+        if code in _X509_UNKNOWN_ISSUER:
+            return Failure.SSL_UNKNOWN_AUTHORITY
+        return Failure.SSL_INVALID_CERTIFICATE
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return Failure.EOF
+    if isinstance(exc, ssl.SSLError):
+        return Failure.SSL_FAILED_HANDSHAKE
+    if isinstance(exc, socket.gaierror):
+        return _GAI.get(exc.errno or 0, Failure.DNS_SERVER_MISBEHAVING)
+    if isinstance(exc, ConnectionRefusedError):
+        return Failure.CONNECTION_REFUSED
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return Failure.CONNECTION_RESET
+    if isinstance(exc, ConnectionAbortedError):
+        return Failure.CONNECTION_ABORTED
+    if isinstance(exc, EOFError):
+        return Failure.EOF
+    if isinstance(exc, OSError) and exc.errno is not None:
+        by_errno = {
+            errno.ENETUNREACH: Failure.NETWORK_UNREACHABLE,
+            errno.EHOSTUNREACH: Failure.HOST_UNREACHABLE,
+            errno.ENETDOWN: Failure.NETWORK_DOWN,
+            errno.ETIMEDOUT: Failure.TIMED_OUT,
+            errno.ECONNREFUSED: Failure.CONNECTION_REFUSED,
+            errno.ECONNRESET: Failure.CONNECTION_RESET,
+            errno.EPIPE: Failure.CONNECTION_RESET,
+        }
+        if exc.errno in by_errno:
+            return by_errno[exc.errno]
+    return f"{UNKNOWN_FAILURE_PREFIX}: {type(exc).__name__}"
+
+
+def _gai_codes() -> dict[int, str]:
+    codes = {
+        "EAI_NONAME": Failure.DNS_NXDOMAIN,
+        "EAI_NODATA": Failure.DNS_NO_ANSWER,
+        "EAI_AGAIN": Failure.DNS_TEMPORARY,
+        "EAI_FAIL": Failure.DNS_NON_RECOVERABLE,
+    }
+    return {
+        getattr(socket, name): failure for name, failure in codes.items() if hasattr(socket, name)
+    }
+
+
+_GAI = _gai_codes()

@@ -10,6 +10,8 @@ a bogon, as in OONI's `IsBogon`, because it cannot be a valid answer to an A/AAA
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -139,3 +141,34 @@ def only_loopback(addresses: frozenset[str]) -> bool:
             return False
         count += 1
     return count > 0
+
+
+@dataclass(frozen=True)
+class Bogons:
+    """`is_bogon`, except for the networks a lab declares public.
+
+    A lab on loopback or in private namespaces plays the public Internet with addresses
+    that are bogons by definition; the analysis of its measurements must be told which of
+    those stand for public hosts (`--lab-network`), or every site would look like a DNS
+    sinkhole. Real measurements are analysed with no lab networks.
+    """
+
+    lab_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def with_lab(cls, networks: Iterable[str]) -> Bogons:
+        return cls(tuple(ipaddress.ip_network(n, strict=False) for n in networks))
+
+    def __call__(self, text: str) -> bool:
+        if not is_bogon(text):
+            return False
+        if not self.lab_networks:
+            return True
+        ip = parse_ip(text)
+        return ip is None or not any(
+            ip.version == net.version and ip in net for net in self.lab_networks
+        )
+
+
+# The real Internet: no lab networks.
+REAL_WORLD = Bogons()

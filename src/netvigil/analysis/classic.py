@@ -33,7 +33,10 @@ from netvigil.analysis.observations import (
 )
 from netvigil.failures import Failure, is_misconfigured_ipv6
 
-CLASSIC_ENGINES = frozenset(("getaddrinfo", "golang_net_resolver"))
+# The system resolver's engines. OONI's v0.5 writes getaddrinfo or golang_net_resolver; our
+# probe writes "system" when it resolves through an in-process stub resolver (the lab's
+# configuration; see probe/backend.py), the df-002 name older probes used for the same role.
+CLASSIC_ENGINES = frozenset(("getaddrinfo", "golang_net_resolver", "system"))
 
 
 class ClassicVerdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -10,7 +10,7 @@ lookups that fail after a redirect.
 
 from __future__ import annotations
 
-from netvigil.analysis.addresses import is_bogon, is_loopback
+from netvigil.analysis.addresses import is_loopback
 from netvigil.analysis.evidence import Evidence, Lookup
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
 from netvigil.analysis.trust import (
@@ -88,9 +88,9 @@ def dns_layer(
                 )
             )
     # 2. Bogons: a censor's sinkhole unless the site's own DNS says the same.
-    bogons = frozenset(ip for ip in answers if is_bogon(ip))
+    bogons = frozenset(ip for ip in answers if ev.bogon(ip))
     if bogons and ctrl is not None:
-        if bogons & ctrl.dns_addrs or (ctrl.dns_addrs and all(map(is_bogon, ctrl.dns_addrs))):
+        if bogons & ctrl.dns_addrs or (ctrl.dns_addrs and all(map(ev.bogon, ctrl.dns_addrs))):
             return verdict("dns.bogon_in_control"), findings
         technique = "dns_loopback" if all(map(is_loopback, bogons)) else "dns_bogon"
         return verdict("dns.bogon_not_in_control", technique, confirmed=True), findings

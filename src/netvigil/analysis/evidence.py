@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from netvigil.analysis.addresses import host_of
+from netvigil.analysis.addresses import REAL_WORLD, Bogons, host_of
 from netvigil.analysis.classic import CLASSIC_ENGINES, classic_endpoints
 from netvigil.analysis.observations import Observation, WebObservations
 from netvigil.analysis.traces import tag_depth, tag_fetch_body, title_of, utf8_len
@@ -78,6 +78,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     asns: Mapping[str, int]
     extra_endpoints: tuple[Observation, ...]
     legacy: bool
+    bogon: Bogons = REAL_WORLD
 
 
 def is_legacy(keys: WebConnectivityKeys) -> bool:
@@ -153,7 +154,11 @@ def _http_step(index: int, tx: HTTPTransaction, depth: int, tls: bool) -> HTTPSt
 
 
 def gather(
-    keys: WebConnectivityKeys, web: WebObservations, url: str, asns: Mapping[str, int]
+    keys: WebConnectivityKeys,
+    web: WebObservations,
+    url: str,
+    asns: Mapping[str, int],
+    bogon: Bogons = REAL_WORLD,
 ) -> Evidence:
     """Build the evidence of one measurement from its keys and observations."""
     legacy = is_legacy(keys)
@@ -190,4 +195,5 @@ def gather(
         asns=asns,
         extra_endpoints=extra_endpoints,
         legacy=legacy,
+        bogon=bogon,
     )

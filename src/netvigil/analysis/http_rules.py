@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from netvigil.analysis.addresses import is_bogon, parse_ip
+from netvigil.analysis.addresses import parse_ip
 from netvigil.analysis.evidence import Evidence, HTTPStep
 from netvigil.analysis.fingerprints import FingerprintDB, FingerprintMatch, confirms
 from netvigil.analysis.httpdiff import HTTPDiff, compare
@@ -91,7 +91,7 @@ def _failure_verdict(step: HTTPStep, ev: Evidence, witness: tuple[Witness, ...])
             Layer.HTTP, "http.throttled", technique="throttling", witnesses=witness
         )
     target = urlsplit(step.headers.get("location", "")).hostname or ""
-    if step.status // 100 == 3 and parse_ip(target) is not None and is_bogon(target):
+    if step.status // 100 == 3 and parse_ip(target) is not None and ev.bogon(target):
         # A redirect to a private address: a captive portal or an ISP blockpage
         # (e.g. Check Point UserCheck in web_connectivity_b64_hdr.json, AU).
         return layer_verdict(

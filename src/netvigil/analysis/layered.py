@@ -11,6 +11,7 @@ witnesses, so the outcome can always be checked against the measurement.
 
 from __future__ import annotations
 
+from netvigil.analysis.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.dns_rules import dns_layer
 from netvigil.analysis.evidence import Evidence, gather
 from netvigil.analysis.fingerprints import FingerprintDB
@@ -66,14 +67,18 @@ def analyze_web(
     measurement: AnyMeasurement,
     keys: WebConnectivityKeys | None,
     fingerprints: FingerprintDB,
+    bogon: Bogons = REAL_WORLD,
 ) -> Verdict:
-    """The layered verdict of a web_connectivity measurement (keys may be missing)."""
+    """The layered verdict of a web_connectivity measurement (keys may be missing).
+
+    `bogon` says which addresses are bogons; a lab passes the networks it uses as "public".
+    """
     probe_cc = (measurement.probe_cc or "ZZ").upper()
     layers: tuple[LayerVerdict, ...] = ()
     findings: tuple[Finding, ...] = ()
     if keys is not None:
         asns = ASNTable(keys)
-        ev = gather(keys, observe(keys, asns, full=False), measurement.url, asns)
+        ev = gather(keys, observe(keys, asns, full=False), measurement.url, asns, bogon)
         layers, findings = judge(ev, fingerprints, probe_cc)
     outcome, primary = combine(layers)
     decisive = primary if outcome in (Outcome.BLOCKED, Outcome.DOWN) else None
@@ -96,11 +101,13 @@ def analyze_web(
     )
 
 
-def analyze(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Verdict:
+def analyze(
+    measurement: AnyMeasurement, fingerprints: FingerprintDB, bogon: Bogons = REAL_WORLD
+) -> Verdict:
     """Layered verdict of any measurement; raises MeasurementFormatError on bad test keys."""
     if measurement.test_name != "web_connectivity":
         raise UnsupportedTest(measurement.test_name)
-    return analyze_web(measurement, web_connectivity_keys(measurement), fingerprints)
+    return analyze_web(measurement, web_connectivity_keys(measurement), fingerprints, bogon)
 
 
 class UnsupportedTest(ValueError):

@@ -14,7 +14,6 @@ TCP or TLS: it is a consequence of the DNS answer (OONI's new pipeline masks it 
 
 from __future__ import annotations
 
-from netvigil.analysis.addresses import is_bogon
 from netvigil.analysis.evidence import Evidence
 
 VALID_FOR_DOMAIN = 8  # ip_info flag: the TH's TLS handshake on this address succeeded
@@ -59,5 +58,5 @@ def untrusted(ev: Evidence) -> frozenset[str]:
     validated, asns = tls_validated(ev), control_asns(ev)
     answers = {ip for lookup in ev.lookups if lookup.depth == 0 for ip in lookup.addrs}
     return frozenset(
-        ip for ip in answers if is_bogon(ip) or vouched(ev, ip, validated, asns) is None
+        ip for ip in answers if ev.bogon(ip) or vouched(ev, ip, validated, asns) is None
     )

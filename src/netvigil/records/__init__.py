@@ -14,7 +14,15 @@ envelope keeps ``test_keys`` as raw JSON so other nettests lose nothing (see
 :meth:`Measurement.test_keys_object`).
 """
 
-from netvigil.records.base import BinaryData, HeaderValue, MaybeBinary, Record, bytes_of, text_of
+from netvigil.records.base import (
+    BinaryData,
+    HeaderValue,
+    MaybeBinary,
+    Record,
+    bytes_of,
+    maybe_binary,
+    text_of,
+)
 from netvigil.records.envelope import (
     AnyMeasurement,
     Envelope,
@@ -81,6 +89,7 @@ __all__ = [
     "bytes_of",
     "decode_any",
     "decode_measurement",
+    "maybe_binary",
     "text_of",
     "web_connectivity_keys",
 ]

@@ -18,6 +18,10 @@ class BinaryData(Record, frozen=True):
     format: str = "base64"
     data: str = ""
 
+    @classmethod
+    def of(cls, data: bytes) -> BinaryData:
+        return cls(format="base64", data=base64.b64encode(data).decode("ascii"))
+
     def to_bytes(self) -> bytes:
         try:
             return base64.b64decode(self.data, validate=False)
@@ -38,6 +42,14 @@ def text_of(value: MaybeBinary | list[MaybeBinary] | None) -> str:
     if isinstance(value, BinaryData):
         return value.to_bytes().decode("utf-8", errors="replace")
     return text_of(value[0]) if value else ""
+
+
+def maybe_binary(data: bytes) -> MaybeBinary:
+    """How df-000 stores bytes: as a string when they are UTF-8, else base64."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return BinaryData.of(data)
 
 
 def bytes_of(value: MaybeBinary | None) -> bytes:

@@ -1,0 +1,1 @@
+"""The lab: servers, a CA and (later) namespaces that reproduce censorship for tests and demos."""

@@ -1,0 +1,166 @@
+"""Programmable web servers: real sites, blockpages, and hostile or broken peers.
+
+A tiny asyncio HTTP/1.1 server (plain or TLS) whose behaviour is chosen per request by a
+routing function of (Host, path). Behaviours reproduce what censors and broken networks
+do (reliability.md §4.2–4.3; the netem QA scenarios in ooni.md §11): reset after the
+request, never answer, close without a response, drip one byte every few seconds, an
+endless body, a gzip bomb, a flood of headers, garbage, redirects and redirect loops, and a
+TLS-level reset on the ClientHello (the SNI-based blocking of tls* scenarios).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import ssl
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    kind: str = "page"  # page, redirect, reset, hang, eof, drip, endless, gzip_bomb,
+    # header_flood, garbage, reset_on_hello
+    status: int = 200
+    body: bytes = b"<html><head><title>Default Web Page</title></head><body>ok</body></html>"
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
+    location: str = ""
+    delay: float = 0.0  # before answering (the benchmark's fixed latency)
+    interval: float = 5.0  # between dripped bytes
+
+
+Router = Callable[[str, str], Behaviour]
+
+
+@cache
+def _bomb() -> bytes:
+    # 64 MiB of zeros compress to ~64 KiB; a client that inflates without a bound pays all.
+    return gzip.compress(b"\0" * (64 << 20), compresslevel=9)
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[str, str] | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    path = parts[1] if len(parts) > 1 else "/"
+    host = next(
+        (ln.split(":", 1)[1].strip() for ln in lines[1:] if ln.lower().startswith("host:")), ""
+    )
+    return host.rsplit(":", 1)[0] if not host.endswith("]") else host, path
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:  # SO_LINGER 0: close() sends a RST instead of a FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _response(b: Behaviour, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+    reason = {200: "OK", 301: "Moved", 302: "Found", 307: "Temporary", 308: "Permanent"}
+    lines = [f"HTTP/1.1 {b.status} {reason.get(b.status, 'Status')}"]
+    lines += [f"{k}: {v}" for k, v in (*b.headers, *extra)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+@dataclass
+class WebServer:
+    router: Router
+    tls: ssl.SSLContext | None = None
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    server: asyncio.Server | None = None
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await _read_head(reader)
+            if head is None:
+                return
+            self.requests.append(head)
+            b = self.router(*head)
+            if b.delay:
+                await asyncio.sleep(b.delay)
+            if b.kind == "reset":
+                return _reset(writer)
+            if b.kind == "eof":
+                return
+            if b.kind == "hang":
+                await reader.read()  # until the client gives up
+                return
+            if b.kind == "garbage":
+                writer.write(b"\x16\x03\x01 this is not HTTP \xff\xfe\r\n\r\n")
+                return await writer.drain()
+            await self._answer(b, writer)
+            if b.kind != "page" and b.kind != "redirect":
+                return
+
+    async def _answer(self, b: Behaviour, writer: asyncio.StreamWriter) -> None:
+        if b.kind == "redirect":
+            writer.write(_response(b, (("Location", b.location), ("Content-Length", "0"))))
+        elif b.kind == "drip":
+            for byte in _response(b, (("Content-Length", str(len(b.body))),)) + b.body:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(b.interval)
+        elif b.kind == "endless":
+            writer.write(_response(b))
+            chunk = b"x" * 65536
+            while True:  # until the client hangs up
+                writer.write(chunk)
+                await writer.drain()
+        elif b.kind == "gzip_bomb":
+            bomb = _bomb()
+            extra = (("Content-Encoding", "gzip"), ("Content-Length", str(len(bomb))))
+            writer.write(_response(b, extra) + bomb)
+        elif b.kind == "header_flood":
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            for i in range(100_000):
+                writer.write(b"X-Flood-%d: %d\r\n" % (i, i))
+                if i % 1000 == 0:
+                    await writer.drain()
+            writer.write(b"\r\n")
+        else:
+            writer.write(_response(b, (("Content-Length", str(len(b.body))),)) + b.body)
+        await writer.drain()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+
+async def _reset_on_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(1)  # the ClientHello's first byte: the censor has seen the SNI
+    _reset(writer)
+
+
+async def serve_web(
+    router: Router, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+) -> WebServer:
+    web = WebServer(router, tls)
+    web.server = await asyncio.start_server(web.handle, host, port, ssl=tls)
+    return web
+
+
+async def serve_tls_reset(host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
+    """A TCP server that resets every connection once the client speaks (SNI blocking)."""
+    return await asyncio.start_server(_reset_on_hello, host, port)
+
+
+def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context

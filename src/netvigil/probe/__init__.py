@@ -1,0 +1,1 @@
+"""The probe: what `netvigil probe run` measures, where it keeps data, and with whose consent."""

@@ -1,0 +1,108 @@
+"""The control measurement: asking a test helper what the site looks like from elsewhere.
+
+Speaks OONI's Web Connectivity test-helper protocol (ooni.md §1.3, §2): POST a
+`THRequest` JSON (`http_request`, `http_request_headers`, `tcp_connect` as `ip:port`,
+`x_quic_enabled`), read a `THResponse`. Several helpers may be given; they are tried in
+order, as OONI's probe does (it overlaps them 15 s apart; we try the next one as soon as
+one fails, which is what a failing helper costs anyway). Our own helper (`netvigil th
+serve`) and OONI's answer with the same shape, so either can be used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from urllib.parse import urlsplit
+
+import msgspec
+
+from netvigil.failures import Failure, failure_of
+from netvigil.probe.backend import Backend
+from netvigil.probe.httpclient import round_trip
+from netvigil.records import ControlRequest, ControlResponse
+
+_RESPONSE = msgspec.json.Decoder(ControlResponse)
+MAX_CONTROL_BODY = 1 << 24  # oohelperd's own request limit; a response is far smaller
+
+
+def control_request(
+    url: str, addresses: list[str], port: int, *, http_url: bool, headers: dict[str, list[str]]
+) -> ControlRequest:
+    """The THRequest for `url`: every address on the URL's port (and 443 for http://)."""
+    endpoints: list[str] = []
+    for ip in addresses:
+        host = f"[{ip}]" if ":" in ip else ip
+        if http_url and port == 80:
+            endpoints.append(f"{host}:443")
+        endpoints.append(f"{host}:{port}")
+    return ControlRequest(
+        http_request=url, http_request_headers=headers, tcp_connect=endpoints, x_quic_enabled=False
+    )
+
+
+async def ask_helpers(
+    backend: Backend,
+    helpers: tuple[str, ...],
+    request: ControlRequest,
+    *,
+    deadline: float,
+    ssl_context: ssl.SSLContext,
+) -> tuple[ControlResponse | None, str | None, str | None]:
+    """(response, failure, helper used): the first helper that answers with a valid body."""
+    failure: str | None = "unknown_failure: no test helper configured"
+    for helper in helpers:
+        try:
+            async with asyncio.timeout(deadline):
+                response = await _ask(backend, helper, request, deadline, ssl_context)
+        except Exception as exc:
+            failure = failure_of(exc)
+            continue
+        if isinstance(response, str):
+            failure = response
+            continue
+        return response, None, helper
+    return None, failure, None
+
+
+async def _ask(
+    backend: Backend,
+    helper: str,
+    request: ControlRequest,
+    deadline: float,
+    ssl_context: ssl.SSLContext,
+) -> ControlResponse | str:
+    parts = urlsplit(helper)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = await backend.resolve(host)
+    reader, writer = await backend.connect(addresses[0], port)
+    try:
+        if parts.scheme == "https":
+            await writer.start_tls(ssl_context, server_hostname=host)
+        body = msgspec.json.encode(request)
+        exchange = await round_trip(
+            reader,
+            writer,
+            method="POST",
+            target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            headers=[
+                ("Host", parts.netloc),
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("User-Agent", "netvigil"),
+            ],
+            body=body,
+            deadline=deadline,
+            max_body=MAX_CONTROL_BODY,
+        )
+    finally:
+        writer.close()
+    if exchange.failure is not None:
+        return exchange.failure
+    if exchange.status != 200:
+        return Failure.HTTP_UNEXPECTED_STATUS_CODE
+    try:
+        return _RESPONSE.decode(exchange.body)
+    except (msgspec.DecodeError, json.JSONDecodeError):
+        return Failure.JSON_PARSE_ERROR

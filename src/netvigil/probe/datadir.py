@@ -1,0 +1,127 @@
+"""Where the probe keeps its state: consent, results awaiting upload, configuration.
+
+The folder belongs to a person who may be at risk (reliability.md §1): it records that they
+agreed to measure censorship and which sites they measured from their network. So we create it
+private to its owner (mode 0o700) and never guess its location from anything but the
+environment we are given.
+
+Precedence, first found wins:
+
+1. the ``--data-dir`` option;
+2. ``NETVIGIL_HOME``;
+3. ``$XDG_DATA_HOME/netvigil`` (XDG Base Directory Specification: user data files);
+4. ``$HOME/.local/share/netvigil`` (the specification's default for ``XDG_DATA_HOME``).
+
+The environment is a parameter (not ``os.environ``) so that callers and tests decide what the
+world looks like; nothing here reads the process environment or the password database.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+# Owner only: the folder holds the consent record and the results of a person at risk.
+DIR_MODE: Final = 0o700
+_APP: Final = "netvigil"
+
+
+class DataDirError(ValueError):
+    """No usable data folder; the message is one line saying what to set."""
+
+
+def _absolute(environ: Mapping[str, str], name: str) -> Path | None:
+    """The variable as an absolute path, or None when unset, empty or relative.
+
+    The XDG specification says a relative path in its variables is invalid and must be ignored;
+    we apply the same rule to HOME, since a relative home would move with the working directory
+    and the consent given yesterday would silently vanish.
+    """
+    value = environ.get(name, "")
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else None
+
+
+def resolve_data_dir(option: Path | None, environ: Mapping[str, str]) -> Path:
+    """The data folder, by the precedence in the module docstring. It is not created here."""
+    if option is not None:
+        # An explicit per-run choice: used as given, relative paths included.
+        return option
+    home_value = environ.get("NETVIGIL_HOME", "")
+    if home_value:
+        # Our own variable: a relative value is a mistake we report rather than ignore, because
+        # ignoring it would put the person's data somewhere they did not choose.
+        if not Path(home_value).is_absolute():
+            raise DataDirError(f"NETVIGIL_HOME must be an absolute path, not {home_value!r}")
+        return Path(home_value)
+    xdg = _absolute(environ, "XDG_DATA_HOME")
+    if xdg is not None:
+        return xdg / _APP
+    home = _absolute(environ, "HOME")
+    if home is not None:
+        return home / ".local" / "share" / _APP
+    raise DataDirError(
+        "cannot find a data folder: pass --data-dir or set NETVIGIL_HOME, XDG_DATA_HOME or HOME"
+        " to an absolute path"
+    )
+
+
+def ensure(path: Path) -> Path:
+    """Create the folder (and missing parents) if needed, private to its owner; return it.
+
+    A folder we create gets exactly 0o700: ``mkdir``'s mode is filtered by the umask, so we set
+    it again afterwards (a umask can only remove bits, but an odd one such as 0o277 would leave
+    the owner unable to write). A folder that already exists keeps its permissions: it was
+    chosen by the user (``--data-dir``, ``NETVIGIL_HOME``) and may be their own, so tightening
+    it behind their back could break other things. Parents get the default mode, as for any
+    ``~/.local/share``.
+    """
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise DataDirError(f"data folder {path} exists but is not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        if path.is_dir():  # created concurrently by another probe process
+            return path
+        raise DataDirError(f"cannot create data folder {path}: a file is in the way") from None
+    except OSError as exc:
+        raise DataDirError(f"cannot create data folder {path}: {exc.strerror or exc}") from None
+    os.chmod(path, DIR_MODE)
+    return path
+
+
+def is_private(path: Path) -> bool:
+    """True if no one but the owner can read, write or enter ``path`` (for a warning)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    return mode & 0o077 == 0
+
+
+class DataDir(msgspec.Struct, frozen=True, kw_only=True):
+    """The files inside the data folder; a name for each, so that no caller spells a path."""
+
+    root: Path
+
+    @property
+    def consent(self) -> Path:
+        """The consent record (JSON; see :mod:`netvigil.probe.consent`)."""
+        return self.root / "consent.json"
+
+    @property
+    def results(self) -> Path:
+        """Folder of measurement results, one JSON object per line (``*.jsonl``)."""
+        return self.root / "results"
+
+    @property
+    def config(self) -> Path:
+        """Optional user settings (TOML)."""
+        return self.root / "config.toml"

@@ -1,0 +1,87 @@
+"""The test helper's HTTP face: OONI's Web Connectivity TH protocol (ooni.md §2).
+
+- `GET` answers `{"message": "Hello OONItarian!"}`, as oohelperd does; other methods 400.
+- `POST` takes a THRequest (at most 16 MiB, oohelperd's limit) and answers a THResponse.
+- Over 25 requests in flight (50 for User-Agents starting `ooniprobe-`) it answers 503 with
+  `Retry-After`, as oohelperd's handler.go does, instead of queueing without bound.
+
+Probes are volunteers: nothing here reads, logs or stores the client's address. Starlette
+exposes it as `request.client`; this module never touches that attribute, and the server
+runs with uvicorn's access log off (see :func:`serve`).
+"""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from netvigil.probe.backend import Backend
+from netvigil.records import ControlRequest
+from netvigil.testhelper.measure import HelperSettings, control
+
+MAX_REQUEST = 1 << 24
+IN_FLIGHT = 25
+IN_FLIGHT_OONIPROBE = 50
+_REQUEST = msgspec.json.Decoder(ControlRequest)
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+def create_app(backend: Backend, settings: HelperSettings) -> Starlette:
+    state = {"in_flight": 0}
+
+    async def endpoint(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"message": "Hello OONItarian!"})
+        if request.method != "POST":
+            return _error(400, "only GET and POST are supported")
+        agent = request.headers.get("user-agent", "")
+        limit = IN_FLIGHT_OONIPROBE if agent.startswith("ooniprobe-") else IN_FLIGHT
+        if state["in_flight"] >= limit:
+            return _error(503, "too many requests in flight", **{"Retry-After": "1"})
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_REQUEST:
+            return _error(413, f"request body over {MAX_REQUEST} bytes")
+        state["in_flight"] += 1
+        try:
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_REQUEST:
+                    return _error(413, f"request body over {MAX_REQUEST} bytes")
+            try:
+                th_request = _REQUEST.decode(bytes(body))
+            except msgspec.DecodeError as exc:
+                return _error(400, f"not a test-helper request: {exc}")
+            if not th_request.http_request.startswith(("http://", "https://")):
+                return _error(400, "http_request must be an http:// or https:// URL")
+            answer = await control(th_request, backend, settings)
+            return Response(msgspec.json.encode(answer), media_type="application/json")
+        finally:
+            state["in_flight"] -= 1
+
+    return Starlette(
+        routes=[Route("/", endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])]
+    )
+
+
+async def serve(app: Starlette, host: str, port: int) -> None:
+    """Run under uvicorn with no access log: the helper keeps no trace of its clients."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        date_header=True,
+        proxy_headers=False,
+    )
+    await uvicorn.Server(config).serve()

@@ -1,0 +1,241 @@
+"""The control measurement, as OONI's test helper (oohelperd) makes it (ooni.md §2).
+
+Given a `THRequest` it resolves the URL's host, connects to every endpoint the probe saw
+plus its own (both 80 and 443 for http://, the URL's port otherwise), handshakes TLS on 443
+with the URL's host as SNI, and fetches the URL following redirects with a cookie jar. The
+answer uses the legacy failure strings the probe's analysis expects from a helper
+(`dns_name_error`, `connection_refused_error`, ...), `-1` for an HTTP result that does not
+exist, and `ip_info` flags (1 probe, 2 helper, 4 bogon, 8 valid for the domain).
+
+Server-side request forgery: by default the helper never connects to private, loopback or
+link-local addresses (the bogon list), whoever asks; `allow_private` lifts that for the lab.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urljoin, urlsplit
+
+import msgspec
+
+from netvigil.analysis.addresses import is_bogon, join_host_port, parse_ip
+from netvigil.analysis.traces import title_of
+from netvigil.failures import Failure, FailureKind, failure_of, kind_of
+from netvigil.probe.backend import Backend
+from netvigil.probe.connect import Endpoint, open_endpoint, tls_context
+from netvigil.probe.httpclient import round_trip
+from netvigil.probe.trace import Trace
+from netvigil.probe.webconnectivity import REDIRECT_CODES, REQUEST_HEADERS
+from netvigil.records import (
+    ControlDNS,
+    ControlHTTPRequest,
+    ControlIPInfo,
+    ControlRequest,
+    ControlResponse,
+    ControlTCPConnect,
+    ControlTLSHandshake,
+)
+
+MAX_BODY = 1 << 24
+FLAG_PROBE, FLAG_HELPER, FLAG_BOGON, FLAG_VALID = 1, 2, 4, 8
+
+
+class HelperSettings(msgspec.Struct, frozen=True, kw_only=True):
+    allow_private: bool = False
+    dns_timeout: float = 4.0
+    endpoint_timeout: float = 15.0
+    http_timeout: float = 15.0
+    ca_file: str | None = None
+
+
+def _legacy_dns(failure: str) -> str | None:
+    kind = kind_of(failure)
+    if kind is FailureKind.NONE or kind is FailureKind.NO_ANSWER:
+        return None
+    return Failure.DNS_NAME_ERROR if kind is FailureKind.NXDOMAIN else Failure.DNS_SERVER_FAILURE
+
+
+def _legacy_connect(failure: str) -> str:
+    kind = kind_of(failure)
+    if kind is FailureKind.REFUSED:
+        return Failure.CONNECTION_REFUSED_LEGACY
+    return Failure.GENERIC_TIMEOUT if kind is FailureKind.TIMEOUT else Failure.CONNECT_ERROR
+
+
+def _legacy_http(failure: str) -> str:
+    kind = kind_of(failure)
+    if kind in (FailureKind.NXDOMAIN, FailureKind.NO_ANSWER, FailureKind.DNS_SERVER_ERROR):
+        return Failure.DNS_LOOKUP_ERROR
+    if kind is FailureKind.REFUSED:
+        return Failure.CONNECTION_REFUSED_LEGACY
+    return Failure.GENERIC_TIMEOUT if kind is FailureKind.TIMEOUT else Failure.UNKNOWN_ERROR
+
+
+async def control(
+    request: ControlRequest, backend: Backend, settings: HelperSettings
+) -> ControlResponse:
+    url = request.http_request
+    parts = urlsplit(url)
+    host = (parts.hostname or "").encode("idna").decode("ascii")
+    https = parts.scheme == "https"
+    dns_failure, addrs = await _resolve(backend, host, settings.dns_timeout)
+    ports = [parts.port] if parts.port else ([443] if https else [80, 443])
+    probe_ips = {_ip_of(ep) for ep in request.tcp_connect or ()} - {""}
+    endpoints = dict.fromkeys(
+        [*(request.tcp_connect or ()), *(join_host_port(ip, p) for ip in addrs for p in ports)]
+    )
+    allowed = [ep for ep in endpoints if settings.allow_private or not is_bogon(_ip_of(ep))]
+    tcp, tls = await _endpoints(allowed, host, backend, settings)
+    http = await _fetch(url, backend, settings, addrs if dns_failure is None else [])
+    info: dict[str, ControlIPInfo] = {}
+    for ip in {*probe_ips, *addrs}:
+        flags = (FLAG_PROBE if ip in probe_ips else 0) | (FLAG_HELPER if ip in addrs else 0)
+        flags |= FLAG_BOGON if is_bogon(ip) else 0
+        if any(_ip_of(ep) == ip and r.failure is None for ep, r in tls.items()):
+            flags |= FLAG_VALID
+        info[ip] = ControlIPInfo(asn=0, flags=flags)
+    return ControlResponse(
+        tcp_connect=tcp,
+        tls_handshake=tls,
+        quic_handshake={},
+        http_request=http,
+        dns=ControlDNS(failure=dns_failure, addrs=addrs),
+        ip_info=info,
+    )
+
+
+def _ip_of(endpoint: str) -> str:
+    host = endpoint.rsplit(":", 1)[0]
+    return host[1:-1] if host.startswith("[") else host
+
+
+async def _resolve(backend: Backend, host: str, timeout: float) -> tuple[str | None, list[str]]:
+    if parse_ip(host) is not None:
+        return None, [host]
+    try:
+        async with asyncio.timeout(timeout):
+            return None, await backend.resolve(host)
+    except Exception as exc:
+        return _legacy_dns(failure_of(exc)), []
+
+
+async def _endpoints(
+    endpoints: list[str], host: str, backend: Backend, settings: HelperSettings
+) -> tuple[dict[str, ControlTCPConnect], dict[str, ControlTLSHandshake]]:
+    context = tls_context(settings.ca_file)
+
+    async def one(endpoint: str) -> Endpoint:
+        port = int(endpoint.rsplit(":", 1)[1])
+        return await open_endpoint(
+            backend,
+            Trace(),
+            _ip_of(endpoint),
+            port,
+            depth=0,
+            fetch_body=False,
+            classic=False,
+            server_name=host if port == 443 else None,
+            context=context,
+            connect_timeout=settings.endpoint_timeout,
+            tls_timeout=settings.endpoint_timeout,
+        )
+
+    async with asyncio.TaskGroup() as group:
+        tasks = {ep: group.create_task(one(ep)) for ep in endpoints}
+    tcp: dict[str, ControlTCPConnect] = {}
+    tls: dict[str, ControlTLSHandshake] = {}
+    for endpoint, task in tasks.items():
+        result = task.result()
+        result.close()
+        if result.tls:  # connected: the failure, if any, was the handshake's
+            tcp[endpoint] = ControlTCPConnect(status=True, failure=None)
+            tls[endpoint] = ControlTLSHandshake(
+                server_name=host, status=result.failure is None, failure=result.failure
+            )
+        else:
+            failure = None if result.failure is None else _legacy_connect(result.failure)
+            tcp[endpoint] = ControlTCPConnect(status=failure is None, failure=failure)
+    return tcp, tls
+
+
+async def _fetch(
+    url: str, backend: Backend, settings: HelperSettings, first_addrs: list[str]
+) -> ControlHTTPRequest:
+    """GET with redirects and cookies; a failure at any hop is the result's failure."""
+    cookies: dict[str, str] = {}
+    addrs = first_addrs
+    context = tls_context(settings.ca_file)
+    for hop in range(11):
+        parts = urlsplit(url)
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        if hop > 0:
+            failure, addrs = await _resolve(backend, host, settings.dns_timeout)
+            if failure is not None:
+                return _failed(Failure.DNS_LOOKUP_ERROR)
+        usable = [ip for ip in addrs if settings.allow_private or not is_bogon(ip)]
+        if not usable:
+            return _failed(Failure.DNS_LOOKUP_ERROR if not addrs else Failure.UNKNOWN_ERROR)
+        https = parts.scheme == "https"
+        endpoint = await open_endpoint(
+            backend,
+            Trace(),
+            usable[0],
+            parts.port or (443 if https else 80),
+            depth=hop,
+            fetch_body=True,
+            classic=False,
+            server_name=host if https else None,
+            context=context,
+            connect_timeout=settings.endpoint_timeout,
+            tls_timeout=settings.endpoint_timeout,
+        )
+        if endpoint.failure is not None or endpoint.reader is None or endpoint.writer is None:
+            return _failed(_legacy_http(endpoint.failure or ""))
+        headers = [("Host", parts.netloc.rsplit("@", 1)[-1]), *REQUEST_HEADERS]
+        if cookies:
+            headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items())))
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        exchange = await round_trip(
+            endpoint.reader,
+            endpoint.writer,
+            method="GET",
+            target=target,
+            headers=headers,
+            deadline=settings.http_timeout,
+            max_body=MAX_BODY,
+        )
+        endpoint.close()
+        if exchange.failure is not None:
+            return _failed(_legacy_http(exchange.failure))
+        for name, value in exchange.headers:
+            if name.lower() == "set-cookie" and "=" in value:
+                key, _, rest = value.partition("=")
+                cookies[key.strip()] = rest.split(";", 1)[0].strip()
+        location = next((v for k, v in exchange.headers if k.lower() == "location"), None)
+        if exchange.status in REDIRECT_CODES and location:
+            url = urljoin(url, location)
+            continue
+        first: dict[str, str] = {}
+        for name, value in exchange.headers:
+            first.setdefault(name, value)
+        body = exchange.body.decode("utf-8", "replace")
+        return ControlHTTPRequest(
+            body_length=len(exchange.body),
+            discovered_h3_endpoint="",
+            failure=None,
+            title=title_of(body),
+            headers=dict(first),
+            status_code=exchange.status,
+        )
+    return _failed(Failure.UNKNOWN_ERROR)  # more than ten redirects
+
+
+def _failed(failure: str) -> ControlHTTPRequest:
+    return ControlHTTPRequest(
+        body_length=-1,
+        discovered_h3_endpoint="",
+        failure=failure,
+        title="",
+        headers={},
+        status_code=-1,
+    )
