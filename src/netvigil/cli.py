@@ -217,5 +217,17 @@ def demo(as_json: JsonOpt = False, fingerprints: FingerprintsOpt = None) -> None
         _run([path], classic=False, as_json=as_json, strict=False, fingerprints=fingerprints)
 
 
+def _register_subcommands() -> None:
+    # The probe and the test helper keep their commands in their own packages.
+    from netvigil.probe.command import app as probe_app
+    from netvigil.testhelper.command import app as th_app
+
+    app.add_typer(probe_app, name="probe")
+    app.add_typer(th_app, name="th")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()

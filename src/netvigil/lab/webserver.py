@@ -23,16 +23,23 @@ from functools import cache
 @dataclass(frozen=True)
 class Behaviour:
     kind: str = "page"  # page, redirect, reset, hang, eof, drip, endless, gzip_bomb,
-    # header_flood, garbage, reset_on_hello
+    # header_flood, garbage; before TLS (on_connect): reset_on_hello, hang
     status: int = 200
     body: bytes = b"<html><head><title>Default Web Page</title></head><body>ok</body></html>"
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
     location: str = ""
     delay: float = 0.0  # before answering (the benchmark's fixed latency)
+    # False: no Content-Length, the body ends when the connection closes (as many
+    # injected blockpages do; their headers then differ from the site's).
+    length: bool = True
     interval: float = 5.0  # between dripped bytes
 
 
-Router = Callable[[str, str], Behaviour]
+# (Host header, path, client address) -> behaviour. The client address lets one server act
+# as the site for the test helper and as a censored path for the probe.
+Router = Callable[[str, str, str], Behaviour]
+# client address -> a behaviour before any TLS or HTTP byte (e.g. "reset_on_hello"), or None.
+ConnectionRule = Callable[[str], Behaviour | None]
 
 
 @cache
@@ -73,24 +80,37 @@ def _response(b: Behaviour, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
 class WebServer:
     router: Router
     tls: ssl.SSLContext | None = None
+    on_connect: ConnectionRule | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)
     server: asyncio.Server | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = str(writer.get_extra_info("peername")[0])
         try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            rule = self.on_connect(client) if self.on_connect else None
+            if rule is not None and rule.kind == "reset_on_hello":
+                await reader.read(1)  # the ClientHello's first byte: the SNI has been seen
+                return _reset(writer)
+            if rule is not None and rule.kind == "hang":
+                await reader.read()
+                return
+            if self.tls is not None:
+                await writer.start_tls(self.tls)
+            await self._serve(reader, writer, client)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError):
             pass
         finally:
             writer.close()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: str
+    ) -> None:
         while True:
             head = await _read_head(reader)
             if head is None:
                 return
             self.requests.append(head)
-            b = self.router(*head)
+            b = self.router(*head, client)
             if b.delay:
                 await asyncio.sleep(b.delay)
             if b.kind == "reset":
@@ -104,7 +124,7 @@ class WebServer:
                 writer.write(b"\x16\x03\x01 this is not HTTP \xff\xfe\r\n\r\n")
                 return await writer.drain()
             await self._answer(b, writer)
-            if b.kind != "page" and b.kind != "redirect":
+            if (b.kind != "page" and b.kind != "redirect") or not b.length:
                 return
 
     async def _answer(self, b: Behaviour, writer: asyncio.StreamWriter) -> None:
@@ -132,6 +152,11 @@ class WebServer:
                 if i % 1000 == 0:
                     await writer.drain()
             writer.write(b"\r\n")
+        elif not b.length:
+            writer.write(_response(b, (("Connection", "close"),)) + b.body)
+            await writer.drain()
+            writer.close()
+            return
         else:
             writer.write(_response(b, (("Content-Length", str(len(b.body))),)) + b.body)
         await writer.drain()
@@ -142,22 +167,18 @@ class WebServer:
         return int(self.server.sockets[0].getsockname()[1])
 
 
-async def _reset_on_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.read(1)  # the ClientHello's first byte: the censor has seen the SNI
-    _reset(writer)
-
-
 async def serve_web(
-    router: Router, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    router: Router,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    tls: ssl.SSLContext | None = None,
+    on_connect: ConnectionRule | None = None,
 ) -> WebServer:
-    web = WebServer(router, tls)
-    web.server = await asyncio.start_server(web.handle, host, port, ssl=tls)
+    """Start a server; TLS, when given, is set up per connection after `on_connect`."""
+    web = WebServer(router, tls, on_connect)
+    web.server = await asyncio.start_server(web.handle, host, port)
     return web
-
-
-async def serve_tls_reset(host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
-    """A TCP server that resets every connection once the client speaks (SNI blocking)."""
-    return await asyncio.start_server(_reset_on_hello, host, port)
 
 
 def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:

@@ -65,7 +65,9 @@ class AsyncioBackend:
 
     system_engine = "getaddrinfo"
 
-    def __init__(self, *, max_read: int = 1 << 16) -> None:
+    def __init__(self, *, source: str | None = None, max_read: int = 1 << 16) -> None:
+        # `source`: the local address to send from (the lab gives the probe its own).
+        self.source = source
         self.max_read = max_read
 
     async def resolve(self, hostname: str) -> list[str]:
@@ -80,7 +82,8 @@ class AsyncioBackend:
     async def connect(
         self, ip: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection(ip, port, limit=self.max_read)
+        local = (self.source, 0) if self.source else None
+        return await asyncio.open_connection(ip, port, limit=self.max_read, local_addr=local)
 
     async def exchange_udp(
         self, server: tuple[str, int], payload: bytes, timeout: float, linger: float
@@ -89,7 +92,11 @@ class AsyncioBackend:
         protocol = _Datagrams(loop.time())
         # A new connected socket per query: some censors block the client's source port
         # (ooni/probe-cli netxlite dnsoverudp.go).
-        transport, _ = await loop.create_datagram_endpoint(lambda: protocol, remote_addr=server)
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: protocol,
+            remote_addr=server,
+            local_addr=(self.source, 0) if self.source else None,
+        )
         try:
             transport.sendto(payload)
             try:
@@ -114,8 +121,10 @@ class StubResolverBackend(AsyncioBackend):
 
     system_engine = "system"
 
-    def __init__(self, nameserver: tuple[str, int], *, timeout: float = 4.0) -> None:
-        super().__init__()
+    def __init__(
+        self, nameserver: tuple[str, int], *, source: str | None = None, timeout: float = 4.0
+    ) -> None:
+        super().__init__(source=source)
         self.nameserver = nameserver
         self.timeout = timeout
 

@@ -90,13 +90,13 @@ def ensure(path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.mkdir(mode=DIR_MODE)
+        os.chmod(path, DIR_MODE)
     except FileExistsError:
         if path.is_dir():  # created concurrently by another probe process
             return path
         raise DataDirError(f"cannot create data folder {path}: a file is in the way") from None
     except OSError as exc:
         raise DataDirError(f"cannot create data folder {path}: {exc.strerror or exc}") from None
-    os.chmod(path, DIR_MODE)
     return path
 
 

@@ -6,11 +6,10 @@ package, gzip-compressed (``netvigil/data/test-lists/``, origin in its SOURCES.m
 probe works offline and a censor cannot withhold the list. As OONI's backend does, a country
 gets its own rows plus the global ones.
 
-A bad *input* (one malformed URL or CSV row) becomes an :class:`InputProblem`, never an
-exception, so the probe records it as a per-URL failure and measures the rest. A bad *run*
-(unreadable file, unknown category or country) raises :class:`InputError`, one line naming the
-file or code. Sources name files by base name only: a full path could put the person's user
-name (``/home/<name>/...``) into published results (ooni.md §6).
+A bad *input* (malformed URL or CSV row) becomes an :class:`InputProblem`, never an exception:
+the probe records it as a per-URL failure and measures the rest. A bad *run* (unreadable file,
+unknown category or country) raises :class:`InputError`. Sources name files by base name only:
+a full path could put the user name (``/home/<name>``) into published results (ooni.md §6).
 """
 
 from __future__ import annotations
@@ -132,8 +131,7 @@ def _read_text(path: Path) -> str:
 def from_file(path: Path) -> Inputs:
     """One URL per line; blank lines and lines starting with ``#`` are skipped."""
     where = f"file:{path.name}"
-    # split("\n"), not splitlines(): the latter also breaks on \v, \f, U+2028..., and line
-    # numbers would no longer match what an editor shows.
+    # Not splitlines(): it also splits on \v, \f, U+2028..., so line numbers would drift.
     lines = enumerate((raw.strip() for raw in _read_text(path).split("\n")), 1)
     return _collect(
         _check(line, None, f"{where}:{n}", where, n)
@@ -143,14 +141,17 @@ def from_file(path: Path) -> Inputs:
 
 
 def _csv_rows(text: str, label: str, key: str = "url") -> Iterator[tuple[int, dict[str, str]]]:
-    """(first line number, row) for each record; a quoted field may span several lines."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    """(first line number, row) per record; a short row lacks keys, extra fields are dropped.
+    csv.reader, not DictReader: the latter skips blank lines, so line numbers would drift."""
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        if reader.fieldnames is None or key not in reader.fieldnames:
+        header = [name.strip() for name in next(reader, [])]
+        if key not in header:
             raise InputError(f"{label} has no {key!r} column")
         start = reader.line_num + 1
-        for row in reader:
-            yield start, {k: v or "" for k, v in row.items() if isinstance(k, str)}
+        for fields in reader:
+            if fields:
+                yield start, dict(zip(header, fields, strict=False))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"{label} is not valid CSV at line {reader.line_num}: {exc}") from None
@@ -161,7 +162,8 @@ def _parse_test_list(text: str, label: str, where: str, source: str | None) -> I
     items: list[_Item] = []
     for n, row in _csv_rows(text, label):
         category = row.get("category_code", "").strip().upper() or None
-        items.append(_check(row["url"].strip(), category, source or f"{where}:{n}", where, n))
+        url = row.get("url", "").strip()
+        items.append(_check(url, category, source or f"{where}:{n}", where, n))
     return _collect(items)
 
 
@@ -204,12 +206,10 @@ def _known_countries() -> frozenset[str]:
 
 
 def bundled(country: str) -> Inputs:
-    """The list for ``country`` (ISO alpha-2, any case) then the global list, without duplicates.
+    """The list for ``country`` (ISO alpha-2, any case), then the global list, no duplicates.
 
-    ``XX`` or ``ZZ`` means the global list only. A real country without a list of its own (for
-    example Andorra, AD) also gets the global list only, as OONI's backend serves it; callers
-    who want to say so can check :func:`bundled_countries`. Anything else raises InputError.
-    """
+    ``XX`` or ``ZZ``: global only. A real country without a list (Andorra, AD) also gets global
+    only, as OONI's backend serves it; :func:`bundled_countries` tells which have one."""
     code = country.strip().upper()
     if code not in _known_countries() | _GLOBAL_ONLY:
         raise InputError(f"unknown country code {country!r}: use ISO alpha-2 (such as IT) or XX")

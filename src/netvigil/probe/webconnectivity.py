@@ -75,8 +75,8 @@ async def measure(
     *,
     limiter: HostLimiter | None = None,
     scrub: Scrub = no_scrub,
-) -> WebConnectivityKeys:
-    """Measure one URL; every failure is recorded in the keys, nothing is raised."""
+) -> tuple[WebConnectivityKeys, str | None]:
+    """Measure one URL: its test keys and the helper that answered; never raises."""
     scheme, host, port = _host_port(url)
     limiter = limiter or HostLimiter()
     headers = {name: [value] for name, value in REQUEST_HEADERS}
@@ -97,8 +97,8 @@ async def measure(
             )
         )
         await _fetch_chain(url, addresses, backend, settings, trace, limiter, scrub)
-    response, control_failure, _ = control.result()
-    return WebConnectivityKeys(
+    response, control_failure, helper = control.result()
+    keys = WebConnectivityKeys(
         queries=trace.queries,
         tcp_connect=trace.tcp_connect,
         tls_handshakes=trace.tls_handshakes,
@@ -110,6 +110,7 @@ async def measure(
         control=response,
         control_failure=control_failure,
     )
+    return keys, helper
 
 
 async def _fetch_chain(

@@ -85,7 +85,8 @@ async def control(
         [*(request.tcp_connect or ()), *(join_host_port(ip, p) for ip in addrs for p in ports)]
     )
     allowed = [ep for ep in endpoints if settings.allow_private or not is_bogon(_ip_of(ep))]
-    tcp, tls = await _endpoints(allowed, host, backend, settings)
+    tls_ports = {443, parts.port or 443} if https else {443}
+    tcp, tls = await _endpoints(allowed, host, tls_ports, backend, settings)
     http = await _fetch(url, backend, settings, addrs if dns_failure is None else [])
     info: dict[str, ControlIPInfo] = {}
     for ip in {*probe_ips, *addrs}:
@@ -120,7 +121,11 @@ async def _resolve(backend: Backend, host: str, timeout: float) -> tuple[str | N
 
 
 async def _endpoints(
-    endpoints: list[str], host: str, backend: Backend, settings: HelperSettings
+    endpoints: list[str],
+    host: str,
+    tls_ports: set[int],
+    backend: Backend,
+    settings: HelperSettings,
 ) -> tuple[dict[str, ControlTCPConnect], dict[str, ControlTLSHandshake]]:
     context = tls_context(settings.ca_file)
 
@@ -134,7 +139,7 @@ async def _endpoints(
             depth=0,
             fetch_body=False,
             classic=False,
-            server_name=host if port == 443 else None,
+            server_name=host if port in tls_ports else None,
             context=context,
             connect_timeout=settings.endpoint_timeout,
             tls_timeout=settings.endpoint_timeout,

@@ -1,0 +1,287 @@
+"""`netvigil probe`: the command-line adapter around the runner (no measuring logic here).
+
+Order of a run: data folder, informed consent (nothing is measured without it), inputs,
+the run itself with a progress bar, then a summary table from the layered verdicts.
+Measurements are written as OONI JSONL to `--output` and to the data folder's results,
+each line scrubbed of the probe's address before it touches the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from netvigil.analysis.addresses import Bogons
+from netvigil.analysis.fingerprints import FingerprintDB
+from netvigil.analysis.layered import analyze_web
+from netvigil.probe import consent, inputs
+from netvigil.probe.backend import AsyncioBackend, Backend, StubResolverBackend
+from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
+from netvigil.probe.report import Location
+from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
+from netvigil.probe.scrub import Scrubber
+from netvigil.probe.webconnectivity import Settings
+from netvigil.records import WebMeasurement
+
+app = typer.Typer(
+    help="Measure websites from this network (Web Connectivity).", no_args_is_help=True
+)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def _endpoint(value: str, default_port: int) -> tuple[str, int]:
+    host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+    try:
+        return (host or value).strip("[]"), int(port) if port else default_port
+    except ValueError:
+        raise fail(f"not HOST[:PORT]: {value!r}") from None
+
+
+def _data_dir(option: Path | None) -> DataDir:
+    try:
+        return DataDir(root=ensure(resolve_data_dir(option, os.environ)))
+    except (DataDirError, OSError) as exc:
+        raise fail(str(exc).splitlines()[0]) from None
+
+
+def _require_consent(folder: DataDir, accept_risks: bool) -> None:
+    if consent.load(folder.root) is not None:
+        return
+    now = dt.datetime.now(dt.UTC)
+    if accept_risks:
+        consent.record(folder.root, now=now, method="flag")
+        return
+    if not sys.stdin.isatty():
+        raise fail(
+            "informed consent is needed before the first measurement: run `netvigil probe run` "
+            "in a terminal to read the risks and answer two questions, or pass --accept-risks",
+            3,
+        )
+    if not consent.run_quiz(lambda prompt: input(prompt), lambda text: print(text)):
+        raise fail("consent not given: nothing was measured", 3)
+    consent.record(folder.root, now=now, method="quiz")
+
+
+def _targets(
+    urls: list[str],
+    input_file: Path | None,
+    test_list: Path | None,
+    categories: list[str],
+    country: str | None,
+) -> inputs.Inputs:
+    try:
+        parts = [inputs.from_urls(urls)]
+        if input_file is not None:
+            parts.append(inputs.from_file(input_file))
+        listed = [inputs.from_test_list_csv(test_list)] if test_list is not None else []
+        if country is not None:
+            listed.append(inputs.bundled(country))
+        if listed:
+            parts.append(inputs.filter_categories(inputs.merge(*listed), categories))
+        elif categories:
+            raise inputs.InputError("--category filters test lists: add --test-list or --country")
+        return inputs.merge(*parts)
+    except inputs.InputError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("run")
+def run_command(
+    input_urls: Annotated[
+        list[str], typer.Option("--input", help="A URL to measure (repeatable).")
+    ] = [],  # noqa: B006
+    input_file: Annotated[
+        Path | None, typer.Option("--input-file", help="A file with one URL per line.")
+    ] = None,
+    test_list: Annotated[
+        Path | None, typer.Option("--test-list", help="A Citizen Lab test list (CSV).")
+    ] = None,
+    category: Annotated[
+        list[str], typer.Option("--category", help="Only these category codes (e.g. NEWS).")
+    ] = [],  # noqa: B006
+    country: Annotated[
+        str | None,
+        typer.Option("--country", help="The bundled list of this country, plus the global one."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Also write the measurements (OONI JSONL) here.")
+    ] = None,
+    th: Annotated[
+        list[str], typer.Option("--th", help="Test helper URL (repeatable, tried in order).")
+    ] = [],  # noqa: B006
+    resolver: Annotated[
+        str | None, typer.Option("--resolver", help="DNS-over-UDP resolver, HOST[:PORT].")
+    ] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option("--ca-file", help="CA bundle to validate TLS with.")
+    ] = None,
+    parallelism: Annotated[
+        int, typer.Option("--parallelism", min=1, max=256, help="URLs measured at once.")
+    ] = DEFAULT_PARALLELISM,
+    max_runtime: Annotated[
+        float | None,
+        typer.Option("--max-runtime", help="Stop starting work after this many seconds."),
+    ] = None,
+    accept_risks: Annotated[
+        bool,
+        typer.Option("--accept-risks", help="Accept the risks without the quiz (unattended use)."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the measurements as JSON lines.")
+    ] = False,
+    probe_ip: Annotated[
+        str | None,
+        typer.Option(
+            "--probe-ip", help="This probe's public address (scrubbed from everything written)."
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Where consent and results live (default: $NETVIGIL_HOME)."
+        ),
+    ] = None,
+    system_resolver: Annotated[
+        str | None,
+        typer.Option(
+            "--system-resolver",
+            hidden=True,
+            help="Lab: resolve via this DNS server as the system would.",
+        ),
+    ] = None,
+    source_address: Annotated[
+        str | None,
+        typer.Option("--source-address", hidden=True, help="Lab: send from this local address."),
+    ] = None,
+    lab_network: Annotated[
+        list[str],
+        typer.Option("--lab-network", hidden=True, help="Lab: treat these CIDRs as public."),
+    ] = [],  # noqa: B006
+) -> None:
+    """Measure websites: DNS, TCP, TLS and HTTP, compared with a test helper's view."""
+    folder = _data_dir(data_dir)
+    _require_consent(folder, accept_risks)
+    targets = _targets(input_urls, input_file, test_list, category, country)
+    for problem in targets.problems:
+        where = problem.source + (f":{problem.line}" if problem.line else "")
+        err.print(
+            f"[yellow]skipped:[/yellow] {where}: {problem.value!r}: {problem.reason}",
+            soft_wrap=True,
+        )
+    if not targets.targets:
+        raise fail("nothing to measure: give --input, --input-file, --test-list or --country")
+    try:
+        scrubber = Scrubber([probe_ip] if probe_ip else [])
+        bogons = Bogons.with_lab(lab_network)
+    except ValueError as exc:
+        raise fail(str(exc).splitlines()[0]) from None
+    if probe_ip is None:
+        err.print("[yellow]warning:[/yellow] location unknown: writing ZZ/AS0 (no probe address)")
+    settings = Settings(
+        resolver=_endpoint(resolver, 53) if resolver else None,
+        test_helpers=tuple(th),
+        ca_file=str(ca_file) if ca_file else None,
+    )
+    backend: Backend = (
+        StubResolverBackend(_endpoint(system_resolver, 53), source=source_address)
+        if system_resolver
+        else AsyncioBackend(source=source_address)
+    )
+    config = RunConfig(
+        settings=settings, location=Location(), parallelism=parallelism, max_runtime=max_runtime
+    )
+    results = _execute(targets, backend, config, scrubber, folder, output, as_json)
+    _summary(results, bogons, as_json)
+
+
+def _execute(
+    targets: inputs.Inputs,
+    backend: Backend,
+    config: RunConfig,
+    scrubber: Scrubber,
+    folder: DataDir,
+    output: Path | None,
+    as_json: bool,
+) -> list[WebMeasurement]:
+    folder.results.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    files = [open(folder.results / f"{stamp}.jsonl", "ab")]  # noqa: SIM115 - closed below
+    if output is not None:
+        try:
+            files.append(open(output, "ab"))  # noqa: SIM115
+        except OSError as exc:
+            raise fail(f"cannot write {output}: {exc.strerror}") from None
+    results: list[WebMeasurement] = []
+    encoder = msgspec.json.Encoder()
+
+    def sink(measurement: WebMeasurement) -> None:
+        line = scrubber.json(encoder.encode(measurement)) + b"\n"
+        for handle in files:
+            handle.write(line)
+            handle.flush()
+        if as_json:
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+        results.append(measurement)
+
+    urls = [t.url for t in targets.targets]
+    columns = (TextColumn("measuring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("urls", total=len(urls))
+        try:
+            summary = asyncio.run(
+                run(
+                    urls,
+                    backend,
+                    config,
+                    sink,
+                    scrub=scrubber.data,
+                    progress=lambda url: bar.advance(task),
+                )
+            )
+        except KeyboardInterrupt:
+            err.print(f"interrupted: kept {len(results)} measurement(s)")
+            raise typer.Exit(130) from None
+        finally:
+            for handle in files:
+                handle.close()
+    if summary.timed_out:
+        err.print(
+            f"max runtime reached: {summary.measured} measured, {summary.skipped} not started"
+        )
+    return results
+
+
+def _summary(results: list[WebMeasurement], bogons: Bogons, as_json: bool) -> None:
+    if as_json or not results:
+        return
+    fingerprints = FingerprintDB.load()
+    table = Table("URL", "outcome", "layer", "technique", "failing step", "OONI blocking")
+    for m in results:
+        verdict = analyze_web(m, m.test_keys, fingerprints, bogons)
+        keys = m.test_keys
+        step = (keys.http_experiment_failure or keys.dns_experiment_failure or "") if keys else ""
+        table.add_row(
+            m.url,
+            verdict.outcome.value,
+            verdict.layer.value if verdict.layer else "",
+            verdict.technique or "",
+            step,
+            str(keys.blocking if keys else None),
+        )
+    Console().print(table)

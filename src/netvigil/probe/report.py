@@ -1,0 +1,117 @@
+"""Wrapping test keys into a df-000 measurement, with OONI's classic keys computed in.
+
+The envelope follows ooni/spec df-000 (ooni.md §3.1, §10): data format 0.2.0, UTC times as
+"YYYY-MM-DD hh:mm:ss", `probe_ip` always "127.0.0.1", location only as country and
+network. The classic verdict keys are computed by the same engine that re-analyses
+measurements (`analysis/classic.py`), so a probe's keys and a re-analysis agree by
+construction; our layered verdicts are not written into the measurement (verdicts are
+recomputed centrally, DESIGN.md principle 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import secrets
+
+import msgspec
+
+from netvigil import __version__
+from netvigil.analysis.classic import classic_verdict
+from netvigil.analysis.observations import observe
+from netvigil.analysis.traces import asn_table
+from netvigil.records import WebConnectivityKeys, WebMeasurement
+
+TEST_NAME = "web_connectivity"
+# The version of ts-017 whose behaviour we implement (v0.5 "LTE"); `software_name` tells
+# our measurements apart from OONI Probe's.
+TEST_VERSION = "0.5.28"
+DATA_FORMAT_VERSION = "0.2.0"
+EXTENSIONS = {
+    "dnst": 0,
+    "httpt": 0,
+    "netevents": 0,
+    "tcpconnect": 0,
+    "tlshandshake": 0,
+    "tunnel": 0,
+}
+
+
+class Location(msgspec.Struct, frozen=True, kw_only=True):
+    probe_cc: str = "ZZ"
+    probe_asn: str = "AS0"
+    probe_network_name: str = ""
+
+
+def ooni_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def report_id(start: dt.datetime, location: Location) -> str:
+    """A local report id in OONI's shape; a collector issues the real one on upload."""
+    asn = location.probe_asn.removeprefix("AS")
+    stamp = start.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}_webconnectivity_{location.probe_cc}_{asn}_n1_{secrets.token_urlsafe(12)}"
+
+
+def with_classic_keys(keys: WebConnectivityKeys) -> WebConnectivityKeys:
+    asns = asn_table(keys)
+    verdict = classic_verdict(observe(keys, asns), asns)
+    return msgspec.structs.replace(
+        keys,
+        dns_experiment_failure=verdict.dns_experiment_failure,
+        http_experiment_failure=verdict.http_experiment_failure,
+        dns_consistency=verdict.dns_consistency,
+        body_proportion=verdict.body_proportion,
+        body_length_match=verdict.body_length_match,
+        headers_match=verdict.headers_match,
+        status_code_match=verdict.status_code_match,
+        title_match=verdict.title_match,
+        blocking=verdict.blocking,
+        accessible=verdict.accessible,
+    )
+
+
+def envelope(
+    url: str,
+    keys: WebConnectivityKeys,
+    *,
+    location: Location,
+    report: str,
+    started: dt.datetime,
+    test_started: dt.datetime,
+    runtime: float,
+    test_helper: str | None,
+) -> WebMeasurement:
+    return WebMeasurement(
+        annotations={
+            "architecture": platform.machine(),
+            "engine_name": "netvigil",
+            "engine_version": __version__,
+            "platform": platform.system().lower(),
+        },
+        data_format_version=DATA_FORMAT_VERSION,
+        extensions=dict(EXTENSIONS),
+        input=url,
+        measurement_start_time=ooni_time(started),
+        test_start_time=ooni_time(test_started),
+        test_runtime=round(runtime, 6),
+        probe_asn=location.probe_asn,
+        probe_cc=location.probe_cc,
+        probe_network_name=location.probe_network_name,
+        probe_ip="127.0.0.1",
+        resolver_asn="AS0",
+        resolver_ip="",
+        resolver_network_name="",
+        report_id=report,
+        software_name="netvigil",
+        software_version=__version__,
+        test_helpers=(
+            {"backend": {"address": test_helper, "type": test_helper.split(":", 1)[0]}}
+            if test_helper
+            else {}
+        ),
+        test_name=TEST_NAME,
+        test_version=TEST_VERSION,
+        test_keys=with_classic_keys(keys),
+    )

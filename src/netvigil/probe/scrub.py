@@ -1,0 +1,245 @@
+"""Remove the probe's own IP addresses, in every spelling, from what it writes or uploads.
+
+The rule (reliability.md §1.2): the probe's IP is never written or uploaded in any form.
+
+OONI does two things (ooni.md §6). ``ScrubMeasurement`` (ooni/probe-cli
+internal/model/measurement.go) serialises the measurement and replaces the probe's IP with
+``[scrubbed]``, but only as exact text, so it misses leading zeros, expanded or upper-case IPv6,
+URL and JSON escapes and reverse names like ``1-2-3-4.isp.example``. internal/scrubber/scrubber.go
+(from Snowflake's safelog) removes *every* address it recognises from HTTP headers and bodies. That
+also destroys evidence, such as DNS answers and block-page addresses, and it still knows only a few
+spellings.
+
+We match by meaning rather than by spelling. One regex, compiled once per :class:`Scrubber`, finds
+candidate tokens: runs of hex digits and ``. : -`` separators. Any character in a run may be plain,
+percent-encoded at any depth (``%2E``, ``%252e``, ``%31``) or backslash-escaped (``\\u002e``); an
+escape next to a run also marks where the run starts (``%201.2.3.4``, ``\\u003e2001:db8::1``). Each
+candidate is decoded and split into parts. Every window of parts that could spell an address is
+normalised (leading zeros dropped, ``-`` read as ``:``) and parsed with :mod:`ipaddress`, then
+compared with the probe's addresses:
+
+* four decimal parts joined by ``.`` or ``-``, in either order (``1.2.3.4``, ``010.002.003.004``,
+  ``host-1-2-3-4``, ``4.3.2.1.in-addr.arpa``);
+* up to nine ``:``-joined or ``-``-joined groups, optionally ending in a dotted IPv4 tail. These are
+  IPv6 in any case or compression (``2001-db8--1.ipv6-literal.net``). A match on the IPv4 address
+  that an IPv6 address embeds counts: IPv4-mapped, IPv4-compatible, NAT64 ``64:ff9b::/96``, 6to4
+  and Teredo;
+* 32 single nibbles joined by ``.`` (the ip6.arpa name);
+* separately, the 32-bit decimal form of an IPv4 address when it stands alone (``16909060``).
+
+Only the matching window becomes ``[scrubbed]``; other addresses, loopback included, are kept.
+A number is never cut: ``11.2.3.4`` and ``1.2.3.45`` do not contain ``1.2.3.4``. A longer run of
+parts is different. ``1.2.3.4.5`` becomes ``[scrubbed].5``, and ``Chrome/1.2.3.4`` loses its
+"version", because the text spells the address and a reader could not tell it apart.
+
+Not covered: compressed or base64 data (scrub before encoding), HTML entities, UTF-16 bytes.
+Reading octets with leading zeros as octal (``010`` = 8, as inet_aton does) is not covered either.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import re
+from collections.abc import Iterable
+from ipaddress import IPv4Address, IPv6Address
+
+REPLACEMENT = "[scrubbed]"
+
+_H = "0-9a-fA-F"
+_CODE = "(?:2[eEdD]|3[aA])"  # '.', '-', ':' percent- or \u-encoded
+_SEP = rf"(?>[.:-]|%(?:25)*+{_CODE}|\\++u00{_CODE})"
+_OTHER = (
+    rf"(?>[{_H}]|%(?:25)*+(?!{_CODE})[{_H}]{{2}}|%(?![{_H}]{{2}})"
+    rf"|\\++(?!u00{_CODE})(?:u[{_H}]{{4}}|[bfnrt/])?)"
+)
+# A candidate holds at least two separators. Its units cannot overlap and are matched
+# possessively, so the scan runs in linear time.
+_CANDIDATE = rf"(?<![{_H}%\\]){_OTHER}*+{_SEP}{_OTHER}*+{_SEP}(?:{_OTHER}|{_SEP})*+"
+_UNIT = re.compile(rf"%(?:25)*+([{_H}]{{2}})|\\++(?:u([{_H}]{{4}})|[bfnrt/])?|.", re.S)
+_RUN = re.compile(r"[0-9a-fA-F.:-]+")
+_SPLIT = re.compile(r"([.:-])")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_COMPAT = ipaddress.IPv6Network("::/96")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+Address = IPv4Address | IPv6Address
+
+
+def _parse(text: str) -> Address:
+    """Parse a configured address: brackets, zone and leading zeros in octets are accepted."""
+    core = text.strip().removeprefix("[").split("]")[0].split("%")[0]
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]+){3}", core):
+        core = ".".join(str(int(octet)) for octet in core.split("."))
+    try:
+        address = ipaddress.ip_address(core)
+    except ValueError:
+        raise ValueError(f"not an IP address: {text!r}") from None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _embedded(address: IPv6Address) -> list[IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo)."""
+    found = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
+    if address in _NAT64 or address in _COMPAT:
+        found.append(IPv4Address(int(address) & 0xFFFFFFFF))
+    return [v4 for v4 in found if v4 is not None]
+
+
+def _group(part: str) -> str:
+    return (part.lstrip("0") or "0") if part else ""
+
+
+class Scrubber:
+    """Replaces every textual form of the probe's own addresses by :data:`REPLACEMENT`."""
+
+    def __init__(self, addresses: Iterable[str]) -> None:
+        kept: dict[Address, None] = {}
+        for text in [addresses] if isinstance(addresses, str) else addresses:
+            address = _parse(text)
+            if not (address.is_loopback or address.is_unspecified):
+                kept[address] = None
+        self._addresses = tuple(str(address) for address in kept)
+        self._v6 = {int(a) for a in kept if isinstance(a, IPv6Address)}
+        v4 = {a for a in kept if isinstance(a, IPv4Address)}
+        for a in kept:  # the IPv4 address inside a probe's 6to4/Teredo address identifies it too
+            if isinstance(a, IPv6Address):
+                v4.update(e for e in _embedded(a) if e.is_global)
+        self._v4 = {tuple(a.packed) for a in v4}
+        self._v4int = {int(a) for a in v4}
+        self._text = re.compile(_CANDIDATE)
+        self._bytes = re.compile(_CANDIDATE.encode())
+        ints = [rf"{n}(?<![0-9A-Za-z_.-]{n})(?![0-9A-Za-z_]|\.[0-9])" for n in self._v4int]
+        self._int_text = re.compile("|".join(ints)) if ints else None
+        self._int_bytes = re.compile("|".join(ints).encode()) if ints else None
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """The probe addresses being scrubbed, in canonical form (loopback and unspecified dropped)."""
+        return self._addresses
+
+    def text(self, value: str) -> str:
+        """Scrub a string (header, URL, DNS answer, decoded body)."""
+        if not self._addresses:
+            return value
+        out = self._text.sub(lambda m: self._candidate(m[0], REPLACEMENT), value)
+        if self._int_text is not None:
+            out = self._int_text.sub(REPLACEMENT, out)
+        return value if out == value else out
+
+    def data(self, value: bytes) -> bytes:
+        """Scrub raw bytes (a body before any base64 encoding); addresses are matched as ASCII."""
+        return self._scrub_bytes(value, lambda _: REPLACEMENT)
+
+    def json(self, value: bytes) -> bytes:
+        """Scrub a serialised JSON document, escapes included; valid JSON stays valid.
+
+        Inside strings a match becomes ``[scrubbed]``. Outside strings (a JSON number holding
+        the integer form of an address) it becomes the string ``"[scrubbed]"``.
+        """
+        spans = [(m.start(), m.end()) for m in _JSON_STRING.finditer(value)]
+        starts = [start for start, _ in spans]
+
+        def replacement(position: int) -> str:
+            index = bisect.bisect_right(starts, position) - 1
+            inside = index >= 0 and position < spans[index][1]
+            return REPLACEMENT if inside else f'"{REPLACEMENT}"'
+
+        return self._scrub_bytes(value, replacement)
+
+    def _scrub_bytes(self, value: bytes, replacement: _Replacement) -> bytes:
+        if not self._addresses:
+            return value
+
+        def candidate(m: re.Match[bytes]) -> bytes:
+            raw = m[0].decode("ascii")  # candidates are ASCII by construction
+            return self._candidate(raw, replacement(m.start())).encode("ascii")
+
+        out = self._bytes.sub(candidate, value)
+        if self._int_bytes is not None:
+            out = self._int_bytes.sub(lambda m: replacement(m.start()).encode("ascii"), out)
+        return value if out == value else out
+
+    def _candidate(self, raw: str, replacement: str) -> str:
+        """Scrub one candidate token: decode it, find matching windows, map them back."""
+        offsets: list[int] | None = None
+        logical = raw
+        if "%" in raw or "\\" in raw:
+            chars, offsets = [], []
+            for unit in _UNIT.finditer(raw):
+                offsets.append(unit.start())
+                code = unit[1] or unit[2]
+                chars.append(chr(int(code, 16)) if code else " " if unit[0] != "%" else "%")
+            offsets.append(len(raw))
+            logical = "".join(chars)
+        spans: list[tuple[int, int]] = []
+        for run in _RUN.finditer(logical):
+            spans.extend((run.start() + a, run.start() + b) for a, b in self._windows(run[0]))
+        if not spans:
+            return raw
+        pieces, position = [], 0
+        for start, end in sorted(spans):
+            if offsets is not None:
+                start, end = offsets[start], offsets[end]
+            if end <= position:
+                continue
+            pieces.append(raw[position:start] if start > position else "")
+            if start >= position:
+                pieces.append(replacement)
+            position = end
+        pieces.append(raw[position:])
+        return "".join(pieces)
+
+    def _windows(self, run: str) -> list[tuple[int, int]]:
+        """Spans (within one run of hex digits and separators) that spell a probe address."""
+        tokens = _SPLIT.split(run)
+        parts, seps = tokens[0::2], tokens[1::2]
+        if len(seps) < 2:
+            return []
+        starts = [0]
+        for part, sep in zip(parts, seps, strict=False):
+            starts.append(starts[-1] + len(part) + len(sep))
+        n, found = len(parts), []
+        for k in range(n - 3):  # IPv4: four decimal parts joined by '.' or '-'
+            if ":" in seps[k : k + 3] or not (parts[k + 1].isdigit() and parts[k + 2].isdigit()):
+                continue
+            head, tail = re.search("[0-9]+$", parts[k]), re.match("[0-9]+", parts[k + 3])
+            if head and tail:
+                octets = (int(head[0]), int(parts[k + 1]), int(parts[k + 2]), int(tail[0]))
+                if octets in self._v4 or octets[::-1] in self._v4:
+                    found.append((starts[k] + head.start(), starts[k + 3] + tail.end()))
+        for i in range(n - 1):  # IPv6: ':'- or '-'-joined groups, maybe with a dotted tail
+            kind = seps[i]
+            for j in range(i + 1, min(n, i + 9)) if kind != "." else ():
+                if seps[j - 1] != kind:
+                    break
+                if self._hit6(parts[i : j + 1], None):
+                    found.append((starts[i], starts[j] + len(parts[j])))
+                if kind == ":" and seps[j : j + 3] == [".", ".", "."]:
+                    if self._hit6(parts[i:j], parts[j : j + 4]):
+                        found.append((starts[i], starts[j + 3] + len(parts[j + 3])))
+        for k in range(n - 31):  # ip6.arpa: 32 reversed nibbles
+            if all(len(p) == 1 for p in parts[k : k + 32]) and set(seps[k : k + 31]) == {"."}:
+                if int("".join(parts[k : k + 32])[::-1], 16) in self._v6:
+                    found.append((starts[k], starts[k + 31] + 1))
+        return found
+
+    def _hit6(self, groups: list[str], tail: list[str] | None) -> bool:
+        empty, size = groups.count(""), len(groups) + (2 if tail else 0)
+        if not ((empty == 0 and size == 8) or (0 < empty <= 3 and size <= 9)):
+            return False
+        text = ":".join(_group(g) for g in groups)
+        if tail is not None:
+            if not all(t.isdigit() for t in tail):
+                return False
+            text += ":" + ".".join(str(int(t)) for t in tail)
+        try:
+            address = IPv6Address(text)
+        except ValueError:
+            return False
+        return int(address) in self._v6 or any(int(v4) in self._v4int for v4 in _embedded(address))
+
+
+_Replacement = "Callable[[int], str]"

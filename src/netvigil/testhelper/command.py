@@ -1,0 +1,45 @@
+"""`netvigil th serve`: run the test helper (the control vantage) over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+import typer
+
+from netvigil.probe.backend import AsyncioBackend
+from netvigil.testhelper.measure import HelperSettings
+
+app = typer.Typer(
+    help="The test helper: the control vantage probes compare with.", no_args_is_help=True
+)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = 8080,
+    allow_private_targets: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-targets",
+            help="Also connect to private, loopback and link-local addresses (labs and tests "
+            "only: on a public helper this would let anyone probe its network).",
+        ),
+    ] = False,
+) -> None:
+    """Answer OONI Web Connectivity control requests (POST /) on HOST:PORT."""
+    try:  # the web stack is the `server` extra: the probe's own install stays small
+        from netvigil.testhelper.app import create_app, serve
+    except ImportError:
+        typer.echo(
+            "error: the test helper needs the server extra: pip install 'netvigil[server]'",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    application = create_app(AsyncioBackend(), HelperSettings(allow_private=allow_private_targets))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(application, host, port))

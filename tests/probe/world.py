@@ -1,0 +1,142 @@
+"""A small world on loopback for probe tests: sites, resolvers, a censor, a test helper.
+
+The probe sends from 127.0.0.2 and the test helper from 127.0.0.1, so the web servers can
+play the censored path for the probe and the open Internet for the helper (a middlebox on
+the probe's side). The probe's resolver may lie while the helper's is honest. Nothing here
+sends a packet outside 127.0.0.0/8: the probe's backend refuses any other destination, as a
+network that drops it would (the bogon scenarios' "blackhole").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netvigil.analysis.addresses import parse_ip
+from netvigil.lab.ca import TestCA
+from netvigil.lab.dnsserver import Answer, DNSServer, serve_dns
+from netvigil.lab.webserver import Behaviour, WebServer, serve_web, server_tls_context
+from netvigil.probe.backend import StubResolverBackend
+from netvigil.testhelper.app import create_app, serve
+from netvigil.testhelper.measure import HelperSettings
+
+PROBE = "127.0.0.2"
+HELPER = "127.0.0.1"
+SITE = "127.0.0.1"
+
+
+class CensoredBackend(StubResolverBackend):
+    """The probe's network: loopback only; listed endpoints are black holes (SYN dropped)."""
+
+    def __init__(self, nameserver: tuple[str, int], blackholes: set[tuple[str, int]]) -> None:
+        super().__init__(nameserver, source=PROBE, timeout=2.0)
+        self.blackholes = blackholes
+
+    async def connect(
+        self, ip: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        address = parse_ip(ip)
+        if address is None or not address.is_loopback or (ip, port) in self.blackholes:
+            await asyncio.sleep(3600)  # never answered; the probe's deadline ends it
+        return await super().connect(ip, port)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HELPER, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class World:
+    ca: TestCA
+    honest: DNSServer
+    lying: DNSServer
+    http: WebServer
+    https: WebServer
+    helper_url: str
+    blackholes: set[tuple[str, int]] = field(default_factory=set)
+
+    def probe_backend(self) -> CensoredBackend:
+        return CensoredBackend((HELPER, self.lying.port), self.blackholes)
+
+
+@contextlib.asynccontextmanager
+async def world(
+    folder: Path,
+    *,
+    honest_zone: dict[str, Answer],
+    probe_zone: dict[str, Answer],
+    site: Behaviour,
+    censored: Behaviour | None = None,
+    tls_censor: Behaviour | None = None,
+    certificate: str = "valid",
+) -> AsyncIterator[World]:
+    """Start everything; `censored` is what the probe gets instead of `site`."""
+    ca = TestCA(folder, now=dt.datetime.now(dt.UTC))
+
+    def router(host: str, path: str, client: str) -> Behaviour:
+        return censored if censored is not None and client == PROBE else site
+
+    names = sorted({*honest_zone, *probe_zone, "www.example.com", "second.example.com"})
+    issuer = ca
+    if certificate == "unknown_ca":  # a CA the probe and the helper do not trust
+        (folder / "other").mkdir(exist_ok=True)
+        issuer = TestCA(folder / "other", now=ca.now)
+    leaf = issuer.issue(
+        *(["other.test"] if certificate == "wrong_name" else names),
+        expired=certificate == "expired",
+    )
+    tls = server_tls_context(str(leaf.cert_file), str(leaf.key_file))
+    honest = await serve_dns(honest_zone, HELPER)
+    lying = await serve_dns(probe_zone, HELPER)
+    http = await serve_web(router, SITE)
+    https = await serve_web(
+        router,
+        SITE,
+        tls=tls,
+        on_connect=(lambda client: tls_censor if client == PROBE else None),
+    )
+    port = free_port()
+    helper_app = create_app(
+        StubResolverBackend((HELPER, honest.port), timeout=2.0),
+        HelperSettings(
+            allow_private=True, ca_file=str(ca.cert_file), endpoint_timeout=3, http_timeout=5
+        ),
+    )
+    helper = asyncio.create_task(serve(helper_app, HELPER, port))
+    await _wait_listening(port)
+    try:
+        yield World(ca, honest, lying, http, https, f"http://{HELPER}:{port}/")
+    finally:
+        helper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await helper
+        for server in (http.server, https.server):
+            assert server is not None
+            server.close()
+        for dns_server in (honest, lying):
+            assert dns_server.transport is not None
+            dns_server.transport.close()
+
+
+async def _wait_listening(port: int) -> None:
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection(HELPER, port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise RuntimeError("the test helper did not start")
+
+
+def client_context(ca: TestCA) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca.cert_file))
