@@ -35,9 +35,11 @@ SITE_ZONE = {
 }
 BLOCKPAGE = Behaviour(
     body=b"<html><head><title>Access Denied</title></head><body>"
-    b"<h1>Access Denied</h1><p>This request cannot be served in your jurisdiction.</p></body></html>",
+    b"<h1>Access Denied</h1>"
+    b"<p>This request cannot be served in your jurisdiction.</p></body></html>",
     length=False,
 )
+PAGE = Behaviour()
 LAB = Bogons.with_lab(["127.0.0.0/8"])
 
 
@@ -49,7 +51,7 @@ class Case:
     layer: str | None  # layered layer
     probe_zone: dict[str, Answer] = field(default_factory=lambda: SITE_ZONE)
     helper_zone: dict[str, Answer] = field(default_factory=lambda: SITE_ZONE)
-    site: Behaviour = Behaviour()
+    site: Behaviour = PAGE
     censored: Behaviour | None = None
     tls_censor: Behaviour | None = None
     certificate: str = "valid"

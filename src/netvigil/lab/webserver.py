@@ -11,10 +11,10 @@ TLS-level reset on the ClientHello (the SNI-based blocking of tls* scenarios).
 from __future__ import annotations
 
 import asyncio
-import gzip
 import socket
 import ssl
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,7 +45,10 @@ ConnectionRule = Callable[[str], Behaviour | None]
 @cache
 def _bomb() -> bytes:
     # 64 MiB of zeros compress to ~64 KiB; a client that inflates without a bound pays all.
-    return gzip.compress(b"\0" * (64 << 20), compresslevel=9)
+    # Compressed a MiB at a time so the lab itself never holds the 64 MiB.
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(64)) + packer.flush()
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[str, str] | None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv6Address
 
 REPLACEMENT = "[scrubbed]"
@@ -55,7 +55,7 @@ _OTHER = (
 )
 # A candidate holds at least two separators. Its units cannot overlap and are matched
 # possessively, so the scan runs in linear time.
-_CANDIDATE = rf"(?<![{_H}%\\]){_OTHER}*+{_SEP}{_OTHER}*+{_SEP}(?:{_OTHER}|{_SEP})*+"
+_CANDIDATE = rf"(?=[{_H}.:%\\-])(?<![{_H}%\\]){_OTHER}*+{_SEP}{_OTHER}*+{_SEP}(?:{_OTHER}|{_SEP})*+"
 _UNIT = re.compile(rf"%(?:25)*+([{_H}]{{2}})|\\++(?:u([{_H}]{{4}})|[bfnrt/])?|.", re.S)
 _RUN = re.compile(r"[0-9a-fA-F.:-]+")
 _SPLIT = re.compile(r"([.:-])")
@@ -64,6 +64,7 @@ _COMPAT = ipaddress.IPv6Network("::/96")
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 Address = IPv4Address | IPv6Address
+_Replacement = Callable[[int], str]  # match position -> replacement text
 
 
 def _parse(text: str) -> Address:
@@ -109,6 +110,7 @@ class Scrubber:
                 v4.update(e for e in _embedded(a) if e.is_global)
         self._v4 = {tuple(a.packed) for a in v4}
         self._v4int = {int(a) for a in v4}
+        self._memo: dict[tuple[str, str], str] = {}
         self._text = re.compile(_CANDIDATE)
         self._bytes = re.compile(_CANDIDATE.encode())
         ints = [rf"{n}(?<![0-9A-Za-z_.-]{n})(?![0-9A-Za-z_]|\.[0-9])" for n in self._v4int]
@@ -117,7 +119,7 @@ class Scrubber:
 
     @property
     def addresses(self) -> tuple[str, ...]:
-        """The probe addresses being scrubbed, in canonical form (loopback and unspecified dropped)."""
+        """The probe addresses scrubbed, in canonical form (no loopback or unspecified)."""
         return self._addresses
 
     def text(self, value: str) -> str:
@@ -164,6 +166,15 @@ class Scrubber:
 
     def _candidate(self, raw: str, replacement: str) -> str:
         """Scrub one candidate token: decode it, find matching windows, map them back."""
+        key = (raw, replacement)
+        if key in self._memo:  # bodies repeat tokens (dates, versions, CSS); parse each once
+            return self._memo[key]
+        if len(self._memo) > 4096:
+            self._memo.clear()
+        self._memo[key] = result = self._scrub_candidate(raw, replacement)
+        return result
+
+    def _scrub_candidate(self, raw: str, replacement: str) -> str:
         offsets: list[int] | None = None
         logical = raw
         if "%" in raw or "\\" in raw:
@@ -171,23 +182,24 @@ class Scrubber:
             for unit in _UNIT.finditer(raw):
                 offsets.append(unit.start())
                 code = unit[1] or unit[2]
-                chars.append(chr(int(code, 16)) if code else " " if unit[0] != "%" else "%")
+                chars.append(chr(int(code, 16)) if code else " " if unit[0][0] == "\\" else unit[0])
             offsets.append(len(raw))
             logical = "".join(chars)
-        spans: list[tuple[int, int]] = []
+        spans: list[list[int]] = []
         for run in _RUN.finditer(logical):
-            spans.extend((run.start() + a, run.start() + b) for a, b in self._windows(run[0]))
+            for a, b in sorted(self._windows(run[0])):
+                a, b = run.start() + a, run.start() + b
+                if spans and a <= spans[-1][1]:
+                    spans[-1][1] = max(spans[-1][1], b)
+                else:
+                    spans.append([a, b])
         if not spans:
             return raw
         pieces, position = [], 0
-        for start, end in sorted(spans):
+        for start, end in spans:
             if offsets is not None:
                 start, end = offsets[start], offsets[end]
-            if end <= position:
-                continue
-            pieces.append(raw[position:start] if start > position else "")
-            if start >= position:
-                pieces.append(replacement)
+            pieces += [raw[position:start], replacement]
             position = end
         pieces.append(raw[position:])
         return "".join(pieces)
@@ -205,30 +217,33 @@ class Scrubber:
         for k in range(n - 3):  # IPv4: four decimal parts joined by '.' or '-'
             if ":" in seps[k : k + 3] or not (parts[k + 1].isdigit() and parts[k + 2].isdigit()):
                 continue
-            head, tail = re.search("[0-9]+$", parts[k]), re.match("[0-9]+", parts[k + 3])
-            if head and tail:
-                octets = (int(head[0]), int(parts[k + 1]), int(parts[k + 2]), int(tail[0]))
+            head, end = re.search("[0-9]+$", parts[k]), re.match("[0-9]+", parts[k + 3])
+            if head and end:
+                octets = (int(head[0]), int(parts[k + 1]), int(parts[k + 2]), int(end[0]))
                 if octets in self._v4 or octets[::-1] in self._v4:
-                    found.append((starts[k] + head.start(), starts[k + 3] + tail.end()))
+                    found.append((starts[k] + head.start(), starts[k + 3] + end.end()))
         for i in range(n - 1):  # IPv6: ':'- or '-'-joined groups, maybe with a dotted tail
             kind = seps[i]
-            for j in range(i + 1, min(n, i + 9)) if kind != "." else ():
+            if kind == ".":
+                continue
+            for j in range(i + 1, min(n, i + 9)):
                 if seps[j - 1] != kind:
                     break
                 if self._hit6(parts[i : j + 1], None):
                     found.append((starts[i], starts[j] + len(parts[j])))
-                if kind == ":" and seps[j : j + 3] == [".", ".", "."]:
-                    if self._hit6(parts[i:j], parts[j : j + 4]):
-                        found.append((starts[i], starts[j + 3] + len(parts[j + 3])))
-        for k in range(n - 31):  # ip6.arpa: 32 reversed nibbles
-            if all(len(p) == 1 for p in parts[k : k + 32]) and set(seps[k : k + 31]) == {"."}:
-                if int("".join(parts[k : k + 32])[::-1], 16) in self._v6:
-                    found.append((starts[k], starts[k + 31] + 1))
+                tail = parts[j : j + 4] if seps[j : j + 3] == [".", ".", "."] else None
+                if kind == ":" and tail and self._hit6(parts[i:j], tail):
+                    found.append((starts[i], starts[j + 3] + len(parts[j + 3])))
+        streak = 0  # ip6.arpa: 32 reversed nibbles
+        for k, part in enumerate(parts):
+            streak = (streak + 1 if k and seps[k - 1] == "." else 1) if len(part) == 1 else 0
+            if streak >= 32 and int("".join(parts[k - 31 : k + 1])[::-1], 16) in self._v6:
+                found.append((starts[k - 31], starts[k] + 1))
         return found
 
     def _hit6(self, groups: list[str], tail: list[str] | None) -> bool:
         empty, size = groups.count(""), len(groups) + (2 if tail else 0)
-        if not ((empty == 0 and size == 8) or (0 < empty <= 3 and size <= 9)):
+        if not ((empty == 0 and size == 8) or (0 < empty < size <= 9)):
             return False
         text = ":".join(_group(g) for g in groups)
         if tail is not None:
@@ -240,6 +255,3 @@ class Scrubber:
         except ValueError:
             return False
         return int(address) in self._v6 or any(int(v4) in self._v4int for v4 in _embedded(address))
-
-
-_Replacement = "Callable[[int], str]"
