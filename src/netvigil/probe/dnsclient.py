@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import dns.exception
 import dns.flags
@@ -30,6 +31,9 @@ _RCODE_FAILURES = {
     dns.rcode.SERVFAIL: Failure.DNS_SERVFAIL,
     dns.rcode.REFUSED: Failure.DNS_REFUSED,
 }
+
+
+_NO_AS: dict[str, Any] = {"asn": 0, "as_org_name": ""}
 
 
 def build_query(hostname: str, query_type: str) -> dns.message.QueryMessage:
@@ -64,12 +68,14 @@ def _answers(rrset: dns.rrset.RRset) -> list[DNSAnswer]:
     kind = dns.rdatatype.to_text(rrset.rdtype)
     out = []
     for rdata in rrset:
+        # asn 0 and an empty organisation: what OONI writes when it has no ASN database.
         if kind == "A":
-            out.append(DNSAnswer(answer_type="A", ipv4=rdata.address, ttl=rrset.ttl))
+            out.append(DNSAnswer(answer_type="A", ipv4=rdata.address, ttl=rrset.ttl, **_NO_AS))
         elif kind == "AAAA":
-            out.append(DNSAnswer(answer_type="AAAA", ipv6=rdata.address, ttl=rrset.ttl))
+            out.append(DNSAnswer(answer_type="AAAA", ipv6=rdata.address, ttl=rrset.ttl, **_NO_AS))
         elif kind == "CNAME":
-            out.append(DNSAnswer(answer_type="CNAME", hostname=str(rdata.target), ttl=rrset.ttl))
+            target = str(rdata.target)
+            out.append(DNSAnswer(answer_type="CNAME", hostname=target, ttl=rrset.ttl, **_NO_AS))
     return out
 
 
@@ -83,7 +89,9 @@ async def lookup_system(backend: Backend, trace: Trace, hostname: str, depth: in
     except Exception as exc:  # every failure becomes a df-007 string
         failure = failure_of(exc)
     answers = [
-        DNSAnswer(answer_type="AAAA", ipv6=a) if ":" in a else DNSAnswer(answer_type="A", ipv4=a)
+        DNSAnswer(answer_type="AAAA", ipv6=a, **_NO_AS)
+        if ":" in a
+        else DNSAnswer(answer_type="A", ipv4=a, **_NO_AS)
         for a in addresses
     ]
     trace.queries.append(

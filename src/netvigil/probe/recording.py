@@ -19,6 +19,7 @@ from netvigil.records import (
     HTTPResponse,
     HTTPTransaction,
     MaybeBinary,
+    TorInfo,
     maybe_binary,
 )
 
@@ -70,6 +71,7 @@ def http_record(
             headers_list=[[name, value] for name, value in sent],
             body="",
             body_is_truncated=False,
+            tor=TorInfo(),
             x_transport="tcp",
         ),
         response=response or HTTPResponse(code=0, headers={}, headers_list=[], body=""),

@@ -69,7 +69,20 @@ def with_classic_keys(keys: WebConnectivityKeys) -> WebConnectivityKeys:
         title_match=verdict.title_match,
         blocking=verdict.blocking,
         accessible=verdict.accessible,
+        x_blocking_flags=_blocking_flags(verdict.blocking, verdict.accessible),
+        x_dns_flags=0,
+        x_null_null_flags=0,
     )
+
+
+# webconnectivitylte/analysiscore.go: 1 dns, 2 tcp_ip, 8 http-failure, 16 http-diff, 32 ok.
+_FLAGS = {"dns": 1, "tcp_ip": 2, "http-failure": 8, "http-diff": 16}
+
+
+def _blocking_flags(blocking: str | bool | None, accessible: bool | None) -> int:
+    if isinstance(blocking, str):
+        return _FLAGS.get(blocking, 0)
+    return 32 if blocking is False and accessible else 0
 
 
 def envelope(

@@ -41,7 +41,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address
 
 REPLACEMENT = "[scrubbed]"
@@ -64,7 +64,6 @@ _COMPAT = ipaddress.IPv6Network("::/96")
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 Address = IPv4Address | IPv6Address
-_Replacement = Callable[[int], str]  # match position -> replacement text
 
 
 def _parse(text: str) -> Address:
@@ -89,6 +88,20 @@ def _embedded(address: IPv6Address) -> list[IPv4Address]:
     return [v4 for v4 in found if v4 is not None]
 
 
+class _Strings:
+    """Where the strings of a JSON document lie (found on first use)."""
+
+    def __init__(self, doc: bytes) -> None:
+        self._doc, self._spans, self._starts = doc, list[tuple[int, int]](), list[int]()
+
+    def inside(self, position: int) -> bool:
+        if not self._spans:
+            self._spans = [(m.start(), m.end()) for m in _JSON_STRING.finditer(self._doc)]
+            self._starts = [start for start, _ in self._spans]
+        index = bisect.bisect_right(self._starts, position) - 1
+        return index >= 0 and position < self._spans[index][1]
+
+
 def _group(part: str) -> str:
     return (part.lstrip("0") or "0") if part else ""
 
@@ -110,7 +123,7 @@ class Scrubber:
                 v4.update(e for e in _embedded(a) if e.is_global)
         self._v4 = {tuple(a.packed) for a in v4}
         self._v4int = {int(a) for a in v4}
-        self._memo: dict[tuple[str, str], str] = {}
+        self._memo: dict[str, str] = {}
         self._text = re.compile(_CANDIDATE)
         self._bytes = re.compile(_CANDIDATE.encode())
         ints = [rf"{n}(?<![0-9A-Za-z_.-]{n})(?![0-9A-Za-z_]|\.[0-9])" for n in self._v4int]
@@ -126,55 +139,50 @@ class Scrubber:
         """Scrub a string (header, URL, DNS answer, decoded body)."""
         if not self._addresses:
             return value
-        out = self._text.sub(lambda m: self._candidate(m[0], REPLACEMENT), value)
+        out = self._text.sub(lambda m: self._candidate(m[0]), value)
         if self._int_text is not None:
             out = self._int_text.sub(REPLACEMENT, out)
         return value if out == value else out
 
     def data(self, value: bytes) -> bytes:
         """Scrub raw bytes (a body before any base64 encoding); addresses are matched as ASCII."""
-        return self._scrub_bytes(value, lambda _: REPLACEMENT)
+        return self._pass(self._pass(value, self._bytes, None), self._int_bytes, None)
 
     def json(self, value: bytes) -> bytes:
         """Scrub a serialised JSON document, escapes included; valid JSON stays valid.
 
-        Inside strings a match becomes ``[scrubbed]``. Outside strings (a JSON number holding
-        the integer form of an address) it becomes the string ``"[scrubbed]"``.
+        A match inside a string becomes ``[scrubbed]``; outside strings (the integer form of an
+        address as a JSON number) it becomes the string ``"[scrubbed]"``.
         """
-        spans = [(m.start(), m.end()) for m in _JSON_STRING.finditer(value)]
-        starts = [start for start, _ in spans]
+        out = self._pass(value, self._bytes, _Strings(value))
+        return self._pass(out, self._int_bytes, _Strings(out))
 
-        def replacement(position: int) -> str:
-            index = bisect.bisect_right(starts, position) - 1
-            inside = index >= 0 and position < spans[index][1]
-            return REPLACEMENT if inside else f'"{REPLACEMENT}"'
-
-        return self._scrub_bytes(value, replacement)
-
-    def _scrub_bytes(self, value: bytes, replacement: _Replacement) -> bytes:
-        if not self._addresses:
+    def _pass(
+        self, value: bytes, pattern: re.Pattern[bytes] | None, json: _Strings | None
+    ) -> bytes:
+        if pattern is None or not self._addresses:
             return value
 
-        def candidate(m: re.Match[bytes]) -> bytes:
-            raw = m[0].decode("ascii")  # candidates are ASCII by construction
-            return self._candidate(raw, replacement(m.start())).encode("ascii")
+        def replace(m: re.Match[bytes]) -> bytes:
+            raw = m[0].decode("ascii")  # matches are ASCII by construction
+            out = REPLACEMENT if pattern is self._int_bytes else self._candidate(raw)
+            if out != raw and json is not None and not json.inside(m.start()):
+                out = out.replace(REPLACEMENT, f'"{REPLACEMENT}"')
+            return out.encode("ascii")
 
-        out = self._bytes.sub(candidate, value)
-        if self._int_bytes is not None:
-            out = self._int_bytes.sub(lambda m: replacement(m.start()).encode("ascii"), out)
+        out = pattern.sub(replace, value)
         return value if out == value else out
 
-    def _candidate(self, raw: str, replacement: str) -> str:
+    def _candidate(self, raw: str) -> str:
         """Scrub one candidate token: decode it, find matching windows, map them back."""
-        key = (raw, replacement)
-        if key in self._memo:  # bodies repeat tokens (dates, versions, CSS); parse each once
-            return self._memo[key]
+        if raw in self._memo:  # bodies repeat tokens (dates, versions, CSS): parse each once
+            return self._memo[raw]
         if len(self._memo) > 4096:
             self._memo.clear()
-        self._memo[key] = result = self._scrub_candidate(raw, replacement)
+        self._memo[raw] = result = self._scrub_candidate(raw)
         return result
 
-    def _scrub_candidate(self, raw: str, replacement: str) -> str:
+    def _scrub_candidate(self, raw: str) -> str:
         offsets: list[int] | None = None
         logical = raw
         if "%" in raw or "\\" in raw:
@@ -199,7 +207,7 @@ class Scrubber:
         for start, end in spans:
             if offsets is not None:
                 start, end = offsets[start], offsets[end]
-            pieces += [raw[position:start], replacement]
+            pieces += [raw[position:start], REPLACEMENT]
             position = end
         pieces.append(raw[position:])
         return "".join(pieces)

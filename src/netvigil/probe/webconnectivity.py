@@ -103,9 +103,10 @@ async def measure(
         tcp_connect=trace.tcp_connect,
         tls_handshakes=trace.tls_handshakes,
         requests=list(reversed(trace.requests)),  # df-001: newest first
-        network_events=trace.network_events or None,
-        x_dns_duplicate_responses=trace.duplicate_replies or None,
+        network_events=trace.network_events,
+        x_dns_duplicate_responses=trace.duplicate_replies,
         agent="redirect",
+        client_resolver="",  # OONI learns it with a whoami lookup; we do not (yet)
         x_control_request=request if settings.test_helpers else ControlRequest(http_request=url),
         control=response,
         control_failure=control_failure,

@@ -43,6 +43,7 @@ from netvigil.records.templates import (
     TCPConnect,
     TCPStatus,
     TLSHandshake,
+    TorInfo,
     answer_addresses,
 )
 from netvigil.records.web import (
@@ -83,6 +84,7 @@ __all__ = [
     "TCPConnect",
     "TCPStatus",
     "TLSHandshake",
+    "TorInfo",
     "WebConnectivityKeys",
     "WebMeasurement",
     "answer_addresses",

@@ -100,6 +100,14 @@ class TLSHandshake(Record, frozen=True):
 # --- df-001 httpt ----------------------------------------------------------------------
 
 
+class TorInfo(Record, frozen=True):
+    """df-001 `request.tor`: whether the request went through Tor (never, for our probe)."""
+
+    exit_ip: str | None = None
+    exit_name: str | None = None
+    is_tor: bool = False
+
+
 class HTTPRequest(Record, frozen=True):
     url: str = ""
     method: str | None = None
@@ -107,6 +115,7 @@ class HTTPRequest(Record, frozen=True):
     headers_list: list[list[MaybeBinary]] | None = None
     body: MaybeBinary | None = None
     body_is_truncated: bool | None = None
+    tor: TorInfo | None = None
     x_transport: str | None = None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from netvigil.records.base import HeaderValue, Record
 from netvigil.records.templates import (
     DNSQuery,
@@ -87,6 +89,9 @@ class WebConnectivityKeys(Record, frozen=True):
     client_resolver: str | None = None
     agent: str | None = None
     retries: int | None = None
+    socksproxy: str | None = None
+    x_dns_whoami: dict[str, Any] | None = None
+    x_conn_priority_log: list[dict[str, Any]] | None = None
     # Control.
     x_control_request: ControlRequest | None = None
     control: ControlResponse | None = None
