@@ -1,39 +1,38 @@
 """Remove the probe's own IP addresses, in every spelling, from what it writes or uploads.
 
-The rule (reliability.md §1.2): the probe's IP is never written or uploaded in any form.
+Rule (reliability.md §1.2): the probe's IP is never written or uploaded in any form.
 
-OONI does two things (ooni.md §6). ``ScrubMeasurement`` (ooni/probe-cli
+OONI (ooni.md §6) has two tools. ``ScrubMeasurement`` (ooni/probe-cli
 internal/model/measurement.go) serialises the measurement and replaces the probe's IP with
-``[scrubbed]``, but only as exact text, so it misses leading zeros, expanded or upper-case IPv6,
-URL and JSON escapes and reverse names like ``1-2-3-4.isp.example``. internal/scrubber/scrubber.go
-(from Snowflake's safelog) removes *every* address it recognises from HTTP headers and bodies. That
-also destroys evidence, such as DNS answers and block-page addresses, and it still knows only a few
-spellings.
+``[scrubbed]``, but only where it appears as exact text. Leading zeros, expanded or upper-case
+IPv6, URL or JSON escapes and reverse names such as ``1-2-3-4.isp.example`` all get through.
+internal/scrubber/scrubber.go (from Snowflake's safelog) takes *every* address it recognises out of
+headers and bodies. That also removes evidence (DNS answers, block-page addresses), and it still
+knows only a few spellings.
 
-We match by meaning rather than by spelling. One regex, compiled once per :class:`Scrubber`, finds
-candidate tokens: runs of hex digits and ``. : -`` separators. Any character in a run may be plain,
-percent-encoded at any depth (``%2E``, ``%252e``, ``%31``) or backslash-escaped (``\\u002e``); an
-escape next to a run also marks where the run starts (``%201.2.3.4``, ``\\u003e2001:db8::1``). Each
-candidate is decoded and split into parts. Every window of parts that could spell an address is
-normalised (leading zeros dropped, ``-`` read as ``:``) and parsed with :mod:`ipaddress`, then
-compared with the probe's addresses:
+We go further by matching on meaning rather than on spelling. One regex, compiled once per
+:class:`Scrubber`, finds candidates: runs of hex digits and ``. : -``. Any character in a run may be
+plain, percent-encoded at any depth (``%2E``, ``%252e``, ``%31``) or backslash-escaped
+(``\\u002e``). An escape right before a run marks where the run starts (``%201.2.3.4``,
+``\\u003e2001:db8::1``). Each candidate is decoded and split into parts. Every window of parts that
+could spell an address is normalised (leading zeros dropped, ``-`` read as ``:``), parsed with
+:mod:`ipaddress` and compared with the probe's addresses. The windows are:
 
-* four decimal parts joined by ``.`` or ``-``, in either order (``1.2.3.4``, ``010.002.003.004``,
+* four decimal parts joined by ``.`` or ``-``, read in either order (``010.001.002.003``,
   ``host-1-2-3-4``, ``4.3.2.1.in-addr.arpa``);
-* up to nine ``:``-joined or ``-``-joined groups, optionally ending in a dotted IPv4 tail. These are
-  IPv6 in any case or compression (``2001-db8--1.ipv6-literal.net``). A match on the IPv4 address
-  that an IPv6 address embeds counts: IPv4-mapped, IPv4-compatible, NAT64 ``64:ff9b::/96``, 6to4
-  and Teredo;
-* 32 single nibbles joined by ``.`` (the ip6.arpa name);
-* separately, the 32-bit decimal form of an IPv4 address when it stands alone (``16909060``).
+* up to nine groups joined by ``:``, or by ``-`` as in ``2001-db8--1.ipv6-literal.net``, possibly
+  ending in a dotted IPv4 tail. An IPv6 address also matches when the IPv4 address it embeds is the
+  probe's (mapped, compatible, NAT64 ``64:ff9b::/96``, 6to4, Teredo);
+* 32 nibbles joined by ``.``, as in an ip6.arpa name.
 
-Only the matching window becomes ``[scrubbed]``; other addresses, loopback included, are kept.
-A number is never cut: ``11.2.3.4`` and ``1.2.3.45`` do not contain ``1.2.3.4``. A longer run of
-parts is different. ``1.2.3.4.5`` becomes ``[scrubbed].5``, and ``Chrome/1.2.3.4`` loses its
-"version", because the text spells the address and a reader could not tell it apart.
+A separate literal regex catches the 32-bit decimal form of an IPv4 address when it stands alone
+(``16909060``). Only matching windows become ``[scrubbed]``; every other address, loopback
+included, is kept. A number is never cut, so ``11.2.3.4`` and ``1.2.3.45`` are kept. A longer run of
+parts is cut: ``1.2.3.4.5`` becomes ``[scrubbed].5`` and ``Chrome/1.2.3.4`` becomes
+``Chrome/[scrubbed]``, because the text still spells the address.
 
-Not covered: compressed or base64 data (scrub before encoding), HTML entities, UTF-16 bytes.
-Reading octets with leading zeros as octal (``010`` = 8, as inet_aton does) is not covered either.
+Not covered: compressed or base64 data (scrub before encoding), HTML entities, UTF-16, and octets
+with leading zeros read as octal (inet_aton reads ``010`` as 8; here it is 10).
 """
 
 from __future__ import annotations
@@ -47,28 +46,25 @@ from ipaddress import IPv4Address, IPv6Address
 REPLACEMENT = "[scrubbed]"
 
 _H = "0-9a-fA-F"
-_CODE = "(?:2[eEdD]|3[aA])"  # '.', '-', ':' percent- or \u-encoded
+_CODE = "(?:2[eEdD]|3[aA])"  # '.', '-', ':' once percent- or \u-encoded
 _SEP = rf"(?>[.:-]|%(?:25)*+{_CODE}|\\++u00{_CODE})"
 _OTHER = (
     rf"(?>[{_H}]|%(?:25)*+(?!{_CODE})[{_H}]{{2}}|%(?![{_H}]{{2}})"
     rf"|\\++(?!u00{_CODE})(?:u[{_H}]{{4}}|[bfnrt/])?)"
 )
-# A candidate holds at least two separators. Its units cannot overlap and are matched
-# possessively, so the scan runs in linear time.
+# At least two separators. Units never overlap and are matched possessively: linear time.
 _CANDIDATE = rf"(?=[{_H}.:%\\-])(?<![{_H}%\\]){_OTHER}*+{_SEP}{_OTHER}*+{_SEP}(?:{_OTHER}|{_SEP})*+"
 _UNIT = re.compile(rf"%(?:25)*+([{_H}]{{2}})|\\++(?:u([{_H}]{{4}})|[bfnrt/])?|.", re.S)
 _RUN = re.compile(r"[0-9a-fA-F.:-]+")
 _SPLIT = re.compile(r"([.:-])")
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_COMPAT = ipaddress.IPv6Network("::/96")
+_EMBEDS_LOW32 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96"))
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_Address = IPv4Address | IPv6Address
 
-Address = IPv4Address | IPv6Address
 
-
-def _parse(text: str) -> Address:
-    """Parse a configured address: brackets, zone and leading zeros in octets are accepted."""
-    core = text.strip().removeprefix("[").split("]")[0].split("%")[0]
+def _parse(text: str) -> _Address:
+    """Parse a configured address; brackets, a zone and zero-padded octets are accepted."""
+    core = str(text).strip().removeprefix("[").split("]")[0].split("%")[0]
     if re.fullmatch(r"[0-9]+(?:\.[0-9]+){3}", core):
         core = ".".join(str(int(octet)) for octet in core.split("."))
     try:
@@ -81,9 +77,9 @@ def _parse(text: str) -> Address:
 
 
 def _embedded(address: IPv6Address) -> list[IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo)."""
+    """IPv4 addresses an IPv6 address carries: mapped, 6to4, Teredo, NAT64, compatible."""
     found = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
-    if address in _NAT64 or address in _COMPAT:
+    if any(address in network for network in _EMBEDS_LOW32):
         found.append(IPv4Address(int(address) & 0xFFFFFFFF))
     return [v4 for v4 in found if v4 is not None]
 
@@ -95,22 +91,18 @@ class _Strings:
         self._doc, self._spans, self._starts = doc, list[tuple[int, int]](), list[int]()
 
     def inside(self, position: int) -> bool:
-        if not self._spans:
+        if not self._starts:
             self._spans = [(m.start(), m.end()) for m in _JSON_STRING.finditer(self._doc)]
-            self._starts = [start for start, _ in self._spans]
+            self._starts = [start for start, _ in self._spans] or [len(self._doc)]
         index = bisect.bisect_right(self._starts, position) - 1
-        return index >= 0 and position < self._spans[index][1]
-
-
-def _group(part: str) -> str:
-    return (part.lstrip("0") or "0") if part else ""
+        return 0 <= index < len(self._spans) and position < self._spans[index][1]
 
 
 class Scrubber:
     """Replaces every textual form of the probe's own addresses by :data:`REPLACEMENT`."""
 
     def __init__(self, addresses: Iterable[str]) -> None:
-        kept: dict[Address, None] = {}
+        kept: dict[_Address, None] = {}
         for text in [addresses] if isinstance(addresses, str) else addresses:
             address = _parse(text)
             if not (address.is_loopback or address.is_unspecified):
@@ -118,17 +110,16 @@ class Scrubber:
         self._addresses = tuple(str(address) for address in kept)
         self._v6 = {int(a) for a in kept if isinstance(a, IPv6Address)}
         v4 = {a for a in kept if isinstance(a, IPv4Address)}
-        for a in kept:  # the IPv4 address inside a probe's 6to4/Teredo address identifies it too
+        for a in kept:  # a probe's 6to4 or Teredo address gives its IPv4 address away too
             if isinstance(a, IPv6Address):
                 v4.update(e for e in _embedded(a) if e.is_global)
         self._v4 = {tuple(a.packed) for a in v4}
         self._v4int = {int(a) for a in v4}
         self._memo: dict[str, str] = {}
-        self._text = re.compile(_CANDIDATE)
-        self._bytes = re.compile(_CANDIDATE.encode())
-        ints = [rf"{n}(?<![0-9A-Za-z_.-]{n})(?![0-9A-Za-z_]|\.[0-9])" for n in self._v4int]
-        self._int_text = re.compile("|".join(ints)) if ints else None
-        self._int_bytes = re.compile("|".join(ints).encode()) if ints else None
+        self._text, self._bytes = re.compile(_CANDIDATE), re.compile(_CANDIDATE.encode())
+        ints = "|".join(rf"{n}(?<![0-9A-Za-z_.-]{n})(?![0-9A-Za-z_]|\.[0-9])" for n in self._v4int)
+        self._int_text = re.compile(ints) if ints else None
+        self._int_bytes = re.compile(ints.encode()) if ints else None
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -151,38 +142,36 @@ class Scrubber:
     def json(self, value: bytes) -> bytes:
         """Scrub a serialised JSON document, escapes included; valid JSON stays valid.
 
-        A match inside a string becomes ``[scrubbed]``; outside strings (the integer form of an
-        address as a JSON number) it becomes the string ``"[scrubbed]"``.
+        A match inside a string becomes ``[scrubbed]``. Outside strings, which can only be the
+        integer form of an address written as a JSON number, it becomes ``"[scrubbed]"``.
         """
         out = self._pass(value, self._bytes, _Strings(value))
         return self._pass(out, self._int_bytes, _Strings(out))
 
-    def _pass(
-        self, value: bytes, pattern: re.Pattern[bytes] | None, json: _Strings | None
-    ) -> bytes:
-        if pattern is None or not self._addresses:
+    def _pass(self, value: bytes, regex: re.Pattern[bytes] | None, doc: _Strings | None) -> bytes:
+        if regex is None or not self._addresses:
             return value
 
         def replace(m: re.Match[bytes]) -> bytes:
             raw = m[0].decode("ascii")  # matches are ASCII by construction
-            out = REPLACEMENT if pattern is self._int_bytes else self._candidate(raw)
-            if out != raw and json is not None and not json.inside(m.start()):
+            out = REPLACEMENT if regex is self._int_bytes else self._candidate(raw)
+            if out != raw and doc is not None and not doc.inside(m.start()):
                 out = out.replace(REPLACEMENT, f'"{REPLACEMENT}"')
             return out.encode("ascii")
 
-        out = pattern.sub(replace, value)
+        out = regex.sub(replace, value)
         return value if out == value else out
 
     def _candidate(self, raw: str) -> str:
-        """Scrub one candidate token: decode it, find matching windows, map them back."""
-        if raw in self._memo:  # bodies repeat tokens (dates, versions, CSS): parse each once
-            return self._memo[raw]
-        if len(self._memo) > 4096:
-            self._memo.clear()
-        self._memo[raw] = result = self._scrub_candidate(raw)
-        return result
+        """Scrub one candidate; bodies repeat tokens (dates, versions, CSS), so remember them."""
+        if raw not in self._memo:
+            if len(self._memo) > 4096:
+                self._memo.clear()
+            self._memo[raw] = self._scrub_candidate(raw)
+        return self._memo[raw]
 
     def _scrub_candidate(self, raw: str) -> str:
+        """Decode a candidate, find the windows that spell a probe address, map them back."""
         offsets: list[int] | None = None
         logical = raw
         if "%" in raw or "\\" in raw:
@@ -201,19 +190,16 @@ class Scrubber:
                     spans[-1][1] = max(spans[-1][1], b)
                 else:
                     spans.append([a, b])
-        if not spans:
-            return raw
         pieces, position = [], 0
         for start, end in spans:
             if offsets is not None:
                 start, end = offsets[start], offsets[end]
             pieces += [raw[position:start], REPLACEMENT]
             position = end
-        pieces.append(raw[position:])
-        return "".join(pieces)
+        return "".join(pieces) + raw[position:] if spans else raw
 
     def _windows(self, run: str) -> list[tuple[int, int]]:
-        """Spans (within one run of hex digits and separators) that spell a probe address."""
+        """Spans of a run (hex digits and separators only) that spell a probe address."""
         tokens = _SPLIT.split(run)
         parts, seps = tokens[0::2], tokens[1::2]
         if len(seps) < 2:
@@ -222,7 +208,7 @@ class Scrubber:
         for part, sep in zip(parts, seps, strict=False):
             starts.append(starts[-1] + len(part) + len(sep))
         n, found = len(parts), []
-        for k in range(n - 3):  # IPv4: four decimal parts joined by '.' or '-'
+        for k in range(n - 3):  # IPv4: four decimal numbers joined by '.' or '-', either order
             if ":" in seps[k : k + 3] or not (parts[k + 1].isdigit() and parts[k + 2].isdigit()):
                 continue
             head, end = re.search("[0-9]+$", parts[k]), re.match("[0-9]+", parts[k + 3])
@@ -230,11 +216,9 @@ class Scrubber:
                 octets = (int(head[0]), int(parts[k + 1]), int(parts[k + 2]), int(end[0]))
                 if octets in self._v4 or octets[::-1] in self._v4:
                     found.append((starts[k] + head.start(), starts[k + 3] + end.end()))
-        for i in range(n - 1):  # IPv6: ':'- or '-'-joined groups, maybe with a dotted tail
+        for i in range(n - 1):  # IPv6: groups joined by ':' or '-', maybe with a dotted tail
             kind = seps[i]
-            if kind == ".":
-                continue
-            for j in range(i + 1, min(n, i + 9)):
+            for j in range(i + 1, min(n, i + 9)) if kind != "." else ():
                 if seps[j - 1] != kind:
                     break
                 if self._hit6(parts[i : j + 1], None):
@@ -242,7 +226,7 @@ class Scrubber:
                 tail = parts[j : j + 4] if seps[j : j + 3] == [".", ".", "."] else None
                 if kind == ":" and tail and self._hit6(parts[i:j], tail):
                     found.append((starts[i], starts[j + 3] + len(parts[j + 3])))
-        streak = 0  # ip6.arpa: 32 reversed nibbles
+        streak = 0  # ip6.arpa: 32 single nibbles joined by '.', least significant first
         for k, part in enumerate(parts):
             streak = (streak + 1 if k and seps[k - 1] == "." else 1) if len(part) == 1 else 0
             if streak >= 32 and int("".join(parts[k - 31 : k + 1])[::-1], 16) in self._v6:
@@ -252,8 +236,8 @@ class Scrubber:
     def _hit6(self, groups: list[str], tail: list[str] | None) -> bool:
         empty, size = groups.count(""), len(groups) + (2 if tail else 0)
         if not ((empty == 0 and size == 8) or (0 < empty < size <= 9)):
-            return False
-        text = ":".join(_group(g) for g in groups)
+            return False  # cheap shape check before asking ipaddress
+        text = ":".join((g.lstrip("0") or "0") if g else "" for g in groups)
         if tail is not None:
             if not all(t.isdigit() for t in tail):
                 return False

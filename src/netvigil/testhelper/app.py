@@ -23,8 +23,7 @@ from netvigil.records import ControlRequest
 from netvigil.testhelper.measure import HelperSettings, control
 
 MAX_REQUEST = 1 << 24
-IN_FLIGHT = 25
-IN_FLIGHT_OONIPROBE = 50
+IN_FLIGHT = 25  # twice that for User-Agents starting `ooniprobe-` (oohelperd handler.go)
 _REQUEST = msgspec.json.Decoder(ControlRequest)
 
 
@@ -32,7 +31,10 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
-def create_app(backend: Backend, settings: HelperSettings) -> Starlette:
+def create_app(
+    backend: Backend, settings: HelperSettings, *, in_flight: int = IN_FLIGHT
+) -> Starlette:
+    """The helper as an ASGI app; `in_flight` caps concurrent control measurements."""
     state = {"in_flight": 0}
 
     async def endpoint(request: Request) -> Response:
@@ -41,7 +43,7 @@ def create_app(backend: Backend, settings: HelperSettings) -> Starlette:
         if request.method != "POST":
             return _error(400, "only GET and POST are supported")
         agent = request.headers.get("user-agent", "")
-        limit = IN_FLIGHT_OONIPROBE if agent.startswith("ooniprobe-") else IN_FLIGHT
+        limit = 2 * in_flight if agent.startswith("ooniprobe-") else in_flight
         if state["in_flight"] >= limit:
             return _error(503, "too many requests in flight", **{"Retry-After": "1"})
         declared = request.headers.get("content-length", "")
