@@ -10,6 +10,7 @@ speak. A connect or handshake that outlives its deadline ends as `generic_timeou
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from dataclasses import dataclass
 
@@ -20,7 +21,10 @@ from netvigil.probe.trace import Trace, tags
 from netvigil.records import BinaryData, TCPConnect, TCPStatus, TLSHandshake
 
 
+@functools.cache
 def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """One client context per CA bundle: loading a trust store costs milliseconds, and an
+    SSLContext is meant to be shared by many connections."""
     context = ssl.create_default_context(cafile=ca_file)
     context.set_alpn_protocols(["http/1.1"])
     return context

@@ -2,35 +2,29 @@
 
 Rule (reliability.md §1.2): the probe's IP is never written or uploaded in any form.
 
-OONI (ooni.md §6) has two tools. ``ScrubMeasurement`` (ooni/probe-cli
-internal/model/measurement.go) serialises the measurement and replaces the probe's IP with
-``[scrubbed]``, but only where it appears as exact text. Leading zeros, expanded or upper-case
-IPv6, URL or JSON escapes and reverse names such as ``1-2-3-4.isp.example`` all get through.
-internal/scrubber/scrubber.go (from Snowflake's safelog) takes *every* address it recognises out of
-headers and bodies. That also removes evidence (DNS answers, block-page addresses), and it still
-knows only a few spellings.
+OONI (ooni.md §6): ``ScrubMeasurement`` (ooni/probe-cli internal/model/measurement.go) replaces the
+probe's IP in the serialised measurement with ``[scrubbed]`` as exact text only, so leading zeros,
+expanded or upper-case IPv6, URL or JSON escapes and names like ``1-2-3-4.isp.example`` get through.
+internal/scrubber/scrubber.go (from Snowflake's safelog) removes *every* address it knows from
+headers and bodies, which also destroys evidence (DNS answers, block-page addresses).
 
-We go further by matching on meaning rather than on spelling. One regex, compiled once per
-:class:`Scrubber`, finds candidates: runs of hex digits and ``. : -``. Any character in a run may be
-plain, percent-encoded at any depth (``%2E``, ``%252e``, ``%31``) or backslash-escaped
-(``\\u002e``). An escape right before a run marks where the run starts (``%201.2.3.4``,
-``\\u003e2001:db8::1``). Each candidate is decoded and split into parts. Every window of parts that
-could spell an address is normalised (leading zeros dropped, ``-`` read as ``:``), parsed with
-:mod:`ipaddress` and compared with the probe's addresses. The windows are:
+We go further by matching meaning, not spelling. One regex, compiled once per :class:`Scrubber`,
+finds candidates: runs of hex digits and ``. : -`` where any character may also be percent-encoded
+at any depth (``%2E``, ``%252e``, ``%31``) or backslash-escaped (``\\u002e``); an escape right
+before a run marks its start (``%201.2.3.4``, ``\\u003e2001:db8::1``). Each candidate is decoded and
+split into parts, and every window of parts that could spell an address is normalised (leading
+zeros dropped, ``-`` read as ``:``), parsed with :mod:`ipaddress` and compared with the probe's:
 
-* four decimal parts joined by ``.`` or ``-``, read in either order (``010.001.002.003``,
+* four decimal parts joined by ``.`` or ``-``, in either order (``010.001.002.003``,
   ``host-1-2-3-4``, ``4.3.2.1.in-addr.arpa``);
-* up to nine groups joined by ``:``, or by ``-`` as in ``2001-db8--1.ipv6-literal.net``, possibly
-  ending in a dotted IPv4 tail. An IPv6 address also matches when the IPv4 address it embeds is the
-  probe's (mapped, compatible, NAT64 ``64:ff9b::/96``, 6to4, Teredo);
-* 32 nibbles joined by ``.``, as in an ip6.arpa name.
+* up to nine groups joined by ``:`` or ``-`` (``2001-db8--1.ipv6-literal.net``), maybe with a
+  dotted IPv4 tail; an embedded IPv4 address counts too (mapped, compatible, NAT64, 6to4, Teredo);
+* 32 nibbles joined by ``.`` (ip6.arpa). A literal regex adds the 32-bit decimal form of an IPv4
+  address standing alone (``16909060``).
 
-A separate literal regex catches the 32-bit decimal form of an IPv4 address when it stands alone
-(``16909060``). Only matching windows become ``[scrubbed]``; every other address, loopback
-included, is kept. A number is never cut, so ``11.2.3.4`` and ``1.2.3.45`` are kept. A longer run of
-parts is cut: ``1.2.3.4.5`` becomes ``[scrubbed].5`` and ``Chrome/1.2.3.4`` becomes
-``Chrome/[scrubbed]``, because the text still spells the address.
-
+Only matching windows become ``[scrubbed]``; other addresses, loopback included, are kept. A number
+is never cut (``11.2.3.4`` and ``1.2.3.45`` stay), but a longer dotted run is: ``1.2.3.4.5`` becomes
+``[scrubbed].5`` and ``Chrome/1.2.3.4`` ``Chrome/[scrubbed]``, as the text still spells the address.
 Not covered: compressed or base64 data (scrub before encoding), HTML entities, UTF-16, and octets
 with leading zeros read as octal (inet_aton reads ``010`` as 8; here it is 10).
 """
@@ -42,18 +36,24 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address
+from itertools import accumulate
 
 REPLACEMENT = "[scrubbed]"
 
 _H = "0-9a-fA-F"
+_DIGITS = "0123456789"
 _CODE = "(?:2[eEdD]|3[aA])"  # '.', '-', ':' once percent- or \u-encoded
 _SEP = rf"(?>[.:-]|%(?:25)*+{_CODE}|\\++u00{_CODE})"
 _OTHER = (
     rf"(?>[{_H}]|%(?:25)*+(?!{_CODE})[{_H}]{{2}}|%(?![{_H}]{{2}})"
     rf"|\\++(?!u00{_CODE})(?:u[{_H}]{{4}}|[bfnrt/])?)"
 )
-# At least two separators. Units never overlap and are matched possessively: linear time.
-_CANDIDATE = rf"(?=[{_H}.:%\\-])(?<![{_H}%\\]){_OTHER}*+{_SEP}{_OTHER}*+{_SEP}(?:{_OTHER}|{_SEP})*+"
+# At least two separators; units never overlap and match possessively, so the scan is linear.
+# Versions and dates (two or three decimal numbers and nothing more) are skipped early.
+_SKIP = rf"(?![0-9]+(?:[.-][0-9]+){{1,2}}(?![{_H}.:%\\-]))"
+_CANDIDATE = (
+    rf"(?=[{_H}.:%\\-])(?<![{_H}%\\]){_SKIP}{_OTHER}*+{_SEP}{_OTHER}*+{_SEP}(?:{_OTHER}|{_SEP})*+"
+)
 _UNIT = re.compile(rf"%(?:25)*+([{_H}]{{2}})|\\++(?:u([{_H}]{{4}})|[bfnrt/])?|.", re.S)
 _RUN = re.compile(r"[0-9a-fA-F.:-]+")
 _SPLIT = re.compile(r"([.:-])")
@@ -200,34 +200,34 @@ class Scrubber:
 
     def _windows(self, run: str) -> list[tuple[int, int]]:
         """Spans of a run (hex digits and separators only) that spell a probe address."""
+        colons_or_dashes = ":" in run or "-" in run
+        if not colons_or_dashes and run.count(".") < 3:
+            return []  # neither IPv6 nor four IPv4 numbers
         tokens = _SPLIT.split(run)
         parts, seps = tokens[0::2], tokens[1::2]
-        if len(seps) < 2:
-            return []
-        starts = [0]
-        for part, sep in zip(parts, seps, strict=False):
-            starts.append(starts[-1] + len(part) + len(sep))
+        starts = [0, *accumulate(len(part) + 1 for part in parts)]  # separators are one char
         n, found = len(parts), []
         for k in range(n - 3):  # IPv4: four decimal numbers joined by '.' or '-', either order
-            if ":" in seps[k : k + 3] or not (parts[k + 1].isdigit() and parts[k + 2].isdigit()):
+            first, second, third, last = parts[k : k + 4]
+            if not (second.isdigit() and third.isdigit()) or ":" in seps[k : k + 3]:
                 continue
-            head, end = re.search("[0-9]+$", parts[k]), re.match("[0-9]+", parts[k + 3])
-            if head and end:
-                octets = (int(head[0]), int(parts[k + 1]), int(parts[k + 2]), int(end[0]))
-                if octets in self._v4 or octets[::-1] in self._v4:
-                    found.append((starts[k] + head.start(), starts[k + 3] + end.end()))
-        for i in range(n - 1):  # IPv6: groups joined by ':' or '-', maybe with a dotted tail
+            head = first[len(first.rstrip(_DIGITS)) :]  # a number may follow letters ("ip1")
+            tail = last[: len(last) - len(last.lstrip(_DIGITS))]
+            octets = (int(head or -1), int(second), int(third), int(tail or -1))
+            if octets in self._v4 or octets[::-1] in self._v4:
+                found.append((starts[k + 1] - 1 - len(head), starts[k + 3] + len(tail)))
+        for i in range(n - 1) if colons_or_dashes else ():  # IPv6: groups joined by ':' or '-'
             kind = seps[i]
             for j in range(i + 1, min(n, i + 9)) if kind != "." else ():
                 if seps[j - 1] != kind:
                     break
                 if self._hit6(parts[i : j + 1], None):
                     found.append((starts[i], starts[j] + len(parts[j])))
-                tail = parts[j : j + 4] if seps[j : j + 3] == [".", ".", "."] else None
-                if kind == ":" and tail and self._hit6(parts[i:j], tail):
+                tail4 = parts[j : j + 4] if seps[j : j + 3] == [".", ".", "."] else None
+                if kind == ":" and tail4 and self._hit6(parts[i:j], tail4):  # dotted IPv4 tail
                     found.append((starts[i], starts[j + 3] + len(parts[j + 3])))
         streak = 0  # ip6.arpa: 32 single nibbles joined by '.', least significant first
-        for k, part in enumerate(parts):
+        for k, part in enumerate(parts if n >= 32 else ()):
             streak = (streak + 1 if k and seps[k - 1] == "." else 1) if len(part) == 1 else 0
             if streak >= 32 and int("".join(parts[k - 31 : k + 1])[::-1], 16) in self._v6:
                 found.append((starts[k - 31], starts[k] + 1))

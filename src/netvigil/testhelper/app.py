@@ -82,6 +82,7 @@ async def serve(app: Starlette, host: str, port: int) -> None:
         port=port,
         access_log=False,
         log_level="warning",
+        lifespan="off",
         server_header=False,
         date_header=True,
         proxy_headers=False,
