@@ -27,7 +27,7 @@ from netvigil.analysis.layered import analyze_web
 from netvigil.probe import consent, inputs
 from netvigil.probe.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
-from netvigil.probe.report import Location
+from netvigil.probe.location import locate
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
 from netvigil.probe.scrub import Scrubber
 from netvigil.probe.webconnectivity import Settings
@@ -75,6 +75,11 @@ def _require_consent(folder: DataDir, accept_risks: bool) -> None:
     if not consent.run_quiz(lambda prompt: input(prompt), lambda text: print(text)):
         raise fail("consent not given: nothing was measured", 3)
     consent.record(folder.root, now=now, method="quiz")
+
+
+def _default_db(folder: DataDir) -> Path | None:
+    path = folder.root / "geoip.mmdb"
+    return path if path.exists() else None
 
 
 def _targets(
@@ -150,6 +155,14 @@ def run_command(
             "--probe-ip", help="This probe's public address (scrubbed from everything written)."
         ),
     ] = None,
+    geoip_db: Annotated[
+        Path | None,
+        typer.Option(
+            "--geoip-db",
+            help="MaxMind-format database for country and network "
+            "(default: geoip.mmdb in the data folder).",
+        ),
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -190,8 +203,9 @@ def run_command(
         bogons = Bogons.with_lab(lab_network)
     except ValueError as exc:
         raise fail(str(exc).splitlines()[0]) from None
-    if probe_ip is None:
-        err.print("[yellow]warning:[/yellow] location unknown: writing ZZ/AS0 (no probe address)")
+    location, warning = locate(probe_ip, geoip_db or _default_db(folder))
+    if warning is not None:
+        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     settings = Settings(
         resolver=_endpoint(resolver, 53) if resolver else None,
         test_helpers=tuple(th),
@@ -203,7 +217,7 @@ def run_command(
         else AsyncioBackend(source=source_address)
     )
     config = RunConfig(
-        settings=settings, location=Location(), parallelism=parallelism, max_runtime=max_runtime
+        settings=settings, location=location, parallelism=parallelism, max_runtime=max_runtime
     )
     results = _execute(targets, backend, config, scrubber, folder, output, as_json)
     _summary(results, bogons, as_json)
