@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from tests.probe.world import free_port
 
 runner = CliRunner()
 CLIENT = "127.0.0.77"  # the probe's address, as the test helper would see it
+HANG = Behaviour(kind="hang")
 
 
 @pytest.fixture
@@ -30,13 +32,23 @@ def site() -> Iterator[WebServer]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     server = asyncio.run_coroutine_threadsafe(
-        serve_web(lambda host, path, client: Behaviour()), loop
+        serve_web(lambda host, path, client: HANG if path.startswith("/hang") else Behaviour()),
+        loop,
     ).result(10)
     yield server
-    assert server.server is not None
-    loop.call_soon_threadsafe(server.server.close)
+
+    async def shutdown() -> None:
+        assert server.server is not None
+        server.server.close()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
+    loop.close()
 
 
 def _wait(port: int) -> None:
@@ -164,3 +176,90 @@ def test_malformed_urls_are_skipped_and_unreachable_helper_is_recorded(
     (measurement,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert measurement["test_keys"]["control_failure"] == "connection_refused"
     assert measurement["test_keys"]["blocking"] is None  # no control: no verdict
+
+
+def test_list_and_show_results(site: WebServer, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    for _ in range(2):
+        done = runner.invoke(
+            app,
+            [
+                "probe",
+                "run",
+                "--accept-risks",
+                "--data-dir",
+                str(data),
+                "--input",
+                f"http://127.0.0.1:{site.port}/",
+                "--th",
+                "http://127.0.0.1:1/",
+            ],
+        )
+        assert done.exit_code == 0, done.output
+        time.sleep(1.1)  # result ids are per-second timestamps
+    listed = [
+        json.loads(line)
+        for line in runner.invoke(
+            app, ["probe", "list", "--data-dir", str(data)]
+        ).stdout.splitlines()
+    ]
+    assert len(listed) == 2 and all(r["measurements"] == 1 for r in listed)
+    shown = runner.invoke(app, ["probe", "show", listed[0]["id"], "--data-dir", str(data)])
+    (measurement,) = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert measurement["input"] == f"http://127.0.0.1:{site.port}/"
+    missing = runner.invoke(app, ["probe", "show", "nope", "--data-dir", str(data)])
+    assert missing.exit_code == 1 and "no result" in missing.stderr
+
+
+def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(site: WebServer, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    fast = f"http://127.0.0.1:{site.port}/"
+    slow = f"http://127.0.0.1:{site.port}/hang"
+    probe = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "netvigil",
+            "probe",
+            "run",
+            "--accept-risks",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--output",
+            str(out),
+            "--th",
+            "http://127.0.0.1:1/",
+            "--input",
+            fast,
+            "--input",
+            slow,
+            "--input",
+            slow + "?2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(300):  # until the fast URL's measurement is on disk
+        if out.exists() and out.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.05)
+    probe.send_signal(signal.SIGINT)
+    _, stderr = probe.communicate(timeout=30)
+    assert probe.returncode == 130, stderr
+    assert "interrupted: kept 1 measurement" in stderr and "Traceback" not in stderr
+    (kept,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert kept["input"] == fast
+
+
+def test_max_runtime_stops_starting_work(site: WebServer, tmp_path: Path) -> None:
+    from netvigil.probe.backend import AsyncioBackend
+    from netvigil.probe.runner import RunConfig, run
+    from netvigil.probe.webconnectivity import Settings
+
+    urls = [f"http://127.0.0.1:{site.port}/hang"] * 3 + [f"http://127.0.0.1:{site.port}/"]
+    config = RunConfig(settings=Settings(http_timeout=30), parallelism=1, max_runtime=1.0)
+    kept: list[object] = []
+    summary = asyncio.run(run(urls, AsyncioBackend(), config, kept.append))
+    assert summary.timed_out and summary.measured == len(kept) == 0
+    assert summary.skipped == 4

@@ -169,16 +169,20 @@ def test_data_handles_binary_bodies() -> None:
 
 
 def test_a_large_body_is_fast() -> None:
+    """512 KiB of HTML with dates, versions, hashes, CSS and a few addresses: well under 50 ms."""
     rnd = random.Random(7)
+    words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
     chunks = []
-    while sum(map(len, chunks)) < 512 * 1024:
+    for _ in range(1300):
+        address = rnd.choice([V4, V6, f"{rnd.randint(1, 223)}.{rnd.randint(0, 255)}.0.1"])
         chunks.append(
             f'<div class="col-md-{rnd.randint(1, 12)}" data-ts="2024-01-{rnd.randint(1, 28):02d}">'
-            f"v{rnd.randint(0, 9)}.{rnd.randint(0, 99)}.{rnd.randint(0, 999)} "
-            f"{rnd.getrandbits(64):016x} {rnd.randint(0, 255)}.{rnd.randint(0, 255)}.0.1 "
-            f"{'1.2.3.4' if rnd.random() < 0.01 else 'lorem ipsum'} &copy; dolor sit amet</div>\n"
+            f'<a href="https://cdn.example.com/lib-{rnd.randint(1, 9)}.{rnd.randint(0, 99)}.0.min.js'
+            f'?v={rnd.getrandbits(64):016x}">{" ".join(rnd.choices(words, k=40))}</a> '
+            f"{rnd.randint(0, 10**6)} served by {address} at 12:{rnd.randint(10, 59)}:00</div>\n"
         )
     body = "".join(chunks).encode()
+    assert len(body) >= 512 * 1024
     best = min(_timed(lambda: Scrubber([V4, V6]).data(body)) for _ in range(3))
     assert best < 0.05
 

@@ -52,7 +52,7 @@ def _endpoint(value: str, default_port: int) -> tuple[str, int]:
         raise fail(f"not HOST[:PORT]: {value!r}") from None
 
 
-def _data_dir(option: Path | None) -> DataDir:
+def open_data_dir(option: Path | None) -> DataDir:
     try:
         return DataDir(root=ensure(resolve_data_dir(option, os.environ)))
     except (DataDirError, OSError) as exc:
@@ -187,7 +187,7 @@ def run_command(
     ] = [],  # noqa: B006
 ) -> None:
     """Measure websites: DNS, TCP, TLS and HTTP, compared with a test helper's view."""
-    folder = _data_dir(data_dir)
+    folder = open_data_dir(data_dir)
     _require_consent(folder, accept_risks)
     targets = _targets(input_urls, input_file, test_list, category, country)
     for problem in targets.problems:

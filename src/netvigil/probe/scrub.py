@@ -88,14 +88,12 @@ class _Strings:
     """Where the strings of a JSON document lie (found on first use)."""
 
     def __init__(self, doc: bytes) -> None:
-        self._doc, self._spans, self._starts = doc, list[tuple[int, int]](), list[int]()
+        self._doc, self._spans = doc, list[tuple[int, int]]()
 
     def inside(self, position: int) -> bool:
-        if not self._starts:
-            self._spans = [(m.start(), m.end()) for m in _JSON_STRING.finditer(self._doc)]
-            self._starts = [start for start, _ in self._spans] or [len(self._doc)]
-        index = bisect.bisect_right(self._starts, position) - 1
-        return 0 <= index < len(self._spans) and position < self._spans[index][1]
+        self._spans = self._spans or [m.span() for m in _JSON_STRING.finditer(self._doc)]
+        index = bisect.bisect_right(self._spans, (position, len(self._doc))) - 1
+        return index >= 0 and position < self._spans[index][1]
 
 
 class Scrubber:
@@ -229,7 +227,8 @@ class Scrubber:
         streak = 0  # ip6.arpa: 32 single nibbles joined by '.', least significant first
         for k, part in enumerate(parts if n >= 32 else ()):
             streak = (streak + 1 if k and seps[k - 1] == "." else 1) if len(part) == 1 else 0
-            if streak >= 32 and int("".join(parts[k - 31 : k + 1])[::-1], 16) in self._v6:
+            value = int("".join(parts[k - 31 : k + 1])[::-1], 16) if streak >= 32 else -1
+            if value >= 0 and self._probe6(IPv6Address(value)):
                 found.append((starts[k - 31], starts[k] + 1))
         return found
 
@@ -237,13 +236,15 @@ class Scrubber:
         empty, size = groups.count(""), len(groups) + (2 if tail else 0)
         if not ((empty == 0 and size == 8) or (0 < empty < size <= 9)):
             return False  # cheap shape check before asking ipaddress
+        if tail is not None and not all(t.isdigit() for t in tail):
+            return False
         text = ":".join((g.lstrip("0") or "0") if g else "" for g in groups)
-        if tail is not None:
-            if not all(t.isdigit() for t in tail):
-                return False
-            text += ":" + ".".join(str(int(t)) for t in tail)
+        text += ":" + ".".join(str(int(t)) for t in tail) if tail else ""
         try:
             address = IPv6Address(text)
         except ValueError:
             return False
+        return self._probe6(address)
+
+    def _probe6(self, address: IPv6Address) -> bool:
         return int(address) in self._v6 or any(int(v4) in self._v4int for v4 in _embedded(address))
