@@ -54,6 +54,8 @@ _SKIP = rf"(?![0-9]+(?:[.-][0-9]+){{1,2}}(?![{_H}.:%\\-]))"
 _CANDIDATE = (
     rf"(?=[{_H}.:%\\-])(?<![{_H}%\\]){_SKIP}{_OTHER}*+{_SEP}{_OTHER}*+{_SEP}(?:{_OTHER}|{_SEP})*+"
 )
+# The 32-bit form standing alone, though an escape (\n, \u00e9, %20) may come just before it.
+_INTEGER = r"{0}(?:(?<![\w.-]{0})|(?<=\\[bfnrt]{0})|(?<=\\u\w{{4}}{0})|(?<=%\w\w{0}))(?!\w|\.\d)"
 _UNIT = re.compile(rf"%(?:25)*+([{_H}]{{2}})|\\++(?:u([{_H}]{{4}})|[bfnrt/])?|.", re.S)
 _RUN = re.compile(r"[0-9a-fA-F.:-]+")
 _SPLIT = re.compile(r"([.:-])")
@@ -71,9 +73,8 @@ def _parse(text: str) -> _Address:
         address = ipaddress.ip_address(core)
     except ValueError:
         raise ValueError(f"not an IP address: {text!r}") from None
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+    mapped = address.ipv4_mapped if isinstance(address, IPv6Address) else None
+    return mapped or address
 
 
 def _embedded(address: IPv6Address) -> list[IPv4Address]:
@@ -107,16 +108,15 @@ class Scrubber:
                 kept[address] = None
         self._addresses = tuple(str(address) for address in kept)
         self._v6 = {int(a) for a in kept if isinstance(a, IPv6Address)}
-        v4 = {a for a in kept if isinstance(a, IPv4Address)}
-        for a in kept:  # a probe's 6to4 or Teredo address gives its IPv4 address away too
-            if isinstance(a, IPv6Address):
-                v4.update(e for e in _embedded(a) if e.is_global)
+        v4 = {a for a in kept if isinstance(a, IPv4Address)} | {  # a 6to4/Teredo address's IPv4
+            e for a in kept if isinstance(a, IPv6Address) for e in _embedded(a) if e.is_global
+        }
         self._v4 = {tuple(a.packed) for a in v4}
         self._v4int = {int(a) for a in v4}
         self._memo: dict[str, str] = {}
         self._text, self._bytes = re.compile(_CANDIDATE), re.compile(_CANDIDATE.encode())
-        ints = "|".join(rf"{n}(?<![0-9A-Za-z_.-]{n})(?![0-9A-Za-z_]|\.[0-9])" for n in self._v4int)
-        self._int_text = re.compile(ints) if ints else None
+        ints = "|".join(_INTEGER.format(n) for n in self._v4int)
+        self._int_text = re.compile(ints, re.ASCII) if ints else None
         self._int_bytes = re.compile(ints.encode()) if ints else None
 
     @property
