@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import h11
 import msgspec
@@ -122,3 +124,32 @@ def _failure(exc: BaseException, partial: Exchange) -> str:
     if isinstance(exc, zlib.error):
         return "unknown_failure: bad content encoding"
     return failure_of(exc)
+
+
+class Browsing:
+    """What a browser carries from one request of a redirect chain to the next: cookies.
+
+    A deliberately small jar (name=value per chain, no path or expiry rules): enough for the
+    cookie-then-redirect dance sites do, which OONI's probe and helper both follow.
+    """
+
+    def __init__(self, base_headers: Sequence[tuple[str, str]]) -> None:
+        self.base_headers = list(base_headers)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, url: str) -> tuple[str, list[tuple[str, str]]]:
+        """The request target and headers for a GET of `url`."""
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = [("Host", parts.netloc.rsplit("@", 1)[-1]), *self.base_headers]
+        if self.cookies:
+            headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items())))
+        return target, headers
+
+    def received(self, exchange: Exchange) -> str | None:
+        """Keep the response's cookies; its `Location`, if any."""
+        for name, value in exchange.headers:
+            if name.lower() == "set-cookie" and "=" in value:
+                key, _, rest = value.partition("=")
+                self.cookies[key.strip()] = rest.split(";", 1)[0].strip()
+        return next((v for k, v in exchange.headers if k.lower() == "location"), None)

@@ -28,7 +28,7 @@ from netvigil.probe.backend import Backend
 from netvigil.probe.connect import Endpoint, open_endpoint, tls_context
 from netvigil.probe.control import ask_helpers, control_request
 from netvigil.probe.dnsclient import lookup_system, lookup_udp
-from netvigil.probe.httpclient import MAX_BODY, round_trip
+from netvigil.probe.httpclient import MAX_BODY, Browsing, round_trip
 from netvigil.probe.politeness import HostLimiter
 from netvigil.probe.recording import Scrub, http_record, no_scrub
 from netvigil.probe.trace import Trace
@@ -123,7 +123,7 @@ async def _fetch_chain(
     limiter: HostLimiter,
     scrub: Scrub,
 ) -> None:
-    cookies: dict[str, str] = {}
+    browsing = Browsing(REQUEST_HEADERS)
     current = url
     for depth in range(MAX_REDIRECTS + 1):
         scheme, host, port = _host_port(current)
@@ -144,7 +144,7 @@ async def _fetch_chain(
         if endpoint is None:
             return
         next_url = await _get(
-            current, endpoint, host, cookies, depth, settings, trace, limiter, scrub
+            current, endpoint, host, browsing, depth, settings, trace, limiter, scrub
         )
         if next_url is None:
             return
@@ -201,7 +201,7 @@ async def _get(
     url: str,
     endpoint: Endpoint,
     host: str,
-    cookies: dict[str, str],
+    browsing: Browsing,
     depth: int,
     settings: Settings,
     trace: Trace,
@@ -210,11 +210,7 @@ async def _get(
 ) -> str | None:
     """GET over `endpoint`; the next URL when the response is a redirect to follow."""
     assert endpoint.reader is not None and endpoint.writer is not None
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    sent = [("Host", parts.netloc.rsplit("@", 1)[-1]), *REQUEST_HEADERS]
-    if cookie := "; ".join(f"{k}={v}" for k, v in cookies.items()):
-        sent.append(("Cookie", cookie))
+    target, sent = browsing.request(url)
     t0 = trace.now()
     async with limiter.slot(host):
         exchange = await round_trip(
@@ -227,13 +223,9 @@ async def _get(
             max_body=settings.max_body,
         )
     endpoint.close()
-    for name, value in exchange.headers:
-        if name.lower() == "set-cookie" and "=" in value:
-            key, _, rest = value.partition("=")
-            cookies[key.strip()] = rest.split(";", 1)[0].strip()
+    location = browsing.received(exchange)
     next_url: str | None = None
     failure = exchange.failure
-    location = next((v for k, v in exchange.headers if k.lower() == "location"), None)
     if failure is None and exchange.status in REDIRECT_CODES and location is not None:
         candidate = urljoin(url, location.strip())
         scheme, new_host, _ = _host_port(candidate) if candidate else ("", "", 0)

@@ -23,7 +23,7 @@ from netvigil.analysis.traces import title_of
 from netvigil.failures import Failure, FailureKind, failure_of, kind_of
 from netvigil.probe.backend import Backend
 from netvigil.probe.connect import Endpoint, open_endpoint, tls_context
-from netvigil.probe.httpclient import round_trip
+from netvigil.probe.httpclient import Browsing, round_trip
 from netvigil.probe.trace import Trace
 from netvigil.probe.webconnectivity import REDIRECT_CODES, REQUEST_HEADERS
 from netvigil.records import (
@@ -167,7 +167,7 @@ async def _fetch(
     url: str, backend: Backend, settings: HelperSettings, first_addrs: list[str]
 ) -> ControlHTTPRequest:
     """GET with redirects and cookies; a failure at any hop is the result's failure."""
-    cookies: dict[str, str] = {}
+    browsing = Browsing(REQUEST_HEADERS)
     addrs = first_addrs
     context = tls_context(settings.ca_file)
     for hop in range(11):
@@ -196,10 +196,7 @@ async def _fetch(
         )
         if endpoint.failure is not None or endpoint.reader is None or endpoint.writer is None:
             return _failed(_legacy_http(endpoint.failure or ""))
-        headers = [("Host", parts.netloc.rsplit("@", 1)[-1]), *REQUEST_HEADERS]
-        if cookies:
-            headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items())))
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target, headers = browsing.request(url)
         exchange = await round_trip(
             endpoint.reader,
             endpoint.writer,
@@ -212,11 +209,7 @@ async def _fetch(
         endpoint.close()
         if exchange.failure is not None:
             return _failed(_legacy_http(exchange.failure))
-        for name, value in exchange.headers:
-            if name.lower() == "set-cookie" and "=" in value:
-                key, _, rest = value.partition("=")
-                cookies[key.strip()] = rest.split(";", 1)[0].strip()
-        location = next((v for k, v in exchange.headers if k.lower() == "location"), None)
+        location = browsing.received(exchange)
         if exchange.status in REDIRECT_CODES and location:
             url = urljoin(url, location)
             continue
