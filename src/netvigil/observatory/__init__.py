@@ -1,0 +1,1 @@
+"""The observatory server: collector, raw archive, pipeline to tables, data API."""

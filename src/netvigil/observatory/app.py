@@ -1,0 +1,60 @@
+"""The observatory as one ASGI app: collector, probe services, test helper, (data API).
+
+Its background work — the archive's writer — runs in a task group owned by the app's
+lifespan (structured concurrency: it starts with the server and is cancelled with it).
+Nothing in the app reads `request.client`: the server keeps no trace of its clients, and
+`netvigil serve` runs uvicorn with its access log off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from netvigil.observatory import collector, services
+from netvigil.observatory.archive import Archive
+from netvigil.observatory.ids import load_secret
+from netvigil.probe.backend import AsyncioBackend
+from netvigil.testhelper.app import create_app as create_helper
+from netvigil.testhelper.measure import HelperSettings
+
+
+def create_app(
+    data_dir: Path,
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    fsync: Callable[[int], None] = os.fsync,
+    capacity: int = 256,
+    allow_private_targets: bool = False,
+) -> Starlette:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    archive = Archive(data_dir / "archive", fsync=fsync)
+    secret = load_secret(data_dir / "collector.secret")
+    helper = create_helper(AsyncioBackend(), HelperSettings(allow_private=allow_private_targets))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with asyncio.TaskGroup() as group:
+            writer = group.create_task(archive.run())
+            try:
+                yield
+            finally:
+                writer.cancel()
+
+    app = Starlette(
+        routes=[
+            *collector.routes(archive, secret, now=now, capacity=capacity),
+            *services.routes(secret, now=now),
+            Mount("/th", app=helper),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.archive = archive
+    return app

@@ -1,0 +1,162 @@
+"""The collector speaks OONI's protocol, stores every measurement once, durably."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+from starlette.testclient import TestClient
+
+from netvigil.observatory.app import create_app
+from tests.corpus import MEASUREMENTS, qa_files
+
+EXPECTED = MEASUREMENTS / "probe-cli-misc" / "collector-expected.jsonl"
+
+
+def open_report(
+    client: TestClient, cc: str = "IT", asn: str = "AS137", test: str = "web_connectivity"
+) -> str:
+    response = client.post(
+        "/report",
+        json={
+            "probe_cc": cc,
+            "probe_asn": asn,
+            "test_name": test,
+            "software_name": "t",
+            "software_version": "1",
+            "test_version": "0.5.28",
+            "format": "json",
+            "data_format_version": "0.2.0",
+            "test_start_time": "2024-02-12 20:33:47",
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["supported_formats"] == ["json"]
+    return str(body["report_id"])
+
+
+def submit(client: TestClient, report: str, content: dict[str, Any], **headers: str) -> Any:
+    return client.post(
+        f"/report/{report}", json={"format": "json", "content": content}, headers=headers
+    )
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Any:
+    with TestClient(create_app(tmp_path)) as test_client:
+        yield test_client
+
+
+def test_every_qa_measurement_is_stored_once_with_a_stable_uid(client: TestClient) -> None:
+    report = open_report(client)
+    uids = []
+    for path in qa_files():
+        content = json.loads(path.read_text())
+        first = submit(client, report, content)
+        again = submit(client, report, content)  # a retry of the same measurement
+        assert first.status_code == again.status_code == 200, first.text
+        assert first.json()["measurement_uid"] == again.json()["measurement_uid"]
+        uids.append(first.json()["measurement_uid"])
+    assert len(set(uids)) == 50
+    uid = uids[0]
+    assert uid.split("_")[1:3] == ["IT", "web"] or "_IT_web_connectivity_" in uid
+    archive = client.app.state.archive  # type: ignore[attr-defined]
+    assert len(list(archive.all())) == 50
+
+
+def test_ooni_probe_fixture_body_is_accepted_once_its_report_is_ours(client: TestClient) -> None:
+    body = json.loads(EXPECTED.read_text())
+    unmodified = client.post(f"/report/{body['content']['report_id']}", json=body)
+    assert unmodified.status_code == 400 and "_id" in unmodified.json()["error"]
+    content = body["content"]
+    content.update(probe_cc="IT", probe_asn="AS137")
+    report = open_report(client, "IT", "AS137", "dummy")
+    accepted = submit(client, report, content)
+    assert accepted.status_code == 200 and accepted.json()["measurement_uid"]
+    archive = client.app.state.archive  # type: ignore[attr-defined]
+    (stored,) = list(archive.all())
+    assert "probe_ip_replaced" in stored.flags
+    assert json.loads(bytes(stored.measurement))["probe_ip"] == "127.0.0.1"
+
+
+def test_unknown_location_is_stored_and_flagged(client: TestClient) -> None:
+    report = open_report(client, "ZZ", "AS0", "web_connectivity")
+    content = json.loads(qa_files()[0].read_text())
+    content.update(probe_cc="ZZ", probe_asn="AS0")
+    assert submit(client, report, content).status_code == 200
+    (stored,) = list(client.app.state.archive.all())  # type: ignore[attr-defined]
+    assert stored.flags == ("unknown_location",)
+
+
+def test_zstd_bodies(client: TestClient) -> None:
+    report = open_report(client)
+    content = json.loads(qa_files()[1].read_text())
+    packed = zstandard.ZstdCompressor().compress(
+        json.dumps({"format": "json", "content": content}).encode()
+    )
+    response = client.post(
+        f"/report/{report}",
+        content=packed,
+        headers={"Content-Encoding": "zstd", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "fragment"),
+    [
+        ("/report", b"{not json", "expected JSON"),
+        ("/report", b'{"probe_cc": "Italy", "probe_asn": "AS1", "test_name": "x"}', "probe_cc"),
+        (
+            "/report/20240214T090617Z_webconnectivity_IT_30722_n1_1IvUiXNWHooB5rmD",
+            b'{"format":"json","content":{}}',
+            "not opened by this collector",
+        ),
+        ("/report/nonsense", b"{}", "malformed report_id"),
+    ],
+)
+def test_bad_requests_are_clear_4xx(
+    client: TestClient, path: str, body: bytes, fragment: str
+) -> None:
+    response = client.post(path, content=body)
+    assert 400 <= response.status_code < 500
+    assert fragment in response.json()["error"]
+
+
+def test_mismatched_body_names_the_report(client: TestClient) -> None:
+    report = open_report(client, "IT", "AS137")
+    content = json.loads(qa_files()[0].read_text())
+    content["probe_cc"] = "BR"
+    response = submit(client, report, content)
+    assert response.status_code == 400 and report in response.json()["error"]
+    assert "probe_cc" in response.json()["error"]
+
+
+def test_failed_fsync_is_a_5xx_never_a_200(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def failing(descriptor: int) -> None:
+        calls["n"] += 1
+        if calls["n"] > 1:  # the archive's first directory fsync works; then the disk fails
+            raise OSError(5, "Input/output error")
+
+    with TestClient(create_app(tmp_path, fsync=failing)) as client:
+        report = open_report(client)
+        for path in qa_files()[:3]:
+            response = submit(client, report, json.loads(path.read_text()))
+            assert response.status_code >= 500, response.text
+
+
+def test_future_start_time_is_flagged(client: TestClient) -> None:
+    report = open_report(client)
+    content = json.loads(qa_files()[2].read_text())
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    content["measurement_start_time"] = future.strftime("%Y-%m-%d %H:%M:%S")
+    assert submit(client, report, content).status_code == 200
+    (stored,) = list(client.app.state.archive.all())  # type: ignore[attr-defined]
+    assert stored.flags == ("start_time_in_future",)
