@@ -18,9 +18,10 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from netvigil.observatory import collector, services
+from netvigil.observatory import api, collector, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
+from netvigil.observatory.pipeline import Pipeline
 from netvigil.probe.backend import AsyncioBackend
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings
@@ -36,22 +37,26 @@ def create_app(
 ) -> Starlette:
     data_dir.mkdir(parents=True, exist_ok=True)
     archive = Archive(data_dir / "archive", fsync=fsync)
+    tables = data_dir / "tables" / "analysis"
+    pipeline = Pipeline(archive, tables, now=now)
     secret = load_secret(data_dir / "collector.secret")
     helper = create_helper(AsyncioBackend(), HelperSettings(allow_private=allow_private_targets))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with asyncio.TaskGroup() as group:
-            writer = group.create_task(archive.run())
+            workers = [group.create_task(archive.run()), group.create_task(pipeline.run())]
             try:
                 yield
             finally:
-                writer.cancel()
+                for worker in workers:
+                    worker.cancel()
 
     app = Starlette(
         routes=[
             *collector.routes(archive, secret, now=now, capacity=capacity),
             *services.routes(secret, now=now),
+            *api.routes(tables, archive),
             Mount("/th", app=helper),
         ],
         lifespan=lifespan,

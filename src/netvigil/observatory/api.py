@@ -1,0 +1,207 @@
+"""The data API, compatible with OONI's (ooni.md §5.3), plus our layered analysis.
+
+- `/api/v1/measurements`: filters, paging, OONI's row shape (`anomaly`, `confirmed`,
+  `failure`, `measurement_url`), AS names beside AS numbers;
+- `/api/v1/measurement/{uid}` and `/api/v1/raw_measurement?measurement_uid=`;
+- `/api/v1/aggregation`: `axis_x`, `axis_y`, `time_grain`, `format=CSV`, cells with
+  `measurement_count`, `anomaly_count`, `confirmed_count`, `failure_count`, `ok_count`; no
+  `since`/`until` means all time;
+- `/api/v1/analysis`: our verdicts with outcome, layer, technique, rule and confidence.
+
+Queries run in a worker thread on a fresh DuckDB connection over the Parquet tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from netvigil.observatory.archive import Archive
+from netvigil.observatory.collector import error
+from netvigil.observatory.query import BadQuery, axis, conditions, integer, order
+from netvigil.observatory.tables import connect
+
+_COLUMNS = (
+    "measurement_uid, report_id, input, probe_cc, probe_asn, probe_network_name, test_name, "
+    "strftime(measurement_start_time, '%Y-%m-%dT%H:%M:%SZ') AS measurement_start_time, "
+    "anomaly, confirmed, failure, outcome, layer, technique, rule, "
+    "confidence, rules_version"
+)
+
+
+def _iso(value: Any) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
+
+
+def _row(record: dict[str, Any], base: str) -> dict[str, Any]:
+    uid = record["measurement_uid"]
+    return {
+        "measurement_uid": uid,
+        "report_id": record["report_id"],
+        "input": record["input"],
+        "probe_cc": record["probe_cc"],
+        "probe_asn": f"AS{record['probe_asn']}",
+        "probe_network_name": record["probe_network_name"],
+        "test_name": record["test_name"],
+        "measurement_start_time": _iso(record["measurement_start_time"]),
+        "anomaly": record["anomaly"],
+        "confirmed": record["confirmed"],
+        "failure": record["failure"],
+        "scores": {k: record[k] for k in ("outcome", "layer", "technique", "rule", "confidence")},
+        "measurement_url": f"{base}/api/v1/measurement/{uid}",
+    }
+
+
+def routes(tables: Path, archive: Archive) -> list[Route]:
+    def select(sql: str, args: list[object]) -> list[dict[str, Any]]:
+        db = connect(tables)
+        try:
+            cursor = db.execute(sql, args)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        finally:
+            db.close()
+
+    async def run(handler: Callable[[], Response]) -> Response:
+        try:
+            return await asyncio.to_thread(handler)
+        except BadQuery as exc:
+            return error(400, str(exc))
+
+    async def measurements(request: Request) -> Response:
+        params, base = request.query_params, str(request.base_url).rstrip("/")
+
+        def handler() -> Response:
+            where, args = conditions(params)
+            limit = integer(params, "limit", 100, 1, 10_000)
+            offset = integer(params, "offset", 0, 0, 10**9)
+            sort = order(params).replace(
+                "measurement_start_time", "analysis.measurement_start_time"
+            )
+            total = select(f"SELECT count(*) AS n FROM analysis WHERE {where}", args)[0]["n"]
+            rows = select(
+                f"SELECT {_COLUMNS} FROM analysis WHERE {where} ORDER BY {sort} "
+                f"LIMIT {limit} OFFSET {offset}",
+                args,
+            )
+            metadata = {
+                "count": total,
+                "limit": limit,
+                "offset": offset,
+                "current_page": offset // limit + 1,
+            }
+            return JSONResponse({"metadata": metadata, "results": [_row(r, base) for r in rows]})
+
+        return await run(handler)
+
+    async def measurement(request: Request) -> Response:
+        uid, base = request.path_params["uid"], str(request.base_url).rstrip("/")
+
+        def handler() -> Response:
+            rows = select(f"SELECT {_COLUMNS} FROM analysis WHERE measurement_uid = ?", [uid])
+            stored = archive.read(uid)
+            if not rows and stored is None:
+                return error(404, f"no measurement {uid!r}")
+            body = _row(rows[0], base) if rows else {"measurement_uid": uid}
+            if stored is not None:
+                body["raw_measurement"] = json.loads(bytes(stored.measurement))
+            return JSONResponse(body)
+
+        return await run(handler)
+
+    async def raw(request: Request) -> Response:
+        uid = request.query_params.get("measurement_uid")
+        if not uid:
+            return error(400, "measurement_uid is required")
+        stored = archive.read(uid)
+        if stored is None:
+            return error(404, f"no measurement {uid!r}")
+        return Response(bytes(stored.measurement), media_type="application/json")
+
+    async def aggregation(request: Request) -> Response:
+        params = request.query_params
+
+        def handler() -> Response:
+            x, y = axis(params, "axis_x"), axis(params, "axis_y")
+            where, args = conditions(params)
+            keys = [
+                (name, column)
+                for name, column in (("axis_x", x), ("axis_y", y))
+                if column is not None
+            ]
+            labels = [params[name] for name, _ in keys]
+            group = ", ".join(
+                f"{column} AS {label}" for (_, column), label in zip(keys, labels, strict=True)
+            )
+            names = (
+                ", any_value(probe_network_name) AS probe_network_name"
+                if ("probe_asn" in labels)
+                else ""
+            )
+            sql = (
+                f"SELECT {group + ',' if group else ''} count(*) AS measurement_count, "
+                "count(*) FILTER (WHERE anomaly) AS anomaly_count, "
+                "count(*) FILTER (WHERE confirmed) AS confirmed_count, "
+                "count(*) FILTER (WHERE failure) AS failure_count, "
+                "count(*) FILTER (WHERE NOT anomaly AND NOT failure) AS ok_count"
+                f"{names} FROM analysis WHERE {where}"
+                + (f" GROUP BY ALL ORDER BY {', '.join(labels)}" if labels else "")
+            )
+            rows = [
+                {k: (_iso(v) if k == "measurement_start_day" else v) for k, v in r.items()}
+                for r in select(sql, args)
+            ]
+            for r in rows:
+                if "probe_asn" in r and isinstance(r["probe_asn"], int):
+                    r["probe_asn"] = f"AS{r['probe_asn']}"
+            if params.get("format", "JSON").upper() == "CSV":
+                return _csv(rows)
+            result: Any = rows if labels else (rows[0] if rows else {})
+            return JSONResponse({"dimension_count": len(labels), "result": result, "v": 0})
+
+        return await run(handler)
+
+    async def analysis(request: Request) -> Response:
+        params = request.query_params
+
+        def handler() -> Response:
+            where, args = conditions(params)
+            limit = integer(params, "limit", 100, 1, 10_000)
+            offset = integer(params, "offset", 0, 0, 10**9)
+            rows = select(
+                f"SELECT {_COLUMNS} FROM analysis WHERE {where} ORDER BY "
+                f"{order(params)} LIMIT {limit} OFFSET {offset}",
+                args,
+            )
+            for r in rows:
+                r["measurement_start_time"] = _iso(r["measurement_start_time"])
+                r["probe_asn"] = f"AS{r['probe_asn']}"
+            return JSONResponse({"results": rows})
+
+        return await run(handler)
+
+    return [
+        Route("/api/v1/measurements", measurements, methods=["GET"]),
+        Route("/api/v1/measurement/{uid}", measurement, methods=["GET"]),
+        Route("/api/v1/raw_measurement", raw, methods=["GET"]),
+        Route("/api/v1/aggregation", aggregation, methods=["GET"]),
+        Route("/api/v1/analysis", analysis, methods=["GET"]),
+    ]
+
+
+def _csv(rows: list[dict[str, Any]]) -> Response:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return Response(buffer.getvalue(), media_type="text/csv")

@@ -1,0 +1,123 @@
+"""Columnar tables: hive-partitioned, zstd Parquet, queried through DuckDB (pipelines.md §3).
+
+Layout: `tables/analysis/date=YYYY-MM-DD/probe_cc=CC/test_name=T/part-<id>.parquet`, readable
+by any Parquet engine. Files are only ever added, each written to a temporary name and
+renamed into place, so a reader never sees half a file. A measurement re-analysed with newer
+rules gets a new row; queries keep the newest row per `measurement_uid` (`LATEST`), and
+`compact()` rewrites the table without the superseded rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import msgspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from netvigil.observatory.rows import Row
+
+SCHEMA = pa.schema(
+    [
+        ("measurement_uid", pa.string()),
+        ("report_id", pa.string()),
+        ("input", pa.string()),
+        ("domain", pa.string()),
+        ("probe_asn", pa.int64()),
+        ("probe_network_name", pa.string()),
+        ("measurement_start_time", pa.timestamp("us", tz="UTC")),
+        ("anomaly", pa.bool_()),
+        ("confirmed", pa.bool_()),
+        ("failure", pa.bool_()),
+        ("outcome", pa.string()),
+        ("layer", pa.string()),
+        ("technique", pa.string()),
+        ("rule", pa.string()),
+        ("confidence", pa.float64()),
+        ("blocking_type", pa.string()),
+        ("flags", pa.string()),
+        ("rules_version", pa.string()),
+        ("analysed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+PARTITIONS = ("date", "probe_cc", "test_name")
+
+
+def write_rows(folder: Path, rows: Iterable[Row]) -> int:
+    """Add rows as new Parquet files, one per partition; the number of rows written."""
+    groups: dict[tuple[str, str, str], list[dict[str, object]]] = defaultdict(list)
+    for row in rows:
+        record = msgspec.structs.asdict(row)
+        where = (str(record.pop("date")), str(record.pop("probe_cc")), str(record.pop("test_name")))
+        groups[where].append(record)
+    written = 0
+    for (date, cc, test), records in groups.items():
+        partition = folder / f"date={date}" / f"probe_cc={cc}" / f"test_name={test}"
+        partition.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist(records, schema=SCHEMA)
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        temporary = partition / f".{name}.tmp"
+        pq.write_table(table, temporary, compression="zstd")
+        os.replace(temporary, partition / name)
+        written += len(records)
+    return written
+
+
+def connect(folder: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with `analysis` (newest row per measurement) over the files."""
+    db = duckdb.connect()
+    db.execute("SET TimeZone = 'UTC'")
+    files = str(folder / "**" / "*.parquet")
+    if any(folder.glob("**/*.parquet")):
+        db.execute(
+            f"CREATE VIEW raw_analysis AS SELECT * FROM read_parquet('{files}', "
+            "hive_partitioning = true, union_by_name = true)"
+        )
+    else:
+        columns = ", ".join(f"{f.name} {_duck(f.type)}" for f in SCHEMA)
+        db.execute(
+            f"CREATE TABLE raw_analysis ({columns}, date VARCHAR, probe_cc VARCHAR, "
+            "test_name VARCHAR)"
+        )
+    db.execute(
+        "CREATE VIEW analysis AS SELECT * FROM raw_analysis QUALIFY row_number() OVER "
+        "(PARTITION BY measurement_uid ORDER BY analysed_at DESC) = 1"
+    )
+    return db
+
+
+def _duck(kind: pa.DataType) -> str:
+    if pa.types.is_boolean(kind):
+        return "BOOLEAN"
+    if pa.types.is_integer(kind):
+        return "BIGINT"
+    if pa.types.is_floating(kind):
+        return "DOUBLE"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMPTZ"
+    return "VARCHAR"
+
+
+def compact(folder: Path) -> None:
+    """Rewrite the table keeping only the newest row per measurement (atomic swap)."""
+    if not any(folder.glob("**/*.parquet")):
+        return
+    staging = folder.with_name(folder.name + ".compacting")
+    shutil.rmtree(staging, ignore_errors=True)
+    db = connect(folder)
+    db.execute(
+        f"COPY (SELECT * FROM analysis) TO '{staging}' (FORMAT parquet, COMPRESSION zstd, "
+        f"PARTITION_BY ({', '.join(PARTITIONS)}))"
+    )
+    db.close()
+    retired = folder.with_name(folder.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    os.replace(folder, retired)
+    os.replace(staging, folder)
+    shutil.rmtree(retired)
