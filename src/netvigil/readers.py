@@ -42,7 +42,11 @@ class Item(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     line: int | None
     measurement: AnyMeasurement
-    size: int
+    raw: bytes  # the JSON as read (kept for archiving; one item is alive at a time)
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
 
 
 ReadResult = Item | ReadError
@@ -60,7 +64,7 @@ def parse_line(data: bytes, source: str, line: int | None) -> ReadResult:
         return ReadError(source=source, line=line, error=f"malformed measurement: {exc}")
     if not measurement.test_name:
         return ReadError(source=source, line=line, error=_NOT_A_MEASUREMENT)
-    return Item(source=source, line=line, measurement=measurement, size=len(data))
+    return Item(source=source, line=line, measurement=measurement, raw=data)
 
 
 def read_path(path: Path) -> Iterator[ReadResult]:
@@ -136,8 +140,9 @@ def _read_json(source: str, path: Path) -> Iterator[ReadResult]:
         yield ReadError(source=source, line=None, error="empty file")
         return
     single = parse_line(stripped, source, None)
-    if isinstance(single, Item) or b"\n" not in stripped:
-        yield single
+    first = stripped.split(b"\n", 1)[0].strip()
+    if isinstance(single, Item) or b"\n" not in stripped or not first.endswith(b"}"):
+        yield single  # one document (a pretty-printed one too): one item or one error
         return
     # A JSONL report stored under a .json name.
     for number, raw in enumerate(stripped.split(b"\n"), start=1):

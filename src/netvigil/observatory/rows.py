@@ -49,7 +49,7 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
     analysed_at: dt.datetime
 
 
-def _start(value: str | None) -> dt.datetime:
+def start_time(value: str | None) -> dt.datetime:
     try:
         return dt.datetime.strptime(value or "", "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
     except ValueError:
@@ -79,7 +79,7 @@ def row_of(stored: Stored, fingerprints: FingerprintDB, now: dt.datetime) -> Row
         keys = web_connectivity_keys(measurement)
         if keys is not None and isinstance(keys.blocking, str):
             blocking = keys.blocking
-    started = _start(measurement.measurement_start_time)
+    started = start_time(measurement.measurement_start_time)
     url = measurement.url or None
     asn = (measurement.probe_asn or "AS0").removeprefix("AS")
     return Row(
