@@ -128,9 +128,9 @@ def routes(
         if isinstance(body, Response):
             return body
         try:
-            envelope = json.loads(body)
+            envelope = msgspec.json.decode(body)
             content = envelope["content"]
-        except (ValueError, KeyError, TypeError):
+        except (msgspec.DecodeError, KeyError, TypeError):
             return error(400, 'expected {"format": "json", "content": {...}}')
         if envelope.get("format", "json") != "json" or not isinstance(content, dict):
             return error(400, 'only {"format": "json"} with a measurement object is accepted')
@@ -149,7 +149,7 @@ def routes(
             received=received.isoformat(),
             report_id=value,
             flags=flags,
-            measurement=msgspec.Raw(json.dumps(content, separators=(",", ":")).encode()),
+            measurement=msgspec.Raw(msgspec.json.encode(content)),
         )
         try:
             uid = await archive.store(stored)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -89,8 +88,10 @@ def parse_report_id(secret: bytes, value: str) -> ReportId:
 
 def dedup_key(measurement: dict[str, Any]) -> str:
     content = {k: v for k, v in measurement.items() if k not in BACKEND_KEYS}
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    # Sorted keys at every level, no spaces, UTF-8: msgspec's `order="sorted"` is the same
+    # canonical form as json.dumps(sort_keys=True, separators=(",", ":"),
+    # ensure_ascii=False), an order of magnitude faster.
+    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
 
 
 def measurement_uid(key: str, *, received: dt.datetime, probe_cc: str, test_name: str) -> str:
