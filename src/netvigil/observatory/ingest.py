@@ -14,7 +14,6 @@ adds no new measurement (the tables keep the newest row per uid).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -23,9 +22,8 @@ from typing import Any
 import msgspec
 
 from netvigil.analysis.fingerprints import FingerprintDB
-from netvigil.observatory.archive import Stored
 from netvigil.observatory.ids import dedup_key, measurement_uid
-from netvigil.observatory.rows import Row, row_of, start_time
+from netvigil.observatory.rows import Row, row_for, start_time
 from netvigil.observatory.tables import write_rows
 from netvigil.readers import Item, ReadError, list_files, read_path
 
@@ -39,25 +37,22 @@ class FileResult(msgspec.Struct, frozen=True, kw_only=True):
     errors: tuple[str, ...]  # one line each: file:line: reason
 
 
-def _stored(item: Item, now: dt.datetime) -> Stored:
+def uid_of(item: Item) -> str:
+    """OONI's uid when the measurement has one; else one derived from its content and time.
+
+    No receipt time exists for an imported file: the uid's time is the measurement's own,
+    so the same measurement imported from two files gets one uid.
+    """
     measurement = item.measurement
-    content = json.loads(item.raw)
+    if measurement.measurement_uid:
+        return measurement.measurement_uid
+    content = msgspec.json.decode(item.raw)
     key = dedup_key(content) if isinstance(content, dict) else ""
-    # No receipt time exists for an imported file: the uid's time is the measurement's own,
-    # so the same measurement imported from two files gets one uid.
-    started = start_time(measurement.measurement_start_time)
-    uid = measurement.measurement_uid or measurement_uid(
+    return measurement_uid(
         key,
-        received=started,
+        received=start_time(measurement.measurement_start_time),
         probe_cc=measurement.probe_cc or "ZZ",
         test_name=measurement.test_name,
-    )
-    return Stored(
-        uid=uid,
-        key=key,
-        received=now.isoformat(),
-        report_id=measurement.report_id,
-        measurement=msgspec.Raw(item.raw),
     )
 
 
@@ -73,7 +68,10 @@ def ingest_file(path: str, tables: str) -> FileResult:
             errors.append(item.describe())
             continue
         size += item.size
-        rows.append(row_of(_stored(item, now), fingerprints, now))
+        measurement = item.measurement
+        rows.append(
+            row_for(measurement, uid_of(item), measurement.report_id, (), fingerprints, now)
+        )
         if len(rows) >= BATCH:
             written += write_rows(Path(tables), rows)
             rows = []

@@ -21,7 +21,12 @@ from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.verdicts import RULES_VERSION, Outcome
 from netvigil.observatory.archive import Stored
-from netvigil.records import MeasurementFormatError, decode_any, web_connectivity_keys
+from netvigil.records import (
+    AnyMeasurement,
+    MeasurementFormatError,
+    decode_any,
+    web_connectivity_keys,
+)
 
 
 class Row(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,7 +62,26 @@ def start_time(value: str | None) -> dt.datetime:
 
 
 def row_of(stored: Stored, fingerprints: FingerprintDB, now: dt.datetime) -> Row:
-    measurement = decode_any(bytes(stored.measurement))
+    """The row of an archived measurement."""
+    return row_for(
+        decode_any(bytes(stored.measurement)),
+        stored.uid,
+        stored.report_id,
+        stored.flags,
+        fingerprints,
+        now,
+    )
+
+
+def row_for(
+    measurement: AnyMeasurement,
+    uid: str,
+    report_id: str | None,
+    flags: tuple[str, ...],
+    fingerprints: FingerprintDB,
+    now: dt.datetime,
+) -> Row:
+    """The row of a decoded measurement (imports decode once, in the reader)."""
     outcome, layer, technique, rule, confidence, confirmed = (
         "unanalysed",
         None,
@@ -83,8 +107,8 @@ def row_of(stored: Stored, fingerprints: FingerprintDB, now: dt.datetime) -> Row
     url = measurement.url or None
     asn = (measurement.probe_asn or "AS0").removeprefix("AS")
     return Row(
-        measurement_uid=stored.uid,
-        report_id=stored.report_id,
+        measurement_uid=uid,
+        report_id=report_id,
         input=url,
         domain=host_of(url) or None if url else None,
         probe_cc=(measurement.probe_cc or "ZZ").upper(),
@@ -102,7 +126,7 @@ def row_of(stored: Stored, fingerprints: FingerprintDB, now: dt.datetime) -> Row
         rule=rule,
         confidence=confidence,
         blocking_type=blocking,
-        flags=",".join(stored.flags),
+        flags=",".join(flags),
         rules_version=RULES_VERSION,
         analysed_at=now,
     )
