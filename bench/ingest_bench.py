@@ -24,10 +24,6 @@ from netvigil.observatory.ingest import FileResult, run_local
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "ooni-measurements"
 WORDS = (
-    "censorship", "measurement", "network", "resolver", "blockpage", "freedom", "internet",
-    "probe", "helper", "country", "access", "denied", "jurisdiction", "news", "human",
-    "rights", "report", "citizen", "lab",
-)
     "censorship",
     "measurement",
     "network",
@@ -47,7 +43,7 @@ WORDS = (
     "report",
     "citizen",
     "lab",
-]
+)
 
 
 def generate(folder: Path, megabytes: int, files: int) -> tuple[int, int]:
