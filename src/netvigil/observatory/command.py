@@ -27,7 +27,11 @@ def load_demo(folder: Path) -> int:
 
     sample = files("netvigil") / "data" / "samples" / "web_connectivity.jsonl.gz"
     with as_file(sample) as path:
-        return ingest_file(str(path), str(_tables(folder))).rows
+        rows = ingest_file(str(path), str(_tables(folder))).rows
+    from netvigil.observatory.tables import compact
+
+    compact(_tables(folder))
+    return rows
 
 
 def serve_command(
@@ -143,6 +147,10 @@ def ingest_command(
                 run_dask(executor.removeprefix("dask://"), targets, _tables(folder), done)
         except OSError as exc:
             raise fail(f"cannot reach the executor: {exc}".splitlines()[0]) from None
+    if totals["rows"]:
+        from netvigil.observatory.tables import compact
+
+        compact(_tables(folder))  # a re-import leaves two rows for a measurement: keep one
     console.print(
         f"imported {totals['rows']} measurements from {len(targets)} file(s), "
         f"{totals['errors']} error(s)",

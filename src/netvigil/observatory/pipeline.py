@@ -19,9 +19,10 @@ from pathlib import Path
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.rows import Row, row_of
-from netvigil.observatory.tables import write_rows
+from netvigil.observatory.tables import compact, file_count, write_rows
 
 BATCH = 5000
+COMPACT_AT = 2000  # small files: beyond this many, queries slow down; merge them
 
 
 class Pipeline:
@@ -69,8 +70,16 @@ class Pipeline:
             self._save(position)
         return total
 
+    def catch_up(self) -> None:
+        """At start: analyse what was missed, then compact away any row written twice."""
+        self.step()
+        compact(self.tables)
+
     async def run(self, interval: float = 1.0) -> None:
+        await asyncio.to_thread(self.catch_up)
         while True:
             written = await asyncio.to_thread(self.step)
+            if file_count(self.tables) > COMPACT_AT:
+                await asyncio.to_thread(compact, self.tables)
             if not written:
                 await asyncio.sleep(interval)

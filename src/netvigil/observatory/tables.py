@@ -2,18 +2,27 @@
 
 Layout: `tables/analysis/date=YYYY-MM-DD/probe_cc=CC/test_name=T/part-<id>.parquet`, readable
 by any Parquet engine. Files are only ever added, each written to a temporary name and
-renamed into place, so a reader never sees half a file. A measurement re-analysed with newer
-rules gets a new row; queries keep the newest row per `measurement_uid` (`LATEST`), and
-`compact()` rewrites the table without the superseded rows.
+renamed into place, so a reader never sees half a file.
+
+Invariant: after `compact()`, no two rows share a `measurement_uid`. Only two things can
+add a second row for a measurement — re-importing a file, and the pipeline re-reading
+records after a crash (or re-analysing with newer rules) — and each compacts afterwards,
+keeping the newest row. Queries can then read the files as they are, with no per-query
+deduplication (which cost 1 s per million rows in measurements, against 0.15 s for the
+whole aggregation). Compaction also merges the many small files incremental writes leave.
+Writers hold a shared lock on the table and compaction an exclusive one (`flock`), so an
+import and a running server never lose each other's files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -49,8 +58,24 @@ SCHEMA = pa.schema(
 PARTITIONS = ("date", "probe_cc", "test_name")
 
 
+@contextlib.contextmanager
+def locked(folder: Path, *, exclusive: bool) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_rows(folder: Path, rows: Iterable[Row]) -> int:
     """Add rows as new Parquet files, one per partition; the number of rows written."""
+    with locked(folder, exclusive=False):
+        return _write_rows(folder, rows)
+
+
+def _write_rows(folder: Path, rows: Iterable[Row]) -> int:
     groups: dict[tuple[str, str, str], list[dict[str, object]]] = defaultdict(list)
     for row in rows:
         record = msgspec.structs.asdict(row)
@@ -85,10 +110,7 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
             f"CREATE TABLE raw_analysis ({columns}, date VARCHAR, probe_cc VARCHAR, "
             "test_name VARCHAR)"
         )
-    db.execute(
-        "CREATE VIEW analysis AS SELECT * FROM raw_analysis QUALIFY row_number() OVER "
-        "(PARTITION BY measurement_uid ORDER BY analysed_at DESC) = 1"
-    )
+    db.execute("CREATE VIEW analysis AS SELECT * FROM raw_analysis")
     return db
 
 
@@ -104,16 +126,26 @@ def _duck(kind: pa.DataType) -> str:
     return "VARCHAR"
 
 
+def file_count(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("**/*.parquet"))
+
+
 def compact(folder: Path) -> None:
     """Rewrite the table keeping only the newest row per measurement (atomic swap)."""
+    with locked(folder, exclusive=True):
+        _compact(folder)
+
+
+def _compact(folder: Path) -> None:
     if not any(folder.glob("**/*.parquet")):
         return
     staging = folder.with_name(folder.name + ".compacting")
     shutil.rmtree(staging, ignore_errors=True)
     db = connect(folder)
     db.execute(
-        f"COPY (SELECT * FROM analysis) TO '{staging}' (FORMAT parquet, COMPRESSION zstd, "
-        f"PARTITION_BY ({', '.join(PARTITIONS)}))"
+        f"COPY (SELECT * FROM raw_analysis QUALIFY row_number() OVER (PARTITION BY "
+        f"measurement_uid ORDER BY analysed_at DESC) = 1) TO '{staging}' "
+        f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({', '.join(PARTITIONS)}))"
     )
     db.close()
     retired = folder.with_name(folder.name + ".old")
