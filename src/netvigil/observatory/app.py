@@ -16,15 +16,21 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
 
-from netvigil.observatory import api, collector, services
+from netvigil.observatory import api, collector, openapi, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import Pipeline
 from netvigil.probe.backend import AsyncioBackend
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings
+
+
+async def openapi_json(request: Request) -> Response:
+    return Response(openapi.rendered(), media_type="application/json")
 
 
 def create_app(
@@ -57,6 +63,7 @@ def create_app(
             *collector.routes(archive, secret, now=now, capacity=capacity),
             *services.routes(secret, now=now),
             *api.routes(tables, archive),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
             Mount("/th", app=helper),
         ],
         lifespan=lifespan,

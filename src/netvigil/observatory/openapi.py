@@ -1,0 +1,167 @@
+"""The observatory's OpenAPI 3.1 document, generated from one table of operations.
+
+Starlette does not derive a schema from handler signatures, so each operation is described
+once here; `docs/openapi.json` is this document, committed, and a test checks that the
+committed copy matches and that every route of the app has an entry (a new route without
+one fails), so the document cannot drift from the server (aesthetics.md principle 13).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from netvigil import __version__
+
+FILTERS = [
+    ("probe_cc", "Country, ISO 3166-1 alpha-2 (IT)."),
+    ("probe_asn", "Network: AS1234 or 1234."),
+    ("test_name", "Nettest, e.g. web_connectivity."),
+    ("input", "The measured URL, exactly."),
+    ("domain", "The measured URL's host."),
+    ("report_id", "A report id."),
+    ("since", "Start, inclusive: YYYY-MM-DD or ISO 8601. No since/until means all time."),
+    ("until", "End, exclusive: YYYY-MM-DD or ISO 8601."),
+    ("anomaly", "true or false: blocked per our analysis."),
+    ("confirmed", "true or false: blocked with an artefact."),
+    ("failure", "true or false: the analysis found too little data."),
+    ("outcome", "blocked, down, ok, insufficient or unanalysed."),
+    ("layer", "dns, tcp, tls or http."),
+    ("technique", "e.g. dns_nxdomain, tls_reset, http_blockpage:NAME."),
+]
+PAGING = [
+    ("limit", "Rows, 1 to 10000 (default 100)."),
+    ("offset", "Rows to skip."),
+    ("order_by", "measurement_start_time, input, probe_cc, probe_asn or test_name."),
+    ("order", "asc or desc (default desc)."),
+]
+AGGREGATION = [
+    (
+        "axis_x",
+        "measurement_start_day, probe_cc, probe_asn, test_name, domain, input, "
+        "blocking_type, outcome, layer or technique.",
+    ),
+    ("axis_y", "A second axis, from the same list."),
+    ("time_grain", "hour, day, week, month, year or auto (default day)."),
+    ("format", "JSON (default) or CSV."),
+]
+
+# (path, method, summary, query parameters, request body description or None)
+OPERATIONS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
+    (
+        "/report",
+        "post",
+        "Open a report (OONI collector).",
+        [],
+        "probe_cc, probe_asn, test_name, software_name, software_version, test_version",
+    ),
+    (
+        "/report/{report_id}",
+        "post",
+        "Submit a measurement; answers its measurement_uid.",
+        [],
+        '{"format": "json", "content": <measurement>}, optionally Content-Encoding: zstd',
+    ),
+    ("/report/{report_id}/close", "post", "Close a report (legacy, a no-op).", [], None),
+    (
+        "/api/v1/check-in",
+        "post",
+        "Probe check-in: URLs to measure, test helpers.",
+        [],
+        "probe_cc, probe_asn, run_type, web_connectivity.category_codes",
+    ),
+    (
+        "/api/v1/test-list/urls",
+        "get",
+        "Citizen Lab test list for a country.",
+        [
+            ("country_code", "ISO alpha-2 or XX."),
+            ("category_codes", "Comma-separated codes."),
+            ("limit", "At most 9999."),
+        ],
+        None,
+    ),
+    ("/api/v1/test-helpers", "get", "Test helpers to use.", [], None),
+    (
+        "/api/v1/measurements",
+        "get",
+        "Search measurements (OONI-compatible).",
+        FILTERS + PAGING,
+        None,
+    ),
+    ("/api/v1/measurement/{uid}", "get", "One measurement with its raw data.", [], None),
+    (
+        "/api/v1/raw_measurement",
+        "get",
+        "The raw measurement as submitted.",
+        [("measurement_uid", "The measurement's uid.")],
+        None,
+    ),
+    ("/api/v1/aggregation", "get", "Counts by axes (OONI's MAT API).", FILTERS + AGGREGATION, None),
+    ("/api/v1/analysis", "get", "Our layered verdicts.", FILTERS + PAGING, None),
+    ("/th/", "get", "Test helper greeting.", [], None),
+    (
+        "/th/",
+        "post",
+        "Test helper control measurement (OONI TH protocol).",
+        [],
+        "THRequest: http_request, http_request_headers, tcp_connect, x_quic_enabled",
+    ),
+    ("/openapi.json", "get", "This document.", [], None),
+]
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    error = {
+        "description": "Bad input: a JSON object with an `error` message.",
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
+            }
+        },
+    }
+    for path, method, summary, query, body in OPERATIONS:
+        parameters: list[dict[str, Any]] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in ("report_id", "uid")
+            if "{" + name + "}" in path
+        ]
+        parameters += [
+            {"name": n, "in": "query", "description": d, "schema": {"type": "string"}}
+            for n, d in query
+        ]
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "operationId": _operation_id(method, path),
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {}}},
+                "400": error,
+            },
+        }
+        if body is not None:
+            operation["requestBody"] = {
+                "description": body,
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "netvigil observatory",
+            "version": __version__,
+            "description": "OONI-compatible collector, probe services and data API.",
+        },
+        "paths": paths,
+    }
+
+
+def _operation_id(method: str, path: str) -> str:
+    name = path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+    return f"{method}_{name or 'root'}".replace("-", "_").replace(".", "_")
+
+
+def rendered() -> str:
+    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
