@@ -185,6 +185,15 @@ def run_command(
         list[str],
         typer.Option("--lab-network", hidden=True, help="Lab: treat these CIDRs as public."),
     ] = [],  # noqa: B006
+    upload_to: Annotated[
+        str | None,
+        typer.Option(
+            "--upload",
+            metavar="URL",
+            help="Then submit the results to this "
+            "collector (kept for `probe upload` if it cannot be reached).",
+        ),
+    ] = None,
 ) -> None:
     """Measure websites: DNS, TCP, TLS and HTTP, compared with a test helper's view."""
     folder = open_data_dir(data_dir)
@@ -219,8 +228,12 @@ def run_command(
     config = RunConfig(
         settings=settings, location=location, parallelism=parallelism, max_runtime=max_runtime
     )
-    results = _execute(targets, backend, config, scrubber, folder, output, as_json)
+    results, result_file = _execute(targets, backend, config, scrubber, folder, output, as_json)
     _summary(results, bogons, as_json)
+    if upload_to is not None:
+        from netvigil.probe.history import upload_results
+
+        upload_results([result_file], upload_to, backend, folder, str(ca_file) if ca_file else None)
 
 
 def _execute(
@@ -231,10 +244,11 @@ def _execute(
     folder: DataDir,
     output: Path | None,
     as_json: bool,
-) -> list[WebMeasurement]:
+) -> tuple[list[WebMeasurement], Path]:
     folder.results.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    files = [open(folder.results / f"{stamp}.jsonl", "ab")]  # noqa: SIM115 - closed below
+    result_file = folder.results / f"{stamp}.jsonl"
+    files = [open(result_file, "ab")]  # noqa: SIM115 - closed below
     if output is not None:
         try:
             files.append(open(output, "ab"))  # noqa: SIM115
@@ -278,7 +292,7 @@ def _execute(
         err.print(
             f"max runtime reached: {summary.measured} measured, {summary.skipped} not started"
         )
-    return results
+    return results, result_file
 
 
 def _summary(results: list[WebMeasurement], bogons: Bogons, as_json: bool) -> None:

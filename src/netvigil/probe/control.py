@@ -19,7 +19,7 @@ import msgspec
 
 from netvigil.failures import Failure, failure_of
 from netvigil.probe.backend import Backend
-from netvigil.probe.httpclient import round_trip
+from netvigil.probe.httpclient import Exchange, round_trip
 from netvigil.records import ControlRequest, ControlResponse
 
 _RESPONSE = msgspec.json.Decoder(ControlResponse)
@@ -65,23 +65,30 @@ async def ask_helpers(
     return None, failure, None
 
 
-async def _ask(
+async def post_json(
     backend: Backend,
-    helper: str,
-    request: ControlRequest,
+    url: str,
+    body: bytes,
+    *,
     deadline: float,
     ssl_context: ssl.SSLContext,
-) -> ControlResponse | str:
-    parts = urlsplit(helper)
+    max_body: int,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Exchange:
+    """POST a JSON body to a backend service (a test helper, a collector); never raises."""
+    parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = await backend.resolve(host)
-    reader, writer = await backend.connect(addresses[0], port)
     try:
-        if parts.scheme == "https":
-            await writer.start_tls(ssl_context, server_hostname=host)
-        body = msgspec.json.encode(request)
-        exchange = await round_trip(
+        async with asyncio.timeout(deadline):
+            addresses = await backend.resolve(host)
+            reader, writer = await backend.connect(addresses[0], port)
+            if parts.scheme == "https":
+                await writer.start_tls(ssl_context, server_hostname=host)
+    except Exception as exc:
+        return Exchange(failure=failure_of(exc))
+    try:
+        return await round_trip(
             reader,
             writer,
             method="POST",
@@ -91,13 +98,31 @@ async def _ask(
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
                 ("User-Agent", "netvigil"),
+                *headers,
             ],
             body=body,
             deadline=deadline,
-            max_body=MAX_CONTROL_BODY,
+            max_body=max_body,
         )
     finally:
         writer.close()
+
+
+async def _ask(
+    backend: Backend,
+    helper: str,
+    request: ControlRequest,
+    deadline: float,
+    ssl_context: ssl.SSLContext,
+) -> ControlResponse | str:
+    exchange = await post_json(
+        backend,
+        helper,
+        msgspec.json.encode(request),
+        deadline=deadline,
+        ssl_context=ssl_context,
+        max_body=MAX_CONTROL_BODY,
+    )
     if exchange.failure is not None:
         return exchange.failure
     if exchange.status != 200:

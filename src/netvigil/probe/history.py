@@ -8,6 +8,7 @@ errors rather than a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections import Counter
@@ -19,7 +20,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netvigil.probe.command import app, fail, open_data_dir
+from netvigil.probe.backend import AsyncioBackend, Backend
+from netvigil.probe.command import app, err, fail, open_data_dir
+from netvigil.probe.datadir import DataDir
+from netvigil.probe.upload import upload
 from netvigil.readers import Item, ReadError, read_path
 
 
@@ -102,3 +106,37 @@ def show_command(
             str(failure),
         )
     Console().print(table)
+
+
+def upload_results(
+    files: list[Path], collector: str, backend: Backend, folder: DataDir, ca_file: str | None
+) -> None:
+    """Submit results to a collector; what fails stays for a later `probe upload`."""
+    summary = asyncio.run(
+        upload(files, collector, backend, folder.root / "uploaded.jsonl", ca_file=ca_file)
+    )
+    message = f"uploaded {summary.uploaded}, already uploaded {summary.already}"
+    if summary.failed:
+        message += f", {summary.failed} kept for later ({summary.last_error})"
+    err.print(message, soft_wrap=True, highlight=False)
+    if summary.failed and not summary.uploaded:
+        raise typer.Exit(1)
+
+
+@app.command("upload")
+def upload_command(
+    collector: Annotated[
+        str, typer.Option("--collector", metavar="URL", help="The collector, e.g. https://host/.")
+    ],
+    data_dir: DataDirOpt = None,
+    ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA bundle for TLS.")] = None,
+) -> None:
+    """Submit the measurements not uploaded yet (they keep their own start times)."""
+    folder = open_data_dir(data_dir)
+    upload_results(
+        results(folder.results),
+        collector,
+        AsyncioBackend(),
+        folder,
+        str(ca_file) if ca_file else None,
+    )

@@ -1,0 +1,68 @@
+"""Measurements made offline are uploaded later, once each, with their own start time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from netvigil.cli import app
+from tests.corpus import qa_files
+from tests.probe.world import free_port
+
+runner = CliRunner()
+
+
+def test_offline_results_upload_later_once_each(tmp_path: Path) -> None:
+    data = tmp_path / "probe"
+    (data / "results").mkdir(parents=True)
+    lines = [json.dumps(json.loads(p.read_text())) for p in qa_files()[:3]]
+    (data / "results" / "20240212T203347Z.jsonl").write_text("\n".join(lines) + "\n")
+
+    offline = runner.invoke(
+        app, ["probe", "upload", "--collector", "http://127.0.0.1:1/", "--data-dir", str(data)]
+    )
+    assert offline.exit_code == 1 and "kept for later" in offline.stderr
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "netvigil",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "observatory"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/api/v1/test-helpers", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        first = runner.invoke(app, ["probe", "upload", "--collector", url, "--data-dir", str(data)])
+        assert first.exit_code == 0, first.output
+        assert "uploaded 3" in first.stderr
+        again = runner.invoke(app, ["probe", "upload", "--collector", url, "--data-dir", str(data)])
+        assert "uploaded 0, already uploaded 3" in again.stderr
+        uids = [
+            json.loads(line)["uid"] for line in (data / "uploaded.jsonl").read_text().splitlines()
+        ]
+        for uid, line in zip(uids, lines, strict=True):
+            raw = httpx.get(f"{url}/api/v1/raw_measurement", params={"measurement_uid": uid}).json()
+            assert raw["measurement_start_time"] == json.loads(line)["measurement_start_time"]
+    finally:
+        server.terminate()
+        server.wait(10)
