@@ -160,3 +160,13 @@ def test_future_start_time_is_flagged(client: TestClient) -> None:
     assert submit(client, report, content).status_code == 200
     (stored,) = list(client.app.state.archive.all())  # type: ignore[attr-defined]
     assert stored.flags == ("start_time_in_future",)
+
+
+def test_oversize_body_is_413(client: TestClient) -> None:
+    report = open_report(client)
+    big = b'{"format": "json", "content": {"x": "' + b"a" * (17 << 20) + b'"}}'
+    response = client.post(f"/report/{report}", content=big)
+    assert response.status_code == 413 and "bytes" in response.json()["error"]
+    bomb = zstandard.ZstdCompressor().compress(b" " * (17 << 20))
+    inflated = client.post(f"/report/{report}", content=bomb, headers={"Content-Encoding": "zstd"})
+    assert inflated.status_code == 413

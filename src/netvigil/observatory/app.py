@@ -39,6 +39,7 @@ def create_app(
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     fsync: Callable[[int], None] = os.fsync,
     capacity: int = 256,
+    rate: float = 5000.0,
     allow_private_targets: bool = False,
 ) -> Starlette:
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,7 @@ def create_app(
 
     app = Starlette(
         routes=[
-            *collector.routes(archive, secret, now=now, capacity=capacity),
+            *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
             *services.routes(secret, now=now),
             *api.routes(tables, archive),
             Route("/openapi.json", openapi_json, methods=["GET"]),

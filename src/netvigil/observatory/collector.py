@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -44,15 +45,27 @@ def error(status: int, message: str, **headers: str) -> JSONResponse:
 
 
 class Capacity:
-    """At most `limit` submissions in flight; beyond that, 503 with Retry-After."""
+    """At most `limit` submissions in flight, and at most `rate` a second on average (a token
+    bucket holding `rate` tokens); beyond either, 503 with Retry-After. Limits are global:
+    the collector never looks at who is asking."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(
+        self, limit: int, rate: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.in_flight = 0
+        self.rate = rate
+        self.tokens = rate
+        self.clock = clock
+        self.updated = clock()
 
     def try_acquire(self) -> bool:
-        if self.in_flight >= self.limit:
+        now = self.clock()
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.in_flight >= self.limit or self.tokens < 1:
             return False
+        self.tokens -= 1
         self.in_flight += 1
         return True
 
@@ -87,8 +100,9 @@ def routes(
     *,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     capacity: int = 256,
+    rate: float = 5000.0,
 ) -> list[Route]:
-    gate = Capacity(capacity)
+    gate = Capacity(capacity, rate)
 
     async def open_report(request: Request) -> Response:
         body = await read_body(request)

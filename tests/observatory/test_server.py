@@ -1,0 +1,113 @@
+"""The running server: no trace of its clients, and load answered with 200 or 503."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from netvigil.observatory.app import create_app
+from tests.corpus import qa_files
+from tests.probe.world import free_port
+
+CLIENT = "127.0.0.77"
+
+
+def _wait(url: str) -> None:
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/api/v1/test-helpers", timeout=0.5)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
+    data, port = tmp_path / "observatory", free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "netvigil", "serve", "--port", str(port), "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url)
+        transport = httpx.HTTPTransport(local_address=CLIENT)
+        with httpx.Client(transport=transport, base_url=url, timeout=10) as client:
+            report = client.post(
+                "/report",
+                json={"probe_cc": "IT", "probe_asn": "AS137", "test_name": "web_connectivity"},
+            ).json()
+            for path in qa_files()[:5]:
+                answer = client.post(
+                    f"/report/{report['report_id']}",
+                    json={"format": "json", "content": json.loads(path.read_text())},
+                )
+                assert answer.status_code == 200
+            client.post("/report/not-a-report", content=b"{")  # an error path too
+            client.get("/api/v1/measurements?probe_cc=nope")
+            time.sleep(2)  # let the pipeline write its tables
+            assert client.get("/api/v1/measurements").json()["metadata"]["count"] == 5
+    finally:
+        server.terminate()
+        logs, _ = server.communicate(timeout=10)
+    assert CLIENT not in logs.decode()
+    for path in data.rglob("*"):
+        if path.is_file():
+            assert CLIENT.encode() not in path.read_bytes(), path
+
+
+def test_over_capacity_is_only_200_or_503_with_retry_after(tmp_path: Path) -> None:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(tmp_path, capacity=4, rate=50),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    _wait(url)
+    report = httpx.post(
+        f"{url}/report",
+        json={"probe_cc": "IT", "probe_asn": "AS137", "test_name": "web_connectivity"},
+    ).json()["report_id"]
+    seeds = [json.loads(p.read_text()) for p in qa_files()]
+
+    async def flood() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        f"/report/{report}",
+                        json={
+                            "format": "json",
+                            "content": {**seeds[n % 50], "annotations": {"n": str(n)}},
+                        },
+                    )
+                    for n in range(200)
+                )
+            )
+
+    try:
+        responses = asyncio.run(flood())
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[200] > 0 and statuses[503] > 0, statuses
+    assert all(r.headers.get("retry-after") for r in responses if r.status_code == 503)
