@@ -68,6 +68,8 @@ def make_rows(count: int) -> list[Row]:
                 flags="",
                 rules_version="b",
                 analysed_at=now,
+                source="archive",
+                source_line=None,
             )
         )
     return rows

@@ -219,7 +219,8 @@ def demo(as_json: JsonOpt = False, fingerprints: FingerprintsOpt = None) -> None
 
 def _register_subcommands() -> None:
     # The probe and the test helper keep their commands in their own packages.
-    from netvigil.observatory.command import ingest_command, serve_command
+    from netvigil.observatory.bulk import ingest_command, reanalyze_command
+    from netvigil.observatory.command import serve_command
     from netvigil.probe.command import app as probe_app
     from netvigil.probe.history import list_command  # noqa: F401 - registers list and show
     from netvigil.testhelper.command import app as th_app
@@ -228,6 +229,7 @@ def _register_subcommands() -> None:
     app.add_typer(th_app, name="th")
     app.command("serve")(serve_command)
     app.command("ingest")(ingest_command)
+    app.command("reanalyze")(reanalyze_command)
 
 
 _register_subcommands()

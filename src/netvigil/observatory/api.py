@@ -6,7 +6,8 @@
 - `/api/v1/aggregation`: `axis_x`, `axis_y`, `time_grain`, `format=CSV`, cells with
   `measurement_count`, `anomaly_count`, `confirmed_count`, `failure_count`, `ok_count`; no
   `since`/`until` means all time;
-- `/api/v1/analysis`: our verdicts with outcome, layer, technique, rule and confidence.
+- `/api/v1/analysis`: our verdicts with outcome, layer, technique, rule and confidence, and
+  the addresses the probe resolved or reached, each with its network and country.
 
 Queries run in a worker thread on a fresh DuckDB connection over the Parquet tables.
 """
@@ -28,13 +29,14 @@ from starlette.routing import Route
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.collector import error
 from netvigil.observatory.query import BadQuery, axis, conditions, integer, order
+from netvigil.observatory.sources import raw_measurement
 from netvigil.observatory.tables import connect
 
 _COLUMNS = (
     "measurement_uid, report_id, input, probe_cc, probe_asn, probe_network_name, test_name, "
     "strftime(measurement_start_time, '%Y-%m-%dT%H:%M:%SZ') AS measurement_start_time, "
     "anomaly, confirmed, failure, outcome, layer, technique, rule, "
-    "confidence, rules_version"
+    "confidence, rules_version, addresses"
 )
 
 
@@ -59,6 +61,14 @@ def _row(record: dict[str, Any], base: str) -> dict[str, Any]:
         "scores": {k: record[k] for k in ("outcome", "layer", "technique", "rule", "confidence")},
         "measurement_url": f"{base}/api/v1/measurement/{uid}",
     }
+
+
+def _addresses(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Resolved and connected addresses with their network (AS number and name) and country."""
+    return [
+        {"ip": a["ip"], "asn": f"AS{a['asn']}", "as_name": a["as_name"], "cc": a["cc"]}
+        for a in record.get("addresses") or ()
+    ]
 
 
 def routes(tables: Path, archive: Archive) -> list[Route]:
@@ -107,13 +117,17 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
         uid, base = request.path_params["uid"], str(request.base_url).rstrip("/")
 
         def handler() -> Response:
-            rows = select(f"SELECT {_COLUMNS} FROM analysis WHERE measurement_uid = ?", [uid])
-            stored = archive.read(uid)
-            if not rows and stored is None:
+            rows = select(
+                f"SELECT {_COLUMNS}, source, source_line FROM analysis WHERE measurement_uid = ?",
+                [uid],
+            )
+            record = rows[0] if rows else {}
+            data = raw_measurement(archive, uid, record.get("source"), record.get("source_line"))
+            if not rows and data is None:
                 return error(404, f"no measurement {uid!r}")
-            body = _row(rows[0], base) if rows else {"measurement_uid": uid}
-            if stored is not None:
-                body["raw_measurement"] = json.loads(bytes(stored.measurement))
+            body = _row(record, base) if rows else {"measurement_uid": uid}
+            body["addresses"] = _addresses(record)
+            body["raw_measurement"] = json.loads(data) if data is not None else None
             return JSONResponse(body)
 
         return await run(handler)
@@ -122,10 +136,18 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
         uid = request.query_params.get("measurement_uid")
         if not uid:
             return error(400, "measurement_uid is required")
-        stored = archive.read(uid)
-        if stored is None:
-            return error(404, f"no measurement {uid!r}")
-        return Response(bytes(stored.measurement), media_type="application/json")
+
+        def handler() -> Response:
+            rows = select(
+                "SELECT source, source_line FROM analysis WHERE measurement_uid = ?", [uid]
+            )
+            record = rows[0] if rows else {}
+            data = raw_measurement(archive, uid, record.get("source"), record.get("source_line"))
+            if data is None:
+                return error(404, f"no raw measurement {uid!r}")
+            return Response(data, media_type="application/json")
+
+        return await run(handler)
 
     async def aggregation(request: Request) -> Response:
         params = request.query_params
@@ -185,6 +207,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             for r in rows:
                 r["measurement_start_time"] = _iso(r["measurement_start_time"])
                 r["probe_asn"] = f"AS{r['probe_asn']}"
+                r["addresses"] = _addresses(r)
             return JSONResponse({"results": rows})
 
         return await run(handler)

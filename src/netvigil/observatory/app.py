@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from netvigil.geoip import GeoIP, find_database
 from netvigil.observatory import api, collector, openapi, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
@@ -41,11 +42,18 @@ def create_app(
     capacity: int = 256,
     rate: float = 5000.0,
     allow_private_targets: bool = False,
+    geoip: Path | None = None,
 ) -> Starlette:
+    """The app over a data folder; `geoip` defaults to the folder's `geoip/*.mmdb`.
+
+    Raises GeoIPError (one line) for a database that cannot be read.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     archive = Archive(data_dir / "archive", fsync=fsync)
     tables = data_dir / "tables" / "analysis"
-    pipeline = Pipeline(archive, tables, now=now)
+    database = geoip or find_database(data_dir)
+    geo = GeoIP(database) if database is not None else None
+    pipeline = Pipeline(data_dir / "archive", tables, geo=geo, now=now)
     secret = load_secret(data_dir / "collector.secret")
     helper = create_helper(AsyncioBackend(), HelperSettings(allow_private=allow_private_targets))
 

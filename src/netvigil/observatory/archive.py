@@ -18,7 +18,6 @@ import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -176,18 +175,23 @@ class Archive:
             for _, stored in self._scan(segment):
                 yield stored
 
-    def since(self, position: dict[str, int]) -> Iterator[tuple[Stored, dict[str, Any]]]:
-        """Records after `position` ({segment name: byte offset}); updates it as it goes."""
-        for segment in self.segments():
-            start = position.get(segment.name, 0)
-            with open(segment, "rb") as handle:
-                handle.seek(start)
-                for line in handle:
-                    if not line.endswith(b"\n"):
-                        break  # being written
-                    start += len(line)
-                    position[segment.name] = start
-                    try:
-                        yield _DECODER.decode(line), position
-                    except msgspec.DecodeError:
-                        continue
+
+def read_since(folder: Path, position: dict[str, int]) -> Iterator[tuple[Stored, dict[str, int]]]:
+    """Records after `position` ({segment name: byte offset}), updating it as it goes.
+
+    Read-only, so another process (the pipeline, `netvigil reanalyze`) can read while the
+    server writes: a line without its newline is being written, and is left for later.
+    """
+    for segment in sorted(folder.glob("segment-*.jsonl")):
+        start = position.get(segment.name, 0)
+        with open(segment, "rb") as handle:
+            handle.seek(start)
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break
+                start += len(line)
+                position[segment.name] = start
+                try:
+                    yield _DECODER.decode(line), position
+                except msgspec.DecodeError:
+                    continue

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from netvigil.analysis.fingerprints import FingerprintDB
+from netvigil.geoip import GeoIP, GeoIPError
 from netvigil.observatory.ids import dedup_key, measurement_uid
 from netvigil.observatory.rows import Row, row_for, start_time
 from netvigil.observatory.tables import write_rows
@@ -56,50 +57,88 @@ def uid_of(item: Item) -> str:
     )
 
 
-def ingest_file(path: str, tables: str) -> FileResult:
-    """Analyse one file into new Parquet files under `tables`; never raises for bad input."""
+def ingest_file(path: str, tables: str, geoip: str | None = None) -> FileResult:
+    """Analyse one file into new Parquet files under `tables`; never raises for bad input.
+
+    `geoip` is the path of a MaxMind-format database for enrichment (each worker opens its
+    own reader: readers do not cross process boundaries).
+    """
     fingerprints = FingerprintDB.load()
     now = dt.datetime.now(dt.UTC)
     rows: list[Row] = []
     errors: list[str] = []
     written = size = 0
+    source = str(Path(path).resolve())
+    try:
+        geo = GeoIP(Path(geoip)) if geoip else None
+    except GeoIPError as exc:
+        return FileResult(source=path, rows=0, bytes=0, errors=(f"{path}: {exc}",))
     for item in read_path(Path(path)):
         if isinstance(item, ReadError):
             errors.append(item.describe())
             continue
         size += item.size
         measurement = item.measurement
+        uid = uid_of(item)
         rows.append(
-            row_for(measurement, uid_of(item), measurement.report_id, (), fingerprints, now)
+            row_for(
+                measurement,
+                uid,
+                measurement.report_id,
+                (),
+                fingerprints,
+                now,
+                geo=geo,
+                source=source,
+                line=item.line,
+            )
         )
         if len(rows) >= BATCH:
             written += write_rows(Path(tables), rows)
             rows = []
     written += write_rows(Path(tables), rows)
+    if geo is not None:
+        geo.close()
     return FileResult(source=path, rows=written, bytes=size, errors=tuple(errors))
 
 
 def run_local(
-    files: list[Path], tables: Path, workers: int, done: Callable[[FileResult], None]
+    files: list[Path],
+    tables: Path,
+    workers: int,
+    done: Callable[[FileResult], None],
+    geoip: Path | None = None,
 ) -> None:
+    database = str(geoip) if geoip else None
     if workers <= 1:
         for path in files:
-            done(ingest_file(str(path), str(tables)))
+            done(ingest_file(str(path), str(tables), database))
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(ingest_file, str(p), str(tables)) for p in files]
+        futures = [pool.submit(ingest_file, str(p), str(tables), database) for p in files]
         for future in as_completed(futures):
             done(future.result())
 
 
 def run_dask(
-    address: str, files: list[Path], tables: Path, done: Callable[[FileResult], None]
+    address: str,
+    files: list[Path],
+    tables: Path,
+    done: Callable[[FileResult], None],
+    geoip: Path | None = None,
 ) -> None:
+    """The same unit of work on a Dask cluster; its workers must see the same paths."""
     import distributed  # the `dask` extra
 
     dask: Any = distributed  # an untyped library
     with dask.Client(address) as client:
-        futures = client.map(ingest_file, [str(p) for p in files], tables=str(tables), pure=False)
+        futures = client.map(
+            ingest_file,
+            [str(p) for p in files],
+            tables=str(tables),
+            geoip=str(geoip) if geoip else None,
+            pure=False,
+        )
         for future in dask.as_completed(futures):
             done(future.result())
 

@@ -5,6 +5,8 @@ atomically after the Parquet files are in place). A crash between the two re-rea
 records and writes their rows again; the tables keep the newest row per measurement, so
 the result is the same (idempotent). The blocking work runs in a worker thread so the
 server's event loop keeps answering; the loop itself is a task in the server's task group.
+`reanalyse` reads the whole archive again with the current rules (`netvigil reanalyze`);
+the archive is only read, so it may run beside a live server.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from netvigil.analysis.fingerprints import FingerprintDB
-from netvigil.observatory.archive import Archive
+from netvigil.geoip import GeoIP
+from netvigil.observatory.archive import read_since
 from netvigil.observatory.rows import Row, row_of
 from netvigil.observatory.tables import compact, file_count, write_rows
 
@@ -28,13 +31,15 @@ COMPACT_AT = 2000  # small files: beyond this many, queries slow down; merge the
 class Pipeline:
     def __init__(
         self,
-        archive: Archive,
+        archive: Path,
         tables: Path,
         *,
+        geo: GeoIP | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.archive = archive
         self.tables = tables
+        self.geo = geo
         self.now = now
         self.position_file = tables.parent / "position.json"
         self.fingerprints = FingerprintDB.load()
@@ -52,23 +57,29 @@ class Pipeline:
         temporary.write_text(json.dumps(position))
         os.replace(temporary, self.position_file)
 
-    def step(self) -> int:
-        """Analyse what the archive gained since the last step; the number of rows."""
-        position = self._position()
+    def _analyse(self, position: dict[str, int], save: Callable[[dict[str, int]], None]) -> int:
         rows: list[Row] = []
         now = self.now()
         total = 0
-        for stored, where in self.archive.since(position):
-            rows.append(row_of(stored, self.fingerprints, now))
+        for stored, where in read_since(self.archive, position):
+            rows.append(row_of(stored, self.fingerprints, now, self.geo))
             if len(rows) >= BATCH:
                 total += write_rows(self.tables, rows)
-                self._save(where)
+                save(where)
                 rows = []
         if rows:
             total += write_rows(self.tables, rows)
         if total:
-            self._save(position)
+            save(position)
         return total
+
+    def step(self) -> int:
+        """Analyse what the archive gained since the last step; the number of rows."""
+        return self._analyse(self._position(), self._save)
+
+    def reanalyse(self) -> int:
+        """Analyse every archived measurement again (the caller compacts afterwards)."""
+        return self._analyse({}, lambda _: None)
 
     def catch_up(self) -> None:
         """At start: analyse what was missed, then compact away any row written twice."""

@@ -3,7 +3,9 @@
 A row keeps what the data API filters and aggregates on (ooni.md §5.3: country, network,
 test, input and domain, time, anomaly / confirmed / failure) plus our layered verdict
 (outcome, layer, technique, rule, confidence) and the `rules_version` that produced it, so
-re-analysis with newer rules can replace rows by `measurement_uid`.
+re-analysis with newer rules can replace rows by `measurement_uid`, and where the raw
+measurement is (`source`: "archive", or the imported file and its line), so re-analysis
+and `/api/v1/raw_measurement` can read it again.
 
 `anomaly` is a blocked outcome; `confirmed` a blocked outcome with an artefact; `failure`
 an insufficient one (OONI's fastpath calls a measurement it cannot score a failure).
@@ -20,7 +22,9 @@ from netvigil.analysis.addresses import host_of
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.verdicts import RULES_VERSION, Outcome
+from netvigil.geoip import GeoIP
 from netvigil.observatory.archive import Stored
+from netvigil.observatory.enrich import Address, addresses_of
 from netvigil.records import (
     AnyMeasurement,
     MeasurementFormatError,
@@ -52,6 +56,12 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
     flags: str  # collector flags, comma-separated
     rules_version: str
     analysed_at: dt.datetime
+    source: str  # ARCHIVE, or the absolute path of the imported file
+    source_line: int | None  # the line in that file (None: the whole file is one)
+    addresses: tuple[Address, ...] = ()
+
+
+ARCHIVE = "archive"
 
 
 def start_time(value: str | None) -> dt.datetime:
@@ -61,7 +71,9 @@ def start_time(value: str | None) -> dt.datetime:
         return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def row_of(stored: Stored, fingerprints: FingerprintDB, now: dt.datetime) -> Row:
+def row_of(
+    stored: Stored, fingerprints: FingerprintDB, now: dt.datetime, geo: GeoIP | None = None
+) -> Row:
     """The row of an archived measurement."""
     return row_for(
         decode_any(bytes(stored.measurement)),
@@ -70,6 +82,7 @@ def row_of(stored: Stored, fingerprints: FingerprintDB, now: dt.datetime) -> Row
         stored.flags,
         fingerprints,
         now,
+        geo=geo,
     )
 
 
@@ -80,6 +93,10 @@ def row_for(
     flags: tuple[str, ...],
     fingerprints: FingerprintDB,
     now: dt.datetime,
+    *,
+    geo: GeoIP | None = None,
+    source: str = ARCHIVE,
+    line: int | None = None,
 ) -> Row:
     """The row of a decoded measurement (imports decode once, in the reader)."""
     outcome, layer, technique, rule, confidence, confirmed = (
@@ -129,4 +146,7 @@ def row_for(
         flags=",".join(flags),
         rules_version=RULES_VERSION,
         analysed_at=now,
+        source=source,
+        source_line=line,
+        addresses=addresses_of(measurement, geo),
     )

@@ -53,6 +53,21 @@ SCHEMA = pa.schema(
         ("flags", pa.string()),
         ("rules_version", pa.string()),
         ("analysed_at", pa.timestamp("us", tz="UTC")),
+        ("source", pa.string()),
+        ("source_line", pa.int64()),
+        (
+            "addresses",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("ip", pa.string()),
+                        ("asn", pa.int64()),
+                        ("cc", pa.string()),
+                        ("as_name", pa.string()),
+                    ]
+                )
+            ),
+        ),
     ]
 )
 PARTITIONS = ("date", "probe_cc", "test_name")
@@ -80,6 +95,7 @@ def _write_rows(folder: Path, rows: Iterable[Row]) -> int:
     for row in rows:
         record = msgspec.structs.asdict(row)
         where = (str(record.pop("date")), str(record.pop("probe_cc")), str(record.pop("test_name")))
+        record["addresses"] = [msgspec.structs.asdict(a) for a in row.addresses]
         groups[where].append(record)
     written = 0
     for (date, cc, test), records in groups.items():
@@ -110,7 +126,10 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
             f"CREATE TABLE raw_analysis ({columns}, date VARCHAR, probe_cc VARCHAR, "
             "test_name VARCHAR)"
         )
-    db.execute("CREATE VIEW analysis AS SELECT * FROM raw_analysis")
+    # Files written before a column existed read as NULL in it (schema evolution).
+    present = {row[0] for row in db.execute("DESCRIBE raw_analysis").fetchall()}
+    added = "".join(f", NULL::{_duck(f.type)} AS {f.name}" for f in SCHEMA if f.name not in present)
+    db.execute(f"CREATE VIEW analysis AS SELECT *{added} FROM raw_analysis")
     return db
 
 
@@ -123,6 +142,11 @@ def _duck(kind: pa.DataType) -> str:
         return "DOUBLE"
     if pa.types.is_timestamp(kind):
         return "TIMESTAMPTZ"
+    if isinstance(kind, pa.ListType):
+        return f"{_duck(kind.value_type)}[]"
+    if isinstance(kind, pa.StructType):
+        fields = ", ".join(f"{f.name} {_duck(f.type)}" for f in kind)
+        return f"STRUCT({fields})"
     return "VARCHAR"
 
 
@@ -143,7 +167,7 @@ def _compact(folder: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     db = connect(folder)
     db.execute(
-        f"COPY (SELECT * FROM raw_analysis QUALIFY row_number() OVER (PARTITION BY "
+        f"COPY (SELECT * FROM analysis QUALIFY row_number() OVER (PARTITION BY "
         f"measurement_uid ORDER BY analysed_at DESC) = 1) TO '{staging}' "
         f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({', '.join(PARTITIONS)}))"
     )

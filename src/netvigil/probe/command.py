@@ -24,6 +24,7 @@ from rich.table import Table
 from netvigil.analysis.addresses import Bogons
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze_web
+from netvigil.geoip import find_database
 from netvigil.probe import consent, inputs
 from netvigil.probe.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
@@ -75,11 +76,6 @@ def _require_consent(folder: DataDir, accept_risks: bool) -> None:
     if not consent.run_quiz(lambda prompt: input(prompt), lambda text: print(text)):
         raise fail("consent not given: nothing was measured", 3)
     consent.record(folder.root, now=now, method="quiz")
-
-
-def _default_db(folder: DataDir) -> Path | None:
-    path = folder.root / "geoip.mmdb"
-    return path if path.exists() else None
 
 
 def _targets(
@@ -160,7 +156,7 @@ def run_command(
         typer.Option(
             "--geoip-db",
             help="MaxMind-format database for country and network "
-            "(default: geoip.mmdb in the data folder).",
+            "(default: geoip.mmdb or the newest geoip/*.mmdb in the data folder).",
         ),
     ] = None,
     data_dir: Annotated[
@@ -212,7 +208,7 @@ def run_command(
         bogons = Bogons.with_lab(lab_network)
     except ValueError as exc:
         raise fail(str(exc).splitlines()[0]) from None
-    location, warning = locate(probe_ip, geoip_db or _default_db(folder))
+    location, warning = locate(probe_ip, geoip_db or find_database(folder.root))
     if warning is not None:
         err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     settings = Settings(

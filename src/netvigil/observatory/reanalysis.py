@@ -1,0 +1,94 @@
+"""Re-analysis: the tables again, from the raw measurements, with the current rules.
+
+When the rules change (a new fingerprint, a fixed false positive), every verdict they
+touched must change too, or an incident report would cite an outdated one. Each row says
+which rules produced it and where its raw measurement is (`rows.Row.source`), so:
+
+- the archive (what the collector received) is read again by the pipeline, read-only, so a
+  live server may keep collecting;
+- an imported file is imported again, by the same per-file function and executor as
+  `netvigil ingest` (process pool or Dask): one file is the unit of work either way.
+
+Both write new rows with a later `analysed_at`; compaction then keeps one row per
+measurement, the newest (tables.py), so the old rows are replaced, never duplicated. A file
+that has gone away is a per-file error, and its rows stay as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+
+from netvigil.analysis.verdicts import RULES_VERSION
+from netvigil.geoip import GeoIP
+from netvigil.observatory.ingest import FileResult, run_dask, run_local
+from netvigil.observatory.pipeline import Pipeline
+from netvigil.observatory.rows import ARCHIVE
+from netvigil.observatory.tables import compact, connect
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    """What a re-analysis will read: the stale rows' sources."""
+
+    archive: bool  # some archived measurements need it
+    files: tuple[str, ...]  # imported files, absolute paths
+    stale: int  # rows to replace
+    unknown: int  # stale rows whose source no one recorded (imported by an older netvigil)
+
+
+def plan(tables: Path, *, everything: bool = False) -> Plan:
+    """The sources of rows made by other rules (by any rules, with `everything`)."""
+    db = connect(tables)
+    try:
+        stale = "TRUE" if everything else "rules_version IS DISTINCT FROM ?"
+        args = [] if everything else [RULES_VERSION]
+        counts = db.execute(
+            f"SELECT source, count(*) FROM analysis WHERE {stale} GROUP BY source ORDER BY source",
+            args,
+        ).fetchall()
+    finally:
+        db.close()
+    files = tuple(str(s) for s, _ in counts if s is not None and s != ARCHIVE)
+    return Plan(
+        archive=any(s == ARCHIVE for s, _ in counts),
+        files=files,
+        stale=sum(int(n) for _, n in counts),
+        unknown=sum(int(n) for s, n in counts if s is None),
+    )
+
+
+def reanalyse(
+    data_dir: Path,
+    todo: Plan,
+    *,
+    workers: int,
+    executor: str,
+    geoip: Path | None,
+    done: Callable[[FileResult], None],
+) -> int:
+    """Carry out a plan; the number of rows written. The tables are compacted at the end."""
+    tables = data_dir / "tables" / "analysis"
+    written = 0
+
+    def count(result: FileResult) -> None:
+        nonlocal written
+        written += result.rows
+        done(result)
+
+    if todo.archive:
+        geo = GeoIP(geoip) if geoip is not None else None
+        try:
+            written += Pipeline(data_dir / "archive", tables, geo=geo).reanalyse()
+        finally:
+            if geo is not None:
+                geo.close()
+    files = [Path(f) for f in todo.files]
+    if files and executor.startswith("dask://"):
+        run_dask(executor.removeprefix("dask://"), files, tables, count, geoip)
+    elif files:
+        run_local(files, tables, workers, count, geoip)
+    if written:
+        compact(tables)
+    return written

@@ -1,0 +1,49 @@
+"""The raw measurement behind a row: from the archive, or from the file it was imported from.
+
+Imports are not copied: the files are OONI's own (or the user's) and stay where they are,
+as OONI's API serves `raw_measurement` from its S3 cans by file and offset. A row records
+the file and line (rows.Row.source, source_line); reading it back checks that the line
+still holds the same measurement (same uid), because files can be edited or replaced.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import zlib
+from pathlib import Path
+
+from netvigil.observatory.archive import Archive
+from netvigil.observatory.ingest import uid_of
+from netvigil.observatory.rows import ARCHIVE
+from netvigil.readers import Item, parse_line, read_path
+
+
+def raw_measurement(
+    archive: Archive, uid: str, source: str | None, line: int | None
+) -> bytes | None:
+    """The measurement's JSON as received or imported; None when it cannot be found."""
+    stored = archive.read(uid)
+    if stored is not None:
+        return bytes(stored.measurement)
+    if source is None or source == ARCHIVE:
+        return None
+    item = _item_at(Path(source), line)
+    if item is None or uid_of(item) != uid:
+        return None
+    return item.raw
+
+
+def _item_at(path: Path, line: int | None) -> Item | None:
+    try:
+        if line is None or not path.name.lower().endswith((".gz", ".jsonl")):
+            # A whole-file measurement, or (small) JSONL stored under a .json name.
+            found = (i for i in read_path(path) if isinstance(i, Item) and i.line == line)
+            return next(found, None)
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            data = next(itertools.islice(handle, line - 1, line), b"")
+    except (OSError, EOFError, zlib.error):
+        return None
+    item = parse_line(data.strip(), str(path), line)
+    return item if isinstance(item, Item) else None

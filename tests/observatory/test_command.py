@@ -1,0 +1,89 @@
+"""`netvigil serve` on an empty data folder: it asks only on a terminal, else one hint line."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.observatory.test_server import _wait
+from tests.probe.world import free_port
+
+PROMPT = b"Load a sample of real OONI measurements?"
+
+
+def _serve(data: Path, port: int, stdin: int, stdout: int, stderr: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "netvigil", "serve", "--port", str(port)]
+    return subprocess.Popen(
+        [*command, "--data-dir", str(data)], stdin=stdin, stdout=stdout, stderr=stderr
+    )
+
+
+def _count(port: int) -> int:
+    body = httpx.get(f"http://127.0.0.1:{port}/api/v1/measurements", timeout=5).json()
+    return int(body["metadata"]["count"])
+
+
+def _read_until(descriptor: int, wanted: bytes, seconds: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([descriptor], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(descriptor, 4096)
+            except OSError:
+                break
+    return seen
+
+
+def test_without_a_terminal_it_starts_empty_with_one_hint(tmp_path: Path) -> None:
+    port = free_port()
+    server = _serve(tmp_path, port, subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE)
+    try:
+        _wait(f"http://127.0.0.1:{port}")
+        assert _count(port) == 0
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=10)
+    assert PROMPT not in out + err
+    hints = [line for line in err.decode().splitlines() if "empty data folder" in line]
+    assert len(hints) == 1 and "--demo" in hints[0]
+
+
+def test_on_a_terminal_it_asks_and_loads_the_sample(tmp_path: Path) -> None:
+    port = free_port()
+    parent, child = pty.openpty()
+    server = _serve(tmp_path, port, child, child, child)
+    os.close(child)
+    try:
+        assert PROMPT in _read_until(parent, PROMPT, 60)
+        os.write(parent, b"y\n")
+        _wait(f"http://127.0.0.1:{port}")
+        assert _count(port) == 64
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        os.close(parent)
+
+
+def test_a_folder_with_data_is_not_asked_about(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "archive").mkdir()
+    parent, child = pty.openpty()
+    server = _serve(tmp_path, port, child, child, child)
+    os.close(child)
+    try:
+        _wait(f"http://127.0.0.1:{port}")
+        seen = _read_until(parent, b"observatory on", 10)
+        assert PROMPT not in seen and b"observatory on" in seen
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        os.close(parent)
