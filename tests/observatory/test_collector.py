@@ -118,6 +118,10 @@ def test_zstd_bodies(client: TestClient) -> None:
             "not opened by this collector",
         ),
         ("/report/nonsense", b"{}", "malformed report_id"),
+        ("/api/v1/check-in", b"[1, 2", "bad check-in request"),
+        ("/api/v1/geolookup", b"{not json", "bad geolookup request"),
+        ("/api/v1/geolookup", b'{"addresses": "1.2.3.4"}', "a list of strings"),
+        ("/api/v1/geolookup", b'{"addresses": ["1.1.1.1"' + b', "1.1.1.1"' * 1000 + b"]}", "1000"),
     ],
 )
 def test_bad_requests_are_clear_4xx(

@@ -53,6 +53,9 @@ def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
                     json={"format": "json", "content": json.loads(path.read_text())},
                 )
                 assert answer.status_code == 200
+            # The one answer that names the client's address: it goes back, nowhere else.
+            told = client.post("/api/v1/geolookup", json={"addresses": []}).json()
+            assert told["client"]["ip"] == CLIENT
             client.post("/report/not-a-report", content=b"{")  # an error path too
             client.get("/api/v1/measurements?probe_cc=nope")
             time.sleep(2)  # let the pipeline write its tables

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netvigil.cli import app
-from netvigil.lab.webserver import Behaviour, WebServer, serve_web
+from netvigil.lab.webserver import Behaviour, Router, WebServer, serve_web
 from tests.probe.world import free_port
 
 runner = CliRunner()
@@ -25,16 +25,12 @@ CLIENT = "127.0.0.77"  # the probe's address, as the test helper would see it
 HANG = Behaviour(kind="hang")
 
 
-@pytest.fixture
-def site() -> Iterator[WebServer]:
+def running_site(router: Router) -> Iterator[WebServer]:
     """A web server on loopback, run by an event loop in a background thread."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    server = asyncio.run_coroutine_threadsafe(
-        serve_web(lambda host, path, client: HANG if path.startswith("/hang") else Behaviour()),
-        loop,
-    ).result(10)
+    server = asyncio.run_coroutine_threadsafe(serve_web(router), loop).result(10)
     yield server
 
     async def shutdown() -> None:
@@ -49,6 +45,13 @@ def site() -> Iterator[WebServer]:
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
     loop.close()
+
+
+@pytest.fixture
+def site() -> Iterator[WebServer]:
+    yield from running_site(
+        lambda host, path, client: HANG if path.startswith("/hang") else Behaviour()
+    )
 
 
 def _wait(port: int) -> None:

@@ -8,7 +8,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address, ip_network
 
 import pytest
 from hypothesis import assume, given, settings
@@ -386,3 +386,11 @@ def test_text_without_the_address_is_unchanged(target: IPv4Address, noise: str) 
     scrubber = Scrubber([str(target)])
     assert scrubber.text(noise) == noise
     assert scrubber.data(noise.encode()) == noise.encode()
+
+
+def test_a_lab_loopback_address_standing_for_a_public_one_is_scrubbed() -> None:
+    lab = [ip_network("127.0.0.77/32")]
+    scrubber = Scrubber(["127.0.0.77", "127.0.0.1"], lab=lab)
+    assert scrubber.addresses == ("127.0.0.77",)
+    assert scrubber.text("from 127.0.0.77 to 127.0.0.1") == f"from {X} to 127.0.0.1"
+    assert Scrubber(["127.0.0.77"]).addresses == ()  # outside a lab, loopback is never public

@@ -2,8 +2,9 @@
 
 Its background work — the archive's writer — runs in a task group owned by the app's
 lifespan (structured concurrency: it starts with the server and is cancelled with it).
-Nothing in the app reads `request.client`: the server keeps no trace of its clients, and
-`netvigil serve` runs uvicorn with its access log off.
+Only `/api/v1/geolookup` reads `request.client`, to tell a probe its own public address;
+the server keeps no trace of its clients, and `netvigil serve` runs uvicorn with its access
+log off and proxy headers ignored.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def create_app(
     app = Starlette(
         routes=[
             *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
-            *services.routes(secret, now=now),
+            *services.routes(secret, now=now, geo=geo),
             *api.routes(tables, archive),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Mount("/th", app=helper),

@@ -71,6 +71,14 @@ OPERATIONS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
         "probe_cc, probe_asn, run_type, web_connectivity.category_codes",
     ),
     (
+        "/api/v1/geolookup",
+        "post",
+        "Country and network of addresses, and of the caller's own address (answered, "
+        "never stored).",
+        [],
+        "addresses (a list of IP addresses, at most 1000)",
+    ),
+    (
         "/api/v1/test-list/urls",
         "get",
         "Citizen Lab test list for a country.",

@@ -1,15 +1,21 @@
-"""Probe services under /api/v1 (ooni.md §5.2): check-in, test lists, test helpers.
+"""Probe services under /api/v1 (ooni.md §5.2): check-in, test lists, test helpers, geolookup.
 
 The test lists are the Citizen Lab lists bundled with the probe (data/test-lists), served as
 OONI's backend serves them: the country's rows, then the global ones (reported as `XX`).
 Unlike OONI we do not geolocate the client's address at check-in: the probe's own claim of
-country and network is returned, so the server never looks at where a volunteer connects
-from.
+country and network is returned.
+
+`POST /api/v1/geolookup` is the one place the server looks at a client's address, because a
+probe must learn its own public address to scrub it from what it writes (ooni.md §6) and to
+find its country and network. OONI's request and answer shape (`addresses` in,
+`geolocation` out) gains a `client` object: the address this connection came from, with its
+country and network. It is computed for the answer and forgotten: never logged, never stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 from collections.abc import Callable
 
@@ -17,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from netvigil.geoip import NOWHERE, GeoIP
 from netvigil.observatory.collector import error, read_body
 from netvigil.observatory.ids import new_report_id
 from netvigil.probe import inputs
@@ -46,7 +53,45 @@ def _test_list(country: str, categories: str, limit: int) -> list[dict[str, str 
     return rows
 
 
-def routes(secret: bytes, *, now: Callable[[], dt.datetime]) -> list[Route]:
+MAX_LOOKUPS = 1000
+
+
+def _where(geo: GeoIP | None, address: str) -> dict[str, str | int]:
+    network = (geo.lookup(address) if geo is not None else None) or NOWHERE
+    return {"cc": network.cc, "asn": network.asn, "as_name": network.name}
+
+
+def _geolookup_request(body: bytes) -> list[str]:
+    spec = json.loads(body or b"{}")
+    addresses = spec.get("addresses", []) if isinstance(spec, dict) else None
+    if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+        raise ValueError("addresses must be a list of strings")
+    if len(addresses) > MAX_LOOKUPS:
+        raise ValueError(f"at most {MAX_LOOKUPS} addresses")
+    return addresses
+
+
+def routes(
+    secret: bytes, *, now: Callable[[], dt.datetime], geo: GeoIP | None = None
+) -> list[Route]:
+    async def geolookup(request: Request) -> Response:
+        body = await read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            addresses = _geolookup_request(body)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            return error(400, f"bad geolookup request: {exc}".splitlines()[0])
+        peer = request.client.host if request.client else ""
+        try:
+            ipaddress.ip_address(peer)
+        except ValueError:
+            peer = ""  # not an IP connection (a unix socket, an in-process test client)
+        client: dict[str, str | int | None] = {"ip": peer or None, **_where(geo, peer)}
+        return JSONResponse(
+            {"geolocation": {a: _where(geo, a) for a in addresses}, "client": client, "v": 1}
+        )
+
     async def test_helpers(request: Request) -> Response:
         return JSONResponse(_helpers(request))
 
@@ -99,4 +144,5 @@ def routes(secret: bytes, *, now: Callable[[], dt.datetime]) -> list[Route]:
         Route("/api/v1/test-helpers", test_helpers, methods=["GET"]),
         Route("/api/v1/test-list/urls", test_list, methods=["GET"]),
         Route("/api/v1/check-in", check_in, methods=["POST"]),
+        Route("/api/v1/geolookup", geolookup, methods=["POST"]),
     ]

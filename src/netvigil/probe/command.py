@@ -28,7 +28,7 @@ from netvigil.geoip import find_database
 from netvigil.probe import consent, inputs
 from netvigil.probe.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
-from netvigil.probe.location import locate
+from netvigil.probe.location import UNKNOWN, learn_address, locate
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
 from netvigil.probe.scrub import Scrubber
 from netvigil.probe.webconnectivity import Settings
@@ -190,6 +190,15 @@ def run_command(
             "collector (kept for `probe upload` if it cannot be reached).",
         ),
     ] = None,
+    probe_services: Annotated[
+        str | None,
+        typer.Option(
+            "--probe-services",
+            metavar="URL",
+            help="Observatory that tells this probe its public address, to scrub it and find "
+            "country and network (default: the --upload URL).",
+        ),
+    ] = None,
 ) -> None:
     """Measure websites: DNS, TCP, TLS and HTTP, compared with a test helper's view."""
     folder = open_data_dir(data_dir)
@@ -203,23 +212,35 @@ def run_command(
         )
     if not targets.targets:
         raise fail("nothing to measure: give --input, --input-file, --test-list or --country")
+    backend: Backend = (
+        StubResolverBackend(_endpoint(system_resolver, 53), source=source_address)
+        if system_resolver
+        else AsyncioBackend(source=source_address)
+    )
+    services = probe_services or upload_to
+    learnt, warning = None, None
+    if probe_ip is None and services is not None:
+        ca = str(ca_file) if ca_file else None
+        learnt, warning = asyncio.run(learn_address(backend, services, ca))
+    address = probe_ip or (learnt.address if learnt else None)
     try:
-        scrubber = Scrubber([probe_ip] if probe_ip else [])
         bogons = Bogons.with_lab(lab_network)
+        scrubber = Scrubber([address] if address else [], lab=bogons.lab_networks)
     except ValueError as exc:
         raise fail(str(exc).splitlines()[0]) from None
-    location, warning = locate(probe_ip, geoip_db or find_database(folder.root))
+    database = geoip_db or find_database(folder.root)
+    if warning is not None:  # no address: one warning, saying why
+        location, warning = UNKNOWN, f"{warning}; writing ZZ/AS0"
+    elif learnt is not None and database is None:
+        location = learnt.location  # the server's lookup of our address
+    else:
+        location, warning = locate(address, database)
     if warning is not None:
         err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     settings = Settings(
         resolver=_endpoint(resolver, 53) if resolver else None,
         test_helpers=tuple(th),
         ca_file=str(ca_file) if ca_file else None,
-    )
-    backend: Backend = (
-        StubResolverBackend(_endpoint(system_resolver, 53), source=source_address)
-        if system_resolver
-        else AsyncioBackend(source=source_address)
     )
     config = RunConfig(
         settings=settings, location=location, parallelism=parallelism, max_runtime=max_runtime

@@ -100,11 +100,20 @@ class _Strings:
 class Scrubber:
     """Replaces every textual form of the probe's own addresses by :data:`REPLACEMENT`."""
 
-    def __init__(self, addresses: Iterable[str]) -> None:
+    def __init__(
+        self,
+        addresses: Iterable[str],
+        *,
+        lab: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = (),
+    ) -> None:
+        """`lab`: networks that stand for the public Internet in a lab (`--lab-network`),
+        where a probe's "public" address may be a loopback one and must be scrubbed too."""
         kept: dict[_Address, None] = {}
+        labs = tuple(lab)
         for text in [addresses] if isinstance(addresses, str) else addresses:
             address = _parse(text)
-            if not (address.is_loopback or address.is_unspecified):
+            public = any(address.version == n.version and address in n for n in labs)
+            if public or not (address.is_loopback or address.is_unspecified):
                 kept[address] = None
         self._addresses = tuple(str(address) for address in kept)
         self._v6 = {int(a) for a in kept if isinstance(a, IPv6Address)}
