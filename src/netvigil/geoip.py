@@ -56,6 +56,10 @@ class GeoIP:
             return None
         return _network(record)
 
+    def asn_of(self, address: str) -> int:
+        network = self.lookup(address)
+        return network.asn if network is not None else 0
+
     def close(self) -> None:
         self._reader.close()
 

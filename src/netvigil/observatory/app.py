@@ -28,7 +28,7 @@ from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import Pipeline
 from netvigil.probe.backend import AsyncioBackend
 from netvigil.testhelper.app import create_app as create_helper
-from netvigil.testhelper.measure import HelperSettings
+from netvigil.testhelper.measure import HelperSettings, no_asn
 
 
 async def openapi_json(request: Request) -> Response:
@@ -45,7 +45,7 @@ def create_app(
     allow_private_targets: bool = False,
     geoip: Path | None = None,
 ) -> Starlette:
-    """The app over a data folder; `geoip` defaults to the folder's `geoip/*.mmdb`.
+    """The app over a data folder; `geoip` defaults to the folder's database (`find_database`).
 
     Raises GeoIPError (one line) for a database that cannot be read.
     """
@@ -56,7 +56,11 @@ def create_app(
     geo = GeoIP(database) if database is not None else None
     pipeline = Pipeline(data_dir / "archive", tables, geo=geo, now=now)
     secret = load_secret(data_dir / "collector.secret")
-    helper = create_helper(AsyncioBackend(), HelperSettings(allow_private=allow_private_targets))
+    helper = create_helper(
+        AsyncioBackend(),
+        HelperSettings(allow_private=allow_private_targets),
+        asn_of=geo.asn_of if geo is not None else no_asn,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

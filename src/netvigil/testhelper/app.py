@@ -12,6 +12,8 @@ runs with uvicorn's access log off (see :func:`serve`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,7 +22,7 @@ from starlette.routing import Route
 
 from netvigil.probe.backend import Backend
 from netvigil.records import ControlRequest
-from netvigil.testhelper.measure import HelperSettings, control
+from netvigil.testhelper.measure import HelperSettings, control, no_asn
 
 MAX_REQUEST = 1 << 24
 IN_FLIGHT = 25  # twice that for User-Agents starting `ooniprobe-` (oohelperd handler.go)
@@ -32,9 +34,14 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
 
 
 def create_app(
-    backend: Backend, settings: HelperSettings, *, in_flight: int = IN_FLIGHT
+    backend: Backend,
+    settings: HelperSettings,
+    *,
+    in_flight: int = IN_FLIGHT,
+    asn_of: Callable[[str], int] = no_asn,
 ) -> Starlette:
-    """The helper as an ASGI app; `in_flight` caps concurrent control measurements."""
+    """The helper as an ASGI app; `in_flight` caps concurrent control measurements, `asn_of`
+    gives `ip_info` its AS numbers (from a geoip database)."""
     state = {"in_flight": 0}
 
     async def endpoint(request: Request) -> Response:
@@ -62,7 +69,7 @@ def create_app(
                 return _error(400, f"not a test-helper request: {exc}")
             if not th_request.http_request.startswith(("http://", "https://")):
                 return _error(400, "http_request must be an http:// or https:// URL")
-            answer = await control(th_request, backend, settings)
+            answer = await control(th_request, backend, settings, asn_of)
             return Response(msgspec.json.encode(answer), media_type="application/json")
         finally:
             state["in_flight"] -= 1

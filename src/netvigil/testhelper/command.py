@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +31,14 @@ def serve_command(
             "only: on a public helper this would let anyone probe its network).",
         ),
     ] = False,
+    geoip_db: Annotated[
+        Path | None,
+        typer.Option(
+            "--geoip-db",
+            help="MaxMind-format database (e.g. OONI's ip2country-as) for the AS numbers in "
+            "ip_info (without one they are 0).",
+        ),
+    ] = None,
 ) -> None:
     """Answer OONI Web Connectivity control requests (POST /) on HOST:PORT."""
     try:  # the web stack is the `server` extra: the probe's own install stays small
@@ -40,6 +49,18 @@ def serve_command(
             err=True,
         )
         raise typer.Exit(1) from None
-    application = create_app(AsyncioBackend(), HelperSettings(allow_private=allow_private_targets))
+    from netvigil.geoip import GeoIP, GeoIPError
+    from netvigil.testhelper.measure import no_asn
+
+    try:
+        geo = GeoIP(geoip_db) if geoip_db is not None else None
+    except GeoIPError as exc:
+        typer.echo(f"error: --geoip-db: {exc}", err=True)
+        raise typer.Exit(1) from None
+    application = create_app(
+        AsyncioBackend(),
+        HelperSettings(allow_private=allow_private_targets),
+        asn_of=geo.asn_of if geo is not None else no_asn,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(application, host, port))

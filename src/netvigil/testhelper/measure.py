@@ -14,6 +14,7 @@ link-local addresses (the bogon list), whoever asks; `allow_private` lifts that 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import msgspec
@@ -71,9 +72,17 @@ def _legacy_http(failure: str) -> str:
     return Failure.GENERIC_TIMEOUT if kind is FailureKind.TIMEOUT else Failure.UNKNOWN_ERROR
 
 
+def no_asn(address: str) -> int:
+    return 0
+
+
 async def control(
-    request: ControlRequest, backend: Backend, settings: HelperSettings
+    request: ControlRequest,
+    backend: Backend,
+    settings: HelperSettings,
+    asn_of: Callable[[str], int] = no_asn,
 ) -> ControlResponse:
+    """The control view; `asn_of` fills `ip_info[ip].asn` (a geoip lookup, 0 if unknown)."""
     url = request.http_request
     parts = urlsplit(url)
     host = (parts.hostname or "").encode("idna").decode("ascii")
@@ -94,7 +103,7 @@ async def control(
         flags |= FLAG_BOGON if is_bogon(ip) else 0
         if any(_ip_of(ep) == ip and r.failure is None for ep, r in tls.items()):
             flags |= FLAG_VALID
-        info[ip] = ControlIPInfo(asn=0, flags=flags)
+        info[ip] = ControlIPInfo(asn=asn_of(ip), flags=flags)
     return ControlResponse(
         tcp_connect=tcp,
         tls_handshake=tls,
