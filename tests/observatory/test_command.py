@@ -6,23 +6,15 @@ import os
 import pty
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.observatory.test_server import _wait
+from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
 PROMPT = b"Load a sample of real OONI measurements?"
-
-
-def _serve(data: Path, port: int, stdin: int, stdout: int, stderr: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "netvigil", "serve", "--port", str(port)]
-    return subprocess.Popen(
-        [*command, "--data-dir", str(data)], stdin=stdin, stdout=stdout, stderr=stderr
-    )
 
 
 def _count(port: int) -> int:
@@ -45,9 +37,9 @@ def _read_until(descriptor: int, wanted: bytes, seconds: float) -> bytes:
 
 def test_without_a_terminal_it_starts_empty_with_one_hint(tmp_path: Path) -> None:
     port = free_port()
-    server = _serve(tmp_path, port, subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE)
+    server = start_server(tmp_path, port, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait(f"http://127.0.0.1:{port}")
+        wait_ready(f"http://127.0.0.1:{port}")
         assert _count(port) == 0
     finally:
         server.terminate()
@@ -60,12 +52,12 @@ def test_without_a_terminal_it_starts_empty_with_one_hint(tmp_path: Path) -> Non
 def test_on_a_terminal_it_asks_and_loads_the_sample(tmp_path: Path) -> None:
     port = free_port()
     parent, child = pty.openpty()
-    server = _serve(tmp_path, port, child, child, child)
+    server = start_server(tmp_path, port, stdin=child, stdout=child, stderr=child)
     os.close(child)
     try:
         assert PROMPT in _read_until(parent, PROMPT, 60)
         os.write(parent, b"y\n")
-        _wait(f"http://127.0.0.1:{port}")
+        wait_ready(f"http://127.0.0.1:{port}")
         assert _count(port) == 64
     finally:
         server.terminate()
@@ -77,10 +69,10 @@ def test_a_folder_with_data_is_not_asked_about(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / "archive").mkdir()
     parent, child = pty.openpty()
-    server = _serve(tmp_path, port, child, child, child)
+    server = start_server(tmp_path, port, stdin=child, stdout=child, stderr=child)
     os.close(child)
     try:
-        _wait(f"http://127.0.0.1:{port}")
+        wait_ready(f"http://127.0.0.1:{port}")
         seen = _read_until(parent, b"observatory on", 10)
         assert PROMPT not in seen and b"observatory on" in seen
     finally:

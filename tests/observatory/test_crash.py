@@ -12,7 +12,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ import httpx
 
 from netvigil.observatory.archive import Archive
 from tests.corpus import qa_files
+from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
 DURATION = 60.0
@@ -35,27 +35,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "netvigil",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                httpx.get(f"{self.url}/api/v1/test-helpers", timeout=0.5)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
+        self.process = start_server(self.data, self.port)
+        wait_ready(self.url)
 
     def kill(self) -> None:
         assert self.process is not None

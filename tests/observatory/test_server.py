@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -16,31 +15,18 @@ import uvicorn
 
 from netvigil.observatory.app import create_app
 from tests.corpus import qa_files
+from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
 CLIENT = "127.0.0.77"
 
 
-def _wait(url: str) -> None:
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/api/v1/test-helpers", timeout=0.5)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
 def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
     data, port = tmp_path / "observatory", free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "netvigil", "serve", "--port", str(port), "--data-dir", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_server(data, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url)
+        wait_ready(url)
         transport = httpx.HTTPTransport(local_address=CLIENT)
         with httpx.Client(transport=transport, base_url=url, timeout=10) as client:
             report = client.post(
@@ -82,7 +68,7 @@ def test_over_capacity_is_only_200_or_503_with_retry_after(tmp_path: Path) -> No
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    _wait(url)
+    wait_ready(url)
     report = httpx.post(
         f"{url}/report",
         json={"probe_cc": "IT", "probe_asn": "AS137", "test_name": "web_connectivity"},

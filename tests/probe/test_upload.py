@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +10,7 @@ from typer.testing import CliRunner
 
 from netvigil.cli import app
 from tests.corpus import qa_files
+from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
 runner = CliRunner()
@@ -30,28 +28,10 @@ def test_offline_results_upload_later_once_each(tmp_path: Path) -> None:
     assert offline.exit_code == 1 and "kept for later" in offline.stderr
 
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netvigil",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "observatory"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(tmp_path / "observatory", port)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/api/v1/test-helpers", timeout=0.5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_ready(url)
         first = runner.invoke(app, ["probe", "upload", "--collector", url, "--data-dir", str(data)])
         assert first.exit_code == 0, first.output
         assert "uploaded 3" in first.stderr

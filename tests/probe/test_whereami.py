@@ -20,7 +20,7 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from netvigil.lab.webserver import Behaviour, WebServer
-from tests.observatory.test_server import _wait
+from tests.observatory.running import start_server, wait_ready
 from tests.probe.test_cli import CLIENT, running_site
 from tests.probe.world import free_port
 
@@ -54,14 +54,10 @@ def loopback_database(path: Path, cc: str, asn: int, name: str) -> Path:
 def observatory(tmp_path: Path) -> Iterator[str]:
     data, port = tmp_path / "observatory", free_port()
     loopback_database(data / "geoip.mmdb", "IT", 137, "Consortium GARR")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "netvigil", "serve", "--port", str(port), "--data-dir", str(data)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(data, port)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url)
+        wait_ready(url)
         yield url
     finally:
         server.terminate()
