@@ -32,8 +32,9 @@ def start_server(
     stdin: Stream = subprocess.DEVNULL,
     stdout: Stream = subprocess.DEVNULL,
     stderr: Stream = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "netvigil", "serve", "--port", str(port)]
     return subprocess.Popen(
-        [*command, "--data-dir", str(data)], stdin=stdin, stdout=stdout, stderr=stderr
+        [*command, "--data-dir", str(data)], stdin=stdin, stdout=stdout, stderr=stderr, env=env
     )

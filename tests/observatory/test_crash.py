@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +27,7 @@ from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
 DURATION = 60.0
+MARK = "NETVIGIL_TEST_MARK"
 
 
 class Server:
@@ -33,9 +35,10 @@ class Server:
         self.data, self.port = data, free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
+        self.marker = f"crash-test-{uuid.uuid4().hex}"
 
     def start(self) -> None:
-        self.process = start_server(self.data, self.port)
+        self.process = start_server(self.data, self.port, env={**os.environ, MARK: self.marker})
         wait_ready(self.url)
 
     def kill(self) -> None:
@@ -118,3 +121,34 @@ def test_acknowledged_measurements_survive_kill_9_exactly_once(tmp_path: Path) -
     missing = [n for n, uid in acked.items() if uid not in uids]
     assert not missing, f"acknowledged but lost: {missing[:10]}"
     assert os.listdir(tmp_path / "observatory" / "archive")
+
+    # The pipeline was killed as often, in its worker process, mid-step or mid-compaction:
+    # once restarted it still ends with one row per stored measurement.
+    server.start()
+    try:
+        deadline, count = time.monotonic() + 120, -1
+        while time.monotonic() < deadline and count != len(uids):
+            time.sleep(0.5)
+            count = httpx.get(f"{server.url}/api/v1/aggregation").json()["result"][
+                "measurement_count"
+            ]
+        assert count == len(uids)
+    finally:
+        server.kill()
+    # And no worker outlived its server.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and marked(server.marker):
+        time.sleep(0.2)
+    assert not marked(server.marker), "a pipeline worker outlived its killed server"
+
+
+def marked(marker: str) -> list[int]:
+    """Processes carrying the marker in their environment (the server and its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

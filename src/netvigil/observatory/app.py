@@ -1,7 +1,8 @@
 """The observatory as one ASGI app: collector, probe services, test helper, (data API).
 
-Its background work — the archive's writer — runs in a task group owned by the app's
-lifespan (structured concurrency: it starts with the server and is cancelled with it).
+Its background work — the archive's writer, and the pipeline (whose analysis runs in a worker
+process) — runs in a task group owned by the app's lifespan (structured concurrency: it
+starts with the server and is cancelled with it).
 Only `/api/v1/geolookup` reads `request.client`, to tell a probe its own public address;
 the server keeps no trace of its clients, and `netvigil serve` runs uvicorn with its access
 log off and proxy headers ignored.
@@ -25,7 +26,7 @@ from netvigil.geoip import GeoIP, find_database
 from netvigil.observatory import api, collector, openapi, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
-from netvigil.observatory.pipeline import Pipeline
+from netvigil.observatory.pipeline import run_in_worker
 from netvigil.probe.backend import AsyncioBackend
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
@@ -54,7 +55,6 @@ def create_app(
     tables = data_dir / "tables" / "analysis"
     database = geoip or find_database(data_dir)
     geo = GeoIP(database) if database is not None else None
-    pipeline = Pipeline(data_dir / "archive", tables, geo=geo, now=now)
     secret = load_secret(data_dir / "collector.secret")
     helper = create_helper(
         AsyncioBackend(),
@@ -65,7 +65,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with asyncio.TaskGroup() as group:
-            workers = [group.create_task(archive.run()), group.create_task(pipeline.run())]
+            pipeline = run_in_worker(data_dir / "archive", tables, database)
+            workers = [group.create_task(archive.run()), group.create_task(pipeline)]
             try:
                 yield
             finally:

@@ -75,13 +75,26 @@ PARTITIONS = ("date", "probe_cc", "test_name")
 
 @contextlib.contextmanager
 def locked(folder: Path, *, exclusive: bool) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f".{folder.name}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _recover(folder)  # a compaction cut short by a crash: under the lock, nobody writes
+        if not exclusive:
+            fcntl.flock(handle, fcntl.LOCK_SH)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _recover(folder: Path) -> None:
+    """Finish or undo a compaction's swap (`_compact`), whichever step a crash cut short."""
+    retired = folder.with_name(folder.name + ".old")
+    if not folder.exists() and retired.exists():
+        os.replace(retired, folder)  # swapped out, not yet in: put the old table back
+    shutil.rmtree(folder.with_name(folder.name + ".compacting"), ignore_errors=True)
+    shutil.rmtree(retired, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def write_rows(folder: Path, rows: Iterable[Row]) -> int:
@@ -111,7 +124,8 @@ def _write_rows(folder: Path, rows: Iterable[Row]) -> int:
 
 
 def connect(folder: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with `analysis` (newest row per measurement) over the files."""
+    """An in-memory DuckDB with the `analysis` view over the files (one row per uid once
+    compacted: see the module docstring)."""
     db = duckdb.connect()
     db.execute("SET TimeZone = 'UTC'")
     files = str(folder / "**" / "*.parquet")
