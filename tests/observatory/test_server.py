@@ -100,3 +100,27 @@ def test_over_capacity_is_only_200_or_503_with_retry_after(tmp_path: Path) -> No
     assert set(statuses) <= {200, 503}, statuses
     assert statuses[200] > 0 and statuses[503] > 0, statuses
     assert all(r.headers.get("retry-after") for r in responses if r.status_code == 503)
+
+
+def test_a_failing_pipeline_is_one_line_and_collection_goes_on(tmp_path: Path) -> None:
+    data, port = tmp_path / "observatory", free_port()
+    data.mkdir()
+    (data / "tables").write_text("a file where the tables folder should be")
+    server = start_server(data, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url)
+        report = httpx.post(
+            f"{url}/report",
+            json={"probe_cc": "IT", "probe_asn": "AS137", "test_name": "web_connectivity"},
+        ).json()["report_id"]
+        content = json.loads(qa_files()[0].read_text())
+        answer = httpx.post(f"{url}/report/{report}", json={"format": "json", "content": content})
+        assert answer.status_code == 200  # acknowledged: it is in the archive
+        time.sleep(3)
+    finally:
+        server.terminate()
+        logs = server.communicate(timeout=20)[0].decode()
+    assert "Traceback" not in logs
+    assert "error: pipeline step failed:" in logs
+    assert "error: the pipeline stopped; restarting in 5 s" in logs

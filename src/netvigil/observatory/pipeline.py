@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -37,6 +38,7 @@ from netvigil.observatory.tables import compact, file_count, write_rows
 BATCH = 5000
 COMPACT_AT = 2000  # small files: beyond this many, queries slow down; merge them
 STOP_WAIT = 10.0  # seconds a stopping server gives the worker to finish its step
+RESTART_AFTER = 5.0  # seconds between a failed worker and the next
 
 
 class Pipeline:
@@ -102,30 +104,42 @@ def _worker(connection: Connection, archive: str, tables: str, geoip: str | None
     """The worker process: one step per request until the server hangs up.
 
     A closed pipe (the server ended, or was killed) reads as EOF once the step under way is
-    done, so the worker never outlives the server and never stops mid-write.
+    done, so the worker never outlives the server and never stops mid-write. A failing step
+    (a full disk) ends the worker with one line on stderr; the server starts another.
     """
-    geo = GeoIP(Path(geoip)) if geoip else None
-    pipeline = Pipeline(Path(archive), Path(tables), geo=geo)
-    pipeline.catch_up()
-    connection.send(0)
-    while True:
-        try:
+    try:
+        geo = GeoIP(Path(geoip)) if geoip else None
+        pipeline = Pipeline(Path(archive), Path(tables), geo=geo)
+        pipeline.catch_up()
+        connection.send(0)
+        while True:
             connection.recv()
-        except (EOFError, OSError):
-            return
-        written = pipeline.step()
-        if file_count(pipeline.tables) > COMPACT_AT:
-            compact(pipeline.tables)
-        try:
+            written = pipeline.step()
+            if file_count(pipeline.tables) > COMPACT_AT:
+                compact(pipeline.tables)
             connection.send(written)
-        except OSError:
-            return
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        return  # the server is gone, or stopping
+    except Exception as exc:
+        print(f"error: pipeline step failed: {exc}".splitlines()[0], file=sys.stderr)
+        sys.exit(1)
 
 
 async def run_in_worker(
     archive: Path, tables: Path, geoip: Path | None, interval: float = 1.0
 ) -> None:
-    """The server's pipeline loop: steps in a worker process until cancelled."""
+    """The server's pipeline loop: steps in a worker process until cancelled.
+
+    A worker that ends on its own (a failed step) is replaced after RESTART_AFTER seconds:
+    collection goes on regardless, and the position file says where to resume.
+    """
+    while True:
+        await _one_worker(archive, tables, geoip, interval)
+        print(f"error: the pipeline stopped; restarting in {RESTART_AFTER:.0f} s", file=sys.stderr)
+        await asyncio.sleep(RESTART_AFTER)
+
+
+async def _one_worker(archive: Path, tables: Path, geoip: Path | None, interval: float) -> None:
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     worker = context.Process(
@@ -141,8 +155,8 @@ async def run_in_worker(
             ours.send(None)
             if not await _receive(ours):
                 await asyncio.sleep(interval)
-    except (EOFError, OSError) as exc:
-        raise RuntimeError(f"the pipeline's worker process ended: {exc}") from exc
+    except (EOFError, OSError):
+        return  # the worker ended
     finally:
         ours.close()  # the worker finishes its step, reads EOF and exits
         await asyncio.shield(asyncio.to_thread(_reap, worker))
