@@ -150,6 +150,11 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
     category = runner.invoke(app, [*base, "--country", "IT", "--category", "NOPE"])
     assert category.exit_code == 1 and "NOPE" in category.stderr
     assert "Traceback" not in missing.output + category.output
+    for flag in ("--upload", "--probe-services"):
+        bad = runner.invoke(app, [*base, "--input", "http://127.0.0.1:1/", flag, "notaurl"])
+        assert bad.exit_code == 1 and bad.stderr.strip().splitlines() == [
+            f"error: {flag}: expected an http:// or https:// URL, got 'notaurl'"
+        ]
 
 
 def test_malformed_urls_are_skipped_and_unreachable_helper_is_recorded(

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import msgspec
 import typer
@@ -43,6 +44,11 @@ err = Console(stderr=True, highlight=False)
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True, highlight=False)
     return typer.Exit(code)
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _endpoint(value: str, default_port: int) -> tuple[str, int]:
@@ -217,6 +223,9 @@ def run_command(
         if system_resolver
         else AsyncioBackend(source=source_address)
     )
+    for flag, url in (("--upload", upload_to), ("--probe-services", probe_services)):
+        if url is not None and not _is_http_url(url):
+            raise fail(f"{flag}: expected an http:// or https:// URL, got {url!r}")
     services = probe_services or upload_to
     learnt, warning = None, None
     if probe_ip is None and services is not None:
