@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import msgspec
@@ -74,14 +75,22 @@ async def post_json(
     ssl_context: ssl.SSLContext,
     max_body: int,
     headers: tuple[tuple[str, str], ...] = (),
+    allow: Callable[[str], bool] = lambda address: True,
 ) -> Exchange:
-    """POST a JSON body to a backend service (a test helper, a collector); never raises."""
+    """POST a JSON body to a backend service (a test helper, a collector); never raises.
+
+    `allow` filters the resolved addresses, and the connection goes to one it allowed (so
+    a name cannot resolve to an allowed address for the check and another for the connect:
+    no DNS rebinding). None allowed is OONI's `dns_bogon_error`.
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         async with asyncio.timeout(deadline):
-            addresses = await backend.resolve(host)
+            addresses = [a for a in await backend.resolve(host) if allow(a)]
+            if not addresses:
+                return Exchange(failure=Failure.DNS_BOGON)
             reader, writer = await backend.connect(addresses[0], port)
             if parts.scheme == "https":
                 await writer.start_tls(ssl_context, server_hostname=host)

@@ -1,0 +1,1 @@
+"""Incidents: claims of violations with executable evidence, shared at graded levels."""

@@ -1,0 +1,237 @@
+"""Organisations, members, sharing groups, API keys and login sessions.
+
+- API keys are `nvk_<id>_<secret>`: the id finds the row, the secret is stored only as its
+  sha256 (a 256-bit random secret needs no slow hash), keys are scoped (read, write,
+  publish, admin — never more than the member's role allows) and expire.
+- Passwords are hashed with scrypt (stdlib; N=2^14, r=8, p=1, 16-byte salt).
+- A session is a random token in a cookie, stored as its sha256, with its own CSRF token.
+Every change is written to the audit log (reliability.md §6, S5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from uuid6 import uuid7
+
+from netvigil.incidents import db, store
+from netvigil.incidents.access import ROLE_SCOPES, SCOPES, Principal, Role
+
+KEY_PREFIX = "nvk"
+SESSION_HOURS = 12
+
+
+class AccountError(ValueError):
+    """Bad account input (one line)."""
+
+
+def _hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    derived = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${derived.hex()}"
+
+
+def _password_ok(password: str, stored: str | None) -> bool:
+    if not stored or not stored.startswith("scrypt$"):
+        _hash_password(password)  # the same work either way: no timing oracle on names
+        return False
+    _, salt, _ = stored.split("$")
+    return hmac.compare_digest(_hash_password(password, bytes.fromhex(salt)), stored)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _audit(
+    c: sa.Connection,
+    now: dt.datetime,
+    actor: str,
+    action: str,
+    kind: str,
+    ident: str,
+    org: str | None,
+    after: object,
+) -> None:
+    store.record_audit(
+        c,
+        at=now,
+        actor=actor,
+        action=action,
+        object_type=kind,
+        object_id=ident,
+        org_id=org,
+        after=after,
+    )
+
+
+def create_org(engine: sa.Engine, name: str, *, actor: str, now: dt.datetime) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise AccountError("organisation name: 1 to 200 characters")
+    ident = str(uuid7())
+    with engine.begin() as c:
+        if c.execute(sa.select(db.orgs.c.id).where(db.orgs.c.name == name)).first():
+            raise AccountError(f"an organisation named {name!r} exists")
+        c.execute(sa.insert(db.orgs).values(id=ident, name=name, created_at=now))
+        _audit(c, now, actor, "create_org", "org", ident, ident, {"name": name})
+    return ident
+
+
+def create_member(
+    engine: sa.Engine,
+    org: str,
+    name: str,
+    role: str,
+    *,
+    password: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> str:
+    try:
+        Role(role)
+    except ValueError:
+        raise AccountError(f"role: one of {', '.join(r.value for r in Role)}") from None
+    if not name.strip() or len(name) > 200:
+        raise AccountError("member name: 1 to 200 characters")
+    if password is not None and len(password) < 12:
+        raise AccountError("password: at least 12 characters")
+    ident = str(uuid7())
+    with engine.begin() as c:
+        if not store.org_ids(c, [org]):
+            raise AccountError(f"no organisation {org!r}")
+        if c.execute(sa.select(db.members.c.id).where(db.members.c.name == name)).first():
+            raise AccountError(f"a member named {name!r} exists")
+        c.execute(
+            sa.insert(db.members).values(
+                id=ident,
+                org_id=org,
+                name=name,
+                role=role,
+                created_at=now,
+                password_hash=_hash_password(password) if password else None,
+            )
+        )
+        _audit(c, now, actor, "create_member", "member", ident, org, {"name": name, "role": role})
+    return ident
+
+
+def create_group(
+    engine: sa.Engine, name: str, orgs: Iterable[str], *, actor: str, now: dt.datetime
+) -> str:
+    members = sorted(set(orgs))
+    ident = str(uuid7())
+    with engine.begin() as c:
+        missing = set(members) - store.org_ids(c, members)
+        if missing:
+            raise AccountError(f"no organisation {sorted(missing)[0]!r}")
+        c.execute(sa.insert(db.sharing_groups).values(id=ident, name=name, created_at=now))
+        for org in members:
+            c.execute(sa.insert(db.group_orgs).values(group_id=ident, org_id=org))
+        _audit(c, now, actor, "create_group", "group", ident, None, {"orgs": members})
+    return ident
+
+
+def create_key(
+    engine: sa.Engine,
+    member: str,
+    scopes: Iterable[str],
+    *,
+    days: int,
+    actor: str,
+    now: dt.datetime,
+) -> str:
+    """A new API key; the secret is shown once, here, and never stored."""
+    wanted = set(scopes)
+    if not wanted or not wanted <= SCOPES:
+        raise AccountError(f"scopes: some of {', '.join(sorted(SCOPES))}")
+    if not 1 <= days <= 366:
+        raise AccountError("expiry: 1 to 366 days")
+    ident, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    with engine.begin() as c:
+        row = c.execute(sa.select(db.members).where(db.members.c.id == member)).first()
+        if row is None:
+            raise AccountError(f"no member {member!r}")
+        c.execute(
+            sa.insert(db.api_keys).values(
+                id=ident,
+                member_id=member,
+                hash=_sha(secret),
+                scopes=",".join(sorted(wanted)),
+                expires_at=now + dt.timedelta(days=days),
+                revoked=False,
+                created_at=now,
+            )
+        )
+        _audit(
+            c, now, actor, "create_key", "api_key", ident, row.org_id, {"scopes": sorted(wanted)}
+        )
+    return f"{KEY_PREFIX}_{ident}_{secret}"
+
+
+def _principal(row: sa.Row[tuple[object, ...]], scopes: frozenset[str]) -> Principal:
+    role = Role(str(row.role))
+    return Principal(
+        kind="member",
+        member_id=str(row.id),
+        org_id=str(row.org_id),
+        role=role,
+        scopes=scopes & ROLE_SCOPES[role],
+        name=str(row.name),
+    )
+
+
+def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
+    parts = token.split("_")
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    with engine.connect() as c:
+        key = c.execute(sa.select(db.api_keys).where(db.api_keys.c.id == parts[1])).first()
+        if key is None or key.revoked or _aware(key.expires_at) <= now:
+            return None
+        if not hmac.compare_digest(key.hash, _sha(parts[2])):
+            return None
+        row = c.execute(sa.select(db.members).where(db.members.c.id == key.member_id)).first()
+    return _principal(row, frozenset(key.scopes.split(","))) if row else None
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
+
+
+def login(engine: sa.Engine, name: str, password: str, now: dt.datetime) -> tuple[str, str] | None:
+    """(session token, CSRF token) for a right password; None otherwise."""
+    with engine.begin() as c:
+        row = c.execute(sa.select(db.members).where(db.members.c.name == name)).first()
+        if not _password_ok(password, row.password_hash if row else None) or row is None:
+            return None
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        c.execute(
+            sa.insert(db.sessions).values(
+                hash=_sha(token),
+                member_id=row.id,
+                csrf=csrf,
+                expires_at=now + dt.timedelta(hours=SESSION_HOURS),
+            )
+        )
+    return token, csrf
+
+
+def by_session(engine: sa.Engine, token: str, now: dt.datetime) -> tuple[Principal, str] | None:
+    """(principal, CSRF token) of a live session."""
+    with engine.connect() as c:
+        session = c.execute(sa.select(db.sessions).where(db.sessions.c.hash == _sha(token))).first()
+        if session is None or _aware(session.expires_at) <= now:
+            return None
+        row = c.execute(sa.select(db.members).where(db.members.c.id == session.member_id)).first()
+    return (_principal(row, SCOPES), session.csrf) if row else None
+
+
+def logout(engine: sa.Engine, token: str) -> None:
+    with engine.begin() as c:
+        c.execute(sa.delete(db.sessions).where(db.sessions.c.hash == _sha(token)))

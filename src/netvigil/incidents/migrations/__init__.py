@@ -1,0 +1,1 @@
+"""Alembic migrations of the incident store (run by `db.open_database`)."""

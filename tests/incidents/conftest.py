@@ -1,0 +1,28 @@
+"""Fixtures of the incident tests: every test taking `database_url` runs on each backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.incidents.databases import BACKENDS, Cluster, cluster
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    yield from cluster()
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'incidents.sqlite'}"
+    server: Cluster = request.getfixturevalue("postgres")
+    return server.database()
