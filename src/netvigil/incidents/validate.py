@@ -63,6 +63,11 @@ def _countries() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
+def known_country(code: str) -> bool:
+    """An ISO 3166-1 alpha-2 code."""
+    return code in _countries()
+
+
 @cache
 def _subdivisions() -> dict[str, str]:
     """ISO 3166-2 code → its country's alpha-2 code."""
@@ -90,7 +95,7 @@ def check(data: IncidentInput) -> list[str]:
     if not data.countries:
         problems.append("countries: at least one country")
     for n, code in enumerate(data.countries):
-        if code not in _countries():
+        if not known_country(code):
             problems.append(f"countries[{n}]: unknown country code {code!r}")
     for n, code in enumerate(data.subdivisions):
         country = _subdivisions().get(code)

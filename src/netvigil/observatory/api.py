@@ -18,7 +18,7 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +71,49 @@ def _addresses(record: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def query_rows(tables: Path, sql: str, args: list[object]) -> list[dict[str, Any]]:
+    db = connect(tables)
+    try:
+        cursor = db.execute(sql, args)
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    finally:
+        db.close()
+
+
+def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The aggregation's cells and axis labels (the endpoint's work, reusable: an incident's
+    evidence can be an aggregate query, re-run to hash its result). Raises BadQuery."""
+    x, y = axis(params, "axis_x"), axis(params, "axis_y")
+    where, args = conditions(params)
+    keys = [(name, column) for name, column in (("axis_x", x), ("axis_y", y)) if column]
+    labels = [params[name] for name, _ in keys]
+    group = ", ".join(
+        f"{column} AS {label}" for (_, column), label in zip(keys, labels, strict=True)
+    )
+    names = ", any_value(probe_network_name) AS probe_network_name" if "probe_asn" in labels else ""
+    sql = (
+        f"SELECT {group + ',' if group else ''} count(*) AS measurement_count, "
+        "count(*) FILTER (WHERE anomaly) AS anomaly_count, "
+        "count(*) FILTER (WHERE confirmed) AS confirmed_count, "
+        "count(*) FILTER (WHERE failure) AS failure_count, "
+        "count(*) FILTER (WHERE NOT anomaly AND NOT failure) AS ok_count"
+        f"{names} FROM analysis WHERE {where}"
+        + (f" GROUP BY ALL ORDER BY {', '.join(labels)}" if labels else "")
+    )
+    rows = [
+        {k: (_iso(v) if k == "measurement_start_day" else v) for k, v in r.items()}
+        for r in query_rows(tables, sql, args)
+    ]
+    for r in rows:
+        if "probe_asn" in r and isinstance(r["probe_asn"], int):
+            r["probe_asn"] = f"AS{r['probe_asn']}"
+    return rows, labels
+
+
 def routes(tables: Path, archive: Archive) -> list[Route]:
     def select(sql: str, args: list[object]) -> list[dict[str, Any]]:
-        db = connect(tables)
-        try:
-            cursor = db.execute(sql, args)
-            names = [d[0] for d in cursor.description or ()]
-            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-        finally:
-            db.close()
+        return query_rows(tables, sql, args)
 
     async def run(handler: Callable[[], Response]) -> Response:
         try:
@@ -153,38 +187,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
         params = request.query_params
 
         def handler() -> Response:
-            x, y = axis(params, "axis_x"), axis(params, "axis_y")
-            where, args = conditions(params)
-            keys = [
-                (name, column)
-                for name, column in (("axis_x", x), ("axis_y", y))
-                if column is not None
-            ]
-            labels = [params[name] for name, _ in keys]
-            group = ", ".join(
-                f"{column} AS {label}" for (_, column), label in zip(keys, labels, strict=True)
-            )
-            names = (
-                ", any_value(probe_network_name) AS probe_network_name"
-                if ("probe_asn" in labels)
-                else ""
-            )
-            sql = (
-                f"SELECT {group + ',' if group else ''} count(*) AS measurement_count, "
-                "count(*) FILTER (WHERE anomaly) AS anomaly_count, "
-                "count(*) FILTER (WHERE confirmed) AS confirmed_count, "
-                "count(*) FILTER (WHERE failure) AS failure_count, "
-                "count(*) FILTER (WHERE NOT anomaly AND NOT failure) AS ok_count"
-                f"{names} FROM analysis WHERE {where}"
-                + (f" GROUP BY ALL ORDER BY {', '.join(labels)}" if labels else "")
-            )
-            rows = [
-                {k: (_iso(v) if k == "measurement_start_day" else v) for k, v in r.items()}
-                for r in select(sql, args)
-            ]
-            for r in rows:
-                if "probe_asn" in r and isinstance(r["probe_asn"], int):
-                    r["probe_asn"] = f"AS{r['probe_asn']}"
+            rows, labels = aggregate(tables, params)
             if params.get("format", "JSON").upper() == "CSV":
                 return _csv(rows)
             result: Any = rows if labels else (rows[0] if rows else {})

@@ -23,6 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from netvigil.geoip import GeoIP, find_database
+from netvigil.incidents.api import routes as incident_routes
+from netvigil.incidents.evidence import ObservatoryEvidence
+from netvigil.incidents.instance import Instance
 from netvigil.observatory import api, collector, openapi, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
@@ -45,6 +48,8 @@ def create_app(
     rate: float = 5000.0,
     allow_private_targets: bool = False,
     geoip: Path | None = None,
+    public_url: str = "http://127.0.0.1:8000",
+    database: str | None = None,
 ) -> Starlette:
     """The app over a data folder; `geoip` defaults to the folder's database (`find_database`).
 
@@ -53,8 +58,8 @@ def create_app(
     data_dir.mkdir(parents=True, exist_ok=True)
     archive = Archive(data_dir / "archive", fsync=fsync)
     tables = data_dir / "tables" / "analysis"
-    database = geoip or find_database(data_dir)
-    geo = GeoIP(database) if database is not None else None
+    geoip_path = geoip or find_database(data_dir)
+    geo = GeoIP(geoip_path) if geoip_path is not None else None
     secret = load_secret(data_dir / "collector.secret")
     helper = create_helper(
         AsyncioBackend(),
@@ -62,11 +67,24 @@ def create_app(
         asn_of=geo.asn_of if geo is not None else no_asn,
     )
 
+    incidents = Instance(
+        data_dir,
+        url=public_url,
+        evidence=ObservatoryEvidence(tables, archive),
+        database=database,
+        now=now,
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with asyncio.TaskGroup() as group:
-            pipeline = run_in_worker(data_dir / "archive", tables, database)
-            workers = [group.create_task(archive.run()), group.create_task(pipeline)]
+            pipeline = run_in_worker(data_dir / "archive", tables, geoip_path)
+            sharing = incidents.run(AsyncioBackend(), allow_private=allow_private_targets)
+            workers = [
+                group.create_task(archive.run()),
+                group.create_task(pipeline),
+                group.create_task(sharing),
+            ]
             try:
                 yield
             finally:
@@ -78,10 +96,12 @@ def create_app(
             *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
             *services.routes(secret, now=now, geo=geo),
             *api.routes(tables, archive),
+            *incident_routes(incidents),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Mount("/th", app=helper),
         ],
         lifespan=lifespan,
     )
     app.state.archive = archive
+    app.state.incidents = incidents
     return app

@@ -46,6 +46,45 @@ AGGREGATION = [
     ("format", "JSON (default) or CSV."),
 ]
 
+INCIDENT_FILTERS = [
+    ("country", "ISO 3166-1 alpha-2."),
+    ("kind", "website_blocking, full_shutdown, throttling, ..."),
+    ("status", "suspected, confirmed, ongoing, resolved or retracted."),
+    ("technique", "dns_injection, tls_sni_filtering, ..."),
+    ("asn", "AS1234 or 1234."),
+    ("q", "Words in the title."),
+    ("since", "Updated at or after (ISO 8601)."),
+]
+INCIDENT = "An incident (IncidentInput; see /api/v1/incidents/schema for a revision)."
+INCIDENTS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
+    ("/api/v1/incidents", "get", "Incidents the caller may read.", [*INCIDENT_FILTERS,
+     ("limit", "1 to 1000 (default 100)."), ("offset", "Incidents to skip.")], None),
+    ("/api/v1/incidents", "post", "Create an incident (a public one waits for review).", [],
+     INCIDENT),
+    ("/api/v1/incidents/schema", "get", "JSON Schema of an incident revision.", [], None),
+    ("/api/v1/incidents/export", "get", "Export what the caller may read.",
+     [("format", "json, csv, atom, stix or misp."), *INCIDENT_FILTERS], None),
+    ("/api/v1/incidents/feed", "get", "Atom feed of public incidents.", INCIDENT_FILTERS, None),
+    ("/api/v1/incidents/{id}", "get", "One incident, as the caller may read it.",
+     [("revision", "An earlier revision.")], None),
+    ("/api/v1/incidents/{id}", "put", "Revise an incident (a new signed revision).", [],
+     INCIDENT),
+    ("/api/v1/incidents/{id}/revisions", "get", "Every revision the caller may read.", [], None),
+    ("/api/v1/incidents/{id}/publish", "post", "Ask for publication to public.", [], None),
+    ("/api/v1/incidents/{id}/review", "post", "Approve or reject publication (a second "
+     "person).", [], "approve: true or false"),
+    ("/api/v1/incidents/{id}/retract", "post", "Retract, with a reason.", [], "reason"),
+    ("/api/v1/incidents/{id}/sightings", "post", "Add a sighting as another organisation.", [],
+     "kind (seen, false_positive, still_ongoing, ended), note"),
+    ("/api/v1/feeds", "post", "Save a filter as a private Atom feed (a token URL).", [],
+     "name, filter"),
+    ("/api/v1/feeds/{token}", "get", "A saved filter's Atom feed.", [], None),
+    ("/api/v1/webhooks", "post", "Subscribe a URL to signed incident events.", [], "url"),
+    ("/api/v1/keys", "post", "A new API key for the caller.", [], "scopes, days"),
+    ("/api/v1/audit", "get", "The audit log entries the caller may read.", [], None),
+    ("/.well-known/netvigil/keys", "get", "The instance's Ed25519 public keys.", [], None),
+]  # fmt: skip
+
 # (path, method, summary, query parameters, request body description or None)
 OPERATIONS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
     (
@@ -128,6 +167,7 @@ OPERATIONS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
         "THRequest: http_request, http_request_headers, tcp_connect, x_quic_enabled",
     ),
     ("/openapi.json", "get", "This document.", [], None),
+    *INCIDENTS,
 ]
 
 
@@ -144,7 +184,7 @@ def document() -> dict[str, Any]:
     for path, method, summary, query, body in OPERATIONS:
         parameters: list[dict[str, Any]] = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("report_id", "uid")
+            for name in ("report_id", "uid", "id", "token")
             if "{" + name + "}" in path
         ]
         parameters += [
@@ -172,9 +212,16 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "netvigil observatory",
             "version": __version__,
-            "description": "OONI-compatible collector, probe services and data API.",
+            "description": "OONI-compatible collector, probe services and data API; "
+            "incidents shared at graded levels.",
         },
         "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "nvk_... key"}
+            }
+        },
+        "security": [{}, {"apiKey": []}],
     }
 
 

@@ -1,0 +1,240 @@
+"""The incidents REST API under /api/v1 (and the instance's public keys).
+
+Callers authenticate with `Authorization: Bearer nvk_...` (an API key; sessions are for the
+pages, which carry CSRF tokens); no header is the anonymous public. Every handler loads its
+object and asks the access rules about that object (access.py); what the caller may not
+read is a 404, the same as what does not exist. Lists, counts, exports and feeds are built
+from the same readable set, so none can say more than a read would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from netvigil.incidents import accounts, exports, feeds, misp, stix
+from netvigil.incidents.access import ANONYMOUS, Principal
+from netvigil.incidents.filters import BadFilter, parse_filter
+from netvigil.incidents.instance import Instance
+from netvigil.incidents.service import Forbidden, NotFound
+from netvigil.incidents.validate import InvalidIncident, decode_input
+
+MAX_BODY = 1 << 20
+ACTIONS = ("publish", "review", "retract", "sightings")
+MEDIA = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "atom": "application/atom+xml",
+    "stix": "application/stix+json;version=2.1",
+    "misp": "application/json",
+}
+
+
+class Unauthorised(Exception):
+    """A credential was given and is not valid (401); no credential is the public."""
+
+
+def error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+async def body_of(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise InvalidIncident([f"request body over {MAX_BODY} bytes"])
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise InvalidIncident([f"request body over {MAX_BODY} bytes"])
+    return bytes(data)
+
+
+def render(instance: Instance, who: Principal, found: list[Any], kind: str, path: str) -> Response:
+    """An export of incidents the caller may read, as they may read them."""
+    shown = instance.service.view(who, found)
+    names = instance.org_names()
+    if kind == "json":
+        body = exports.to_json(shown, instance=instance.url, keys=[instance.keyring.current])
+    elif kind == "csv":
+        body = exports.to_csv(shown, instance=instance.url, names=names).encode()
+    elif kind == "atom":
+        body = feeds.atom(
+            shown, instance=instance.url, path=path, title="netvigil incidents", now=instance.now()
+        )
+    elif kind == "stix":
+        body = stix.bundle(shown, names).serialize(pretty=True).encode()
+    else:
+        body = json.dumps(misp.events(shown, names, instance.url), indent=1).encode()
+    return Response(body, media_type=MEDIA[kind])
+
+
+class Call(msgspec.Struct, frozen=True):
+    """What a handler gets: the request's parameters and its (bounded) body."""
+
+    query: dict[str, str]
+    path: dict[str, str]
+    body: bytes
+
+    def fields(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.body) if self.body.strip() else {}
+        except ValueError:
+            raise InvalidIncident(["not JSON"]) from None
+        if not isinstance(value, dict):
+            raise InvalidIncident(["expected a JSON object"])
+        return value
+
+
+def routes(instance: Instance) -> list[Route]:
+    service = instance.service
+
+    def principal(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        if not header:
+            return ANONYMOUS
+        scheme, _, token = header.partition(" ")
+        found = (
+            accounts.by_key(instance.engine, token.strip(), instance.now())
+            if scheme.lower() == "bearer"
+            else None
+        )
+        if found is None:
+            raise Unauthorised("invalid, expired or revoked API key")
+        return found
+
+    def endpoint(
+        work: Callable[[Call, Principal], Any], *, status: int = 200
+    ) -> Callable[[Request], Any]:
+        async def handle(request: Request) -> Response:
+            try:
+                body = await body_of(request) if request.method in ("POST", "PUT") else b""
+                call = Call(dict(request.query_params), dict(request.path_params), body)
+                who = await asyncio.to_thread(principal, request)
+                result = await asyncio.to_thread(work, call, who)
+                if isinstance(result, Response):
+                    return result
+                return Response(
+                    msgspec.json.encode(result), status_code=status, media_type="application/json"
+                )
+            except Unauthorised as exc:
+                return error(401, str(exc))
+            except NotFound as exc:
+                return error(404, str(exc))
+            except Forbidden as exc:
+                return error(403, str(exc))
+            except (InvalidIncident, BadFilter, accounts.AccountError) as exc:
+                problems = getattr(exc, "problems", [str(exc)])
+                return error(400, str(exc), problems=problems)
+
+        return handle
+
+    def listing(call: Call, who: Principal) -> dict[str, Any]:
+        chosen = parse_filter(call.query)
+        found = instance.select(who, chosen)
+        page = found[chosen.offset : chosen.offset + chosen.limit]
+        return {
+            "metadata": {"count": len(found), "limit": chosen.limit, "offset": chosen.offset},
+            "results": service.view(who, page),
+        }
+
+    def create(call: Call, who: Principal) -> Any:
+        return service.create(who, decode_input(call.body))
+
+    def show(call: Call, who: Principal) -> Any:
+        number = call.query.get("revision")
+        if number is not None and not number.isdigit():
+            raise BadFilter("revision: a number")
+        found = service.get(who, call.path["id"], int(number) if number else None)
+        return service.view(who, [found])[0]
+
+    def revise(call: Call, who: Principal) -> Any:
+        return service.revise(who, call.path["id"], decode_input(call.body))
+
+    def history(call: Call, who: Principal) -> Any:
+        return service.view(who, service.history(who, call.path["id"]))
+
+    def act(name: str) -> Callable[[Call, Principal], Any]:
+        def work(call: Call, who: Principal) -> Any:
+            fields, ident = call.fields(), call.path["id"]
+            if name == "publish":
+                done = service.request_publication(who, ident)
+            elif name == "review":
+                done = service.review(who, ident, approve=fields.get("approve") is True)
+            elif name == "retract":
+                done = service.retract(who, ident, str(fields.get("reason", "")))
+            else:
+                org = instance.org_names().get(who.org_id or "", who.kind)
+                kind, note = str(fields.get("kind", "")), str(fields.get("note", ""))
+                done = service.sight(who, ident, kind, note, org)
+            return service.view(who, [done])[0]
+
+        return work
+
+    def export(call: Call, who: Principal) -> Response:
+        kind = call.query.get("format", "json")
+        if kind not in MEDIA:
+            raise BadFilter(f"format: one of {', '.join(MEDIA)}")
+        found = instance.select(who, parse_filter(call.query, paged=False))
+        return render(instance, who, found, kind, "/api/v1/incidents/export")
+
+    def public_feed(call: Call, who: Principal) -> Response:
+        found = instance.select(ANONYMOUS, parse_filter(call.query, paged=False))
+        return render(instance, ANONYMOUS, found, "atom", "/api/v1/incidents/feed")
+
+    def new_feed(call: Call, who: Principal) -> Any:
+        fields = call.fields()
+        return instance.create_feed(who, str(fields.get("name", "")), fields.get("filter", {}))
+
+    def saved_feed(call: Call, who: Principal) -> Response:
+        found = instance.feed(call.path["token"])
+        if found is None:
+            raise NotFound("no such feed")
+        owner, chosen = found
+        path = "/api/v1/feeds/" + call.path["token"]
+        return render(instance, owner, instance.select(owner, chosen), "atom", path)
+
+    def subscribe(call: Call, who: Principal) -> Any:
+        return instance.subscribe(who, str(call.fields().get("url", "")))
+
+    def new_key(call: Call, who: Principal) -> Any:
+        fields = call.fields()
+        days = fields.get("days", 90)
+        if not isinstance(days, int):
+            raise BadFilter("days: a whole number")
+        return instance.new_key(who, fields.get("scopes", []), days)
+
+    def audit(call: Call, who: Principal) -> Any:
+        return {"results": instance.audit(who)}
+
+    def keys(call: Call, who: Principal) -> Any:
+        return {"keys": instance.keyring.public_keys()}
+
+    def schema(call: Call, who: Principal) -> Any:
+        return exports.schema()
+
+    base = "/api/v1/incidents"
+    return [
+        Route(base, endpoint(listing), methods=["GET"]),
+        Route(base, endpoint(create, status=201), methods=["POST"]),
+        Route(f"{base}/schema", endpoint(schema), methods=["GET"]),
+        Route(f"{base}/export", endpoint(export), methods=["GET"]),
+        Route(f"{base}/feed", endpoint(public_feed), methods=["GET"]),
+        Route(base + "/{id}", endpoint(show), methods=["GET"]),
+        Route(base + "/{id}", endpoint(revise), methods=["PUT"]),
+        Route(base + "/{id}/revisions", endpoint(history), methods=["GET"]),
+        *(Route(base + "/{id}/" + name, endpoint(act(name)), methods=["POST"]) for name in ACTIONS),
+        Route("/api/v1/feeds", endpoint(new_feed, status=201), methods=["POST"]),
+        Route("/api/v1/feeds/{token}", endpoint(saved_feed), methods=["GET"]),
+        Route("/api/v1/webhooks", endpoint(subscribe, status=201), methods=["POST"]),
+        Route("/api/v1/keys", endpoint(new_key, status=201), methods=["POST"]),
+        Route("/api/v1/audit", endpoint(audit), methods=["GET"]),
+        Route("/.well-known/netvigil/keys", endpoint(keys), methods=["GET"]),
+    ]

@@ -1,0 +1,54 @@
+"""Evidence the instance can re-check: its own measurements and aggregate queries.
+
+A measurement uid is hashed over the raw measurement as stored (archive or imported file);
+an aggregate query (`/api/v1/aggregation?...`, the same string a reader can run) is run now
+and hashed over the RFC 8785 form of its result, so a later run can show whether the data
+behind a claim changed. A uid or query that finds nothing is an error, not a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import rfc8785
+
+from netvigil.observatory.api import aggregate, query_rows
+from netvigil.observatory.archive import Archive
+from netvigil.observatory.query import BadQuery
+from netvigil.observatory.sources import raw_measurement
+
+QUERY_PATH = "/api/v1/aggregation"
+
+
+class ObservatoryEvidence:
+    def __init__(self, tables: Path, archive: Archive) -> None:
+        self.tables, self.archive = tables, archive
+
+    def sha256(self, kind: str, ref: str) -> str | None:
+        if kind == "measurement":
+            return self._measurement(ref)
+        if kind == "aggregate_query":
+            return self._query(ref)
+        raise LookupError(f"{kind} references are not read by this instance")
+
+    def _measurement(self, uid: str) -> str | None:
+        rows = query_rows(
+            self.tables, "SELECT source, source_line FROM analysis WHERE measurement_uid = ?", [uid]
+        )
+        record = rows[0] if rows else {}
+        data = raw_measurement(self.archive, uid, record.get("source"), record.get("source_line"))
+        return hashlib.sha256(data).hexdigest() if data is not None else None
+
+    def _query(self, ref: str) -> str | None:
+        parts = urlsplit(ref)
+        if parts.scheme or parts.netloc or parts.path != QUERY_PATH:
+            raise LookupError(f"an aggregate query is a {QUERY_PATH}?... path on this instance")
+        try:
+            rows, _ = aggregate(self.tables, dict(parse_qsl(parts.query)))
+        except BadQuery as exc:
+            raise LookupError(str(exc)) from None
+        if not rows or not any(row.get("measurement_count") for row in rows):
+            return None
+        return hashlib.sha256(rfc8785.dumps(rows)).hexdigest()
