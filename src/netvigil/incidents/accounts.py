@@ -187,7 +187,7 @@ def _principal(row: sa.Row[tuple[object, ...]], scopes: frozenset[str]) -> Princ
 
 
 def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
-    parts = token.split("_")
+    parts = token.split("_", 2)  # the secret may contain "_" too
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     with engine.connect() as c:

@@ -134,7 +134,7 @@ class Instance:
             rows = connection.execute(sa.select(db.audit).order_by(db.audit.c.id)).fetchall()
         return [
             {
-                "at": r.at.isoformat(),
+                "at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.UTC)).isoformat(),
                 "actor": r.actor,
                 "action": r.action,
                 "object_type": r.object_type,

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -88,6 +89,6 @@ def events(
 ) -> list[dict[str, Any]]:
     """MISP's import format: a list of {"Event": {...}}."""
     return [
-        {"Event": event(i, names.get(i.author_org, i.author_org), instance).to_dict()}
+        {"Event": json.loads(event(i, names.get(i.author_org, i.author_org), instance).to_json())}
         for i in incidents
     ]

@@ -124,11 +124,11 @@ class Incidents:
         """The second person's decision on publishing to `public`."""
         with self.engine.begin() as connection:
             old = self._readable(connection, who, incident_id)
-            if old.publication != "requested":
-                raise InvalidIncident(["publication: nobody asked to publish this incident"])
             requester = store.requested_by(connection, incident_id)
             if not access.can_review(who, store.sharing_of(connection, old), requester):
                 raise Forbidden("publishing needs a second person: an admin who did not ask")
+            if old.publication != "requested":  # only once allowed: state is information
+                raise InvalidIncident(["publication: nobody asked to publish this incident"])
             if not approve:
                 new = self._next(old, publication="none")
                 return self._commit(connection, who, "reject_publication", old, new, None)

@@ -1,0 +1,368 @@
+"""The authorisation matrix (reliability.md §6, S1): route × method × role × level × owner.
+
+The expected access of every cell is written here, by hand, from the sharing rules in plain
+words (ecosystem.md §3.3) — never derived from the code under test. Every object carries
+unique canary strings (in its title, and in evidence shared more narrowly than the
+incident); a response to a caller who may not read the object must not contain them, in
+its body or headers, and lists, counts, exports, feeds and the audit log must show exactly
+the readable ones. Every route of the app must have a row here: a new route without one
+fails the test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from netvigil.incidents import accounts
+from netvigil.incidents.access import OPERATOR
+from netvigil.incidents.model import IncidentInput
+from netvigil.observatory.app import create_app
+
+LEVELS = ("draft", "named", "group", "coalition", "federated", "public")
+OWNERS = ("A", "B")
+ROLES = ("anonymous", "a_member", "b_member", "a_admin", "coalition_admin", "a_read_key")
+
+# Who may read what, in words: the author's organisation always; `public` everyone;
+# `coalition`/`federated` every member of every organisation; `group` the sharing group's
+# organisations (here A and B); `named` the listed ones (A's incidents name C, B's name A);
+# `draft` only the author's organisation. A coalition admin (org C) reads as a member of C.
+READ: dict[str, set[tuple[str, str]]] = {
+    "anonymous": {("public", "A"), ("public", "B")},
+    "a_member": {(lvl, "A") for lvl in LEVELS}
+    | {("named", "B"), ("group", "B"), ("coalition", "B"), ("federated", "B"), ("public", "B")},
+    "b_member": {(lvl, "B") for lvl in LEVELS}
+    | {("group", "A"), ("coalition", "A"), ("federated", "A"), ("public", "A")},
+    "coalition_admin": {("named", "A"), ("coalition", "A"), ("federated", "A"), ("public", "A")}
+    | {("coalition", "B"), ("federated", "B"), ("public", "B")},
+}
+READ["a_admin"] = READ["a_member"]
+READ["a_read_key"] = READ["a_member"]  # a read-only key reads what its member reads
+
+# Who may change what (and who may not even see it is refused as "not found").
+REVISE = {"a_member": {"A"}, "a_admin": {"A"}, "b_member": {"B"}}  # the author's organisation
+RETRACT = {"a_admin": {"A"}, "coalition_admin": {"A", "B"}}  # admins: own org's, coalition's
+REVIEW = {"a_admin": {"A"}, "coalition_admin": {"A", "B"}}  # a second person, with authority
+SIGHT = {"a_member", "b_member", "a_admin", "coalition_admin"}  # any member who can read
+CREATE = {"a_member", "b_member", "a_admin", "coalition_admin"}  # not the public, not read keys
+MEMBERS = {"a_member", "b_member", "a_admin", "coalition_admin", "a_read_key"}
+
+# Every route of the app, and how this test exercises it.
+INCIDENT_ROUTES = {
+    ("/api/v1/incidents", "GET"): "list",
+    ("/api/v1/incidents", "POST"): "create",
+    ("/api/v1/incidents/schema", "GET"): "public",
+    ("/api/v1/incidents/export", "GET"): "export",
+    ("/api/v1/incidents/feed", "GET"): "public feed",
+    ("/api/v1/incidents/{id}", "GET"): "read",
+    ("/api/v1/incidents/{id}", "PUT"): "revise",
+    ("/api/v1/incidents/{id}/revisions", "GET"): "read",
+    ("/api/v1/incidents/{id}/publish", "POST"): "revise",
+    ("/api/v1/incidents/{id}/review", "POST"): "review",
+    ("/api/v1/incidents/{id}/retract", "POST"): "retract",
+    ("/api/v1/incidents/{id}/sightings", "POST"): "sight",
+    ("/api/v1/feeds", "POST"): "saved feed",
+    ("/api/v1/feeds/{token}", "GET"): "saved feed",
+    ("/api/v1/webhooks", "POST"): "members",
+    ("/api/v1/keys", "POST"): "members",
+    ("/api/v1/audit", "GET"): "audit",
+    ("/.well-known/netvigil/keys", "GET"): "public",
+}
+# Routes that never carry incident data: each is called by every role, and must not either.
+OTHER_ROUTES = {
+    ("/report", "POST"): ("/report", b"{}"),
+    ("/report/{report_id}", "POST"): ("/report/nope", b"{}"),
+    ("/report/{report_id}/close", "POST"): ("/report/nope/close", b""),
+    ("/api/v1/test-helpers", "GET"): ("/api/v1/test-helpers", b""),
+    ("/api/v1/test-list/urls", "GET"): ("/api/v1/test-list/urls?country_code=IT&limit=2", b""),
+    ("/api/v1/check-in", "POST"): ("/api/v1/check-in", b"{}"),
+    ("/api/v1/geolookup", "POST"): ("/api/v1/geolookup", b"{}"),
+    ("/api/v1/measurements", "GET"): ("/api/v1/measurements", b""),
+    ("/api/v1/measurement/{uid}", "GET"): ("/api/v1/measurement/nope", b""),
+    ("/api/v1/raw_measurement", "GET"): ("/api/v1/raw_measurement?measurement_uid=x", b""),
+    ("/api/v1/aggregation", "GET"): ("/api/v1/aggregation", b""),
+    ("/api/v1/analysis", "GET"): ("/api/v1/analysis", b""),
+    ("/openapi.json", "GET"): ("/openapi.json", b""),
+}
+
+
+class Coalition:
+    """The app on a real database, three organisations, a key per role, one object per cell."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        state: Any = client.app.state  # type: ignore[attr-defined]
+        self.instance = state.incidents
+        engine, now, op = self.instance.engine, dt.datetime.now(dt.UTC), "operator"
+        self.orgs = {
+            name: accounts.create_org(engine, f"Org {name}", actor=op, now=now)
+            for name in ("A", "B", "C")
+        }
+        self.group = accounts.create_group(
+            engine, "A and B", [self.orgs["A"], self.orgs["B"]], actor=op, now=now
+        )
+        people = {
+            "a_member": ("A", "member"),
+            "b_member": ("B", "member"),
+            "a_admin": ("A", "org_admin"),
+            "coalition_admin": ("C", "coalition_admin"),
+        }
+        self.keys: dict[str, str] = {}
+        for name, (org, role) in people.items():
+            member = accounts.create_member(
+                engine, self.orgs[org], name, role, password=None, actor=op, now=now
+            )
+            scopes = {"read", "write"} | ({"publish", "admin"} if role != "member" else set())
+            self.keys[name] = accounts.create_key(
+                engine, member, scopes, days=30, actor=op, now=now
+            )
+            if name == "a_member":
+                self.keys["a_read_key"] = accounts.create_key(
+                    engine, member, {"read"}, days=30, actor=op, now=now
+                )
+        self.objects = {(lvl, own): self.make(lvl, own) for lvl in LEVELS for own in OWNERS}
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"} if role in self.keys else {}
+
+    def make(self, level: str, owner: str, *, requested: bool = False) -> dict[str, str]:
+        """An incident at `level` by `owner`, with canaries; public ones go through review."""
+        canary = f"CANARY-{uuid.uuid4().hex}"
+        hidden = f"HIDDEN-{uuid.uuid4().hex}"
+        data = msgspec.convert(
+            {
+                "title": f"{canary} incident",
+                "kind": "website_blocking",
+                "countries": ["IR"],
+                "start": {"time": "2026-02-01T00:00:00Z"},
+                "visibility": level,
+                "recipients": [self.orgs["C" if owner == "A" else "A"]] if level == "named" else [],
+                "sharing_group": self.group if level == "group" else None,
+                # Evidence the author's organisation keeps to itself (a draft-level document).
+                "evidence": [
+                    {
+                        "type": "document",
+                        "ref": f"https://docs.example/{hidden}",
+                        "visibility": "draft",
+                        "note": hidden,
+                    },
+                ],
+            },
+            IncidentInput,
+        )
+        service = self.instance.service
+        made = service.create(OPERATOR, data, org=self.orgs[owner])
+        if level == "public":
+            made = service.review(OPERATOR, made.id, approve=True)
+        elif requested:
+            made = service.request_publication(OPERATOR, made.id)
+        return {"id": made.id, "canary": canary, "hidden": hidden}
+
+    def revisions(self, ident: str) -> int:
+        return len(self.instance.service.history(OPERATOR, ident))
+
+
+@pytest.fixture
+def coalition(database_url: str, tmp_path: Path) -> Iterator[Coalition]:
+    app = create_app(tmp_path, database=database_url, public_url="https://netvigil.example")
+    with TestClient(app) as client:
+        yield Coalition(client)
+
+
+def leaks(response: Any, secrets: list[str]) -> list[str]:
+    text = response.text + json.dumps(dict(response.headers))
+    return [s for s in secrets if s in text]
+
+
+def may_read(role: str, level: str, owner: str) -> bool:
+    return (level, owner) in READ.get(role, set())
+
+
+def may_see_hidden(role: str, owner: str) -> bool:
+    """Draft-level evidence: the author's organisation only."""
+    return (role in ("a_member", "a_admin", "a_read_key") and owner == "A") or (
+        role == "b_member" and owner == "B"
+    )
+
+
+def test_every_route_has_a_row(coalition: Coalition) -> None:
+    listed = set(INCIDENT_ROUTES) | set(OTHER_ROUTES)
+    for route in coalition.client.app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, Mount):
+            continue  # the test helper: no incident data, covered by its own tests
+        assert isinstance(route, Route)
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            assert (route.path, method) in listed, f"no matrix row for {method} {route.path}"
+
+
+def test_reads_of_each_object(coalition: Coalition) -> None:
+    unauthorised = []
+    for (level, owner), thing in coalition.objects.items():
+        for role in ROLES:
+            for path in (
+                f"/api/v1/incidents/{thing['id']}",
+                f"/api/v1/incidents/{thing['id']}/revisions",
+            ):
+                response = coalition.client.get(path, headers=coalition.headers(role))
+                readable = may_read(role, level, owner)
+                expected = 200 if readable else 404
+                secrets = [] if readable else [thing["canary"]]
+                secrets += [] if may_see_hidden(role, owner) else [thing["hidden"]]
+                if response.status_code != expected or leaks(response, secrets):
+                    unauthorised.append((role, level, owner, path, response.status_code))
+    assert unauthorised == []
+
+
+def test_lists_counts_exports_feeds_and_audit_show_exactly_the_readable(
+    coalition: Coalition,
+) -> None:
+    problems = []
+    for role in ROLES:
+        readable = {k for k in coalition.objects if may_read(role, *k)}
+        shown = [coalition.objects[k]["canary"] for k in readable]
+        hidden = [coalition.objects[k]["canary"] for k in set(coalition.objects) - readable]
+        hidden += [coalition.objects[k]["id"] for k in set(coalition.objects) - readable]
+        hidden += [
+            t["hidden"]
+            for (_, owner), t in coalition.objects.items()
+            if not may_see_hidden(role, owner)
+        ]
+        headers = coalition.headers(role)
+        listing = coalition.client.get("/api/v1/incidents?limit=1000", headers=headers)
+        if listing.json()["metadata"]["count"] != len(readable):
+            problems.append((role, "count", listing.json()["metadata"]["count"], len(readable)))
+        paths = [
+            "/api/v1/incidents?limit=1000",
+            "/api/v1/incidents?q=CANARY",
+            "/api/v1/audit",
+            "/api/v1/incidents/feed",
+        ]
+        paths += [
+            f"/api/v1/incidents/export?format={f}" for f in ("json", "csv", "atom", "stix", "misp")
+        ]
+        for path in paths:
+            response = coalition.client.get(path, headers=headers)
+            if response.status_code != 200 or leaks(response, hidden):
+                problems.append((role, path, response.status_code, leaks(response, hidden)))
+            if "export" in path or path.startswith("/api/v1/incidents?"):
+                missing = [c for c in shown if c not in response.text]
+                if missing:
+                    problems.append((role, path, "missing", len(missing)))
+        if role in MEMBERS:  # a saved feed reads with its saver's clearance
+            made = coalition.client.post("/api/v1/feeds", json={"name": "all"}, headers=headers)
+            feed = coalition.client.get(made.json()["url"].removeprefix("https://netvigil.example"))
+            if leaks(feed, hidden) or [c for c in shown if c not in feed.text]:
+                problems.append((role, "saved feed", leaks(feed, hidden)))
+        else:
+            refused = coalition.client.post("/api/v1/feeds", json={"name": "all"}, headers=headers)
+            if refused.status_code != 403:
+                problems.append((role, "saved feed for the public", refused.status_code))
+    assert problems == []
+
+
+ACTIONS = {
+    "revise": ("PUT", "", REVISE),
+    "publish": ("POST", "/publish", REVISE),
+    "review": ("POST", "/review", REVIEW),
+    "retract": ("POST", "/retract", RETRACT),
+}
+
+
+@pytest.mark.parametrize("action", [*ACTIONS, "sight"])
+def test_writes_to_each_object(coalition: Coalition, action: str) -> None:
+    unauthorised = []
+    for level in LEVELS:
+        for owner in OWNERS:
+            for role in ROLES:
+                thing = coalition.make(level, owner, requested=action == "review")
+                before = coalition.revisions(thing["id"])
+                readable = may_read(role, level, owner)
+                if action == "sight":
+                    method, suffix = "POST", "/sightings"
+                    allowed = role in SIGHT and readable
+                    body: dict[str, Any] = {"kind": "seen", "note": "seen from AS1234"}
+                else:
+                    method, suffix, rule = ACTIONS[action]
+                    allowed = readable and owner in rule.get(role, set())
+                    body = {
+                        "revise": {
+                            "title": "revised",
+                            "kind": "website_blocking",
+                            "countries": ["IR"],
+                            "start": {"time": "2026-02-01T00:00:00Z"},
+                            "visibility": level,
+                            "sharing_group": coalition.group,
+                            "recipients": [coalition.orgs["C" if owner == "A" else "A"]],
+                        },
+                        "publish": {},
+                        "review": {"approve": False},
+                        "retract": {"reason": "a false positive"},
+                    }[action]
+                response = coalition.client.request(
+                    method,
+                    f"/api/v1/incidents/{thing['id']}{suffix}",
+                    json=body,
+                    headers=coalition.headers(role),
+                )
+                after = coalition.revisions(thing["id"])
+                secrets = [] if readable else [thing["canary"]]
+                if allowed and action == "review" and level == "public":
+                    # Already published: nothing to review, which only a reviewer learns.
+                    ok = response.status_code == 400 and after == before
+                elif allowed:
+                    ok = response.status_code == 200 and after == before + 1
+                else:
+                    ok = response.status_code == (403 if readable else 404) and after == before
+                if not ok or leaks(response, secrets):
+                    unauthorised.append((role, level, owner, response.status_code, after - before))
+    assert unauthorised == []
+
+
+def test_creating_and_member_only_routes(coalition: Coalition) -> None:
+    problems = []
+    body = {
+        "title": "new",
+        "kind": "full_shutdown",
+        "countries": ["IR"],
+        "start": {"time": "2026-02-01T00:00:00Z"},
+        "visibility": "coalition",
+    }
+    for role in ROLES:
+        headers = coalition.headers(role)
+        created = coalition.client.post("/api/v1/incidents", json=body, headers=headers)
+        if created.status_code != (201 if role in CREATE else 403):
+            problems.append((role, "create", created.status_code))
+        for path, payload in (
+            ("/api/v1/webhooks", {"url": "https://hooks.example/x"}),
+            ("/api/v1/keys", {"scopes": ["read"], "days": 7}),
+        ):
+            answer = coalition.client.post(path, json=payload, headers=headers)
+            if answer.status_code != (201 if role in MEMBERS else 403):
+                problems.append((role, path, answer.status_code))
+        wider = coalition.client.post("/api/v1/keys", json={"scopes": ["write"]}, headers=headers)
+        if role == "a_read_key" and wider.status_code != 403:
+            problems.append((role, "a read key made a write key", wider.status_code))
+    bad = coalition.client.get("/api/v1/incidents", headers={"Authorization": "Bearer nvk_1_2"})
+    assert bad.status_code == 401 and "error" in bad.json()
+    assert problems == []
+
+
+def test_other_routes_carry_no_incident_data(coalition: Coalition) -> None:
+    secrets = [t["canary"] for t in coalition.objects.values()]
+    secrets += [t["hidden"] for t in coalition.objects.values()]
+    for role in ROLES:
+        for (_, method), (path, body) in OTHER_ROUTES.items():
+            response = coalition.client.request(
+                method, path, content=body, headers=coalition.headers(role)
+            )
+            assert response.status_code < 500, (method, path)
+            assert not leaks(response, secrets), (role, method, path)
