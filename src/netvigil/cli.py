@@ -219,6 +219,8 @@ def demo(as_json: JsonOpt = False, fingerprints: FingerprintsOpt = None) -> None
 
 def _register_subcommands() -> None:
     # The probe and the test helper keep their commands in their own packages.
+    from netvigil.incidents import admin  # noqa: F401 - registers org, member, key, group
+    from netvigil.incidents.command import app as incidents_app
     from netvigil.observatory.bulk import ingest_command, reanalyze_command
     from netvigil.observatory.command import serve_command
     from netvigil.probe.command import app as probe_app
@@ -227,6 +229,7 @@ def _register_subcommands() -> None:
 
     app.add_typer(probe_app, name="probe")
     app.add_typer(th_app, name="th")
+    app.add_typer(incidents_app, name="incidents")
     app.command("serve")(serve_command)
     app.command("ingest")(ingest_command)
     app.command("reanalyze")(reanalyze_command)

@@ -11,25 +11,14 @@ fails the test.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from starlette.routing import Mount, Route
-from starlette.testclient import TestClient
 
-from netvigil.incidents import accounts
-from netvigil.incidents.access import OPERATOR
-from netvigil.incidents.model import IncidentInput
-from netvigil.observatory.app import create_app
+from tests.incidents.coalition import LEVELS, OWNERS, Coalition
 
-LEVELS = ("draft", "named", "group", "coalition", "federated", "public")
-OWNERS = ("A", "B")
 ROLES = ("anonymous", "a_member", "b_member", "a_admin", "coalition_admin", "a_read_key")
 
 # Who may read what, in words: the author's organisation always; `public` everyone;
@@ -95,89 +84,6 @@ OTHER_ROUTES = {
 }
 
 
-class Coalition:
-    """The app on a real database, three organisations, a key per role, one object per cell."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        state: Any = client.app.state  # type: ignore[attr-defined]
-        self.instance = state.incidents
-        engine, now, op = self.instance.engine, dt.datetime.now(dt.UTC), "operator"
-        self.orgs = {
-            name: accounts.create_org(engine, f"Org {name}", actor=op, now=now)
-            for name in ("A", "B", "C")
-        }
-        self.group = accounts.create_group(
-            engine, "A and B", [self.orgs["A"], self.orgs["B"]], actor=op, now=now
-        )
-        people = {
-            "a_member": ("A", "member"),
-            "b_member": ("B", "member"),
-            "a_admin": ("A", "org_admin"),
-            "coalition_admin": ("C", "coalition_admin"),
-        }
-        self.keys: dict[str, str] = {}
-        for name, (org, role) in people.items():
-            member = accounts.create_member(
-                engine, self.orgs[org], name, role, password=None, actor=op, now=now
-            )
-            scopes = {"read", "write"} | ({"publish", "admin"} if role != "member" else set())
-            self.keys[name] = accounts.create_key(
-                engine, member, scopes, days=30, actor=op, now=now
-            )
-            if name == "a_member":
-                self.keys["a_read_key"] = accounts.create_key(
-                    engine, member, {"read"}, days=30, actor=op, now=now
-                )
-        self.objects = {(lvl, own): self.make(lvl, own) for lvl in LEVELS for own in OWNERS}
-
-    def headers(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[role]}"} if role in self.keys else {}
-
-    def make(self, level: str, owner: str, *, requested: bool = False) -> dict[str, str]:
-        """An incident at `level` by `owner`, with canaries; public ones go through review."""
-        canary = f"CANARY-{uuid.uuid4().hex}"
-        hidden = f"HIDDEN-{uuid.uuid4().hex}"
-        data = msgspec.convert(
-            {
-                "title": f"{canary} incident",
-                "kind": "website_blocking",
-                "countries": ["IR"],
-                "start": {"time": "2026-02-01T00:00:00Z"},
-                "visibility": level,
-                "recipients": [self.orgs["C" if owner == "A" else "A"]] if level == "named" else [],
-                "sharing_group": self.group if level == "group" else None,
-                # Evidence the author's organisation keeps to itself (a draft-level document).
-                "evidence": [
-                    {
-                        "type": "document",
-                        "ref": f"https://docs.example/{hidden}",
-                        "visibility": "draft",
-                        "note": hidden,
-                    },
-                ],
-            },
-            IncidentInput,
-        )
-        service = self.instance.service
-        made = service.create(OPERATOR, data, org=self.orgs[owner])
-        if level == "public":
-            made = service.review(OPERATOR, made.id, approve=True)
-        elif requested:
-            made = service.request_publication(OPERATOR, made.id)
-        return {"id": made.id, "canary": canary, "hidden": hidden}
-
-    def revisions(self, ident: str) -> int:
-        return len(self.instance.service.history(OPERATOR, ident))
-
-
-@pytest.fixture
-def coalition(database_url: str, tmp_path: Path) -> Iterator[Coalition]:
-    app = create_app(tmp_path, database=database_url, public_url="https://netvigil.example")
-    with TestClient(app) as client:
-        yield Coalition(client)
-
-
 def leaks(response: Any, secrets: list[str]) -> list[str]:
     text = response.text + json.dumps(dict(response.headers))
     return [s for s in secrets if s in text]
@@ -225,7 +131,7 @@ def test_reads_of_each_object(coalition: Coalition) -> None:
 def test_lists_counts_exports_feeds_and_audit_show_exactly_the_readable(
     coalition: Coalition,
 ) -> None:
-    problems = []
+    problems: list[tuple[object, ...]] = []
     for role in ROLES:
         readable = {k for k in coalition.objects if may_read(role, *k)}
         shown = [coalition.objects[k]["canary"] for k in readable]
@@ -293,7 +199,7 @@ def test_writes_to_each_object(coalition: Coalition, action: str) -> None:
                 else:
                     method, suffix, rule = ACTIONS[action]
                     allowed = readable and owner in rule.get(role, set())
-                    body = {
+                    bodies: dict[str, dict[str, Any]] = {
                         "revise": {
                             "title": "revised",
                             "kind": "website_blocking",
@@ -306,7 +212,8 @@ def test_writes_to_each_object(coalition: Coalition, action: str) -> None:
                         "publish": {},
                         "review": {"approve": False},
                         "retract": {"reason": "a false positive"},
-                    }[action]
+                    }
+                    body = bodies[action]
                 response = coalition.client.request(
                     method,
                     f"/api/v1/incidents/{thing['id']}{suffix}",

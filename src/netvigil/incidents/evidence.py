@@ -15,16 +15,15 @@ from urllib.parse import parse_qsl, urlsplit
 import rfc8785
 
 from netvigil.observatory.api import aggregate, query_rows
-from netvigil.observatory.archive import Archive
 from netvigil.observatory.query import BadQuery
-from netvigil.observatory.sources import raw_measurement
+from netvigil.observatory.sources import Archived, raw_measurement
 
 QUERY_PATH = "/api/v1/aggregation"
 
 
 class ObservatoryEvidence:
-    def __init__(self, tables: Path, archive: Archive) -> None:
-        self.tables, self.archive = tables, archive
+    def __init__(self, tables: Path, archived: Archived) -> None:
+        self.tables, self.archived = tables, archived
 
     def sha256(self, kind: str, ref: str) -> str | None:
         if kind == "measurement":
@@ -38,7 +37,7 @@ class ObservatoryEvidence:
             self.tables, "SELECT source, source_line FROM analysis WHERE measurement_uid = ?", [uid]
         )
         record = rows[0] if rows else {}
-        data = raw_measurement(self.archive, uid, record.get("source"), record.get("source_line"))
+        data = raw_measurement(self.archived, uid, record.get("source"), record.get("source_line"))
         return hashlib.sha256(data).hexdigest() if data is not None else None
 
     def _query(self, ref: str) -> str | None:

@@ -39,7 +39,7 @@ class Level(IntEnum):
 
     @property
     def tlp(self) -> str | None:
-        """The TLP 2.0 label (FIRST, 2022); a draft is never shared, so it has none."""
+        """The TLP 2.0 label (FIRST, 2022)."""
         return TLP[self]
 
     @property
@@ -58,7 +58,8 @@ PLAIN = {
     Level.PUBLIC: "Everyone (public)",
 }
 TLP = {
-    Level.DRAFT: None,
+    # A draft is never shared; should one leave its organisation in an export, it is RED.
+    Level.DRAFT: "TLP:RED",
     Level.NAMED: "TLP:RED",
     Level.GROUP: "TLP:AMBER",
     Level.COALITION: "TLP:GREEN",

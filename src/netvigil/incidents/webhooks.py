@@ -21,6 +21,8 @@ import datetime as dt
 import json
 import secrets
 import ssl
+import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -148,8 +150,13 @@ async def deliver_due(
     allow_private: bool = False,
     context: ssl.SSLContext | None = None,
     limit: int = 100,
+    wall: Callable[[], float] = time.time,
 ) -> int:
-    """Attempt every due delivery once; the number delivered."""
+    """Attempt every due delivery once; the number delivered.
+
+    `now` schedules (what is due, when to retry); `wall` stamps `webhook-timestamp`, which
+    receivers compare with their own clock to refuse replays, so it is always real time.
+    """
     box, subs = db.outbox, db.subscriptions
     with engine.connect() as connection:
         due = connection.execute(
@@ -165,7 +172,7 @@ async def deliver_due(
         ).fetchall()
     delivered = 0
     for row in due:
-        sent = dt.datetime.fromtimestamp(int(now.timestamp()), dt.UTC)
+        sent = dt.datetime.fromtimestamp(int(wall()), dt.UTC)
         signature = Webhook(row.secret).sign(row.webhook_id, sent, row.payload)
         headers = (
             ("webhook-id", row.webhook_id),

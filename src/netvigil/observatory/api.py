@@ -29,7 +29,7 @@ from starlette.routing import Route
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.collector import error
 from netvigil.observatory.query import BadQuery, axis, conditions, integer, order
-from netvigil.observatory.sources import raw_measurement
+from netvigil.observatory.sources import from_archive, raw_measurement
 from netvigil.observatory.tables import connect
 
 _COLUMNS = (
@@ -112,6 +112,8 @@ def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, A
 
 
 def routes(tables: Path, archive: Archive) -> list[Route]:
+    archived = from_archive(archive)
+
     def select(sql: str, args: list[object]) -> list[dict[str, Any]]:
         return query_rows(tables, sql, args)
 
@@ -156,7 +158,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 [uid],
             )
             record = rows[0] if rows else {}
-            data = raw_measurement(archive, uid, record.get("source"), record.get("source_line"))
+            data = raw_measurement(archived, uid, record.get("source"), record.get("source_line"))
             if not rows and data is None:
                 return error(404, f"no measurement {uid!r}")
             body = _row(record, base) if rows else {"measurement_uid": uid}
@@ -176,7 +178,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 "SELECT source, source_line FROM analysis WHERE measurement_uid = ?", [uid]
             )
             record = rows[0] if rows else {}
-            data = raw_measurement(archive, uid, record.get("source"), record.get("source_line"))
+            data = raw_measurement(archived, uid, record.get("source"), record.get("source_line"))
             if data is None:
                 return error(404, f"no raw measurement {uid!r}")
             return Response(data, media_type="application/json")

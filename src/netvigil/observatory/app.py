@@ -30,6 +30,7 @@ from netvigil.observatory import api, collector, openapi, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import run_in_worker
+from netvigil.observatory.sources import from_archive
 from netvigil.probe.backend import AsyncioBackend
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
@@ -70,7 +71,7 @@ def create_app(
     incidents = Instance(
         data_dir,
         url=public_url,
-        evidence=ObservatoryEvidence(tables, archive),
+        evidence=ObservatoryEvidence(tables, from_archive(archive)),
         database=database,
         now=now,
     )

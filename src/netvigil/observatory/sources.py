@@ -11,21 +11,45 @@ from __future__ import annotations
 import gzip
 import itertools
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
-from netvigil.observatory.archive import Archive
+from netvigil.observatory.archive import Archive, read_since
 from netvigil.observatory.ingest import uid_of
 from netvigil.observatory.rows import ARCHIVE
 from netvigil.readers import Item, parse_line, read_path
 
+Archived = Callable[[str], bytes | None]  # uid -> the archived measurement, if there
+
+
+def from_archive(archive: Archive) -> Archived:
+    """Lookups in a running server's archive (its in-memory index)."""
+
+    def lookup(uid: str) -> bytes | None:
+        stored = archive.read(uid)
+        return bytes(stored.measurement) if stored is not None else None
+
+    return lookup
+
+
+def scan_archive(folder: Path) -> Archived:
+    """Lookups by reading the archive's segments, read-only: for a command run beside a
+    live server, which must not open (and recover) the archive itself."""
+
+    def lookup(uid: str) -> bytes | None:
+        found = (bytes(s.measurement) for s, _ in read_since(folder, {}) if s.uid == uid)
+        return next(found, None)
+
+    return lookup
+
 
 def raw_measurement(
-    archive: Archive, uid: str, source: str | None, line: int | None
+    archived: Archived, uid: str, source: str | None, line: int | None
 ) -> bytes | None:
     """The measurement's JSON as received or imported; None when it cannot be found."""
-    stored = archive.read(uid)
+    stored = archived(uid)
     if stored is not None:
-        return bytes(stored.measurement)
+        return stored
     if source is None or source == ARCHIVE:
         return None
     item = _item_at(Path(source), line)

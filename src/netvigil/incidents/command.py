@@ -1,0 +1,285 @@
+"""`netvigil incidents ...`: the same operations as the API, from a terminal.
+
+Commands act as the local operator (full clearance: whoever can read the data folder can
+read the database anyway) unless `--api-key KEY` is given, when they act as that key's
+member with that key's scopes. `verify` needs no data folder at all: anyone given a copy
+and the instance's public key can check it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netvigil.probe.command import fail
+
+app = typer.Typer(
+    help="Incidents: claims of violations with evidence, shared at graded levels.",
+    no_args_is_help=True,
+)
+out = Console(soft_wrap=True, highlight=False)
+
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="The data folder.")]
+KeyOpt = Annotated[
+    str | None, typer.Option("--api-key", help="Act as this key's member (default: operator).")
+]
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database", help="SQLAlchemy URL (default: SQLite in the folder).")
+]
+UrlOpt = Annotated[str, typer.Option("--public-url", help="This instance's public address.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output.")]
+FORMATS = ("json", "csv", "atom", "stix", "misp")
+
+
+class Session(msgspec.Struct, frozen=True):
+    instance: Any
+    who: Any
+
+
+def _open(data_dir: Path | None, api_key: str | None, database: str | None, url: str) -> Session:
+    from netvigil.incidents import accounts
+    from netvigil.incidents.access import OPERATOR
+    from netvigil.incidents.evidence import ObservatoryEvidence
+    from netvigil.incidents.instance import Instance
+    from netvigil.observatory.sources import scan_archive
+    from netvigil.probe.datadir import DataDirError, ensure, resolve_data_dir
+
+    try:
+        folder = ensure(resolve_data_dir(data_dir, os.environ))
+        evidence = ObservatoryEvidence(
+            folder / "tables" / "analysis", scan_archive(folder / "archive")
+        )
+        instance = Instance(folder, url=url, evidence=evidence, database=database)
+    except (DataDirError, OSError, ValueError) as exc:
+        raise fail(str(exc).splitlines()[0]) from None
+    except Exception as exc:
+        raise fail(f"cannot open the incident database: {exc}".splitlines()[0]) from None
+    who = OPERATOR
+    if api_key is not None:
+        found = accounts.by_key(instance.engine, api_key, instance.now())
+        if found is None:
+            raise fail("--api-key: invalid, expired or revoked")
+        who = found
+    return Session(instance, who)
+
+
+def _run(action: Any) -> Any:
+    """Run an operation; the service's refusals become one-line errors."""
+    from netvigil.incidents.accounts import AccountError
+    from netvigil.incidents.filters import BadFilter
+    from netvigil.incidents.service import Forbidden, NotFound
+    from netvigil.incidents.validate import InvalidIncident
+
+    try:
+        return action()
+    except InvalidIncident as exc:
+        for problem in exc.problems[1:]:
+            out.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+        raise fail(str(exc)) from None
+    except (NotFound, Forbidden, BadFilter, AccountError) as exc:
+        raise fail(str(exc)) from None
+
+
+def _org(session: Session, name: str | None) -> str | None:
+    if name is None:
+        return None
+    names = session.instance.org_names()
+    if name in names:
+        return name
+    found = [ident for ident, org in names.items() if org == name]
+    if not found:
+        raise fail(f"--org: no organisation {name!r}")
+    return str(found[0])
+
+
+@app.command("create")
+def create_command(
+    source: Annotated[Path, typer.Option("--from", help="The incident, as JSON.")],
+    org: Annotated[
+        str | None, typer.Option("--org", help="Author organisation (operator).")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    api_key: KeyOpt = None,
+    database: DatabaseOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an incident from a JSON file (a public one is stored at coalition until reviewed)."""
+    from netvigil.incidents.validate import decode_input
+
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {source}: {exc.strerror}") from None
+    session = _open(data_dir, api_key, database, url)
+    made = _run(
+        lambda: session.instance.service.create(
+            session.who, decode_input(data), org=_org(session, org)
+        )
+    )
+    _print(made, as_json, f"created {made.id} at {made.visibility} ({made.publication})")
+
+
+@app.command("list")
+def list_command(
+    country: Annotated[str | None, typer.Option("--country")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    data_dir: DataDirOpt = None,
+    api_key: KeyOpt = None,
+    database: DatabaseOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+    as_json: JsonOpt = False,
+) -> None:
+    """List the incidents you may read, most recently updated first."""
+    from netvigil.incidents.filters import parse_filter
+
+    session = _open(data_dir, api_key, database, url)
+    params = {k: v for k, v in {"country": country, "status": status}.items() if v}
+    found = _run(lambda: session.instance.select(session.who, parse_filter(params, paged=False)))
+    if as_json or not out.is_terminal:
+        for incident in session.instance.service.view(session.who, found):
+            sys.stdout.write(msgspec.json.encode(incident).decode() + "\n")
+        return
+    table = Table("id", "title", "status", "visibility", "countries", "updated")
+    for i in found:
+        title = i.title.get("en") or next(iter(i.title.values()))
+        table.add_row(
+            i.id,
+            title,
+            i.status,
+            i.visibility,
+            ",".join(i.countries),
+            i.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@app.command("show")
+def show_command(
+    ident: Annotated[str, typer.Argument(metavar="ID")],
+    revision: Annotated[int | None, typer.Option("--revision", min=1)] = None,
+    data_dir: DataDirOpt = None,
+    api_key: KeyOpt = None,
+    database: DatabaseOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Show one incident (a revision with --revision) as JSON."""
+    session = _open(data_dir, api_key, database, url)
+    found = _run(lambda: session.instance.service.get(session.who, ident, revision))
+    _print(session.instance.service.view(session.who, [found])[0], True, "")
+
+
+@app.command("publish")
+def publish_command(
+    ident: Annotated[str, typer.Argument(metavar="ID")],
+    data_dir: DataDirOpt = None,
+    api_key: KeyOpt = None,
+    database: DatabaseOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Ask to publish an incident; run by a reviewer (a second person), approve it."""
+    session = _open(data_dir, api_key, database, url)
+    service = session.instance.service
+    current = _run(lambda: service.get(session.who, ident))
+    if current.publication == "requested":
+        done = _run(lambda: service.review(session.who, ident, approve=True))
+        out.print(
+            f"approved: {ident} is {done.visibility}"
+            + (f" (embargoed until {done.embargo_until})" if done.visibility != "public" else "")
+        )
+    else:
+        _run(lambda: service.request_publication(session.who, ident))
+        out.print(f"publication requested: a reviewer must approve {ident}")
+
+
+@app.command("retract")
+def retract_command(
+    ident: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown to every recipient).")],
+    data_dir: DataDirOpt = None,
+    api_key: KeyOpt = None,
+    database: DatabaseOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Retract an incident; the retraction reaches every feed, export and webhook."""
+    session = _open(data_dir, api_key, database, url)
+    _run(lambda: session.instance.service.retract(session.who, ident, reason))
+    out.print(f"retracted {ident}")
+
+
+@app.command("export")
+def export_command(
+    kind: Annotated[str, typer.Option("--format", help="json, csv, atom, stix or misp.")] = "json",
+    output: Annotated[Path | None, typer.Option("--output", help="File (default: stdout).")] = None,
+    data_dir: DataDirOpt = None,
+    api_key: KeyOpt = None,
+    database: DatabaseOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Export the incidents you may read."""
+    from netvigil.incidents.api import render
+    from netvigil.incidents.filters import Filter
+
+    if kind not in FORMATS:
+        raise fail(f"--format: one of {', '.join(FORMATS)}")
+    session = _open(data_dir, api_key, database, url)
+    found = session.instance.select(session.who, Filter(limit=10**9))
+    body = render(session.instance, session.who, found, kind, "/api/v1/incidents/export").body
+    if output is None:
+        sys.stdout.buffer.write(bytes(body))
+        return
+    try:
+        output.write_bytes(bytes(body))
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror}") from None
+    out.print(f"wrote {len(found)} incident(s) to {output}")
+
+
+@app.command("verify")
+def verify_command(
+    source: Annotated[Path, typer.Argument(metavar="FILE", help="A JSON export or revision.")],
+    public_key: Annotated[
+        str,
+        typer.Option(
+            "--public-key", help="The instance's key (base64url, or a file holding it or a PEM)."
+        ),
+    ],
+) -> None:
+    """Check the signatures of exported incidents (no data folder needed)."""
+    from netvigil.incidents.signing import parse_public, verify
+
+    try:
+        text = Path(public_key).read_text() if Path(public_key).is_file() else public_key
+        key = parse_public(text)
+        document = json.loads(source.read_bytes())
+    except OSError as exc:
+        raise fail(f"cannot read {source}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise fail(f"{exc}".splitlines()[0]) from None
+    revisions = document.get("incidents") if isinstance(document, dict) else None
+    revisions = revisions if isinstance(revisions, list) else [document]
+    failures = 0
+    for n, revision in enumerate(revisions):
+        problem = verify(revision, [key]) if isinstance(revision, dict) else "not an object"
+        if problem is not None:
+            failures += 1
+            ident = revision.get("id", f"#{n}") if isinstance(revision, dict) else f"#{n}"
+            out.print(f"[red]invalid:[/red] {ident}: {problem}", markup=True)
+    if failures or not revisions:
+        raise typer.Exit(1)
+    out.print(f"verified {len(revisions)} revision(s)")
+
+
+def _print(incident: Any, as_json: bool, line: str) -> None:
+    if as_json:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(incident)).decode() + "\n")
+    else:
+        out.print(line)

@@ -1,0 +1,94 @@
+"""A coalition on a running app: three organisations, an API key per role, and objects
+made at any level by either author, each carrying unique canary strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+from starlette.testclient import TestClient
+
+from netvigil.incidents import accounts
+from netvigil.incidents.access import OPERATOR
+from netvigil.incidents.model import IncidentInput
+
+LEVELS = ("draft", "named", "group", "coalition", "federated", "public")
+OWNERS = ("A", "B")
+
+
+class Coalition:
+    """The app on a real database, three organisations, a key per role, one object per cell."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        state: Any = client.app.state  # type: ignore[attr-defined]
+        self.instance = state.incidents
+        engine, now, op = self.instance.engine, dt.datetime.now(dt.UTC), "operator"
+        self.orgs = {
+            name: accounts.create_org(engine, f"Org {name}", actor=op, now=now)
+            for name in ("A", "B", "C")
+        }
+        self.group = accounts.create_group(
+            engine, "A and B", [self.orgs["A"], self.orgs["B"]], actor=op, now=now
+        )
+        people = {
+            "a_member": ("A", "member"),
+            "b_member": ("B", "member"),
+            "a_admin": ("A", "org_admin"),
+            "coalition_admin": ("C", "coalition_admin"),
+        }
+        self.keys: dict[str, str] = {}
+        for name, (org, role) in people.items():
+            member = accounts.create_member(
+                engine, self.orgs[org], name, role, password=None, actor=op, now=now
+            )
+            scopes = {"read", "write"} | ({"publish", "admin"} if role != "member" else set())
+            self.keys[name] = accounts.create_key(
+                engine, member, scopes, days=30, actor=op, now=now
+            )
+            if name == "a_member":
+                self.keys["a_read_key"] = accounts.create_key(
+                    engine, member, {"read"}, days=30, actor=op, now=now
+                )
+        self.objects = {(lvl, own): self.make(lvl, own) for lvl in LEVELS for own in OWNERS}
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"} if role in self.keys else {}
+
+    def make(self, level: str, owner: str, *, requested: bool = False) -> dict[str, str]:
+        """An incident at `level` by `owner`, with canaries; public ones go through review."""
+        canary = f"CANARY-{uuid.uuid4().hex}"
+        hidden = f"HIDDEN-{uuid.uuid4().hex}"
+        data = msgspec.convert(
+            {
+                "title": f"{canary} incident",
+                "kind": "website_blocking",
+                "countries": ["IR"],
+                "start": {"time": "2026-02-01T00:00:00Z"},
+                "visibility": level,
+                "recipients": [self.orgs["C" if owner == "A" else "A"]] if level == "named" else [],
+                "sharing_group": self.group if level == "group" else None,
+                # Evidence the author's organisation keeps to itself (a draft-level document).
+                "evidence": [
+                    {
+                        "type": "document",
+                        "ref": f"https://docs.example/{hidden}",
+                        "visibility": "draft",
+                        "note": hidden,
+                    },
+                ],
+            },
+            IncidentInput,
+        )
+        service = self.instance.service
+        made = service.create(OPERATOR, data, org=self.orgs[owner])
+        if level == "public":
+            made = service.review(OPERATOR, made.id, approve=True)
+        elif requested:
+            made = service.request_publication(OPERATOR, made.id)
+        return {"id": made.id, "canary": canary, "hidden": hidden}
+
+    def revisions(self, ident: str) -> int:
+        return len(self.instance.service.history(OPERATOR, ident))
