@@ -40,7 +40,7 @@ def export(coalition: Coalition, kind: str, role: str = "a_admin") -> Any:
     return response
 
 
-def readable(coalition: Coalition, role: str = "a_admin") -> list[dict[str, str]]:
+def readable(coalition: Coalition, role: str = "a_admin") -> list[dict[str, Any]]:
     listing = coalition.client.get("/api/v1/incidents?limit=1000", headers=coalition.headers(role))
     return list(listing.json()["results"])
 
