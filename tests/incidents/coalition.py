@@ -4,6 +4,7 @@ made at any level by either author, each carrying unique canary strings."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -14,6 +15,8 @@ from netvigil.incidents import accounts
 from netvigil.incidents.access import OPERATOR
 from netvigil.incidents.model import IncidentInput
 
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LEVELS = ("draft", "named", "group", "coalition", "federated", "public")
 OWNERS = ("A", "B")
 
@@ -42,7 +45,7 @@ class Coalition:
         self.keys: dict[str, str] = {}
         for name, (org, role) in people.items():
             member = accounts.create_member(
-                engine, self.orgs[org], name, role, password=None, actor=op, now=now
+                engine, self.orgs[org], name, role, password=PASSWORD, actor=op, now=now
             )
             scopes = {"read", "write"} | ({"publish", "admin"} if role != "member" else set())
             self.keys[name] = accounts.create_key(
@@ -92,3 +95,17 @@ class Coalition:
 
     def revisions(self, ident: str) -> int:
         return len(self.instance.service.history(OPERATOR, ident))
+
+    def browser(self, role: str) -> tuple[TestClient, str]:
+        """A client with `role`'s web session (none for the public) and its CSRF token."""
+        client = TestClient(self.client.app, base_url="https://testserver")  # Secure cookies
+        login = client.get("/login")
+        token = CSRF.search(login.text)
+        assert token is not None
+        if role == "anonymous":
+            return client, token.group(1)
+        form = {"csrf": token.group(1), "name": role, "password": PASSWORD}
+        assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+        found = CSRF.search(client.get("/incidents/new").text)
+        assert found is not None
+        return client, found.group(1)

@@ -65,7 +65,20 @@ INCIDENT_ROUTES = {
     ("/api/v1/keys", "POST"): "members",
     ("/api/v1/audit", "GET"): "audit",
     ("/.well-known/netvigil/keys", "GET"): "public",
+    # The pages (web sessions, CSRF tokens): the same rules as the API.
+    ("/incidents", "GET"): "page list",
+    ("/incidents/new", "GET"): "page create",
+    ("/incidents/new", "POST"): "page create",
+    ("/incidents/{id}", "GET"): "page read",
+    ("/incidents/{id}/publish", "POST"): "page write",
+    ("/incidents/{id}/review", "POST"): "page write",
+    ("/incidents/{id}/retract", "POST"): "page write",
+    ("/login", "GET"): "public",
+    ("/login", "POST"): "public",
+    ("/logout", "POST"): "public",
+    ("/static/netvigil.css", "GET"): "public",
 }
+PAGE_ROLES = ("anonymous", "a_member", "b_member", "a_admin", "coalition_admin")
 # Routes that never carry incident data: each is called by every role, and must not either.
 OTHER_ROUTES = {
     ("/report", "POST"): ("/report", b"{}"),
@@ -273,3 +286,64 @@ def test_other_routes_carry_no_incident_data(coalition: Coalition) -> None:
             )
             assert response.status_code < 500, (method, path)
             assert not leaks(response, secrets), (role, method, path)
+
+
+def test_pages_show_and_change_only_what_the_rules_allow(coalition: Coalition) -> None:
+    problems: list[tuple[object, ...]] = []
+    sessions = {role: coalition.browser(role) for role in PAGE_ROLES}
+    for role, (client, _) in sessions.items():
+        readable = {k for k in coalition.objects if may_read(role, *k)}
+        listing = client.get("/incidents")
+        for key, thing in coalition.objects.items():
+            shown = thing["canary"] in listing.text
+            if shown != (key in readable) or thing["hidden"] in listing.text:
+                problems.append((role, "list", key))
+            page = client.get(f"/incidents/{thing['id']}")
+            secrets = [] if key in readable else [thing["canary"]]
+            secrets += [] if may_see_hidden(role, key[1]) else [thing["hidden"]]
+            if page.status_code != (200 if key in readable else 404) or leaks(page, secrets):
+                problems.append((role, "read", key, page.status_code))
+    rules = {"publish": REVISE, "review": REVIEW, "retract": RETRACT}
+    for action, rule in rules.items():
+        for level in LEVELS:
+            for owner in OWNERS:
+                for role, (client, csrf) in sessions.items():
+                    thing = coalition.make(level, owner, requested=action == "review")
+                    before = coalition.revisions(thing["id"])
+                    sees = may_read(role, level, owner)
+                    allowed = sees and owner in rule.get(role, set())
+                    answer = client.post(
+                        f"/incidents/{thing['id']}/{action}",
+                        data={"csrf": csrf, "reason": "a false positive"},
+                        follow_redirects=False,
+                    )
+                    after = coalition.revisions(thing["id"])
+                    if allowed and action == "review" and level == "public":
+                        ok = answer.status_code == 400 and after == before
+                    elif allowed:
+                        ok = answer.status_code == 303 and after == before + 1
+                    else:
+                        ok = answer.status_code == (403 if sees else 404) and after == before
+                    secrets = [] if sees else [thing["canary"]]
+                    if not ok or leaks(answer, secrets):
+                        problems.append((role, action, level, owner, answer.status_code))
+                    forged = client.post(
+                        f"/incidents/{thing['id']}/{action}",
+                        data={"csrf": "forged"},
+                        follow_redirects=False,
+                    )
+                    if forged.status_code != 403 or coalition.revisions(thing["id"]) != after:
+                        problems.append((role, action, "without the CSRF token"))
+    for role, (client, csrf) in sessions.items():
+        form = {
+            "csrf": csrf,
+            "title": "t",
+            "kind": "full_shutdown",
+            "countries": "IR",
+            "start": "2026-02-01T00:00",
+            "visibility": "coalition",
+        }
+        made = client.post("/incidents/new", data=form, follow_redirects=False)
+        if made.status_code != (303 if role in CREATE else 403):
+            problems.append((role, "create page", made.status_code))
+    assert problems == []

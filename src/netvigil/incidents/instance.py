@@ -56,6 +56,13 @@ class Instance:
         with self.engine.connect() as connection:
             return {r.id: r.name for r in connection.execute(sa.select(db.orgs))}
 
+    def group_names(self) -> list[tuple[str, str]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(db.sharing_groups).order_by(db.sharing_groups.c.name)
+            )
+            return [(str(r.id), str(r.name)) for r in rows]
+
     def select(self, who: Principal, chosen: Filter) -> list[Incident]:
         """Every incident the caller may read that matches, most recently updated first."""
         found = self.service.load_many(self.service.readable_ids(who))

@@ -26,6 +26,7 @@ from netvigil.geoip import GeoIP, find_database
 from netvigil.incidents.api import routes as incident_routes
 from netvigil.incidents.evidence import ObservatoryEvidence
 from netvigil.incidents.instance import Instance
+from netvigil.incidents.pages import routes as page_routes
 from netvigil.observatory import api, collector, openapi, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
@@ -98,6 +99,7 @@ def create_app(
             *services.routes(secret, now=now, geo=geo),
             *api.routes(tables, archive),
             *incident_routes(incidents),
+            *page_routes(incidents),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Mount("/th", app=helper),
         ],

@@ -1,0 +1,241 @@
+"""Server-rendered pages: list, read, create, review and publish incidents, without JavaScript.
+
+- Jinja2 with autoescaping: every member-supplied string is text, never markup; the
+  Content-Security-Policy allows no script at all (`script-src 'none'`), so even a string that
+  slipped through could not run (reliability.md §3.3: XSS is MISP's largest CVE class).
+- Login makes a session cookie (HttpOnly, SameSite=Strict; Secure on https); every form
+  carries the session's CSRF token, checked with a constant-time comparison; the login form
+  itself uses a double-submit cookie. Five failed logins for a name in 15 minutes make the
+  next ones wait (429), whatever the password.
+- The same service and access rules as the API: a page never shows more than a read would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from importlib.resources import files
+from typing import Any, get_args
+
+import msgspec
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from netvigil.incidents import access, accounts, store
+from netvigil.incidents.access import ANONYMOUS, Principal
+from netvigil.incidents.exports import text_of
+from netvigil.incidents.filters import Filter
+from netvigil.incidents.instance import Instance
+from netvigil.incidents.levels import Level
+from netvigil.incidents.model import IncidentInput, Kind
+from netvigil.incidents.service import Forbidden, NotFound
+from netvigil.incidents.validate import InvalidIncident
+
+SESSION, PRE = "netvigil_session", "netvigil_csrf"
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+ATTEMPTS, WINDOW = 5, 15 * 60
+CSS = files("netvigil.incidents").joinpath("static/netvigil.css").read_bytes()
+
+templates = Environment(
+    loader=PackageLoader("netvigil.incidents", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+templates.globals.update(text=text_of, plain=lambda level: Level.parse(level).plain)
+
+
+class Page(msgspec.Struct, frozen=True):
+    who: Principal
+    csrf: str
+    form: dict[str, str]
+
+
+def routes(instance: Instance) -> list[Route]:
+    secure = instance.url.startswith("https://")
+    failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def html(name: str, page: Page, code: int = 200, **context: Any) -> HTMLResponse:
+        org = instance.org_names().get(page.who.org_id or "", "")
+        body = templates.get_template(name).render(
+            who=page.who, csrf=page.csrf, org_name=org, message=None, **context
+        )
+        return HTMLResponse(body, status_code=code, headers=HEADERS)
+
+    def refused(page: Page, status: int, reason: str) -> HTMLResponse:
+        return html("error.html", page, status, status=status, reason=reason)
+
+    def session(request: Request) -> tuple[Principal, str]:
+        token = request.cookies.get(SESSION)
+        found = accounts.by_session(instance.engine, token, instance.now()) if token else None
+        return found or (ANONYMOUS, request.cookies.get(PRE, ""))
+
+    def page(work: Callable[[Page, dict[str, str]], Response], *, post: bool = False) -> Any:
+        async def handle(request: Request) -> Response:
+            form = {k: str(v) for k, v in (await request.form()).items()} if post else {}
+            who, csrf = await asyncio.to_thread(session, request)
+            current = Page(who, csrf, form)
+            if post and not (csrf and hmac.compare_digest(form.get("csrf", ""), csrf)):
+                return refused(current, 403, "This form has expired; go back and try again.")
+            params = {**request.path_params, **dict(request.query_params)}
+            try:
+                return await asyncio.to_thread(work, current, params)
+            except NotFound:
+                return refused(current, 404, "No such incident, or not one you may read.")
+            except Forbidden as exc:
+                return refused(current, 403, str(exc))
+
+        return handle
+
+    def listing(p: Page, params: dict[str, str]) -> Response:
+        found = instance.service.view(p.who, instance.select(p.who, Filter(limit=10**9)))
+        return html("list.html", p, incidents=found)
+
+    def show(p: Page, params: dict[str, str]) -> Response:
+        service = instance.service
+        incident = service.view(p.who, [service.get(p.who, params["id"])])[0]
+        with instance.engine.connect() as connection:
+            sharing = store.sharing_of(connection, incident)
+            requester = store.requested_by(connection, incident.id)
+        actions = []
+        live = incident.status != "retracted"
+        unpublished = incident.publication == "none" and incident.visibility != "public"
+        if live and unpublished and access.can_revise(p.who, sharing):
+            actions.append(("publish", "Ask to publish"))
+        requested = incident.publication == "requested"
+        if live and requested and access.can_review(p.who, sharing, requester):
+            actions.append(("review", "Approve publication"))
+        if live and access.can_retract(p.who, sharing):
+            actions.append(("retract", "Retract"))
+        return html("show.html", p, incident=incident, actions=actions)
+
+    def act(name: str) -> Callable[[Page, dict[str, str]], Response]:
+        def work(p: Page, params: dict[str, str]) -> Response:
+            ident, service = params["id"], instance.service
+            try:
+                if name == "publish":
+                    service.request_publication(p.who, ident)
+                elif name == "review":
+                    service.review(p.who, ident, approve=True)
+                else:
+                    service.retract(p.who, ident, p.form.get("reason", ""))
+            except InvalidIncident as exc:
+                return refused(p, 400, str(exc))
+            return RedirectResponse(f"/incidents/{ident}", status_code=303, headers=HEADERS)
+
+        return work
+
+    def new_form(p: Page, params: dict[str, str]) -> Response:
+        if p.who.kind != "member":
+            return RedirectResponse("/login", status_code=303)
+        return _form(p, [], 200)
+
+    def _form(p: Page, problems: list[str], status: int) -> Response:
+        groups = instance.group_names()
+        levels = [(level.label, level.plain) for level in Level]
+        return html(
+            "new.html",
+            p,
+            status,
+            problems=problems,
+            form=p.form,
+            groups=groups,
+            levels=levels,
+            kinds=get_args(Kind),
+        )
+
+    def create(p: Page, params: dict[str, str]) -> Response:
+        f = p.form
+        try:
+            start = dt.datetime.fromisoformat(f.get("start", "")).replace(tzinfo=dt.UTC)
+            data = msgspec.convert(
+                {
+                    "title": f.get("title", ""),
+                    "summary": f.get("summary", ""),
+                    "kind": f.get("kind", ""),
+                    "start": {"time": start},
+                    "countries": [
+                        c.strip().upper() for c in f.get("countries", "").split(",") if c.strip()
+                    ],
+                    "visibility": f.get("visibility", "draft"),
+                    "sharing_group": f.get("sharing_group") or None,
+                },
+                IncidentInput,
+            )
+            made = instance.service.create(p.who, data)
+        except ValueError as exc:  # msgspec.ValidationError and InvalidIncident are ValueErrors
+            return _form(p, getattr(exc, "problems", [str(exc).splitlines()[0]]), 400)
+        return RedirectResponse(f"/incidents/{made.id}", status_code=303, headers=HEADERS)
+
+    def login_form(p: Page, params: dict[str, str]) -> Response:
+        token = secrets.token_urlsafe(32)
+        response = html("login.html", Page(p.who, token, {}))
+        response.set_cookie(PRE, token, httponly=True, samesite="strict", secure=secure)
+        return response
+
+    def login(p: Page, params: dict[str, str]) -> Response:
+        name, now = p.form.get("name", "")[:200], time.monotonic()
+        recent = failures[name.casefold()]
+        while recent and recent[0] < now - WINDOW:
+            recent.popleft()
+        if len(recent) >= ATTEMPTS:
+            return refused(p, 429, "Too many failed attempts; wait 15 minutes.")
+        found = accounts.login(instance.engine, name, p.form.get("password", ""), instance.now())
+        if found is None:
+            recent.append(now)
+            return refused(p, 401, "Wrong name or password.")
+        response = RedirectResponse("/incidents", status_code=303, headers=HEADERS)
+        response.set_cookie(
+            SESSION,
+            found[0],
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            max_age=accounts.SESSION_HOURS * 3600,
+        )
+        response.delete_cookie(PRE)
+        return response
+
+    def logout(p: Page, params: dict[str, str]) -> Response:
+        return RedirectResponse("/incidents", status_code=303, headers=HEADERS)
+
+    async def logout_and_forget(request: Request) -> Response:
+        response: Response = await page(logout, post=True)(request)
+        if response.status_code == 303 and (token := request.cookies.get(SESSION)):
+            await asyncio.to_thread(accounts.logout, instance.engine, token)
+            response.delete_cookie(SESSION)
+        return response
+
+    async def stylesheet(request: Request) -> Response:
+        return Response(CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+    return [
+        Route("/incidents", page(listing), methods=["GET"], include_in_schema=False),
+        Route("/incidents/new", page(new_form), methods=["GET"], include_in_schema=False),
+        Route("/incidents/new", page(create, post=True), methods=["POST"], include_in_schema=False),
+        Route("/incidents/{id}", page(show), methods=["GET"], include_in_schema=False),
+        *(
+            Route(
+                f"/incidents/{{id}}/{name}",
+                page(act(name), post=True),
+                methods=["POST"],
+                include_in_schema=False,
+            )
+            for name in ("publish", "review", "retract")
+        ),
+        Route("/login", page(login_form), methods=["GET"], include_in_schema=False),
+        Route("/login", page(login, post=True), methods=["POST"], include_in_schema=False),
+        Route("/logout", logout_and_forget, methods=["POST"], include_in_schema=False),
+        Route("/static/netvigil.css", stylesheet, methods=["GET"], include_in_schema=False),
+    ]
