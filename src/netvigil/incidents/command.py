@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from netvigil.probe.command import fail
@@ -82,7 +83,7 @@ def _run(action: Any) -> Any:
         return action()
     except InvalidIncident as exc:
         for problem in exc.problems[1:]:
-            out.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+            out.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         raise fail(str(exc)) from None
     except (NotFound, Forbidden, BadFilter, AccountError) as exc:
         raise fail(str(exc)) from None
@@ -272,7 +273,7 @@ def verify_command(
         if problem is not None:
             failures += 1
             ident = revision.get("id", f"#{n}") if isinstance(revision, dict) else f"#{n}"
-            out.print(f"[red]invalid:[/red] {ident}: {problem}", markup=True)
+            out.print(f"[red]invalid:[/red] {escape(str(ident))}: {escape(problem)}", markup=True)
     if failures or not revisions:
         raise typer.Exit(1)
     out.print(f"verified {len(revisions)} revision(s)")

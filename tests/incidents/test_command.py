@@ -1,0 +1,154 @@
+"""`netvigil incidents ...` as an operator or a member runs it, on a data folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netvigil.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, data: Path, database: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(
+        app, [*args, "--data-dir", str(data), "--database", database], input=stdin
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def folder(tmp_path: Path, database_url: str) -> tuple[Path, str]:
+    data = tmp_path / "data"
+    for command in (["incidents", "org", "Org A"], ["incidents", "org", "Org B"]):
+        code, _, err = run(*command, data=data, database=database_url)
+        assert code == 0, err
+    return data, database_url
+
+
+def write(path: Path, **fields: object) -> Path:
+    document = {
+        "title": "Shutdown in Aleppo",  # a plain string: read as English
+        "kind": "regional_shutdown",
+        "countries": ["SY"],
+        "subdivisions": ["SY-HL"],
+        "start": {"time": "2026-05-02T04:00:00+03:00", "precision": "hour"},
+        "visibility": "public",
+        **fields,
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_create_publish_export_and_verify(folder: tuple[Path, str], tmp_path: Path) -> None:
+    data, db = folder
+    code, out, err = run(
+        "incidents",
+        "create",
+        "--from",
+        str(write(tmp_path / "i.json")),
+        "--org",
+        "Org A",
+        "--json",
+        data=data,
+        database=db,
+    )
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["title"] == {"en": "Shutdown in Aleppo"}
+    assert (made["visibility"], made["publication"]) == ("coalition", "requested")
+    assert made["start"]["time"] == "2026-05-02T01:00:00Z"  # stored in UTC
+    code, out, _ = run("incidents", "publish", made["id"], data=data, database=db)
+    assert code == 0 and "approved" in out and "public" in out
+    code, out, _ = run("incidents", "list", "--json", data=data, database=db)
+    assert [json.loads(line)["visibility"] for line in out.splitlines()] == ["public"]
+    export = tmp_path / "export.json"
+    code, out, _ = run(
+        "incidents", "export", "--format", "json", "--output", str(export), data=data, database=db
+    )
+    assert code == 0 and "wrote 1 incident" in out
+    code, out, _ = run("incidents", "show", made["id"], data=data, database=db)
+    assert json.loads(out)["revision"] == 2
+    key = next((data / "keys").glob("*.pem"))
+    from netvigil.incidents.signing import Keyring
+
+    (public,) = Keyring(key.parent).public_keys()
+    result = runner.invoke(
+        app, ["incidents", "verify", str(export), "--public-key", public["public_key"]]
+    )
+    assert result.exit_code == 0 and "verified 1 revision" in result.stdout
+    for kind in ("csv", "atom", "stix", "misp"):
+        code, out, err = run("incidents", "export", "--format", kind, data=data, database=db)
+        assert code == 0 and out, (kind, err)
+
+
+def test_members_act_with_their_key_and_scopes(folder: tuple[Path, str], tmp_path: Path) -> None:
+    data, db = folder
+    code, out, _ = run(
+        "incidents", "member", "carol", "--org", "Org A", "--role", "member", data=data, database=db
+    )
+    member = out.strip().rsplit(": ", 1)[1]
+    code, key, _ = run("incidents", "key", member, "--scopes", "read", data=data, database=db)
+    assert code == 0 and key.startswith("nvk_")
+    source = write(tmp_path / "i.json", visibility="draft")
+    code, _, err = run(
+        "incidents",
+        "create",
+        "--from",
+        str(source),
+        "--api-key",
+        key.strip(),
+        data=data,
+        database=db,
+    )
+    assert code == 1 and "write scope" in err
+    code, _, err = run("incidents", "list", "--api-key", "nvk_bad_key", data=data, database=db)
+    assert code == 1 and err.strip() == "error: --api-key: invalid, expired or revoked"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"countries": ["XX"]}, "countries[0]: unknown country code 'XX'"),
+        ({"end": {"time": "2026-05-01T00:00:00Z"}}, "end.time: before start.time"),
+        (
+            {"evidence": [{"type": "measurement", "ref": "20260101T000000Z_nope"}]},
+            "no measurement '20260101T000000Z_nope'",
+        ),
+        ({"title": "t" * 201}, "title[en]: 201 characters, at most 200"),
+        ({"kind": "coup"}, "invalid incident: Invalid enum value 'coup' - at `$.kind`"),
+    ],
+)
+def test_bad_input_is_one_line_and_stores_nothing(
+    folder: tuple[Path, str], tmp_path: Path, fields: dict[str, object], message: str
+) -> None:
+    data, db = folder
+    source = write(tmp_path / "bad.json", **fields)
+    code, _, err = run(
+        "incidents", "create", "--from", str(source), "--org", "Org A", data=data, database=db
+    )
+    assert code == 1 and message in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    code, out, _ = run("incidents", "list", "--json", data=data, database=db)
+    assert code == 0 and out == ""
+    code, _, err = run(
+        "incidents",
+        "create",
+        "--from",
+        str(tmp_path / "missing.json"),
+        "--org",
+        "Org A",
+        data=data,
+        database=db,
+    )
+    assert code == 1 and "cannot read" in err
+
+
+def test_verify_needs_no_data_folder_and_refuses_garbage(tmp_path: Path) -> None:
+    garbage = tmp_path / "g.json"
+    garbage.write_text("{not json")
+    result = runner.invoke(app, ["incidents", "verify", str(garbage), "--public-key", "AAAA"])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
