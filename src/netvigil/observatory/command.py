@@ -65,15 +65,27 @@ def serve_command(
         bool,
         typer.Option(
             "--allow-private-targets",
-            help="Let the test helper reach private addresses (labs and tests only).",
+            help="Let the test helper and webhooks reach private addresses (labs and tests only).",
         ),
     ] = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Load a bundled sample of real OONI measurements.")
     ] = False,
     geoip_db: GeoipOpt = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Incident database, an SQLAlchemy URL such as postgresql+psycopg://... "
+            "(default: $NETVIGIL_DATABASE_URL, else SQLite in the data folder).",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="This instance's address in links and signed records."),
+    ] = None,
 ) -> None:
-    """Run the observatory: OONI collector, probe services and test helper (/th/)."""
+    """Run the observatory: collector, probe services, test helper, data API, incidents."""
     try:
         import uvicorn
 
@@ -100,7 +112,16 @@ def serve_command(
             "restart with --demo for sample data",
             err=True,
         )
-    app = create_app(folder, allow_private_targets=allow_private_targets, geoip=geoip)
+    try:
+        app = create_app(
+            folder,
+            allow_private_targets=allow_private_targets,
+            geoip=geoip,
+            database=database,
+            public_url=public_url or f"http://{host}:{port}",
+        )
+    except Exception as exc:
+        raise fail(f"cannot start: {exc}".splitlines()[0]) from None
     typer.echo(f"netvigil observatory on http://{host}:{port}/ (data in {folder})", err=True)
     uvicorn.run(
         app,
