@@ -186,6 +186,12 @@ def _principal(row: sa.Row[tuple[object, ...]], scopes: frozenset[str]) -> Princ
     )
 
 
+def member(connection: sa.Connection, member_id: str) -> Principal | None:
+    """A member acting with all the scopes of their role (webhook and feed subscribers)."""
+    row = connection.execute(sa.select(db.members).where(db.members.c.id == member_id)).first()
+    return _principal(row, SCOPES) if row else None
+
+
 def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
     parts = token.split("_", 2)  # the secret may contain "_" too
     if len(parts) != 3 or parts[0] != KEY_PREFIX:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from uuid6 import uuid7
 
 from netvigil.incidents import accounts, db, store, webhooks
-from netvigil.incidents.access import Principal, can_read, can_read_audit
+from netvigil.incidents.access import Principal, can_read_audit
 from netvigil.incidents.filters import BadFilter, Filter, parse_filter
 from netvigil.incidents.model import Incident
 from netvigil.incidents.service import Evidence, Forbidden, Incidents
@@ -108,7 +108,7 @@ class Instance:
             row = connection.execute(
                 sa.select(db.feeds).where(db.feeds.c.token_hash == digest)
             ).first()
-            owner = webhooks.subscriber(connection, row.member_id) if row else None
+            owner = accounts.member(connection, row.member_id) if row else None
         if row is None or owner is None:
             return None
         return owner, parse_filter(json.loads(row.filter), paged=False)
@@ -137,8 +137,11 @@ class Instance:
         return {"key": key}
 
     def audit(self, who: Principal) -> list[dict[str, Any]]:
+        """The entries the caller may read; one about an incident only for who may read
+        that incident (the readable set is worked out once, not per entry)."""
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(db.audit).order_by(db.audit.c.id)).fetchall()
+        readable = set(self.service.readable_ids(who)) if who.kind != "operator" else None
         return [
             {
                 "at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.UTC)).isoformat(),
@@ -150,16 +153,9 @@ class Instance:
                 "after_hash": r.after_hash,
             }
             for r in rows
-            if can_read_audit(who, r.org_id) and self._audit_visible(who, r)
+            if can_read_audit(who, r.org_id)
+            and (readable is None or r.object_type != "incident" or r.object_id in readable)
         ]
-
-    def _audit_visible(self, who: Principal, row: Any) -> bool:
-        """An entry about an incident is shown only to who may read that incident."""
-        if row.object_type != "incident" or who.kind == "operator":
-            return True
-        with self.engine.connect() as connection:
-            found = store.load(connection, row.object_id)
-            return found is not None and can_read(who, store.sharing_of(connection, found))
 
     # --- background work -------------------------------------------------------------------
 

@@ -31,8 +31,8 @@ from standardwebhooks import Webhook
 from uuid6 import uuid7
 
 from netvigil.analysis.addresses import is_bogon
-from netvigil.incidents import db, store
-from netvigil.incidents.access import ROLE_SCOPES, Principal, Role, can_read
+from netvigil.incidents import accounts, db, store
+from netvigil.incidents.access import can_read
 from netvigil.incidents.model import Incident
 from netvigil.incidents.signing import Keyring
 from netvigil.incidents.views import visible
@@ -47,21 +47,6 @@ EVENTS = ("incident.created", "incident.updated", "incident.published", "inciden
 
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def subscriber(connection: sa.Connection, member_id: str) -> Principal | None:
-    row = connection.execute(sa.select(db.members).where(db.members.c.id == member_id)).first()
-    if row is None:
-        return None
-    role = Role(row.role)
-    return Principal(
-        kind="member",
-        member_id=row.id,
-        org_id=row.org_id,
-        role=role,
-        scopes=ROLE_SCOPES[role],
-        name=row.name,
-    )
 
 
 class Outbox:
@@ -80,7 +65,7 @@ class Outbox:
         }
         active = connection.execute(sa.select(db.subscriptions).where(db.subscriptions.c.active))
         for subscription in active.fetchall():
-            who = subscriber(connection, subscription.member_id)
+            who = accounts.member(connection, subscription.member_id)
             if who is None:
                 continue
             readable = can_read(who, sharing)
