@@ -44,6 +44,7 @@ RULES: dict[str, tuple[float, float, float]] = {
     "dns.blockpage_answer": (1.0, 0.0, 0.0),
     "dns.bogon_not_in_control": (0.95, 0.05, 0.0),
     "dns.bogon_in_control": (0.1, 0.9, 0.0),
+    "dns.bogon_in_control_page_ok": (0.0, 0.1, 0.9),
     "dns.answer_for_nonexistent_domain": (0.9, 0.05, 0.05),
     "dns.answer_not_valid_for_domain": (0.9, 0.05, 0.05),
     "dns.answer_matches_control": (0.0, 0.0, 0.9),
