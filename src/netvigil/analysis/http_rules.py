@@ -210,6 +210,9 @@ def http_layer(
     for match in blockpages:
         if not step.over_tls and confirms(match.fingerprint, probe_cc):
             return _blockpage(step, ev, match), findings
+    if ev.control is None:
+        # No control, no verdict: only a fingerprint (above) stands without one.
+        return layer_verdict(Layer.HTTP, "http.final_no_control", witnesses=witness), findings
     if _challenge(step, legit):
         names = ", ".join(m.fingerprint.name for m in legit) or "CDN challenge markers"
         findings.append(
@@ -228,8 +231,8 @@ def http_layer(
         return layer_verdict(Layer.HTTP, "http.final_over_tls", witnesses=witness), findings
     if ips.get(step.transaction_id) in untrusted:
         return layer_verdict(Layer.HTTP, "http.no_data", witnesses=witness), findings
-    if diff is None:
-        return layer_verdict(Layer.HTTP, "http.final_no_control", witnesses=witness), findings
+    if diff is None:  # the control's own fetch failed: nothing to compare with
+        return layer_verdict(Layer.HTTP, "http.final_control_failed", witnesses=witness), findings
     if not diff.differs:
         return layer_verdict(Layer.HTTP, "http.matches_control", witnesses=witness), findings
     technique = f"http_blockpage:{blockpages[0].fingerprint.name}" if blockpages else "http_diff"
