@@ -108,7 +108,8 @@ def _chain_blockpage(
     for step in ev.http:
         if (step is final and step.final) or step.over_tls or not step.status:
             continue
-        for match in fingerprints.match_http(step.body, step.headers):
+        # Most of these are redirects without a body: no pattern is empty, so skip the scan.
+        for match in fingerprints.match_http(step.body or None, step.headers):
             if match.fingerprint.scope == "fp":
                 continue
             if confirms(match.fingerprint, probe_cc):
