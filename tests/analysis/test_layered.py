@@ -19,8 +19,8 @@ import json
 from typing import Any
 
 from netvigil.analysis.fingerprints import FingerprintDB
-from netvigil.analysis.layered import analyze
-from netvigil.analysis.verdicts import Layer, Outcome, Verdict
+from netvigil.analysis.layered import analyze, combine
+from netvigil.analysis.verdicts import Layer, Outcome, Verdict, layer_verdict
 from netvigil.readers import Item, ReadError, read_path, read_paths
 from netvigil.records import Measurement, decode_measurement
 from tests.corpus import FASTPATH, JSONL, MEASUREMENTS, qa_files
@@ -276,3 +276,21 @@ def test_an_ok_verdict_has_no_reason_and_an_insufficient_one_has() -> None:
     item = next(iter(read_path(path)))
     assert isinstance(item, Item)
     assert analyze(item.measurement, DB).reason == "no test keys"
+
+
+def test_a_confirmed_blockpage_names_the_finding_before_a_later_unconfirmed_failure() -> None:
+    # A censor's 302 to its blockpage (HTTP, confirmed), then the blockpage's host does not
+    # resolve for the probe (DNS after the redirect, unconfirmed): the blockpage decides.
+    dns = layer_verdict(Layer.DNS, "dns.failure_after_redirect_page_ok", technique="dns_nxdomain")
+    tcp = layer_verdict(Layer.TCP, "tcp.connect_ok")
+    tls = layer_verdict(Layer.TLS, "tls.no_data")
+    http = layer_verdict(
+        Layer.HTTP,
+        "http.blockpage_fingerprint",
+        technique="http_blockpage:ooni.id_lamanlabuh_kominfo",
+        confirmed=True,
+    )
+    assert combine((dns, tcp, tls, http)) == (Outcome.BLOCKED, http)
+    # Unconfirmed, the earliest blocked layer is named, as before.
+    diff = layer_verdict(Layer.HTTP, "http.diff", technique="http_diff")
+    assert combine((dns, tcp, tls, diff)) == (Outcome.BLOCKED, dns)

@@ -1,9 +1,9 @@
 """The layered verdict of one measurement: per-layer scores, then one explained outcome.
 
 Combination rule (docs/design/003-verdict-model.md): the outcome is "blocked" when any
-layer is blocked, and it names the *earliest* blocked layer in connection order (DNS,
-TCP, TLS, HTTP), because a later failure on the way to a censor-chosen address is a
-consequence, not a second finding. Otherwise "down" when a layer shows the site failing
+layer is blocked, and it names the earliest *confirmed* blocked layer, else the *earliest*
+blocked layer in connection order (DNS, TCP, TLS, HTTP), because a later failure on the way
+to a censor-chosen address is a consequence, not a second finding. Otherwise "down" when a layer shows the site failing
 for the control too, "ok" when the page (or a layer on the way to it) was reached, and
 "insufficient" when nothing scores. Every layer verdict is kept in the result with its
 witnesses, so the outcome can always be checked against the measurement.
@@ -57,6 +57,12 @@ def judge(
 def combine(layers: tuple[LayerVerdict, ...]) -> tuple[Outcome, LayerVerdict | None]:
     by_layer = {v.layer: v for v in layers}
     ordered = [by_layer[layer] for layer in LAYER_ORDER if layer in by_layer]
+    # A confirmed artefact is the censor's signature and names the finding, even when an
+    # earlier layer also failed: a censor's 302 to its blockpage, then a blockpage host the
+    # probe cannot resolve, is the blockpage, not an NXDOMAIN.
+    for verdict in ordered:
+        if verdict.outcome is Outcome.BLOCKED and verdict.confirmed:
+            return Outcome.BLOCKED, verdict
     for outcome in (Outcome.BLOCKED, Outcome.DOWN):
         for verdict in ordered:
             if verdict.outcome is outcome:
