@@ -147,3 +147,22 @@ def test_a_shared_title_word_is_still_a_title_match() -> None:
     data["test_keys"]["control"]["http_request"]["title"] = "Default Web Page"
     v = verdict(data)
     assert v.outcome is Outcome.OK and v.rule == "http.matches_control"
+
+
+def test_a_crlf_blockpage_is_recognised_in_a_measurement() -> None:
+    # ooni.kh_http_1 (KH) spans lines with CRLF, as the blockpage it was copied from.
+    pattern = next(f.pattern for f in DB.http if f.name == "ooni.kh_http_1")
+    assert "\r\n" in pattern
+    data = load(QA / "httpDiffWithConsistentDNS.json")
+    data["probe_cc"] = "KH"
+    page = f"<html><head>{pattern}</body></html>\r\n"
+    data["test_keys"]["requests"][0]["response"]["body"] = page
+    v = verdict(data)
+    assert (v.outcome, v.technique, v.confirmed) == (
+        Outcome.BLOCKED,
+        "http_blockpage:ooni.kh_http_1",
+        True,
+    )
+    # The same page with LF line ends is only an HTTP diff.
+    data["test_keys"]["requests"][0]["response"]["body"] = page.replace("\r\n", "\n")
+    assert verdict(data).technique == "http_diff"
