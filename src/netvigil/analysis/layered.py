@@ -3,10 +3,10 @@
 Combination rule (docs/design/003-verdict-model.md): the outcome is "blocked" when any
 layer is blocked, and it names the earliest *confirmed* blocked layer, else the *earliest*
 blocked layer in connection order (DNS, TCP, TLS, HTTP), because a later failure on the way
-to a censor-chosen address is a consequence, not a second finding. Otherwise "down" when a layer shows the site failing
-for the control too, "ok" when the page (or a layer on the way to it) was reached, and
-"insufficient" when nothing scores. Every layer verdict is kept in the result with its
-witnesses, so the outcome can always be checked against the measurement.
+to a censor-chosen address is a consequence, not a second finding. Otherwise "down" when a
+layer shows the site failing for the control too, "ok" when the page (or a layer on the way
+to it) was reached, and "insufficient" when nothing scores. Every layer verdict is kept in
+the result with its witnesses, so the outcome can always be checked against the measurement.
 
 No control, no verdict: when the test helper did not answer, only a confirmed artefact (a
 blockpage fingerprint whose country fits) can decide; anything else is "insufficient" with
