@@ -36,7 +36,12 @@ def test_analyze_json_lines_for_a_folder() -> None:
     assert result.exit_code == 0
     records = lines(result.stdout)
     assert len(records) == 50
-    assert {r["outcome"] for r in records} == {"blocked", "down", "ok"}
+    assert {r["outcome"] for r in records} == {"blocked", "down", "ok", "insufficient"}
+    # Only the two controlFailure* scenarios: no control, no verdict.
+    insufficient = [r for r in records if r["outcome"] == "insufficient"]
+    assert len(insufficient) == 2 and all(
+        str(r["reason"]).startswith("no control") for r in insufficient
+    )
     assert all(r["layers"] and "rules_version" in r for r in records)
 
 

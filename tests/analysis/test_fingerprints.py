@@ -90,10 +90,39 @@ def test_row_fields_parsed() -> None:
 def test_override_directory(tmp_path: pathlib.Path) -> None:
     src = resources.files("netvigil") / "data" / "fingerprints"
     for name in (DNS_FILE, HTTP_FILE):
-        (tmp_path / name).write_text((src / name).read_text("utf-8"), "utf-8")
+        (tmp_path / name).write_bytes((src / name).read_bytes())
     other = FingerprintDB.load(tmp_path)
     assert other is not db()
     assert (other.dns, other.http) == (db().dns, db().http)
+
+
+# The rows of the bundled CSV whose quoted pattern spans lines with CRLF (checked below
+# against the raw bytes, so a new such row shows up here).
+CRLF_ROWS = (
+    "cp.d_corp_multacom_satellite",
+    "ooni.th_11",
+    "ooni.th_12",
+    "ooni.th_13",
+    "ooni.vn_http_1",
+    "ooni.kh_http_1",
+)
+
+
+def test_multi_line_patterns_keep_their_crlf() -> None:
+    raw = (resources.files("netvigil") / "data" / "fingerprints" / HTTP_FILE).read_bytes()
+    rows = csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+    expected = {r["name"]: r["pattern"] for r in rows if "\r\n" in r["pattern"]}
+    assert tuple(expected) == CRLF_ROWS
+    loaded = {f.name: f for f in db().http if f.name in expected}
+    for name, pattern in expected.items():
+        assert loaded[name].pattern == pattern, name
+        # A blockpage sent with CRLF line ends, as the one the row was copied from.
+        page = f"<html><head>{pattern}</head><body>more</body></html>"
+        assert name in {m.fingerprint.name for m in db().match_http(page, {})}, name
+        assert confirms(loaded[name], (loaded[name].expected_countries or ("ZZ",))[0])
+        # ...and the same page with LF line ends is not the same bytes.
+        lf_page = page.replace("\r\n", "\n")
+        assert name not in {m.fingerprint.name for m in db().match_http(lf_page, {})}, name
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -72,7 +72,8 @@ def test_aggregation_json_and_csv(loaded: TestClient) -> None:
     table = loaded.get("/api/v1/aggregation?axis_x=outcome&format=CSV")
     assert table.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(table.text)))
-    assert {r["outcome"] for r in rows} == {"blocked", "down", "ok"}
+    # insufficient: the two controlFailure* scenarios (no control, no verdict)
+    assert {r["outcome"] for r in rows} == {"blocked", "down", "ok", "insufficient"}
     assert sum(int(r["measurement_count"]) for r in rows) == 50
 
 

@@ -271,3 +271,58 @@ def test_max_runtime_stops_starting_work(site: WebServer, tmp_path: Path) -> Non
     summary = asyncio.run(run(urls, AsyncioBackend(), config, kept.append))
     assert summary.timed_out and summary.measured == len(kept) == 0
     assert summary.skipped == 4
+
+
+def test_no_control_is_insufficient_in_the_summary_and_warned_about(
+    site: WebServer, tmp_path: Path
+) -> None:
+    # A test helper that is down (nothing listens on its port): the site itself answers.
+    down = f"http://127.0.0.1:{free_port()}/"
+    urls = [f"http://127.0.0.1:{site.port}/", f"http://127.0.0.1:{site.port}/other"]
+    out = tmp_path / "out.jsonl"
+    command = [
+        sys.executable, "-m", "netvigil", "probe", "run", "--accept-risks",
+        "--data-dir", str(tmp_path / "d"), "--th", down, "--output", str(out),
+        "--input", urls[0], "--input", urls[1],
+    ]  # fmt: skip
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    measurements = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(measurements) == 2
+    assert all(m["test_keys"]["control_failure"] == "connection_refused" for m in measurements)
+    assert all(m["test_keys"]["requests"][0]["response"]["code"] == 200 for m in measurements)
+    warnings = [line for line in done.stderr.splitlines() if "control" in line]
+    assert warnings == [
+        "warning: no control for 2 of 2 URL(s): the test helper did not answer "
+        "(connection_refused), so their outcome is insufficient; check --th"
+    ]
+    rows = [line for line in done.stdout.splitlines() if "127.0.0.1" in line]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [cell.strip() for cell in row.split("│")]
+        assert "insufficient: no control" in cells, row
+        assert "ok" not in cells, row
+    # --json prints the measurements, and the warning still goes to stderr.
+    quiet = subprocess.run(
+        [*command, "--json"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert sum("warning: no control for 2 of 2" in line for line in quiet.stderr.splitlines()) == 1
+
+
+def test_with_a_control_there_is_no_warning() -> None:
+    from netvigil.probe.control import missing_control_warning
+    from netvigil.records import WebMeasurement, decode_any
+    from tests.corpus import QA
+
+    ok, failed = (
+        decode_any((QA / f"{name}.json").read_bytes())
+        for name in ("successWithHTTP", "controlFailureWithSuccessfulHTTPSWebsite")
+    )
+    assert isinstance(ok, WebMeasurement) and isinstance(failed, WebMeasurement)
+    assert missing_control_warning([ok, ok]) is None
+    assert missing_control_warning([ok, failed]) == (
+        "no control for 1 of 2 URL(s): the test helper did not answer (connection_reset), "
+        "so their outcome is insufficient; check --th"
+    )

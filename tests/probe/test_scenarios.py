@@ -176,7 +176,7 @@ CASES = [
     Case(
         "controlFailureWithSuccessfulHTTPWebsite",
         "http://www.example.com:{http}/",
-        "ok",
+        "insufficient",  # no control, no verdict (issue 9)
         None,
         helper_down=True,
     ),

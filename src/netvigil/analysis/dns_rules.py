@@ -91,6 +91,19 @@ def dns_layer(
     bogons = frozenset(ip for ip in answers if ev.bogon(ip))
     if bogons and ctrl is not None:
         if bogons & ctrl.dns_addrs or (ctrl.dns_addrs and all(map(ev.bogon, ctrl.dns_addrs))):
+            if page_matches_control:
+                # The site's own DNS publishes the private address too, and the probe
+                # fetched the control's page: neither down nor interference.
+                findings.append(
+                    Finding(
+                        kind="dns_bogon_in_control",
+                        layer=Layer.DNS,
+                        detail=f"the resolver's private answer(s) {', '.join(sorted(bogons))} "
+                        "are also the control's, and the page fetched matches the control's",
+                        witnesses=witnesses,
+                    )
+                )
+                return verdict("dns.bogon_in_control_page_ok"), findings
             return verdict("dns.bogon_in_control"), findings
         technique = "dns_loopback" if all(map(is_loopback, bogons)) else "dns_bogon"
         return verdict("dns.bogon_not_in_control", technique, confirmed=True), findings

@@ -15,6 +15,8 @@ mark a measurement *confirmed* (ooni/backend fastpath/core.py ``match_fingerprin
 
 Matching is case-sensitive over ``str``; callers decode byte bodies as UTF-8 with
 ``errors="replace"`` first. Header names are compared case-insensitively, as HTTP requires.
+Patterns keep their bytes: a CRLF inside a quoted pattern stays CRLF (as in the pages it
+was copied from).
 """
 
 from __future__ import annotations
@@ -193,7 +195,10 @@ def _bundled() -> FingerprintDB:
 def _read_csv(source: Traversable, *, http: bool) -> tuple[Fingerprint, ...]:
     """Parse one CSV; every problem becomes a one-line FingerprintError naming file and line."""
     try:
-        text = source.read_text(encoding="utf-8-sig")  # tolerate a BOM from spreadsheet tools
+        # Bytes, then decode: read_text's universal newlines would turn the CRLF inside six
+        # quoted multi-line patterns (e.g. ooni.th_12) into LF, and CRLF pages never match.
+        # "utf-8-sig" tolerates a BOM from spreadsheet tools.
+        text = source.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise FingerprintError(f"{source}: cannot read fingerprint file ({exc})") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))

@@ -12,18 +12,27 @@ difference "http-diff" and every failure "http-failure". We separate:
   (the netem `throttling*` scenarios; ooni.md §3.2 on network events);
 - a server's own broken redirect or redirect loop: the site is down for everyone.
 
+Fingerprints are matched on every cleartext response of the redirect chain, not only the
+last: a censor's 302 to its blockpage (`Location: http://lamanlabuh.aduankonten.id`, ID) is
+itself the evidence, whatever the page it leads to looks like. Each row is matched where its
+`location_found` says (the body, or one header).
+
 The final response is compared with the control's with OONI's own diff
-(:mod:`netvigil.analysis.httpdiff`); over validated TLS it is trusted, as OONI does.
+(:mod:`netvigil.analysis.httpdiff`), with one correction: two pages that both lack a title
+(or share no word of one) are no evidence of a title match. Over validated TLS the page is
+trusted, as OONI does.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import msgspec
+
 from netvigil.analysis.addresses import parse_ip
 from netvigil.analysis.evidence import Evidence, HTTPStep
 from netvigil.analysis.fingerprints import FingerprintDB, FingerprintMatch, confirms
-from netvigil.analysis.httpdiff import HTTPDiff, compare
+from netvigil.analysis.httpdiff import HTTPDiff, compare, titles_share_a_word
 from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness, layer_verdict
 from netvigil.failures import FailureKind, is_unknown, kind_of
 
@@ -60,7 +69,7 @@ def diff_of(step: HTTPStep, ev: Evidence) -> HTTPDiff | None:
     ctrl = ev.control
     if ctrl is None or ctrl.http_failure:
         return None
-    return compare(
+    diff = compare(
         probe_status=step.status,
         probe_body_length=step.body_length,
         probe_truncated=step.truncated,
@@ -70,6 +79,61 @@ def diff_of(step: HTTPStep, ev: Evidence) -> HTTPDiff | None:
         control_body_length=ctrl.http_body_length,
         control_headers=ctrl.http_headers,
         control_title=ctrl.http_title,
+    )
+    if diff.title_match and not titles_share_a_word(step.title, ctrl.http_title):
+        # OONI's rule calls two untitled pages a title match (no long word differs); an
+        # untitled 158-byte page against an untitled 1.5 KB control is no evidence of one.
+        diff = msgspec.structs.replace(diff, title_match=None)
+    return diff
+
+
+def _fingerprint_witness(step: HTTPStep, match: FingerprintMatch) -> Witness:
+    where = "body" if match.location == "body" else f"headers.{match.location[7:]}"
+    shown = match.witness if len(match.witness) <= 200 else match.witness[:200] + "..."
+    return Witness(
+        ref=f"test_keys.requests[{step.index}].response.{where}",
+        observed=f"fingerprint {match.fingerprint.name} ({match.fingerprint.scope}): {shown!r}",
+    )
+
+
+def _chain_blockpage(
+    ev: Evidence, fingerprints: FingerprintDB, probe_cc: str, final: HTTPStep
+) -> tuple[LayerVerdict | None, list[Finding]]:
+    """A confirming blockpage fingerprint on a cleartext response other than the final page.
+
+    Redirects (also the last one of a chain cut short) and a response whose body stalled are
+    matched here; a final page is matched by :func:`http_layer`, which also weighs CDN pages.
+    """
+    findings: list[Finding] = []
+    for step in ev.http:
+        if (step is final and step.final) or step.over_tls or not step.status:
+            continue
+        # Most of these are redirects without a body: no pattern is empty, so skip the scan.
+        for match in fingerprints.match_http(step.body or None, step.headers):
+            if match.fingerprint.scope == "fp":
+                continue
+            if confirms(match.fingerprint, probe_cc):
+                return _blockpage(step, ev, match), findings
+            findings.append(
+                Finding(
+                    kind="http_fingerprint_unconfirmed",
+                    layer=Layer.HTTP,
+                    detail=f"{match.location} of the HTTP {step.status} response from "
+                    f"{step.url} matches {match.fingerprint.name} ({match.fingerprint.scope}, "
+                    f"{','.join(match.fingerprint.expected_countries) or 'no country'})",
+                    witnesses=(_witness(step, ev), _fingerprint_witness(step, match)),
+                )
+            )
+    return None, findings
+
+
+def _blockpage(step: HTTPStep, ev: Evidence, match: FingerprintMatch) -> LayerVerdict:
+    return layer_verdict(
+        Layer.HTTP,
+        "http.blockpage_fingerprint",
+        technique=f"http_blockpage:{match.fingerprint.name}",
+        confirmed=True,
+        witnesses=(_witness(step, ev), _fingerprint_witness(step, match)),
     )
 
 
@@ -124,11 +188,14 @@ def http_layer(
     `ips` maps transaction ids to addresses; `diff` is that request's comparison with the
     control (:func:`diff_of`), None without a usable control.
     """
-    findings: list[Finding] = []
     if not ev.http:
-        return layer_verdict(Layer.HTTP, "http.no_data"), findings
+        return layer_verdict(Layer.HTTP, "http.no_data"), []
     step = max(ev.http, key=lambda s: s.depth)
     witness = (_witness(step, ev),)
+    # A blockpage anywhere on the way decides, whatever happened after it.
+    chained, findings = _chain_blockpage(ev, fingerprints, probe_cc, step)
+    if chained is not None:
+        return chained, findings
     if step.failure:
         if kind_of(step.failure) in _OTHER_LAYERS:
             return layer_verdict(Layer.HTTP, "http.no_data"), findings  # DNS's or TLS's matter
@@ -143,14 +210,10 @@ def http_layer(
     blockpages = [m for m in matches if m.fingerprint.scope != "fp"]
     for match in blockpages:
         if not step.over_tls and confirms(match.fingerprint, probe_cc):
-            technique = f"http_blockpage:{match.fingerprint.name}"
-            return layer_verdict(
-                Layer.HTTP,
-                "http.blockpage_fingerprint",
-                technique=technique,
-                confirmed=True,
-                witnesses=witness,
-            ), findings
+            return _blockpage(step, ev, match), findings
+    if ev.control is None:
+        # No control, no verdict: only a fingerprint (above) stands without one.
+        return layer_verdict(Layer.HTTP, "http.final_no_control", witnesses=witness), findings
     if _challenge(step, legit):
         names = ", ".join(m.fingerprint.name for m in legit) or "CDN challenge markers"
         findings.append(
@@ -169,8 +232,8 @@ def http_layer(
         return layer_verdict(Layer.HTTP, "http.final_over_tls", witnesses=witness), findings
     if ips.get(step.transaction_id) in untrusted:
         return layer_verdict(Layer.HTTP, "http.no_data", witnesses=witness), findings
-    if diff is None:
-        return layer_verdict(Layer.HTTP, "http.final_no_control", witnesses=witness), findings
+    if diff is None:  # the control's own fetch failed: nothing to compare with
+        return layer_verdict(Layer.HTTP, "http.final_control_failed", witnesses=witness), findings
     if not diff.differs:
         return layer_verdict(Layer.HTTP, "http.matches_control", witnesses=witness), findings
     technique = f"http_blockpage:{blockpages[0].fingerprint.name}" if blockpages else "http_diff"

@@ -94,6 +94,15 @@ def title_words_differing(probe: str, control: str) -> frozenset[str]:
     return frozenset(_long_words(probe) ^ _long_words(control))
 
 
+def titles_share_a_word(probe: str, control: str) -> bool:
+    """Whether the titles have a long word in common (the layered engine's title evidence).
+
+    Not OONI's rule: `title_match` is true when no long word is in one title alone, so two
+    untitled pages "match". The layered engine asks for a shared word as well.
+    """
+    return bool(_long_words(probe) & _long_words(control))
+
+
 def compare(
     *,
     probe_status: int,

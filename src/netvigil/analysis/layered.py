@@ -1,15 +1,21 @@
 """The layered verdict of one measurement: per-layer scores, then one explained outcome.
 
 Combination rule (docs/design/003-verdict-model.md): the outcome is "blocked" when any
-layer is blocked, and it names the *earliest* blocked layer in connection order (DNS,
-TCP, TLS, HTTP), because a later failure on the way to a censor-chosen address is a
-consequence, not a second finding. Otherwise "down" when a layer shows the site failing
-for the control too, "ok" when the page (or a layer on the way to it) was reached, and
-"insufficient" when nothing scores. Every layer verdict is kept in the result with its
-witnesses, so the outcome can always be checked against the measurement.
+layer is blocked, and it names the earliest *confirmed* blocked layer, else the *earliest*
+blocked layer in connection order (DNS, TCP, TLS, HTTP), because a later failure on the way
+to a censor-chosen address is a consequence, not a second finding. Otherwise "down" when a
+layer shows the site failing for the control too, "ok" when the page (or a layer on the way
+to it) was reached, and "insufficient" when nothing scores. Every layer verdict is kept in
+the result with its witnesses, so the outcome can always be checked against the measurement.
+
+No control, no verdict: when the test helper did not answer, only a confirmed artefact (a
+blockpage fingerprint whose country fits) can decide; anything else is "insufficient" with
+the reason "no control", however well the fetch went.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from netvigil.analysis.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.dns_rules import dns_layer
@@ -51,6 +57,12 @@ def judge(
 def combine(layers: tuple[LayerVerdict, ...]) -> tuple[Outcome, LayerVerdict | None]:
     by_layer = {v.layer: v for v in layers}
     ordered = [by_layer[layer] for layer in LAYER_ORDER if layer in by_layer]
+    # A confirmed artefact is the censor's signature and names the finding, even when an
+    # earlier layer also failed: a censor's 302 to its blockpage, then a blockpage host the
+    # probe cannot resolve, is the blockpage, not an NXDOMAIN.
+    for verdict in ordered:
+        if verdict.outcome is Outcome.BLOCKED and verdict.confirmed:
+            return Outcome.BLOCKED, verdict
     for outcome in (Outcome.BLOCKED, Outcome.DOWN):
         for verdict in ordered:
             if verdict.outcome is outcome:
@@ -60,7 +72,17 @@ def combine(layers: tuple[LayerVerdict, ...]) -> tuple[Outcome, LayerVerdict | N
     http = by_layer.get(Layer.HTTP)
     if http is not None and http.outcome is Outcome.OK:
         return Outcome.OK, http
-    return Outcome.INSUFFICIENT, None
+    return Outcome.INSUFFICIENT, _saying_why(ordered)
+
+
+def _saying_why(layers: Iterable[LayerVerdict]) -> LayerVerdict | None:
+    """The layer whose rule says why nothing can be said (e.g. "http.final_no_control")."""
+    return next((v for v in layers if "no_control" in v.rule), None)
+
+
+def no_control_reason(keys: WebConnectivityKeys) -> str:
+    failure = f" ({keys.control_failure})" if keys.control_failure else ""
+    return f"no control: the test helper did not answer{failure}"
 
 
 def analyze_web(
@@ -76,11 +98,22 @@ def analyze_web(
     probe_cc = (measurement.probe_cc or "ZZ").upper()
     layers: tuple[LayerVerdict, ...] = ()
     findings: tuple[Finding, ...] = ()
+    no_control = False
     if keys is not None:
         asns = ASNTable(keys)
         ev = gather(keys, observe(keys, asns, full=False), measurement.url, asns, bogon)
         layers, findings = judge(ev, fingerprints, probe_cc)
+        no_control = ev.control is None
     outcome, primary = combine(layers)
+    reason: str | None = None
+    if no_control and not (outcome is Outcome.BLOCKED and primary and primary.confirmed):
+        # The rules already hold back without a control; this makes it a guarantee.
+        if outcome is not Outcome.INSUFFICIENT:
+            outcome, primary = Outcome.INSUFFICIENT, _saying_why(layers)
+        assert keys is not None
+        reason = no_control_reason(keys)
+    elif outcome is Outcome.INSUFFICIENT:
+        reason = "no layer has evidence for an outcome" if layers else "no test keys"
     decisive = primary if outcome in (Outcome.BLOCKED, Outcome.DOWN) else None
     return Verdict(
         measurement_uid=measurement.measurement_uid,
@@ -98,6 +131,7 @@ def analyze_web(
         confirmed=any(v.confirmed for v in layers) and outcome is Outcome.BLOCKED,
         layers=layers,
         findings=findings,
+        reason=reason,
     )
 
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import msgspec
 
-RULES_VERSION = "2026.11.1"
+RULES_VERSION = "2026.12.1"  # issue 9 (docs/design/003: "Issue 9")
 
 
 class Layer(StrEnum):
@@ -44,6 +44,7 @@ RULES: dict[str, tuple[float, float, float]] = {
     "dns.blockpage_answer": (1.0, 0.0, 0.0),
     "dns.bogon_not_in_control": (0.95, 0.05, 0.0),
     "dns.bogon_in_control": (0.1, 0.9, 0.0),
+    "dns.bogon_in_control_page_ok": (0.0, 0.1, 0.9),
     "dns.answer_for_nonexistent_domain": (0.9, 0.05, 0.05),
     "dns.answer_not_valid_for_domain": (0.9, 0.05, 0.05),
     "dns.answer_matches_control": (0.0, 0.0, 0.9),
@@ -77,7 +78,8 @@ RULES: dict[str, tuple[float, float, float]] = {
     "http.server_challenge": (0.05, 0.1, 0.85),
     "http.matches_control": (0.0, 0.0, 0.9),
     "http.diff": (0.7, 0.0, 0.3),
-    "http.final_no_control": (0.1, 0.0, 0.6),
+    "http.final_no_control": (0.0, 0.0, 0.0),
+    "http.final_control_failed": (0.1, 0.0, 0.6),
     "http.failure_control_also_failing": (0.1, 0.9, 0.0),
     "http.server_protocol_error": (0.1, 0.8, 0.1),
     "http.redirect_to_bogon": (0.9, 0.05, 0.05),
@@ -135,6 +137,8 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     layers: tuple[LayerVerdict, ...]
     findings: tuple[Finding, ...] = ()
     rules_version: str = RULES_VERSION
+    # Why the outcome is `insufficient`, in words (e.g. "no control: ..."); None otherwise.
+    reason: str | None = None
 
 
 def _argmax(scores: tuple[float, float, float]) -> tuple[Outcome, float]:

@@ -29,6 +29,7 @@ from netvigil.analysis.layered import analyze_web
 from netvigil.geoip import find_database
 from netvigil.probe import consent, inputs
 from netvigil.probe.backend import AsyncioBackend, Backend, StubResolverBackend
+from netvigil.probe.control import missing_control_warning
 from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
 from netvigil.probe.location import UNKNOWN, learn_address, locate
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
@@ -257,6 +258,8 @@ def run_command(
         settings=settings, location=location, parallelism=parallelism, max_runtime=max_runtime
     )
     results, result_file = _execute(targets, backend, config, scrubber, folder, output, as_json)
+    if (no_control := missing_control_warning(results)) is not None:
+        err.print(f"[yellow]warning:[/yellow] {escape(no_control)}", soft_wrap=True)
     _summary(results, bogons, as_json)
     if upload_to is not None:
         from netvigil.probe.history import upload_results
@@ -334,7 +337,10 @@ def _summary(results: list[WebMeasurement], bogons: Bogons, as_json: bool) -> No
         step = (keys.http_experiment_failure or keys.dns_experiment_failure or "") if keys else ""
         table.add_row(
             m.url,
-            verdict.outcome.value,
+            # "insufficient: no control" says why nothing could be concluded.
+            f"{verdict.outcome.value}: {verdict.reason.split(':')[0]}"
+            if verdict.reason
+            else verdict.outcome.value,
             verdict.layer.value if verdict.layer else "",
             verdict.technique or "",
             step,

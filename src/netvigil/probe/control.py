@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import msgspec
 
+from netvigil.analysis.evidence import control_of
 from netvigil.failures import Failure, failure_of
 from netvigil.probe.backend import Backend
 from netvigil.probe.httpclient import Exchange, round_trip
-from netvigil.records import ControlRequest, ControlResponse
+from netvigil.records import ControlRequest, ControlResponse, WebMeasurement
 
 _RESPONSE = msgspec.json.Decoder(ControlResponse)
 MAX_CONTROL_BODY = 1 << 24  # oohelperd's own request limit; a response is far smaller
@@ -140,3 +141,25 @@ async def _ask(
         return _RESPONSE.decode(exchange.body)
     except (msgspec.DecodeError, json.JSONDecodeError):
         return Failure.JSON_PARSE_ERROR
+
+
+def missing_control_warning(measurements: Sequence[WebMeasurement]) -> str | None:
+    """One line for the person running the probe when some URLs got no control, else None.
+
+    Without the test helper's view nothing can be concluded (the layered verdict of those
+    URLs is "insufficient: no control"), so the run must say so rather than look clean. The
+    test is the analysis's own (`evidence.control_of`), so warning and verdict agree.
+    """
+    failures = [
+        m.test_keys.control_failure if m.test_keys else None
+        for m in measurements
+        if m.test_keys is None or control_of(m.test_keys, m.url) is None
+    ]
+    if not failures:
+        return None
+    reasons = sorted({f for f in failures if f})
+    why = f" ({', '.join(reasons)})" if reasons else ""
+    return (
+        f"no control for {len(failures)} of {len(measurements)} URL(s): the test helper did not "
+        f"answer{why}, so their outcome is insufficient; check --th"
+    )
