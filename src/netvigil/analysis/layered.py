@@ -77,7 +77,12 @@ def combine(layers: tuple[LayerVerdict, ...]) -> tuple[Outcome, LayerVerdict | N
 
 def _saying_why(layers: Iterable[LayerVerdict]) -> LayerVerdict | None:
     """The layer whose rule says why nothing can be said (e.g. "http.final_no_control")."""
-    return next((v for v in layers if "no_control" in v.rule), None)
+    return next((v for v in layers if "no_control" in v.rule or v.rule in _NOTHING_TO_COMPARE), None)
+
+
+# A page the probe got while the test helper's own fetch failed has nothing to be compared
+# with: it may be the site or an unknown blockpage, so it is no evidence of access either.
+_NOTHING_TO_COMPARE = frozenset({"http.final_control_failed"})
 
 
 def no_control_reason(keys: WebConnectivityKeys) -> str:
@@ -113,7 +118,10 @@ def analyze_web(
         assert keys is not None
         reason = no_control_reason(keys)
     elif outcome is Outcome.INSUFFICIENT:
-        reason = "no layer has evidence for an outcome" if layers else "no test keys"
+        if any(v.rule in _NOTHING_TO_COMPARE for v in layers):
+            reason = "no control: the test helper could not fetch the page to compare with"
+        else:
+            reason = "no layer has evidence for an outcome" if layers else "no test keys"
     decisive = primary if outcome in (Outcome.BLOCKED, Outcome.DOWN) else None
     return Verdict(
         measurement_uid=measurement.measurement_uid,

@@ -79,7 +79,7 @@ RULES: dict[str, tuple[float, float, float]] = {
     "http.matches_control": (0.0, 0.0, 0.9),
     "http.diff": (0.7, 0.0, 0.3),
     "http.final_no_control": (0.0, 0.0, 0.0),
-    "http.final_control_failed": (0.1, 0.0, 0.6),
+    "http.final_control_failed": (0.0, 0.0, 0.0),
     "http.failure_control_also_failing": (0.1, 0.9, 0.0),
     "http.server_protocol_error": (0.1, 0.8, 0.1),
     "http.redirect_to_bogon": (0.9, 0.05, 0.05),
