@@ -77,7 +77,9 @@ def combine(layers: tuple[LayerVerdict, ...]) -> tuple[Outcome, LayerVerdict | N
 
 def _saying_why(layers: Iterable[LayerVerdict]) -> LayerVerdict | None:
     """The layer whose rule says why nothing can be said (e.g. "http.final_no_control")."""
-    return next((v for v in layers if "no_control" in v.rule or v.rule in _NOTHING_TO_COMPARE), None)
+    return next(
+        (v for v in layers if "no_control" in v.rule or v.rule in _NOTHING_TO_COMPARE), None
+    )
 
 
 # A page the probe got while the test helper's own fetch failed has nothing to be compared
