@@ -45,23 +45,38 @@ def write(path: Path, **fields: object) -> Path:
 
 def test_create_publish_export_and_verify(folder: tuple[Path, str], tmp_path: Path) -> None:
     data, db = folder
+    for name, role in (("alice", "member"), ("anna", "org_admin")):
+        code, _, err = run(
+            "incidents", "member", name, "--org", "Org A", "--role", role, data=data, database=db
+        )
+        assert code == 0, err
+    source = str(write(tmp_path / "i.json"))
+    code, _, err = run(
+        "incidents", "create", "--from", source, "--org", "Org A", data=data, database=db
+    )
+    assert code == 1 and "--as MEMBER" in err  # the operator is nobody: it cannot ask
     code, out, err = run(
-        "incidents",
-        "create",
-        "--from",
-        str(write(tmp_path / "i.json")),
-        "--org",
-        "Org A",
-        "--json",
-        data=data,
-        database=db,
+        "incidents", "create", "--from", source, "--as", "alice", "--json", data=data, database=db
     )
     assert code == 0, err
     made = json.loads(out)
     assert made["title"] == {"en": "Shutdown in Aleppo"}
     assert (made["visibility"], made["publication"]) == ("coalition", "requested")
     assert made["start"]["time"] == "2026-05-02T01:00:00Z"  # stored in UTC
-    code, out, _ = run("incidents", "publish", made["id"], data=data, database=db)
+    ident = made["id"]
+    code, _, err = run("incidents", "publish", ident, "--approve", data=data, database=db)
+    assert code == 1 and "two people" in err  # the operator alone is not a reviewer
+    code, _, err = run(
+        "incidents", "publish", ident, "--approve", "--as", "alice", data=data, database=db
+    )
+    assert code == 1 and "second person" in err  # nor is the one who asked
+    code, _, err = run(  # a plain member is no reviewer either
+        "incidents", "publish", ident, "--approve", "--as", "carol", data=data, database=db
+    )
+    assert code == 1 and "no member 'carol'" in err
+    code, out, _ = run(
+        "incidents", "publish", ident, "--approve", "--as", "anna", data=data, database=db
+    )
     assert code == 0 and "approved" in out and "public" in out
     code, out, _ = run("incidents", "list", "--json", data=data, database=db)
     assert [json.loads(line)["visibility"] for line in out.splitlines()] == ["public"]

@@ -11,9 +11,11 @@ writes, never only the route; a write checks the write rule, never the read rule
   clearance.
 - Writing (revise, sightings, publication requests) needs the `write` scope; revising is for
   the author's organisation only; a sighting is for anyone who can read.
-- Publishing to `public` needs a second person: an admin of the author's organisation or a
-  coalition admin, who can read the incident, and who did not request publication.
-- The local operator (the CLI without `--api-key`) has full clearance.
+- Publishing to `public` needs two people: a member of the author's organisation who asks,
+  and an admin of the author's organisation or a coalition admin, who can read the
+  incident, and who is not the one who asked.
+- The local operator (the CLI without `--api-key`) has full clearance, but is not a person:
+  it neither asks for nor approves publication (the CLI names the member who does, `--as`).
 """
 
 from __future__ import annotations
@@ -94,13 +96,19 @@ def can_sight(who: Principal, what: Sharing) -> bool:
     return who.kind == "member" and who.may("write") and can_read(who, what)
 
 
+def can_ask_to_publish(who: Principal, what: Sharing) -> bool:
+    """Ask for publication to `public`: a member of the author's organisation. The operator
+    is nobody in particular (whoever can read the data folder), so it cannot be one of the
+    two people; from the CLI it acts as a named member (`--as`)."""
+    return who.kind == "member" and can_revise(who, what)
+
+
 def can_review(who: Principal, what: Sharing, requested_by: str | None) -> bool:
-    """Approve publication to `public`: a second person with the authority to."""
-    if who.kind == "operator":
-        return True
+    """Approve publication to `public`: a second person with the authority to, who is not
+    the one who asked (`requested_by`, kept through every later revision)."""
     if who.kind != "member" or not who.may("publish") or not can_read(who, what):
         return False
-    if requested_by is not None and who.member_id == requested_by:
+    if requested_by is None or who.member_id == requested_by:
         return False
     return who.role is Role.COALITION_ADMIN or (
         who.role is Role.ORG_ADMIN and who.org_id == what.author_org

@@ -2,8 +2,9 @@
 
 Commands act as the local operator (full clearance: whoever can read the data folder can
 read the database anyway) unless `--api-key KEY` is given, when they act as that key's
-member with that key's scopes. `verify` needs no data folder at all: anyone given a copy
-and the instance's public key can check it.
+member with that key's scopes. The operator is nobody in particular, so it is never one of
+the two people publishing takes: it names them (`--as MEMBER`). `verify` needs no data
+folder at all: anyone given a copy and the instance's public key can check it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ DatabaseOpt = Annotated[
 ]
 UrlOpt = Annotated[str, typer.Option("--public-url", help="This instance's public address.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output.")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar="MEMBER",
+        help="Act as this member (name or id; operator only): who creates, asks or approves.",
+    ),
+]
 FORMATS = ("json", "csv", "atom", "stix", "misp")
 
 
@@ -44,7 +53,13 @@ class Session(msgspec.Struct, frozen=True):
     who: Any
 
 
-def _open(data_dir: Path | None, api_key: str | None, database: str | None, url: str) -> Session:
+def _open(
+    data_dir: Path | None,
+    api_key: str | None,
+    database: str | None,
+    url: str,
+    acting: str | None = None,
+) -> Session:
     from netvigil.incidents import accounts
     from netvigil.incidents.access import OPERATOR
     from netvigil.incidents.evidence import ObservatoryEvidence
@@ -68,7 +83,29 @@ def _open(data_dir: Path | None, api_key: str | None, database: str | None, url:
         if found is None:
             raise fail("--api-key: invalid, expired or revoked")
         who = found
+    if acting is not None:
+        if api_key is not None:
+            raise fail("--as: with --api-key you act as the key's member")
+        who = _member(instance, acting)
     return Session(instance, who)
+
+
+def _member(instance: Any, name: str) -> Any:
+    """The operator acting as a named member, with that member's role (and its rules)."""
+    import sqlalchemy as sa
+
+    from netvigil.incidents import accounts, db
+
+    with instance.engine.connect() as connection:
+        ident = connection.execute(
+            sa.select(db.members.c.id).where(
+                sa.or_(db.members.c.name == name, db.members.c.id == name)
+            )
+        ).scalar()
+        found = accounts.member(connection, ident) if ident is not None else None
+    if found is None:
+        raise fail(f"--as: no member {name!r}")
+    return found
 
 
 def _run(action: Any) -> Any:
@@ -106,6 +143,7 @@ def create_command(
     org: Annotated[
         str | None, typer.Option("--org", help="Author organisation (operator).")
     ] = None,
+    acting: AsOpt = None,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
@@ -119,7 +157,7 @@ def create_command(
         data = source.read_bytes()
     except OSError as exc:
         raise fail(f"cannot read {source}: {exc.strerror}") from None
-    session = _open(data_dir, api_key, database, url)
+    session = _open(data_dir, api_key, database, url, acting)
     made = _run(
         lambda: session.instance.service.create(
             session.who, decode_input(data), org=_org(session, org)
@@ -180,24 +218,45 @@ def show_command(
 @app.command("publish")
 def publish_command(
     ident: Annotated[str, typer.Argument(metavar="ID")],
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the request (a second person).")
+    ] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject the request.")] = False,
+    acting: AsOpt = None,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
-    """Ask to publish an incident; run by a reviewer (a second person), approve it."""
-    session = _open(data_dir, api_key, database, url)
+    """Ask to publish an incident to public; a second person approves with --approve.
+
+    Two people, always: the operator names them (`--as ASKER`, then `--approve --as
+    REVIEWER`), a member with a key is the key's member; the reviewer is never the asker.
+    """
+    if approve and reject:
+        raise fail("--approve or --reject, not both")
+    session = _open(data_dir, api_key, database, url, acting)
+    if session.who.kind == "operator":
+        raise fail(
+            "publishing takes two people: name who asks (--as MEMBER), "
+            "then who approves (--approve --as REVIEWER)"
+        )
     service = session.instance.service
     current = _run(lambda: service.get(session.who, ident))
-    if current.publication == "requested":
-        done = _run(lambda: service.review(session.who, ident, approve=True))
+    if approve or reject:
+        done = _run(lambda: service.review(session.who, ident, approve=approve))
+        if reject:
+            out.print(f"rejected: {ident} stays {done.visibility}")
+            return
         out.print(
             f"approved: {ident} is {done.visibility}"
             + (f" (embargoed until {done.embargo_until})" if done.visibility != "public" else "")
         )
+    elif current.publication == "requested":
+        raise fail(f"{ident}: publication already requested; a reviewer runs --approve")
     else:
         _run(lambda: service.request_publication(session.who, ident))
-        out.print(f"publication requested: a reviewer must approve {ident}")
+        out.print(f"publication requested: a second person must approve {ident} (--approve)")
 
 
 @app.command("retract")

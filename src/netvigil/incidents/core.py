@@ -116,6 +116,19 @@ class Core:
             **changes,
         )
 
+    @staticmethod
+    def _asker(
+        connection: sa.Connection, who: Principal, old: Incident | None, new: Incident
+    ) -> str | None:
+        """Who asked to publish: set only by the request itself (the revision that moves
+        publication to "requested"); every later revision keeps it, whoever writes it (a
+        sighting by another organisation must not make the asker eligible to approve)."""
+        if new.publication == "none":
+            return None
+        if new.publication == "requested" and (old is None or old.publication != "requested"):
+            return who.member_id or who.kind
+        return store.requested_by(connection, new.id) if old is not None else None
+
     def _commit(
         self,
         connection: sa.Connection,
@@ -128,11 +141,10 @@ class Core:
         actor: str | None = None,
     ) -> Incident:
         signed = self.keyring.sign(new)
-        requester = who.member_id if new.publication == "requested" else None
-        if new.publication == "approved" and old is not None:
-            requester = store.requested_by(connection, new.id)
         name = actor or (who.member_id or who.kind)
-        store.save(connection, signed, actor=name, requested_by=requester)
+        store.save(
+            connection, signed, actor=name, requested_by=self._asker(connection, who, old, new)
+        )
         store.record_audit(
             connection,
             at=new.updated_at,
