@@ -63,6 +63,7 @@ INCIDENT_ROUTES = {
     ("/api/v1/feeds/{token}", "GET"): "saved feed",
     ("/api/v1/webhooks", "POST"): "members",
     ("/api/v1/keys", "POST"): "members",
+    ("/api/v1/keys/{id}/revoke", "POST"): "members (test_accounts.py)",
     ("/api/v1/audit", "GET"): "audit",
     ("/.well-known/netvigil/keys", "GET"): "public",
     # The pages (web sessions, CSRF tokens): the same rules as the API.

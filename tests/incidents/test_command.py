@@ -122,6 +122,36 @@ def test_members_act_with_their_key_and_scopes(folder: tuple[Path, str], tmp_pat
     assert code == 1 and "write scope" in err
     code, _, err = run("incidents", "list", "--api-key", "nvk_bad_key", data=data, database=db)
     assert code == 1 and err.strip() == "error: --api-key: invalid, expired or revoked"
+    code, _, err = run("incidents", "key", data=data, database=db)
+    assert code == 1 and "--revoke ID" in err
+    code, out, _ = run(
+        "incidents",
+        "member",
+        "dana",
+        "--org",
+        "Org A",
+        "--role",
+        "org_admin",
+        data=data,
+        database=db,
+    )
+    dana = out.strip().rsplit(": ", 1)[1]
+    code, admin_key, _ = run(
+        "incidents", "key", dana, "--scopes", "read,admin", "--days", "10", data=data, database=db
+    )
+    for scopes, days, problem in (("read", "11", "outlives"), ("write", "5", "more scopes")):
+        code, _, err = run(
+            "incidents", "key", member, "--scopes", scopes, "--days", days,
+            "--api-key", admin_key.strip(), data=data, database=db,
+        )  # fmt: skip
+        assert code == 1 and problem in err
+    ident = key.split("_")[1]
+    code, out, err = run("incidents", "key", "--revoke", ident, data=data, database=db)
+    assert code == 0 and f"revoked key {ident}" in out, err
+    code, _, err = run("incidents", "list", "--api-key", key.strip(), data=data, database=db)
+    assert code == 1 and "revoked" in err
+    code, _, err = run("incidents", "key", "--revoke", "0000000000000000", data=data, database=db)
+    assert code == 1 and err.strip() == "error: no key '0000000000000000'"
 
 
 @pytest.mark.parametrize(

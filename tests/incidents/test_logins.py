@@ -77,9 +77,7 @@ def test_a_member_with_a_device_cookie_is_not_locked_out_by_strangers(database_u
     # The cookie has an allowance of its own, not an unlimited one.
     for _ in range(logins.ATTEMPTS):
         assert logins.attempt(engine, "maryam", "guess", first.device, clock()).status == "wrong"
-    assert logins.attempt(engine, "maryam", PASSWORD, first.device, clock()).status == (
-        "throttled"
-    )
+    assert logins.attempt(engine, "maryam", PASSWORD, first.device, clock()).status == ("throttled")
 
 
 @pytest.fixture

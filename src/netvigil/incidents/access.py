@@ -20,6 +20,7 @@ writes, never only the route; a write checks the write rule, never the read rule
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
@@ -49,6 +50,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     role: Role | None = None
     scopes: frozenset[str] = frozenset()
     name: str = ""
+    key_id: str | None = None  # acting through this API key (None: a session, the CLI)
+    key_expires: dt.datetime | None = None
 
     def may(self, scope: str) -> bool:
         return self.kind == "operator" or scope in self.scopes
@@ -139,6 +142,26 @@ def can_read_audit(who: Principal, org_of_object: str | None) -> bool:
     return who.role is Role.COALITION_ADMIN or (
         who.role is Role.ORG_ADMIN and org_of_object is not None and org_of_object == who.org_id
     )
+
+
+def mint_problem(who: Principal, scopes: frozenset[str], expires: dt.datetime) -> str | None:
+    """Why a caller acting through an API key may not make a key with these scopes and this
+    expiry (None: it may): a key never makes a key stronger or longer-lived than itself."""
+    if who.kind != "member" or who.key_id is None:
+        return None
+    if not scopes <= who.scopes:
+        return "a key cannot make a key with more scopes than its own"
+    if who.key_expires is not None and expires > who.key_expires:
+        return f"a key cannot make a key that outlives it (it expires {who.key_expires:%Y-%m-%d})"
+    return None
+
+
+def can_revoke_key(who: Principal, owner: str, owner_org: str, scopes: frozenset[str]) -> bool:
+    """Revoke an API key: its member (with a key at least as strong, or the key itself), an
+    admin of the member's organisation, a coalition admin, or the operator."""
+    if who.kind == "operator" or can_manage_org(who, owner_org):
+        return True
+    return who.kind == "member" and who.member_id == owner and scopes <= who.scopes
 
 
 def can_manage_org(who: Principal, org_id: str | None) -> bool:

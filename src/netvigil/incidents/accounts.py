@@ -15,12 +15,20 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from uuid6 import uuid7
 
 from netvigil.incidents import db, store
-from netvigil.incidents.access import ROLE_SCOPES, SCOPES, Principal, Role
+from netvigil.incidents.access import (
+    ROLE_SCOPES,
+    SCOPES,
+    Principal,
+    Role,
+    can_revoke_key,
+    mint_problem,
+)
 
 KEY_PREFIX = "nvk"
 SESSION_HOURS = 12
@@ -137,6 +145,14 @@ def create_group(
     return ident
 
 
+class KeyRefused(PermissionError):
+    """The caller may not make or revoke this key (one line)."""
+
+
+class NoKey(LookupError):
+    """No such key, or not one the caller may revoke (the same answer on purpose)."""
+
+
 def create_key(
     engine: sa.Engine,
     member: str,
@@ -145,25 +161,34 @@ def create_key(
     days: int,
     actor: str,
     now: dt.datetime,
+    maker: Principal | None = None,
 ) -> str:
-    """A new API key; the secret is shown once, here, and never stored."""
+    """A new API key; the secret is shown once, here, and never stored. Made through a key
+    (`maker`), it has at most that key's scopes and expires no later than it."""
     wanted = set(scopes)
     if not wanted or not wanted <= SCOPES:
         raise AccountError(f"scopes: some of {', '.join(sorted(SCOPES))}")
     if not 1 <= days <= 366:
         raise AccountError("expiry: 1 to 366 days")
+    expires = now + dt.timedelta(days=days)
+    problem = mint_problem(maker, frozenset(wanted), expires) if maker else None
+    if problem is not None:
+        raise KeyRefused(problem)
     ident, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     with engine.begin() as c:
         row = c.execute(sa.select(db.members).where(db.members.c.id == member)).first()
         if row is None:
             raise AccountError(f"no member {member!r}")
+        beyond = wanted - ROLE_SCOPES[Role(row.role)]
+        if beyond:
+            raise AccountError(f"scopes: a {row.role} has no {', '.join(sorted(beyond))} scope")
         c.execute(
             sa.insert(db.api_keys).values(
                 id=ident,
                 member_id=member,
                 hash=_sha(secret),
                 scopes=",".join(sorted(wanted)),
-                expires_at=now + dt.timedelta(days=days),
+                expires_at=expires,
                 revoked=False,
                 created_at=now,
             )
@@ -174,7 +199,27 @@ def create_key(
     return f"{KEY_PREFIX}_{ident}_{secret}"
 
 
-def _principal(row: sa.Row[tuple[object, ...]], scopes: frozenset[str]) -> Principal:
+def revoke_key(engine: sa.Engine, ident: str, who: Principal, now: dt.datetime) -> None:
+    """Revoke a key for good (it is kept, revoked, for the audit log)."""
+    with engine.begin() as c:
+        found = c.execute(
+            sa.select(db.api_keys, db.members.c.org_id)
+            .join(db.members, db.members.c.id == db.api_keys.c.member_id)
+            .where(db.api_keys.c.id == ident)
+        ).first()
+        scopes = frozenset(found.scopes.split(",")) if found else frozenset()
+        if found is None or not (
+            who.key_id == ident or can_revoke_key(who, found.member_id, found.org_id, scopes)
+        ):
+            raise NoKey(f"no key {ident!r}")
+        c.execute(sa.update(db.api_keys).where(db.api_keys.c.id == ident).values(revoked=True))
+        actor = who.member_id or who.kind
+        _audit(c, now, actor, "revoke_key", "api_key", ident, found.org_id, {"revoked": True})
+
+
+def _principal(
+    row: sa.Row[tuple[object, ...]], scopes: frozenset[str], key: sa.Row[Any] | None = None
+) -> Principal:
     role = Role(str(row.role))
     return Principal(
         kind="member",
@@ -183,6 +228,8 @@ def _principal(row: sa.Row[tuple[object, ...]], scopes: frozenset[str]) -> Princ
         role=role,
         scopes=scopes & ROLE_SCOPES[role],
         name=str(row.name),
+        key_id=str(key.id) if key is not None else None,
+        key_expires=_aware(key.expires_at) if key is not None else None,
     )
 
 
@@ -203,7 +250,7 @@ def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
         if not hmac.compare_digest(key.hash, _sha(parts[2])):
             return None
         row = c.execute(sa.select(db.members).where(db.members.c.id == key.member_id)).first()
-    return _principal(row, frozenset(key.scopes.split(","))) if row else None
+    return _principal(row, frozenset(key.scopes.split(",")), key) if row else None
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

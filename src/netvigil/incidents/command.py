@@ -110,7 +110,7 @@ def _member(instance: Any, name: str) -> Any:
 
 def _run(action: Any) -> Any:
     """Run an operation; the service's refusals become one-line errors."""
-    from netvigil.incidents.accounts import AccountError
+    from netvigil.incidents.accounts import AccountError, KeyRefused, NoKey
     from netvigil.incidents.filters import BadFilter
     from netvigil.incidents.service import Forbidden, NotFound
     from netvigil.incidents.validate import InvalidIncident
@@ -121,7 +121,7 @@ def _run(action: Any) -> Any:
         for problem in exc.problems[1:]:
             out.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         raise fail(str(exc)) from None
-    except (NotFound, Forbidden, BadFilter, AccountError) as exc:
+    except (NotFound, Forbidden, BadFilter, AccountError, KeyRefused, NoKey) as exc:
         raise fail(str(exc)) from None
 
 
