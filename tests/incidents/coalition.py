@@ -99,6 +99,25 @@ class Coalition:
             made = service.create(OPERATOR, data, org=self.orgs[owner])
         return {"id": made.id, "canary": canary, "hidden": hidden}
 
+    def narrow(self, thing: dict[str, str], level: str) -> None:
+        """Revise an incident (keeping its canary) to be shared at `level` from now on."""
+        service = self.instance.service
+        owner = service.get(OPERATOR, thing["id"]).author_org
+        other = self.orgs["C"] if owner == self.orgs["A"] else self.orgs["A"]
+        data = msgspec.convert(
+            {
+                "title": f"{thing['canary']} incident, narrowed",
+                "kind": "website_blocking",
+                "countries": ["IR"],
+                "start": {"time": "2026-02-01T00:00:00Z"},
+                "visibility": level,
+                "recipients": [other] if level == "named" else [],
+                "sharing_group": self.group if level == "group" else None,
+            },
+            IncidentInput,
+        )
+        service.revise(OPERATOR, thing["id"], data)
+
     def principal(self, name: str) -> Principal:
         with self.instance.engine.connect() as connection:
             found = accounts.member(connection, self.members[name])

@@ -142,6 +142,41 @@ def test_reads_of_each_object(coalition: Coalition) -> None:
     assert unauthorised == []
 
 
+def test_old_revisions_follow_the_incidents_visibility_now(coalition: Coalition) -> None:
+    """Published, then narrowed to each level: whoever may not read the incident now may
+    read none of its revisions (404, as for any unreadable incident); who may read it now
+    reads each old revision that its own level also allows."""
+    unauthorised = []
+    for level in LEVELS:
+        for owner in OWNERS:
+            thing = coalition.make("public", owner)  # 1: coalition (asked), 2: public
+            levels = ["coalition", "public"]
+            if level != "public":
+                coalition.narrow(thing, level)  # 3: `level`
+                levels.append(level)
+            for role in ROLES:
+                now = may_read(role, level, owner)
+                base = f"/api/v1/incidents/{thing['id']}"
+                for number, was in enumerate(levels, start=1):
+                    readable = now and may_read(role, was, owner)
+                    response = coalition.client.get(
+                        f"{base}?revision={number}", headers=coalition.headers(role)
+                    )
+                    secrets = [] if readable else [thing["canary"]]
+                    if response.status_code != (200 if readable else 404) or leaks(
+                        response, secrets
+                    ):
+                        unauthorised.append((role, level, owner, number, response.status_code))
+                listed = coalition.client.get(f"{base}/revisions", headers=coalition.headers(role))
+                shown = [r["revision"] for r in listed.json()] if listed.status_code == 200 else []
+                wanted = [
+                    n for n, was in enumerate(levels, 1) if now and may_read(role, was, owner)
+                ]
+                if listed.status_code != (200 if now else 404) or shown != wanted:
+                    unauthorised.append((role, level, owner, "revisions", shown))
+    assert unauthorised == []
+
+
 def test_lists_counts_exports_feeds_and_audit_show_exactly_the_readable(
     coalition: Coalition,
 ) -> None:
