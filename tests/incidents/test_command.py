@@ -164,7 +164,11 @@ def test_members_act_with_their_key_and_scopes(folder: tuple[Path, str], tmp_pat
             "no measurement '20260101T000000Z_nope'",
         ),
         ({"title": "t" * 201}, "title[en]: 201 characters, at most 200"),
-        ({"kind": "coup"}, "invalid incident: Invalid enum value 'coup' - at `$.kind`"),
+        ({"kind": "coup"}, "kind: 'coup' is not one of: website_blocking, app_blocking, "),
+        (
+            {"targets": [{"type": "domian", "value": "x.example"}]},
+            "targets[0].type: 'domian' is not one of: domain, url, app, protocol, ip",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_stores_nothing(
@@ -197,3 +201,21 @@ def test_verify_needs_no_data_folder_and_refuses_garbage(tmp_path: Path) -> None
     garbage.write_text("{not json")
     result = runner.invoke(app, ["incidents", "verify", str(garbage), "--public-key", "AAAA"])
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
+
+
+def test_the_example_is_valid_as_printed(folder: tuple[Path, str], tmp_path: Path) -> None:
+    data, db = folder
+    result = runner.invoke(app, ["incidents", "create", "--example"])
+    assert result.exit_code == 0
+    example = tmp_path / "example.json"
+    example.write_text(result.stdout)
+    assert json.loads(result.stdout)["visibility"] == "draft"  # trying it shares nothing
+    code, out, err = run(
+        "incidents", "create", "--from", str(example), "--org", "Org A", "--json",
+        data=data, database=db,
+    )  # fmt: skip
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["kind"] == "website_blocking" and made["targets"][0]["value"] == "www.bbc.com"
+    code, _, err = run("incidents", "create", "--org", "Org A", data=data, database=db)
+    assert code == 1 and "--example" in err

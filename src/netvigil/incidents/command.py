@@ -9,6 +9,7 @@ folder at all: anyone given a copy and the instance's public key can check it.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -139,7 +140,13 @@ def _org(session: Session, name: str | None) -> str | None:
 
 @app.command("create")
 def create_command(
-    source: Annotated[Path, typer.Option("--from", help="The incident, as JSON.")],
+    source: Annotated[
+        Path | None, typer.Option("--from", metavar="FILE", help="The incident, as JSON.")
+    ] = None,
+    example: Annotated[
+        bool,
+        typer.Option("--example", help="Print an example incident to start from, and exit."),
+    ] = False,
     org: Annotated[
         str | None, typer.Option("--org", help="Author organisation (operator).")
     ] = None,
@@ -150,9 +157,20 @@ def create_command(
     url: UrlOpt = "http://127.0.0.1:8000",
     as_json: JsonOpt = False,
 ) -> None:
-    """Create an incident from a JSON file (a public one is stored at coalition until reviewed)."""
+    """Create an incident from a JSON file (a public one is stored at coalition until reviewed).
+
+    Start from `--example` (valid as printed; the JSON Schema at /api/v1/incidents/schema
+    describes every field).
+    """
     from netvigil.incidents.validate import decode_input
 
+    if example:
+        from netvigil.incidents.example import EXAMPLE
+
+        sys.stdout.write(json.dumps(EXAMPLE, indent=2, ensure_ascii=False) + "\n")
+        return
+    if source is None:
+        raise fail("--from FILE: the incident to create (start from --example)")
     try:
         data = source.read_bytes()
     except OSError as exc:

@@ -94,8 +94,12 @@ class Core:
         found = current if revision is None else store.load(connection, incident_id, revision)
         # An old revision follows the incident's visibility now (who may not read the
         # incident may read none of it) as well as its own.
-        if current is None or found is None or not all(
-            access.can_read(who, store.sharing_of(connection, x)) for x in (current, found)
+        if (
+            current is None
+            or found is None
+            or not all(
+                access.can_read(who, store.sharing_of(connection, x)) for x in (current, found)
+            )
         ):
             raise NotFound(f"no incident {incident_id!r}")
         return found

@@ -34,7 +34,7 @@ from netvigil.incidents.instance import Instance
 from netvigil.incidents.levels import Level
 from netvigil.incidents.model import IncidentInput, Kind
 from netvigil.incidents.service import Forbidden, NotFound
-from netvigil.incidents.validate import InvalidIncident
+from netvigil.incidents.validate import InvalidIncident, describe
 
 SESSION, PRE, DEVICE = "netvigil_session", "netvigil_csrf", "netvigil_device"
 HEADERS = {
@@ -170,7 +170,9 @@ def routes(instance: Instance) -> list[Route]:
                 IncidentInput,
             )
             made = instance.service.create(p.who, data)
-        except ValueError as exc:  # msgspec.ValidationError and InvalidIncident are ValueErrors
+        except msgspec.ValidationError as exc:
+            return _form(p, [describe(exc)], 400)
+        except ValueError as exc:  # InvalidIncident, and a start that is not a date
             return _form(p, getattr(exc, "problems", [str(exc).splitlines()[0]]), 400)
         return RedirectResponse(f"/incidents/{made.id}", status_code=303, headers=HEADERS)
 
