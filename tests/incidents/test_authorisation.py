@@ -146,7 +146,7 @@ def test_old_revisions_follow_the_incidents_visibility_now(coalition: Coalition)
     """Published, then narrowed to each level: whoever may not read the incident now may
     read none of its revisions (404, as for any unreadable incident); who may read it now
     reads each old revision that its own level also allows."""
-    unauthorised = []
+    unauthorised: list[tuple[object, ...]] = []
     for level in LEVELS:
         for owner in OWNERS:
             thing = coalition.make("public", owner)  # 1: coalition (asked), 2: public
