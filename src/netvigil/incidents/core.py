@@ -8,7 +8,7 @@ others. Reading is here too: what the caller may read, never more.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -34,6 +34,12 @@ class Evidence(Protocol):
     def sha256(self, kind: str, ref: str) -> str | None:
         """The hash of what `ref` points to (None: it does not exist); raise LookupError
         for a type whose reference the instance does not read."""
+
+    def networks(self, asns: Sequence[int]) -> dict[int, str]:
+        """AS number → the network's name, for those the instance's data names."""
+
+    def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
+        """measurement uid → (country, AS number, network name), for those it holds."""
 
 
 class Events(Protocol):

@@ -33,6 +33,7 @@ from netvigil.incidents.filters import Filter
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.levels import Level
 from netvigil.incidents.model import IncidentInput, Kind
+from netvigil.incidents.places import places
 from netvigil.incidents.service import Forbidden, NotFound
 from netvigil.incidents.validate import InvalidIncident, describe
 
@@ -114,7 +115,8 @@ def routes(instance: Instance) -> list[Route]:
             actions.append(("review", "Approve publication"))
         if live and access.can_retract(p.who, sharing):
             actions.append(("retract", "Retract"))
-        return html("show.html", p, incident=incident, actions=actions)
+        where = places(incident, service.evidence)
+        return html("show.html", p, incident=incident, actions=actions, places=where)
 
     def act(name: str) -> Callable[[Page, dict[str, str]], Response]:
         def work(p: Page, params: dict[str, str]) -> Response:
