@@ -64,6 +64,8 @@ def test_create_publish_export_and_verify(folder: tuple[Path, str], tmp_path: Pa
     assert (made["visibility"], made["publication"]) == ("coalition", "requested")
     assert made["start"]["time"] == "2026-05-02T01:00:00Z"  # stored in UTC
     ident = made["id"]
+    code, _, err = run("incidents", "publish", ident, "--as", "anna", data=data, database=db)
+    assert code == 1 and "already requested" in err  # asking again changes no one's role
     code, _, err = run("incidents", "publish", ident, "--approve", data=data, database=db)
     assert code == 1 and "two people" in err  # the operator alone is not a reviewer
     code, _, err = run(

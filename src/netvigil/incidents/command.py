@@ -176,6 +176,12 @@ def create_command(
     except OSError as exc:
         raise fail(f"cannot read {source}: {exc.strerror}") from None
     session = _open(data_dir, api_key, database, url, acting)
+    if (
+        session.who.kind == "member"
+        and org is not None
+        and _org(session, org) != session.who.org_id
+    ):
+        raise fail("--org: a member creates incidents for their own organisation")
     made = _run(
         lambda: session.instance.service.create(
             session.who, decode_input(data), org=_org(session, org)
@@ -260,7 +266,6 @@ def publish_command(
             "then who approves (--approve --as REVIEWER)"
         )
     service = session.instance.service
-    current = _run(lambda: service.get(session.who, ident))
     if approve or reject:
         done = _run(lambda: service.review(session.who, ident, approve=approve))
         if reject:
@@ -270,8 +275,6 @@ def publish_command(
             f"approved: {ident} is {done.visibility}"
             + (f" (embargoed until {done.embargo_until})" if done.visibility != "public" else "")
         )
-    elif current.publication == "requested":
-        raise fail(f"{ident}: publication already requested; a reviewer runs --approve")
     else:
         _run(lambda: service.request_publication(session.who, ident))
         out.print(f"publication requested: a second person must approve {ident} (--approve)")

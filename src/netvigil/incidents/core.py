@@ -133,16 +133,19 @@ class Core:
 
     @staticmethod
     def _asker(
-        connection: sa.Connection, who: Principal, old: Incident | None, new: Incident
+        connection: sa.Connection, who: Principal, old: Incident | None, new: Incident, asks: bool
     ) -> str | None:
-        """Who asked to publish: set only by the request itself (the revision that moves
-        publication to "requested"); every later revision keeps it, whoever writes it (a
-        sighting by another organisation must not make the asker eligible to approve)."""
+        """Who asked to publish: set only by a request (the publish request, or the revision
+        that moves publication to "requested"); every later revision keeps it, whoever
+        writes it (a sighting by another organisation must not make the asker eligible to
+        approve). A request for an incident nobody is known to have asked for sets it."""
         if new.publication == "none":
             return None
-        if new.publication == "requested" and (old is None or old.publication != "requested"):
+        kept = store.requested_by(connection, new.id) if old is not None else None
+        newly = new.publication == "requested" and (old is None or old.publication != "requested")
+        if newly or (asks and kept is None):
             return who.member_id or who.kind
-        return store.requested_by(connection, new.id) if old is not None else None
+        return kept
 
     def _commit(
         self,
@@ -154,11 +157,15 @@ class Core:
         event: str | None,
         *,
         actor: str | None = None,
+        asks: bool = False,
     ) -> Incident:
         signed = self.keyring.sign(new)
         name = actor or (who.member_id or who.kind)
         store.save(
-            connection, signed, actor=name, requested_by=self._asker(connection, who, old, new)
+            connection,
+            signed,
+            actor=name,
+            requested_by=self._asker(connection, who, old, new, asks),
         )
         store.record_audit(
             connection,

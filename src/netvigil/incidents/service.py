@@ -88,8 +88,12 @@ class Incidents(Core):
             old = self._readable(connection, who, incident_id)
             if not access.can_ask_to_publish(who, store.sharing_of(connection, old)):
                 raise Forbidden(ASKER)
+            if old.publication == "requested" and store.requested_by(connection, old.id):
+                raise InvalidIncident(
+                    ["publication: already requested; a second person approves or rejects it"]
+                )
             new = self._next(old, publication="requested")
-            return self._commit(connection, who, "request_publication", old, new, None)
+            return self._commit(connection, who, "request_publication", old, new, None, asks=True)
 
     def review(self, who: Principal, incident_id: str, *, approve: bool) -> Incident:
         """The second person's decision on publishing to `public`."""
