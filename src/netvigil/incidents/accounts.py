@@ -1,10 +1,9 @@
-"""Organisations, members, sharing groups, API keys and login sessions.
+"""Organisations, members, sharing groups and API keys (logging in: logins.py).
 
 - API keys are `nvk_<id>_<secret>`: the id finds the row, the secret is stored only as its
   sha256 (a 256-bit random secret needs no slow hash), keys are scoped (read, write,
   publish, admin — never more than the member's role allows) and expire.
 - Passwords are hashed with scrypt (stdlib; N=2^14, r=8, p=1, 16-byte salt).
-- A session is a random token in a cookie, stored as its sha256, with its own CSRF token.
 Every change is written to the audit log (reliability.md §6, S5).
 """
 
@@ -31,7 +30,6 @@ from netvigil.incidents.access import (
 )
 
 KEY_PREFIX = "nvk"
-SESSION_HOURS = 12
 
 
 class AccountError(ValueError):
@@ -44,7 +42,7 @@ def _hash_password(password: str, salt: bytes | None = None) -> str:
     return f"scrypt${salt.hex()}${derived.hex()}"
 
 
-def _password_ok(password: str, stored: str | None) -> bool:
+def password_ok(password: str, stored: str | None) -> bool:
     if not stored or not stored.startswith("scrypt$"):
         _hash_password(password)  # the same work either way: no timing oracle on names
         return False
@@ -229,7 +227,7 @@ def _principal(
         scopes=scopes & ROLE_SCOPES[role],
         name=str(row.name),
         key_id=str(key.id) if key is not None else None,
-        key_expires=_aware(key.expires_at) if key is not None else None,
+        key_expires=aware(key.expires_at) if key is not None else None,
     )
 
 
@@ -245,7 +243,7 @@ def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
         return None
     with engine.connect() as c:
         key = c.execute(sa.select(db.api_keys).where(db.api_keys.c.id == parts[1])).first()
-        if key is None or key.revoked or _aware(key.expires_at) <= now:
+        if key is None or key.revoked or aware(key.expires_at) <= now:
             return None
         if not hmac.compare_digest(key.hash, _sha(parts[2])):
             return None
@@ -253,38 +251,5 @@ def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
     return _principal(row, frozenset(key.scopes.split(",")), key) if row else None
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
+def aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
-
-
-def login(engine: sa.Engine, name: str, password: str, now: dt.datetime) -> tuple[str, str] | None:
-    """(session token, CSRF token) for a right password; None otherwise."""
-    with engine.begin() as c:
-        row = c.execute(sa.select(db.members).where(db.members.c.name == name)).first()
-        if not _password_ok(password, row.password_hash if row else None) or row is None:
-            return None
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        c.execute(
-            sa.insert(db.sessions).values(
-                hash=_sha(token),
-                member_id=row.id,
-                csrf=csrf,
-                expires_at=now + dt.timedelta(hours=SESSION_HOURS),
-            )
-        )
-    return token, csrf
-
-
-def by_session(engine: sa.Engine, token: str, now: dt.datetime) -> tuple[Principal, str] | None:
-    """(principal, CSRF token) of a live session."""
-    with engine.connect() as c:
-        session = c.execute(sa.select(db.sessions).where(db.sessions.c.hash == _sha(token))).first()
-        if session is None or _aware(session.expires_at) <= now:
-            return None
-        row = c.execute(sa.select(db.members).where(db.members.c.id == session.member_id)).first()
-    return (_principal(row, SCOPES), session.csrf) if row else None
-
-
-def logout(engine: sa.Engine, token: str) -> None:
-    with engine.begin() as c:
-        c.execute(sa.delete(db.sessions).where(db.sessions.c.hash == _sha(token)))

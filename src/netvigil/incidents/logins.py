@@ -13,6 +13,7 @@ with device cookies"), with the counters in the database:
 - A browser holding a device cookie (given at a successful login, stored as its sha256)
   counts against a counter of its own: strangers who use up the account's attempts do not
   lock the member out of a browser they have used before.
+- A session is a random token in a cookie, stored as its sha256, with its own CSRF token.
 - No client address is read, stored or logged. Time is a parameter (`now`).
 """
 
@@ -28,10 +29,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from netvigil.incidents import accounts, db
+from netvigil.incidents.access import Principal
 
 ATTEMPTS = 5
 WINDOW = dt.timedelta(minutes=15)
 DEVICE_DAYS = 365
+SESSION_HOURS = 12
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,7 +92,7 @@ def attempt(engine: sa.Engine, name: str, password: str, device: str, now: dt.da
     counter = f"device:{_sha(device)}" if known else f"account:{_sha(name.casefold())}"
     if not take(engine, _sha(counter), now):
         return Outcome(status="throttled")
-    found = accounts.login(engine, name, password, now)
+    found = _session(engine, name, password, now)
     if found is None:
         return Outcome(status="wrong")
     give_back(engine, _sha(counter))
@@ -114,3 +117,38 @@ def _new_device(engine: sa.Engine, name: str, now: dt.datetime) -> str:
             )
         )
     return token
+
+
+def _session(
+    engine: sa.Engine, name: str, password: str, now: dt.datetime
+) -> tuple[str, str] | None:
+    """(session token, CSRF token) for a right password; None otherwise."""
+    with engine.begin() as c:
+        row = c.execute(sa.select(db.members).where(db.members.c.name == name)).first()
+        if not accounts.password_ok(password, row.password_hash if row else None) or row is None:
+            return None
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        c.execute(
+            sa.insert(db.sessions).values(
+                hash=_sha(token),
+                member_id=row.id,
+                csrf=csrf,
+                expires_at=now + dt.timedelta(hours=SESSION_HOURS),
+            )
+        )
+    return token, csrf
+
+
+def by_session(engine: sa.Engine, token: str, now: dt.datetime) -> tuple[Principal, str] | None:
+    """(principal, CSRF token) of a live session."""
+    with engine.connect() as c:
+        session = c.execute(sa.select(db.sessions).where(db.sessions.c.hash == _sha(token))).first()
+        if session is None or accounts.aware(session.expires_at) <= now:
+            return None
+        found = accounts.member(c, session.member_id)
+    return (found, session.csrf) if found else None
+
+
+def logout(engine: sa.Engine, token: str) -> None:
+    with engine.begin() as c:
+        c.execute(sa.delete(db.sessions).where(db.sessions.c.hash == _sha(token)))

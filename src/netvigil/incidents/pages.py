@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from netvigil.incidents import access, accounts, logins, store
+from netvigil.incidents import access, logins, store
 from netvigil.incidents.access import ANONYMOUS, Principal
 from netvigil.incidents.exports import text_of
 from netvigil.incidents.filters import Filter
@@ -75,7 +75,7 @@ def routes(instance: Instance) -> list[Route]:
 
     def session(request: Request) -> tuple[Principal, str]:
         token = request.cookies.get(SESSION)
-        found = accounts.by_session(instance.engine, token, instance.now()) if token else None
+        found = logins.by_session(instance.engine, token, instance.now()) if token else None
         return found or (ANONYMOUS, request.cookies.get(PRE, ""))
 
     def page(work: Callable[[Page, dict[str, str]], Response], *, post: bool = False) -> Any:
@@ -203,7 +203,7 @@ def routes(instance: Instance) -> list[Route]:
             httponly=True,
             samesite="strict",
             secure=secure,
-            max_age=accounts.SESSION_HOURS * 3600,
+            max_age=logins.SESSION_HOURS * 3600,
         )
         response.set_cookie(  # sent to the login form only
             DEVICE,
@@ -230,7 +230,7 @@ def routes(instance: Instance) -> list[Route]:
     async def logout_and_forget(request: Request) -> Response:
         response: Response = await page(logout, post=True)(request)
         if response.status_code == 303 and (token := request.cookies.get(SESSION)):
-            await asyncio.to_thread(accounts.logout, instance.engine, token)
+            await asyncio.to_thread(logins.logout, instance.engine, token)
             response.delete_cookie(SESSION)
         return response
 
