@@ -219,7 +219,7 @@ def demo(as_json: JsonOpt = False, fingerprints: FingerprintsOpt = None) -> None
 
 def _register_subcommands() -> None:
     # The probe and the test helper keep their commands in their own packages.
-    from netvigil.incidents import admin, exchange  # noqa: F401 - register their commands
+    from netvigil.incidents import admin, exchange, publishing  # noqa: F401 - their commands
     from netvigil.incidents.command import app as incidents_app
     from netvigil.observatory.bulk import ingest_command, reanalyze_command
     from netvigil.observatory.command import serve_command

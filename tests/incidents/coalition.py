@@ -12,7 +12,7 @@ import msgspec
 from starlette.testclient import TestClient
 
 from netvigil.incidents import accounts
-from netvigil.incidents.access import OPERATOR
+from netvigil.incidents.access import OPERATOR, Principal
 from netvigil.incidents.model import IncidentInput
 
 PASSWORD = "correct horse battery staple"
@@ -43,10 +43,12 @@ class Coalition:
             "coalition_admin": ("C", "coalition_admin"),
         }
         self.keys: dict[str, str] = {}
+        self.members: dict[str, str] = {}
         for name, (org, role) in people.items():
             member = accounts.create_member(
                 engine, self.orgs[org], name, role, password=PASSWORD, actor=op, now=now
             )
+            self.members[name] = member
             scopes = {"read", "write"} | ({"publish", "admin"} if role != "member" else set())
             self.keys[name] = accounts.create_key(
                 engine, member, scopes, days=30, actor=op, now=now
@@ -86,12 +88,41 @@ class Coalition:
             IncidentInput,
         )
         service = self.instance.service
-        made = service.create(OPERATOR, data, org=self.orgs[owner])
-        if level == "public":
-            made = service.review(OPERATOR, made.id, approve=True)
+        asker = self.principal(f"{owner.lower()}_member")
+        if level == "public":  # two people: a member asks, an admin approves
+            made = service.create(asker, data)
+            made = service.review(self.principal("coalition_admin"), made.id, approve=True)
         elif requested:
-            made = service.request_publication(OPERATOR, made.id)
+            made = service.create(asker, data)
+            made = service.request_publication(asker, made.id)
+        else:
+            made = service.create(OPERATOR, data, org=self.orgs[owner])
         return {"id": made.id, "canary": canary, "hidden": hidden}
+
+    def narrow(self, thing: dict[str, str], level: str) -> None:
+        """Revise an incident (keeping its canary) to be shared at `level` from now on."""
+        service = self.instance.service
+        owner = service.get(OPERATOR, thing["id"]).author_org
+        other = self.orgs["C"] if owner == self.orgs["A"] else self.orgs["A"]
+        data = msgspec.convert(
+            {
+                "title": f"{thing['canary']} incident, narrowed",
+                "kind": "website_blocking",
+                "countries": ["IR"],
+                "start": {"time": "2026-02-01T00:00:00Z"},
+                "visibility": level,
+                "recipients": [other] if level == "named" else [],
+                "sharing_group": self.group if level == "group" else None,
+            },
+            IncidentInput,
+        )
+        service.revise(OPERATOR, thing["id"], data)
+
+    def principal(self, name: str) -> Principal:
+        with self.instance.engine.connect() as connection:
+            found = accounts.member(connection, self.members[name])
+        assert found is not None
+        return found
 
     def revisions(self, ident: str) -> int:
         return len(self.instance.service.history(OPERATOR, ident))

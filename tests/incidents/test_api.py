@@ -120,3 +120,28 @@ def test_every_mutation_is_audited_with_before_and_after(coalition: Coalition) -
     assert all(e["after_hash"] for e in entries)
     assert all(e["before_hash"] == p["after_hash"] for p, e in itertools.pairwise(entries))
     assert coalition.client.get("/api/v1/audit", headers=member).json()["results"] == []
+
+
+def test_the_asker_never_approves_whatever_happens_in_between(coalition: Coalition) -> None:
+    client, admin = coalition.client, coalition.headers("a_admin")
+    made = client.post("/api/v1/incidents", json=GOOD, headers=admin).json()
+    base = f"/api/v1/incidents/{made['id']}"
+    assert client.post(f"{base}/publish", json={}, headers=admin).json()["publication"] == (
+        "requested"
+    )
+    # Another organisation's sighting and a colleague's correction are later revisions...
+    seen = {"kind": "seen", "note": "also on AS8359"}
+    sighted = client.post(f"{base}/sightings", json=seen, headers=coalition.headers("b_member"))
+    assert sighted.status_code == 200 and sighted.json()["publication"] == "requested"
+    revised = client.put(
+        base, json={**GOOD, "visibility": "public"}, headers=coalition.headers("a_member")
+    )
+    assert revised.status_code == 200 and revised.json()["publication"] == "requested"
+    # ...that leave who asked unchanged: the admin who asked still cannot approve alone.
+    alone = client.post(f"{base}/review", json={"approve": True}, headers=admin)
+    assert alone.status_code == 403 and "second person" in alone.json()["error"]
+    assert client.get(base, headers=admin).json()["visibility"] == "coalition"
+    second = client.post(
+        f"{base}/review", json={"approve": True}, headers=coalition.headers("coalition_admin")
+    )
+    assert second.status_code == 200 and second.json()["visibility"] == "public"

@@ -63,6 +63,7 @@ INCIDENT_ROUTES = {
     ("/api/v1/feeds/{token}", "GET"): "saved feed",
     ("/api/v1/webhooks", "POST"): "members",
     ("/api/v1/keys", "POST"): "members",
+    ("/api/v1/keys/{id}/revoke", "POST"): "members (test_accounts.py)",
     ("/api/v1/audit", "GET"): "audit",
     ("/.well-known/netvigil/keys", "GET"): "public",
     # The pages (web sessions, CSRF tokens): the same rules as the API.
@@ -138,6 +139,41 @@ def test_reads_of_each_object(coalition: Coalition) -> None:
                 secrets += [] if may_see_hidden(role, owner) else [thing["hidden"]]
                 if response.status_code != expected or leaks(response, secrets):
                     unauthorised.append((role, level, owner, path, response.status_code))
+    assert unauthorised == []
+
+
+def test_old_revisions_follow_the_incidents_visibility_now(coalition: Coalition) -> None:
+    """Published, then narrowed to each level: whoever may not read the incident now may
+    read none of its revisions (404, as for any unreadable incident); who may read it now
+    reads each old revision that its own level also allows."""
+    unauthorised: list[tuple[object, ...]] = []
+    for level in LEVELS:
+        for owner in OWNERS:
+            thing = coalition.make("public", owner)  # 1: coalition (asked), 2: public
+            levels = ["coalition", "public"]
+            if level != "public":
+                coalition.narrow(thing, level)  # 3: `level`
+                levels.append(level)
+            for role in ROLES:
+                now = may_read(role, level, owner)
+                base = f"/api/v1/incidents/{thing['id']}"
+                for number, was in enumerate(levels, start=1):
+                    readable = now and may_read(role, was, owner)
+                    response = coalition.client.get(
+                        f"{base}?revision={number}", headers=coalition.headers(role)
+                    )
+                    secrets = [] if readable else [thing["canary"]]
+                    if response.status_code != (200 if readable else 404) or leaks(
+                        response, secrets
+                    ):
+                        unauthorised.append((role, level, owner, number, response.status_code))
+                listed = coalition.client.get(f"{base}/revisions", headers=coalition.headers(role))
+                shown = [r["revision"] for r in listed.json()] if listed.status_code == 200 else []
+                wanted = [
+                    n for n, was in enumerate(levels, 1) if now and may_read(role, was, owner)
+                ]
+                if listed.status_code != (200 if now else 404) or shown != wanted:
+                    unauthorised.append((role, level, owner, "revisions", shown))
     assert unauthorised == []
 
 

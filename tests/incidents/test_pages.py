@@ -17,12 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from netvigil.incidents import accounts
+from netvigil.incidents import accounts, db
+from netvigil.incidents.model import IncidentInput
+from netvigil.observatory.api import query_rows
 from netvigil.observatory.app import create_app
+from netvigil.observatory.ingest import ingest_file
 from tests.probe.world import free_port
 
 CHROMIUM_FLAGS = [
@@ -38,10 +43,18 @@ PASSWORD = "correct horse battery staple"
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
 
 
+MEASUREMENT = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared/corpus/ooni-measurements/ooni-backend-fastpath/web_connectivity_ir_fp.json"
+)  # real: a probe on AS197207, which it names "Mobile Communication Company of Iran PLC"
+Site = tuple[str, dict[str, str], Any]
+
+
 @pytest.fixture
-def site(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    assert not ingest_file(str(MEASUREMENT), str(tmp_path / "tables" / "analysis")).errors
     app = create_app(tmp_path, database=database_url, public_url=url)
     state: Any = app.state
     engine, now = state.incidents.engine, dt.datetime.now(dt.UTC)
@@ -66,7 +79,7 @@ def site(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str
             break
         except httpx.HTTPError:
             time.sleep(0.05)
-    yield url, orgs
+    yield url, orgs, state.incidents
     server.should_exit = True
     thread.join(10)
 
@@ -91,10 +104,8 @@ def login(browser: Browser, url: str, name: str) -> Page:
     return page
 
 
-def test_group_incident_reviewed_into_public(
-    browser: Browser, site: tuple[str, dict[str, str]]
-) -> None:
-    url, _ = site
+def test_group_incident_reviewed_into_public(browser: Browser, site: Site) -> None:
+    url, _, _ = site
     alice = login(browser, url, "alice")
     alice.click("text=New incident")
     alice.fill("input[name=title]", HOSTILE)
@@ -133,3 +144,48 @@ def test_group_incident_reviewed_into_public(
     assert public.evaluate("document.title") != "pwned"
     feed = httpx.get(f"{url}/api/v1/incidents/feed").text
     assert address.rsplit("/", 1)[1] in feed
+
+
+def test_the_page_names_countries_regions_networks_targets_and_techniques(
+    browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    url, _, instance = site
+    (row,) = query_rows(tmp_path / "tables" / "analysis", "SELECT * FROM analysis", [])
+    with instance.engine.connect() as connection:
+        ident = connection.execute(
+            sa.select(db.members.c.id).where(db.members.c.name == "alice")
+        ).scalar()
+        alice = accounts.member(connection, ident)
+    made = instance.service.create(
+        alice,
+        msgspec.convert(
+            {
+                "title": "Facebook blocked on mobile",
+                "kind": "website_blocking",
+                "countries": ["IR"],
+                "subdivisions": ["IR-23"],
+                "start": {"time": "2022-08-15T19:00:00Z"},
+                "techniques": ["dns_bogon", "http_blockpage"],
+                "targets": [
+                    {"type": "domain", "value": "www.facebook.com", "category_code": "GRP"}
+                ],
+                "networks": [{"asn": 197207, "type": "mobile"}, {"asn": 44244, "name": "Irancell"}],
+                "evidence": [{"type": "measurement", "ref": row["measurement_uid"]}],
+                "visibility": "coalition",
+            },
+            IncidentInput,
+        ),
+    )
+    page = login(browser, url, "alice")
+    page.goto(f"{url}/incidents/{made.id}")
+    assert page.inner_text("#countries") == "Iran (IR)"
+    assert page.inner_text("#subdivisions") == "Tehrān (IR-23)"
+    assert page.inner_text("#targets") == "domain www.facebook.com · category GRP"
+    assert page.inner_text("#techniques").split("\n") == ["dns_bogon", "http_blockpage"]
+    networks = page.inner_text("#networks").split("\n")
+    assert networks == [
+        "AS197207 · Mobile Communication Company of Iran PLC (mobile)",  # from the measurement
+        "AS44244 · Irancell (unknown)",  # the author's own name for it
+    ]
+    evidence = page.inner_text("#evidence")
+    assert "Iran (IR), AS197207 Mobile Communication Company of Iran PLC" in evidence

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from netvigil.incidents import db
-from netvigil.incidents.access import ANONYMOUS
+from netvigil.incidents.access import ANONYMOUS, OPERATOR
 from netvigil.incidents.service import Forbidden, NotFound
 from netvigil.incidents.signing import verify
 from netvigil.incidents.validate import InvalidIncident
@@ -102,6 +102,32 @@ def test_public_needs_a_second_person_and_an_embargo_releases_on_its_date(world:
     world.clock.advance(days=2)
     public = world.service.get(ANONYMOUS, created.id)
     assert (public.visibility, public.tlp) == ("public", "TLP:CLEAR")
+
+
+def test_two_people_whatever_happens_between_asking_and_approving(world: World) -> None:
+    asker, service = world.member("a_admin"), world.service
+    made = service.create(asker, incident())
+    service.request_publication(asker, made.id)
+    service.sight(world.member("b_member"), made.id, "seen", "also here", "Org B")
+    service.revise(world.member("a_member"), made.id, incident(visibility="public"))
+    with pytest.raises(Forbidden):
+        service.review(asker, made.id, approve=True)
+    # The operator is nobody in particular: it neither asks nor approves.
+    with pytest.raises(Forbidden):
+        service.review(OPERATOR, made.id, approve=True)
+    other = service.create(world.member("a_member"), incident())
+    with pytest.raises(Forbidden):
+        service.request_publication(OPERATOR, other.id)
+    with pytest.raises(Forbidden):
+        service.create(OPERATOR, incident(visibility="public"), org=world.org_a)
+    approved = service.review(world.member("coalition_admin"), made.id, approve=True)
+    assert approved.visibility == "public"
+    # A rejection clears who asked; asking again makes the new asker the one who asked.
+    service.request_publication(world.member("a_member"), other.id)
+    service.review(asker, other.id, approve=False)
+    service.request_publication(asker, other.id)
+    with pytest.raises(Forbidden):
+        service.review(asker, other.id, approve=True)
 
 
 def test_retraction_needs_a_reason_and_an_admin(world: World) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ class Known:
                 raise LookupError("an aggregate query is a /api/v1/aggregation?... URL")
             return hashlib.sha256(ref.encode()).hexdigest()
         raise LookupError(f"{kind} references are not read")
+
+    def networks(self, asns: Sequence[int]) -> dict[int, str]:
+        return {}
+
+    def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
+        return {}
 
 
 class World:

@@ -1,10 +1,9 @@
-"""Organisations, members, sharing groups, API keys and login sessions.
+"""Organisations, members, sharing groups and API keys (logging in: logins.py).
 
 - API keys are `nvk_<id>_<secret>`: the id finds the row, the secret is stored only as its
   sha256 (a 256-bit random secret needs no slow hash), keys are scoped (read, write,
   publish, admin — never more than the member's role allows) and expire.
 - Passwords are hashed with scrypt (stdlib; N=2^14, r=8, p=1, 16-byte salt).
-- A session is a random token in a cookie, stored as its sha256, with its own CSRF token.
 Every change is written to the audit log (reliability.md §6, S5).
 """
 
@@ -15,15 +14,22 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from uuid6 import uuid7
 
 from netvigil.incidents import db, store
-from netvigil.incidents.access import ROLE_SCOPES, SCOPES, Principal, Role
+from netvigil.incidents.access import (
+    ROLE_SCOPES,
+    SCOPES,
+    Principal,
+    Role,
+    can_revoke_key,
+    mint_problem,
+)
 
 KEY_PREFIX = "nvk"
-SESSION_HOURS = 12
 
 
 class AccountError(ValueError):
@@ -36,7 +42,7 @@ def _hash_password(password: str, salt: bytes | None = None) -> str:
     return f"scrypt${salt.hex()}${derived.hex()}"
 
 
-def _password_ok(password: str, stored: str | None) -> bool:
+def password_ok(password: str, stored: str | None) -> bool:
     if not stored or not stored.startswith("scrypt$"):
         _hash_password(password)  # the same work either way: no timing oracle on names
         return False
@@ -137,6 +143,14 @@ def create_group(
     return ident
 
 
+class KeyRefused(PermissionError):
+    """The caller may not make or revoke this key (one line)."""
+
+
+class NoKey(LookupError):
+    """No such key, or not one the caller may revoke (the same answer on purpose)."""
+
+
 def create_key(
     engine: sa.Engine,
     member: str,
@@ -145,25 +159,34 @@ def create_key(
     days: int,
     actor: str,
     now: dt.datetime,
+    maker: Principal | None = None,
 ) -> str:
-    """A new API key; the secret is shown once, here, and never stored."""
+    """A new API key; the secret is shown once, here, and never stored. Made through a key
+    (`maker`), it has at most that key's scopes and expires no later than it."""
     wanted = set(scopes)
     if not wanted or not wanted <= SCOPES:
         raise AccountError(f"scopes: some of {', '.join(sorted(SCOPES))}")
     if not 1 <= days <= 366:
         raise AccountError("expiry: 1 to 366 days")
+    expires = now + dt.timedelta(days=days)
+    problem = mint_problem(maker, frozenset(wanted), expires) if maker else None
+    if problem is not None:
+        raise KeyRefused(problem)
     ident, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     with engine.begin() as c:
         row = c.execute(sa.select(db.members).where(db.members.c.id == member)).first()
         if row is None:
             raise AccountError(f"no member {member!r}")
+        beyond = wanted - ROLE_SCOPES[Role(row.role)]
+        if beyond:
+            raise AccountError(f"scopes: a {row.role} has no {', '.join(sorted(beyond))} scope")
         c.execute(
             sa.insert(db.api_keys).values(
                 id=ident,
                 member_id=member,
                 hash=_sha(secret),
                 scopes=",".join(sorted(wanted)),
-                expires_at=now + dt.timedelta(days=days),
+                expires_at=expires,
                 revoked=False,
                 created_at=now,
             )
@@ -174,7 +197,27 @@ def create_key(
     return f"{KEY_PREFIX}_{ident}_{secret}"
 
 
-def _principal(row: sa.Row[tuple[object, ...]], scopes: frozenset[str]) -> Principal:
+def revoke_key(engine: sa.Engine, ident: str, who: Principal, now: dt.datetime) -> None:
+    """Revoke a key for good (it is kept, revoked, for the audit log)."""
+    with engine.begin() as c:
+        found = c.execute(
+            sa.select(db.api_keys, db.members.c.org_id)
+            .join(db.members, db.members.c.id == db.api_keys.c.member_id)
+            .where(db.api_keys.c.id == ident)
+        ).first()
+        scopes = frozenset(found.scopes.split(",")) if found else frozenset()
+        if found is None or not (
+            who.key_id == ident or can_revoke_key(who, found.member_id, found.org_id, scopes)
+        ):
+            raise NoKey(f"no key {ident!r}")
+        c.execute(sa.update(db.api_keys).where(db.api_keys.c.id == ident).values(revoked=True))
+        actor = who.member_id or who.kind
+        _audit(c, now, actor, "revoke_key", "api_key", ident, found.org_id, {"revoked": True})
+
+
+def _principal(
+    row: sa.Row[tuple[object, ...]], scopes: frozenset[str], key: sa.Row[Any] | None = None
+) -> Principal:
     role = Role(str(row.role))
     return Principal(
         kind="member",
@@ -183,6 +226,8 @@ def _principal(row: sa.Row[tuple[object, ...]], scopes: frozenset[str]) -> Princ
         role=role,
         scopes=scopes & ROLE_SCOPES[role],
         name=str(row.name),
+        key_id=str(key.id) if key is not None else None,
+        key_expires=aware(key.expires_at) if key is not None else None,
     )
 
 
@@ -198,46 +243,13 @@ def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
         return None
     with engine.connect() as c:
         key = c.execute(sa.select(db.api_keys).where(db.api_keys.c.id == parts[1])).first()
-        if key is None or key.revoked or _aware(key.expires_at) <= now:
+        if key is None or key.revoked or aware(key.expires_at) <= now:
             return None
         if not hmac.compare_digest(key.hash, _sha(parts[2])):
             return None
         row = c.execute(sa.select(db.members).where(db.members.c.id == key.member_id)).first()
-    return _principal(row, frozenset(key.scopes.split(","))) if row else None
+    return _principal(row, frozenset(key.scopes.split(",")), key) if row else None
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
+def aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
-
-
-def login(engine: sa.Engine, name: str, password: str, now: dt.datetime) -> tuple[str, str] | None:
-    """(session token, CSRF token) for a right password; None otherwise."""
-    with engine.begin() as c:
-        row = c.execute(sa.select(db.members).where(db.members.c.name == name)).first()
-        if not _password_ok(password, row.password_hash if row else None) or row is None:
-            return None
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        c.execute(
-            sa.insert(db.sessions).values(
-                hash=_sha(token),
-                member_id=row.id,
-                csrf=csrf,
-                expires_at=now + dt.timedelta(hours=SESSION_HOURS),
-            )
-        )
-    return token, csrf
-
-
-def by_session(engine: sa.Engine, token: str, now: dt.datetime) -> tuple[Principal, str] | None:
-    """(principal, CSRF token) of a live session."""
-    with engine.connect() as c:
-        session = c.execute(sa.select(db.sessions).where(db.sessions.c.hash == _sha(token))).first()
-        if session is None or _aware(session.expires_at) <= now:
-            return None
-        row = c.execute(sa.select(db.members).where(db.members.c.id == session.member_id)).first()
-    return (_principal(row, SCOPES), session.csrf) if row else None
-
-
-def logout(engine: sa.Engine, token: str) -> None:
-    with engine.begin() as c:
-        c.execute(sa.delete(db.sessions).where(db.sessions.c.hash == _sha(token)))

@@ -98,23 +98,36 @@ def member_command(
 
 @app.command("key")
 def key_command(
-    member: Annotated[str, typer.Argument(help="The member's id.")],
+    member: Annotated[
+        str | None, typer.Argument(metavar="MEMBER", help="The member's id (to make a key).")
+    ] = None,
     scopes: Annotated[
         str, typer.Option("--scopes", help="Comma-separated: read, write, publish, admin.")
     ] = "read",
     days: Annotated[int, typer.Option("--days", min=1, max=366, help="Valid for.")] = 90,
+    revoke: Annotated[
+        str | None,
+        typer.Option("--revoke", metavar="ID", help="Revoke the key with this id (nvk_ID_...)."),
+    ] = None,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
-    """Make an API key (printed once)."""
+    """Make an API key (printed once), or revoke one with --revoke ID."""
     import sqlalchemy as sa
 
     from netvigil.incidents import accounts, db
 
+    if (member is None) == (revoke is None):
+        raise fail("name a MEMBER to make a key, or --revoke ID (not both)")
     session = _open(data_dir, api_key, database, url)
     instance = session.instance
+    if revoke is not None:
+        ident = revoke.split("_")[1] if revoke.startswith("nvk_") and revoke.count("_") else revoke
+        _run(lambda: accounts.revoke_key(instance.engine, ident, session.who, instance.now()))
+        out.print(f"revoked key {ident}")
+        return
     with instance.engine.connect() as connection:
         org = connection.execute(
             sa.select(db.members.c.org_id).where(db.members.c.id == member)
@@ -125,11 +138,12 @@ def key_command(
     key = _run(
         lambda: accounts.create_key(
             instance.engine,
-            member,
+            str(member),
             wanted,
             days=days,
             actor=_actor(session, org),
             now=instance.now(),
+            maker=session.who,
         )
     )
     sys.stdout.write(key + "\n")

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from netvigil.incidents import accounts, exports, feeds, misp, stix
 from netvigil.incidents.access import ANONYMOUS, Principal
 from netvigil.incidents.filters import BadFilter, parse_filter
-from netvigil.incidents.instance import Instance
+from netvigil.incidents.instance import Instance, OverQuota
 from netvigil.incidents.service import Forbidden, NotFound
 from netvigil.incidents.validate import InvalidIncident, decode_input
 
@@ -128,6 +128,8 @@ def routes(instance: Instance) -> list[Route]:
                 return error(401, str(exc))
             except NotFound as exc:
                 return error(404, str(exc))
+            except OverQuota as exc:
+                return error(403, str(exc), quota=exc.what, limit=exc.limit)
             except Forbidden as exc:
                 return error(403, str(exc))
             except (InvalidIncident, BadFilter, accounts.AccountError) as exc:
@@ -211,6 +213,9 @@ def routes(instance: Instance) -> list[Route]:
             raise BadFilter("days: a whole number")
         return instance.new_key(who, fields.get("scopes", []), days)
 
+    def revoke_key(call: Call, who: Principal) -> Any:
+        return instance.revoke_key(who, call.path["id"])
+
     def audit(call: Call, who: Principal) -> Any:
         return {"results": instance.audit(who)}
 
@@ -235,6 +240,7 @@ def routes(instance: Instance) -> list[Route]:
         Route("/api/v1/feeds/{token}", endpoint(saved_feed), methods=["GET"]),
         Route("/api/v1/webhooks", endpoint(subscribe, status=201), methods=["POST"]),
         Route("/api/v1/keys", endpoint(new_key, status=201), methods=["POST"]),
+        Route("/api/v1/keys/{id}/revoke", endpoint(revoke_key), methods=["POST"]),
         Route("/api/v1/audit", endpoint(audit), methods=["GET"]),
         Route("/.well-known/netvigil/keys", endpoint(keys), methods=["GET"]),
     ]

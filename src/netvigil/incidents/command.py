@@ -2,12 +2,14 @@
 
 Commands act as the local operator (full clearance: whoever can read the data folder can
 read the database anyway) unless `--api-key KEY` is given, when they act as that key's
-member with that key's scopes. `verify` needs no data folder at all: anyone given a copy
-and the instance's public key can check it.
+member with that key's scopes. The operator is nobody in particular, so it is never one of
+the two people publishing takes: it names them (`--as MEMBER`). `verify` needs no data
+folder at all: anyone given a copy and the instance's public key can check it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -36,6 +38,14 @@ DatabaseOpt = Annotated[
 ]
 UrlOpt = Annotated[str, typer.Option("--public-url", help="This instance's public address.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output.")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar="MEMBER",
+        help="Act as this member (name or id; operator only): who creates, asks or approves.",
+    ),
+]
 FORMATS = ("json", "csv", "atom", "stix", "misp")
 
 
@@ -44,7 +54,13 @@ class Session(msgspec.Struct, frozen=True):
     who: Any
 
 
-def _open(data_dir: Path | None, api_key: str | None, database: str | None, url: str) -> Session:
+def _open(
+    data_dir: Path | None,
+    api_key: str | None,
+    database: str | None,
+    url: str,
+    acting: str | None = None,
+) -> Session:
     from netvigil.incidents import accounts
     from netvigil.incidents.access import OPERATOR
     from netvigil.incidents.evidence import ObservatoryEvidence
@@ -68,12 +84,34 @@ def _open(data_dir: Path | None, api_key: str | None, database: str | None, url:
         if found is None:
             raise fail("--api-key: invalid, expired or revoked")
         who = found
+    if acting is not None:
+        if api_key is not None:
+            raise fail("--as: with --api-key you act as the key's member")
+        who = _member(instance, acting)
     return Session(instance, who)
+
+
+def _member(instance: Any, name: str) -> Any:
+    """The operator acting as a named member, with that member's role (and its rules)."""
+    import sqlalchemy as sa
+
+    from netvigil.incidents import accounts, db
+
+    with instance.engine.connect() as connection:
+        ident = connection.execute(
+            sa.select(db.members.c.id).where(
+                sa.or_(db.members.c.name == name, db.members.c.id == name)
+            )
+        ).scalar()
+        found = accounts.member(connection, ident) if ident is not None else None
+    if found is None:
+        raise fail(f"--as: no member {name!r}")
+    return found
 
 
 def _run(action: Any) -> Any:
     """Run an operation; the service's refusals become one-line errors."""
-    from netvigil.incidents.accounts import AccountError
+    from netvigil.incidents.accounts import AccountError, KeyRefused, NoKey
     from netvigil.incidents.filters import BadFilter
     from netvigil.incidents.service import Forbidden, NotFound
     from netvigil.incidents.validate import InvalidIncident
@@ -84,7 +122,7 @@ def _run(action: Any) -> Any:
         for problem in exc.problems[1:]:
             out.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         raise fail(str(exc)) from None
-    except (NotFound, Forbidden, BadFilter, AccountError) as exc:
+    except (NotFound, Forbidden, BadFilter, AccountError, KeyRefused, NoKey) as exc:
         raise fail(str(exc)) from None
 
 
@@ -102,24 +140,48 @@ def _org(session: Session, name: str | None) -> str | None:
 
 @app.command("create")
 def create_command(
-    source: Annotated[Path, typer.Option("--from", help="The incident, as JSON.")],
+    source: Annotated[
+        Path | None, typer.Option("--from", metavar="FILE", help="The incident, as JSON.")
+    ] = None,
+    example: Annotated[
+        bool,
+        typer.Option("--example", help="Print an example incident to start from, and exit."),
+    ] = False,
     org: Annotated[
         str | None, typer.Option("--org", help="Author organisation (operator).")
     ] = None,
+    acting: AsOpt = None,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
     url: UrlOpt = "http://127.0.0.1:8000",
     as_json: JsonOpt = False,
 ) -> None:
-    """Create an incident from a JSON file (a public one is stored at coalition until reviewed)."""
+    """Create an incident from a JSON file (a public one is stored at coalition until reviewed).
+
+    Start from `--example` (valid as printed; the JSON Schema at /api/v1/incidents/schema
+    describes every field).
+    """
     from netvigil.incidents.validate import decode_input
 
+    if example:
+        from netvigil.incidents.example import EXAMPLE
+
+        sys.stdout.write(json.dumps(EXAMPLE, indent=2, ensure_ascii=False) + "\n")
+        return
+    if source is None:
+        raise fail("--from FILE: the incident to create (start from --example)")
     try:
         data = source.read_bytes()
     except OSError as exc:
         raise fail(f"cannot read {source}: {exc.strerror}") from None
-    session = _open(data_dir, api_key, database, url)
+    session = _open(data_dir, api_key, database, url, acting)
+    if (
+        session.who.kind == "member"
+        and org is not None
+        and _org(session, org) != session.who.org_id
+    ):
+        raise fail("--org: a member creates incidents for their own organisation")
     made = _run(
         lambda: session.instance.service.create(
             session.who, decode_input(data), org=_org(session, org)
@@ -175,44 +237,6 @@ def show_command(
     session = _open(data_dir, api_key, database, url)
     found = _run(lambda: session.instance.service.get(session.who, ident, revision))
     _print(session.instance.service.view(session.who, [found])[0], True, "")
-
-
-@app.command("publish")
-def publish_command(
-    ident: Annotated[str, typer.Argument(metavar="ID")],
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
-) -> None:
-    """Ask to publish an incident; run by a reviewer (a second person), approve it."""
-    session = _open(data_dir, api_key, database, url)
-    service = session.instance.service
-    current = _run(lambda: service.get(session.who, ident))
-    if current.publication == "requested":
-        done = _run(lambda: service.review(session.who, ident, approve=True))
-        out.print(
-            f"approved: {ident} is {done.visibility}"
-            + (f" (embargoed until {done.embargo_until})" if done.visibility != "public" else "")
-        )
-    else:
-        _run(lambda: service.request_publication(session.who, ident))
-        out.print(f"publication requested: a reviewer must approve {ident}")
-
-
-@app.command("retract")
-def retract_command(
-    ident: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (shown to every recipient).")],
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
-) -> None:
-    """Retract an incident; the retraction reaches every feed, export and webhook."""
-    session = _open(data_dir, api_key, database, url)
-    _run(lambda: session.instance.service.retract(session.who, ident, reason))
-    out.print(f"retracted {ident}")
 
 
 def _print(incident: Any, as_json: bool, line: str) -> None:

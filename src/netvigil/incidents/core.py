@@ -8,7 +8,7 @@ others. Reading is here too: what the caller may read, never more.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -34,6 +34,12 @@ class Evidence(Protocol):
     def sha256(self, kind: str, ref: str) -> str | None:
         """The hash of what `ref` points to (None: it does not exist); raise LookupError
         for a type whose reference the instance does not read."""
+
+    def networks(self, asns: Sequence[int]) -> dict[int, str]:
+        """AS number → the network's name, for those the instance's data names."""
+
+    def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
+        """measurement uid → (country, AS number, network name), for those it holds."""
 
 
 class Events(Protocol):
@@ -90,8 +96,17 @@ class Core:
         incident_id: str,
         revision: int | None = None,
     ) -> Incident:
-        found = store.load(connection, incident_id, revision)
-        if found is None or not access.can_read(who, store.sharing_of(connection, found)):
+        current = store.load(connection, incident_id)
+        found = current if revision is None else store.load(connection, incident_id, revision)
+        # An old revision follows the incident's visibility now (who may not read the
+        # incident may read none of it) as well as its own.
+        if (
+            current is None
+            or found is None
+            or not all(
+                access.can_read(who, store.sharing_of(connection, x)) for x in (current, found)
+            )
+        ):
             raise NotFound(f"no incident {incident_id!r}")
         return found
 
@@ -116,6 +131,22 @@ class Core:
             **changes,
         )
 
+    @staticmethod
+    def _asker(
+        connection: sa.Connection, who: Principal, old: Incident | None, new: Incident, asks: bool
+    ) -> str | None:
+        """Who asked to publish: set only by a request (the publish request, or the revision
+        that moves publication to "requested"); every later revision keeps it, whoever
+        writes it (a sighting by another organisation must not make the asker eligible to
+        approve). A request for an incident nobody is known to have asked for sets it."""
+        if new.publication == "none":
+            return None
+        kept = store.requested_by(connection, new.id) if old is not None else None
+        newly = new.publication == "requested" and (old is None or old.publication != "requested")
+        if newly or (asks and kept is None):
+            return who.member_id or who.kind
+        return kept
+
     def _commit(
         self,
         connection: sa.Connection,
@@ -126,13 +157,16 @@ class Core:
         event: str | None,
         *,
         actor: str | None = None,
+        asks: bool = False,
     ) -> Incident:
         signed = self.keyring.sign(new)
-        requester = who.member_id if new.publication == "requested" else None
-        if new.publication == "approved" and old is not None:
-            requester = store.requested_by(connection, new.id)
         name = actor or (who.member_id or who.kind)
-        store.save(connection, signed, actor=name, requested_by=requester)
+        store.save(
+            connection,
+            signed,
+            actor=name,
+            requested_by=self._asker(connection, who, old, new, asks),
+        )
         store.record_audit(
             connection,
             at=new.updated_at,

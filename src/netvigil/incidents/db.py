@@ -147,6 +147,24 @@ feeds = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
 )
 
+# Login limiting (logins.py): a counter per account (sha256 of the name as typed) or per
+# device cookie; no client address, ever.
+login_limits = sa.Table(
+    "login_limits",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("window_start", Stamp, nullable=False, index=True),
+)
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),  # sha256 of the device cookie
+    sa.Column("member_id", sa.String(36), sa.ForeignKey("members.id"), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
+)
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -4,11 +4,15 @@ A measurement uid is hashed over the raw measurement as stored (archive or impor
 an aggregate query (`/api/v1/aggregation?...`, the same string a reader can run) is run now
 and hashed over the RFC 8785 form of its result, so a later run can show whether the data
 behind a claim changed. A uid or query that finds nothing is an error, not a hash.
+
+The incident page names networks from the same data: as the GeoIP database named them when
+the addresses were analysed, else as the probes in them reported (`probe_network_name`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -51,3 +55,42 @@ class ObservatoryEvidence:
         if not rows or not any(row.get("measurement_count") for row in rows):
             return None
         return hashlib.sha256(rfc8785.dumps(rows)).hexdigest()
+
+    def networks(self, asns: Sequence[int]) -> dict[int, str]:
+        """AS number → name: the GeoIP database's (analysed addresses), else the probes'."""
+        if not asns:
+            return {}
+        marks = ", ".join("?" for _ in asns)
+        probes = query_rows(
+            self.tables,
+            "SELECT probe_asn AS asn, mode(probe_network_name) AS name FROM analysis "
+            f"WHERE probe_asn IN ({marks}) AND probe_network_name <> '' GROUP BY probe_asn",
+            list(asns),
+        )
+        geoip = query_rows(
+            self.tables,
+            "SELECT a.asn AS asn, mode(a.as_name) AS name FROM "
+            "(SELECT unnest(addresses) AS a FROM analysis) "
+            f"WHERE a.asn IN ({marks}) AND a.as_name <> '' GROUP BY a.asn",
+            list(asns),
+        )
+        return {int(r["asn"]): str(r["name"]) for r in [*probes, *geoip]}  # GeoIP's win
+
+    def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
+        """measurement uid → (country, AS number, network name as the probe reported it)."""
+        if not uids:
+            return {}
+        rows = query_rows(
+            self.tables,
+            "SELECT measurement_uid, probe_cc, probe_asn, probe_network_name FROM analysis "
+            f"WHERE measurement_uid IN ({', '.join('?' for _ in uids)})",
+            list(uids),
+        )
+        return {
+            str(r["measurement_uid"]): (
+                str(r["probe_cc"]),
+                int(r["probe_asn"]),
+                str(r["probe_network_name"] or ""),
+            )
+            for r in rows
+        }

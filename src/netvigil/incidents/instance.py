@@ -23,11 +23,21 @@ from netvigil.incidents import accounts, db, store, webhooks
 from netvigil.incidents.access import Principal, can_read_audit
 from netvigil.incidents.filters import BadFilter, Filter, parse_filter
 from netvigil.incidents.model import Incident
-from netvigil.incidents.service import Evidence, Forbidden, Incidents
+from netvigil.incidents.service import Evidence, Forbidden, Incidents, NotFound
 from netvigil.incidents.signing import Keyring
 from netvigil.probe.backend import Backend
 
 DELIVERY_INTERVAL = 1.0
+FEEDS_PER_MEMBER = 50  # saved feeds and webhooks per member: no one fills the database
+WEBHOOKS_PER_MEMBER = 20
+
+
+class OverQuota(Exception):
+    """A member already has as many of these as one may (a 403 naming the quota)."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"quota: at most {limit} {what} per member")
+        self.what, self.limit = what, limit
 
 
 class Instance:
@@ -80,6 +90,7 @@ class Instance:
         now = self.now()
         with self.engine.begin() as connection:
             ident = str(uuid7())
+            store.lock_member(connection, who.member_id)
             connection.execute(
                 sa.insert(db.feeds).values(
                     id=ident,
@@ -90,6 +101,8 @@ class Instance:
                     created_at=now,
                 )
             )
+            if store.owned(connection, db.feeds, who.member_id) > FEEDS_PER_MEMBER:
+                raise OverQuota("saved feeds", FEEDS_PER_MEMBER)
             store.record_audit(
                 connection,
                 at=now,
@@ -118,23 +131,46 @@ class Instance:
             raise Forbidden("webhooks are for members")
         try:
             ident, secret = webhooks.subscribe(
-                self.engine, who.member_id, url, actor=who.member_id, now=self.now()
+                self.engine,
+                who.member_id,
+                url,
+                actor=who.member_id,
+                now=self.now(),
+                quota=WEBHOOKS_PER_MEMBER,
             )
+        except webhooks.OverQuota:
+            raise OverQuota("webhooks", WEBHOOKS_PER_MEMBER) from None
         except ValueError as exc:
             raise BadFilter(str(exc)) from None
         return {"id": ident, "secret": secret}
 
-    def new_key(self, who: Principal, scopes: Any, days: int) -> dict[str, str]:
-        """A key for the caller, with at most the caller's scopes."""
+    def new_key(self, who: Principal, scopes: Any, days: int) -> dict[str, Any]:
+        """A key for the caller, with at most the scopes and the lifetime of the caller's."""
         if who.kind != "member" or who.member_id is None:
             raise Forbidden("API keys are for members")
-        wanted = set(scopes) if isinstance(scopes, list) else set()
-        if not wanted <= who.scopes:
-            raise Forbidden("a key cannot have more scopes than its maker")
-        key = accounts.create_key(
-            self.engine, who.member_id, wanted, days=days, actor=who.member_id, now=self.now()
-        )
-        return {"key": key}
+        wanted = {str(s) for s in scopes} if isinstance(scopes, list) else set()
+        now = self.now()
+        try:
+            key = accounts.create_key(
+                self.engine,
+                who.member_id,
+                wanted,
+                days=days,
+                actor=who.member_id,
+                now=now,
+                maker=who,
+            )
+        except accounts.KeyRefused as exc:
+            raise Forbidden(str(exc)) from None
+        expires = now + dt.timedelta(days=days)
+        return {"key": key, "id": key.split("_")[1], "expires_at": expires.isoformat()}
+
+    def revoke_key(self, who: Principal, ident: str) -> dict[str, Any]:
+        try:
+            accounts.revoke_key(self.engine, ident, who, self.now())
+        except accounts.NoKey as exc:
+            raise NotFound(str(exc)) from None
+        return {"id": ident, "revoked": True}
 
     def audit(self, who: Principal) -> list[dict[str, Any]]:
         """The entries the caller may read; one about an incident only for who may read

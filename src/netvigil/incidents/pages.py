@@ -5,8 +5,8 @@
   slipped through could not run (reliability.md §3.3: XSS is MISP's largest CVE class).
 - Login makes a session cookie (HttpOnly, SameSite=Strict; Secure on https); every form
   carries the session's CSRF token, checked with a constant-time comparison; the login form
-  itself uses a double-submit cookie. Five failed logins for a name in 15 minutes make the
-  next ones wait (429), whatever the password.
+  itself uses a double-submit cookie. Guessing is bounded per account in the database, and
+  a browser the member logged in from keeps its own allowance (device cookies, logins.py).
 - The same service and access rules as the API: a page never shows more than a read would.
 """
 
@@ -16,8 +16,6 @@ import asyncio
 import datetime as dt
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Any, get_args
@@ -28,17 +26,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from netvigil.incidents import access, accounts, store
+from netvigil.incidents import access, logins, store
 from netvigil.incidents.access import ANONYMOUS, Principal
 from netvigil.incidents.exports import text_of
 from netvigil.incidents.filters import Filter
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.levels import Level
 from netvigil.incidents.model import IncidentInput, Kind
+from netvigil.incidents.places import places
 from netvigil.incidents.service import Forbidden, NotFound
-from netvigil.incidents.validate import InvalidIncident
+from netvigil.incidents.validate import InvalidIncident, describe
 
-SESSION, PRE = "netvigil_session", "netvigil_csrf"
+SESSION, PRE, DEVICE = "netvigil_session", "netvigil_csrf", "netvigil_device"
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -46,7 +45,6 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-ATTEMPTS, WINDOW = 5, 15 * 60
 CSS = files("netvigil.incidents").joinpath("static/netvigil.css").read_bytes()
 
 templates = Environment(
@@ -64,7 +62,6 @@ class Page(msgspec.Struct, frozen=True):
 
 def routes(instance: Instance) -> list[Route]:
     secure = instance.url.startswith("https://")
-    failures: dict[str, deque[float]] = defaultdict(deque)
 
     def html(name: str, page: Page, code: int = 200, **context: Any) -> HTMLResponse:
         org = instance.org_names().get(page.who.org_id or "", "")
@@ -78,7 +75,7 @@ def routes(instance: Instance) -> list[Route]:
 
     def session(request: Request) -> tuple[Principal, str]:
         token = request.cookies.get(SESSION)
-        found = accounts.by_session(instance.engine, token, instance.now()) if token else None
+        found = logins.by_session(instance.engine, token, instance.now()) if token else None
         return found or (ANONYMOUS, request.cookies.get(PRE, ""))
 
     def page(work: Callable[[Page, dict[str, str]], Response], *, post: bool = False) -> Any:
@@ -118,7 +115,8 @@ def routes(instance: Instance) -> list[Route]:
             actions.append(("review", "Approve publication"))
         if live and access.can_retract(p.who, sharing):
             actions.append(("retract", "Retract"))
-        return html("show.html", p, incident=incident, actions=actions)
+        where = places(incident, service.evidence)
+        return html("show.html", p, incident=incident, actions=actions, places=where)
 
     def act(name: str) -> Callable[[Page, dict[str, str]], Response]:
         def work(p: Page, params: dict[str, str]) -> Response:
@@ -174,7 +172,9 @@ def routes(instance: Instance) -> list[Route]:
                 IncidentInput,
             )
             made = instance.service.create(p.who, data)
-        except ValueError as exc:  # msgspec.ValidationError and InvalidIncident are ValueErrors
+        except msgspec.ValidationError as exc:
+            return _form(p, [describe(exc)], 400)
+        except ValueError as exc:  # InvalidIncident, and a start that is not a date
             return _form(p, getattr(exc, "problems", [str(exc).splitlines()[0]]), 400)
         return RedirectResponse(f"/incidents/{made.id}", status_code=303, headers=HEADERS)
 
@@ -184,27 +184,44 @@ def routes(instance: Instance) -> list[Route]:
         response.set_cookie(PRE, token, httponly=True, samesite="strict", secure=secure)
         return response
 
-    def login(p: Page, params: dict[str, str]) -> Response:
-        name, now = p.form.get("name", "")[:200], time.monotonic()
-        recent = failures[name.casefold()]
-        while recent and recent[0] < now - WINDOW:
-            recent.popleft()
-        if len(recent) >= ATTEMPTS:
-            return refused(p, 429, "Too many failed attempts; wait 15 minutes.")
-        found = accounts.login(instance.engine, name, p.form.get("password", ""), instance.now())
-        if found is None:
-            recent.append(now)
+    def login(p: Page, params: dict[str, str], device: str) -> Response:
+        name, password = p.form.get("name", "")[:200], p.form.get("password", "")
+        tried = logins.attempt(instance.engine, name, password, device, instance.now())
+        if tried.status == "throttled":
+            return refused(
+                p,
+                429,
+                "Too many failed attempts for this name; try again in 15 minutes, "
+                "or from a browser you have logged in from before.",
+            )
+        if tried.status == "wrong":
             return refused(p, 401, "Wrong name or password.")
         response = RedirectResponse("/incidents", status_code=303, headers=HEADERS)
         response.set_cookie(
             SESSION,
-            found[0],
+            tried.session,
             httponly=True,
             samesite="strict",
             secure=secure,
-            max_age=accounts.SESSION_HOURS * 3600,
+            max_age=logins.SESSION_HOURS * 3600,
+        )
+        response.set_cookie(  # sent to the login form only
+            DEVICE,
+            tried.device,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            max_age=logins.DEVICE_DAYS * 86400,
+            path="/login",
         )
         response.delete_cookie(PRE)
+        return response
+
+    async def login_with_device(request: Request) -> Response:
+        device = request.cookies.get(DEVICE, "")
+        response: Response = await page(lambda p, params: login(p, params, device), post=True)(
+            request
+        )
         return response
 
     def logout(p: Page, params: dict[str, str]) -> Response:
@@ -213,7 +230,7 @@ def routes(instance: Instance) -> list[Route]:
     async def logout_and_forget(request: Request) -> Response:
         response: Response = await page(logout, post=True)(request)
         if response.status_code == 303 and (token := request.cookies.get(SESSION)):
-            await asyncio.to_thread(accounts.logout, instance.engine, token)
+            await asyncio.to_thread(logins.logout, instance.engine, token)
             response.delete_cookie(SESSION)
         return response
 
@@ -235,7 +252,7 @@ def routes(instance: Instance) -> list[Route]:
             for name in ("publish", "review", "retract")
         ),
         Route("/login", page(login_form), methods=["GET"], include_in_schema=False),
-        Route("/login", page(login, post=True), methods=["POST"], include_in_schema=False),
+        Route("/login", login_with_device, methods=["POST"], include_in_schema=False),
         Route("/logout", logout_and_forget, methods=["POST"], include_in_schema=False),
         Route("/static/netvigil.css", stylesheet, methods=["GET"], include_in_schema=False),
     ]

@@ -10,6 +10,7 @@ not read is "not found", never "forbidden": existence is information too.
 from __future__ import annotations
 
 import msgspec
+import sqlalchemy as sa
 from uuid6 import uuid7
 
 from netvigil.incidents import access, store
@@ -21,6 +22,11 @@ from netvigil.incidents.normalise import build, estimative
 from netvigil.incidents.validate import InvalidIncident
 
 __all__ = ["Events", "Evidence", "Forbidden", "Incidents", "NotFound"]
+
+ASKER = (
+    "only a member of the author's organisation asks to publish "
+    "(the operator names one: --as MEMBER)"
+)
 
 
 class Incidents(Core):
@@ -46,6 +52,7 @@ class Incidents(Core):
                 instance=self.instance,
                 author_org=author,
             )
+            self._may_ask(connection, who, None, incident)
             return self._commit(connection, who, "create", None, incident, "incident.created")
 
     def revise(self, who: Principal, incident_id: str, data: IncidentInput) -> Incident:
@@ -73,15 +80,20 @@ class Incidents(Core):
                 sightings=old.sightings,
                 previous=old,
             )
+            self._may_ask(connection, who, old, new)
             return self._commit(connection, who, "revise", old, new, "incident.updated")
 
     def request_publication(self, who: Principal, incident_id: str) -> Incident:
         with self.engine.begin() as connection:
             old = self._readable(connection, who, incident_id)
-            if not access.can_revise(who, store.sharing_of(connection, old)):
-                raise Forbidden("only the author's organisation asks to publish")
+            if not access.can_ask_to_publish(who, store.sharing_of(connection, old)):
+                raise Forbidden(ASKER)
+            if old.publication == "requested" and store.requested_by(connection, old.id):
+                raise InvalidIncident(
+                    ["publication: already requested; a second person approves or rejects it"]
+                )
             new = self._next(old, publication="requested")
-            return self._commit(connection, who, "request_publication", old, new, None)
+            return self._commit(connection, who, "request_publication", old, new, None, asks=True)
 
     def review(self, who: Principal, incident_id: str, *, approve: bool) -> Incident:
         """The second person's decision on publishing to `public`."""
@@ -163,6 +175,15 @@ class Incidents(Core):
             ]
 
     # --- publication helpers ---------------------------------------------------------
+
+    @staticmethod
+    def _may_ask(
+        connection: sa.Connection, who: Principal, old: Incident | None, new: Incident
+    ) -> None:
+        """A revision that asks for `public` is a publication request: a named member's."""
+        asking = new.publication == "requested" and (old is None or old.publication != "requested")
+        if asking and not access.can_ask_to_publish(who, store.sharing_of(connection, new)):
+            raise Forbidden(ASKER)
 
     def _due(self, incident: Incident) -> bool:
         until = incident.embargo_until

@@ -192,3 +192,17 @@ def group_exists(connection: Connection, group: str) -> bool:
         sa.select(db.sharing_groups.c.id).where(db.sharing_groups.c.id == group)
     ).scalar()
     return found is not None
+
+
+def lock_member(connection: Connection, member_id: str) -> None:
+    """Serialise a member's quota-bound inserts: on PostgreSQL lock the member's row; SQLite
+    has one writer at a time (and ignores FOR UPDATE)."""
+    connection.execute(
+        sa.select(db.members.c.id).where(db.members.c.id == member_id).with_for_update()
+    )
+
+
+def owned(connection: Connection, table: sa.Table, member_id: str) -> int:
+    """How many rows of `table` the member has (counted after an insert, in its transaction)."""
+    count = sa.select(sa.func.count()).select_from(table).where(table.c.member_id == member_id)
+    return int(connection.execute(count).scalar() or 0)

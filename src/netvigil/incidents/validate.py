@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import types
 from functools import cache
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 import pycountry
@@ -31,6 +33,7 @@ LISTS = (
     "recipients",
     "related",
 )
+_UNIONS = (Union, types.UnionType)
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -48,9 +51,45 @@ def decode_input(data: bytes) -> IncidentInput:
     try:
         return msgspec.json.decode(data, type=IncidentInput)
     except msgspec.ValidationError as exc:
-        raise InvalidIncident([f"invalid incident: {exc}".splitlines()[0]]) from None
+        raise InvalidIncident([describe(exc)]) from None
     except msgspec.DecodeError as exc:
         raise InvalidIncident([f"not JSON: {exc}".splitlines()[0]]) from None
+
+
+_ENUM = re.compile(r"Invalid enum value (?P<value>.*) - at `\$(?P<path>[^`]*)`")
+_STEP = re.compile(r"\.(\w+)|\[(\d+)\]")
+
+
+def describe(exc: msgspec.ValidationError) -> str:
+    """One line naming the field; a value outside a fixed list names the valid ones
+    (`kind: 'blok' is not one of: website_blocking, app_blocking, ...`)."""
+    message = str(exc).splitlines()[0]
+    found = _ENUM.fullmatch(message)
+    choices = _choices(found["path"]) if found else None
+    if found is None or not choices:
+        return f"invalid incident: {message}"
+    return f"{found['path'].lstrip('.')}: {found['value']} is not one of: {', '.join(choices)}"
+
+
+def _choices(path: str) -> list[str]:
+    """The values of the Literal at a msgspec error path (`.targets[0].type`) of the input."""
+    kind: Any = IncidentInput
+    for field, _ in _STEP.findall(path):
+        kind = _unwrap(kind)
+        if field:
+            hints = get_type_hints(kind) if isinstance(kind, type) else {}
+            kind = hints.get(field)
+        else:
+            kind = next(iter(get_args(kind)), None)
+    kind = _unwrap(kind)
+    return [str(v) for v in get_args(kind)] if get_origin(kind) is Literal else []
+
+
+def _unwrap(kind: Any) -> Any:
+    """The one arm of `X | None` (or of a `Text`-like union) that has structure."""
+    arms = [a for a in get_args(kind) if a is not type(None)] if get_origin(kind) in _UNIONS else []
+    chosen = [a for a in arms if get_origin(a) in (Literal, list) or isinstance(a, type)]
+    return next((a for a in chosen if a is not str), kind) if arms else kind
 
 
 def i18n(value: Text) -> I18n:

@@ -91,14 +91,25 @@ class Outbox:
             )
 
 
+class OverQuota(Exception):
+    """The member already has `quota` subscriptions."""
+
+
 def subscribe(
-    engine: sa.Engine, member_id: str, url: str, *, actor: str, now: dt.datetime
+    engine: sa.Engine,
+    member_id: str,
+    url: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    quota: int | None = None,
 ) -> tuple[str, str]:
     """(subscription id, secret); the secret is shown once."""
     if not url.startswith(("https://", "http://")) or len(url) > 2000:
         raise ValueError("url: an http:// or https:// URL")
     ident, secret = str(uuid7()), new_secret()
     with engine.begin() as connection:
+        store.lock_member(connection, member_id)
         org = connection.execute(
             sa.select(db.members.c.org_id).where(db.members.c.id == member_id)
         ).scalar()
@@ -114,6 +125,8 @@ def subscribe(
                 created_at=now,
             )
         )
+        if quota is not None and store.owned(connection, db.subscriptions, member_id) > quota:
+            raise OverQuota(member_id)
         store.record_audit(
             connection,
             at=now,

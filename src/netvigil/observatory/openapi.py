@@ -81,6 +81,7 @@ INCIDENTS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
     ("/api/v1/feeds/{token}", "get", "A saved filter's Atom feed.", [], None),
     ("/api/v1/webhooks", "post", "Subscribe a URL to signed incident events.", [], "url"),
     ("/api/v1/keys", "post", "A new API key for the caller.", [], "scopes, days"),
+    ("/api/v1/keys/{id}/revoke", "post", "Revoke an API key (yours, or as an admin).", [], None),
     ("/api/v1/audit", "get", "The audit log entries the caller may read.", [], None),
     ("/.well-known/netvigil/keys", "get", "The instance's Ed25519 public keys.", [], None),
 ]  # fmt: skip
