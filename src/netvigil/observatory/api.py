@@ -36,7 +36,7 @@ _COLUMNS = (
     "measurement_uid, report_id, input, probe_cc, probe_asn, probe_network_name, test_name, "
     "strftime(measurement_start_time, '%Y-%m-%dT%H:%M:%SZ') AS measurement_start_time, "
     "anomaly, confirmed, failure, outcome, layer, technique, rule, "
-    "confidence, rules_version, addresses"
+    "confidence, rules_version, addresses, error"
 )
 
 
@@ -58,7 +58,9 @@ def _row(record: dict[str, Any], base: str) -> dict[str, Any]:
         "anomaly": record["anomaly"],
         "confirmed": record["confirmed"],
         "failure": record["failure"],
-        "scores": {k: record[k] for k in ("outcome", "layer", "technique", "rule", "confidence")},
+        "scores": {
+            k: record[k] for k in ("outcome", "layer", "technique", "rule", "confidence", "error")
+        },
         "measurement_url": f"{base}/api/v1/measurement/{uid}",
     }
 
@@ -97,7 +99,10 @@ def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, A
         "count(*) FILTER (WHERE anomaly) AS anomaly_count, "
         "count(*) FILTER (WHERE confirmed) AS confirmed_count, "
         "count(*) FILTER (WHERE failure) AS failure_count, "
-        "count(*) FILTER (WHERE NOT anomaly AND NOT failure) AS ok_count"
+        "count(*) FILTER (WHERE outcome = 'ok') AS ok_count, "
+        "count(*) FILTER (WHERE outcome = 'down') AS down_count, "
+        "count(*) FILTER (WHERE outcome = 'unanalysed') AS unanalysed_count, "
+        "count(*) FILTER (WHERE outcome = 'error') AS error_count"
         f"{names} FROM analysis WHERE {where}"
         + (f" GROUP BY ALL ORDER BY {', '.join(labels)}" if labels else "")
     )

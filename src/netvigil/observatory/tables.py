@@ -30,7 +30,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from netvigil.observatory.rows import Row
+from netvigil.observatory.rows import NO_VERDICT, Row
 
 SCHEMA = pa.schema(
     [
@@ -68,6 +68,7 @@ SCHEMA = pa.schema(
                 )
             ),
         ),
+        ("error", pa.string()),
     ]
 )
 PARTITIONS = ("date", "probe_cc", "test_name")
@@ -140,10 +141,16 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
             f"CREATE TABLE raw_analysis ({columns}, date VARCHAR, probe_cc VARCHAR, "
             "test_name VARCHAR)"
         )
-    # Files written before a column existed read as NULL in it (schema evolution).
+    # Files written before a column existed read as NULL in it (schema evolution), and
+    # `failure` is read from the outcome: rows written before unanalysed measurements were
+    # "no verdict" say failure = false for them, and must not count as ok.
     present = {row[0] for row in db.execute("DESCRIBE raw_analysis").fetchall()}
     added = "".join(f", NULL::{_duck(f.type)} AS {f.name}" for f in SCHEMA if f.name not in present)
-    db.execute(f"CREATE VIEW analysis AS SELECT *{added} FROM raw_analysis")
+    no_verdict = ", ".join(f"'{outcome}'" for outcome in sorted(NO_VERDICT))
+    db.execute(
+        f"CREATE VIEW analysis AS SELECT * REPLACE (outcome IN ({no_verdict}) AS failure)"
+        f"{added} FROM raw_analysis"
+    )
     return db
 
 

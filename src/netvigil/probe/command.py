@@ -32,7 +32,7 @@ from netvigil.probe.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
 from netvigil.probe.location import UNKNOWN, learn_address, locate
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
-from netvigil.probe.scrub import Scrubber
+from netvigil.scrub import Scrubber
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement
 
