@@ -90,6 +90,7 @@ def serve_command(
         import uvicorn
 
         from netvigil.observatory.app import create_app
+        from netvigil.observatory.intake import connection_limit
     except ImportError:
         raise fail("the server needs the server extra: pip install 'netvigil[server]'") from None
     try:
@@ -131,4 +132,5 @@ def serve_command(
         log_level="warning",
         server_header=False,
         proxy_headers=False,
+        limit_concurrency=connection_limit(),  # open sockets stay below the descriptor limit
     )
