@@ -81,12 +81,14 @@ async def read_body(request: Request) -> bytes | JSONResponse:
     return await _SERVICES.read(request)
 
 
-def _field_error(exc: Exception) -> str:
+def _reason(exc: Exception, root: str = "$") -> str:
     """msgspec's message with the path from the body's root (`$.content.probe_cc`)."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deep"
     message = str(exc)
     if "- at `$" in message:
-        return message.replace("- at `$", "- at `$.content", 1)
-    return f"{message} - at `$.content`"
+        return message.replace("- at `$", f"- at `{root}", 1)
+    return f"{message} - at `{root}`" if isinstance(exc, msgspec.ValidationError) else message
 
 
 class Capacity:
@@ -130,7 +132,7 @@ def _validated(data: bytes, *, web: bool) -> bytes | Response:
         if scrubbed != data:  # a number spelling the address became a string: check again
             typed_content(scrubbed, web)
     except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
-        return error(400, f"invalid measurement: {_field_error(exc)}")
+        return error(400, f"invalid measurement: {_reason(exc, '$.content')}")
     return scrubbed
 
 
@@ -194,8 +196,8 @@ def routes(
     async def _submit(value: str, cc: str, asn: str, test: str, body: bytes) -> Response:
         try:
             envelope = _SUBMISSION.decode(body)
-        except (msgspec.DecodeError, RecursionError):
-            return error(400, 'expected {"format": "json", "content": {...}}')
+        except (msgspec.DecodeError, RecursionError) as exc:
+            return error(400, f'expected {{"format": "json", "content": {{...}}}}: {_reason(exc)}')
         if envelope.format != "json" or bytes(envelope.content) == b"null":
             return error(400, 'only {"format": "json"} with a measurement object is accepted')
         scrubbed = _validated(bytes(envelope.content), web=test == "webconnectivity")
