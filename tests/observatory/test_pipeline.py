@@ -30,7 +30,7 @@ VISIBLE_WITHIN = 10.0  # seconds, the issue's bound from acknowledgement to the 
 
 def _old_poison(fresh: dict[str, Any]) -> list[tuple[str, dict[str, Any] | list[int], str]]:
     """(name, archived measurement, what its error row must say): what older collectors took."""
-    spoilt = [
+    spoilt: list[tuple[str, dict[str, Any], str]] = [
         ("number_network_name", {"probe_network_name": 137}, "$.probe_network_name"),
         ("object_input", {"input": {"url": "x"}}, "$.input"),
         ("object_software_name", {"software_name": {"n": 1}}, "$.software_name"),

@@ -80,8 +80,15 @@ MAX_ASN = 2**32 - 1  # AS numbers are 32 bits (RFC 6793)
 _CC = re.compile(r"[A-Z]{2}")
 _TEST = re.compile(r"[a-z0-9_]{1,64}")
 _UNKNOWN_TEST = "unknown"  # the partition of an error row whose test_name is unusable
-_READABLE = ("test_name", "input", "measurement_start_time", "probe_cc", "probe_asn")
-_READABLE += ("probe_network_name",)
+# The envelope keys an error row shows, when they are strings.
+_READABLE = (
+    "test_name",
+    "input",
+    "measurement_start_time",
+    "probe_cc",
+    "probe_asn",
+    "probe_network_name",
+)
 
 
 class RowError(ValueError):
