@@ -1,7 +1,8 @@
 """Slow clients: 300 uploads trickling their bodies hold nothing the others need.
 
 A real `netvigil serve`; real sockets on loopback. The tricklers send their headers and then
-a byte a second; normal probes keep submitting meanwhile. Bounded: 300 tricklers, 30 s.
+a byte a second; 100 more trickle their headers instead (slowloris); normal probes keep
+submitting meanwhile. Bounded: 400 tricklers, 30 s.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
 TRICKLERS = 300
+HEAD_TRICKLERS = 100
 DURATION = 30.0  # seconds of trickling; the body deadline is 20 s (intake.BODY_TIMEOUT)
+# and the head deadline 10 s (connections.HEAD_TIMEOUT)
 
 
 async def _trickle(port: int, report: str, stop: asyncio.Event, ends: Counter[str]) -> None:
@@ -52,6 +55,27 @@ async def _trickle(port: int, report: str, stop: asyncio.Event, ends: Counter[st
             writer.close()
 
 
+async def _trickle_head(port: int, stop: asyncio.Event, ends: Counter[str]) -> None:
+    """Connections whose request head never ends: a header byte a second."""
+    while not stop.is_set():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /report/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        try:
+            while not stop.is_set():
+                writer.write(b"a")
+                await writer.drain()
+                try:
+                    answer = await asyncio.wait_for(reader.read(200), timeout=1.0)
+                except TimeoutError:
+                    continue
+                ends["closed" if not answer else "answered"] += 1
+                break
+        except OSError:
+            ends["reset"] += 1
+        finally:
+            writer.close()
+
+
 async def _normal(url: str, report: str, stop: asyncio.Event, statuses: Counter[int]) -> None:
     seed = json.loads(qa_files()[0].read_text())
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -71,6 +95,7 @@ def test_trickling_uploads_hold_no_slot_get_408_and_log_no_traceback(tmp_path: P
     server = start_server(data, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     ends: Counter[str] = Counter()
+    heads: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
 
     async def attack(report: str) -> None:
@@ -99,5 +124,6 @@ def test_trickling_uploads_hold_no_slot_get_408_and_log_no_traceback(tmp_path: P
     assert statuses[200] >= 20 and set(statuses) == {200}, statuses  # no 503, no 5xx at all
     assert ends["408"] >= TRICKLERS, ends  # every first trickle was cut off (20 s < 30 s)
     assert set(ends) <= {"408", "closed", "reset"}, ends  # never a slot, never a 503
+    assert heads["closed"] + heads["reset"] >= HEAD_TRICKLERS and not heads["answered"], heads
     assert "Traceback" not in logs, logs[-3000:]
     assert len(logs.splitlines()) <= 3, logs[-3000:]  # the start-up line; no line per client

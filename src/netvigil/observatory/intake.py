@@ -13,15 +13,13 @@ No slow client may hold what the others need (reliability.md; issue 9 "slow clie
 - a client that goes away before its body has arrived is its own business, not an error of
   the server's: nothing is logged (one line per disconnect would let anyone fill the log).
 
-The limits are global, as the collector's: it never looks at who is asking. Connections
-themselves are bounded by uvicorn's `limit_concurrency` (`connection_limit`), kept below the
-process's file-descriptor limit so that a flood of idle sockets cannot make accept() fail.
+The limits are global, as the collector's: it never looks at who is asking. Connections and
+request heads have their own bounds (connections.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import resource
 
 import zstandard
 from starlette.requests import ClientDisconnect, Request
@@ -32,8 +30,6 @@ BODY_TIMEOUT = 20.0  # seconds for a body, before the minimum rate extends it
 MIN_RATE = 500.0  # bytes a second a body must average to be given more time
 READERS = 1024  # bodies read at once
 BUFFERED = 256 << 20  # bytes held by the bodies being read
-CONNECTIONS = 2048  # open connections the server accepts (uvicorn's limit_concurrency)
-HEADROOM = 256  # file descriptors kept for files, pipes, the database
 
 
 def error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -107,17 +103,3 @@ def _inflate(body: bytes) -> bytes | JSONResponse:
     if len(inflated) > MAX_BODY:
         return error(413, f"decompressed body over {MAX_BODY} bytes")
     return bytes(inflated)
-
-
-def connection_limit(wanted: int = CONNECTIONS) -> int:
-    """How many connections the server may hold open: the soft file-descriptor limit is
-    raised towards the hard one first, and HEADROOM descriptors are kept for everything else."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted + HEADROOM if hard == resource.RLIM_INFINITY else min(hard, wanted + HEADROOM)
-    if target > soft:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError):
-            pass  # not allowed here: serve fewer connections instead
-    return max(16, min(wanted, soft - HEADROOM))
