@@ -103,6 +103,9 @@ def test_trickling_uploads_hold_no_slot_get_408_and_log_no_traceback(tmp_path: P
         tricklers = [
             asyncio.create_task(_trickle(port, report, stop, ends)) for _ in range(TRICKLERS)
         ]
+        tricklers += [
+            asyncio.create_task(_trickle_head(port, stop, heads)) for _ in range(HEAD_TRICKLERS)
+        ]
         await asyncio.sleep(2)  # every trickler has sent its headers and holds its request
         normal = asyncio.create_task(_normal(url, report, stop, statuses))
         await asyncio.sleep(DURATION - 2)

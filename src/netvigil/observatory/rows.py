@@ -77,6 +77,7 @@ ERROR = "error"
 OUTCOMES = (*(o.value for o in Outcome), UNANALYSED, ERROR)  # every row's outcome is one
 NO_VERDICT = frozenset({Outcome.INSUFFICIENT.value, UNANALYSED, ERROR})  # `failure` rows
 MAX_ASN = 2**32 - 1  # AS numbers are 32 bits (RFC 6793)
+MAX_ERROR = 500  # characters of an error row's reason (a value quoted in it may be huge)
 _CC = re.compile(r"[A-Z]{2}")
 _TEST = re.compile(r"[a-z0-9_]{1,64}")
 _UNKNOWN_TEST = "unknown"  # the partition of an error row whose test_name is unusable
@@ -271,5 +272,5 @@ def error_row(
         analysed_at=now,
         source=source,
         source_line=line,
-        error=message.splitlines()[0] if message else "error",
+        error=(message.splitlines() or ["error"])[0][:MAX_ERROR],
     )
