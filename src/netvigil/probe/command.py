@@ -32,9 +32,9 @@ from netvigil.probe.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
 from netvigil.probe.location import UNKNOWN, learn_address, locate
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
-from netvigil.scrub import Scrubber
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement
+from netvigil.scrub import Scrubber
 
 app = typer.Typer(
     help="Measure websites from this network (Web Connectivity).", no_args_is_help=True
