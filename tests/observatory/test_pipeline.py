@@ -57,7 +57,9 @@ def _archive_old(folder: Path, cases: list[tuple[str, Any, str]]) -> dict[str, s
         stored = Stored(uid=uid, key=key, received=received.isoformat(), report_id=None)
         lines.append(msgspec.json.encode(msgspec.structs.replace(stored, measurement=raw)))
         uids[name] = uid
+    lines.append(b'{"uid": "torn in the middle of a disk block')  # no record at all
     (folder / "segment-000001.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    uids["damaged"] = f"damaged_segment-000001_{sum(len(line) + 1 for line in lines[:-1])}"
     return uids
 
 
@@ -119,6 +121,7 @@ def test_after_each_hostile_measurement_a_normal_one_is_visible_also_after_a_res
         errors = observatory.errors()
         for name, _, said in old:  # each old poison line is an error row saying why
             assert said in errors[uids[name]], (name, errors.get(uids[name]))
+        assert "damaged archive line" in errors[uids["damaged"]]
         for name, spoil, field in HOSTILE:
             answer = observatory.post(submission(spoil, fresh))
             assert answer.status_code == 400 and field in answer.json()["error"], name
@@ -131,7 +134,7 @@ def test_after_each_hostile_measurement_a_normal_one_is_visible_also_after_a_res
             observatory.normal_is_visible(fresh)
         assert set(observatory.errors()) == set(uids.values())
         total = httpx.get(f"{observatory.url}/api/v1/aggregation").json()["result"]
-        assert total["error_count"] == len(old)
-        assert total["measurement_count"] == len(old) + 1 + len(HOSTILE) + 1 + 3
+        assert total["error_count"] == len(old) + 1  # and the damaged line
+        assert total["measurement_count"] == len(old) + 1 + 1 + len(HOSTILE) + 1 + 3
     logs = observatory.logs.decode()
     assert "Traceback" not in logs and "pipeline" not in logs, logs

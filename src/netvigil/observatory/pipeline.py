@@ -21,8 +21,10 @@ exception's type and message, and each step that met bugs logs one line (how man
 first). Raising instead would stop every later measurement for good, since the position
 would never pass the one that fails (a dead-letter row is the only way to go on that also
 keeps the failure visible: `outcome=error`, `error_count`, and `netvigil reanalyze` reads
-error rows again once the bug is fixed). Failures outside a measurement's own analysis
-(writing the tables, the position file) still end the step, and the worker is restarted.
+error rows again once the bug is fixed). An archive line that is no record at all (a damaged
+disk block) is an error row too, named after its segment and offset. Failures outside a
+measurement's own analysis (writing the tables, the position file) still end the step, and
+the worker is restarted.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from netvigil.geoip import GeoIP
 from netvigil.observatory.archive import Stored, read_since
 from netvigil.observatory.rows import Row, error_row, readable_envelope, row_of
 from netvigil.observatory.tables import compact, file_count, write_rows
+from netvigil.records import Envelope
 
 BATCH = 5000
 COMPACT_AT = 2000  # small files: beyond this many, queries slow down; merge them
@@ -84,7 +87,13 @@ class Pipeline:
         now = self.now()
         total = 0
         bugs: list[str] = []
-        for stored, where in read_since(self.archive, position):
+
+        def damaged(segment: str, offset: int, reason: str) -> None:
+            uid = f"damaged_{segment.removesuffix('.jsonl')}_{offset}"  # no uid survived
+            message = f"damaged archive line ({segment} at byte {offset}): {reason}"
+            rows.append(error_row(Envelope(), uid, None, (), now, message))
+
+        for stored, where in read_since(self.archive, position, damaged):
             rows.append(self._row(stored, now, bugs))
             if len(rows) >= BATCH:
                 total += write_rows(self.tables, rows)
