@@ -56,9 +56,14 @@ def test_a_query_during_a_compaction_never_loses_its_files(tmp_path: Path) -> No
         for n, day in enumerate(days)
     ]
     write_rows(tables, rows)
-    worker = threading.Thread(target=lambda: [compact(tables) for _ in range(COMPACTIONS)])
+
+    def compacting() -> None:
+        for _ in range(COMPACTIONS):
+            compact(tables)
+
+    worker = threading.Thread(target=compacting)
     worker.start()
-    counts = []
+    counts: list[int] = []
     while worker.is_alive() and len(counts) < 1000:  # bounded either way
         counts.append(query_rows(tables, "SELECT count(*) AS n FROM analysis", [])[0]["n"])
     worker.join()
