@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import zstandard
 from starlette.testclient import TestClient
 
 from netvigil.observatory.app import create_app
+from netvigil.scrub import Scrubber
 from tests.corpus import MEASUREMENTS, qa_files
+from tests.observatory.hostile import HOSTILE, Spoil, base, submission
 
 EXPECTED = MEASUREMENTS / "probe-cli-misc" / "collector-expected.jsonl"
 
@@ -174,3 +178,110 @@ def test_oversize_body_is_413(client: TestClient) -> None:
     bomb = zstandard.ZstdCompressor().compress(b" " * (17 << 20))
     inflated = client.post(f"/report/{report}", content=bomb, headers={"Content-Encoding": "zstd"})
     assert inflated.status_code == 413
+
+
+@pytest.mark.parametrize(("name", "spoil", "field"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_a_measurement_the_records_cannot_read_is_a_400_naming_the_field(
+    client: TestClient, name: str, spoil: Spoil, field: str
+) -> None:
+    report = open_report(client)
+    response = client.post(f"/report/{report}", content=submission(spoil, base()))
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]
+    assert field in message
+    assert "\n" not in message
+    assert not list(client.app.state.archive.all())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ({"probe_asn": "AS99999999999999999999"}, "probe_asn"),  # no table holds it
+        ({"probe_asn": "AS4294967296"}, "probe_asn"),
+        ({"test_name": "ＷＥＢ_connectivity"}, "test_name"),  # a partition's folder name
+        ({"test_name": "web_connectivity/../../x"}, "test_name"),
+        ({"probe_cc": "ÉÜ"}, "probe_cc"),
+    ],
+)
+def test_a_report_the_tables_could_not_hold_is_refused(
+    client: TestClient, spec: dict[str, str], fragment: str
+) -> None:
+    body = {"probe_cc": "IT", "probe_asn": "AS137", "test_name": "web_connectivity", **spec}
+    response = client.post("/report", json=body)
+    assert response.status_code == 400 and fragment in response.json()["error"]
+
+
+def test_deep_json_opening_a_report_is_a_400(client: TestClient) -> None:
+    response = client.post("/report", content=b"[" * 5000 + b"]" * 5000)
+    assert response.status_code == 400 and "expected JSON" in response.json()["error"]
+
+
+PROBE = "203.0.113.7"  # a documentation address: text only, never contacted
+PROBE_FORMS = [
+    PROBE,
+    "203-0-113-7.dyn.example.net",
+    "7.113.0.203.in-addr.arpa",
+    "203.000.113.007",
+    "::ffff:203.0.113.7",
+    "::ffff:cb00:7107",
+    "2002:cb00:7107::1",  # 6to4 of the address
+    "3405803783",  # the 32-bit integer form
+    "203%2E0%2E113%2E7",
+]
+
+
+def test_the_probe_address_is_scrubbed_from_every_field_before_storage(tmp_path: Path) -> None:
+    measurement = base()
+    measurement["probe_ip"] = PROBE
+    keys = measurement["test_keys"]
+    forms = " ".join(PROBE_FORMS)
+    keys["queries"][0]["answers"].append({"answer_type": "A", "ipv4": PROBE, "ttl": 60})
+    keys["queries"][0]["answers"].append({"answer_type": "PTR", "hostname": PROBE_FORMS[2]})
+    keys["requests"][0]["response"]["body"] = f"<p>your address: {forms}</p>"
+    keys["requests"][0]["response"]["headers"]["X-Forwarded-For"] = PROBE_FORMS[1]
+    keys["requests"][0]["request"]["headers"]["X-Real-Ip"] = PROBE_FORMS[4]
+    keys["tcp_connect"].append({"ip": PROBE, "port": 443, "status": {"success": True}})
+    measurement["annotations"] = {"origin": f"{PROBE}:8080", "again": PROBE_FORMS[3]}
+    # The JSON escape of a '.' hides the address from a plain text search, not from us.
+    body = json.dumps({"format": "json", "content": measurement}).replace(
+        "<p>your address:", "<p>\\u0032\\u0030\\u0033\\u002e0\\u002e113\\u002e7 and"
+    )
+    with TestClient(create_app(tmp_path)) as client:
+        report = open_report(client)
+        answer = client.post(f"/report/{report}", content=body.encode())
+        assert answer.status_code == 200, answer.text
+        uid = answer.json()["measurement_uid"]
+        again = client.post(f"/report/{report}", content=body.encode())
+        assert again.json()["measurement_uid"] == uid  # the dedup key saw the same text
+        seen = _visible(client, uid)
+        served = [
+            client.get(f"/api/v1/measurement/{uid}").text,
+            client.get(f"/api/v1/raw_measurement?measurement_uid={uid}").text,
+            client.get("/api/v1/measurements").text,
+            client.get("/api/v1/analysis").text,
+            client.get("/api/v1/aggregation?axis_x=input").text,
+        ]
+    stored = [p.read_text() for p in (tmp_path / "archive").glob("*.jsonl")]
+    tables = [json.dumps(t, default=str) for t in _tables(tmp_path / "tables" / "analysis")]
+    scrubber = Scrubber([PROBE])
+    for text in [*stored, *tables, *served]:
+        for form in PROBE_FORMS:
+            assert form not in text
+        assert scrubber.text(text) == text  # nothing left in any spelling the scrubber knows
+        assert "\\u0032\\u0030\\u0033" not in text
+    assert "[scrubbed]" in stored[0] and '"probe_ip":"127.0.0.1"' in stored[0]
+    assert seen["scores"]["outcome"] != "error"  # scrubbed text still reads as a measurement
+
+
+def _visible(client: TestClient, uid: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        response = client.get(f"/api/v1/measurement/{uid}")
+        if response.status_code == 200 and "scores" in response.json():
+            return dict(response.json())
+        time.sleep(0.2)
+    raise AssertionError(f"{uid} not in the tables within 20 s")
+
+
+def _tables(folder: Path) -> list[dict[str, Any]]:
+    return [row for f in folder.rglob("*.parquet") for row in pq.read_table(f).to_pylist()]

@@ -30,13 +30,13 @@ from netvigil.observatory.archive import Archive
 from netvigil.observatory.collector import error
 from netvigil.observatory.query import BadQuery, axis, conditions, integer, order
 from netvigil.observatory.sources import from_archive, raw_measurement
-from netvigil.observatory.tables import connect
+from netvigil.observatory.tables import reading
 
 _COLUMNS = (
     "measurement_uid, report_id, input, probe_cc, probe_asn, probe_network_name, test_name, "
     "strftime(measurement_start_time, '%Y-%m-%dT%H:%M:%SZ') AS measurement_start_time, "
     "anomaly, confirmed, failure, outcome, layer, technique, rule, "
-    "confidence, rules_version, addresses"
+    "confidence, rules_version, addresses, error"
 )
 
 
@@ -58,7 +58,9 @@ def _row(record: dict[str, Any], base: str) -> dict[str, Any]:
         "anomaly": record["anomaly"],
         "confirmed": record["confirmed"],
         "failure": record["failure"],
-        "scores": {k: record[k] for k in ("outcome", "layer", "technique", "rule", "confidence")},
+        "scores": {
+            k: record[k] for k in ("outcome", "layer", "technique", "rule", "confidence", "error")
+        },
         "measurement_url": f"{base}/api/v1/measurement/{uid}",
     }
 
@@ -72,13 +74,10 @@ def _addresses(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def query_rows(tables: Path, sql: str, args: list[object]) -> list[dict[str, Any]]:
-    db = connect(tables)
-    try:
+    with reading(tables) as db:  # no compaction swaps the files away mid-query
         cursor = db.execute(sql, args)
         names = [d[0] for d in cursor.description or ()]
         return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-    finally:
-        db.close()
 
 
 def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -97,7 +96,10 @@ def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, A
         "count(*) FILTER (WHERE anomaly) AS anomaly_count, "
         "count(*) FILTER (WHERE confirmed) AS confirmed_count, "
         "count(*) FILTER (WHERE failure) AS failure_count, "
-        "count(*) FILTER (WHERE NOT anomaly AND NOT failure) AS ok_count"
+        "count(*) FILTER (WHERE outcome = 'ok') AS ok_count, "
+        "count(*) FILTER (WHERE outcome = 'down') AS down_count, "
+        "count(*) FILTER (WHERE outcome = 'unanalysed') AS unanalysed_count, "
+        "count(*) FILTER (WHERE outcome = 'error') AS error_count"
         f"{names} FROM analysis WHERE {where}"
         + (f" GROUP BY ALL ORDER BY {', '.join(labels)}" if labels else "")
     )

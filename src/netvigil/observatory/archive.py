@@ -86,7 +86,7 @@ class Archive:
             for line in handle:
                 try:
                     stored = _DECODER.decode(line)
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, RecursionError):
                     stored = None  # a damaged line cannot be served; skip it
                 if stored is not None:
                     yield offset, stored
@@ -176,11 +176,17 @@ class Archive:
                 yield stored
 
 
-def read_since(folder: Path, position: dict[str, int]) -> Iterator[tuple[Stored, dict[str, int]]]:
+def read_since(
+    folder: Path,
+    position: dict[str, int],
+    damaged: Callable[[str, int, str], None] | None = None,
+) -> Iterator[tuple[Stored, dict[str, int]]]:
     """Records after `position` ({segment name: byte offset}), updating it as it goes.
 
     Read-only, so another process (the pipeline, `netvigil reanalyze`) can read while the
-    server writes: a line without its newline is being written, and is left for later.
+    server writes: a line without its newline is being written, and is left for later. A
+    whole line that is no record (a damaged disk block) is skipped, and told to `damaged`
+    (segment name, offset, reason), so the pipeline can make it an error row.
     """
     for segment in sorted(folder.glob("segment-*.jsonl")):
         start = position.get(segment.name, 0)
@@ -189,9 +195,12 @@ def read_since(folder: Path, position: dict[str, int]) -> Iterator[tuple[Stored,
             for line in handle:
                 if not line.endswith(b"\n"):
                     break
-                start += len(line)
+                offset, start = start, start + len(line)
                 position[segment.name] = start
                 try:
-                    yield _DECODER.decode(line), position
-                except msgspec.DecodeError:
+                    stored = _DECODER.decode(line)
+                except (msgspec.DecodeError, RecursionError) as exc:
+                    if damaged is not None:
+                        damaged(segment.name, offset, str(exc))
                     continue
+                yield stored, position

@@ -3,10 +3,16 @@
 Checks (as OONI's `reports.py`, and stricter where it loses data silently):
 - the report id must be one this collector opened (its HMAC tag, see ids.py), and the
   cc, asn and test name it carries must match the measurement's;
+- the measurement must decode as the typed records (`netvigil.records`: the df-000 envelope,
+  and web_connectivity's test keys), or it is a 400 naming the field
+  (``$.content.probe_network_name``): what is acknowledged, the pipeline can read;
 - unlike OONI, `ZZ`/`AS0` measurements are stored and flagged `unknown_location`, not
-  dropped; a `probe_ip` other than 127.0.0.1 is replaced before storage (`probe_ip_replaced`);
-  a start time in the future or before 2012 is flagged;
-- bodies may be zstd-compressed (`Content-Encoding: zstd`), at most 16 MiB either way;
+  dropped; a start time in the future or before 2012 is flagged;
+- a `probe_ip` other than 127.0.0.1 is replaced (`probe_ip_replaced`), and every textual
+  form of that address is scrubbed from every field first (netvigil.scrub, the probe's own
+  scrubber), so neither the dedup key, the archive, the tables nor the API ever see it;
+- bodies may be zstd-compressed (`Content-Encoding: zstd`), at most 16 MiB either way, and
+  are read before a capacity slot is taken, under a deadline (intake.py);
 - over capacity the answer is 503 with Retry-After, never a failure to store.
 
 The client's address is never read: probes are volunteers.
@@ -15,13 +21,13 @@ The client's address is never read: probes are volunteers.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import ipaddress
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
-import zstandard
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,14 +40,55 @@ from netvigil.observatory.ids import (
     new_report_id,
     parse_report_id,
 )
+from netvigil.observatory.intake import MAX_BODY, Intake, error
+from netvigil.observatory.rows import MAX_ASN
+from netvigil.records import Measurement, WebMeasurement
+from netvigil.scrub import Scrubber
 
-MAX_BODY = 16 << 20
+__all__ = ["MAX_BODY", "Capacity", "check", "error", "read_body", "routes", "typed_content"]
+
 BACKEND_VERSION = "netvigil-1"
 EARLIEST = dt.datetime(2012, 1, 1, tzinfo=dt.UTC)
+_CC = re.compile(r"[A-Z]{2}")
+_ASN = re.compile(r"AS[0-9]{1,10}")
+_TEST = re.compile(r"[a-z0-9_]{1,64}")
 
 
-def error(status: int, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+class Submission(msgspec.Struct, frozen=True):
+    """OONI's submission body: the format, and the measurement (checked on its own, below)."""
+
+    format: str = "json"
+    content: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_SUBMISSION = msgspec.json.Decoder(Submission)
+_WEB = msgspec.json.Decoder(WebMeasurement)
+_ANY = msgspec.json.Decoder(Measurement)
+_REPORT = msgspec.json.Decoder(dict[str, Any])
+
+
+def typed_content(data: bytes, web: bool) -> Measurement | WebMeasurement:
+    """The measurement as the pipeline will read it; raises msgspec.ValidationError (or
+    DecodeError, RecursionError for absurd nesting) whose message names the field."""
+    return _WEB.decode(data) if web else _ANY.decode(data)
+
+
+_SERVICES = Intake()  # the probe services' bodies (check-in, geolookup), under the same rules
+
+
+async def read_body(request: Request) -> bytes | JSONResponse:
+    """A body read under intake.py's rules (deadline, bounds), or the error to answer."""
+    return await _SERVICES.read(request)
+
+
+def _reason(exc: Exception, root: str = "$") -> str:
+    """msgspec's message with the path from the body's root (`$.content.probe_cc`)."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deep"
+    message = str(exc)
+    if "- at `$" in message:
+        return message.replace("- at `$", f"- at `{root}", 1)
+    return f"{message} - at `{root}`" if isinstance(exc, msgspec.ValidationError) else message
 
 
 class Capacity:
@@ -73,25 +120,29 @@ class Capacity:
         self.in_flight -= 1
 
 
-async def read_body(request: Request) -> bytes | JSONResponse:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return error(413, f"request body over {MAX_BODY} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return error(413, f"request body over {MAX_BODY} bytes")
-    if request.headers.get("content-encoding", "").lower() == "zstd":
-        try:
-            reader = zstandard.ZstdDecompressor().stream_reader(bytes(body))
-            inflated = reader.read(MAX_BODY + 1)
-        except zstandard.ZstdError:
-            return error(400, "body is not valid zstd")
-        if len(inflated) > MAX_BODY:
-            return error(413, f"decompressed body over {MAX_BODY} bytes")
-        return inflated
-    return bytes(body)
+def _validated(data: bytes, *, web: bool) -> bytes | Response:
+    """The measurement's JSON, checked against the typed records and scrubbed of the probe's
+    address in every textual form (OONI probes send 127.0.0.1, and then nothing changes)."""
+    try:
+        measurement = typed_content(data, web)
+        address = _public_address(measurement.probe_ip)
+        if address is None:
+            return data
+        scrubbed = Scrubber([address]).json(data)
+        if scrubbed != data:  # a number spelling the address became a string: check again
+            typed_content(scrubbed, web)
+    except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
+        return error(400, f"invalid measurement: {_reason(exc, '$.content')}")
+    return scrubbed
+
+
+def _public_address(text: str | None) -> str | None:
+    """The submitted probe address to scrub, if it is one (loopback is OONI's placeholder)."""
+    try:
+        address = ipaddress.ip_address((text or "").strip().strip("[]"))
+    except ValueError:
+        return None  # not an address: replaced by check(), nothing to look for
+    return None if address.is_loopback or address.is_unspecified else str(address)
 
 
 def routes(
@@ -101,54 +152,59 @@ def routes(
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     capacity: int = 256,
     rate: float = 5000.0,
+    intake: Intake | None = None,
 ) -> list[Route]:
     gate = Capacity(capacity, rate)
+    intake = intake or Intake()
 
     async def open_report(request: Request) -> Response:
-        body = await read_body(request)
+        body = await intake.read(request)
         if isinstance(body, Response):
             return body
         try:
-            spec = json.loads(body)
+            spec = _REPORT.decode(body)
             cc, asn, test = spec["probe_cc"], spec["probe_asn"], spec["test_name"]
-        except (ValueError, KeyError, TypeError):
+        except (msgspec.DecodeError, RecursionError, KeyError):
             return error(400, "expected JSON with probe_cc, probe_asn and test_name")
-        if not (isinstance(cc, str) and len(cc) == 2 and cc.isalpha() and cc.isupper()):
-            return error(400, f"bad probe_cc {cc!r}")
-        if not (isinstance(asn, str) and asn.startswith("AS") and asn[2:].isdigit()):
-            return error(400, f"bad probe_asn {asn!r}")
-        if not (isinstance(test, str) and test.replace("_", "").isalnum()):
-            return error(400, f"bad test_name {test!r}")
+        if not (isinstance(cc, str) and _CC.fullmatch(cc)):
+            return error(400, f"bad probe_cc {cc!r}: two capital letters")
+        if not (isinstance(asn, str) and _ASN.fullmatch(asn) and int(asn[2:]) <= MAX_ASN):
+            return error(400, f"bad probe_asn {asn!r}: AS and a 32-bit number")
+        if not (isinstance(test, str) and _TEST.fullmatch(test)):
+            return error(400, f"bad test_name {test!r}: lower-case letters, digits and _")
         report = new_report_id(secret, now=now(), test_name=test, probe_cc=cc, probe_asn=asn)
         return JSONResponse(
             {"backend_version": BACKEND_VERSION, "report_id": report, "supported_formats": ["json"]}
         )
 
     async def submit(request: Request) -> Response:
-        if not gate.try_acquire():
-            return error(503, "collector over capacity, retry later", **{"Retry-After": "5"})
-        try:
-            return await _submit(request)
-        finally:
-            gate.release()
-
-    async def _submit(request: Request) -> Response:
         value = request.path_params["report_id"]
         try:
             report = parse_report_id(secret, value)
         except ReportIdError as exc:
-            return error(400, str(exc))
-        body = await read_body(request)
+            return error(400, str(exc), Connection="close")  # its body is left unread
+        body = await intake.read(request)  # before the slot: see intake.py
         if isinstance(body, Response):
             return body
+        if not gate.try_acquire():
+            return error(503, "collector over capacity, retry later", **{"Retry-After": "5"})
         try:
-            envelope = msgspec.json.decode(body)
-            content = envelope["content"]
-        except (msgspec.DecodeError, KeyError, TypeError):
-            return error(400, 'expected {"format": "json", "content": {...}}')
-        if envelope.get("format", "json") != "json" or not isinstance(content, dict):
+            return await _submit(value, report.probe_cc, report.probe_asn, report.test_name, body)
+        finally:
+            gate.release()
+
+    async def _submit(value: str, cc: str, asn: str, test: str, body: bytes) -> Response:
+        try:
+            envelope = _SUBMISSION.decode(body)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            return error(400, f'expected {{"format": "json", "content": {{...}}}}: {_reason(exc)}')
+        if envelope.format != "json" or bytes(envelope.content) == b"null":
             return error(400, 'only {"format": "json"} with a measurement object is accepted')
-        problem, flags = check(content, report.probe_cc, report.probe_asn, report.test_name, now())
+        scrubbed = _validated(bytes(envelope.content), web=test == "webconnectivity")
+        if isinstance(scrubbed, Response):
+            return scrubbed
+        content = msgspec.json.decode(scrubbed)
+        problem, flags = check(content, cc, asn, test, now())
         if problem is not None:
             return error(400, f"report_id {value!r}: {problem}")
         content["report_id"] = value

@@ -24,8 +24,12 @@ FILTERS = [
     ("until", "End, exclusive: YYYY-MM-DD or ISO 8601."),
     ("anomaly", "true or false: blocked per our analysis."),
     ("confirmed", "true or false: blocked with an artefact."),
-    ("failure", "true or false: the analysis found too little data."),
-    ("outcome", "blocked, down, ok, insufficient or unanalysed."),
+    ("failure", "true or false: no verdict (insufficient data, unanalysed nettest or error)."),
+    (
+        "outcome",
+        "blocked, down, ok, insufficient, unanalysed (a nettest we do not analyse yet) or "
+        "error (the measurement failed a step; the row's `error` says why).",
+    ),
     ("layer", "dns, tcp, tls or http."),
     ("technique", "e.g. dns_nxdomain, tls_reset, http_blockpage:NAME."),
 ]
@@ -98,7 +102,9 @@ OPERATIONS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
     (
         "/report/{report_id}",
         "post",
-        "Submit a measurement; answers its measurement_uid.",
+        "Submit a measurement; answers its measurement_uid. It must decode as OONI's data "
+        "format (400 naming the field otherwise); its body must arrive within 20 s, then "
+        "at 500 bytes/s (408).",
         [],
         '{"format": "json", "content": <measurement>}, optionally Content-Encoding: zstd',
     ),
@@ -151,7 +157,15 @@ OPERATIONS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
         [("measurement_uid", "The measurement's uid.")],
         None,
     ),
-    ("/api/v1/aggregation", "get", "Counts by axes (OONI's MAT API).", FILTERS + AGGREGATION, None),
+    (
+        "/api/v1/aggregation",
+        "get",
+        "Counts by axes (OONI's MAT API): measurement_count, anomaly_count, confirmed_count, "
+        "failure_count (no verdict), ok_count (outcome ok only), down_count, "
+        "unanalysed_count, error_count.",
+        FILTERS + AGGREGATION,
+        None,
+    ),
     (
         "/api/v1/analysis",
         "get",

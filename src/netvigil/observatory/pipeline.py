@@ -14,6 +14,17 @@ submissions by a quarter under load (bench/collector_bench.py: ratio 0.47 agains
 the pipeline idle). The process is started with `spawn` (forking a threaded server is unsafe)
 and owned by the server's task group; it reads its requests from a pipe, so it ends when the
 server does, even after a kill -9.
+
+One measurement never stops the pipeline. One that cannot be decoded or analysed is an
+error row (rows.py), and so is one that meets a bug in the analysis: the row names the
+exception's type and message, and each step that met bugs logs one line (how many, and the
+first). Raising instead would stop every later measurement for good, since the position
+would never pass the one that fails (a dead-letter row is the only way to go on that also
+keeps the failure visible: `outcome=error`, `error_count`, and `netvigil reanalyze` reads
+error rows again once the bug is fixed). An archive line that is no record at all (a damaged
+disk block) is an error row too, named after its segment and offset. Failures outside a
+measurement's own analysis (writing the tables, the position file) still end the step, and
+the worker is restarted.
 """
 
 from __future__ import annotations
@@ -31,9 +42,10 @@ from pathlib import Path
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.geoip import GeoIP
-from netvigil.observatory.archive import read_since
-from netvigil.observatory.rows import Row, row_of
+from netvigil.observatory.archive import Stored, read_since
+from netvigil.observatory.rows import Row, error_row, readable_envelope, row_of
 from netvigil.observatory.tables import compact, file_count, write_rows
+from netvigil.records import Envelope
 
 BATCH = 5000
 COMPACT_AT = 2000  # small files: beyond this many, queries slow down; merge them
@@ -74,8 +86,15 @@ class Pipeline:
         rows: list[Row] = []
         now = self.now()
         total = 0
-        for stored, where in read_since(self.archive, position):
-            rows.append(row_of(stored, self.fingerprints, now, self.geo))
+        bugs: list[str] = []
+
+        def damaged(segment: str, offset: int, reason: str) -> None:
+            uid = f"damaged_{segment.removesuffix('.jsonl')}_{offset}"  # no uid survived
+            message = f"damaged archive line ({segment} at byte {offset}): {reason}"
+            rows.append(error_row(Envelope(), uid, None, (), now, message))
+
+        for stored, where in read_since(self.archive, position, damaged):
+            rows.append(self._row(stored, now, bugs))
             if len(rows) >= BATCH:
                 total += write_rows(self.tables, rows)
                 save(where)
@@ -84,7 +103,22 @@ class Pipeline:
             total += write_rows(self.tables, rows)
         if total:
             save(position)
+        if bugs:
+            print(
+                f"error: {len(bugs)} measurement(s) met a bug in the analysis and were stored "
+                f"as error rows; first: {bugs[0]}",
+                file=sys.stderr,
+            )
         return total
+
+    def _row(self, stored: Stored, now: dt.datetime, bugs: list[str]) -> Row:
+        try:
+            return row_of(stored, self.fingerprints, now, self.geo)
+        except Exception as exc:  # a bug, for one measurement: see the module docstring
+            message = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+            bugs.append(f"{stored.uid}: {message}")
+            envelope = readable_envelope(bytes(stored.measurement))
+            return error_row(envelope, stored.uid, stored.report_id, stored.flags, now, message)
 
     def step(self) -> int:
         """Analyse what the archive gained since the last step; the number of rows."""

@@ -39,10 +39,11 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def plan(tables: Path, *, everything: bool = False) -> Plan:
-    """The sources of rows made by other rules (by any rules, with `everything`)."""
+    """The sources of rows made by other rules, and of error rows (a fixed bug or decoder
+    may read them now); of every row, with `everything`."""
     db = connect(tables)
     try:
-        stale = "TRUE" if everything else "rules_version IS DISTINCT FROM ?"
+        stale = "TRUE" if everything else "(rules_version IS DISTINCT FROM ? OR outcome = 'error')"
         args = [] if everything else [RULES_VERSION]
         counts = db.execute(
             f"SELECT source, count(*) FROM analysis WHERE {stale} GROUP BY source ORDER BY source",

@@ -8,13 +8,21 @@ measurement is (`source`: "archive", or the imported file and its line), so re-a
 and `/api/v1/raw_measurement` can read it again.
 
 `anomaly` is a blocked outcome; `confirmed` a blocked outcome with an artefact; `failure`
-an insufficient one (OONI's fastpath calls a measurement it cannot score a failure).
-Nettests we do not analyse yet get outcome "unanalysed" and count as neither.
+means no verdict (OONI's fastpath calls a measurement it cannot score a failure): the data
+was insufficient, the nettest is one we do not analyse yet (outcome "unanalysed"), or the
+measurement failed a step (outcome "error"). None of these is ever ok.
+
+Error rows: a measurement that cannot be decoded, or holds values a row cannot (a probe_cc
+that is not a country, an AS number beyond 32 bits), becomes a row with outcome "error" and
+the reason in `error`, with whatever of its envelope could be read. The pipeline records it
+and moves on: one measurement never stops the others (docs/design/005).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
 import msgspec
 
@@ -27,6 +35,7 @@ from netvigil.observatory.archive import Stored
 from netvigil.observatory.enrich import Address, addresses_of
 from netvigil.records import (
     AnyMeasurement,
+    Envelope,
     MeasurementFormatError,
     decode_any,
     web_connectivity_keys,
@@ -59,9 +68,32 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
     source: str  # ARCHIVE, or the absolute path of the imported file
     source_line: int | None  # the line in that file (None: the whole file is one)
     addresses: tuple[Address, ...] = ()
+    error: str | None = None  # why the measurement could not be analysed (outcome "error")
 
 
 ARCHIVE = "archive"
+UNANALYSED = "unanalysed"
+ERROR = "error"
+OUTCOMES = (*(o.value for o in Outcome), UNANALYSED, ERROR)  # every row's outcome is one
+NO_VERDICT = frozenset({Outcome.INSUFFICIENT.value, UNANALYSED, ERROR})  # `failure` rows
+MAX_ASN = 2**32 - 1  # AS numbers are 32 bits (RFC 6793)
+MAX_ERROR = 500  # characters of an error row's reason (a value quoted in it may be huge)
+_CC = re.compile(r"[A-Z]{2}")
+_TEST = re.compile(r"[a-z0-9_]{1,64}")
+_UNKNOWN_TEST = "unknown"  # the partition of an error row whose test_name is unusable
+# The envelope keys an error row shows, when they are strings.
+_READABLE = (
+    "test_name",
+    "input",
+    "measurement_start_time",
+    "probe_cc",
+    "probe_asn",
+    "probe_network_name",
+)
+
+
+class RowError(ValueError):
+    """A measurement holds a value its row (or the table's partitions) cannot hold."""
 
 
 def start_time(value: str | None) -> dt.datetime:
@@ -74,16 +106,28 @@ def start_time(value: str | None) -> dt.datetime:
 def row_of(
     stored: Stored, fingerprints: FingerprintDB, now: dt.datetime, geo: GeoIP | None = None
 ) -> Row:
-    """The row of an archived measurement."""
+    """The row of an archived measurement; an error row when it cannot be decoded."""
+    data = bytes(stored.measurement)
+    try:
+        measurement = decode_any(data)
+    except MeasurementFormatError as exc:
+        return error_row(
+            readable_envelope(data), stored.uid, stored.report_id, stored.flags, now, str(exc)
+        )
     return row_for(
-        decode_any(bytes(stored.measurement)),
-        stored.uid,
-        stored.report_id,
-        stored.flags,
-        fingerprints,
-        now,
-        geo=geo,
+        measurement, stored.uid, stored.report_id, stored.flags, fingerprints, now, geo=geo
     )
+
+
+def readable_envelope(data: bytes) -> Envelope:
+    """What an undecodable measurement's envelope still says: each key of the right type."""
+    try:
+        value: Any = msgspec.json.decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        return Envelope()
+    return Envelope(**{k: value[k] for k in _READABLE if isinstance(value.get(k), str)})
 
 
 def row_for(
@@ -98,9 +142,30 @@ def row_for(
     source: str = ARCHIVE,
     line: int | None = None,
 ) -> Row:
-    """The row of a decoded measurement (imports decode once, in the reader)."""
+    """The row of a decoded measurement (imports decode once, in the reader); an error row
+    when its test keys cannot be read or its values do not fit a row."""
+    try:
+        return _row_for(
+            measurement, uid, report_id, flags, fingerprints, now, geo, source=source, line=line
+        )
+    except (MeasurementFormatError, RowError) as exc:
+        return error_row(measurement, uid, report_id, flags, now, str(exc), source, line)
+
+
+def _row_for(
+    measurement: AnyMeasurement,
+    uid: str,
+    report_id: str | None,
+    flags: tuple[str, ...],
+    fingerprints: FingerprintDB,
+    now: dt.datetime,
+    geo: GeoIP | None,
+    *,
+    source: str,
+    line: int | None,
+) -> Row:
     outcome, layer, technique, rule, confidence, confirmed = (
-        "unanalysed",
+        UNANALYSED,
         None,
         None,
         None,
@@ -110,8 +175,8 @@ def row_for(
     blocking: str | None = None
     try:
         verdict = analyze(measurement, fingerprints)
-    except (UnsupportedTest, MeasurementFormatError):
-        verdict = None
+    except UnsupportedTest:
+        verdict = None  # kept as unanalysed; a MeasurementFormatError is an error row
     if verdict is not None:
         outcome = verdict.outcome.value
         layer = verdict.layer.value if verdict.layer else None
@@ -120,23 +185,30 @@ def row_for(
         keys = web_connectivity_keys(measurement)
         if keys is not None and isinstance(keys.blocking, str):
             blocking = keys.blocking
+    cc, test = (measurement.probe_cc or "ZZ").upper(), measurement.test_name
+    if not _CC.fullmatch(cc):
+        raise RowError(f"probe_cc {measurement.probe_cc!r} is not a country code")
+    if not _TEST.fullmatch(test):
+        raise RowError(f"test_name {test!r} is not a nettest name")
+    addresses = addresses_of(measurement, geo)
+    if any(not 0 <= a.asn <= MAX_ASN for a in addresses):
+        raise RowError("an address's AS number is beyond 32 bits")
     started = start_time(measurement.measurement_start_time)
     url = measurement.url or None
-    asn = (measurement.probe_asn or "AS0").removeprefix("AS")
     return Row(
         measurement_uid=uid,
         report_id=report_id,
         input=url,
         domain=host_of(url) or None if url else None,
-        probe_cc=(measurement.probe_cc or "ZZ").upper(),
-        probe_asn=int(asn) if asn.isdigit() else 0,
+        probe_cc=cc,
+        probe_asn=_asn(measurement.probe_asn, strict=True),
         probe_network_name=measurement.probe_network_name or "",
-        test_name=measurement.test_name,
+        test_name=test,
         measurement_start_time=started,
         date=started.strftime("%Y-%m-%d"),
         anomaly=outcome == Outcome.BLOCKED,
         confirmed=confirmed,
-        failure=outcome == Outcome.INSUFFICIENT,
+        failure=outcome in NO_VERDICT,
         outcome=outcome,
         layer=layer,
         technique=technique,
@@ -148,5 +220,57 @@ def row_for(
         analysed_at=now,
         source=source,
         source_line=line,
-        addresses=addresses_of(measurement, geo),
+        addresses=addresses,
+    )
+
+
+def _asn(value: str | None, *, strict: bool) -> int:
+    digits = (value or "AS0").removeprefix("AS")
+    number = int(digits) if digits.isdigit() and len(digits) <= 10 else MAX_ASN + 1
+    if number > MAX_ASN and strict:
+        raise RowError(f"probe_asn {value!r} is not an AS number")
+    return number if number <= MAX_ASN else 0
+
+
+def error_row(
+    envelope: Envelope,
+    uid: str,
+    report_id: str | None,
+    flags: tuple[str, ...],
+    now: dt.datetime,
+    message: str,
+    source: str = ARCHIVE,
+    line: int | None = None,
+) -> Row:
+    """The row of a measurement that failed a step: no verdict, the reason, and what of its
+    envelope fits a row (an unusable country or nettest goes to ZZ / "unknown")."""
+    cc, test = (envelope.probe_cc or "ZZ").upper(), envelope.test_name
+    started = start_time(envelope.measurement_start_time)
+    url = envelope.url or None
+    return Row(
+        measurement_uid=uid,
+        report_id=report_id,
+        input=url,
+        domain=host_of(url) or None if url else None,
+        probe_cc=cc if _CC.fullmatch(cc) else "ZZ",
+        probe_asn=_asn(envelope.probe_asn, strict=False),
+        probe_network_name=envelope.probe_network_name or "",
+        test_name=test if _TEST.fullmatch(test) else _UNKNOWN_TEST,
+        measurement_start_time=started,
+        date=started.strftime("%Y-%m-%d"),
+        anomaly=False,
+        confirmed=False,
+        failure=True,
+        outcome=ERROR,
+        layer=None,
+        technique=None,
+        rule=None,
+        confidence=0.0,
+        blocking_type=None,
+        flags=",".join(flags),
+        rules_version=RULES_VERSION,
+        analysed_at=now,
+        source=source,
+        source_line=line,
+        error=(message.splitlines() or ["error"])[0][:MAX_ERROR],
     )

@@ -10,8 +10,9 @@ records after a crash (or re-analysing with newer rules) — and each compacts a
 keeping the newest row. Queries can then read the files as they are, with no per-query
 deduplication (which cost 1 s per million rows in measurements, against 0.15 s for the
 whole aggregation). Compaction also merges the many small files incremental writes leave.
-Writers hold a shared lock on the table and compaction an exclusive one (`flock`), so an
-import and a running server never lose each other's files.
+Writers and queries (`reading`) hold a shared lock on the table and compaction an exclusive
+one (`flock`), so an import and a running server never lose each other's files, and no query
+loses its files to a compaction.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from netvigil.observatory.rows import Row
+from netvigil.observatory.rows import NO_VERDICT, Row
 
 SCHEMA = pa.schema(
     [
@@ -68,6 +69,7 @@ SCHEMA = pa.schema(
                 )
             ),
         ),
+        ("error", pa.string()),
     ]
 )
 PARTITIONS = ("date", "probe_cc", "test_name")
@@ -84,6 +86,22 @@ def locked(folder: Path, *, exclusive: bool) -> Iterator[None]:
         try:
             yield
         finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def reading(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection (`connect`) held under a shared lock on the table: DuckDB reads the files
+    when a query runs, so without it a compaction's swap could remove them mid-query (an
+    IOException: a 500 from the API). Compaction waits for readers, and readers for it."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        db = connect(folder)
+        try:
+            yield db
+        finally:
+            db.close()
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -140,10 +158,16 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
             f"CREATE TABLE raw_analysis ({columns}, date VARCHAR, probe_cc VARCHAR, "
             "test_name VARCHAR)"
         )
-    # Files written before a column existed read as NULL in it (schema evolution).
+    # Files written before a column existed read as NULL in it (schema evolution), and
+    # `failure` is read from the outcome: rows written before unanalysed measurements were
+    # "no verdict" say failure = false for them, and must not count as ok.
     present = {row[0] for row in db.execute("DESCRIBE raw_analysis").fetchall()}
     added = "".join(f", NULL::{_duck(f.type)} AS {f.name}" for f in SCHEMA if f.name not in present)
-    db.execute(f"CREATE VIEW analysis AS SELECT *{added} FROM raw_analysis")
+    no_verdict = ", ".join(f"'{outcome}'" for outcome in sorted(NO_VERDICT))
+    db.execute(
+        f"CREATE VIEW analysis AS SELECT * REPLACE (outcome IN ({no_verdict}) AS failure)"
+        f"{added} FROM raw_analysis"
+    )
     return db
 
 

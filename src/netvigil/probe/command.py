@@ -33,9 +33,9 @@ from netvigil.probe.control import missing_control_warning
 from netvigil.probe.datadir import DataDir, DataDirError, ensure, resolve_data_dir
 from netvigil.probe.location import UNKNOWN, learn_address, locate
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
-from netvigil.probe.scrub import Scrubber
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement
+from netvigil.scrub import Scrubber
 
 app = typer.Typer(
     help="Measure websites from this network (Web Connectivity).", no_args_is_help=True

@@ -105,5 +105,8 @@ def web_connectivity_keys(measurement: AnyMeasurement) -> WebConnectivityKeys | 
     try:
         keys: WebConnectivityKeys | None = _WEB_KEYS.decode(measurement.test_keys)
     except msgspec.DecodeError as exc:
-        raise MeasurementFormatError(f"test_keys: {exc}") from None
+        message = str(exc).replace("- at `$", "- at `$.test_keys", 1)  # the path from the top
+        raise MeasurementFormatError(
+            message if "`$.test_keys" in message else f"test_keys: {message}"
+        ) from None
     return keys

@@ -3,7 +3,14 @@ tlshandshake and df-008 netevents (ooni/spec:data-formats; ooni.md §3.2)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from netvigil.records.base import BinaryData, HeaderValue, MaybeBinary, Record
+
+# An AS number is 32 bits (RFC 6793); a larger one is no network, and would not fit a table.
+ASNumber = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
 
 # --- df-002 dnst ---------------------------------------------------------------------
 
@@ -14,7 +21,7 @@ class DNSAnswer(Record, frozen=True):
     ipv6: str | None = None
     hostname: str | None = None
     ttl: int | None = None
-    asn: int | None = None
+    asn: ASNumber | None = None
     as_org_name: str | None = None
 
     @property

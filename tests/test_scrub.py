@@ -1,4 +1,4 @@
-"""Tests for netvigil.probe.scrub: the probe's address never survives, in any spelling."""
+"""Tests for netvigil.scrub: the probe's address never survives, in any spelling."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from netvigil.probe.scrub import REPLACEMENT, Scrubber
+from netvigil.scrub import REPLACEMENT, Scrubber
 
 V4 = "1.2.3.4"  # integer form 16909060
 V6 = "2001:db8:85a3::8a2e:370:7334"

@@ -1,0 +1,72 @@
+"""Connections: how many the server holds open, and how long a request's head may take.
+
+A body's deadline is intake.py's; these are the bounds before a request reaches the app.
+
+- `connection_limit`: uvicorn's `limit_concurrency` (beyond it uvicorn answers 503 and closes),
+  kept HEADROOM below the process's file-descriptor limit, raised first towards the hard limit,
+  so a flood of sockets can neither make accept() fail nor starve the archive of descriptors.
+- `TimelyH11`: uvicorn has no deadline for a request's head (h11 only bounds its size, 16 KiB),
+  and its keep-alive timer is reset by every byte received, so a client sending a header byte
+  every few seconds (slowloris) would hold its connection for ever. This is uvicorn's h11
+  protocol with one: a connection that has not sent a whole request head HEAD_TIMEOUT seconds
+  after opening, or after its previous response, is closed. Nothing is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+CONNECTIONS = 2048  # open connections the server accepts (uvicorn's limit_concurrency)
+HEADROOM = 256  # file descriptors kept for segments, Parquet files, pipes, the database
+HEAD_TIMEOUT = 10.0  # seconds for a request line and headers to arrive
+
+
+def connection_limit(wanted: int = CONNECTIONS) -> int:
+    """How many connections the server may hold open: the soft file-descriptor limit is
+    raised towards the hard one first, and HEADROOM descriptors are kept for everything else."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted + HEADROOM if hard == resource.RLIM_INFINITY else min(hard, wanted + HEADROOM)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass  # not allowed here: serve fewer connections instead
+    return max(16, min(wanted, soft - HEADROOM))
+
+
+class TimelyH11(H11Protocol):
+    """uvicorn's h11 protocol, with a deadline for each request's head (see the module)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()  # the next request's head, on a kept-alive connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        waiting = self.cycle  # a new request head makes a new cycle
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_late, waiting)
+
+    def _head_late(self, waiting: object) -> None:
+        self._head_timer = None
+        if self.cycle is waiting and not self.transport.is_closing():
+            self.transport.close()
