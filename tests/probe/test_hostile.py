@@ -71,7 +71,9 @@ def test_hostile_servers(tmp_path: Path) -> None:
         assert keys is not None
         for request in keys.requests or ():
             assert request.t is not None and request.t0 is not None
-            assert request.t - request.t0 <= HTTP_DEADLINE + 1.0, request.request.url
+            # Ended before the drip's second byte (2.5 times the deadline): the deadline ended
+            # it, however loaded the machine, and not the server.
+            assert request.t - request.t0 < HOSTILE["/drip"].interval, request.request.url
             body = bytes_of(request.response.body if request.response else None)
             assert len(body) <= MAX_BODY
     failure = {
