@@ -30,7 +30,7 @@ from netvigil.observatory.archive import Archive
 from netvigil.observatory.collector import error
 from netvigil.observatory.query import BadQuery, axis, conditions, integer, order
 from netvigil.observatory.sources import from_archive, raw_measurement
-from netvigil.observatory.tables import connect, reading
+from netvigil.observatory.tables import connect
 
 _COLUMNS = (
     "measurement_uid, report_id, input, probe_cc, probe_asn, probe_network_name, test_name, "
@@ -72,14 +72,13 @@ def _addresses(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def query_rows(tables: Path, sql: str, args: list[object]) -> list[dict[str, Any]]:
-    with reading(tables):
-        db = connect(tables)
-        try:
-            cursor = db.execute(sql, args)
-            names = [d[0] for d in cursor.description or ()]
-            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-        finally:
-            db.close()
+    db = connect(tables)
+    try:
+        cursor = db.execute(sql, args)
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    finally:
+        db.close()
 
 
 def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:

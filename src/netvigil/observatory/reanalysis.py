@@ -26,7 +26,7 @@ from netvigil.geoip import GeoIP
 from netvigil.observatory.ingest import FileResult, run_dask, run_local
 from netvigil.observatory.pipeline import Pipeline
 from netvigil.observatory.rows import ARCHIVE
-from netvigil.observatory.tables import compact, connect, reading
+from netvigil.observatory.tables import compact, connect
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,18 +40,16 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 
 def plan(tables: Path, *, everything: bool = False) -> Plan:
     """The sources of rows made by other rules (by any rules, with `everything`)."""
-    with reading(tables):  # a running server may compact meanwhile
-        db = connect(tables)
-        try:
-            stale = "TRUE" if everything else "rules_version IS DISTINCT FROM ?"
-            args = [] if everything else [RULES_VERSION]
-            counts = db.execute(
-                f"SELECT source, count(*) FROM analysis WHERE {stale} GROUP BY source "
-                "ORDER BY source",
-                args,
-            ).fetchall()
-        finally:
-            db.close()
+    db = connect(tables)
+    try:
+        stale = "TRUE" if everything else "rules_version IS DISTINCT FROM ?"
+        args = [] if everything else [RULES_VERSION]
+        counts = db.execute(
+            f"SELECT source, count(*) FROM analysis WHERE {stale} GROUP BY source ORDER BY source",
+            args,
+        ).fetchall()
+    finally:
+        db.close()
     files = tuple(str(s) for s, _ in counts if s is not None and s != ARCHIVE)
     return Plan(
         archive=any(s == ARCHIVE for s, _ in counts),

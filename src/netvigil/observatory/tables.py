@@ -11,9 +11,7 @@ keeping the newest row. Queries can then read the files as they are, with no per
 deduplication (which cost 1 s per million rows in measurements, against 0.15 s for the
 whole aggregation). Compaction also merges the many small files incremental writes leave.
 Writers hold a shared lock on the table and compaction an exclusive one (`flock`), so an
-import and a running server never lose each other's files. Readers hold the shared lock for
-the whole query (`reading`): a compaction's swap would otherwise remove files a query had
-listed but not yet opened, or show it no folder at all.
+import and a running server never lose each other's files.
 """
 
 from __future__ import annotations
@@ -83,18 +81,6 @@ def locked(folder: Path, *, exclusive: bool) -> Iterator[None]:
         _recover(folder)  # a compaction cut short by a crash: under the lock, nobody writes
         if not exclusive:
             fcntl.flock(handle, fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def reading(folder: Path) -> Iterator[None]:
-    """Hold off compaction while a query reads the files (no recovery: readers never write)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_SH)
         try:
             yield
         finally:
