@@ -25,6 +25,7 @@ ABSENT = "netvigil-test-no-such-package"
 @pytest.fixture
 def checkout() -> Iterator[Path]:
     """A copy of the script beside a package list of our own, readable by an unprivileged user."""
+    # Not tmp_path: pytest's base folder is private to the user running the suite.
     folder = Path(tempfile.mkdtemp(prefix="netvigil-scripts-"))
     try:
         (folder / "scripts").mkdir()
