@@ -302,7 +302,7 @@ def small_regexes(draw: st.DrawFn) -> str:
 REAL_REGEXPS = [f.pattern for f in FingerprintDB.load().http if f.pattern_type == "regexp"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_required_literals_are_required(data: st.DataObject) -> None:
     pattern = data.draw(st.one_of(small_regexes(), st.sampled_from(REAL_REGEXPS)))

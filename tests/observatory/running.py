@@ -13,8 +13,9 @@ import httpx
 Stream = int | IO[bytes] | None
 
 
-def wait_ready(url: str, seconds: float = 20.0) -> None:
-    """Until the server answers over HTTP (it may first be loading a sample)."""
+def wait_ready(url: str, seconds: float = 120.0) -> None:
+    """Until the server answers over HTTP (it may first be loading a sample); the bound only
+    ends a hung start, a loaded machine can take many seconds."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import select
 import subprocess
 import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import IO
 
 import httpx
 import uvicorn
@@ -19,6 +22,19 @@ from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
 CLIENT = "127.0.0.77"
+GIVE_UP = 120.0  # seconds: bounds that only end a hung run, never a speed expectation
+
+
+def _read_until(stream: IO[bytes], wanted: bytes) -> bytes:
+    """What the server printed, until `wanted` appears in it."""
+    seen, deadline = b"", time.monotonic() + GIVE_UP
+    while wanted not in seen:
+        assert time.monotonic() < deadline, f"hung: no {wanted!r} in {seen!r}"
+        if select.select([stream], [], [], 0.2)[0]:
+            chunk = os.read(stream.fileno(), 4096)
+            assert chunk, f"the server ended without printing {wanted!r}: {seen!r}"
+            seen += chunk
+    return seen
 
 
 def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
@@ -44,8 +60,11 @@ def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
             assert told["client"]["ip"] == CLIENT
             client.post("/report/not-a-report", content=b"{")  # an error path too
             client.get("/api/v1/measurements?probe_cc=nope")
-            time.sleep(2)  # let the pipeline write its tables
-            assert client.get("/api/v1/measurements").json()["metadata"]["count"] == 5
+            deadline = time.monotonic() + GIVE_UP  # until the pipeline has written its tables
+            while (count := client.get("/api/v1/measurements").json()["metadata"]["count"]) < 5:
+                assert time.monotonic() < deadline, f"hung: {count} of 5 measurements in tables"
+                time.sleep(0.1)
+            assert count == 5
     finally:
         server.terminate()
         logs, _ = server.communicate(timeout=10)
@@ -107,7 +126,7 @@ def test_a_failing_pipeline_is_one_line_and_collection_goes_on(tmp_path: Path) -
     data.mkdir()
     (data / "tables").write_text("a file where the tables folder should be")
     server = start_server(data, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url, seen = f"http://127.0.0.1:{port}", b""
     try:
         wait_ready(url)
         report = httpx.post(
@@ -117,10 +136,11 @@ def test_a_failing_pipeline_is_one_line_and_collection_goes_on(tmp_path: Path) -
         content = json.loads(qa_files()[0].read_text())
         answer = httpx.post(f"{url}/report/{report}", json={"format": "json", "content": content})
         assert answer.status_code == 200  # acknowledged: it is in the archive
-        time.sleep(3)
+        assert server.stdout is not None
+        seen = _read_until(server.stdout, b"error: the pipeline stopped; restarting in")
     finally:
         server.terminate()
-        logs = server.communicate(timeout=20)[0].decode()
+        logs = (seen + server.communicate(timeout=GIVE_UP)[0]).decode()
     assert "Traceback" not in logs
     assert "error: pipeline step failed:" in logs
     assert "error: the pipeline stopped; restarting in 5 s" in logs

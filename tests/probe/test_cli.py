@@ -23,6 +23,7 @@ from tests.probe.world import free_port
 runner = CliRunner()
 CLIENT = "127.0.0.77"  # the probe's address, as the test helper would see it
 HANG = Behaviour(kind="hang")
+GIVE_UP = 120.0  # seconds: bounds that only end a hung run, never a speed expectation
 
 
 def running_site(router: Router) -> Iterator[WebServer]:
@@ -54,10 +55,24 @@ def site() -> Iterator[WebServer]:
     )
 
 
+@pytest.fixture
+def watched_site() -> Iterator[tuple[WebServer, list[str]]]:
+    """The site, noting the path of every request it receives."""
+    paths: list[str] = []
+
+    def route(host: str, path: str, client: str) -> Behaviour:
+        paths.append(path)
+        return HANG if path.startswith("/hang") else Behaviour()
+
+    for server in running_site(route):
+        yield server, paths
+
+
 def _wait(port: int) -> None:
     import socket
 
-    for _ in range(200):
+    deadline = time.monotonic() + GIVE_UP
+    while time.monotonic() < deadline:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -219,7 +234,10 @@ def test_list_and_show_results(site: WebServer, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "no result" in missing.stderr
 
 
-def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(site: WebServer, tmp_path: Path) -> None:
+def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(
+    watched_site: tuple[WebServer, list[str]], tmp_path: Path
+) -> None:
+    site, paths = watched_site
     out = tmp_path / "out.jsonl"
     fast = f"http://127.0.0.1:{site.port}/"
     slow = f"http://127.0.0.1:{site.port}/hang"
@@ -248,12 +266,19 @@ def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(site: WebServer, tmp_pa
         stderr=subprocess.PIPE,
         text=True,
     )
-    for _ in range(300):  # until the fast URL's measurement is on disk
-        if out.exists() and out.read_text().count("\n") >= 1:
-            break
-        time.sleep(0.05)
+    # Interrupt once the fast URL's measurement is on disk and both slow requests are
+    # waiting at the site (they end only by the probe's 15 s HTTP deadline).
+    deadline = time.monotonic() + GIVE_UP
+    while not (
+        out.exists()
+        and out.read_text().count("\n") >= 1
+        and sum(path.startswith("/hang") for path in paths) >= 2
+    ):
+        assert probe.poll() is None, probe.communicate()[1]
+        assert time.monotonic() < deadline, "hung: the fast measurement or the slow requests"
+        time.sleep(0.02)
     probe.send_signal(signal.SIGINT)
-    _, stderr = probe.communicate(timeout=30)
+    _, stderr = probe.communicate(timeout=GIVE_UP)
     assert probe.returncode == 130, stderr
     assert "interrupted: kept 1 measurement" in stderr and "Traceback" not in stderr
     (kept,) = [json.loads(line) for line in out.read_text().splitlines()]
