@@ -26,7 +26,7 @@ from netvigil.geoip import GeoIP
 from netvigil.observatory.ingest import FileResult, run_dask, run_local
 from netvigil.observatory.pipeline import Pipeline
 from netvigil.observatory.rows import ARCHIVE
-from netvigil.observatory.tables import compact, connect
+from netvigil.observatory.tables import compact, reading
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,16 +41,14 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 def plan(tables: Path, *, everything: bool = False) -> Plan:
     """The sources of rows made by other rules, and of error rows (a fixed bug or decoder
     may read them now); of every row, with `everything`."""
-    db = connect(tables)
-    try:
-        stale = "TRUE" if everything else "(rules_version IS DISTINCT FROM ? OR outcome = 'error')"
-        args = [] if everything else [RULES_VERSION]
+    stale = "TRUE" if everything else "(rules_version IS DISTINCT FROM ? OR outcome = 'error')"
+    args = [] if everything else [RULES_VERSION]
+    # Under the table's shared lock: a live server's compaction may swap the files meanwhile.
+    with reading(tables) as db:
         counts = db.execute(
             f"SELECT source, count(*) FROM analysis WHERE {stale} GROUP BY source ORDER BY source",
             args,
         ).fetchall()
-    finally:
-        db.close()
     files = tuple(str(s) for s, _ in counts if s is not None and s != ARCHIVE)
     return Plan(
         archive=any(s == ARCHIVE for s, _ in counts),
