@@ -61,7 +61,7 @@ def _number(name: str, value: Any, default: int, low: int, high: int) -> int:
     if value is None or value == "":
         return default
     text = str(value)
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise BadFilter(f"{name}: a whole number from {low} to {high}")
     return int(text)
 
@@ -73,7 +73,7 @@ def parse_filter(params: Mapping[str, Any], *, paged: bool = True) -> Filter:
     asn = params.get("asn")
     if asn is not None:
         text = str(asn).upper().removeprefix("AS")
-        if not text.isdigit() or int(text) >= 2**32:
+        if not (text.isascii() and text.isdigit()) or int(text) >= 2**32:
             raise BadFilter(f"asn: not an AS number {asn!r}")
     since = params.get("since")
     stamp = None

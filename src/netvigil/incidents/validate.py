@@ -49,7 +49,7 @@ def decode_input(data: bytes) -> IncidentInput:
         return msgspec.json.decode(data, type=IncidentInput)
     except msgspec.ValidationError as exc:
         raise InvalidIncident([f"invalid incident: {exc}".splitlines()[0]]) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidIncident([f"not JSON: {exc}".splitlines()[0]]) from None
 
 

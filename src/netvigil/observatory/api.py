@@ -3,7 +3,9 @@
 - `/api/v1/measurements`: filters, paging, OONI's row shape (`anomaly`, `confirmed`,
   `failure`, `measurement_url`), AS names beside AS numbers;
 - `/api/v1/measurement/{uid}` and `/api/v1/raw_measurement?measurement_uid=`;
-- `/api/v1/aggregation`: `axis_x`, `axis_y`, `time_grain`, `format=CSV`, cells with
+- `format=CSV` on `/measurements`, `/aggregation` and `/analysis`: the same rows as a table
+  (nested values flattened: `scores.outcome`, and lists of addresses as JSON text);
+- `/api/v1/aggregation`: `axis_x`, `axis_y`, `time_grain`, cells with
   `measurement_count`, `anomaly_count`, `confirmed_count`, `failure_count`, `ok_count`; no
   `since`/`until` means all time;
 - `/api/v1/analysis`: our verdicts with outcome, layer, technique, rule and confidence, and
@@ -28,7 +30,7 @@ from starlette.routing import Route
 
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.collector import error
-from netvigil.observatory.query import BadQuery, axis, conditions, integer, order
+from netvigil.observatory.query import BadQuery, axis, conditions, integer, order, output_format
 from netvigil.observatory.sources import from_archive, raw_measurement
 from netvigil.observatory.tables import connect
 
@@ -130,6 +132,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             where, args = conditions(params)
             limit = integer(params, "limit", 100, 1, 10_000)
             offset = integer(params, "offset", 0, 0, 10**9)
+            kind = output_format(params)
             sort = order(params).replace(
                 "measurement_start_time", "analysis.measurement_start_time"
             )
@@ -145,7 +148,10 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 "offset": offset,
                 "current_page": offset // limit + 1,
             }
-            return JSONResponse({"metadata": metadata, "results": [_row(r, base) for r in rows]})
+            results = [_row(r, base) for r in rows]
+            if kind == "CSV":
+                return _csv([_flat(r) for r in results])
+            return JSONResponse({"metadata": metadata, "results": results})
 
         return await run(handler)
 
@@ -189,8 +195,9 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
         params = request.query_params
 
         def handler() -> Response:
+            kind = output_format(params)
             rows, labels = aggregate(tables, params)
-            if params.get("format", "JSON").upper() == "CSV":
+            if kind == "CSV":
                 return _csv(rows)
             result: Any = rows if labels else (rows[0] if rows else {})
             return JSONResponse({"dimension_count": len(labels), "result": result, "v": 0})
@@ -204,6 +211,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             where, args = conditions(params)
             limit = integer(params, "limit", 100, 1, 10_000)
             offset = integer(params, "offset", 0, 0, 10**9)
+            kind = output_format(params)
             rows = select(
                 f"SELECT {_COLUMNS} FROM analysis WHERE {where} ORDER BY "
                 f"{order(params)} LIMIT {limit} OFFSET {offset}",
@@ -213,6 +221,8 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 r["measurement_start_time"] = _iso(r["measurement_start_time"])
                 r["probe_asn"] = f"AS{r['probe_asn']}"
                 r["addresses"] = _addresses(r)
+            if kind == "CSV":
+                return _csv([_flat(r) for r in rows])
             return JSONResponse({"results": rows})
 
         return await run(handler)
@@ -224,6 +234,19 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
         Route("/api/v1/aggregation", aggregation, methods=["GET"]),
         Route("/api/v1/analysis", analysis, methods=["GET"]),
     ]
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: nested objects as `outer.inner` columns, lists as JSON text."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        elif isinstance(value, list):
+            flat[key] = json.dumps(value)
+        else:
+            flat[key] = value
+    return flat
 
 
 def _csv(rows: list[dict[str, Any]]) -> Response:

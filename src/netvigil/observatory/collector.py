@@ -15,7 +15,7 @@ The client's address is never read: probes are volunteers.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from netvigil.bodies import BadBody, decode_object
 from netvigil.observatory.archive import Archive, ArchiveError, Stored
 from netvigil.observatory.ids import (
     ReportIdError,
@@ -109,15 +110,16 @@ def routes(
         if isinstance(body, Response):
             return body
         try:
-            spec = json.loads(body)
+            spec = decode_object(body)
             cc, asn, test = spec["probe_cc"], spec["probe_asn"], spec["test_name"]
-        except (ValueError, KeyError, TypeError):
+        except (BadBody, KeyError):
             return error(400, "expected JSON with probe_cc, probe_asn and test_name")
-        if not (isinstance(cc, str) and len(cc) == 2 and cc.isalpha() and cc.isupper()):
+        # ASCII only, as a report id holds them (str.isalpha and isdigit accept any script).
+        if not (isinstance(cc, str) and re.fullmatch("[A-Z]{2}", cc)):
             return error(400, f"bad probe_cc {cc!r}")
-        if not (isinstance(asn, str) and asn.startswith("AS") and asn[2:].isdigit()):
+        if not (isinstance(asn, str) and re.fullmatch("AS[0-9]{1,10}", asn)):
             return error(400, f"bad probe_asn {asn!r}")
-        if not (isinstance(test, str) and test.replace("_", "").isalnum()):
+        if not (isinstance(test, str) and re.fullmatch("[a-z0-9_]{1,64}", test)):
             return error(400, f"bad test_name {test!r}")
         report = new_report_id(secret, now=now(), test_name=test, probe_cc=cc, probe_asn=asn)
         return JSONResponse(
@@ -137,14 +139,14 @@ def routes(
         try:
             report = parse_report_id(secret, value)
         except ReportIdError as exc:
-            return error(400, str(exc))
+            return error(404, str(exc))
         body = await read_body(request)
         if isinstance(body, Response):
             return body
         try:
-            envelope = msgspec.json.decode(body)
+            envelope = decode_object(body)
             content = envelope["content"]
-        except (msgspec.DecodeError, KeyError, TypeError):
+        except (BadBody, KeyError):
             return error(400, 'expected {"format": "json", "content": {...}}')
         if envelope.get("format", "json") != "json" or not isinstance(content, dict):
             return error(400, 'only {"format": "json"} with a measurement object is accepted')
@@ -175,7 +177,7 @@ def routes(
         try:
             parse_report_id(secret, request.path_params["report_id"])
         except ReportIdError as exc:
-            return error(400, str(exc))
+            return error(404, str(exc))
         return JSONResponse({})
 
     return [

@@ -1,227 +1,408 @@
 """The observatory's OpenAPI 3.1 document, generated from one table of operations.
 
 Starlette does not derive a schema from handler signatures, so each operation is described
-once here; `docs/openapi.json` is this document, committed, and a test checks that the
-committed copy matches and that every route of the app has an entry (a new route without
-one fails), so the document cannot drift from the server (aesthetics.md principle 13).
+once here: its parameters with their types, bounds and enums (taken from the vocabularies the
+server validates with, query.py and the incident model), its request body's schema (the
+incident input's is generated from the msgspec type), every status it answers and the real
+content types. `docs/openapi.json` is this document, committed; tests check that the copy
+matches, that every route of the app has an entry, and schemathesis checks the live server
+against it (tests/observatory/test_schemathesis.py), so the document cannot drift from the
+server (aesthetics.md principle 13).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal, get_args
+
+import msgspec
 
 from netvigil import __version__
+from netvigil.incidents.model import Incident, IncidentInput, Kind, Status, Technique
+from netvigil.incidents.validate import known_country
+from netvigil.observatory import query
+from netvigil.probe import inputs
 
-FILTERS = [
-    ("probe_cc", "Country, ISO 3166-1 alpha-2 (IT)."),
-    ("probe_asn", "Network: AS1234 or 1234."),
-    ("test_name", "Nettest, e.g. web_connectivity."),
-    ("input", "The measured URL, exactly."),
-    ("domain", "The measured URL's host."),
-    ("report_id", "A report id."),
-    ("since", "Start, inclusive: YYYY-MM-DD or ISO 8601. No since/until means all time."),
-    ("until", "End, exclusive: YYYY-MM-DD or ISO 8601."),
-    ("anomaly", "true or false: blocked per our analysis."),
-    ("confirmed", "true or false: blocked with an artefact."),
-    ("failure", "true or false: the analysis found too little data."),
-    ("outcome", "blocked, down, ok, insufficient or unanalysed."),
-    ("layer", "dns, tcp, tls or http."),
-    ("technique", "e.g. dns_nxdomain, tls_reset, http_blockpage:NAME."),
-]
-PAGING = [
-    ("limit", "Rows, 1 to 10000 (default 100)."),
-    ("offset", "Rows to skip."),
-    ("order_by", "measurement_start_time, input, probe_cc, probe_asn or test_name."),
-    ("order", "asc or desc (default desc)."),
-]
-AGGREGATION = [
-    (
-        "axis_x",
-        "measurement_start_day, probe_cc, probe_asn, test_name, domain, input, "
-        "blocking_type, outcome, layer or technique.",
-    ),
-    ("axis_y", "A second axis, from the same list."),
-    ("time_grain", "hour, day, week, month, year or auto (default day)."),
-    ("format", "JSON (default) or CSV."),
-]
+Schema = dict[str, Any]
+Access = Literal["open", "incidents"]  # incidents: an optional API key (no key: the public)
 
-INCIDENT_FILTERS = [
-    ("country", "ISO 3166-1 alpha-2."),
-    ("kind", "website_blocking, full_shutdown, throttling, ..."),
-    ("status", "suspected, confirmed, ongoing, resolved or retracted."),
-    ("technique", "dns_injection, tls_sni_filtering, ..."),
-    ("asn", "AS1234 or 1234."),
-    ("q", "Words in the title."),
-    ("since", "Updated at or after (ISO 8601)."),
-]
-INCIDENT = "An incident (IncidentInput; see /api/v1/incidents/schema for a revision)."
-INCIDENTS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
-    ("/api/v1/incidents", "get", "Incidents the caller may read.", [*INCIDENT_FILTERS,
-     ("limit", "1 to 1000 (default 100)."), ("offset", "Incidents to skip.")], None),
-    ("/api/v1/incidents", "post", "Create an incident (a public one waits for review).", [],
-     INCIDENT),
-    ("/api/v1/incidents/schema", "get", "JSON Schema of an incident revision.", [], None),
-    ("/api/v1/incidents/export", "get", "Export what the caller may read.",
-     [("format", "json, csv, atom, stix or misp."), *INCIDENT_FILTERS], None),
-    ("/api/v1/incidents/feed", "get", "Atom feed of public incidents.", INCIDENT_FILTERS, None),
-    ("/api/v1/incidents/{id}", "get", "One incident, as the caller may read it.",
-     [("revision", "An earlier revision.")], None),
-    ("/api/v1/incidents/{id}", "put", "Revise an incident (a new signed revision).", [],
-     INCIDENT),
-    ("/api/v1/incidents/{id}/revisions", "get", "Every revision the caller may read.", [], None),
-    ("/api/v1/incidents/{id}/publish", "post", "Ask for publication to public.", [], None),
-    ("/api/v1/incidents/{id}/review", "post", "Approve or reject publication (a second "
-     "person).", [], "approve: true or false"),
-    ("/api/v1/incidents/{id}/retract", "post", "Retract, with a reason.", [], "reason"),
-    ("/api/v1/incidents/{id}/sightings", "post", "Add a sighting as another organisation.", [],
-     "kind (seen, false_positive, still_ongoing, ended), note"),
-    ("/api/v1/feeds", "post", "Save a filter as a private Atom feed (a token URL).", [],
-     "name, filter"),
-    ("/api/v1/feeds/{token}", "get", "A saved filter's Atom feed.", [], None),
-    ("/api/v1/webhooks", "post", "Subscribe a URL to signed incident events.", [], "url"),
-    ("/api/v1/keys", "post", "A new API key for the caller.", [], "scopes, days"),
-    ("/api/v1/audit", "get", "The audit log entries the caller may read.", [], None),
-    ("/.well-known/netvigil/keys", "get", "The instance's Ed25519 public keys.", [], None),
-]  # fmt: skip
 
-# (path, method, summary, query parameters, request body description or None)
-OPERATIONS: list[tuple[str, str, str, list[tuple[str, str]], str | None]] = [
-    (
-        "/report",
-        "post",
-        "Open a report (OONI collector).",
-        [],
-        "probe_cc, probe_asn, test_name, software_name, software_version, test_version",
+def string(**more: Any) -> Schema:
+    return {"type": "string", **more}
+
+
+def one_of(values: tuple[str, ...] | list[str]) -> Schema:
+    return {"type": "string", "enum": list(values)}
+
+
+def whole(low: int, high: int, default: int | None = None) -> Schema:
+    bounded: Schema = {"type": "integer", "minimum": low, "maximum": high}
+    return bounded if default is None else {**bounded, "default": default}
+
+
+BOOLEAN = one_of(query.BOOLEANS)
+TIME = {"anyOf": [string(format="date"), string(format="date-time")]}
+ERROR: Schema = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}},
+}
+ANY_JSON: Schema = {}
+OBJECT: Schema = {"type": "object"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+    schema: Schema = field(default_factory=string)
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: (path, method), what it does, what it takes and every answer it gives."""
+
+    path: str
+    method: str
+    summary: str
+    query: tuple[Param, ...] = ()
+    body: Schema | None = None
+    body_description: str = ""
+    ok: int = 200
+    content: tuple[str, ...] = ("application/json",)
+    result: Schema = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    access: Access = "open"
+    path_schema: Schema = field(default_factory=lambda: string(minLength=1))
+
+
+FILTERS = (
+    Param("probe_cc", "Country, ISO 3166-1 alpha-2 (IT).", string(pattern=query.CC)),
+    Param("probe_asn", "Network: AS1234 or 1234.", string(pattern=query.ASN)),
+    Param("test_name", "Nettest, e.g. web_connectivity.", string(pattern=query.TEST_NAME)),
+    Param("input", "The measured URL, exactly.", string(minLength=1)),
+    Param("domain", "The measured URL's host.", string(minLength=1)),
+    Param("report_id", "A report id.", string(minLength=1)),
+    Param("since", "Start, inclusive: YYYY-MM-DD or ISO 8601. No since/until: all time.", TIME),
+    Param("until", "End, exclusive: YYYY-MM-DD or ISO 8601.", TIME),
+    Param("anomaly", "Blocked per our analysis.", BOOLEAN),
+    Param("confirmed", "Blocked with an artefact.", BOOLEAN),
+    Param("failure", "The analysis found too little data (insufficient).", BOOLEAN),
+    Param("outcome", "The verdict's outcome.", one_of(query.OUTCOMES)),
+    Param("layer", "The layer that decided.", one_of(query.LAYERS)),
+    Param(
+        "technique",
+        "How it was blocked; a blockpage is http_blockpage:FINGERPRINT.",
+        {"anyOf": [one_of(query.TECHNIQUES), string(pattern=query.BLOCKPAGE.pattern)]},
     ),
-    (
-        "/report/{report_id}",
-        "post",
-        "Submit a measurement; answers its measurement_uid.",
-        [],
-        '{"format": "json", "content": <measurement>}, optionally Content-Encoding: zstd',
-    ),
-    ("/report/{report_id}/close", "post", "Close a report (legacy, a no-op).", [], None),
-    (
-        "/api/v1/check-in",
-        "post",
-        "Probe check-in: URLs to measure, test helpers.",
-        [],
-        "probe_cc, probe_asn, run_type, web_connectivity.category_codes",
-    ),
-    (
-        "/api/v1/geolookup",
-        "post",
-        "Country and network of addresses, and of the caller's own address (answered, "
-        "never stored).",
-        [],
-        "addresses (a list of IP addresses, at most 1000)",
-    ),
-    (
-        "/api/v1/test-list/urls",
-        "get",
-        "Citizen Lab test list for a country.",
-        [
-            ("country_code", "ISO alpha-2 or XX."),
-            ("category_codes", "Comma-separated codes."),
-            ("limit", "At most 9999."),
-        ],
-        None,
-    ),
-    ("/api/v1/test-helpers", "get", "Test helpers to use.", [], None),
-    (
-        "/api/v1/measurements",
-        "get",
-        "Search measurements (OONI-compatible).",
-        FILTERS + PAGING,
-        None,
-    ),
-    (
-        "/api/v1/measurement/{uid}",
-        "get",
-        "One measurement: its row, raw data and enriched addresses.",
-        [],
-        None,
-    ),
-    (
-        "/api/v1/raw_measurement",
-        "get",
-        "The raw measurement as submitted or imported (read from its file).",
-        [("measurement_uid", "The measurement's uid.")],
-        None,
-    ),
-    ("/api/v1/aggregation", "get", "Counts by axes (OONI's MAT API).", FILTERS + AGGREGATION, None),
-    (
-        "/api/v1/analysis",
-        "get",
-        "Our layered verdicts, with the addresses seen and their networks.",
-        FILTERS + PAGING,
-        None,
-    ),
-    ("/th/", "get", "Test helper greeting.", [], None),
-    (
-        "/th/",
-        "post",
-        "Test helper control measurement (OONI TH protocol).",
-        [],
-        "THRequest: http_request, http_request_headers, tcp_connect, x_quic_enabled",
-    ),
-    ("/openapi.json", "get", "This document.", [], None),
+)
+FORMAT = Param("format", "JSON (default) or CSV.", one_of(query.FORMATS))
+PAGING = (
+    Param("limit", "Rows (default 100).", whole(1, 10_000, 100)),
+    Param("offset", "Rows to skip.", whole(0, 10**9, 0)),
+    Param("order_by", "The sort key.", one_of(query.ORDER_BY)),
+    Param("order", "Direction (default desc).", one_of(query.DIRECTIONS)),
+    FORMAT,
+)
+AXES = tuple(query.AXES)
+AGGREGATION = (
+    Param("axis_x", "First axis.", one_of(AXES)),
+    Param("axis_y", "Second axis.", one_of(AXES)),
+    Param("time_grain", "For measurement_start_day (default day).", one_of((*query.GRAINS, "auto"))),
+    FORMAT,
+)
+TABLE = ("application/json", "text/csv")
+BAD = "Bad input: the error names the parameter and its valid values."
+BODY_ERRORS = {
+    400: "Not JSON of the expected shape; the error names the field.",
+    408: "The body did not arrive in time.",
+    413: "The body is over the size limit.",
+}
+
+
+@cache
+def incident_schemas() -> dict[str, Schema]:
+    """Components of the incident input and revision, from their msgspec types."""
+    _, components = msgspec.json.schema_components(
+        (IncidentInput, Incident), ref_template="#/components/schemas/{name}"
+    )
+    return components
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+@cache
+def countries() -> list[str]:
+    """ISO 3166-1 alpha-2 codes, as the incident filters check them."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return [a + b for a in letters for b in letters if known_country(a + b)]
+
+
+@cache
+def test_list_countries() -> list[str]:
+    """Codes the test lists answer for (any case), XX and ZZ included."""
+    known = sorted(inputs.known_countries())
+    return known + [c.lower() for c in known]
+
+
+def category_list() -> Schema:
+    """Comma-separated Citizen Lab category codes (any case)."""
+    codes = sorted(inputs.category_codes())
+    one = "(" + "|".join(codes + [c.lower() for c in codes]) + ")"
+    return string(pattern=f"^{one}(,{one})*$")
+
+
+INCIDENT_FILTERS = (
+    Param("country", "ISO 3166-1 alpha-2.", _ref("Country")),
+    Param("kind", "Kind of incident.", one_of(get_args(Kind))),
+    Param("status", "Status.", one_of(get_args(Status))),
+    Param("technique", "Technique.", one_of(get_args(Technique))),
+    Param("asn", "AS1234 or 1234.", string(pattern=query.ASN)),
+    Param("q", "Words in the title.", string(maxLength=200)),
+    Param("since", "Updated at or after (ISO 8601).", TIME),
+)
+INCIDENT_ERRORS = {
+    400: "Bad input: the error names the field.",
+    401: "An API key was given and is not valid (no key is the public).",
+}
+READ = {**INCIDENT_ERRORS, 404: "No such incident, or not one the caller may read."}
+WRITE = {
+    **READ,
+    403: "The caller's key or role does not allow this.",
+    413: "The body is over 1 MiB.",
+}
+LIST = {"type": "object", "required": ["metadata", "results"]}
+ATOM = ("application/atom+xml",)
+EXPORT_MEDIA = (
+    "application/json",
+    "text/csv",
+    "application/atom+xml",
+    "application/stix+json;version=2.1",
+)
+
+
+def _object(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+INCIDENTS: tuple[Op, ...] = (
+    Op("/api/v1/incidents", "get", "Incidents the caller may read.",
+       (*INCIDENT_FILTERS, Param("limit", "Incidents.", whole(1, 1000, 100)),
+        Param("offset", "Incidents to skip.", whole(0, 10**9, 0))),
+       result=LIST, errors=INCIDENT_ERRORS, access="incidents"),
+    Op("/api/v1/incidents", "post", "Create an incident (a public one waits for review).",
+       body=_ref("IncidentInput"), body_description="An incident (IncidentInput).", ok=201,
+       result=_ref("Incident"), errors=WRITE, access="incidents"),
+    Op("/api/v1/incidents/schema", "get", "JSON Schema of an incident revision.",
+       result=OBJECT, errors=INCIDENT_ERRORS, access="incidents"),
+    Op("/api/v1/incidents/export", "get", "Export what the caller may read.",
+       (Param("format", "Export format (default json).",
+              one_of(("json", "csv", "atom", "stix", "misp"))), *INCIDENT_FILTERS),
+       content=EXPORT_MEDIA, errors=INCIDENT_ERRORS, access="incidents"),
+    Op("/api/v1/incidents/feed", "get", "Atom feed of public incidents.", INCIDENT_FILTERS,
+       content=ATOM, errors=INCIDENT_ERRORS, access="incidents"),
+    Op("/api/v1/incidents/{id}", "get", "One incident, as the caller may read it.",
+       (Param("revision", "An earlier revision.", whole(1, 10**9)),),
+       result=_ref("Incident"), errors=READ, access="incidents"),
+    Op("/api/v1/incidents/{id}", "put", "Revise an incident (a new signed revision).",
+       body=_ref("IncidentInput"), body_description="The incident's new content.",
+       result=_ref("Incident"), errors=WRITE, access="incidents"),
+    Op("/api/v1/incidents/{id}/revisions", "get", "Every revision the caller may read.",
+       result={"type": "array"}, errors=READ, access="incidents"),
+    Op("/api/v1/incidents/{id}/publish", "post", "Ask for publication to public.",
+       body=OBJECT, body_description="Nothing is read from the body.",
+       result=_ref("Incident"), errors=WRITE, access="incidents"),
+    Op("/api/v1/incidents/{id}/review", "post", "Approve or reject publication (a second "
+       "person).", body=_object(approve={"type": "boolean"}),
+       body_description="approve: true to publish, false to reject.",
+       result=_ref("Incident"), errors=WRITE, access="incidents"),
+    Op("/api/v1/incidents/{id}/retract", "post", "Retract, with a reason.",
+       body=_object(reason=string(maxLength=2000)), body_description="Why.",
+       result=_ref("Incident"), errors=WRITE, access="incidents"),
+    Op("/api/v1/incidents/{id}/sightings", "post", "Add a sighting as another organisation.",
+       body=_object(("kind",), kind=one_of(("seen", "false_positive", "still_ongoing", "ended")),
+                    note=string(maxLength=2000)),
+       body_description="What the organisation saw.",
+       result=_ref("Incident"), errors=WRITE, access="incidents"),
+    Op("/api/v1/feeds", "post", "Save a filter as a private Atom feed (a token URL).",
+       body=_object(("name",), name=string(minLength=1, maxLength=200), filter=OBJECT),
+       body_description="A name, and a filter with the list's parameters.", ok=201,
+       result=OBJECT, errors=WRITE, access="incidents"),
+    Op("/api/v1/feeds/{token}", "get", "A saved filter's Atom feed.", content=ATOM,
+       errors={404: "No feed with this token."}, access="incidents"),
+    Op("/api/v1/webhooks", "post", "Subscribe a URL to signed incident events.",
+       body=_object(("url",), url=string(maxLength=2000, pattern="^https?://")),
+       body_description="The URL to deliver to (public addresses only).", ok=201,
+       result=OBJECT, errors=WRITE, access="incidents"),
+    Op("/api/v1/keys", "post", "A new API key for the caller.",
+       body=_object(scopes={"type": "array", "items": one_of(("read", "write", "publish",
+                                                               "admin"))},
+                    days=whole(1, 3650, 90)),
+       body_description="Scopes (at most the caller's) and days of validity.", ok=201,
+       result=OBJECT, errors=WRITE, access="incidents"),
+    Op("/api/v1/audit", "get", "The audit log entries the caller may read.",
+       result=OBJECT, errors=INCIDENT_ERRORS, access="incidents"),
+    Op("/.well-known/netvigil/keys", "get", "The instance's Ed25519 public keys.",
+       result=OBJECT, errors=INCIDENT_ERRORS, access="incidents"),
+)  # fmt: skip
+
+OPERATIONS: tuple[Op, ...] = (
+    Op("/", "get", "What this server is and what it holds: an HTML page, or its facts as "
+       "JSON for `Accept: application/json`.", content=("text/html", "application/json"),
+       result=_object(("measurements", "countries", "public_incidents"))),
+    Op("/report", "post", "Open a report (OONI collector).",
+       body=_object(("probe_cc", "probe_asn", "test_name"), probe_cc=string(pattern="^[A-Z]{2}$"),
+                    probe_asn=string(pattern="^AS[0-9]{1,10}$"),
+                    test_name=string(pattern="^[a-z0-9_]{1,64}$")),
+       body_description="probe_cc, probe_asn, test_name (and software_name, software_version, "
+       "test_version, format, which are not checked).",
+       result=_object(("report_id",), report_id=string()), errors=BODY_ERRORS),
+    Op("/report/{report_id}", "post", "Submit a measurement; answers its measurement_uid.",
+       body=_object(("content",), format=one_of(("json",)), content=OBJECT),
+       body_description='{"format": "json", "content": <measurement>}, optionally '
+       "Content-Encoding: zstd (at most 16 MiB either way).",
+       result=_object(("measurement_uid",), measurement_uid=string()),
+       errors={**BODY_ERRORS, 404: "No report with this id was opened here.",
+               500: "The measurement could not be stored durably; retry later.",
+               503: "Over capacity: retry after Retry-After seconds."}),
+    Op("/report/{report_id}/close", "post", "Close a report (legacy, a no-op).",
+       result=OBJECT, errors={404: "No report with this id was opened here."}),
+    Op("/api/v1/check-in", "post", "Probe check-in: URLs to measure, test helpers.",
+       body=_object(probe_cc=_ref("TestListCountry"),
+                    probe_asn=string(pattern="^AS[0-9]{1,10}$"),
+                    run_type=one_of(("timed", "manual")),
+                    web_connectivity=_object(category_codes={
+                        "type": "array", "items": _ref("CategoryCode")})),
+       body_description="probe_cc, probe_asn, run_type, web_connectivity.category_codes.",
+       result=OBJECT, errors=BODY_ERRORS),
+    Op("/api/v1/geolookup", "post",
+       "Country and network of addresses, and of the caller's own address (answered, never "
+       "stored).",
+       body=_object(("addresses",), addresses={
+           "type": "array", "maxItems": 1000,
+           "items": {"anyOf": [string(format="ipv4"), string(format="ipv6")]}}),
+       body_description="addresses: the IP addresses to look up, at most 1000.",
+       result=_object(("geolocation", "client")), errors=BODY_ERRORS),
+    Op("/api/v1/test-list/urls", "get", "Citizen Lab test list for a country.",
+       (Param("country_code", "ISO alpha-2 or XX (default XX).", _ref("TestListCountry")),
+        Param("category_codes", "Comma-separated category codes.", _ref("CategoryCodes")),
+        Param("limit", "URLs (default 100).", whole(1, 9999, 100))),
+       result=_object(("metadata", "results")), errors={400: BAD}),
+    Op("/api/v1/test-helpers", "get", "Test helpers to use.", result=OBJECT),
+    Op("/api/v1/measurements", "get", "Search measurements (OONI-compatible).",
+       (*FILTERS, *PAGING), content=TABLE, result=_object(("metadata", "results")),
+       errors={400: BAD}),
+    Op("/api/v1/measurement/{uid}", "get",
+       "One measurement: its row, raw data and enriched addresses.",
+       result=_object(("measurement_uid",)), errors={404: "No such measurement."}),
+    Op("/api/v1/raw_measurement", "get",
+       "The raw measurement as submitted or imported (read from its file).",
+       (Param("measurement_uid", "The measurement's uid.", string(minLength=1), True),),
+       result=OBJECT, errors={400: BAD, 404: "No such measurement."}),
+    Op("/api/v1/aggregation", "get", "Counts by axes (OONI's MAT API).",
+       (*FILTERS, *AGGREGATION), content=TABLE, result=_object(("result",)),
+       errors={400: BAD}),
+    Op("/api/v1/analysis", "get", "Our layered verdicts, with the addresses seen and their "
+       "networks.", (*FILTERS, *PAGING), content=TABLE, result=_object(("results",)),
+       errors={400: BAD}),
+    Op("/th/", "get", "Test helper greeting.", result=OBJECT),
+    Op("/th/", "post", "Test helper control measurement (OONI TH protocol).",
+       body=_object(("http_request", "tcp_connect"),
+                    http_request=string(pattern="^https?://"),
+                    http_request_headers={"type": "object"},
+                    tcp_connect={"type": "array", "items": string()},
+                    x_quic_enabled={"type": "boolean"}),
+       body_description="THRequest: the URL to fetch and the endpoints the probe used.",
+       result=OBJECT,
+       errors={**BODY_ERRORS, 503: "Too many requests in flight: retry after Retry-After."}),
+    Op("/openapi.json", "get", "This document.", result=OBJECT),
     *INCIDENTS,
-]
+)  # fmt: skip
+
+
+def _responses(op: Op) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": "OK" if op.ok == 200 else "Created"}
+    ok["content"] = {
+        media: {"schema": op.result if media == "application/json" else string()}
+        for media in op.content
+    }
+    answers: dict[str, Any] = {str(op.ok): ok}
+    for status, description in sorted(op.errors.items()):
+        answer: dict[str, Any] = {
+            "description": description,
+            "content": {"application/json": {"schema": ERROR}},
+        }
+        if status == 503:
+            answer["headers"] = {"Retry-After": {"schema": string(pattern="^[0-9]+$")}}
+        answers[str(status)] = answer
+    return answers
+
+
+def _operation(op: Op) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": op.path_schema}
+        for name in ("report_id", "uid", "id", "token")
+        if "{" + name + "}" in op.path
+    ]
+    parameters += [
+        {
+            "name": p.name,
+            "in": "query",
+            "description": p.description,
+            "required": p.required,
+            "schema": p.schema,
+        }
+        for p in op.query
+    ]
+    operation: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": _operation_id(op.method, op.path),
+        "parameters": parameters,
+        "responses": _responses(op),
+        # The data API and probe services are open; incidents take an optional API key
+        # (without one the caller is the public).
+        "security": [{}, {"apiKey": []}] if op.access == "incidents" else [],
+    }
+    if op.body is not None:
+        operation["requestBody"] = {
+            "description": op.body_description,
+            "required": True,
+            "content": {"application/json": {"schema": op.body}},
+        }
+    return operation
 
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    error = {
-        "description": "Bad input: a JSON object with an `error` message.",
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
-            }
-        },
-    }
-    for path, method, summary, query, body in OPERATIONS:
-        parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("report_id", "uid", "id", "token")
-            if "{" + name + "}" in path
-        ]
-        parameters += [
-            {"name": n, "in": "query", "description": d, "schema": {"type": "string"}}
-            for n, d in query
-        ]
-        operation: dict[str, Any] = {
-            "summary": summary,
-            "operationId": _operation_id(method, path),
-            "parameters": parameters,
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {}}},
-                "400": error,
-            },
-        }
-        if body is not None:
-            operation["requestBody"] = {
-                "description": body,
-                "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            }
-        paths.setdefault(path, {})[method] = operation
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "netvigil observatory",
             "version": __version__,
             "description": "OONI-compatible collector, probe services and data API; "
-            "incidents shared at graded levels.",
+            "incidents shared at graded levels. Errors are a JSON object with an `error` "
+            "message.",
         },
         "paths": paths,
         "components": {
+            "schemas": {
+                **incident_schemas(),
+                "Country": one_of(countries()),
+                "TestListCountry": one_of(test_list_countries()),
+                "CategoryCode": one_of(sorted(inputs.category_codes())),
+                "CategoryCodes": category_list(),
+            },
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "nvk_... key"}
-            }
+            },
         },
-        "security": [{}, {"apiKey": []}],
     }
 
 
