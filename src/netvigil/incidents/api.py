@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from netvigil.incidents import accounts, exports, feeds, misp, stix
 from netvigil.bodies import BadBody, decode_object
+from netvigil.incidents import accounts, exports, feeds, misp, stix
 from netvigil.incidents.access import ANONYMOUS, SCOPES, Principal
 from netvigil.incidents.filters import BadFilter, parse_filter
 from netvigil.incidents.instance import Instance
@@ -127,8 +127,11 @@ def routes(instance: Instance) -> list[Route]:
     ) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
             try:
+                query = dict(request.query_params)
+                if len(query) < len(request.query_params.multi_items()):
+                    raise BadFilter("a query parameter is given more than once")
                 body = await body_of(request) if request.method in ("POST", "PUT") else b""
-                call = Call(dict(request.query_params), dict(request.path_params), body)
+                call = Call(query, dict(request.path_params), body)
                 who = await asyncio.to_thread(principal, request)
                 result = await asyncio.to_thread(work, call, who)
                 if isinstance(result, Response):
@@ -225,6 +228,8 @@ def routes(instance: Instance) -> list[Route]:
     def new_key(call: Call, who: Principal) -> Any:
         fields = call.fields()
         days, scopes = fields.get("days", 90), fields.get("scopes")
+        if isinstance(days, float) and days.is_integer():
+            days = int(days)  # 90.0 is a whole number (JSON has one number type)
         if type(days) is not int or not 1 <= days <= MAX_KEY_DAYS:  # JSON true is no number
             raise BadFilter(f"days: a whole number from 1 to {MAX_KEY_DAYS}")
         if not isinstance(scopes, list) or not scopes or not set(map(str, scopes)) <= SCOPES:

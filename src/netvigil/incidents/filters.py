@@ -7,6 +7,7 @@ or paging value is a clear 400, never an empty result that looks like an answer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any, get_args
 
@@ -14,6 +15,7 @@ import msgspec
 
 from netvigil.incidents.model import Incident, Kind, Status, Technique
 from netvigil.incidents.validate import known_country
+from netvigil.observatory.patterns import WHEN
 
 MAX_LIMIT = 1000
 
@@ -77,7 +79,9 @@ def parse_filter(params: Mapping[str, Any], *, paged: bool = True) -> Filter:
             raise BadFilter(f"asn: not an AS number {asn!r}")
     since = params.get("since")
     stamp = None
-    if since:
+    if since is not None:
+        if not re.fullmatch(WHEN, str(since)):
+            raise BadFilter(f"since: not an ISO 8601 time {since!r}")
         try:
             stamp = dt.datetime.fromisoformat(str(since).replace("Z", "+00:00"))
         except ValueError:

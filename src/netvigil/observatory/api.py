@@ -30,7 +30,16 @@ from starlette.routing import Route
 
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.collector import error
-from netvigil.observatory.query import BadQuery, axis, conditions, integer, order, output_format
+from netvigil.observatory.query import (
+    BadQuery,
+    axis,
+    conditions,
+    integer,
+    once,
+    order,
+    output_format,
+    time_grain,
+)
 from netvigil.observatory.sources import from_archive, raw_measurement
 from netvigil.observatory.tables import connect
 
@@ -86,6 +95,7 @@ def query_rows(tables: Path, sql: str, args: list[object]) -> list[dict[str, Any
 def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
     """The aggregation's cells and axis labels (the endpoint's work, reusable: an incident's
     evidence can be an aggregate query, re-run to hash its result). Raises BadQuery."""
+    time_grain(params)
     x, y = axis(params, "axis_x"), axis(params, "axis_y")
     where, args = conditions(params)
     keys = [(name, column) for name, column in (("axis_x", x), ("axis_y", y)) if column]
@@ -119,8 +129,9 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
     def select(sql: str, args: list[object]) -> list[dict[str, Any]]:
         return query_rows(tables, sql, args)
 
-    async def run(handler: Callable[[], Response]) -> Response:
+    async def run(handler: Callable[[], Response], request: Request) -> Response:
         try:
+            once(request.query_params.multi_items())
             return await asyncio.to_thread(handler)
         except BadQuery as exc:
             return error(400, str(exc))
@@ -153,7 +164,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 return _csv([_flat(r) for r in results])
             return JSONResponse({"metadata": metadata, "results": results})
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def measurement(request: Request) -> Response:
         uid, base = request.path_params["uid"], str(request.base_url).rstrip("/")
@@ -172,7 +183,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             body["raw_measurement"] = json.loads(data) if data is not None else None
             return JSONResponse(body)
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def raw(request: Request) -> Response:
         uid = request.query_params.get("measurement_uid")
@@ -189,7 +200,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 return error(404, f"no raw measurement {uid!r}")
             return Response(data, media_type="application/json")
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def aggregation(request: Request) -> Response:
         params = request.query_params
@@ -202,7 +213,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             result: Any = rows if labels else (rows[0] if rows else {})
             return JSONResponse({"dimension_count": len(labels), "result": result, "v": 0})
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def analysis(request: Request) -> Response:
         params = request.query_params
@@ -225,7 +236,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 return _csv([_flat(r) for r in rows])
             return JSONResponse({"results": rows})
 
-        return await run(handler)
+        return await run(handler, request)
 
     return [
         Route("/api/v1/measurements", measurements, methods=["GET"]),

@@ -51,12 +51,15 @@ def json_errors(routes: list[BaseRoute]) -> dict[Any, Any]:
         return JSONResponse({"error": f"no such path: {request.url.path}"}, status_code=404)
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        methods = {
-            method
+        matching = [
+            route
             for route in routes
             if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
-            for method in route.methods or ()
-        }
+        ]
+        # `/api/v1/incidents/schema` also matches `/api/v1/incidents/{id}`, but its own route
+        # is the one that answers: a literal path names the resource.
+        literal = [route for route in matching if "{" not in route.path]
+        methods = {method for route in literal or matching for method in route.methods or ()}
         allowed = ", ".join(sorted(methods)) or "GET"
         return JSONResponse(
             {"error": f"{request.method} is not allowed here; allowed: {allowed}"},

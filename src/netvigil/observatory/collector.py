@@ -35,6 +35,7 @@ from netvigil.observatory.ids import (
     new_report_id,
     parse_report_id,
 )
+from netvigil.observatory.patterns import START_TIME
 
 MAX_BODY = 16 << 20
 BACKEND_VERSION = "netvigil-1"
@@ -150,6 +151,9 @@ def routes(
             return error(400, 'expected {"format": "json", "content": {...}}')
         if envelope.get("format", "json") != "json" or not isinstance(content, dict):
             return error(400, 'only {"format": "json"} with a measurement object is accepted')
+        conflict = mismatch(content, report.probe_cc, report.probe_asn, report.test_name)
+        if conflict is not None:
+            return error(409, f"report_id {value!r}: {conflict}")
         problem, flags = check(content, report.probe_cc, report.probe_asn, report.test_name, now())
         if problem is not None:
             return error(400, f"report_id {value!r}: {problem}")
@@ -187,17 +191,24 @@ def routes(
     ]
 
 
+def mismatch(content: dict[str, Any], cc: str, asn: str, test: str) -> str | None:
+    """How the measurement contradicts its report (a 409: the report says otherwise)."""
+    name = content.get("test_name")
+    if not isinstance(name, str) or name.replace("_", "") != test:
+        return f"test_name {name!r} does not match the report's {test!r}"
+    if content.get("probe_cc") != cc:
+        return f"probe_cc {content.get('probe_cc')!r} does not match the report's {cc!r}"
+    if content.get("probe_asn") != asn:
+        return f"probe_asn {content.get('probe_asn')!r} does not match the report's {asn!r}"
+    return None
+
+
 def check(
     content: dict[str, Any], cc: str, asn: str, test: str, now: dt.datetime
 ) -> tuple[str | None, tuple[str, ...]]:
     """(problem, flags): a problem rejects the submission, flags are stored with it."""
-    name = content.get("test_name")
-    if not isinstance(name, str) or name.replace("_", "") != test:
-        return f"test_name {name!r} does not match the report's {test!r}", ()
-    if content.get("probe_cc") != cc:
-        return f"probe_cc {content.get('probe_cc')!r} does not match the report's {cc!r}", ()
-    if content.get("probe_asn") != asn:
-        return f"probe_asn {content.get('probe_asn')!r} does not match the report's {asn!r}", ()
+    if (problem := mismatch(content, cc, asn, test)) is not None:
+        return problem, ()
     flags: list[str] = []
     if cc == "ZZ" or asn == "AS0":
         flags.append("unknown_location")
@@ -205,10 +216,9 @@ def check(
         content["probe_ip"] = "127.0.0.1"
         flags.append("probe_ip_replaced")
     started = content.get("measurement_start_time")
-    try:
-        moment = dt.datetime.strptime(str(started), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
-    except ValueError:
+    if not isinstance(started, str) or not re.fullmatch(START_TIME, started):
         return f"measurement_start_time {started!r} is not 'YYYY-MM-DD hh:mm:ss'", ()
+    moment = dt.datetime.strptime(started, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
     if moment > now + dt.timedelta(days=1):
         flags.append("start_time_in_future")
     elif moment < EARLIEST:

@@ -35,7 +35,9 @@ LINKS = (
 )
 
 
-def facts(tables: Path, instance: Instance, query: Callable[..., list[dict[str, Any]]]) -> dict[str, Any]:
+def facts(
+    tables: Path, instance: Instance, query: Callable[..., list[dict[str, Any]]]
+) -> dict[str, Any]:
     """What is loaded: counts over the analysis table and the public incidents."""
     (row,) = query(
         tables,
@@ -51,7 +53,7 @@ def facts(tables: Path, instance: Instance, query: Callable[..., list[dict[str, 
         "version": __version__,
         **row,
         "public_incidents": len(public),
-        "links": {path: text for path, text in LINKS},
+        "links": dict(LINKS),
     }
 
 
@@ -106,7 +108,8 @@ def endpoint(
         known = await asyncio.to_thread(facts, tables, instance, query)
         accept = request.headers.get("accept", "")
         wants_json = "application/json" in accept and (
-            "text/html" not in accept or accept.index("application/json") < accept.index("text/html")
+            "text/html" not in accept
+            or accept.index("application/json") < accept.index("text/html")
         )
         if wants_json:
             return JSONResponse(known)

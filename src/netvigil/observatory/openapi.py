@@ -23,6 +23,7 @@ from netvigil import __version__
 from netvigil.incidents.model import Incident, IncidentInput, Kind, Status, Technique
 from netvigil.incidents.validate import known_country
 from netvigil.observatory import query
+from netvigil.observatory.patterns import START_TIME, TIMESTAMP, WHEN
 from netvigil.probe import inputs
 
 Schema = dict[str, Any]
@@ -42,8 +43,12 @@ def whole(low: int, high: int, default: int | None = None) -> Schema:
     return bounded if default is None else {**bounded, "default": default}
 
 
+def _object(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
 BOOLEAN = one_of(query.BOOLEANS)
-TIME = {"anyOf": [string(format="date"), string(format="date-time")]}
+TIME = string(pattern=WHEN)
 ERROR: Schema = {
     "type": "object",
     "required": ["error"],
@@ -71,6 +76,7 @@ class Op:
     query: tuple[Param, ...] = ()
     body: Schema | None = None
     body_description: str = ""
+    body_required: bool = True  # False: an empty body reads as {}
     ok: int = 200
     content: tuple[str, ...] = ("application/json",)
     result: Schema = field(default_factory=dict)
@@ -111,7 +117,9 @@ AXES = tuple(query.AXES)
 AGGREGATION = (
     Param("axis_x", "First axis.", one_of(AXES)),
     Param("axis_y", "Second axis.", one_of(AXES)),
-    Param("time_grain", "For measurement_start_day (default day).", one_of((*query.GRAINS, "auto"))),
+    Param(
+        "time_grain", "For measurement_start_day (default day).", one_of((*query.GRAINS, "auto"))
+    ),
     FORMAT,
 )
 TABLE = ("application/json", "text/csv")
@@ -129,7 +137,19 @@ def incident_schemas() -> dict[str, Schema]:
     _, components = msgspec.json.schema_components(
         (IncidentInput, Incident), ref_template="#/components/schemas/{name}"
     )
-    return components
+    return _with_patterns(components)
+
+
+def _with_patterns(schema: Any) -> Any:
+    """`format: date-time` asserts nothing in OpenAPI 3.1: give its pattern as well."""
+    if isinstance(schema, list):
+        return [_with_patterns(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    done = {key: _with_patterns(value) for key, value in schema.items()}
+    if done.get("format") == "date-time":
+        done["pattern"] = TIMESTAMP
+    return done
 
 
 def _ref(name: str) -> Schema:
@@ -157,6 +177,13 @@ def category_list() -> Schema:
     return string(pattern=f"^{one}(,{one})*$")
 
 
+MEASUREMENT = _object(
+    ("test_name", "probe_cc", "probe_asn", "measurement_start_time"),
+    test_name=string(pattern="^[a-z0-9_]{1,64}$"),
+    probe_cc=string(pattern="^[A-Z]{2}$"),
+    probe_asn=string(pattern="^AS[0-9]{1,10}$"),
+    measurement_start_time=string(pattern=START_TIME),
+)
 INCIDENT_FILTERS = (
     Param("country", "ISO 3166-1 alpha-2.", _ref("Country")),
     Param("kind", "Kind of incident.", one_of(get_args(Kind))),
@@ -186,10 +213,6 @@ EXPORT_MEDIA = (
 )
 
 
-def _object(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
-    return {"type": "object", "required": list(required), "properties": properties}
-
-
 INCIDENTS: tuple[Op, ...] = (
     Op("/api/v1/incidents", "get", "Incidents the caller may read.",
        (*INCIDENT_FILTERS, Param("limit", "Incidents.", whole(1, 1000, 100)),
@@ -215,14 +238,15 @@ INCIDENTS: tuple[Op, ...] = (
     Op("/api/v1/incidents/{id}/revisions", "get", "Every revision the caller may read.",
        result={"type": "array"}, errors=READ, access="incidents"),
     Op("/api/v1/incidents/{id}/publish", "post", "Ask for publication to public.",
-       body=OBJECT, body_description="Nothing is read from the body.",
+       body=OBJECT, body_description="Nothing is read from the body.", body_required=False,
        result=_ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/incidents/{id}/review", "post", "Approve or reject publication (a second "
-       "person).", body=_object(approve={"type": "boolean"}),
+       "person).", body=_object(approve={"type": "boolean"}), body_required=False,
        body_description="approve: true to publish, false to reject.",
        result=_ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/incidents/{id}/retract", "post", "Retract, with a reason.",
-       body=_object(reason=string(maxLength=2000)), body_description="Why.",
+       body=_object(("reason",), reason=string(minLength=1, maxLength=1000, pattern=r"\S")),
+       body_description="Why (at most 1000 characters).",
        result=_ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/incidents/{id}/sightings", "post", "Add a sighting as another organisation.",
        body=_object(("kind",), kind=one_of(("seen", "false_positive", "still_ongoing", "ended")),
@@ -240,9 +264,8 @@ INCIDENTS: tuple[Op, ...] = (
        body_description="The URL to deliver to (public addresses only).", ok=201,
        result=OBJECT, errors=WRITE, access="incidents"),
     Op("/api/v1/keys", "post", "A new API key for the caller.",
-       body=_object(scopes={"type": "array", "items": one_of(("read", "write", "publish",
-                                                               "admin"))},
-                    days=whole(1, 3650, 90)),
+       body=_object(("scopes",), scopes={"type": "array", "minItems": 1, "items": one_of(
+                        ("read", "write", "publish", "admin"))}, days=whole(1, 3650, 90)),
        body_description="Scopes (at most the caller's) and days of validity.", ok=201,
        result=OBJECT, errors=WRITE, access="incidents"),
     Op("/api/v1/audit", "get", "The audit log entries the caller may read.",
@@ -263,17 +286,18 @@ OPERATIONS: tuple[Op, ...] = (
        "test_version, format, which are not checked).",
        result=_object(("report_id",), report_id=string()), errors=BODY_ERRORS),
     Op("/report/{report_id}", "post", "Submit a measurement; answers its measurement_uid.",
-       body=_object(("content",), format=one_of(("json",)), content=OBJECT),
+       body=_object(("content",), format=one_of(("json",)), content=MEASUREMENT),
        body_description='{"format": "json", "content": <measurement>}, optionally '
        "Content-Encoding: zstd (at most 16 MiB either way).",
        result=_object(("measurement_uid",), measurement_uid=string()),
        errors={**BODY_ERRORS, 404: "No report with this id was opened here.",
+               409: "The measurement's test_name, probe_cc or probe_asn is not its report's.",
                500: "The measurement could not be stored durably; retry later.",
                503: "Over capacity: retry after Retry-After seconds."}),
     Op("/report/{report_id}/close", "post", "Close a report (legacy, a no-op).",
        result=OBJECT, errors={404: "No report with this id was opened here."}),
     Op("/api/v1/check-in", "post", "Probe check-in: URLs to measure, test helpers.",
-       body=_object(probe_cc=_ref("TestListCountry"),
+       body_required=False, body=_object(probe_cc=_ref("TestListCountry"),
                     probe_asn=string(pattern="^AS[0-9]{1,10}$"),
                     run_type=one_of(("timed", "manual")),
                     web_connectivity=_object(category_codes={
@@ -283,10 +307,10 @@ OPERATIONS: tuple[Op, ...] = (
     Op("/api/v1/geolookup", "post",
        "Country and network of addresses, and of the caller's own address (answered, never "
        "stored).",
-       body=_object(("addresses",), addresses={
+       body_required=False, body=_object(addresses={
            "type": "array", "maxItems": 1000,
            "items": {"anyOf": [string(format="ipv4"), string(format="ipv6")]}}),
-       body_description="addresses: the IP addresses to look up, at most 1000.",
+       body_description="addresses: the IP addresses to look up, at most 1000 (default none).",
        result=_object(("geolocation", "client")), errors=BODY_ERRORS),
     Op("/api/v1/test-list/urls", "get", "Citizen Lab test list for a country.",
        (Param("country_code", "ISO alpha-2 or XX (default XX).", _ref("TestListCountry")),
@@ -328,7 +352,13 @@ OPERATIONS: tuple[Op, ...] = (
 def _responses(op: Op) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK" if op.ok == 200 else "Created"}
     ok["content"] = {
-        media: {"schema": op.result if media == "application/json" else string()}
+        media: {
+            "schema": op.result
+            if media == "application/json"
+            else ANY_JSON
+            if "json" in media
+            else string()
+        }
         for media in op.content
     }
     answers: dict[str, Any] = {str(op.ok): ok}
@@ -371,7 +401,7 @@ def _operation(op: Op) -> dict[str, Any]:
     if op.body is not None:
         operation["requestBody"] = {
             "description": op.body_description,
-            "required": True,
+            "required": op.body_required,
             "content": {"application/json": {"schema": op.body}},
         }
     return operation

@@ -14,6 +14,8 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from netvigil.observatory.patterns import UINT32, WHEN
+
 AXES = {
     "measurement_start_day": "CAST(date_trunc('{grain}', measurement_start_time) AS DATE)",
     "probe_cc": "probe_cc",
@@ -56,12 +58,6 @@ DIRECTIONS = ("asc", "desc", "ASC", "DESC")
 BOOLEANS = ("true", "false")
 MAX_ASN = 2**32 - 1
 CC = r"^[A-Za-z]{2}$"
-# 0 to 2^32 - 1, digit by digit, so the OpenAPI pattern says exactly what the server takes.
-UINT32 = (
-    "([0-9]{1,9}|[0-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}"
-    "|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}"
-    "|42949672[0-8][0-9]|429496729[0-5])"
-)
 ASN = rf"^([Aa][Ss])?{UINT32}$"
 TEST_NAME = r"^[a-z0-9_]{1,64}$"
 FILTERS = (
@@ -75,6 +71,8 @@ class BadQuery(ValueError):
 
 
 def _date(name: str, value: str) -> dt.datetime:
+    if not re.fullmatch(WHEN, value):
+        raise BadQuery(f"{name}: expected a date like 2024-02-14, got {value!r}")
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         # In UTC now: an offset that moves year 1 or 9999 out of range fails here, not in DuckDB.
@@ -106,6 +104,15 @@ def technique(value: str) -> str:
 def output_format(params: Mapping[str, str]) -> str:
     """JSON (the default) or CSV, upper or lower case as OONI's clients send them."""
     return _one_of("format", params.get("format", "JSON"), FORMATS).upper()
+
+
+def once(pairs: list[tuple[str, str]]) -> None:
+    """A parameter given twice is refused: which of the two would the answer be for?"""
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise BadQuery(f"{name}: given more than once")
+        seen.add(name)
 
 
 def conditions(params: Mapping[str, str]) -> tuple[str, list[object]]:
@@ -164,11 +171,13 @@ def axis(params: Mapping[str, str], name: str) -> str | None:
     if value is None:
         return None
     _one_of(name, value, tuple(AXES))
-    grain = params.get("time_grain", "day")
-    if grain == "auto":
-        grain = "day"
-    _one_of("time_grain", grain, (*GRAINS, "auto"))
-    return AXES[value].format(grain=grain)
+    return AXES[value].format(grain=time_grain(params))
+
+
+def time_grain(params: Mapping[str, str]) -> str:
+    """Checked even when no axis is a time (a wrong value is not silently ignored)."""
+    grain = _one_of("time_grain", params.get("time_grain", "day"), (*GRAINS, "auto"))
+    return "day" if grain == "auto" else grain
 
 
 def order(params: Mapping[str, str]) -> str:

@@ -26,8 +26,8 @@ from starlette.routing import Route
 from netvigil.bodies import decode_object
 from netvigil.geoip import NOWHERE, GeoIP
 from netvigil.observatory.collector import error, read_body
-from netvigil.observatory.query import integer
 from netvigil.observatory.ids import new_report_id
+from netvigil.observatory.query import integer, once
 from netvigil.probe import inputs
 
 MAX_URLS = 9999  # OONI's limit for manual runs
@@ -65,7 +65,7 @@ def _where(geo: GeoIP | None, address: str) -> dict[str, str | int]:
 
 def _geolookup_request(body: bytes) -> list[str]:
     spec = decode_object(body)
-    addresses = spec.get("addresses")
+    addresses = spec.get("addresses", [])
     if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
         raise ValueError("addresses must be a list of strings")
     if len(addresses) > MAX_LOOKUPS:
@@ -123,6 +123,7 @@ def routes(
     async def test_list(request: Request) -> Response:
         query = request.query_params
         try:
+            once(query.multi_items())
             limit = integer(query, "limit", 100, 1, MAX_URLS)
             categories = query.get("category_codes")
             if categories is not None and not re.fullmatch(r"[A-Za-z_]+(,[A-Za-z_]+)*", categories):
