@@ -28,7 +28,7 @@ from netvigil.incidents.service import Forbidden, NotFound
 from netvigil.incidents.validate import InvalidIncident, decode_input
 
 MAX_BODY = 1 << 20
-MAX_KEY_DAYS = 3650
+MAX_KEY_DAYS = 366  # accounts.create_key's bound
 ACTIONS = ("publish", "review", "retract", "sightings")
 MEDIA = {
     "json": "application/json",
