@@ -19,29 +19,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.observatory.live import Live, live_server
+from tests.observatory.live import Live
 
 # Per operation and generation phase: enough to find what is reachable, and the whole test
 # stays within a few minutes on two cores.
 MAX_EXAMPLES = 25
 EXCLUDED = ("POST /th/", "POST /api/v1/webhooks")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    with live_server(tmp_path_factory.mktemp("schemathesis")) as server:
-        yield server
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def schemathesis(live: Live, folder: Path, *headers: str) -> tuple[int, str, dict[str, object]]:
     report = folder / "report.json"
     command = [
-        *(sys.executable, "-m", "schemathesis.cli", "run", f"{live.url}/openapi.json"),
+        *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG)),
+        *("run", f"{live.url}/openapi.json"),
         *("--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", "9"),
         *("--max-redirects", "0", "--request-timeout", "30", "--workers", "1"),
         *("--generation-database", "none", "--no-color", "--suppress-health-check", "all"),

@@ -225,6 +225,12 @@ WRITE = {
     403: "The caller's key or role does not allow this.",
     413: "The body is over 1 MiB.",
 }
+INCIDENT_RULES = (
+    "Bad input, the error names the field: not JSON of the IncidentInput shape, or a rule "
+    "the schema cannot state: at least one country; country and subdivision codes that "
+    "exist (a subdivision of a listed country); a non-empty title; the end after the start; "
+    "evidence, organisations and groups that exist here; lengths and list sizes."
+)
 LIST = {"type": "object", "required": ["metadata", "results"]}
 ATOM = ("application/atom+xml",)
 EXPORT_MEDIA = (
@@ -242,7 +248,7 @@ INCIDENTS: tuple[Op, ...] = (
        result=LIST, errors=INCIDENT_ERRORS, access="incidents"),
     Op("/api/v1/incidents", "post", "Create an incident (a public one waits for review).",
        body=_ref("IncidentInput"), body_description="An incident (IncidentInput).", ok=201,
-       result=_ref("Incident"), errors=WRITE, access="incidents"),
+       result=_ref("Incident"), errors={**WRITE, 400: INCIDENT_RULES}, access="incidents"),
     Op("/api/v1/incidents/schema", "get", "JSON Schema of an incident revision.",
        result=OBJECT, errors=INCIDENT_ERRORS, access="incidents"),
     Op("/api/v1/incidents/export", "get", "Export what the caller may read.",
@@ -256,7 +262,7 @@ INCIDENTS: tuple[Op, ...] = (
        result=_ref("Incident"), errors=READ, access="incidents"),
     Op("/api/v1/incidents/{id}", "put", "Revise an incident (a new signed revision).",
        body=_ref("IncidentInput"), body_description="The incident's new content.",
-       result=_ref("Incident"), errors=WRITE, access="incidents"),
+       result=_ref("Incident"), errors={**WRITE, 400: INCIDENT_RULES}, access="incidents"),
     Op("/api/v1/incidents/{id}/revisions", "get", "Every revision the caller may read.",
        result={"type": "array"}, errors=READ, access="incidents"),
     Op("/api/v1/incidents/{id}/publish", "post", "Ask for publication to public.",
