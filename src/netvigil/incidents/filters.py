@@ -60,10 +60,11 @@ def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
 
 
 def _number(name: str, value: Any, default: int, low: int, high: int) -> int:
-    if value is None or value == "":
+    if value is None:
         return default
     text = str(value)
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+    whole = text.isascii() and text.isdigit() and len(text) <= 18  # int() refuses > 4,300
+    if not whole or not low <= int(text) <= high:
         raise BadFilter(f"{name}: a whole number from {low} to {high}")
     return int(text)
 
@@ -75,7 +76,7 @@ def parse_filter(params: Mapping[str, Any], *, paged: bool = True) -> Filter:
     asn = params.get("asn")
     if asn is not None:
         text = str(asn).upper().removeprefix("AS")
-        if not (text.isascii() and text.isdigit()) or int(text) >= 2**32:
+        if not (text.isascii() and text.isdigit() and len(text) <= 10) or int(text) >= 2**32:
             raise BadFilter(f"asn: not an AS number {asn!r}")
     since = params.get("since")
     stamp = None
