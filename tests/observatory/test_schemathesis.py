@@ -27,7 +27,7 @@ from tests.observatory.live import Live
 
 # Per operation and generation phase: enough to find what is reachable, and the whole test
 # stays within a few minutes on two cores.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 10
 EXCLUDED = ("POST /th/", "POST /api/v1/webhooks")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
@@ -55,5 +55,6 @@ def schemathesis(live: Live, folder: Path, *headers: str) -> tuple[int, str, dic
 def test_schemathesis_finds_nothing(live: Live, who: str, tmp_path: Path) -> None:
     headers = [f"Authorization: Bearer {live.key}"] if who == "api_key" else []
     code, output, _ = schemathesis(live, tmp_path, *headers)
-    assert code == 0, output[-20000:]
+    found = output[output.find("= FAILURES =") : output.find("= SUMMARY =")]
+    assert code == 0, (found or output)[-20000:]
     assert "Traceback" not in live.log_text()

@@ -167,8 +167,8 @@ def routes(instance: Instance) -> list[Route]:
 
     def show(call: Call, who: Principal) -> Any:
         number = call.query.get("revision")
-        whole = number is not None and number.isascii() and number.isdigit() and len(number) < 10
-        if number is not None and not (whole and int(number)):
+        whole = number is not None and number.isascii() and number.isdigit() and len(number) < 19
+        if number is not None and not (whole and 1 <= int(number) <= 10**9):
             raise BadFilter("revision: a whole number from 1")
         found = service.get(who, call.path["id"], int(number) if number else None)
         return service.view(who, [found])[0]
