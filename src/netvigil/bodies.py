@@ -9,7 +9,7 @@ through :func:`decode`, so each of these is a `BadBody` whose message is one lin
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 
@@ -21,10 +21,22 @@ class BadBody(ValueError):
     """The body is not (valid) JSON of the expected shape; the message is one line."""
 
 
-def decode(data: bytes, kind: type[T] | Any = Any) -> T:
-    """`data` decoded as `kind` (any JSON value by default). Raises BadBody."""
+def decode(data: bytes, kind: type[T]) -> T:
+    """`data` decoded as `kind`. Raises BadBody."""
+    return cast(T, _decode(data, kind))
+
+
+def decode_object(data: bytes) -> dict[str, Any]:
+    """A JSON object (an empty body is `{}`). Raises BadBody."""
+    value = _decode(data, Any) if data.strip() else {}
+    if not isinstance(value, dict):
+        raise BadBody("expected a JSON object")
+    return value
+
+
+def _decode(data: bytes, kind: Any) -> Any:
     try:
-        value: T = msgspec.json.decode(data, type=kind)
+        return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as exc:
         raise BadBody(str(exc).splitlines()[0]) from None
     except msgspec.DecodeError as exc:
@@ -33,12 +45,3 @@ def decode(data: bytes, kind: type[T] | Any = Any) -> T:
         raise BadBody("not JSON: the body is not valid UTF-8") from None
     except RecursionError:
         raise BadBody(f"not JSON: {MAX_DEPTH_MESSAGE}") from None
-    return value
-
-
-def decode_object(data: bytes) -> dict[str, Any]:
-    """A JSON object (an empty body is `{}`). Raises BadBody."""
-    value = decode(data) if data.strip() else {}
-    if not isinstance(value, dict):
-        raise BadBody("expected a JSON object")
-    return value
