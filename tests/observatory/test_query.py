@@ -54,7 +54,7 @@ def test_bad_filters_name_what_is_valid(name: str, value: str, named: str) -> No
 def test_techniques() -> None:
     assert technique("http_blockpage:ooni.id_lamanlabuh_kominfo").startswith("http_blockpage:")
     assert technique("tls_reset") == "tls_reset"
-    with pytest.raises(BadQuery, match="dns_nxdomain.*http_blockpage:FINGERPRINT"):
+    with pytest.raises(BadQuery, match=r"dns_nxdomain.*http_blockpage:FINGERPRINT"):
         technique("nonsense")
 
 
