@@ -4,86 +4,39 @@ Starlette does not derive a schema from handler signatures, so each operation is
 once here: its parameters with their types, bounds and enums (taken from the vocabularies the
 server validates with, query.py and the incident model), its request body's schema (the
 incident input's is generated from the msgspec type), every status it answers and the real
-content types. `docs/openapi.json` is this document, committed; tests check that the copy
-matches, that every route of the app has an entry, and schemathesis checks the live server
-against it (tests/observatory/test_schemathesis.py), so the document cannot drift from the
-server (aesthetics.md principle 13).
+content types (the pieces: openapi_parts.py). `docs/openapi.json` is this document,
+committed; tests check that the copy matches, that every route of the app has an entry, and
+schemathesis checks the live server against it (tests/observatory/test_schemathesis.py), so
+the document cannot drift from the server (aesthetics.md principle 13).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, Literal, get_args
-
-import msgspec
+from typing import Any, get_args
 
 from netvigil import __version__
-from netvigil.incidents.model import Incident, IncidentInput, Kind, Status, Technique
-from netvigil.incidents.validate import known_country
+from netvigil.incidents.model import Kind, Status, Technique
 from netvigil.observatory import query
-from netvigil.observatory.patterns import START_TIME, TIMESTAMP, WHEN
+from netvigil.observatory.openapi_parts import (
+    BOOLEAN,
+    OBJECT,
+    TIME,
+    Op,
+    Param,
+    category_list,
+    countries,
+    incident_schemas,
+    obj,
+    one_of,
+    operation,
+    ref,
+    string,
+    test_list_countries,
+    whole,
+)
+from netvigil.observatory.patterns import START_TIME
 from netvigil.probe import inputs
-
-Schema = dict[str, Any]
-Access = Literal["open", "incidents"]  # incidents: an optional API key (no key: the public)
-
-
-def string(**more: Any) -> Schema:
-    return {"type": "string", **more}
-
-
-def one_of(values: tuple[str, ...] | list[str]) -> Schema:
-    return {"type": "string", "enum": list(values)}
-
-
-def whole(low: int, high: int, default: int | None = None) -> Schema:
-    bounded: Schema = {"type": "integer", "minimum": low, "maximum": high}
-    return bounded if default is None else {**bounded, "default": default}
-
-
-def _object(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
-    return {"type": "object", "required": list(required), "properties": properties}
-
-
-BOOLEAN = one_of(query.BOOLEANS)
-TIME = string(pattern=WHEN)
-ERROR: Schema = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string"}},
-}
-ANY_JSON: Schema = {}
-OBJECT: Schema = {"type": "object"}
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    description: str
-    schema: Schema = field(default_factory=string)
-    required: bool = False
-
-
-@dataclass(frozen=True)
-class Op:
-    """One operation: (path, method), what it does, what it takes and every answer it gives."""
-
-    path: str
-    method: str
-    summary: str
-    query: tuple[Param, ...] = ()
-    body: Schema | None = None
-    body_description: str = ""
-    body_required: bool = True  # False: an empty body reads as {}
-    ok: int = 200
-    content: tuple[str, ...] = ("application/json",)
-    result: Schema = field(default_factory=dict)
-    errors: dict[int, str] = field(default_factory=dict)
-    access: Access = "open"
-    path_schema: Schema = field(default_factory=lambda: string(minLength=1))
-
 
 FILTERS = (
     Param("probe_cc", "Country, ISO 3166-1 alpha-2 (IT).", string(pattern=query.CC)),
@@ -131,75 +84,7 @@ BODY_ERRORS = {
 }
 
 
-@cache
-def incident_schemas() -> dict[str, Schema]:
-    """Components of the incident input and revision, from their msgspec types."""
-    _, components = msgspec.json.schema_components(
-        (IncidentInput, Incident), ref_template="#/components/schemas/{name}"
-    )
-    seen: set[str] = set()
-    for info in msgspec.inspect.multi_type_info([IncidentInput, Incident]):
-        _time_patterns(info, components, seen)
-    return components
-
-
-def _time_patterns(
-    info: msgspec.inspect.Type, components: dict[str, Schema], seen: set[str]
-) -> None:
-    """msgspec describes a datetime as a bare string: give each its pattern, so generated
-    values are times and the document says which strings the decoder takes."""
-    if isinstance(info, msgspec.inspect.StructType):
-        schema = components.get(info.cls.__name__)
-        if schema is None or info.cls.__name__ in seen:
-            return
-        seen.add(info.cls.__name__)
-        for item in info.fields:
-            kinds = (
-                item.type.types
-                if isinstance(item.type, msgspec.inspect.UnionType)
-                else (item.type,)
-            )
-            prop = schema["properties"][item.encode_name]
-            for kind in kinds:
-                if isinstance(kind, msgspec.inspect.DateTimeType):
-                    for option in prop.get("anyOf", [prop]):
-                        if option.get("type") == "string":
-                            option["pattern"] = TIMESTAMP
-                _time_patterns(kind, components, seen)
-    for child in ("item_type", "key_type", "value_type"):
-        if hasattr(info, child):
-            _time_patterns(getattr(info, child), components, seen)
-    if isinstance(info, msgspec.inspect.UnionType):
-        for kind in info.types:
-            _time_patterns(kind, components, seen)
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-@cache
-def countries() -> list[str]:
-    """ISO 3166-1 alpha-2 codes, as the incident filters check them."""
-    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return [a + b for a in letters for b in letters if known_country(a + b)]
-
-
-@cache
-def test_list_countries() -> list[str]:
-    """Codes the test lists answer for (any case), XX and ZZ included."""
-    known = sorted(inputs.known_countries())
-    return known + [c.lower() for c in known]
-
-
-def category_list() -> Schema:
-    """Comma-separated Citizen Lab category codes (any case)."""
-    codes = sorted(inputs.category_codes())
-    one = "(" + "|".join(codes + [c.lower() for c in codes]) + ")"
-    return string(pattern=f"^{one}(,{one})*$")
-
-
-MEASUREMENT = _object(
+MEASUREMENT = obj(
     ("test_name", "probe_cc", "probe_asn", "measurement_start_time"),
     test_name=string(pattern="^[a-z0-9_]{1,64}$"),
     probe_cc=string(pattern="^[A-Z]{2}$"),
@@ -207,7 +92,7 @@ MEASUREMENT = _object(
     measurement_start_time=string(pattern=START_TIME),
 )
 INCIDENT_FILTERS = (
-    Param("country", "ISO 3166-1 alpha-2.", _ref("Country")),
+    Param("country", "ISO 3166-1 alpha-2.", ref("Country")),
     Param("kind", "Kind of incident.", one_of(get_args(Kind))),
     Param("status", "Status.", one_of(get_args(Status))),
     Param("technique", "Technique.", one_of(get_args(Technique))),
@@ -247,8 +132,8 @@ INCIDENTS: tuple[Op, ...] = (
         Param("offset", "Incidents to skip.", whole(0, 10**9, 0))),
        result=LIST, errors=INCIDENT_ERRORS, access="incidents"),
     Op("/api/v1/incidents", "post", "Create an incident (a public one waits for review).",
-       body=_ref("IncidentInput"), body_description="An incident (IncidentInput).", ok=201,
-       result=_ref("Incident"), errors={**WRITE, 400: INCIDENT_RULES}, access="incidents"),
+       body=ref("IncidentInput"), body_description="An incident (IncidentInput).", ok=201,
+       result=ref("Incident"), errors={**WRITE, 400: INCIDENT_RULES}, access="incidents"),
     Op("/api/v1/incidents/schema", "get", "JSON Schema of an incident revision.",
        result=OBJECT, errors=INCIDENT_ERRORS, access="incidents"),
     Op("/api/v1/incidents/export", "get", "Export what the caller may read.",
@@ -259,40 +144,40 @@ INCIDENTS: tuple[Op, ...] = (
        content=ATOM, errors=INCIDENT_ERRORS, access="incidents"),
     Op("/api/v1/incidents/{id}", "get", "One incident, as the caller may read it.",
        (Param("revision", "An earlier revision.", whole(1, 10**9)),),
-       result=_ref("Incident"), errors=READ, access="incidents"),
+       result=ref("Incident"), errors=READ, access="incidents"),
     Op("/api/v1/incidents/{id}", "put", "Revise an incident (a new signed revision).",
-       body=_ref("IncidentInput"), body_description="The incident's new content.",
-       result=_ref("Incident"), errors={**WRITE, 400: INCIDENT_RULES}, access="incidents"),
+       body=ref("IncidentInput"), body_description="The incident's new content.",
+       result=ref("Incident"), errors={**WRITE, 400: INCIDENT_RULES}, access="incidents"),
     Op("/api/v1/incidents/{id}/revisions", "get", "Every revision the caller may read.",
        result={"type": "array"}, errors=READ, access="incidents"),
     Op("/api/v1/incidents/{id}/publish", "post", "Ask for publication to public.",
        body=OBJECT, body_description="Nothing is read from the body.", body_required=False,
-       result=_ref("Incident"), errors=WRITE, access="incidents"),
+       result=ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/incidents/{id}/review", "post", "Approve or reject publication (a second "
-       "person).", body=_object(approve={"type": "boolean"}), body_required=False,
+       "person).", body=obj(approve={"type": "boolean"}), body_required=False,
        body_description="approve: true to publish, false to reject.",
-       result=_ref("Incident"), errors=WRITE, access="incidents"),
+       result=ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/incidents/{id}/retract", "post", "Retract, with a reason.",
-       body=_object(("reason",), reason=string(minLength=1, maxLength=1000, pattern=r"\S")),
+       body=obj(("reason",), reason=string(minLength=1, maxLength=1000, pattern=r"\S")),
        body_description="Why (at most 1000 characters).",
-       result=_ref("Incident"), errors=WRITE, access="incidents"),
+       result=ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/incidents/{id}/sightings", "post", "Add a sighting as another organisation.",
-       body=_object(("kind",), kind=one_of(("seen", "false_positive", "still_ongoing", "ended")),
+       body=obj(("kind",), kind=one_of(("seen", "false_positive", "still_ongoing", "ended")),
                     note=string(maxLength=2000)),
        body_description="What the organisation saw.",
-       result=_ref("Incident"), errors=WRITE, access="incidents"),
+       result=ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/feeds", "post", "Save a filter as a private Atom feed (a token URL).",
-       body=_object(("name",), name=string(minLength=1, maxLength=200), filter=OBJECT),
+       body=obj(("name",), name=string(minLength=1, maxLength=200), filter=OBJECT),
        body_description="A name, and a filter with the list's parameters.", ok=201,
        result=OBJECT, errors=WRITE, access="incidents"),
     Op("/api/v1/feeds/{token}", "get", "A saved filter's Atom feed.", content=ATOM,
        errors={404: "No feed with this token."}, access="incidents"),
     Op("/api/v1/webhooks", "post", "Subscribe a URL to signed incident events.",
-       body=_object(("url",), url=string(maxLength=2000, pattern="^https?://")),
+       body=obj(("url",), url=string(maxLength=2000, pattern="^https?://")),
        body_description="The URL to deliver to (public addresses only).", ok=201,
        result=OBJECT, errors=WRITE, access="incidents"),
     Op("/api/v1/keys", "post", "A new API key for the caller.",
-       body=_object(("scopes",), scopes={"type": "array", "minItems": 1, "items": one_of(
+       body=obj(("scopes",), scopes={"type": "array", "minItems": 1, "items": one_of(
                         ("read", "write", "publish", "admin"))}, days=whole(1, 366, 90)),
        body_description="Scopes (at most the caller's) and days of validity.", ok=201,
        result=OBJECT, errors=WRITE, access="incidents"),
@@ -305,19 +190,19 @@ INCIDENTS: tuple[Op, ...] = (
 OPERATIONS: tuple[Op, ...] = (
     Op("/", "get", "What this server is and what it holds: an HTML page, or its facts as "
        "JSON for `Accept: application/json`.", content=("text/html", "application/json"),
-       result=_object(("measurements", "countries", "public_incidents"))),
+       result=obj(("measurements", "countries", "public_incidents"))),
     Op("/report", "post", "Open a report (OONI collector).",
-       body=_object(("probe_cc", "probe_asn", "test_name"), probe_cc=string(pattern="^[A-Z]{2}$"),
+       body=obj(("probe_cc", "probe_asn", "test_name"), probe_cc=string(pattern="^[A-Z]{2}$"),
                     probe_asn=string(pattern="^AS[0-9]{1,10}$"),
                     test_name=string(pattern="^[a-z0-9_]{1,64}$")),
        body_description="probe_cc, probe_asn, test_name (and software_name, software_version, "
        "test_version, format, which are not checked).",
-       result=_object(("report_id",), report_id=string()), errors=BODY_ERRORS),
+       result=obj(("report_id",), report_id=string()), errors=BODY_ERRORS),
     Op("/report/{report_id}", "post", "Submit a measurement; answers its measurement_uid.",
-       body=_object(("content",), format=one_of(("json",)), content=MEASUREMENT),
+       body=obj(("content",), format=one_of(("json",)), content=MEASUREMENT),
        body_description='{"format": "json", "content": <measurement>}, optionally '
        "Content-Encoding: zstd (at most 16 MiB either way).",
-       result=_object(("measurement_uid",), measurement_uid=string()),
+       result=obj(("measurement_uid",), measurement_uid=string()),
        errors={**BODY_ERRORS, 404: "No report with this id was opened here.",
                409: "The measurement's test_name, probe_cc or probe_asn is not its report's.",
                500: "The measurement could not be stored durably; retry later.",
@@ -325,46 +210,46 @@ OPERATIONS: tuple[Op, ...] = (
     Op("/report/{report_id}/close", "post", "Close a report (legacy, a no-op).",
        result=OBJECT, errors={404: "No report with this id was opened here."}),
     Op("/api/v1/check-in", "post", "Probe check-in: URLs to measure, test helpers.",
-       body_required=False, body=_object(probe_cc=_ref("TestListCountry"),
+       body_required=False, body=obj(probe_cc=ref("TestListCountry"),
                     probe_asn=string(pattern="^AS[0-9]{1,10}$"),
                     run_type=one_of(("timed", "manual")),
-                    web_connectivity=_object(category_codes={
-                        "type": "array", "items": _ref("CategoryCode")})),
+                    web_connectivity=obj(category_codes={
+                        "type": "array", "items": ref("CategoryCode")})),
        body_description="probe_cc, probe_asn, run_type, web_connectivity.category_codes.",
        result=OBJECT, errors=BODY_ERRORS),
     Op("/api/v1/geolookup", "post",
        "Country and network of addresses, and of the caller's own address (answered, never "
        "stored).",
-       body_required=False, body=_object(addresses={
+       body_required=False, body=obj(addresses={
            "type": "array", "maxItems": 1000,
            "items": {"anyOf": [string(format="ipv4"), string(format="ipv6")]}}),
        body_description="addresses: the IP addresses to look up, at most 1000 (default none).",
-       result=_object(("geolocation", "client")), errors=BODY_ERRORS),
+       result=obj(("geolocation", "client")), errors=BODY_ERRORS),
     Op("/api/v1/test-list/urls", "get", "Citizen Lab test list for a country.",
-       (Param("country_code", "ISO alpha-2 or XX (default XX).", _ref("TestListCountry")),
-        Param("category_codes", "Comma-separated category codes.", _ref("CategoryCodes")),
+       (Param("country_code", "ISO alpha-2 or XX (default XX).", ref("TestListCountry")),
+        Param("category_codes", "Comma-separated category codes.", ref("CategoryCodes")),
         Param("limit", "URLs (default 100).", whole(1, 9999, 100))),
-       result=_object(("metadata", "results")), errors={400: BAD}),
+       result=obj(("metadata", "results")), errors={400: BAD}),
     Op("/api/v1/test-helpers", "get", "Test helpers to use.", result=OBJECT),
     Op("/api/v1/measurements", "get", "Search measurements (OONI-compatible).",
-       (*FILTERS, *PAGING), content=TABLE, result=_object(("metadata", "results")),
+       (*FILTERS, *PAGING), content=TABLE, result=obj(("metadata", "results")),
        errors={400: BAD}),
     Op("/api/v1/measurement/{uid}", "get",
        "One measurement: its row, raw data and enriched addresses.",
-       result=_object(("measurement_uid",)), errors={404: "No such measurement."}),
+       result=obj(("measurement_uid",)), errors={404: "No such measurement."}),
     Op("/api/v1/raw_measurement", "get",
        "The raw measurement as submitted or imported (read from its file).",
        (Param("measurement_uid", "The measurement's uid.", string(minLength=1), True),),
        result=OBJECT, errors={400: BAD, 404: "No such measurement."}),
     Op("/api/v1/aggregation", "get", "Counts by axes (OONI's MAT API).",
-       (*FILTERS, *AGGREGATION), content=TABLE, result=_object(("result",)),
+       (*FILTERS, *AGGREGATION), content=TABLE, result=obj(("result",)),
        errors={400: BAD}),
     Op("/api/v1/analysis", "get", "Our layered verdicts, with the addresses seen and their "
-       "networks.", (*FILTERS, *PAGING), content=TABLE, result=_object(("results",)),
+       "networks.", (*FILTERS, *PAGING), content=TABLE, result=obj(("results",)),
        errors={400: BAD}),
     Op("/th/", "get", "Test helper greeting.", result=OBJECT),
     Op("/th/", "post", "Test helper control measurement (OONI TH protocol).",
-       body=_object(("http_request", "tcp_connect"),
+       body=obj(("http_request", "tcp_connect"),
                     http_request=string(pattern="^https?://"),
                     http_request_headers={"type": "object"},
                     tcp_connect={"type": "array", "items": string()},
@@ -377,68 +262,10 @@ OPERATIONS: tuple[Op, ...] = (
 )  # fmt: skip
 
 
-def _responses(op: Op) -> dict[str, Any]:
-    ok: dict[str, Any] = {"description": "OK" if op.ok == 200 else "Created"}
-    ok["content"] = {
-        media: {
-            "schema": op.result
-            if media == "application/json"
-            else ANY_JSON
-            if "json" in media
-            else string()
-        }
-        for media in op.content
-    }
-    answers: dict[str, Any] = {str(op.ok): ok}
-    for status, description in sorted(op.errors.items()):
-        answer: dict[str, Any] = {
-            "description": description,
-            "content": {"application/json": {"schema": ERROR}},
-        }
-        if status == 503:
-            answer["headers"] = {"Retry-After": {"schema": string(pattern="^[0-9]+$")}}
-        answers[str(status)] = answer
-    return answers
-
-
-def _operation(op: Op) -> dict[str, Any]:
-    parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": op.path_schema}
-        for name in ("report_id", "uid", "id", "token")
-        if "{" + name + "}" in op.path
-    ]
-    parameters += [
-        {
-            "name": p.name,
-            "in": "query",
-            "description": p.description,
-            "required": p.required,
-            "schema": p.schema,
-        }
-        for p in op.query
-    ]
-    operation: dict[str, Any] = {
-        "summary": op.summary,
-        "operationId": _operation_id(op.method, op.path),
-        "parameters": parameters,
-        "responses": _responses(op),
-        # The data API and probe services are open; incidents take an optional API key
-        # (without one the caller is the public).
-        "security": [{}, {"apiKey": []}] if op.access == "incidents" else [],
-    }
-    if op.body is not None:
-        operation["requestBody"] = {
-            "description": op.body_description,
-            "required": op.body_required,
-            "content": {"application/json": {"schema": op.body}},
-        }
-    return operation
-
-
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op)
+        paths.setdefault(op.path, {})[op.method] = operation(op)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -462,11 +289,6 @@ def document() -> dict[str, Any]:
             },
         },
     }
-
-
-def _operation_id(method: str, path: str) -> str:
-    name = path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
-    return f"{method}_{name or 'root'}".replace("-", "_").replace(".", "_")
 
 
 def rendered() -> str:
