@@ -82,6 +82,7 @@ INCIDENT_ROUTES = {
 PAGE_ROLES = ("anonymous", "a_member", "b_member", "a_admin", "coalition_admin")
 # Routes that never carry incident data: each is called by every role, and must not either.
 OTHER_ROUTES = {
+    ("/", "GET"): ("/", b""),  # counts public incidents only
     ("/report", "POST"): ("/report", b"{}"),
     ("/report/{report_id}", "POST"): ("/report/nope", b"{}"),
     ("/report/{report_id}/close", "POST"): ("/report/nope/close", b""),

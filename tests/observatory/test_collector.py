@@ -76,7 +76,7 @@ def test_every_qa_measurement_is_stored_once_with_a_stable_uid(client: TestClien
 def test_ooni_probe_fixture_body_is_accepted_once_its_report_is_ours(client: TestClient) -> None:
     body = json.loads(EXPECTED.read_text())
     unmodified = client.post(f"/report/{body['content']['report_id']}", json=body)
-    assert unmodified.status_code == 400 and "_id" in unmodified.json()["error"]
+    assert unmodified.status_code == 404 and "_id" in unmodified.json()["error"]
     content = body["content"]
     content.update(probe_cc="IT", probe_asn="AS137")
     report = open_report(client, "IT", "AS137", "dummy")
@@ -141,7 +141,7 @@ def test_mismatched_body_names_the_report(client: TestClient) -> None:
     content = json.loads(qa_files()[0].read_text())
     content["probe_cc"] = "BR"
     response = submit(client, report, content)
-    assert response.status_code == 400 and report in response.json()["error"]
+    assert response.status_code == 409 and report in response.json()["error"]
     assert "probe_cc" in response.json()["error"]
 
 

@@ -32,7 +32,9 @@ APP = create_app(AsyncioBackend(), HelperSettings())
 
 def test_hello_and_methods() -> None:
     assert call(APP, "GET").json() == {"message": "Hello OONItarian!"}
-    assert call(APP, "PUT").status_code == 400
+    refused = call(APP, "PUT")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, POST"
+    assert "GET and POST" in refused.json()["error"]
 
 
 def test_bad_requests_are_clear_4xx() -> None:

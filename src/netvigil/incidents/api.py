@@ -19,14 +19,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from netvigil.bodies import BadBody, decode_object
 from netvigil.incidents import accounts, exports, feeds, misp, stix
-from netvigil.incidents.access import ANONYMOUS, Principal
+from netvigil.incidents.access import ANONYMOUS, SCOPES, Principal
 from netvigil.incidents.filters import BadFilter, parse_filter
 from netvigil.incidents.instance import Instance, OverQuota
 from netvigil.incidents.service import Forbidden, NotFound
 from netvigil.incidents.validate import InvalidIncident, decode_input
 
 MAX_BODY = 1 << 20
+MAX_KEY_DAYS = 366  # accounts.create_key's bound
 ACTIONS = ("publish", "review", "retract", "sightings")
 MEDIA = {
     "json": "application/json",
@@ -41,19 +43,23 @@ class Unauthorised(Exception):
     """A credential was given and is not valid (401); no credential is the public."""
 
 
+class TooLarge(Exception):
+    """The request body is over MAX_BODY (413)."""
+
+
 def error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 async def body_of(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise InvalidIncident([f"request body over {MAX_BODY} bytes"])
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise TooLarge(f"request body over {MAX_BODY} bytes")
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > MAX_BODY:
-            raise InvalidIncident([f"request body over {MAX_BODY} bytes"])
+            raise TooLarge(f"request body over {MAX_BODY} bytes")
     return bytes(data)
 
 
@@ -85,11 +91,17 @@ class Call(msgspec.Struct, frozen=True):
 
     def fields(self) -> dict[str, Any]:
         try:
-            value = json.loads(self.body) if self.body.strip() else {}
-        except ValueError:
-            raise InvalidIncident(["not JSON"]) from None
-        if not isinstance(value, dict):
-            raise InvalidIncident(["expected a JSON object"])
+            return decode_object(self.body)
+        except BadBody as exc:
+            raise InvalidIncident([str(exc)]) from None
+
+    def text(self, name: str, *, required: bool = False, longest: int = 2000) -> str:
+        """A string field of the body (400 naming it when it is not one)."""
+        value = self.fields().get(name)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or len(value) > longest or (required and not value):
+            raise InvalidIncident([f"{name}: a string of 1 to {longest} characters"])
         return value
 
 
@@ -115,8 +127,11 @@ def routes(instance: Instance) -> list[Route]:
     ) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
             try:
+                query = dict(request.query_params)
+                if len(query) < len(request.query_params.multi_items()):
+                    raise BadFilter("a query parameter is given more than once")
                 body = await body_of(request) if request.method in ("POST", "PUT") else b""
-                call = Call(dict(request.query_params), dict(request.path_params), body)
+                call = Call(query, dict(request.path_params), body)
                 who = await asyncio.to_thread(principal, request)
                 result = await asyncio.to_thread(work, call, who)
                 if isinstance(result, Response):
@@ -126,6 +141,8 @@ def routes(instance: Instance) -> list[Route]:
                 )
             except Unauthorised as exc:
                 return error(401, str(exc))
+            except TooLarge as exc:
+                return error(413, str(exc))
             except NotFound as exc:
                 return error(404, str(exc))
             except OverQuota as exc:
@@ -152,8 +169,9 @@ def routes(instance: Instance) -> list[Route]:
 
     def show(call: Call, who: Principal) -> Any:
         number = call.query.get("revision")
-        if number is not None and not number.isdigit():
-            raise BadFilter("revision: a number")
+        whole = number is not None and number.isascii() and number.isdigit() and len(number) < 19
+        if number is not None and not (whole and 1 <= int(number) <= 10**9):
+            raise BadFilter("revision: a whole number from 1")
         found = service.get(who, call.path["id"], int(number) if number else None)
         return service.view(who, [found])[0]
 
@@ -169,12 +187,15 @@ def routes(instance: Instance) -> list[Route]:
             if name == "publish":
                 done = service.request_publication(who, ident)
             elif name == "review":
-                done = service.review(who, ident, approve=fields.get("approve") is True)
+                approve = fields.get("approve", False)
+                if not isinstance(approve, bool):
+                    raise InvalidIncident(["approve: true or false"])
+                done = service.review(who, ident, approve=approve)
             elif name == "retract":
-                done = service.retract(who, ident, str(fields.get("reason", "")))
+                done = service.retract(who, ident, call.text("reason"))
             else:
                 org = instance.org_names().get(who.org_id or "", who.kind)
-                kind, note = str(fields.get("kind", "")), str(fields.get("note", ""))
+                kind, note = call.text("kind", required=True), call.text("note")
                 done = service.sight(who, ident, kind, note, org)
             return service.view(who, [done])[0]
 
@@ -192,8 +213,9 @@ def routes(instance: Instance) -> list[Route]:
         return render(instance, ANONYMOUS, found, "atom", "/api/v1/incidents/feed")
 
     def new_feed(call: Call, who: Principal) -> Any:
-        fields = call.fields()
-        return instance.create_feed(who, str(fields.get("name", "")), fields.get("filter", {}))
+        return instance.create_feed(
+            who, call.text("name", required=True, longest=200), call.fields().get("filter", {})
+        )
 
     def saved_feed(call: Call, who: Principal) -> Response:
         found = instance.feed(call.path["token"])
@@ -204,14 +226,18 @@ def routes(instance: Instance) -> list[Route]:
         return render(instance, owner, instance.select(owner, chosen), "atom", path)
 
     def subscribe(call: Call, who: Principal) -> Any:
-        return instance.subscribe(who, str(call.fields().get("url", "")))
+        return instance.subscribe(who, call.text("url", required=True))
 
     def new_key(call: Call, who: Principal) -> Any:
         fields = call.fields()
-        days = fields.get("days", 90)
-        if not isinstance(days, int):
-            raise BadFilter("days: a whole number")
-        return instance.new_key(who, fields.get("scopes", []), days)
+        days, scopes = fields.get("days", 90), fields.get("scopes")
+        if isinstance(days, float) and days.is_integer():
+            days = int(days)  # 90.0 is a whole number (JSON has one number type)
+        if type(days) is not int or not 1 <= days <= MAX_KEY_DAYS:  # JSON true is no number
+            raise BadFilter(f"days: a whole number from 1 to {MAX_KEY_DAYS}")
+        if not isinstance(scopes, list) or not scopes or not set(map(str, scopes)) <= SCOPES:
+            raise BadFilter(f"scopes: a list of some of {', '.join(sorted(SCOPES))}")
+        return instance.new_key(who, scopes, days)
 
     def revoke_key(call: Call, who: Principal) -> Any:
         return instance.revoke_key(who, call.path["id"])

@@ -7,6 +7,7 @@ or paging value is a clear 400, never an empty result that looks like an answer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any, get_args
 
@@ -14,6 +15,7 @@ import msgspec
 
 from netvigil.incidents.model import Incident, Kind, Status, Technique
 from netvigil.incidents.validate import known_country
+from netvigil.observatory.patterns import WHEN
 
 MAX_LIMIT = 1000
 
@@ -58,10 +60,11 @@ def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
 
 
 def _number(name: str, value: Any, default: int, low: int, high: int) -> int:
-    if value is None or value == "":
+    if value is None:
         return default
     text = str(value)
-    if not text.isdigit() or not low <= int(text) <= high:
+    whole = text.isascii() and text.isdigit() and len(text) <= 18  # int() refuses > 4,300
+    if not whole or not low <= int(text) <= high:
         raise BadFilter(f"{name}: a whole number from {low} to {high}")
     return int(text)
 
@@ -73,11 +76,13 @@ def parse_filter(params: Mapping[str, Any], *, paged: bool = True) -> Filter:
     asn = params.get("asn")
     if asn is not None:
         text = str(asn).upper().removeprefix("AS")
-        if not text.isdigit() or int(text) >= 2**32:
+        if not (text.isascii() and text.isdigit() and len(text) <= 10) or int(text) >= 2**32:
             raise BadFilter(f"asn: not an AS number {asn!r}")
     since = params.get("since")
     stamp = None
-    if since:
+    if since is not None:
+        if not re.fullmatch(WHEN, str(since)):
+            raise BadFilter(f"since: not an ISO 8601 time {since!r}")
         try:
             stamp = dt.datetime.fromisoformat(str(since).replace("Z", "+00:00"))
         except ValueError:

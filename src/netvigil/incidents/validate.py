@@ -46,13 +46,22 @@ class InvalidIncident(ValueError):
         self.problems = problems
 
 
+def _number(text: str) -> int | float:
+    """JSON has one kind of number: 90.0 is the whole number 90 (JSON Schema agrees)."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+_JSON = msgspec.json.Decoder(float_hook=_number)
+
+
 def decode_input(data: bytes) -> IncidentInput:
     """Decode JSON into an IncidentInput; a bad document is an InvalidIncident (one line)."""
     try:
-        return msgspec.json.decode(data, type=IncidentInput)
+        return msgspec.convert(_JSON.decode(data), type=IncidentInput)
     except msgspec.ValidationError as exc:
         raise InvalidIncident([describe(exc)]) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidIncident([f"not JSON: {exc}".splitlines()[0]]) from None
 
 

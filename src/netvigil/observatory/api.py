@@ -3,7 +3,9 @@
 - `/api/v1/measurements`: filters, paging, OONI's row shape (`anomaly`, `confirmed`,
   `failure`, `measurement_url`), AS names beside AS numbers;
 - `/api/v1/measurement/{uid}` and `/api/v1/raw_measurement?measurement_uid=`;
-- `/api/v1/aggregation`: `axis_x`, `axis_y`, `time_grain`, `format=CSV`, cells with
+- `format=CSV` on `/measurements`, `/aggregation` and `/analysis`: the same rows as a table
+  (nested values flattened: `scores.outcome`, and lists of addresses as JSON text);
+- `/api/v1/aggregation`: `axis_x`, `axis_y`, `time_grain`, cells with
   `measurement_count`, `anomaly_count`, `confirmed_count`, `failure_count`, `ok_count`; no
   `since`/`until` means all time;
 - `/api/v1/analysis`: our verdicts with outcome, layer, technique, rule and confidence, and
@@ -28,7 +30,16 @@ from starlette.routing import Route
 
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.collector import error
-from netvigil.observatory.query import BadQuery, axis, conditions, integer, order
+from netvigil.observatory.query import (
+    BadQuery,
+    axis,
+    conditions,
+    integer,
+    once,
+    order,
+    output_format,
+    time_grain,
+)
 from netvigil.observatory.sources import from_archive, raw_measurement
 from netvigil.observatory.tables import reading
 
@@ -83,6 +94,7 @@ def query_rows(tables: Path, sql: str, args: list[object]) -> list[dict[str, Any
 def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
     """The aggregation's cells and axis labels (the endpoint's work, reusable: an incident's
     evidence can be an aggregate query, re-run to hash its result). Raises BadQuery."""
+    time_grain(params)
     x, y = axis(params, "axis_x"), axis(params, "axis_y")
     where, args = conditions(params)
     keys = [(name, column) for name, column in (("axis_x", x), ("axis_y", y)) if column]
@@ -119,8 +131,9 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
     def select(sql: str, args: list[object]) -> list[dict[str, Any]]:
         return query_rows(tables, sql, args)
 
-    async def run(handler: Callable[[], Response]) -> Response:
+    async def run(handler: Callable[[], Response], request: Request) -> Response:
         try:
+            once(request.query_params.multi_items())
             return await asyncio.to_thread(handler)
         except BadQuery as exc:
             return error(400, str(exc))
@@ -132,6 +145,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             where, args = conditions(params)
             limit = integer(params, "limit", 100, 1, 10_000)
             offset = integer(params, "offset", 0, 0, 10**9)
+            kind = output_format(params)
             sort = order(params).replace(
                 "measurement_start_time", "analysis.measurement_start_time"
             )
@@ -147,9 +161,12 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 "offset": offset,
                 "current_page": offset // limit + 1,
             }
-            return JSONResponse({"metadata": metadata, "results": [_row(r, base) for r in rows]})
+            results = [_row(r, base) for r in rows]
+            if kind == "CSV":
+                return _csv([_flat(r) for r in results])
+            return JSONResponse({"metadata": metadata, "results": results})
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def measurement(request: Request) -> Response:
         uid, base = request.path_params["uid"], str(request.base_url).rstrip("/")
@@ -168,7 +185,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             body["raw_measurement"] = json.loads(data) if data is not None else None
             return JSONResponse(body)
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def raw(request: Request) -> Response:
         uid = request.query_params.get("measurement_uid")
@@ -185,19 +202,20 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 return error(404, f"no raw measurement {uid!r}")
             return Response(data, media_type="application/json")
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def aggregation(request: Request) -> Response:
         params = request.query_params
 
         def handler() -> Response:
+            kind = output_format(params)
             rows, labels = aggregate(tables, params)
-            if params.get("format", "JSON").upper() == "CSV":
+            if kind == "CSV":
                 return _csv(rows)
             result: Any = rows if labels else (rows[0] if rows else {})
             return JSONResponse({"dimension_count": len(labels), "result": result, "v": 0})
 
-        return await run(handler)
+        return await run(handler, request)
 
     async def analysis(request: Request) -> Response:
         params = request.query_params
@@ -206,6 +224,7 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             where, args = conditions(params)
             limit = integer(params, "limit", 100, 1, 10_000)
             offset = integer(params, "offset", 0, 0, 10**9)
+            kind = output_format(params)
             rows = select(
                 f"SELECT {_COLUMNS} FROM analysis WHERE {where} ORDER BY "
                 f"{order(params)} LIMIT {limit} OFFSET {offset}",
@@ -215,9 +234,11 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 r["measurement_start_time"] = _iso(r["measurement_start_time"])
                 r["probe_asn"] = f"AS{r['probe_asn']}"
                 r["addresses"] = _addresses(r)
+            if kind == "CSV":
+                return _csv([_flat(r) for r in rows])
             return JSONResponse({"results": rows})
 
-        return await run(handler)
+        return await run(handler, request)
 
     return [
         Route("/api/v1/measurements", measurements, methods=["GET"]),
@@ -226,6 +247,19 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
         Route("/api/v1/aggregation", aggregation, methods=["GET"]),
         Route("/api/v1/analysis", analysis, methods=["GET"]),
     ]
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: nested objects as `outer.inner` columns, lists as JSON text."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        elif isinstance(value, list):
+            flat[key] = json.dumps(value)
+        else:
+            flat[key] = value
+    return flat
 
 
 def _csv(rows: list[dict[str, Any]]) -> Response:

@@ -16,18 +16,20 @@ import datetime as dt
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from netvigil.geoip import GeoIP, find_database
 from netvigil.incidents.api import routes as incident_routes
 from netvigil.incidents.evidence import ObservatoryEvidence
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.pages import routes as page_routes
-from netvigil.observatory import api, collector, openapi, services
+from netvigil.observatory import api, collector, home, openapi, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import run_in_worker
@@ -39,6 +41,39 @@ from netvigil.testhelper.measure import HelperSettings, no_asn
 
 async def openapi_json(request: Request) -> Response:
     return Response(openapi.rendered(), media_type="application/json")
+
+
+def json_errors(routes: list[BaseRoute]) -> dict[Any, Any]:
+    """Starlette's own 404 and 405 as the API's one-line JSON errors; a 405's `Allow` lists
+    every method of the path, not only those of the first route that matched it."""
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": f"no such path: {request.url.path}"}, status_code=404)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        matching = [
+            route
+            for route in routes
+            if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
+        ]
+        # `/api/v1/incidents/schema` also matches `/api/v1/incidents/{id}`, but its own route
+        # is the one that answers: a literal path names the resource.
+        literal = [route for route in matching if "{" not in route.path]
+        methods = {method for route in literal or matching for method in route.methods or ()}
+        allowed = ", ".join(sorted(methods)) or "GET"
+        return JSONResponse(
+            {"error": f"{request.method} is not allowed here; allowed: {allowed}"},
+            status_code=405,
+            headers={"Allow": allowed},
+        )
+
+    return {404: not_found, 405: not_allowed, HTTPException: _other}
+
+
+async def _other(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 400
+    detail = exc.detail if isinstance(exc, HTTPException) else "bad request"
+    return JSONResponse({"error": str(detail)}, status_code=status)
 
 
 def create_app(
@@ -93,18 +128,17 @@ def create_app(
                 for worker in workers:
                     worker.cancel()
 
-    app = Starlette(
-        routes=[
-            *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
-            *services.routes(secret, now=now, geo=geo),
-            *api.routes(tables, archive),
-            *incident_routes(incidents),
-            *page_routes(incidents),
-            Route("/openapi.json", openapi_json, methods=["GET"]),
-            Mount("/th", app=helper),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/", home.endpoint(tables, incidents, api.query_rows), methods=["GET"]),
+        *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
+        *services.routes(secret, now=now, geo=geo),
+        *api.routes(tables, archive),
+        *incident_routes(incidents),
+        *page_routes(incidents),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Mount("/th", app=helper),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=json_errors(routes))
     app.state.archive = archive
     app.state.incidents = incidents
     return app

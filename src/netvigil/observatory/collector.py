@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from netvigil.bodies import BadBody, decode_object
 from netvigil.observatory.archive import Archive, ArchiveError, Stored
 from netvigil.observatory.ids import (
     ReportIdError,
@@ -41,6 +42,7 @@ from netvigil.observatory.ids import (
     parse_report_id,
 )
 from netvigil.observatory.intake import MAX_BODY, Intake, error
+from netvigil.observatory.patterns import START_TIME
 from netvigil.observatory.rows import MAX_ASN
 from netvigil.records import Measurement, WebMeasurement
 from netvigil.scrub import Scrubber
@@ -64,7 +66,6 @@ class Submission(msgspec.Struct, frozen=True):
 _SUBMISSION = msgspec.json.Decoder(Submission)
 _WEB = msgspec.json.Decoder(WebMeasurement)
 _ANY = msgspec.json.Decoder(Measurement)
-_REPORT = msgspec.json.Decoder(dict[str, Any])
 
 
 def typed_content(data: bytes, web: bool) -> Measurement | WebMeasurement:
@@ -131,7 +132,8 @@ def _validated(data: bytes, *, web: bool) -> bytes | Response:
         scrubbed = Scrubber([address]).json(data)
         if scrubbed != data:  # a number spelling the address became a string: check again
             typed_content(scrubbed, web)
-    except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        # (ValidationError is a DecodeError)
         return error(400, f"invalid measurement: {_reason(exc, '$.content')}")
     return scrubbed
 
@@ -162,10 +164,11 @@ def routes(
         if isinstance(body, Response):
             return body
         try:
-            spec = _REPORT.decode(body)
+            spec = decode_object(body)
             cc, asn, test = spec["probe_cc"], spec["probe_asn"], spec["test_name"]
-        except (msgspec.DecodeError, RecursionError, KeyError):
+        except (BadBody, KeyError):
             return error(400, "expected JSON with probe_cc, probe_asn and test_name")
+        # ASCII only, as a report id holds them (str.isalpha and isdigit accept any script).
         if not (isinstance(cc, str) and _CC.fullmatch(cc)):
             return error(400, f"bad probe_cc {cc!r}: two capital letters")
         if not (isinstance(asn, str) and _ASN.fullmatch(asn) and int(asn[2:]) <= MAX_ASN):
@@ -182,7 +185,7 @@ def routes(
         try:
             report = parse_report_id(secret, value)
         except ReportIdError as exc:
-            return error(400, str(exc), Connection="close")  # its body is left unread
+            return error(404, str(exc), Connection="close")  # its body is left unread
         body = await intake.read(request)  # before the slot: see intake.py
         if isinstance(body, Response):
             return body
@@ -196,7 +199,7 @@ def routes(
     async def _submit(value: str, cc: str, asn: str, test: str, body: bytes) -> Response:
         try:
             envelope = _SUBMISSION.decode(body)
-        except (msgspec.DecodeError, RecursionError) as exc:
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
             return error(400, f'expected {{"format": "json", "content": {{...}}}}: {_reason(exc)}')
         if envelope.format != "json" or bytes(envelope.content) == b"null":
             return error(400, 'only {"format": "json"} with a measurement object is accepted')
@@ -204,6 +207,9 @@ def routes(
         if isinstance(scrubbed, Response):
             return scrubbed
         content = msgspec.json.decode(scrubbed)
+        conflict = mismatch(content, cc, asn, test)
+        if conflict is not None:
+            return error(409, f"report_id {value!r}: {conflict}")
         problem, flags = check(content, cc, asn, test, now())
         if problem is not None:
             return error(400, f"report_id {value!r}: {problem}")
@@ -231,7 +237,7 @@ def routes(
         try:
             parse_report_id(secret, request.path_params["report_id"])
         except ReportIdError as exc:
-            return error(400, str(exc))
+            return error(404, str(exc))
         return JSONResponse({})
 
     return [
@@ -241,17 +247,24 @@ def routes(
     ]
 
 
+def mismatch(content: dict[str, Any], cc: str, asn: str, test: str) -> str | None:
+    """How the measurement contradicts its report (a 409: the report says otherwise)."""
+    name = content.get("test_name")
+    if not isinstance(name, str) or name.replace("_", "") != test:
+        return f"test_name {name!r} does not match the report's {test!r}"
+    if content.get("probe_cc") != cc:
+        return f"probe_cc {content.get('probe_cc')!r} does not match the report's {cc!r}"
+    if content.get("probe_asn") != asn:
+        return f"probe_asn {content.get('probe_asn')!r} does not match the report's {asn!r}"
+    return None
+
+
 def check(
     content: dict[str, Any], cc: str, asn: str, test: str, now: dt.datetime
 ) -> tuple[str | None, tuple[str, ...]]:
     """(problem, flags): a problem rejects the submission, flags are stored with it."""
-    name = content.get("test_name")
-    if not isinstance(name, str) or name.replace("_", "") != test:
-        return f"test_name {name!r} does not match the report's {test!r}", ()
-    if content.get("probe_cc") != cc:
-        return f"probe_cc {content.get('probe_cc')!r} does not match the report's {cc!r}", ()
-    if content.get("probe_asn") != asn:
-        return f"probe_asn {content.get('probe_asn')!r} does not match the report's {asn!r}", ()
+    if (problem := mismatch(content, cc, asn, test)) is not None:
+        return problem, ()
     flags: list[str] = []
     if cc == "ZZ" or asn == "AS0":
         flags.append("unknown_location")
@@ -259,10 +272,9 @@ def check(
         content["probe_ip"] = "127.0.0.1"
         flags.append("probe_ip_replaced")
     started = content.get("measurement_start_time")
-    try:
-        moment = dt.datetime.strptime(str(started), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
-    except ValueError:
+    if not isinstance(started, str) or not re.fullmatch(START_TIME, started):
         return f"measurement_start_time {started!r} is not 'YYYY-MM-DD hh:mm:ss'", ()
+    moment = dt.datetime.strptime(started, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
     if moment > now + dt.timedelta(days=1):
         flags.append("start_time_in_future")
     elif moment < EARLIEST:

@@ -1,8 +1,11 @@
 """Turning data-API parameters into safe SQL over the `analysis` table (ooni.md §5.3).
 
 Every filter is validated here and becomes a parameterised condition; an unknown value is a
-`BadQuery` whose message is the 400 answer. Axis and ordering names are chosen from fixed
-tables, never interpolated from the request.
+`BadQuery` whose message is the 400 answer and names the valid values. Axis and ordering
+names are chosen from fixed tables, never interpolated from the request. Numbers are ASCII
+digits only: `str.isdigit` is true for "²", which `int` refuses, and `int` reads other
+scripts' digits ("٣" is 3), which no client means. The vocabularies below are also the enums
+of the OpenAPI document (openapi.py), so the document and the server agree.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+
+from netvigil.observatory.patterns import UINT32, WHEN
 
 AXES = {
     "measurement_start_day": "CAST(date_trunc('{grain}', measurement_start_time) AS DATE)",
@@ -23,12 +28,42 @@ AXES = {
     "layer": "layer",
     "technique": "technique",
 }
-GRAINS = {"hour", "day", "week", "month", "year"}
-ORDER_BY = {"measurement_start_time", "input", "probe_cc", "probe_asn", "test_name"}
-_CC = re.compile(r"^[A-Z]{2}$")
-_ASN = re.compile(r"^(AS)?(\d{1,10})$")
-_TEST = re.compile(r"^[a-z0-9_]{1,64}$")
-_BOOL = {"true": True, "false": False}
+GRAINS = ("hour", "day", "week", "month", "year")
+ORDER_BY = ("measurement_start_time", "input", "probe_cc", "probe_asn", "test_name")
+# `unanalysed`: a nettest the analysis does not cover yet; `error`: a measurement that failed
+# a step of the pipeline (an error row, with its message).
+OUTCOMES = ("blocked", "down", "ok", "insufficient", "unanalysed", "error")
+LAYERS = ("dns", "tcp", "tls", "http")
+FAILURES = ("timeout", "reset", "refused", "eof", "unreachable", "failure")
+# Every technique a layer verdict can name (analysis/*_rules.py); a blockpage is named by its
+# fingerprint: `http_blockpage:NAME`.
+TECHNIQUES = (
+    *(
+        f"dns_{t}"
+        for t in (
+            "nxdomain", "no_answer", "refused", "servfail", "timeout", "bogon", "loopback",
+            "failure", "injection", "blockpage_ip",
+        )
+    ),
+    *(f"tcp_{t}" for t in FAILURES),
+    *(f"tls_{t}" for t in FAILURES),
+    "tls_mitm_certificate",
+    *(f"http_{t}" for t in ("diff", "reset", "eof", "timeout", "failure", "redirect_bogon")),
+    "server_challenge",
+    "throttling",
+)  # fmt: skip
+BLOCKPAGE = re.compile(r"^http_blockpage:[A-Za-z0-9_.\-]{1,128}$")
+FORMATS = ("JSON", "CSV", "json", "csv")
+DIRECTIONS = ("asc", "desc", "ASC", "DESC")
+BOOLEANS = ("true", "false")
+MAX_ASN = 2**32 - 1
+CC = r"^[A-Za-z]{2}$"
+ASN = rf"^([Aa][Ss])?{UINT32}$"
+TEST_NAME = r"^[a-z0-9_]{1,64}$"
+FILTERS = (
+    *("probe_cc", "probe_asn", "test_name", "input", "domain", "report_id"),
+    *("since", "until", "anomaly", "confirmed", "failure", "outcome", "layer", "technique"),
+)
 
 
 class BadQuery(ValueError):
@@ -36,37 +71,79 @@ class BadQuery(ValueError):
 
 
 def _date(name: str, value: str) -> dt.datetime:
+    if not re.fullmatch(WHEN, value):
+        raise BadQuery(f"{name}: expected a date like 2024-02-14, got {value!r}")
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC now: an offset that moves year 1 or 9999 out of range fails here, not in DuckDB.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise BadQuery(f"{name}: expected a date like 2024-02-14, got {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...], more: str = "") -> str:
+    if value not in allowed:
+        raise BadQuery(f"{name}: expected one of {', '.join(allowed)}{more}, got {value!r}")
+    return value
+
+
+def asn_number(value: str) -> int:
+    """AS1234, as1234 or 1234 (ASCII digits, below 2^32)."""
+    digits = value[2:] if value[:2].upper() == "AS" else value
+    if not re.fullmatch(ASN, value):
+        raise BadQuery(f"probe_asn: expected AS1234 or 1234 (below 2^32), got {value!r}")
+    return int(digits)
+
+
+def technique(value: str) -> str:
+    if BLOCKPAGE.fullmatch(value):
+        return value
+    return _one_of("technique", value, TECHNIQUES, " or http_blockpage:FINGERPRINT")
+
+
+def output_format(params: Mapping[str, str]) -> str:
+    """JSON (the default) or CSV, upper or lower case as OONI's clients send them."""
+    return _one_of("format", params.get("format", "JSON"), FORMATS).upper()
+
+
+def once(pairs: list[tuple[str, str]]) -> None:
+    """A parameter given twice is refused: which of the two would the answer be for?"""
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise BadQuery(f"{name}: given more than once")
+        seen.add(name)
 
 
 def conditions(params: Mapping[str, str]) -> tuple[str, list[object]]:
     """The WHERE clause (without the keyword) and its arguments."""
     clauses: list[str] = []
     args: list[object] = []
+    for name in FILTERS:
+        if params.get(name) == "":
+            raise BadQuery(f"{name}: empty value (leave the parameter out to match any)")
     if cc := params.get("probe_cc"):
-        if not _CC.match(cc.upper()):
+        if not re.fullmatch(CC, cc):
             raise BadQuery(f"probe_cc: expected two letters, got {cc!r}")
         clauses.append("probe_cc = ?")
         args.append(cc.upper())
     if asn := params.get("probe_asn"):
-        match = _ASN.match(asn.upper())
-        if match is None:
-            raise BadQuery(f"probe_asn: expected AS1234 or 1234, got {asn!r}")
         clauses.append("probe_asn = ?")
-        args.append(int(match[2]))
+        args.append(asn_number(asn))
     if test := params.get("test_name"):
-        if not _TEST.match(test):
+        if not re.fullmatch(TEST_NAME, test):
             raise BadQuery(f"test_name: not a test name: {test!r}")
         clauses.append("test_name = ?")
         args.append(test)
+    checks = {
+        "outcome": lambda v: _one_of("outcome", v, OUTCOMES),
+        "layer": lambda v: _one_of("layer", v, LAYERS),
+        "technique": technique,
+    }
     for name in ("input", "domain", "report_id", "outcome", "layer", "technique"):
         if value := params.get(name):
             clauses.append(f"{name} = ?")
-            args.append(value)
+            args.append(checks[name](value) if name in checks else value)
     if since := params.get("since"):
         clauses.append("measurement_start_time >= ?")
         args.append(_date("since", since))
@@ -75,10 +152,8 @@ def conditions(params: Mapping[str, str]) -> tuple[str, list[object]]:
         args.append(_date("until", until))
     for name in ("anomaly", "confirmed", "failure"):
         if (value := params.get(name)) is not None:
-            if value.lower() not in _BOOL:
-                raise BadQuery(f"{name}: expected true or false, got {value!r}")
             clauses.append(f"{name} = ?")
-            args.append(_BOOL[value.lower()])
+            args.append(_one_of(name, value, BOOLEANS) == "true")
     return (" AND ".join(clauses) or "TRUE"), args
 
 
@@ -86,7 +161,9 @@ def integer(params: Mapping[str, str], name: str, default: int, low: int, high: 
     value = params.get(name)
     if value is None:
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    # At most 18 digits before int(): Python refuses to convert over 4,300 (a ValueError).
+    whole = value.isascii() and value.isdigit() and len(value) <= 18
+    if not whole or not low <= int(value) <= high:
         raise BadQuery(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
     return int(value)
 
@@ -95,21 +172,19 @@ def axis(params: Mapping[str, str], name: str) -> str | None:
     value = params.get(name)
     if value is None:
         return None
-    if value not in AXES:
-        raise BadQuery(f"{name}: expected one of {', '.join(sorted(AXES))}, got {value!r}")
-    grain = params.get("time_grain", "day")
-    if grain == "auto":
-        grain = "day"
-    if grain not in GRAINS:
-        raise BadQuery(f"time_grain: expected one of {', '.join(sorted(GRAINS))}, got {grain!r}")
-    return AXES[value].format(grain=grain)
+    _one_of(name, value, tuple(AXES))
+    return AXES[value].format(grain=time_grain(params))
+
+
+def time_grain(params: Mapping[str, str]) -> str:
+    """Checked even when no axis is a time (a wrong value is not silently ignored)."""
+    grain = _one_of("time_grain", params.get("time_grain", "day"), (*GRAINS, "auto"))
+    return "day" if grain == "auto" else grain
 
 
 def order(params: Mapping[str, str]) -> str:
     column = params.get("order_by", "measurement_start_time")
-    direction = params.get("order", "desc").lower()
-    if column not in ORDER_BY:
-        raise BadQuery(f"order_by: expected one of {', '.join(sorted(ORDER_BY))}, got {column!r}")
-    if direction not in ("asc", "desc"):
-        raise BadQuery(f"order: expected asc or desc, got {direction!r}")
+    direction = params.get("order", "desc")
+    _one_of("order_by", column, ORDER_BY)
+    _one_of("order", direction, DIRECTIONS)
     return f"{column} {direction.upper()}, measurement_uid"

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import json
+import re
 from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from netvigil.bodies import decode_object
 from netvigil.geoip import NOWHERE, GeoIP
 from netvigil.observatory.collector import error, read_body
 from netvigil.observatory.ids import new_report_id
+from netvigil.observatory.query import integer, once
 from netvigil.probe import inputs
 
 MAX_URLS = 9999  # OONI's limit for manual runs
@@ -62,13 +64,36 @@ def _where(geo: GeoIP | None, address: str) -> dict[str, str | int]:
 
 
 def _geolookup_request(body: bytes) -> list[str]:
-    spec = json.loads(body or b"{}")
-    addresses = spec.get("addresses", []) if isinstance(spec, dict) else None
+    spec = decode_object(body)
+    addresses = spec.get("addresses", [])
     if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
         raise ValueError("addresses must be a list of strings")
     if len(addresses) > MAX_LOOKUPS:
         raise ValueError(f"at most {MAX_LOOKUPS} addresses")
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ValueError(f"not an IP address: {address[:64]!r}") from None
     return addresses
+
+
+def _check_in_request(body: bytes) -> tuple[str, str, str, int]:
+    """(country, network, categories, limit) of a check-in; ValueError names the field."""
+    spec = decode_object(body)
+    cc, asn = spec.get("probe_cc", "ZZ"), spec.get("probe_asn", "AS0")
+    if not isinstance(cc, str) or cc.upper() not in inputs.known_countries():
+        raise ValueError(f"probe_cc: not a country code: {cc!r}")
+    if not isinstance(asn, str) or not re.fullmatch("AS[0-9]{1,10}", asn):
+        raise ValueError(f"probe_asn: expected AS1234, got {asn!r}")
+    run_type = spec.get("run_type", "manual")
+    if run_type not in ("timed", "manual"):
+        raise ValueError(f"run_type: timed or manual, got {run_type!r}")
+    wanted = spec.get("web_connectivity", {})
+    codes = wanted.get("category_codes", []) if isinstance(wanted, dict) else None
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise ValueError("web_connectivity.category_codes: a list of category codes")
+    return cc.upper(), asn, ",".join(codes), 20 if run_type == "timed" else 100
 
 
 def routes(
@@ -80,7 +105,7 @@ def routes(
             return body
         try:
             addresses = _geolookup_request(body)
-        except ValueError as exc:  # JSONDecodeError is a ValueError
+        except ValueError as exc:  # BadBody is a ValueError
             return error(400, f"bad geolookup request: {exc}".splitlines()[0])
         peer = request.client.host if request.client else ""
         try:
@@ -98,11 +123,13 @@ def routes(
     async def test_list(request: Request) -> Response:
         query = request.query_params
         try:
-            limit = min(int(query.get("limit", "100")), MAX_URLS)
-            rows = _test_list(
-                query.get("country_code", "XX"), query.get("category_codes", ""), limit
-            )
-        except ValueError as exc:  # InputError is a ValueError
+            once(query.multi_items())
+            limit = integer(query, "limit", 100, 1, MAX_URLS)
+            categories = query.get("category_codes")
+            if categories is not None and not re.fullmatch(r"[A-Za-z_]+(,[A-Za-z_]+)*", categories):
+                raise ValueError(f"category_codes: comma-separated codes, got {categories!r}")
+            rows = _test_list(query.get("country_code", "XX"), categories or "", limit)
+        except ValueError as exc:  # InputError and BadQuery are ValueErrors
             return error(400, str(exc).splitlines()[0])
         return JSONResponse({"metadata": {"count": len(rows)}, "results": rows})
 
@@ -111,14 +138,9 @@ def routes(
         if isinstance(body, Response):
             return body
         try:
-            spec = json.loads(body)
-            cc = str(spec.get("probe_cc") or "ZZ").upper()
-            asn = str(spec.get("probe_asn") or "AS0")
-            wanted = spec.get("web_connectivity") or {}
-            categories = ",".join(wanted.get("category_codes") or [])
-            limit = 20 if spec.get("run_type") == "timed" else 100
-            urls = _test_list(cc if len(cc) == 2 else "XX", categories, limit)
-        except (ValueError, TypeError, AttributeError) as exc:
+            cc, asn, categories, limit = _check_in_request(body)
+            urls = _test_list(cc, categories, limit)
+        except ValueError as exc:  # BadBody and InputError are ValueErrors
             return error(400, f"bad check-in request: {exc}".splitlines()[0])
         report = (
             new_report_id(

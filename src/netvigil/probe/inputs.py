@@ -205,6 +205,11 @@ def _known_countries() -> frozenset[str]:
     return frozenset(r.get("CountryCode", "").upper() for _, r in legend) | bundled_countries()
 
 
+def known_countries() -> frozenset[str]:
+    """Upper-case codes :func:`bundled` accepts: the legend's countries, XX and ZZ."""
+    return _known_countries() | _GLOBAL_ONLY
+
+
 def bundled(country: str) -> Inputs:
     """The list for ``country`` (ISO alpha-2, any case), then the global list, no duplicates.
 

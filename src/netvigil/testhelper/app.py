@@ -1,6 +1,6 @@
 """The test helper's HTTP face: OONI's Web Connectivity TH protocol (ooni.md §2).
 
-- `GET` answers `{"message": "Hello OONItarian!"}`, as oohelperd does; other methods 400.
+- `GET` answers `{"message": "Hello OONItarian!"}`, as oohelperd does; other methods 405.
 - `POST` takes a THRequest (at most 16 MiB, oohelperd's limit) and answers a THResponse.
 - Over 25 requests in flight (50 for User-Agents starting `ooniprobe-`) it answers 503 with
   `Retry-After`, as oohelperd's handler.go does, instead of queueing without bound.
@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from netvigil.bodies import BadBody, decode
 from netvigil.probe.backend import Backend
 from netvigil.records import ControlRequest
 from netvigil.testhelper.measure import HelperSettings, control, no_asn
 
 MAX_REQUEST = 1 << 24
 IN_FLIGHT = 25  # twice that for User-Agents starting `ooniprobe-` (oohelperd handler.go)
-_REQUEST = msgspec.json.Decoder(ControlRequest)
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -47,8 +47,6 @@ def create_app(
     async def endpoint(request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse({"message": "Hello OONItarian!"})
-        if request.method != "POST":
-            return _error(400, "only GET and POST are supported")
         agent = request.headers.get("user-agent", "")
         limit = 2 * in_flight if agent.startswith("ooniprobe-") else in_flight
         if state["in_flight"] >= limit:
@@ -64,8 +62,8 @@ def create_app(
                 if len(body) > MAX_REQUEST:
                     return _error(413, f"request body over {MAX_REQUEST} bytes")
             try:
-                th_request = _REQUEST.decode(bytes(body))
-            except msgspec.DecodeError as exc:
+                th_request = decode(bytes(body), ControlRequest)
+            except BadBody as exc:
                 return _error(400, f"not a test-helper request: {exc}")
             if not th_request.http_request.startswith(("http://", "https://")):
                 return _error(400, "http_request must be an http:// or https:// URL")
@@ -74,8 +72,12 @@ def create_app(
         finally:
             state["in_flight"] -= 1
 
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _error(405, "only GET and POST are supported", Allow="GET, POST")
+
     return Starlette(
-        routes=[Route("/", endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])]
+        routes=[Route("/", endpoint, methods=["GET", "POST"])],
+        exception_handlers={405: not_allowed},
     )
 
 
