@@ -42,8 +42,7 @@ from netvigil.observatory.ids import (
     parse_report_id,
 )
 from netvigil.observatory.intake import MAX_BODY, Intake, error
-from netvigil.observatory.patterns import START_TIME
-from netvigil.observatory.rows import MAX_ASN
+from netvigil.observatory.patterns import PROBE_ASN, START_TIME
 from netvigil.records import Measurement, WebMeasurement
 from netvigil.scrub import Scrubber
 
@@ -52,7 +51,7 @@ __all__ = ["MAX_BODY", "Capacity", "check", "error", "read_body", "routes", "typ
 BACKEND_VERSION = "netvigil-1"
 EARLIEST = dt.datetime(2012, 1, 1, tzinfo=dt.UTC)
 _CC = re.compile(r"[A-Z]{2}")
-_ASN = re.compile(r"AS[0-9]{1,10}")
+_ASN = re.compile(PROBE_ASN)
 _TEST = re.compile(r"[a-z0-9_]{1,64}")
 
 
@@ -171,7 +170,7 @@ def routes(
         # ASCII only, as a report id holds them (str.isalpha and isdigit accept any script).
         if not (isinstance(cc, str) and _CC.fullmatch(cc)):
             return error(400, f"bad probe_cc {cc!r}: two capital letters")
-        if not (isinstance(asn, str) and _ASN.fullmatch(asn) and int(asn[2:]) <= MAX_ASN):
+        if not (isinstance(asn, str) and _ASN.fullmatch(asn)):
             return error(400, f"bad probe_asn {asn!r}: AS and a 32-bit number")
         if not (isinstance(test, str) and _TEST.fullmatch(test)):
             return error(400, f"bad test_name {test!r}: lower-case letters, digits and _")

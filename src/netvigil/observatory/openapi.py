@@ -35,7 +35,7 @@ from netvigil.observatory.openapi_parts import (
     test_list_countries,
     whole,
 )
-from netvigil.observatory.patterns import START_TIME
+from netvigil.observatory.patterns import PROBE_ASN, START_TIME
 from netvigil.probe import inputs
 
 FILTERS = (
@@ -93,7 +93,7 @@ MEASUREMENT = obj(
     ("test_name", "probe_cc", "probe_asn", "measurement_start_time"),
     test_name=string(pattern="^[a-z0-9_]{1,64}$"),
     probe_cc=string(pattern="^[A-Z]{2}$"),
-    probe_asn=string(pattern="^AS[0-9]{1,10}$"),
+    probe_asn=string(pattern=PROBE_ASN),
     measurement_start_time=string(pattern=START_TIME),
 )
 INCIDENT_FILTERS = (
@@ -202,7 +202,7 @@ OPERATIONS: tuple[Op, ...] = (
        result=obj(("measurements", "countries", "public_incidents"))),
     Op("/report", "post", "Open a report (OONI collector).",
        body=obj(("probe_cc", "probe_asn", "test_name"), probe_cc=string(pattern="^[A-Z]{2}$"),
-                    probe_asn=string(pattern="^AS[0-9]{1,10}$"),
+                    probe_asn=string(pattern=PROBE_ASN),
                     test_name=string(pattern="^[a-z0-9_]{1,64}$")),
        body_description="probe_cc, probe_asn, test_name (and software_name, software_version, "
        "test_version, format, which are not checked).",
@@ -222,7 +222,7 @@ OPERATIONS: tuple[Op, ...] = (
        result=OBJECT, errors={404: "No report with this id was opened here."}),
     Op("/api/v1/check-in", "post", "Probe check-in: URLs to measure, test helpers.",
        body_required=False, body=obj(probe_cc=ref("TestListCountry"),
-                    probe_asn=string(pattern="^AS[0-9]{1,10}$"),
+                    probe_asn=string(pattern=PROBE_ASN),
                     run_type=one_of(("timed", "manual")),
                     web_connectivity=obj(category_codes={
                         "type": "array", "items": ref("CategoryCode")})),

@@ -28,3 +28,5 @@ UINT32 = (
     "|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}"
     "|42949672[0-8][0-9]|429496729[0-5])"
 )
+# A probe's network as OONI writes it (AS0 for unknown), a 32-bit number (RFC 6793).
+PROBE_ASN = rf"^AS{UINT32}$"

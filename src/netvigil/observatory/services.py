@@ -27,6 +27,7 @@ from netvigil.bodies import decode_object
 from netvigil.geoip import NOWHERE, GeoIP
 from netvigil.observatory.collector import error, read_body
 from netvigil.observatory.ids import new_report_id
+from netvigil.observatory.patterns import PROBE_ASN
 from netvigil.observatory.query import integer, once
 from netvigil.probe import inputs
 
@@ -84,7 +85,7 @@ def _check_in_request(body: bytes) -> tuple[str, str, str, int]:
     cc, asn = spec.get("probe_cc", "ZZ"), spec.get("probe_asn", "AS0")
     if not isinstance(cc, str) or cc.upper() not in inputs.known_countries():
         raise ValueError(f"probe_cc: not a country code: {cc!r}")
-    if not isinstance(asn, str) or not re.fullmatch("AS[0-9]{1,10}", asn):
+    if not isinstance(asn, str) or not re.fullmatch(PROBE_ASN, asn):
         raise ValueError(f"probe_asn: expected AS1234, got {asn!r}")
     run_type = spec.get("run_type", "manual")
     if run_type not in ("timed", "manual"):
