@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Annotated
 
@@ -211,9 +210,14 @@ def analyze(
 
 @app.command()
 def demo(as_json: JsonOpt = False, fingerprints: FingerprintsOpt = None) -> None:
-    """Analyse the bundled sample of 64 real and simulated OONI measurements."""
-    sample = files("netvigil") / "data" / "samples" / "web_connectivity.jsonl.gz"
-    with as_file(sample) as path:
+    """Analyse the bundled sample of real OONI measurements from several countries.
+
+    The sample is OONI's data (CC BY-NC-SA 4.0); its SOURCES.md names each measurement.
+    """
+    from netvigil.samples import sample_path, sources_note
+
+    with sample_path() as path:
+        err.print(sources_note(sum(1 for _ in read_path(path))), soft_wrap=True, markup=False)
         _run([path], classic=False, as_json=as_json, strict=False, fingerprints=fingerprints)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
+from netvigil.listening import url_of
 from netvigil.probe.command import fail
 from netvigil.probe.datadir import DataDirError, ensure, resolve_data_dir
 
@@ -42,17 +46,41 @@ def geoip_of(folder: Path, option: Path | None) -> Path | None:
 
 def load_demo(folder: Path, geoip: Path | None = None) -> int:
     """Import the bundled sample of real OONI measurements (CC BY-NC-SA 4.0, see SOURCES.md)."""
-    from importlib.resources import as_file, files
-
     from netvigil.observatory.ingest import ingest_file
-
-    sample = files("netvigil") / "data" / "samples" / "web_connectivity.jsonl.gz"
-    with as_file(sample) as path:
-        rows = ingest_file(str(path), str(tables_of(folder)), str(geoip) if geoip else None).rows
     from netvigil.observatory.tables import compact
+    from netvigil.samples import sample_path
 
+    with sample_path() as path:
+        rows = ingest_file(str(path), str(tables_of(folder)), str(geoip) if geoip else None).rows
     compact(tables_of(folder))
     return rows
+
+
+def _public_url(value: str | None) -> str | None:
+    """An absolute http(s) URL, or one line saying what was expected."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        valid = False
+    if not valid:
+        raise fail(
+            "--public-url: expected an http:// or https:// URL such as "
+            f"https://observatory.example.org/, got {value!r}"
+        )
+    return value
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    from netvigil.listening import ListenError, listen
+
+    try:
+        return listen(host, port)
+    except ListenError as exc:
+        raise fail(str(exc)) from None
 
 
 def serve_command(
@@ -92,6 +120,8 @@ def serve_command(
         from netvigil.observatory.app import create_app
     except ImportError:
         raise fail("the server needs the server extra: pip install 'netvigil[server]'") from None
+    public_url = _public_url(public_url)
+    sock = _listening(host, port)  # first: a busy port is one line and changes nothing
     try:
         folder = ensure(resolve_data_dir(data_dir, os.environ))
     except (DataDirError, OSError) as exc:
@@ -105,7 +135,11 @@ def serve_command(
             "The data folder is empty. Load a sample of real OONI measurements?", default=True
         )
     ):
-        typer.echo(f"loaded {load_demo(folder, geoip)} sample measurements", err=True)
+        from netvigil.samples import sources_note
+
+        loaded = load_demo(folder, geoip)
+        typer.echo(f"loaded {loaded} sample measurements", err=True)
+        typer.echo(sources_note(loaded), err=True)
     elif empty:
         typer.echo(
             "empty data folder: submit measurements, `netvigil ingest FILES`, or "
@@ -118,12 +152,11 @@ def serve_command(
             allow_private_targets=allow_private_targets,
             geoip=geoip,
             database=database,
-            public_url=public_url or f"http://{host}:{port}",
+            public_url=public_url or url_of(host, port).rstrip("/"),
         )
     except Exception as exc:
         raise fail(f"cannot start: {exc}".splitlines()[0]) from None
-    typer.echo(f"netvigil observatory on http://{host}:{port}/ (data in {folder})", err=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -132,3 +165,6 @@ def serve_command(
         server_header=False,
         proxy_headers=False,
     )
+    typer.echo(f"netvigil observatory on {url_of(host, port)} (data in {folder})", err=True)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once stopped
+        uvicorn.Server(config).run(sockets=[sock])
