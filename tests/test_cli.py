@@ -80,10 +80,15 @@ def test_bad_fingerprint_folder_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "fingerprints" in result.stderr
 
 
-def test_demo_runs_on_the_bundled_sample() -> None:
+def test_demo_runs_on_the_bundled_sample_and_says_whose_data_it_is() -> None:
     result = runner.invoke(app, ["demo", "--json"])
     assert result.exit_code == 0
-    assert len(lines(result.stdout)) == 64
+    verdicts = lines(result.stdout)
+    assert len(verdicts) == 15  # the sample's real measurements (tests/test_samples.py)
+    assert len({v["probe_cc"] for v in verdicts}) == 11
+    (note,) = result.stderr.splitlines()
+    assert "real OONI measurements" in note and "CC BY-NC-SA 4.0" in note
+    assert note.endswith("SOURCES.md") and "https://ooni.org" in note
 
 
 def test_table_output_and_help_in_a_real_process() -> None:

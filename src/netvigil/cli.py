@@ -12,10 +12,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -27,12 +28,27 @@ from netvigil.analysis.fingerprints import FingerprintDB, FingerprintError
 from netvigil.analysis.verdicts import Outcome, Verdict
 from netvigil.readers import ReadError, ReadResult, list_files, read_path
 
+def _arguments_show_only_their_metavar() -> None:
+    """Typer prints an argument's Python type beside its metavar (`FILE <list[Path]>`,
+    fastapi/typer#1156); as for options, the metavar alone names the value."""
+    shown = typer.core.TyperArgument.display_type_rich
+
+    def display_type(self: typer.core.TyperArgument, ctx: Any) -> str | None:
+        return None if self.metavar else shown(self, ctx)
+
+    typer.core.TyperArgument.display_type_rich = display_type  # type: ignore[method-assign]
+
+
+_arguments_show_only_their_metavar()
+# Plain help (rich_markup_mode=None) in every sub-app too: Rich's help shows a `<bool>`
+# type column even for flags and --help.
 app = typer.Typer(
     name="netvigil",
     help="An open observatory for Internet censorship and shutdowns, interoperable with OONI.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 err = Console(stderr=True, highlight=False)
 
@@ -46,6 +62,7 @@ _OUTCOME_STYLE = {
 FilesArg = Annotated[
     list[Path],
     typer.Argument(
+        metavar="FILE",
         help="Measurement files (.json, .jsonl, .jsonl.gz) or folders of them.",
         show_default=False,
     ),

@@ -58,7 +58,10 @@ def test_on_a_terminal_it_asks_and_loads_the_sample(tmp_path: Path) -> None:
         assert PROMPT in _read_until(parent, PROMPT, 60)
         os.write(parent, b"y\n")
         wait_ready(f"http://127.0.0.1:{port}")
-        assert _count(port) == 64
+        assert _count(port) == 15
+        seen = _read_until(parent, b"observatory on", 10)
+        assert b"loaded 15 sample measurements" in seen
+        assert b"real OONI measurements" in seen and b"CC BY-NC-SA 4.0" in seen
     finally:
         server.terminate()
         server.wait(timeout=10)

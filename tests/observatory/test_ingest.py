@@ -89,5 +89,16 @@ def test_bad_executor_and_empty_input_are_one_line_errors(tmp_path: Path) -> Non
 
 
 def test_demo_data(tmp_path: Path) -> None:
-    assert load_demo(tmp_path) == 64
-    assert count(tmp_path) == 64
+    assert load_demo(tmp_path) == 15
+    assert count(tmp_path) == 15
+    db = connect(tmp_path / "tables" / "analysis")
+    try:
+        countries = db.execute("SELECT count(DISTINCT probe_cc) FROM analysis").fetchone()
+        per_country = db.execute(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM analysis "
+            "WHERE outcome = 'blocked' GROUP BY probe_cc)"
+        ).fetchone()
+    finally:
+        db.close()
+    assert countries == (11,)
+    assert per_country == (2,)  # Iran; no longer 26 simulated Italian blockings

@@ -31,12 +31,22 @@ from netvigil.probe.datadir import DataDirError, ensure, resolve_data_dir
 
 SHOWN_ERRORS = 5  # per file; the rest are counted
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="The data folder.")]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", metavar="DIR", help="The data folder (default: $NETVIGIL_HOME)."),
+]
 WorkersOpt = Annotated[
-    int, typer.Option("--workers", min=0, max=64, help="Processes (0: one per core).")
+    int,
+    typer.Option("--workers", metavar="N", min=0, max=64, help="Processes (0: one per core)."),
 ]
 ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="local, or dask://HOST:PORT to run on a Dask cluster.")
+    str,
+    typer.Option(
+        "--executor",
+        metavar="local|dask://HOST:PORT",
+        help="Where the per-file work runs: here (local), or on a Dask cluster "
+        "(needs the dask extra: pip install 'netvigil[dask]').",
+    ),
 ]
 
 
@@ -143,7 +153,9 @@ def ingest_command(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="OONI files (.json, .jsonl, .jsonl.gz) or folders.", show_default=False
+            metavar="FILE",
+            help="OONI files (.json, .jsonl, .jsonl.gz) or folders.",
+            show_default=False,
         ),
     ],
     data_dir: DataDirOpt = None,

@@ -25,6 +25,7 @@ GeoipOpt = Annotated[
     Path | None,
     typer.Option(
         "--geoip-db",
+        metavar="FILE.mmdb",
         help="MaxMind-format database (e.g. OONI's ip2country-as) to enrich addresses with "
         "network and country (default: geoip.mmdb or the newest geoip/*.mmdb in the data folder).",
     ),
@@ -84,10 +85,19 @@ def _listening(host: str, port: int) -> socket.socket:
 
 
 def serve_command(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="The observatory's data folder.")
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="The observatory's data folder (default: $NETVIGIL_HOME).",
+        ),
     ] = None,
     allow_private_targets: Annotated[
         bool,
@@ -104,13 +114,19 @@ def serve_command(
         str | None,
         typer.Option(
             "--database",
+            metavar="URL",
             help="Incident database, an SQLAlchemy URL such as postgresql+psycopg://... "
             "(default: $NETVIGIL_DATABASE_URL, else SQLite in the data folder).",
         ),
     ] = None,
     public_url: Annotated[
         str | None,
-        typer.Option("--public-url", help="This instance's address in links and signed records."),
+        typer.Option(
+            "--public-url",
+            metavar="URL",
+            help="This instance's public address, for links and signed records "
+            "(default: http://HOST:PORT).",
+        ),
     ] = None,
 ) -> None:
     """Run the observatory: collector, probe services, test helper, data API, incidents."""

@@ -37,7 +37,9 @@ from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement
 
 app = typer.Typer(
-    help="Measure websites from this network (Web Connectivity).", no_args_is_help=True
+    help="Measure websites from this network (Web Connectivity).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 err = Console(stderr=True, highlight=False)
 
@@ -112,57 +114,91 @@ def _targets(
 @app.command("run")
 def run_command(
     input_urls: Annotated[
-        list[str], typer.Option("--input", help="A URL to measure (repeatable).")
+        list[str], typer.Option("--input", metavar="URL", help="A URL to measure (repeatable).")
     ] = [],  # noqa: B006
     input_file: Annotated[
-        Path | None, typer.Option("--input-file", help="A file with one URL per line.")
+        Path | None,
+        typer.Option("--input-file", metavar="FILE", help="A file with one URL per line."),
     ] = None,
     test_list: Annotated[
-        Path | None, typer.Option("--test-list", help="A Citizen Lab test list (CSV).")
+        Path | None,
+        typer.Option("--test-list", metavar="FILE.csv", help="A Citizen Lab test list (CSV)."),
     ] = None,
     category: Annotated[
-        list[str], typer.Option("--category", help="Only these category codes (e.g. NEWS).")
+        list[str],
+        typer.Option(
+            "--category",
+            metavar="CODE",
+            help="Only these category codes of the test lists (e.g. NEWS; repeatable).",
+        ),
     ] = [],  # noqa: B006
     country: Annotated[
         str | None,
-        typer.Option("--country", help="The bundled list of this country, plus the global one."),
+        typer.Option(
+            "--country",
+            metavar="CC",
+            help="Measure the bundled test list of this country (e.g. IT), plus the global one.",
+        ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", help="Also write the measurements (OONI JSONL) here.")
+        Path | None,
+        typer.Option(
+            "--output", metavar="FILE", help="Also write the measurements (OONI JSONL) here."
+        ),
     ] = None,
     th: Annotated[
-        list[str], typer.Option("--th", help="Test helper URL (repeatable, tried in order).")
+        list[str],
+        typer.Option("--th", metavar="URL", help="Test helper URL (repeatable, tried in order)."),
     ] = [],  # noqa: B006
     resolver: Annotated[
-        str | None, typer.Option("--resolver", help="DNS-over-UDP resolver, HOST[:PORT].")
+        str | None,
+        typer.Option(
+            "--resolver",
+            metavar="IP[:PORT]",
+            help="Also resolve through this DNS-over-UDP resolver (e.g. 1.1.1.1, [::1]:53).",
+        ),
     ] = None,
     ca_file: Annotated[
-        Path | None, typer.Option("--ca-file", help="CA bundle to validate TLS with.")
+        Path | None,
+        typer.Option("--ca-file", metavar="FILE.pem", help="CA bundle (PEM) to validate TLS with."),
     ] = None,
     parallelism: Annotated[
-        int, typer.Option("--parallelism", min=1, max=256, help="URLs measured at once.")
+        int,
+        typer.Option("--parallelism", metavar="N", min=1, max=256, help="URLs measured at once."),
     ] = DEFAULT_PARALLELISM,
     max_runtime: Annotated[
         float | None,
-        typer.Option("--max-runtime", help="Stop starting work after this many seconds."),
+        typer.Option(
+            "--max-runtime",
+            metavar="SECONDS",
+            help="Stop starting new measurements after this many seconds (more than 0).",
+        ),
     ] = None,
     accept_risks: Annotated[
         bool,
         typer.Option("--accept-risks", help="Accept the risks without the quiz (unattended use)."),
     ] = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the measurements as JSON lines.")
+        bool,
+        typer.Option(
+            "--json",
+            help='JSON lines on stdout: {"measurement": the OONI measurement, "verdict": '
+            "our layered verdict} for each URL.",
+        ),
     ] = False,
     probe_ip: Annotated[
         str | None,
         typer.Option(
-            "--probe-ip", help="This probe's public address (scrubbed from everything written)."
+            "--probe-ip",
+            metavar="IP",
+            help="This probe's public address (scrubbed from everything written).",
         ),
     ] = None,
     geoip_db: Annotated[
         Path | None,
         typer.Option(
             "--geoip-db",
+            metavar="FILE.mmdb",
             help="MaxMind-format database for country and network "
             "(default: geoip.mmdb or the newest geoip/*.mmdb in the data folder).",
         ),
@@ -170,7 +206,9 @@ def run_command(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            "--data-dir", help="Where consent and results live (default: $NETVIGIL_HOME)."
+            "--data-dir",
+            metavar="DIR",
+            help="Where consent and results live (default: $NETVIGIL_HOME).",
         ),
     ] = None,
     system_resolver: Annotated[

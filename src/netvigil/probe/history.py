@@ -56,7 +56,10 @@ def results(folder: Path) -> list[Path]:
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="The data folder.")]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", metavar="DIR", help="The data folder (default: $NETVIGIL_HOME)."),
+]
 
 
 @app.command("list")
@@ -77,7 +80,9 @@ def list_command(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
 
 @app.command("show")
 def show_command(
-    result: Annotated[str, typer.Argument(help="A result id from `netvigil probe list`.")],
+    result: Annotated[
+        str, typer.Argument(metavar="RESULT", help="A result id from `netvigil probe list`.")
+    ],
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -129,7 +134,10 @@ def upload_command(
         str, typer.Option("--collector", metavar="URL", help="The collector, e.g. https://host/.")
     ],
     data_dir: DataDirOpt = None,
-    ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA bundle for TLS.")] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option("--ca-file", metavar="FILE.pem", help="CA bundle (PEM) to validate TLS with."),
+    ] = None,
 ) -> None:
     """Submit the measurements not uploaded yet (they keep their own start times)."""
     folder = open_data_dir(data_dir)

@@ -13,7 +13,9 @@ from netvigil.probe.backend import AsyncioBackend
 from netvigil.testhelper.measure import HelperSettings
 
 app = typer.Typer(
-    help="The test helper: the control vantage probes compare with.", no_args_is_help=True
+    help="The test helper: the control vantage probes compare with.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
