@@ -28,6 +28,7 @@ from netvigil.analysis.fingerprints import FingerprintDB, FingerprintError
 from netvigil.analysis.verdicts import Outcome, Verdict
 from netvigil.readers import ReadError, ReadResult, list_files, read_path
 
+
 def _arguments_show_only_their_metavar() -> None:
     """Typer prints an argument's Python type beside its metavar (`FILE <list[Path]>`,
     fastapi/typer#1156); as for options, the metavar alone names the value."""
