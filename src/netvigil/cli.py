@@ -51,7 +51,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, emoji=False)  # ":a:" in a URL stays text
 
 _OUTCOME_STYLE = {
     Outcome.BLOCKED: "bold red",
@@ -160,7 +160,7 @@ def _run(
 
 
 def _print_table(rows: list[Verdict | ClassicRecord]) -> None:
-    console = Console()
+    console = Console(emoji=False)
     if rows and isinstance(rows[0], ClassicRecord):
         table = Table(
             "input", "blocking", "accessible", "dns_consistency", title="OONI classic keys"

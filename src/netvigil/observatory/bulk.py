@@ -24,7 +24,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from netvigil.observatory.command import GeoipOpt, geoip_of, tables_of
+from netvigil.observatory.command import GeoipOpt, check_geoip, geoip_of, tables_of
 from netvigil.observatory.ingest import FileResult
 from netvigil.probe.command import fail
 from netvigil.probe.datadir import DataDirError, ensure, resolve_data_dir
@@ -173,10 +173,12 @@ def ingest_command(
     from netvigil.observatory.tables import compact
 
     _check_executor(executor)
+    if geoip_db is not None:
+        check_geoip(geoip_db)  # before the data folder is created
     folder = _folder(data_dir)
     geoip = geoip_of(folder, geoip_db)
     targets = files_of(paths)
-    console = Console(stderr=True)
+    console = Console(stderr=True, emoji=False)
     totals = {"rows": 0, "errors": 0}
     since = dt.datetime.now(dt.UTC)
     with _reporting(console, [str(p) for p in targets], totals) as (done, progress):
@@ -216,7 +218,7 @@ def reanalyze_command(
     folder = _existing_folder(data_dir)
     geoip = geoip_of(folder, geoip_db)
     todo = plan(tables_of(folder), everything=everything)
-    console = Console(stderr=True)
+    console = Console(stderr=True, emoji=False)
     if todo.unknown:
         console.print(
             f"warning: {todo.unknown} row(s) have no recorded source; import their files again",

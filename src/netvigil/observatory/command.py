@@ -32,17 +32,23 @@ GeoipOpt = Annotated[
 ]
 
 
+def check_geoip(database: Path) -> Path:
+    """The database if it opens as MaxMind's format; else one line (GeoIPError's)."""
+    from netvigil.geoip import GeoIP, GeoIPError
+
+    try:
+        GeoIP(database).close()
+    except GeoIPError as exc:
+        raise fail(f"--geoip-db: {exc}") from None
+    return database
+
+
 def geoip_of(folder: Path, option: Path | None) -> Path | None:
     """The database to use, checked now, so a bad one is one line before any work starts."""
-    from netvigil.geoip import GeoIP, GeoIPError, find_database
+    from netvigil.geoip import find_database
 
     database = option or find_database(folder)
-    if database is not None:
-        try:
-            GeoIP(database).close()
-        except GeoIPError as exc:
-            raise fail(f"--geoip-db: {exc}") from None
-    return database
+    return check_geoip(database) if database is not None else None
 
 
 def load_demo(folder: Path, geoip: Path | None = None) -> int:
@@ -137,7 +143,9 @@ def serve_command(
     except ImportError:
         raise fail("the server needs the server extra: pip install 'netvigil[server]'") from None
     public_url = _public_url(public_url)
-    sock = _listening(host, port)  # first: a busy port is one line and changes nothing
+    if geoip_db is not None:
+        check_geoip(geoip_db)  # a bad database is one line before anything is created
+    sock = _listening(host, port)  # and so is a busy port
     try:
         folder = ensure(resolve_data_dir(data_dir, os.environ))
     except (DataDirError, OSError) as exc:
