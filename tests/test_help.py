@@ -30,8 +30,17 @@ def commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[s
 
 def test_every_command_is_walked() -> None:
     paths = {" ".join(p) for p, _ in commands(typer.main.get_command(app))}
-    assert {"analyze", "demo", "serve", "ingest", "reanalyze", "probe run", "probe upload",
-            "th serve", "incidents create"} <= paths
+    assert {
+        "analyze",
+        "demo",
+        "serve",
+        "ingest",
+        "reanalyze",
+        "probe run",
+        "probe upload",
+        "th serve",
+        "incidents create",
+    } <= paths
     assert len(paths) >= 20
 
 
