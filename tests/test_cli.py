@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -127,3 +128,35 @@ def test_fingerprints_folder_overrides_the_bundled_ones(tmp_path: Path) -> None:
     overridden = lines(result.stdout)[0]
     assert default["technique"] == "dns_blockpage_ip"
     assert overridden["technique"] == "dns_bogon"
+
+
+def test_every_command_taking_a_geoip_db_refuses_one_that_is_not_an_mmdb(tmp_path: Path) -> None:
+    import typer.main
+
+    garbage = tmp_path / "garbage.mmdb"
+    garbage.write_text('{"this": "is JSON, not a MaxMind database"}\n')
+    data = tmp_path / "data"
+    needs = {("ingest",): [str(JSONL)], ("probe", "run"): ["--input", "http://127.0.0.1:1/"]}
+    checked = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+        options = {o for p in getattr(command, "params", []) for o in p.opts}
+        if "--geoip-db" not in options:
+            return
+        data.mkdir(exist_ok=True)
+        folder = ["--data-dir", str(data)] if "--data-dir" in options else []
+        args = [*path, *needs.get(path, []), *folder, "--geoip-db", str(garbage)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (path, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), path
+        assert result.stderr.splitlines()[0].startswith(
+            "error: --geoip-db: cannot read garbage.mmdb"
+        ), path
+        assert len(result.stderr.splitlines()) == 1, path
+        assert list(data.iterdir()) == [], path  # nothing created or changed
+        checked.append(" ".join(path))
+
+    walk(typer.main.get_command(app), ())
+    assert sorted(checked) == ["ingest", "probe run", "reanalyze", "serve", "th serve"]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import pty
 import select
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
+from typer.testing import CliRunner
 
+from netvigil.cli import app
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
@@ -82,3 +85,47 @@ def test_a_folder_with_data_is_not_asked_about(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=10)
         os.close(parent)
+
+
+def test_a_busy_port_is_one_line_and_nothing_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = start_server(tmp_path / "d", port, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 1
+    assert out == b"" and err.decode().splitlines() == [
+        f"error: 127.0.0.1:{port} is already in use (another server?): stop it or choose "
+        "another --port"
+    ]
+    assert not (tmp_path / "d").exists()
+
+
+def test_it_says_observatory_on_once_it_listens(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path, port, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:  # each line as it comes, until the announcement
+            if b"observatory on" in line:
+                break
+        assert line.decode().startswith(f"netvigil observatory on http://127.0.0.1:{port}/")
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass  # already listening when it said so
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+
+
+def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path) -> None:
+    for value in ("not-a-url", "ftp://example.org/", "http://", "https://example.org:99999/"):
+        result = CliRunner().invoke(
+            app, ["serve", "--public-url", value, "--data-dir", str(tmp_path / "d")]
+        )
+        assert result.exit_code == 1, (value, result.output)
+        assert result.stderr.splitlines() == [
+            "error: --public-url: expected an http:// or https:// URL such as "
+            f"https://observatory.example.org/, got {value!r}"
+        ]
+        assert not (tmp_path / "d").exists()

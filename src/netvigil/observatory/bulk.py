@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -137,10 +138,16 @@ def _reporting(
             totals["rows"] += result.rows
             totals["errors"] += len(result.errors)
             for problem in result.errors[:SHOWN_ERRORS]:
-                console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
+                console.print(
+                    f"[red]error:[/red] {escape(problem)}", soft_wrap=True, highlight=False
+                )
             if len(result.errors) > SHOWN_ERRORS:
                 hidden = len(result.errors) - SHOWN_ERRORS
-                console.print(f"[red]error:[/red] {result.source}: {hidden} more", highlight=False)
+                console.print(
+                    f"[red]error:[/red] {escape(result.source)}: {hidden} more",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             bar.file_done(result.source)
 
         try:
@@ -195,6 +202,7 @@ def ingest_command(
         f"{new} new, {totals['rows'] - new} duplicate(s) of stored ones, "
         f"{totals['errors']} error(s)",
         highlight=False,
+        soft_wrap=True,
     )
     if totals["rows"] == 0:
         raise typer.Exit(1)
@@ -238,6 +246,7 @@ def reanalyze_command(
         f"re-analysed {written} measurements with rules {RULES_VERSION} "
         f"({todo.stale} were older; {len(todo.files)} file(s), {totals['errors']} error(s))",
         highlight=False,
+        soft_wrap=True,
     )
     if totals["errors"]:
         raise typer.Exit(1)
