@@ -136,7 +136,10 @@ def test_every_command_taking_a_geoip_db_refuses_one_that_is_not_an_mmdb(tmp_pat
     garbage = tmp_path / "garbage.mmdb"
     garbage.write_text('{"this": "is JSON, not a MaxMind database"}\n')
     data = tmp_path / "data"
-    needs = {("ingest",): [str(JSONL)], ("probe", "run"): ["--input", "http://127.0.0.1:1/"]}
+    needs = {
+        ("ingest",): [str(JSONL)],
+        ("probe", "run"): ["--input", "http://127.0.0.1:1/", "--accept-risks"],
+    }
     checked = []
 
     def walk(command: Any, path: tuple[str, ...]) -> None:

@@ -11,6 +11,7 @@ import csv
 import gzip
 import json
 from collections import Counter
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,14 @@ from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
 from netvigil.analysis.verdicts import Outcome
 from netvigil.readers import Item, read_path
-from netvigil.samples import ATTRIBUTION, sample_path, sources_note
 from tests.corpus import MEASUREMENTS, QA
 
 INDEX = MEASUREMENTS / "INDEX-web_connectivity.csv"
+SAMPLE = files("netvigil") / "data" / "samples" / "web_connectivity.jsonl.gz"
 
 
 def sample() -> list[dict[str, Any]]:
-    with sample_path() as path:
-        return [json.loads(line) for line in gzip.open(path)]
+    return [json.loads(line) for line in gzip.decompress(SAMPLE.read_bytes()).splitlines()]
 
 
 def corpus(real: bool) -> dict[str, dict[str, Any]]:
@@ -69,7 +69,7 @@ def test_no_probe_address_and_several_countries() -> None:
 
 def test_it_shows_every_outcome_and_blocking_with_witnesses() -> None:
     db = FingerprintDB.load()
-    with sample_path() as path:
+    with as_file(SAMPLE) as path:
         verdicts = [analyze(i.measurement, db) for i in read_path(path) if isinstance(i, Item)]
     outcomes = Counter(v.outcome for v in verdicts)
     assert {Outcome.BLOCKED, Outcome.DOWN, Outcome.OK, Outcome.INSUFFICIENT} <= set(outcomes)
@@ -88,8 +88,9 @@ def test_the_indonesian_redirect_to_a_blockpage_is_kept() -> None:
 
 
 def test_sources_name_every_measurement_and_the_licence() -> None:
-    with sample_path() as path:
-        sources = (path.parent / "SOURCES.md").read_text()
+    from netvigil.samples import ATTRIBUTION, sources_note
+
+    sources = (files("netvigil") / "data" / "samples" / "SOURCES.md").read_text()
     assert "CC BY-NC-SA 4.0" in sources and "https://ooni.org" in sources
     rows = [line for line in sources.splitlines() if line.startswith("| 20")]
     assert len(rows) == len(sample())

@@ -107,10 +107,8 @@ def test_it_says_observatory_on_once_it_listens(tmp_path: Path) -> None:
     server = start_server(tmp_path, port, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert server.stderr is not None
-        for line in server.stderr:  # each line as it comes, until the announcement
-            if b"observatory on" in line:
-                break
-        assert line.decode().startswith(f"netvigil observatory on http://127.0.0.1:{port}/")
+        seen = _read_until(server.stderr.fileno(), b"observatory on", 60)
+        assert f"netvigil observatory on http://127.0.0.1:{port}/".encode() in seen
         with socket.create_connection(("127.0.0.1", port), timeout=10):
             pass  # already listening when it said so
     finally:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from netvigil.cli import app
 from netvigil.observatory.command import load_demo
-from netvigil.observatory.ingest import REPORT_BYTES, FileResult, run_local
+from netvigil.observatory.ingest import FileResult, run_local
 from netvigil.observatory.tables import connect
 from tests.corpus import JSONL, MEASUREMENTS, QA
 
@@ -178,6 +178,8 @@ def test_reimporting_counts_duplicates_apart_from_new_measurements(tmp_path: Pat
 
 
 def test_progress_counts_the_bytes_of_one_large_file(tmp_path: Path) -> None:
+    from netvigil.observatory.ingest import REPORT_BYTES
+
     big = tmp_path / "big.jsonl"
     lines = JSONL.read_bytes().splitlines()
     with big.open("wb") as out:

@@ -11,6 +11,7 @@ import httpx
 from typer.testing import CliRunner
 
 from netvigil.cli import app
+from tests.observatory.test_command import _read_until
 from tests.probe.world import free_port
 
 
@@ -36,7 +37,7 @@ def test_it_prints_its_url_once_listening() -> None:
     helper = _helper(port)
     try:
         assert helper.stderr is not None
-        line = helper.stderr.readline().decode()
+        line = _read_until(helper.stderr.fileno(), b"\n", 60).decode()
         assert line == f"netvigil test helper on http://127.0.0.1:{port}/\n"
         hello = httpx.get(line.split(" on ")[1].strip(), timeout=10)
         assert hello.json() == {"message": "Hello OONItarian!"}
