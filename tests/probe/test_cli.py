@@ -344,52 +344,71 @@ def test_json_lines_carry_our_verdict_beside_each_measurement(
     assert "saved 2 measurement(s)" in result.stderr  # the run's report stays off stdout
 
 
-def test_options_a_run_would_trip_over_later_are_one_line_errors(tmp_path: Path) -> None:
-    garbage = tmp_path / "garbage.mmdb"
-    garbage.write_bytes(b"not a database")
-    text = tmp_path / "notes.pem"
-    text.write_text("these are not certificates\n")
-    for options, wanted in [
-        (["--resolver", "not:a:port"], "error: --resolver: expected IP[:PORT]"),
-        (["--resolver", "1.1.1.1:0"], "error: --resolver: expected IP[:PORT]"),
-        (["--resolver", "dns.example:53"], "error: --resolver: expected IP[:PORT]"),
-        (["--max-runtime", "-5"], "error: --max-runtime: expected a number of seconds above 0"),
-        (["--max-runtime", "0"], "error: --max-runtime: expected a number of seconds above 0"),
-        (["--geoip-db", str(garbage)], "error: --geoip-db: cannot read garbage.mmdb"),
-        (["--ca-file", str(tmp_path / "missing.pem")], "error: --ca-file: cannot read"),
-        (["--ca-file", str(text)], f"error: --ca-file: {text} holds no PEM certificate"),
-        (  # the address lookup is the first use of the CA file
-            ["--ca-file", str(text), "--probe-services", "http://127.0.0.1:1/"],
-            f"error: --ca-file: {text} holds no PEM certificate",
+BAD_RUN_OPTIONS = [
+    (["--resolver", "not:a:port"], "error: --resolver: expected IP[:PORT]"),
+    (["--resolver", "1.1.1.1:0"], "error: --resolver: expected IP[:PORT]"),
+    (["--resolver", "dns.example:53"], "error: --resolver: expected IP[:PORT]"),
+    (["--max-runtime", "-5"], "error: --max-runtime: expected a number of seconds above 0"),
+    (["--max-runtime", "0"], "error: --max-runtime: expected a number of seconds above 0"),
+    (["--geoip-db", "{garbage}"], "error: --geoip-db: cannot read garbage.mmdb"),
+    (["--ca-file", "{missing}"], "error: --ca-file: cannot read"),
+    (["--ca-file", "{text}"], "error: --ca-file: {text} holds no PEM certificate"),
+    (  # the address lookup is the first use of the CA file
+        ["--ca-file", "{text}", "--probe-services", "http://127.0.0.1:1/"],
+        "error: --ca-file: {text} holds no PEM certificate",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "wanted"), BAD_RUN_OPTIONS)
+def test_options_a_run_would_trip_over_later_are_one_line_errors(
+    tmp_path: Path, options: list[str], wanted: str
+) -> None:
+    names = {
+        "garbage": tmp_path / "garbage.mmdb",
+        "missing": tmp_path / "missing.pem",
+        "text": tmp_path / "notes.pem",
+    }
+    names["garbage"].write_bytes(b"not a database")
+    names["text"].write_text("these are not certificates\n")
+    options = [o.format(**names) for o in options]
+    result = _run_probe(tmp_path, "--input", "http://127.0.0.1:1/", *options)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(wanted.format(**names))
+    assert not (tmp_path / "d").exists()  # nothing measured, nothing created
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "wanted"),
+    [
+        ("missing.pem", None, "error: --ca-file: cannot read"),
+        (
+            "broken.pem",
+            "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n",
+            "error: --ca-file: {path} holds no PEM certificate",
         ),
-    ]:
-        result = _run_probe(tmp_path, "--input", "http://127.0.0.1:1/", *options)
-        assert result.exit_code == 1, (options, result.output)
-        assert result.exception is None or isinstance(result.exception, SystemExit), options
-        assert result.stderr.count("\n") == 1 and result.stderr.startswith(wanted), options
-        assert not (tmp_path / "d").exists(), options  # nothing measured, nothing created
-
-
-def test_upload_with_a_bad_ca_file_is_one_line(tmp_path: Path) -> None:
-    text = tmp_path / "notes.pem"
-    text.write_text("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n")
-    for ca, wanted in [
-        (tmp_path / "missing.pem", "error: --ca-file: cannot read"),
-        (text, f"error: --ca-file: {text} holds no PEM certificate"),
-    ]:
-        result = runner.invoke(
-            app,
-            [
-                "probe",
-                "upload",
-                "--collector",
-                "https://127.0.0.1:1/",
-                "--data-dir",
-                str(tmp_path / "d"),
-                "--ca-file",
-                str(ca),
-            ],
-        )
-        assert result.exit_code == 1, result.output
-        assert result.exception is None or isinstance(result.exception, SystemExit)
-        assert result.stderr.count("\n") == 1 and result.stderr.startswith(wanted)
+    ],
+)
+def test_upload_with_a_bad_ca_file_is_one_line(
+    tmp_path: Path, name: str, content: str | None, wanted: str
+) -> None:
+    ca = tmp_path / name
+    if content is not None:
+        ca.write_text(content)
+    result = runner.invoke(
+        app,
+        [
+            "probe",
+            "upload",
+            "--collector",
+            "https://127.0.0.1:1/",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--ca-file",
+            str(ca),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(wanted.format(path=ca))
