@@ -7,13 +7,13 @@ import pty
 import select
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
-from typer.testing import CliRunner
+import pytest
 
-from netvigil.cli import app
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
@@ -116,14 +116,21 @@ def test_it_says_observatory_on_once_it_listens(tmp_path: Path) -> None:
         server.communicate(timeout=10)
 
 
-def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path) -> None:
-    for value in ("not-a-url", "ftp://example.org/", "http://", "https://example.org:99999/"):
-        result = CliRunner().invoke(
-            app, ["serve", "--public-url", value, "--data-dir", str(tmp_path / "d")]
-        )
-        assert result.exit_code == 1, (value, result.output)
-        assert result.stderr.splitlines() == [
-            "error: --public-url: expected an http:// or https:// URL such as "
-            f"https://observatory.example.org/, got {value!r}"
-        ]
-        assert not (tmp_path / "d").exists()
+@pytest.mark.parametrize(
+    "value", ["not-a-url", "ftp://example.org/", "http://", "https://example.org:99999/"]
+)
+def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path, value: str) -> None:
+    command = [sys.executable, "-m", "netvigil", "serve", "--port", str(free_port())]
+    done = subprocess.run(  # a process: were the URL accepted, the server would start
+        [*command, "--public-url", value, "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: --public-url: expected an http:// or https:// URL such as "
+        f"https://observatory.example.org/, got {value!r}"
+    ]
+    assert not (tmp_path / "d").exists()
