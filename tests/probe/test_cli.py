@@ -144,136 +144,6 @@ def test_no_consent_measures_nothing(tmp_path: Path) -> None:
     assert not results.exists() or not any(results.iterdir())
 
 
-def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
-    base = ["probe", "run", "--accept-risks", "--data-dir", str(tmp_path / "d")]
-    missing = runner.invoke(app, [*base, "--input-file", str(tmp_path / "nope.txt")])
-    assert missing.exit_code == 1 and missing.stderr.count("\n") == 1
-    category = runner.invoke(app, [*base, "--country", "IT", "--category", "NOPE"])
-    assert category.exit_code == 1 and "NOPE" in category.stderr
-    assert "Traceback" not in missing.output + category.output
-    for flag in ("--upload", "--probe-services"):
-        bad = runner.invoke(app, [*base, "--input", "http://127.0.0.1:1/", flag, "notaurl"])
-        assert bad.exit_code == 1 and bad.stderr.strip().splitlines() == [
-            f"error: {flag}: expected an http:// or https:// URL, got 'notaurl'"
-        ]
-
-
-def test_malformed_urls_are_skipped_and_unreachable_helper_is_recorded(
-    site: WebServer, tmp_path: Path
-) -> None:
-    listing = tmp_path / "urls.txt"
-    listing.write_text(f"htp://broken\nhttp://127.0.0.1:{site.port}/\n")
-    out = tmp_path / "out.jsonl"
-    result = runner.invoke(
-        app,
-        [
-            "probe",
-            "run",
-            "--accept-risks",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--input-file",
-            str(listing),
-            "--th",
-            "http://127.0.0.1:1/",
-            "--output",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert "skipped:" in result.stderr and "htp://broken" in result.stderr
-    (measurement,) = [json.loads(line) for line in out.read_text().splitlines()]
-    assert measurement["test_keys"]["control_failure"] == "connection_refused"
-    assert measurement["test_keys"]["blocking"] is None  # no control: no verdict
-
-
-def test_list_and_show_results(site: WebServer, tmp_path: Path) -> None:
-    data = tmp_path / "d"
-    for _ in range(2):
-        done = runner.invoke(
-            app,
-            [
-                "probe",
-                "run",
-                "--accept-risks",
-                "--data-dir",
-                str(data),
-                "--input",
-                f"http://127.0.0.1:{site.port}/",
-                "--th",
-                "http://127.0.0.1:1/",
-            ],
-        )
-        assert done.exit_code == 0, done.output
-        time.sleep(1.1)  # result ids are per-second timestamps
-    listed = [
-        json.loads(line)
-        for line in runner.invoke(
-            app, ["probe", "list", "--data-dir", str(data)]
-        ).stdout.splitlines()
-    ]
-    assert len(listed) == 2 and all(r["measurements"] == 1 for r in listed)
-    shown = runner.invoke(app, ["probe", "show", listed[0]["id"], "--data-dir", str(data)])
-    (measurement,) = [json.loads(line) for line in shown.stdout.splitlines()]
-    assert measurement["input"] == f"http://127.0.0.1:{site.port}/"
-    missing = runner.invoke(app, ["probe", "show", "nope", "--data-dir", str(data)])
-    assert missing.exit_code == 1 and "no result" in missing.stderr
-
-
-def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(site: WebServer, tmp_path: Path) -> None:
-    out = tmp_path / "out.jsonl"
-    fast = f"http://127.0.0.1:{site.port}/"
-    slow = f"http://127.0.0.1:{site.port}/hang"
-    probe = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netvigil",
-            "probe",
-            "run",
-            "--accept-risks",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--output",
-            str(out),
-            "--th",
-            "http://127.0.0.1:1/",
-            "--input",
-            fast,
-            "--input",
-            slow,
-            "--input",
-            slow + "?2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for _ in range(300):  # until the fast URL's measurement is on disk
-        if out.exists() and out.read_text().count("\n") >= 1:
-            break
-        time.sleep(0.05)
-    probe.send_signal(signal.SIGINT)
-    _, stderr = probe.communicate(timeout=30)
-    assert probe.returncode == 130, stderr
-    assert "interrupted: kept 1 measurement" in stderr and "Traceback" not in stderr
-    (kept,) = [json.loads(line) for line in out.read_text().splitlines()]
-    assert kept["input"] == fast
-
-
-def test_max_runtime_stops_starting_work(site: WebServer, tmp_path: Path) -> None:
-    from netvigil.probe.backend import AsyncioBackend
-    from netvigil.probe.runner import RunConfig, run
-    from netvigil.probe.webconnectivity import Settings
-
-    urls = [f"http://127.0.0.1:{site.port}/hang"] * 3 + [f"http://127.0.0.1:{site.port}/"]
-    config = RunConfig(settings=Settings(http_timeout=30), parallelism=1, max_runtime=1.0)
-    kept: list[object] = []
-    summary = asyncio.run(run(urls, AsyncioBackend(), config, kept.append))
-    assert summary.timed_out and summary.measured == len(kept) == 0
-    assert summary.skipped == 4
-
-
 def _run_probe(tmp_path: Path, *extra: str) -> Any:
     return runner.invoke(
         app,
@@ -412,3 +282,133 @@ def test_upload_with_a_bad_ca_file_is_one_line(
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(wanted.format(path=ca))
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
+    base = ["probe", "run", "--accept-risks", "--data-dir", str(tmp_path / "d")]
+    missing = runner.invoke(app, [*base, "--input-file", str(tmp_path / "nope.txt")])
+    assert missing.exit_code == 1 and missing.stderr.count("\n") == 1
+    category = runner.invoke(app, [*base, "--country", "IT", "--category", "NOPE"])
+    assert category.exit_code == 1 and "NOPE" in category.stderr
+    assert "Traceback" not in missing.output + category.output
+    for flag in ("--upload", "--probe-services"):
+        bad = runner.invoke(app, [*base, "--input", "http://127.0.0.1:1/", flag, "notaurl"])
+        assert bad.exit_code == 1 and bad.stderr.strip().splitlines() == [
+            f"error: {flag}: expected an http:// or https:// URL, got 'notaurl'"
+        ]
+
+
+def test_malformed_urls_are_skipped_and_unreachable_helper_is_recorded(
+    site: WebServer, tmp_path: Path
+) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"htp://broken\nhttp://127.0.0.1:{site.port}/\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "probe",
+            "run",
+            "--accept-risks",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--input-file",
+            str(listing),
+            "--th",
+            "http://127.0.0.1:1/",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped:" in result.stderr and "htp://broken" in result.stderr
+    (measurement,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert measurement["test_keys"]["control_failure"] == "connection_refused"
+    assert measurement["test_keys"]["blocking"] is None  # no control: no verdict
+
+
+def test_list_and_show_results(site: WebServer, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    for _ in range(2):
+        done = runner.invoke(
+            app,
+            [
+                "probe",
+                "run",
+                "--accept-risks",
+                "--data-dir",
+                str(data),
+                "--input",
+                f"http://127.0.0.1:{site.port}/",
+                "--th",
+                "http://127.0.0.1:1/",
+            ],
+        )
+        assert done.exit_code == 0, done.output
+        time.sleep(1.1)  # result ids are per-second timestamps
+    listed = [
+        json.loads(line)
+        for line in runner.invoke(
+            app, ["probe", "list", "--data-dir", str(data)]
+        ).stdout.splitlines()
+    ]
+    assert len(listed) == 2 and all(r["measurements"] == 1 for r in listed)
+    shown = runner.invoke(app, ["probe", "show", listed[0]["id"], "--data-dir", str(data)])
+    (measurement,) = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert measurement["input"] == f"http://127.0.0.1:{site.port}/"
+    missing = runner.invoke(app, ["probe", "show", "nope", "--data-dir", str(data)])
+    assert missing.exit_code == 1 and "no result" in missing.stderr
+
+
+def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(site: WebServer, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    fast = f"http://127.0.0.1:{site.port}/"
+    slow = f"http://127.0.0.1:{site.port}/hang"
+    probe = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "netvigil",
+            "probe",
+            "run",
+            "--accept-risks",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--output",
+            str(out),
+            "--th",
+            "http://127.0.0.1:1/",
+            "--input",
+            fast,
+            "--input",
+            slow,
+            "--input",
+            slow + "?2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(300):  # until the fast URL's measurement is on disk
+        if out.exists() and out.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.05)
+    probe.send_signal(signal.SIGINT)
+    _, stderr = probe.communicate(timeout=30)
+    assert probe.returncode == 130, stderr
+    assert "interrupted: kept 1 measurement" in stderr and "Traceback" not in stderr
+    (kept,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert kept["input"] == fast
+
+
+def test_max_runtime_stops_starting_work(site: WebServer, tmp_path: Path) -> None:
+    from netvigil.probe.backend import AsyncioBackend
+    from netvigil.probe.runner import RunConfig, run
+    from netvigil.probe.webconnectivity import Settings
+
+    urls = [f"http://127.0.0.1:{site.port}/hang"] * 3 + [f"http://127.0.0.1:{site.port}/"]
+    config = RunConfig(settings=Settings(http_timeout=30), parallelism=1, max_runtime=1.0)
+    kept: list[object] = []
+    summary = asyncio.run(run(urls, AsyncioBackend(), config, kept.append))
+    assert summary.timed_out and summary.measured == len(kept) == 0
+    assert summary.skipped == 4
