@@ -37,7 +37,7 @@ def _arguments_show_only_their_metavar() -> None:
     def display_type(self: typer.core.TyperArgument, ctx: Any) -> str | None:
         return None if self.metavar else shown(self, ctx)
 
-    typer.core.TyperArgument.display_type_rich = display_type  # type: ignore[method-assign]
+    typer.core.TyperArgument.display_type_rich = display_type  # type: ignore[method-assign,assignment]
 
 
 _arguments_show_only_their_metavar()
