@@ -98,14 +98,16 @@ def member_command(
 
 @app.command("key")
 def key_command(
-    member: Annotated[str, typer.Argument(help="The member's id.")],
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="The member's id.")],
     scopes: Annotated[
         str,
         typer.Option(
             "--scopes", metavar="SCOPES", help="Comma-separated: read, write, publish, admin."
         ),
     ] = "read",
-    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Valid for.")] = 90,
+    days: Annotated[
+        int, typer.Option("--days", metavar="DAYS", min=1, max=366, help="Valid for.")
+    ] = 90,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,

@@ -111,7 +111,7 @@ def _org(session: Session, name: str | None) -> str | None:
 
 @app.command("create")
 def create_command(
-    source: Annotated[Path, typer.Option("--from", help="The incident, as JSON.")],
+    source: Annotated[Path, typer.Option("--from", metavar="FILE", help="The incident, as JSON.")],
     org: Annotated[
         str | None, typer.Option("--org", metavar="ORG", help="Author organisation (operator).")
     ] = None,
@@ -200,7 +200,7 @@ def show_command(
 
 @app.command("publish")
 def publish_command(
-    ident: Annotated[str, typer.Argument(metavar="ID")],
+    ident: Annotated[str, typer.Argument(metavar="ID", help="The incident's id.")],
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
@@ -223,8 +223,10 @@ def publish_command(
 
 @app.command("retract")
 def retract_command(
-    ident: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (shown to every recipient).")],
+    ident: Annotated[str, typer.Argument(metavar="ID", help="The incident's id.")],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why (shown to every recipient).")
+    ],
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
