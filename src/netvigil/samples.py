@@ -14,7 +14,7 @@ from pathlib import Path
 
 SAMPLE_NAME = "web_connectivity.jsonl.gz"
 ATTRIBUTION = (
-    "real OONI measurements, unchanged: data from OONI (Open Observatory of Network "
+    "real OONI measurements: data from OONI (Open Observatory of Network "
     "Interference, https://ooni.org), CC BY-NC-SA 4.0"
 )
 
