@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -85,10 +86,15 @@ def test_bad_fingerprint_folder_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "fingerprints" in result.stderr
 
 
-def test_demo_runs_on_the_bundled_sample() -> None:
+def test_demo_runs_on_the_bundled_sample_and_says_whose_data_it_is() -> None:
     result = runner.invoke(app, ["demo", "--json"])
     assert result.exit_code == 0
-    assert len(lines(result.stdout)) == 64
+    verdicts = lines(result.stdout)
+    assert len(verdicts) == 15  # the sample's real measurements (tests/test_samples.py)
+    assert len({v["probe_cc"] for v in verdicts}) == 11
+    (note,) = result.stderr.splitlines()
+    assert "real OONI measurements" in note and "CC BY-NC-SA 4.0" in note
+    assert note.endswith("SOURCES.md") and "https://ooni.org" in note
 
 
 def test_table_output_and_help_in_a_real_process() -> None:
@@ -127,3 +133,38 @@ def test_fingerprints_folder_overrides_the_bundled_ones(tmp_path: Path) -> None:
     overridden = lines(result.stdout)[0]
     assert default["technique"] == "dns_blockpage_ip"
     assert overridden["technique"] == "dns_bogon"
+
+
+def test_every_command_taking_a_geoip_db_refuses_one_that_is_not_an_mmdb(tmp_path: Path) -> None:
+    import typer.main
+
+    garbage = tmp_path / "garbage.mmdb"
+    garbage.write_text('{"this": "is JSON, not a MaxMind database"}\n')
+    data = tmp_path / "data"
+    needs = {
+        ("ingest",): [str(JSONL)],
+        ("probe", "run"): ["--input", "http://127.0.0.1:1/", "--accept-risks"],
+    }
+    checked = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+        options = {o for p in getattr(command, "params", []) for o in p.opts}
+        if "--geoip-db" not in options:
+            return
+        data.mkdir(exist_ok=True)
+        folder = ["--data-dir", str(data)] if "--data-dir" in options else []
+        args = [*path, *needs.get(path, []), *folder, "--geoip-db", str(garbage)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (path, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), path
+        assert result.stderr.splitlines()[0].startswith(
+            "error: --geoip-db: cannot read garbage.mmdb"
+        ), path
+        assert len(result.stderr.splitlines()) == 1, path
+        assert list(data.iterdir()) == [], path  # nothing created or changed
+        checked.append(" ".join(path))
+
+    walk(typer.main.get_command(app), ())
+    assert sorted(checked) == ["ingest", "probe run", "reanalyze", "serve", "th serve"]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -28,14 +28,30 @@ from netvigil.analysis.fingerprints import FingerprintDB, FingerprintError
 from netvigil.analysis.verdicts import Outcome, Verdict
 from netvigil.readers import ReadError, ReadResult, list_files, read_path
 
+
+def _arguments_show_only_their_metavar() -> None:
+    """Typer prints an argument's Python type beside its metavar (`FILE <list[Path]>`,
+    fastapi/typer#1156); as for options, the metavar alone names the value."""
+    shown = typer.core.TyperArgument.display_type_rich
+
+    def display_type(self: typer.core.TyperArgument, ctx: Any) -> str | None:
+        return None if self.metavar else shown(self, ctx)
+
+    typer.core.TyperArgument.display_type_rich = display_type  # type: ignore[method-assign,assignment]
+
+
+_arguments_show_only_their_metavar()
+# Plain help (rich_markup_mode=None) in every sub-app too: Rich's help shows a `<bool>`
+# type column even for flags and --help.
 app = typer.Typer(
     name="netvigil",
     help="An open observatory for Internet censorship and shutdowns, interoperable with OONI.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, emoji=False)  # ":a:" in a URL stays text
 
 _OUTCOME_STYLE = {
     Outcome.BLOCKED: "bold red",
@@ -47,6 +63,7 @@ _OUTCOME_STYLE = {
 FilesArg = Annotated[
     list[Path],
     typer.Argument(
+        metavar="FILE",
         help="Measurement files (.json, .jsonl, .jsonl.gz) or folders of them.",
         show_default=False,
     ),
@@ -143,7 +160,7 @@ def _run(
 
 
 def _print_table(rows: list[Verdict | ClassicRecord]) -> None:
-    console = Console()
+    console = Console(emoji=False)
     if rows and isinstance(rows[0], ClassicRecord):
         table = Table(
             "input", "blocking", "accessible", "dns_consistency", title="OONI classic keys"
@@ -211,9 +228,14 @@ def analyze(
 
 @app.command()
 def demo(as_json: JsonOpt = False, fingerprints: FingerprintsOpt = None) -> None:
-    """Analyse the bundled sample of 64 real and simulated OONI measurements."""
-    sample = files("netvigil") / "data" / "samples" / "web_connectivity.jsonl.gz"
-    with as_file(sample) as path:
+    """Analyse the bundled sample of real OONI measurements from several countries.
+
+    The sample is OONI's data (CC BY-NC-SA 4.0); its SOURCES.md names each measurement.
+    """
+    from netvigil.samples import sample_path, sources_note
+
+    with sample_path() as path:
+        err.print(sources_note(sum(1 for _ in read_path(path))), soft_wrap=True, markup=False)
         _run([path], classic=False, as_json=as_json, strict=False, fingerprints=fingerprints)
 
 

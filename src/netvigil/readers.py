@@ -13,11 +13,13 @@ truncated archive cannot stop a batch (DESIGN.md principle 5).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -67,15 +69,21 @@ def parse_line(data: bytes, source: str, line: int | None) -> ReadResult:
     return Item(source=source, line=line, measurement=measurement, raw=data)
 
 
-def read_path(path: Path) -> Iterator[ReadResult]:
-    """Yield every measurement (or error) in one file, in file order."""
+def read_path(path: Path, read: Callable[[int], None] | None = None) -> Iterator[ReadResult]:
+    """Yield every measurement (or error) in one file, in file order.
+
+    `read`, if given, is told after each line how many bytes of the file have been read
+    (compressed bytes for .gz), so a progress bar can count bytes of one large file.
+    """
     source = str(path)
     name = path.name.lower()
     try:
         if name.endswith(".gz"):
-            yield from _read_lines(source, lambda: gzip.open(path, "rb"))  # noqa: SIM115
+            with path.open("rb") as raw:
+                yield from _read_lines(source, lambda: gzip.GzipFile(fileobj=raw), raw, read)
         elif name.endswith(".jsonl"):
-            yield from _read_lines(source, lambda: path.open("rb"))
+            with path.open("rb") as raw:
+                yield from _read_lines(source, lambda: contextlib.nullcontext(raw), raw, read)
         else:
             yield from _read_json(source, path)
     except FileNotFoundError:
@@ -118,7 +126,10 @@ def _is_measurement_file(path: Path) -> bool:
 
 
 def _read_lines(
-    source: str, opener: Callable[[], AbstractContextManager[Iterable[bytes]]]
+    source: str,
+    opener: Callable[[], AbstractContextManager[Iterable[bytes]]],
+    handle: BinaryIO,
+    read: Callable[[int], None] | None,
 ) -> Iterator[ReadResult]:
     number = 0
     try:
@@ -128,6 +139,8 @@ def _read_lines(
                 data = raw.strip()
                 if data:
                     yield parse_line(data, source, number)
+                if read is not None:
+                    read(handle.tell())
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         # A truncated or corrupt archive: what came before stays valid.
         yield ReadError(source=source, line=number + 1, error=f"corrupt or truncated gzip: {exc}")

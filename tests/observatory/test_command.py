@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import pty
 import select
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
@@ -58,7 +61,10 @@ def test_on_a_terminal_it_asks_and_loads_the_sample(tmp_path: Path) -> None:
         assert PROMPT in _read_until(parent, PROMPT, 60)
         os.write(parent, b"y\n")
         wait_ready(f"http://127.0.0.1:{port}")
-        assert _count(port) == 64
+        assert _count(port) == 15
+        seen = _read_until(parent, b"observatory on", 10)
+        assert b"loaded 15 sample measurements" in seen
+        assert b"real OONI measurements" in seen and b"CC BY-NC-SA 4.0" in seen
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -79,3 +85,52 @@ def test_a_folder_with_data_is_not_asked_about(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=10)
         os.close(parent)
+
+
+def test_a_busy_port_is_one_line_and_nothing_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = start_server(tmp_path / "d", port, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 1
+    assert out == b"" and err.decode().splitlines() == [
+        f"error: 127.0.0.1:{port} is already in use (another server?): stop it or choose "
+        "another --port"
+    ]
+    assert not (tmp_path / "d").exists()
+
+
+def test_it_says_observatory_on_once_it_listens(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path, port, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.stderr is not None
+        seen = _read_until(server.stderr.fileno(), b"observatory on", 60)
+        assert f"netvigil observatory on http://127.0.0.1:{port}/".encode() in seen
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass  # already listening when it said so
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "value", ["not-a-url", "ftp://example.org/", "http://", "https://example.org:99999/"]
+)
+def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path, value: str) -> None:
+    command = [sys.executable, "-m", "netvigil", "serve", "--port", str(free_port())]
+    done = subprocess.run(  # a process: were the URL accepted, the server would start
+        [*command, "--public-url", value, "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: --public-url: expected an http:// or https:// URL such as "
+        f"https://observatory.example.org/, got {value!r}"
+    ]
+    assert not (tmp_path / "d").exists()

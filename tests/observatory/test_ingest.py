@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import distributed
@@ -10,6 +14,7 @@ from typer.testing import CliRunner
 
 from netvigil.cli import app
 from netvigil.observatory.command import load_demo
+from netvigil.observatory.ingest import FileResult, run_local
 from netvigil.observatory.tables import connect
 from tests.corpus import JSONL, MEASUREMENTS, QA
 
@@ -89,5 +94,146 @@ def test_bad_executor_and_empty_input_are_one_line_errors(tmp_path: Path) -> Non
 
 
 def test_demo_data(tmp_path: Path) -> None:
-    assert load_demo(tmp_path) == 64
+    assert load_demo(tmp_path) == 15
+    assert count(tmp_path) == 15
+    db = connect(tmp_path / "tables" / "analysis")
+    try:
+        countries = db.execute("SELECT count(DISTINCT probe_cc) FROM analysis").fetchone()
+        per_country = db.execute(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM analysis "
+            "WHERE outcome = 'blocked' GROUP BY probe_cc)"
+        ).fetchone()
+    finally:
+        db.close()
+    assert countries == (11,)
+    assert per_country == (2,)  # Iran; no longer 26 simulated Italian blockings
+
+
+# A Python without the `dask` extra: the world changed (an import that fails), not our code.
+WITHOUT_DASK = """
+import importlib.abc, sys
+
+class NoDask(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("dask", "distributed"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoDask())
+from netvigil.cli import main
+sys.argv = ["netvigil", *sys.argv[1:]]
+main()
+"""
+
+
+def _without_dask(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_DASK, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_dask_executor_without_the_dask_extra_says_which_extra(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    # Something to re-analyse, imported locally (the dask check must not depend on that).
+    assert runner.invoke(app, ["ingest", str(QA), "--data-dir", str(data)]).exit_code == 0
+    fresh = tmp_path / "fresh"
+    for args in (
+        ["ingest", str(QA), "--data-dir", str(fresh), "--executor", "dask://127.0.0.1:1"],
+        ["reanalyze", "--all", "--data-dir", str(data), "--executor", "dask://127.0.0.1:1"],
+    ):
+        done = _without_dask(*args)
+        assert done.returncode == 1, done.stderr
+        assert done.stdout == "" and done.stderr.splitlines() == [
+            "error: --executor dask://: Dask is not installed: pip install 'netvigil[dask]'"
+        ]
+    assert not fresh.exists()
+    control = _without_dask("ingest", str(QA), "--data-dir", str(fresh))  # local still works
+    assert control.returncode == 0, control.stderr
+
+
+def test_reimporting_counts_duplicates_apart_from_new_measurements(tmp_path: Path) -> None:
+    first = runner.invoke(app, ["ingest", str(QA), "--data-dir", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines()[-1] == (
+        "imported 50 measurements from 50 file(s): 50 new, 0 duplicate(s) of stored ones, "
+        "0 error(s)"
+    )
+    again = runner.invoke(app, ["ingest", str(QA), "--data-dir", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stderr.splitlines()[-1] == (
+        "imported 50 measurements from 50 file(s): 0 new, 50 duplicate(s) of stored ones, "
+        "0 error(s)"
+    )
+    # The JSONL repeats the 50 QA runs beside 14 measurements not stored yet.
+    mixed = runner.invoke(app, ["ingest", str(JSONL), "--data-dir", str(tmp_path)])
+    assert mixed.stderr.splitlines()[-1] == (
+        "imported 64 measurements from 1 file(s): 14 new, 50 duplicate(s) of stored ones, "
+        "0 error(s)"
+    )
     assert count(tmp_path) == 64
+
+
+def test_progress_counts_the_bytes_of_one_large_file(tmp_path: Path) -> None:
+    from netvigil.observatory.ingest import REPORT_BYTES
+
+    big = tmp_path / "big.jsonl"
+    lines = JSONL.read_bytes().splitlines()
+    with big.open("wb") as out:
+        for copy in range(40):  # ~18 MB: distinct measurements (report ids differ)
+            for line in lines:
+                out.write(line.replace(b'"report_id":"', f'"report_id":"{copy}x'.encode(), 1))
+                out.write(b"\n")
+    size = big.stat().st_size
+    seen: list[tuple[str, int]] = []
+    results: list[FileResult] = []
+    run_local([big], tmp_path / "tables", 2, results.append, None, lambda *p: seen.append(p))
+    assert [r.rows for r in results] == [40 * 64]
+    positions = [position for name, position in seen]
+    assert {name for name, _ in seen} == {str(big)}
+    assert len(positions) >= size // REPORT_BYTES - 1
+    assert positions == sorted(positions) and positions[0] > 0 and positions[-1] <= size
+
+
+def test_progress_comes_back_from_pool_workers(tmp_path: Path) -> None:
+    files = []
+    lines = JSONL.read_bytes().splitlines()
+    for number in range(2):
+        path = tmp_path / f"part{number}.jsonl.gz"
+        with gzip.open(path, "wb") as out:
+            for copy in range(30):
+                for line in lines:
+                    tag = f'"report_id":"{number}-{copy}x'.encode()
+                    out.write(line.replace(b'"report_id":"', tag, 1) + b"\n")
+        files.append(path)
+    seen: list[tuple[str, int]] = []
+    results: list[FileResult] = []
+    run_local(files, tmp_path / "tables", 2, results.append, None, lambda *p: seen.append(p))
+    assert sorted(r.rows for r in results) == [30 * 64, 30 * 64]
+    assert {name for name, _ in seen} == {str(p) for p in files}  # compressed bytes, each file
+    for path in files:
+        positions = [position for name, position in seen if name == str(path)]
+        assert positions == sorted(positions) and positions[-1] <= path.stat().st_size
+
+
+def test_the_progress_bar_is_in_bytes(tmp_path: Path) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from netvigil.observatory.bulk import _Bar
+
+    files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    files[0].write_bytes(b"x" * 3000)
+    files[1].write_bytes(b"y" * 1000)
+    with Progress(console=Console(file=io.StringIO())) as progress:
+        bar = _Bar(progress, [str(p) for p in files])
+        (task,) = progress.tasks
+        assert task.total == 4000 and task.fields["files"] == "0/2 files"
+        bar.advance(str(files[0]), 1200)
+        bar.advance(str(files[0]), 900)  # a late, older report moves nothing back
+        assert task.completed == 1200
+        bar.file_done(str(files[1]))
+        assert task.completed == 2200 and task.fields["files"] == "1/2 files"

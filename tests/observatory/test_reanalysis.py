@@ -98,3 +98,14 @@ def test_a_vanished_source_is_a_per_file_error_and_its_rows_stay(tmp_path: Path)
     assert f"error: {copies[0]}: no such file" in result.stderr
     versions = sorted(v[0] for v in snapshot(data).values())
     assert versions == [OLD, RULES_VERSION, RULES_VERSION]
+
+
+def test_a_mistyped_data_folder_is_one_line_and_is_not_created(tmp_path: Path) -> None:
+    typo = tmp_path / "typo"
+    result = runner.invoke(app, ["reanalyze", "--data-dir", str(typo)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: --data-dir: no data folder at {typo} (nothing to re-analyse; "
+        "`netvigil ingest` or `netvigil serve` creates one)"
+    ]
+    assert not typo.exists()

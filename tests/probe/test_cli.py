@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -156,6 +157,146 @@ def test_no_consent_measures_nothing(tmp_path: Path) -> None:
     assert "consent" in result.stderr and result.stderr.count("\n") == 1
     results = tmp_path / "results"
     assert not results.exists() or not any(results.iterdir())
+
+
+def _run_probe(tmp_path: Path, *extra: str) -> Any:
+    return runner.invoke(
+        app,
+        [
+            "probe",
+            "run",
+            "--accept-risks",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--th",
+            "http://127.0.0.1:1/",
+            *extra,
+        ],
+    )
+
+
+def test_the_run_says_where_results_went_their_ids_and_how_to_upload(
+    site: WebServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    url = f"http://127.0.0.1:{site.port}/"
+    result = _run_probe(tmp_path, "--input", url, "--output", str(out))
+    assert result.exit_code == 0, result.output
+    (measurement,) = [json.loads(line) for line in out.read_text().splitlines()]
+    (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
+    assert saved.read_text() == out.read_text()
+    lines = result.stderr.splitlines()
+    assert f"saved 1 measurement(s) to {saved} and {out}" in lines
+    assert (
+        f"result id: {saved.stem} (see `netvigil probe show {saved.stem}`); report id: "
+        f"{measurement['report_id']} (a collector gives its own ids on upload)"
+    ) in lines
+    assert (
+        "not uploaded: submit them with "
+        f"`netvigil probe upload --collector URL --data-dir {tmp_path / 'd'}`"
+    ) in lines
+
+
+def test_json_lines_carry_our_verdict_beside_each_measurement(
+    site: WebServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    urls = [f"http://127.0.0.1:{site.port}/", f"http://127.0.0.1:{site.port}/b"]
+    result = _run_probe(
+        tmp_path,
+        "--input",
+        urls[0],
+        "--input",
+        urls[1],
+        "--output",
+        str(out),
+        "--probe-ip",
+        "127.0.0.1",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [set(p) for p in printed] == [{"measurement", "verdict"}] * 2
+    assert [p["measurement"] for p in printed] == written
+    for line in printed:
+        verdict = line["verdict"]
+        assert verdict["input"] == line["measurement"]["input"]
+        assert verdict["report_id"] == line["measurement"]["report_id"]
+        assert {layer["layer"] for layer in verdict["layers"]} == {"dns", "tcp", "tls", "http"}
+        witnesses = [w["ref"] for layer in verdict["layers"] for w in layer["witnesses"]]
+        assert f"127.0.0.1:{site.port}" in " ".join(witnesses)  # about this measurement
+    assert "saved 2 measurement(s)" in result.stderr  # the run's report stays off stdout
+
+
+BAD_RUN_OPTIONS = [
+    (["--resolver", "not:a:port"], "error: --resolver: expected IP[:PORT]"),
+    (["--resolver", "1.1.1.1:0"], "error: --resolver: expected IP[:PORT]"),
+    (["--resolver", "dns.example:53"], "error: --resolver: expected IP[:PORT]"),
+    (["--max-runtime", "-5"], "error: --max-runtime: expected a number of seconds above 0"),
+    (["--max-runtime", "0"], "error: --max-runtime: expected a number of seconds above 0"),
+    (["--geoip-db", "{garbage}"], "error: --geoip-db: cannot read garbage.mmdb"),
+    (["--ca-file", "{missing}"], "error: --ca-file: cannot read"),
+    (["--ca-file", "{text}"], "error: --ca-file: {text} holds no PEM certificate"),
+    (  # the address lookup is the first use of the CA file
+        ["--ca-file", "{text}", "--probe-services", "http://127.0.0.1:1/"],
+        "error: --ca-file: {text} holds no PEM certificate",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "wanted"), BAD_RUN_OPTIONS)
+def test_options_a_run_would_trip_over_later_are_one_line_errors(
+    tmp_path: Path, options: list[str], wanted: str
+) -> None:
+    names = {
+        "garbage": tmp_path / "garbage.mmdb",
+        "missing": tmp_path / "missing.pem",
+        "text": tmp_path / "notes.pem",
+    }
+    names["garbage"].write_bytes(b"not a database")
+    names["text"].write_text("these are not certificates\n")
+    options = [o.format(**names) for o in options]
+    result = _run_probe(tmp_path, "--input", "http://127.0.0.1:1/", *options)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(wanted.format(**names))
+    assert not (tmp_path / "d").exists()  # nothing measured, nothing created
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "wanted"),
+    [
+        ("missing.pem", None, "error: --ca-file: cannot read"),
+        (
+            "broken.pem",
+            "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n",
+            "error: --ca-file: {path} holds no PEM certificate",
+        ),
+    ],
+)
+def test_upload_with_a_bad_ca_file_is_one_line(
+    tmp_path: Path, name: str, content: str | None, wanted: str
+) -> None:
+    ca = tmp_path / name
+    if content is not None:
+        ca.write_text(content)
+    result = runner.invoke(
+        app,
+        [
+            "probe",
+            "upload",
+            "--collector",
+            "https://127.0.0.1:1/",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--ca-file",
+            str(ca),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(wanted.format(path=ca))
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:

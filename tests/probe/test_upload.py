@@ -26,6 +26,7 @@ def test_offline_results_upload_later_once_each(tmp_path: Path) -> None:
         app, ["probe", "upload", "--collector", "http://127.0.0.1:1/", "--data-dir", str(data)]
     )
     assert offline.exit_code == 1 and "kept for later" in offline.stderr
+    assert f"`netvigil probe upload --collector URL --data-dir {data}`" in offline.stderr
 
     port = free_port()
     server = start_server(tmp_path / "observatory", port)
@@ -40,6 +41,7 @@ def test_offline_results_upload_later_once_each(tmp_path: Path) -> None:
         uids = [
             json.loads(line)["uid"] for line in (data / "uploaded.jsonl").read_text().splitlines()
         ]
+        assert f"measurement uid(s): {', '.join(uids)}" in first.stderr.splitlines()
         for uid, line in zip(uids, lines, strict=True):
             raw = httpx.get(f"{url}/api/v1/raw_measurement", params={"measurement_uid": uid}).json()
             assert raw["measurement_start_time"] == json.loads(line)["measurement_start_time"]

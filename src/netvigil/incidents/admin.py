@@ -39,7 +39,7 @@ def _actor(session: Session, org: str | None) -> str:
 
 @app.command("org")
 def org_command(
-    name: Annotated[str, typer.Argument(help="The organisation's name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The organisation's name.")],
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
@@ -60,10 +60,10 @@ def org_command(
 
 @app.command("member")
 def member_command(
-    name: Annotated[str, typer.Argument(help="The member's login name.")],
-    org: Annotated[str, typer.Option("--org", help="Organisation name or id.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The member's login name.")],
+    org: Annotated[str, typer.Option("--org", metavar="ORG", help="Organisation name or id.")],
     role: Annotated[
-        str, typer.Option("--role", help="member, org_admin or coalition_admin.")
+        str, typer.Option("--role", metavar="ROLE", help="member, org_admin or coalition_admin.")
     ] = "member",
     password_stdin: Annotated[
         bool,
@@ -102,9 +102,14 @@ def key_command(
         str | None, typer.Argument(metavar="MEMBER", help="The member's id (to make a key).")
     ] = None,
     scopes: Annotated[
-        str, typer.Option("--scopes", help="Comma-separated: read, write, publish, admin.")
+        str,
+        typer.Option(
+            "--scopes", metavar="SCOPES", help="Comma-separated: read, write, publish, admin."
+        ),
     ] = "read",
-    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Valid for.")] = 90,
+    days: Annotated[
+        int, typer.Option("--days", metavar="DAYS", min=1, max=366, help="Valid for.")
+    ] = 90,
     revoke: Annotated[
         str | None,
         typer.Option("--revoke", metavar="ID", help="Revoke the key with this id (nvk_ID_...)."),
@@ -151,8 +156,10 @@ def key_command(
 
 @app.command("group")
 def group_command(
-    name: Annotated[str, typer.Argument(help="The sharing group's name.")],
-    orgs: Annotated[list[str], typer.Option("--org", help="A member organisation (repeat).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The sharing group's name.")],
+    orgs: Annotated[
+        list[str], typer.Option("--org", metavar="ORG", help="A member organisation (repeat).")
+    ],
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,

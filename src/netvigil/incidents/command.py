@@ -26,17 +26,26 @@ from netvigil.probe.command import fail
 app = typer.Typer(
     help="Incidents: claims of violations with evidence, shared at graded levels.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 out = Console(soft_wrap=True, highlight=False)
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="The data folder.")]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", metavar="DIR", help="The data folder.")
+]
 KeyOpt = Annotated[
-    str | None, typer.Option("--api-key", help="Act as this key's member (default: operator).")
+    str | None,
+    typer.Option("--api-key", metavar="KEY", help="Act as this key's member (default: operator)."),
 ]
 DatabaseOpt = Annotated[
-    str | None, typer.Option("--database", help="SQLAlchemy URL (default: SQLite in the folder).")
+    str | None,
+    typer.Option(
+        "--database", metavar="URL", help="SQLAlchemy URL (default: SQLite in the folder)."
+    ),
 ]
-UrlOpt = Annotated[str, typer.Option("--public-url", help="This instance's public address.")]
+UrlOpt = Annotated[
+    str, typer.Option("--public-url", metavar="URL", help="This instance's public address.")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output.")]
 AsOpt = Annotated[
     str | None,
@@ -148,7 +157,7 @@ def create_command(
         typer.Option("--example", help="Print an example incident to start from, and exit."),
     ] = False,
     org: Annotated[
-        str | None, typer.Option("--org", help="Author organisation (operator).")
+        str | None, typer.Option("--org", metavar="ORG", help="Author organisation (operator).")
     ] = None,
     acting: AsOpt = None,
     data_dir: DataDirOpt = None,
@@ -192,8 +201,17 @@ def create_command(
 
 @app.command("list")
 def list_command(
-    country: Annotated[str | None, typer.Option("--country")] = None,
-    status: Annotated[str | None, typer.Option("--status")] = None,
+    country: Annotated[
+        str | None, typer.Option("--country", metavar="CC", help="Only this country (e.g. IR).")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Only this status: suspected, confirmed, ongoing or resolved.",
+        ),
+    ] = None,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
@@ -226,8 +244,11 @@ def list_command(
 
 @app.command("show")
 def show_command(
-    ident: Annotated[str, typer.Argument(metavar="ID")],
-    revision: Annotated[int | None, typer.Option("--revision", min=1)] = None,
+    ident: Annotated[str, typer.Argument(metavar="ID", help="The incident's id.")],
+    revision: Annotated[
+        int | None,
+        typer.Option("--revision", metavar="N", min=1, help="This revision (default: the latest)."),
+    ] = None,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,

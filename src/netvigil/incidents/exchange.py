@@ -29,8 +29,12 @@ from netvigil.probe.command import fail
 
 @app.command("export")
 def export_command(
-    kind: Annotated[str, typer.Option("--format", help="json, csv, atom, stix or misp.")] = "json",
-    output: Annotated[Path | None, typer.Option("--output", help="File (default: stdout).")] = None,
+    kind: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="json, csv, atom, stix or misp.")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", metavar="FILE", help="File (default: stdout).")
+    ] = None,
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,
@@ -61,7 +65,9 @@ def verify_command(
     public_key: Annotated[
         str,
         typer.Option(
-            "--public-key", help="The instance's key (base64url, or a file holding it or a PEM)."
+            "--public-key",
+            metavar="KEY",
+            help="The instance's key (base64url, or a file holding it or a PEM).",
         ),
     ],
 ) -> None:

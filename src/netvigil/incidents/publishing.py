@@ -28,7 +28,7 @@ from netvigil.probe.command import fail
 
 @app.command("publish")
 def publish_command(
-    ident: Annotated[str, typer.Argument(metavar="ID")],
+    ident: Annotated[str, typer.Argument(metavar="ID", help="The incident's id.")],
     approve: Annotated[
         bool, typer.Option("--approve", help="Approve the request (a second person).")
     ] = False,
@@ -69,8 +69,10 @@ def publish_command(
 
 @app.command("retract")
 def retract_command(
-    ident: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (shown to every recipient).")],
+    ident: Annotated[str, typer.Argument(metavar="ID", help="The incident's id.")],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why (shown to every recipient).")
+    ],
     data_dir: DataDirOpt = None,
     api_key: KeyOpt = None,
     database: DatabaseOpt = None,

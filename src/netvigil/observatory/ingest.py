@@ -14,9 +14,11 @@ adds no new measurement (the tables keep the newest row per uid).
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import msgspec
@@ -25,10 +27,13 @@ from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.geoip import GeoIP, GeoIPError
 from netvigil.observatory.ids import dedup_key, measurement_uid
 from netvigil.observatory.rows import Row, row_for, start_time
-from netvigil.observatory.tables import write_rows
+from netvigil.observatory.tables import connect, write_rows
 from netvigil.readers import Item, ReadError, list_files, read_path
 
 BATCH = 20_000
+REPORT_BYTES = 1 << 20  # progress is reported about once per MiB read
+
+Progress = Callable[[str, int], None]  # (file as given, bytes of it read so far)
 
 
 class FileResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,11 +62,14 @@ def uid_of(item: Item) -> str:
     )
 
 
-def ingest_file(path: str, tables: str, geoip: str | None = None) -> FileResult:
+def ingest_file(
+    path: str, tables: str, geoip: str | None = None, progress: Progress | None = None
+) -> FileResult:
     """Analyse one file into new Parquet files under `tables`; never raises for bad input.
 
     `geoip` is the path of a MaxMind-format database for enrichment (each worker opens its
-    own reader: readers do not cross process boundaries).
+    own reader: readers do not cross process boundaries). `progress` is told now and then
+    how many bytes of the file have been read (in a pool worker: through the pool's queue).
     """
     fingerprints = FingerprintDB.load()
     now = dt.datetime.now(dt.UTC)
@@ -73,7 +81,7 @@ def ingest_file(path: str, tables: str, geoip: str | None = None) -> FileResult:
         geo = GeoIP(Path(geoip)) if geoip else None
     except GeoIPError as exc:
         return FileResult(source=path, rows=0, bytes=0, errors=(f"{path}: {exc}",))
-    for item in read_path(Path(path)):
+    for item in read_path(Path(path), _reporter(path, progress)):
         if isinstance(item, ReadError):
             errors.append(item.describe())
             continue
@@ -102,22 +110,72 @@ def ingest_file(path: str, tables: str, geoip: str | None = None) -> FileResult:
     return FileResult(source=path, rows=written, bytes=size, errors=tuple(errors))
 
 
+def _reporter(path: str, progress: Progress | None) -> Callable[[int], None] | None:
+    """A `read` callback for the reader, telling `progress` every REPORT_BYTES or so."""
+    target = progress if progress is not None else _worker_progress if _queue else None
+    if target is None:
+        return None
+    last = 0
+
+    def read(position: int) -> None:
+        nonlocal last
+        if position - last >= REPORT_BYTES:
+            last = position
+            target(path, position)
+
+    return read
+
+
+def _worker_progress(path: str, position: int) -> None:
+    if _queue is not None:
+        _queue.put((path, position))
+
+
+_queue: Any = None  # in a pool worker: where progress goes (set by _start_worker)
+
+
+def _start_worker(queue: Any) -> None:
+    global _queue
+    _queue = queue
+
+
 def run_local(
     files: list[Path],
     tables: Path,
     workers: int,
     done: Callable[[FileResult], None],
     geoip: Path | None = None,
+    progress: Progress | None = None,
 ) -> None:
+    """Each file in this process (one worker or one file), else in a pool of processes."""
     database = str(geoip) if geoip else None
-    if workers <= 1:
+    if workers <= 1 or len(files) <= 1:
         for path in files:
-            done(ingest_file(str(path), str(tables), database))
+            done(ingest_file(str(path), str(tables), database, progress))
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(ingest_file, str(p), str(tables), database) for p in files]
-        for future in as_completed(futures):
-            done(future.result())
+    context = multiprocessing.get_context()
+    queue = context.Queue() if progress is not None else None
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(files)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(queue,),
+    ) as pool:
+        pending = {pool.submit(ingest_file, str(p), str(tables), database) for p in files}
+        while pending:
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            _drain(queue, progress)
+            for future in finished:
+                done(future.result())
+
+
+def _drain(queue: Any, progress: Progress | None) -> None:
+    while queue is not None and progress is not None:
+        try:
+            path, position = queue.get_nowait()
+        except Empty:
+            return
+        progress(path, position)
 
 
 def run_dask(
@@ -141,6 +199,36 @@ def run_dask(
         )
         for future in dask.as_completed(futures):
             done(future.result())
+
+
+def count_new(tables: Path, files: list[Path], since: dt.datetime) -> int:
+    """Measurements that an import starting at `since` added: its rows' distinct uids that
+    no other row has. Counted before compaction, which drops the older of two rows."""
+    if not any(tables.glob("**/*.parquet")):
+        return 0
+    db = connect(tables)
+    try:
+        db.execute(
+            "CREATE TEMP TABLE run_sources AS SELECT unnest(?::VARCHAR[]) AS source",
+            [[str(p.resolve()) for p in files]],
+        )
+        (count,) = db.execute(
+            """
+            WITH tagged AS (
+                SELECT measurement_uid, analysed_at >= ? AND coalesce(source, '') IN
+                    (SELECT source FROM run_sources) AS ours
+                FROM analysis
+            )
+            SELECT count(*) FROM (
+                SELECT measurement_uid FROM tagged GROUP BY measurement_uid
+                HAVING bool_and(ours)
+            )
+            """,
+            [since],
+        ).fetchone() or (0,)
+    finally:
+        db.close()
+    return int(count)
 
 
 def files_of(paths: Iterable[Path]) -> list[Path]:

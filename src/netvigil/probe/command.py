@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import os
+import re
+import shlex
+import ssl
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -38,9 +43,11 @@ from netvigil.records import WebMeasurement
 from netvigil.scrub import Scrubber
 
 app = typer.Typer(
-    help="Measure websites from this network (Web Connectivity).", no_args_is_help=True
+    help="Measure websites from this network (Web Connectivity).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, emoji=False)  # ":a:" in a URL stays text
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -113,57 +120,91 @@ def _targets(
 @app.command("run")
 def run_command(
     input_urls: Annotated[
-        list[str], typer.Option("--input", help="A URL to measure (repeatable).")
+        list[str], typer.Option("--input", metavar="URL", help="A URL to measure (repeatable).")
     ] = [],  # noqa: B006
     input_file: Annotated[
-        Path | None, typer.Option("--input-file", help="A file with one URL per line.")
+        Path | None,
+        typer.Option("--input-file", metavar="FILE", help="A file with one URL per line."),
     ] = None,
     test_list: Annotated[
-        Path | None, typer.Option("--test-list", help="A Citizen Lab test list (CSV).")
+        Path | None,
+        typer.Option("--test-list", metavar="FILE.csv", help="A Citizen Lab test list (CSV)."),
     ] = None,
     category: Annotated[
-        list[str], typer.Option("--category", help="Only these category codes (e.g. NEWS).")
+        list[str],
+        typer.Option(
+            "--category",
+            metavar="CODE",
+            help="Only these category codes of the test lists (e.g. NEWS; repeatable).",
+        ),
     ] = [],  # noqa: B006
     country: Annotated[
         str | None,
-        typer.Option("--country", help="The bundled list of this country, plus the global one."),
+        typer.Option(
+            "--country",
+            metavar="CC",
+            help="Measure the bundled test list of this country (e.g. IT), plus the global one.",
+        ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", help="Also write the measurements (OONI JSONL) here.")
+        Path | None,
+        typer.Option(
+            "--output", metavar="FILE", help="Also write the measurements (OONI JSONL) here."
+        ),
     ] = None,
     th: Annotated[
-        list[str], typer.Option("--th", help="Test helper URL (repeatable, tried in order).")
+        list[str],
+        typer.Option("--th", metavar="URL", help="Test helper URL (repeatable, tried in order)."),
     ] = [],  # noqa: B006
     resolver: Annotated[
-        str | None, typer.Option("--resolver", help="DNS-over-UDP resolver, HOST[:PORT].")
+        str | None,
+        typer.Option(
+            "--resolver",
+            metavar="IP[:PORT]",
+            help="Also resolve through this DNS-over-UDP resolver (e.g. 1.1.1.1, [::1]:53).",
+        ),
     ] = None,
     ca_file: Annotated[
-        Path | None, typer.Option("--ca-file", help="CA bundle to validate TLS with.")
+        Path | None,
+        typer.Option("--ca-file", metavar="FILE.pem", help="CA bundle (PEM) to validate TLS with."),
     ] = None,
     parallelism: Annotated[
-        int, typer.Option("--parallelism", min=1, max=256, help="URLs measured at once.")
+        int,
+        typer.Option("--parallelism", metavar="N", min=1, max=256, help="URLs measured at once."),
     ] = DEFAULT_PARALLELISM,
     max_runtime: Annotated[
         float | None,
-        typer.Option("--max-runtime", help="Stop starting work after this many seconds."),
+        typer.Option(
+            "--max-runtime",
+            metavar="SECONDS",
+            help="Stop starting new measurements after this many seconds (more than 0).",
+        ),
     ] = None,
     accept_risks: Annotated[
         bool,
         typer.Option("--accept-risks", help="Accept the risks without the quiz (unattended use)."),
     ] = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the measurements as JSON lines.")
+        bool,
+        typer.Option(
+            "--json",
+            help='JSON lines on stdout: {"measurement": the OONI measurement, "verdict": '
+            "our layered verdict} for each URL.",
+        ),
     ] = False,
     probe_ip: Annotated[
         str | None,
         typer.Option(
-            "--probe-ip", help="This probe's public address (scrubbed from everything written)."
+            "--probe-ip",
+            metavar="IP",
+            help="This probe's public address (scrubbed from everything written).",
         ),
     ] = None,
     geoip_db: Annotated[
         Path | None,
         typer.Option(
             "--geoip-db",
+            metavar="FILE.mmdb",
             help="MaxMind-format database for country and network "
             "(default: geoip.mmdb or the newest geoip/*.mmdb in the data folder).",
         ),
@@ -171,7 +212,9 @@ def run_command(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            "--data-dir", help="Where consent and results live (default: $NETVIGIL_HOME)."
+            "--data-dir",
+            metavar="DIR",
+            help="Where consent and results live (default: $NETVIGIL_HOME).",
         ),
     ] = None,
     system_resolver: Annotated[
@@ -209,7 +252,12 @@ def run_command(
         ),
     ] = None,
 ) -> None:
-    """Measure websites: DNS, TCP, TLS and HTTP, compared with a test helper's view."""
+    """Measure websites: DNS, TCP, TLS and HTTP, compared with a test helper's view.
+
+    Results go to the data folder (one result per run, see `netvigil probe list`) and to
+    --output; the end of the run says where, with their ids, and how to upload them.
+    """
+    checked = _check_options(resolver, max_runtime, ca_file, geoip_db)  # before any change
     folder = open_data_dir(data_dir)
     _require_consent(folder, accept_risks)
     targets = _targets(input_urls, input_file, test_list, category, country)
@@ -250,21 +298,120 @@ def run_command(
     if warning is not None:
         err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     settings = Settings(
-        resolver=_endpoint(resolver, 53) if resolver else None,
+        resolver=checked.resolver,
         test_helpers=tuple(th),
-        ca_file=str(ca_file) if ca_file else None,
+        ca_file=checked.ca_file,
     )
     config = RunConfig(
         settings=settings, location=location, parallelism=parallelism, max_runtime=max_runtime
     )
-    results, result_file = _execute(targets, backend, config, scrubber, folder, output, as_json)
+    describe = _verdict_json(scrubber, bogons) if as_json else None
+    results, result_file = _execute(targets, backend, config, scrubber, folder, output, describe)
     if (no_control := missing_control_warning(results)) is not None:
         err.print(f"[yellow]warning:[/yellow] {escape(no_control)}", soft_wrap=True)
     _summary(results, bogons, as_json)
+    _where_results_went(results, result_file, output)
     if upload_to is not None:
         from netvigil.probe.history import upload_results
 
-        upload_results([result_file], upload_to, backend, folder, str(ca_file) if ca_file else None)
+        upload_results([result_file], upload_to, backend, folder, checked.ca_file)
+    elif results:
+        err.print(
+            f"not uploaded: submit them with `{upload_hint(folder)}`", soft_wrap=True, markup=False
+        )
+
+
+class _Checked(msgspec.Struct, frozen=True):
+    resolver: tuple[str, int] | None
+    ca_file: str | None
+
+
+def _check_options(
+    resolver: str | None, max_runtime: float | None, ca_file: Path | None, geoip: Path | None
+) -> _Checked:
+    """Options a run would only trip over later (or never notice): one line each, now."""
+    if max_runtime is not None and not max_runtime > 0:  # NaN too
+        raise fail(f"--max-runtime: expected a number of seconds above 0, got {max_runtime:g}")
+    if geoip is not None:
+        from netvigil.geoip import GeoIP, GeoIPError
+
+        try:
+            GeoIP(geoip).close()
+        except GeoIPError as exc:
+            raise fail(f"--geoip-db: {exc}") from None
+    return _Checked(
+        resolver=resolver_endpoint(resolver) if resolver is not None else None,
+        ca_file=check_ca_file(ca_file),
+    )
+
+
+def resolver_endpoint(value: str) -> tuple[str, int]:
+    """IP, IP:PORT, [IPv6]:PORT or a bare IPv6 address; else one line naming the forms."""
+    host, port = value, "53"
+    bracketed = re.fullmatch(r"\[([^\]]*)\](?::([0-9]{1,5}))?", value)
+    if bracketed:
+        host, port = bracketed[1], bracketed[2] or "53"
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    try:
+        address = ipaddress.ip_address(host)
+        number = int(port) if re.fullmatch("[0-9]{1,5}", port) else 0
+    except ValueError:
+        address, number = None, 0
+    if address is None or not 0 < number < 65536:
+        raise fail(
+            f"--resolver: expected IP[:PORT] such as 1.1.1.1, 1.1.1.1:53 or [2606:4700::1111]:53, "
+            f"got {value!r}"
+        )
+    return str(address), number
+
+
+def check_ca_file(path: Path | None) -> str | None:
+    """The CA bundle's path if it loads as PEM certificates; else one line saying why."""
+    if path is None:
+        return None
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:  # an OSError too: first
+        raise fail(f"--ca-file: {path} holds no PEM certificate") from None
+    except OSError as exc:
+        raise fail(f"--ca-file: cannot read {path}: {exc.strerror or exc}") from None
+    return str(path)
+
+
+def upload_hint(folder: DataDir) -> str:
+    return f"netvigil probe upload --collector URL --data-dir {shlex.quote(str(folder.root))}"
+
+
+def _where_results_went(
+    results: list[WebMeasurement], result_file: Path, output: Path | None
+) -> None:
+    """Where the measurements are and their ids (stderr: --json keeps stdout for data)."""
+    if not results:
+        err.print(f"no measurement was made; result {result_file.stem} is empty", markup=False)
+        return
+    also = f" and {output}" if output is not None else ""
+    reports = sorted({m.report_id for m in results if m.report_id})
+    err.print(
+        f"saved {len(results)} measurement(s) to {result_file}{also}\n"
+        f"result id: {result_file.stem} (see `netvigil probe show {result_file.stem}`); "
+        f"report id: {', '.join(reports)} (a collector gives its own ids on upload)",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+
+
+def _verdict_json(scrubber: Scrubber, bogons: Bogons) -> Callable[[WebMeasurement], bytes]:
+    """Our layered verdict of a measurement as scrubbed JSON, for --json's lines."""
+    fingerprints = FingerprintDB.load()
+    encoder = msgspec.json.Encoder()
+
+    def describe(measurement: WebMeasurement) -> bytes:
+        verdict = analyze_web(measurement, measurement.test_keys, fingerprints, bogons)
+        return scrubber.json(encoder.encode(verdict))
+
+    return describe
 
 
 def _execute(
@@ -274,7 +421,7 @@ def _execute(
     scrubber: Scrubber,
     folder: DataDir,
     output: Path | None,
-    as_json: bool,
+    describe: Callable[[WebMeasurement], bytes] | None,
 ) -> tuple[list[WebMeasurement], Path]:
     folder.results.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -293,8 +440,10 @@ def _execute(
         for handle in files:
             handle.write(line)
             handle.flush()
-        if as_json:
-            sys.stdout.buffer.write(line)
+        if describe is not None:  # --json: the measurement and our verdict beside it
+            sys.stdout.buffer.write(
+                b'{"measurement":' + line[:-1] + b',"verdict":' + describe(measurement) + b"}\n"
+            )
             sys.stdout.flush()
         results.append(measurement)
 

@@ -21,7 +21,15 @@ from rich.console import Console
 from rich.table import Table
 
 from netvigil.probe.backend import AsyncioBackend, Backend
-from netvigil.probe.command import app, err, fail, open_data_dir
+from netvigil.probe.command import (
+    _is_http_url,
+    app,
+    check_ca_file,
+    err,
+    fail,
+    open_data_dir,
+    upload_hint,
+)
 from netvigil.probe.datadir import DataDir
 from netvigil.probe.upload import upload
 from netvigil.readers import Item, ReadError, read_path
@@ -56,7 +64,10 @@ def results(folder: Path) -> list[Path]:
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="The data folder.")]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", metavar="DIR", help="The data folder (default: $NETVIGIL_HOME)."),
+]
 
 
 @app.command("list")
@@ -72,12 +83,14 @@ def list_command(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
         table.add_row(
             s.id, str(s.measurements), str(s.blocked), str(s.accessible), str(s.unreadable)
         )
-    Console().print(table)
+    Console(emoji=False).print(table)
 
 
 @app.command("show")
 def show_command(
-    result: Annotated[str, typer.Argument(help="A result id from `netvigil probe list`.")],
+    result: Annotated[
+        str, typer.Argument(metavar="RESULT", help="A result id from `netvigil probe list`.")
+    ],
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -105,7 +118,7 @@ def show_command(
             str(keys.get("accessible")),
             str(failure),
         )
-    Console().print(table)
+    Console(emoji=False).print(table)
 
 
 def upload_results(
@@ -115,10 +128,15 @@ def upload_results(
     summary = asyncio.run(
         upload(files, collector, backend, folder.root / "uploaded.jsonl", ca_file=ca_file)
     )
-    message = f"uploaded {summary.uploaded}, already uploaded {summary.already}"
+    message = f"uploaded {summary.uploaded}, already uploaded {summary.already} ({collector})"
+    if summary.uids:
+        message += f"\nmeasurement uid(s): {', '.join(summary.uids)}"
     if summary.failed:
-        message += f", {summary.failed} kept for later ({summary.last_error})"
-    err.print(message, soft_wrap=True, highlight=False)
+        message += (
+            f"\n{summary.failed} kept for later ({summary.last_error}): upload them with "
+            f"`{upload_hint(folder)}`"
+        )
+    err.print(message, soft_wrap=True, highlight=False, markup=False)
     if summary.failed and not summary.uploaded:
         raise typer.Exit(1)
 
@@ -129,14 +147,14 @@ def upload_command(
         str, typer.Option("--collector", metavar="URL", help="The collector, e.g. https://host/.")
     ],
     data_dir: DataDirOpt = None,
-    ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA bundle for TLS.")] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option("--ca-file", metavar="FILE.pem", help="CA bundle (PEM) to validate TLS with."),
+    ] = None,
 ) -> None:
     """Submit the measurements not uploaded yet (they keep their own start times)."""
+    if not _is_http_url(collector):
+        raise fail(f"--collector: expected an http:// or https:// URL, got {collector!r}")
+    ca = check_ca_file(ca_file)
     folder = open_data_dir(data_dir)
-    upload_results(
-        results(folder.results),
-        collector,
-        AsyncioBackend(),
-        folder,
-        str(ca_file) if ca_file else None,
-    )
+    upload_results(results(folder.results), collector, AsyncioBackend(), folder, ca)

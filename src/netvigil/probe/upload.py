@@ -34,6 +34,7 @@ class UploadSummary(msgspec.Struct, kw_only=True):
     already: int = 0
     failed: int = 0
     last_error: str | None = None
+    uids: list[str] = msgspec.field(default_factory=list)  # the collector's, as it answered
 
 
 def _key(raw: bytes) -> str:
@@ -127,5 +128,6 @@ async def upload(
                 os.fsync(record.fileno())
                 done.add(key)
                 summary.uploaded += 1
+                summary.uids.append(str(answer.get("measurement_uid")))
                 progress()
     return summary

@@ -12,6 +12,7 @@ runs with uvicorn's access log off (see :func:`serve`).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import msgspec
@@ -81,8 +82,12 @@ def create_app(
     )
 
 
-async def serve(app: Starlette, host: str, port: int) -> None:
-    """Run under uvicorn with no access log: the helper keeps no trace of its clients."""
+async def serve(app: Starlette, host: str, port: int, sock: socket.socket | None = None) -> None:
+    """Run under uvicorn with no access log: the helper keeps no trace of its clients.
+
+    With `sock` (already listening, see netvigil.listening) uvicorn serves on it instead of
+    binding host:port itself.
+    """
     import uvicorn
 
     config = uvicorn.Config(
@@ -96,4 +101,4 @@ async def serve(app: Starlette, host: str, port: int) -> None:
         date_header=True,
         proxy_headers=False,
     )
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)

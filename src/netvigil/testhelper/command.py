@@ -13,15 +13,19 @@ from netvigil.probe.backend import AsyncioBackend
 from netvigil.testhelper.measure import HelperSettings
 
 app = typer.Typer(
-    help="The test helper: the control vantage probes compare with.", no_args_is_help=True
+    help="The test helper: the control vantage probes compare with.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
 @app.command("serve")
 def serve_command(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port to listen on.")
     ] = 8080,
     allow_private_targets: Annotated[
         bool,
@@ -35,6 +39,7 @@ def serve_command(
         Path | None,
         typer.Option(
             "--geoip-db",
+            metavar="FILE.mmdb",
             help="MaxMind-format database (e.g. OONI's ip2country-as) for the AS numbers in "
             "ip_info (without one they are 0).",
         ),
@@ -57,10 +62,19 @@ def serve_command(
     except GeoIPError as exc:
         typer.echo(f"error: --geoip-db: {exc}", err=True)
         raise typer.Exit(1) from None
+    from netvigil.listening import ListenError, listen, url_of
+
+    try:
+        sock = listen(host, port)
+    except ListenError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     application = create_app(
         AsyncioBackend(),
         HelperSettings(allow_private=allow_private_targets),
         asn_of=geo.asn_of if geo is not None else no_asn,
     )
+    # Printed once listening: probes can be pointed at it (`probe run --th URL`) right away.
+    typer.echo(f"netvigil test helper on {url_of(host, port)}", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(application, host, port))
+        asyncio.run(serve(application, host, port, sock))
