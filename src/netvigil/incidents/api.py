@@ -240,6 +240,7 @@ def routes(instance: Instance) -> list[Route]:
         return instance.new_key(who, scopes, days)
 
     def revoke_key(call: Call, who: Principal) -> Any:
+        call.fields()  # nothing is read from it, but a body, as everywhere, is a JSON object
         return instance.revoke_key(who, call.path["id"])
 
     def audit(call: Call, who: Principal) -> Any:
