@@ -27,12 +27,12 @@ HANG = Behaviour(kind="hang")
 GIVE_UP = 120.0  # seconds: bounds that only end a hung run, never a speed expectation
 
 
-def running_site(router: Router) -> Iterator[WebServer]:
+def running_site(router: Router, host: str = "127.0.0.1") -> Iterator[WebServer]:
     """A web server on loopback, run by an event loop in a background thread."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    server = asyncio.run_coroutine_threadsafe(serve_web(router), loop).result(10)
+    server = asyncio.run_coroutine_threadsafe(serve_web(router, host), loop).result(10)
     yield server
 
     async def shutdown() -> None:
@@ -54,6 +54,12 @@ def site() -> Iterator[WebServer]:
     yield from running_site(
         lambda host, path, client: HANG if path.startswith("/hang") else Behaviour()
     )
+
+
+@pytest.fixture
+def other_site() -> Iterator[WebServer]:
+    """A plain site on another loopback address: its own host, so its own politeness slots."""
+    yield from running_site(lambda host, path, client: Behaviour(), host="127.0.0.2")
 
 
 @pytest.fixture
@@ -376,11 +382,13 @@ def test_list_and_show_results(site: WebServer, tmp_path: Path) -> None:
 
 
 def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(
-    watched_site: tuple[WebServer, list[str]], tmp_path: Path
+    watched_site: tuple[WebServer, list[str]], other_site: WebServer, tmp_path: Path
 ) -> None:
     site, paths = watched_site
     out = tmp_path / "out.jsonl"
-    fast = f"http://127.0.0.1:{site.port}/"
+    # The fast URL is on another host: the two hanging fetches hold both of their host's
+    # slots (politeness.py), and a fast URL queued behind them would end with them.
+    fast = f"http://127.0.0.2:{other_site.port}/"
     slow = f"http://127.0.0.1:{site.port}/hang"
     probe = subprocess.Popen(
         [
