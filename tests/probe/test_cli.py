@@ -381,6 +381,17 @@ def test_list_and_show_results(site: WebServer, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "no result" in missing.stderr
 
 
+# The probe as a terminal starts it, with Ctrl-C's default meaning. A test run started in the
+# background of a script without job control (CI, `cmd &`) inherits SIGINT ignored, and so
+# would the probe: Python installs its KeyboardInterrupt handler only over the default.
+AS_AT_A_TERMINAL = (
+    sys.executable,
+    "-c",
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'netvigil'; runpy.run_module('netvigil', run_name='__main__')",
+)
+
+
 def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(
     watched_site: tuple[WebServer, list[str]], other_site: WebServer, tmp_path: Path
 ) -> None:
@@ -392,9 +403,7 @@ def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(
     slow = f"http://127.0.0.1:{site.port}/hang"
     probe = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "netvigil",
+            *AS_AT_A_TERMINAL,
             "probe",
             "run",
             "--accept-risks",
