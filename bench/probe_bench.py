@@ -22,7 +22,7 @@ import msgspec
 
 from netvigil.lab.dnsserver import Answer, serve_dns
 from netvigil.lab.webserver import Behaviour, WebServer, serve_web
-from netvigil.probe.backend import StubResolverBackend
+from netvigil.net.backend import StubResolverBackend
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement

@@ -28,9 +28,9 @@ from typing import Any
 
 import httpx
 
-from netvigil.observatory.app import create_app
 from netvigil.observatory.rows import Row
 from netvigil.observatory.tables import compact, write_rows
+from netvigil.server import create_app
 
 COUNTRIES = ["IT", "IR", "RU", "CN", "BR", "IN", "TR", "MM", "EG", "US", "DE", "UG"]
 OUTCOMES = ["ok"] * 80 + ["blocked"] * 12 + ["down"] * 5 + ["insufficient"] * 3

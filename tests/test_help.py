@@ -14,7 +14,7 @@ from typing import Any
 import typer.main
 from typer.testing import CliRunner
 
-from netvigil.cli import app
+from netvigil.cli.main import app
 
 runner = CliRunner()
 # Typer's fallbacks when no metavar is given: `<type>` for options, `{name}` for arguments.

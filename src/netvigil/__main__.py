@@ -1,5 +1,5 @@
 """`python -m netvigil`."""
 
-from netvigil.cli import main
+from netvigil.cli.main import main
 
 main()

@@ -16,7 +16,7 @@ import msgspec
 from typer.testing import CliRunner
 
 from netvigil.analysis.batch import ClassicRecord, classic_of
-from netvigil.cli import app
+from netvigil.cli.main import app
 from netvigil.readers import Item, ReadError, parse_line
 from tests.corpus import JSONL, QA_ANALYSIS, qa_files
 

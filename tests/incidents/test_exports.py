@@ -21,7 +21,7 @@ import stix2
 from pymisp import MISPEvent
 from typer.testing import CliRunner
 
-from netvigil.cli import app
+from netvigil.cli.main import app
 from netvigil.incidents.exports import rendered_schema
 from netvigil.incidents.model import Incident
 from netvigil.incidents.signing import Keyring

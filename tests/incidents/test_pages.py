@@ -26,8 +26,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from netvigil.incidents import accounts, db
 from netvigil.incidents.model import IncidentInput
 from netvigil.observatory.api import query_rows
-from netvigil.observatory.app import create_app
 from netvigil.observatory.ingest import ingest_file
+from netvigil.server import create_app
 from tests.probe.world import free_port
 
 CHROMIUM_FLAGS = [

@@ -22,8 +22,8 @@ from netvigil.incidents import db
 from netvigil.incidents.access import OPERATOR
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.webhooks import deliver_due
-from netvigil.observatory.app import create_app
-from netvigil.probe.backend import AsyncioBackend
+from netvigil.net.backend import AsyncioBackend
+from netvigil.server import create_app
 from tests.incidents.coalition import Coalition
 from tests.incidents.world import Clock
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from netvigil.observatory.app import create_app
+from netvigil.server import create_app
 from tests.corpus import qa_files
 from tests.observatory.test_collector import open_report, submit
 

@@ -13,8 +13,8 @@ import pytest
 import zstandard
 from starlette.testclient import TestClient
 
-from netvigil.observatory.app import create_app
 from netvigil.scrub import Scrubber
+from netvigil.server import create_app
 from tests.corpus import MEASUREMENTS, qa_files
 from tests.observatory.hostile import HOSTILE, Spoil, base, submission
 

@@ -9,8 +9,8 @@ from typing import Any
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from netvigil.cli import app
-from netvigil.observatory.app import create_app
+from netvigil.cli.main import app
+from netvigil.server import create_app
 from tests.corpus import QA
 from tests.geo import tiny_database
 from tests.observatory.test_api import wait_for

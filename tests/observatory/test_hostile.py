@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from netvigil.observatory.openapi import OPERATIONS
-from netvigil.observatory.openapi_parts import Op
+from netvigil.web.openapi import OPERATIONS
+from netvigil.web.openapi_parts import Op
 from tests.observatory.live import Live
 
 BODIES: dict[str, bytes] = {

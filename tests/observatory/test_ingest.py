@@ -12,8 +12,8 @@ from pathlib import Path
 import distributed
 from typer.testing import CliRunner
 
-from netvigil.cli import app
-from netvigil.observatory.command import load_demo
+from netvigil.cli.main import app
+from netvigil.cli.serve import load_demo
 from netvigil.observatory.ingest import FileResult, run_local
 from netvigil.observatory.tables import connect
 from tests.corpus import JSONL, MEASUREMENTS, QA
@@ -120,7 +120,7 @@ class NoDask(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, NoDask())
-from netvigil.cli import main
+from netvigil.cli.main import main
 sys.argv = ["netvigil", *sys.argv[1:]]
 main()
 """
@@ -223,7 +223,7 @@ def test_the_progress_bar_is_in_bytes(tmp_path: Path) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
-    from netvigil.observatory.bulk import _Bar
+    from netvigil.cli.bulk import _Bar
 
     files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     files[0].write_bytes(b"x" * 3000)

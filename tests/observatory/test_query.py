@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from netvigil.observatory.patterns import START_TIME, WHEN
 from netvigil.observatory.query import (
     BadQuery,
     asn_number,
@@ -17,6 +16,7 @@ from netvigil.observatory.query import (
     output_format,
     technique,
 )
+from netvigil.patterns import START_TIME, WHEN
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "-1", "", "1.0", "9" * 5000, "10001", " 5"])

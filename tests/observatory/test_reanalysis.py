@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from netvigil.analysis.verdicts import RULES_VERSION
-from netvigil.cli import app
-from netvigil.observatory.app import create_app
+from netvigil.cli.main import app
 from netvigil.observatory.tables import PARTITIONS, connect
+from netvigil.server import create_app
 from tests.corpus import qa_files
 from tests.observatory.test_api import wait_for
 from tests.observatory.test_collector import open_report, submit

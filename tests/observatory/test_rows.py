@@ -13,10 +13,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from netvigil.analysis.fingerprints import FingerprintDB
-from netvigil.observatory.app import create_app
 from netvigil.observatory.archive import Stored
 from netvigil.observatory.rows import row_of
 from netvigil.observatory.tables import connect, write_rows
+from netvigil.server import create_app
 from tests.corpus import MEASUREMENTS
 from tests.observatory.test_collector import open_report, submit
 

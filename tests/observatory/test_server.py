@@ -16,7 +16,7 @@ from typing import IO
 import httpx
 import uvicorn
 
-from netvigil.observatory.app import create_app
+from netvigil.server import create_app
 from tests.corpus import qa_files
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port

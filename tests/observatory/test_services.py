@@ -6,7 +6,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from netvigil.observatory.app import create_app
+from netvigil.server import create_app
 from tests.geo import tiny_database
 
 

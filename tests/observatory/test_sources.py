@@ -10,8 +10,8 @@ from pathlib import Path
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from netvigil.cli import app
-from netvigil.observatory.app import create_app
+from netvigil.cli.main import app
+from netvigil.server import create_app
 from tests.corpus import JSONL, QA
 
 runner = CliRunner()

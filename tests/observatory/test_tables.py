@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netvigil.analysis.fingerprints import FingerprintDB
-from netvigil.cli import app
+from netvigil.cli.main import app
 from netvigil.observatory.api import query_rows
 from netvigil.observatory.archive import Stored
 from netvigil.observatory.rows import row_of

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from netvigil.lab.dnsserver import Answer
 from netvigil.lab.webserver import Behaviour
-from netvigil.probe.httpclient import MAX_BODY
+from netvigil.net.http import MAX_BODY
 from netvigil.probe.runner import RunConfig, run
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement, bytes_of

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from netvigil.analysis.addresses import Bogons
+from netvigil.addresses import Bogons
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze_web
 from netvigil.lab.dnsserver import Answer
 from netvigil.lab.webserver import Behaviour
+from netvigil.net.trace import Trace
 from netvigil.probe.report import Location, envelope
-from netvigil.probe.trace import Trace
 from netvigil.probe.webconnectivity import Settings, measure
 from netvigil.records import WebMeasurement
 from tests.corpus import QA

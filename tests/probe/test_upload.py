@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from netvigil.cli import app
+from netvigil.cli.main import app
 from tests.corpus import qa_files
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port

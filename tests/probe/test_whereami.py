@@ -20,8 +20,8 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from netvigil.lab.webserver import Behaviour, WebServer
+from tests.cli.test_probe import CLIENT, running_site
 from tests.observatory.running import start_server, wait_ready
-from tests.probe.test_cli import CLIENT, running_site
 from tests.probe.world import free_port
 
 

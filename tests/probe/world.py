@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netvigil.analysis.addresses import parse_ip
+from netvigil.addresses import parse_ip
 from netvigil.lab.ca import TestCA
 from netvigil.lab.dnsserver import Answer, DNSServer, serve_dns
 from netvigil.lab.webserver import Behaviour, WebServer, serve_web, server_tls_context
-from netvigil.probe.backend import StubResolverBackend
+from netvigil.net.backend import StubResolverBackend
 from netvigil.testhelper.app import create_app, serve
 from netvigil.testhelper.measure import HelperSettings
 

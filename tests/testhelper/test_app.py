@@ -10,7 +10,7 @@ import httpx
 import msgspec
 
 from netvigil.lab.webserver import Behaviour, serve_web
-from netvigil.probe.backend import AsyncioBackend
+from netvigil.net.backend import AsyncioBackend
 from netvigil.probe.control import _RESPONSE
 from netvigil.records import ControlRequest, ControlResponse
 from netvigil.testhelper.app import create_app

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import msgspec
 
-from netvigil.analysis.addresses import only_loopback
+from netvigil.addresses import only_loopback
 from netvigil.analysis.httpdiff import HTTPDiff, compare
 from netvigil.analysis.observations import (
     ORIGIN_DNS,

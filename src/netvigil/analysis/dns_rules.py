@@ -10,7 +10,7 @@ lookups that fail after a redirect.
 
 from __future__ import annotations
 
-from netvigil.analysis.addresses import is_loopback
+from netvigil.addresses import is_loopback
 from netvigil.analysis.evidence import Evidence, Lookup
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
 from netvigil.analysis.trust import (

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from netvigil.analysis.addresses import REAL_WORLD, Bogons, host_of
+from netvigil.addresses import REAL_WORLD, Bogons, host_of
 from netvigil.analysis.classic import CLASSIC_ENGINES, classic_endpoints
 from netvigil.analysis.observations import Observation, WebObservations
 from netvigil.analysis.traces import tag_depth, tag_fetch_body, title_of, utf8_len

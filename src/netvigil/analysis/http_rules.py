@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from netvigil.analysis.addresses import parse_ip
+from netvigil.addresses import parse_ip
 from netvigil.analysis.evidence import Evidence, HTTPStep
 from netvigil.analysis.fingerprints import FingerprintDB, FingerprintMatch, confirms
 from netvigil.analysis.httpdiff import HTTPDiff, compare, titles_share_a_word

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from netvigil.analysis.addresses import REAL_WORLD, Bogons
+from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.dns_rules import dns_layer
 from netvigil.analysis.evidence import Evidence, gather
 from netvigil.analysis.fingerprints import FingerprintDB

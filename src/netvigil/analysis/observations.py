@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from netvigil.analysis.addresses import host_of, is_bogon, join_host_port
+from netvigil.addresses import host_of, is_bogon, join_host_port
 from netvigil.analysis.traces import (
     endpoint_tags,
     header_keys,

@@ -15,7 +15,7 @@ import msgspec
 
 from netvigil.incidents.model import Incident, Kind, Status, Technique
 from netvigil.incidents.validate import known_country
-from netvigil.observatory.patterns import WHEN
+from netvigil.patterns import WHEN
 
 MAX_LIMIT = 1000
 

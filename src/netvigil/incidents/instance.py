@@ -25,7 +25,7 @@ from netvigil.incidents.filters import BadFilter, Filter, parse_filter
 from netvigil.incidents.model import Incident
 from netvigil.incidents.service import Evidence, Forbidden, Incidents, NotFound
 from netvigil.incidents.signing import Keyring
-from netvigil.probe.backend import Backend
+from netvigil.net.backend import Backend
 
 DELIVERY_INTERVAL = 1.0
 FEEDS_PER_MEMBER = 50  # saved feeds and webhooks per member: no one fills the database

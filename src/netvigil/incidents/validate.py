@@ -124,7 +124,7 @@ def _subdivisions() -> dict[str, str]:
 
 @cache
 def _categories() -> frozenset[str]:
-    from netvigil.probe.inputs import category_codes
+    from netvigil.testlists import category_codes
 
     return category_codes()
 

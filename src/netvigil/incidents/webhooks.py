@@ -30,15 +30,15 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 from uuid6 import uuid7
 
-from netvigil.analysis.addresses import is_bogon
+from netvigil.addresses import is_bogon
 from netvigil.incidents import accounts, db, store
 from netvigil.incidents.access import can_read
 from netvigil.incidents.model import Incident
 from netvigil.incidents.signing import Keyring
 from netvigil.incidents.views import visible
-from netvigil.probe.backend import Backend
-from netvigil.probe.connect import tls_context
-from netvigil.probe.control import post_json
+from netvigil.net.backend import Backend
+from netvigil.net.connect import tls_context
+from netvigil.net.posting import post_json
 
 BACKOFF = (5, 30, 120, 600, 1800, 3600, 7200, 14400)  # seconds before attempt 2, 3, ...
 DEADLINE = 10.0

@@ -42,7 +42,7 @@ from netvigil.observatory.ids import (
     parse_report_id,
 )
 from netvigil.observatory.intake import MAX_BODY, Intake, error
-from netvigil.observatory.patterns import PROBE_ASN, START_TIME
+from netvigil.patterns import PROBE_ASN, START_TIME
 from netvigil.records import Measurement, WebMeasurement
 from netvigil.scrub import Scrubber
 

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
-from netvigil.observatory.patterns import UINT32, WHEN
+from netvigil.patterns import UINT32, WHEN
 
 AXES = {
     "measurement_start_day": "CAST(date_trunc('{grain}', measurement_start_time) AS DATE)",

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from netvigil.analysis.addresses import host_of
+from netvigil.addresses import host_of
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.verdicts import RULES_VERSION, Outcome

@@ -23,13 +23,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from netvigil import testlists
 from netvigil.bodies import decode_object
 from netvigil.geoip import NOWHERE, GeoIP
 from netvigil.observatory.collector import error, read_body
 from netvigil.observatory.ids import new_report_id
-from netvigil.observatory.patterns import PROBE_ASN
 from netvigil.observatory.query import integer, once
-from netvigil.probe import inputs
+from netvigil.patterns import PROBE_ASN
 
 MAX_URLS = 9999  # OONI's limit for manual runs
 
@@ -40,9 +40,9 @@ def _helpers(request: Request) -> dict[str, list[dict[str, str]]]:
 
 
 def _test_list(country: str, categories: str, limit: int) -> list[dict[str, str | None]]:
-    listed = inputs.bundled(country)
+    listed = testlists.bundled(country)
     if categories:
-        listed = inputs.filter_categories(listed, [categories])
+        listed = testlists.filter_categories(listed, [categories])
     rows: list[dict[str, str | None]] = []
     for target in listed.targets[:limit]:
         code = target.source.rsplit(":", 1)[-1].upper()
@@ -83,7 +83,7 @@ def _check_in_request(body: bytes) -> tuple[str, str, str, int]:
     """(country, network, categories, limit) of a check-in; ValueError names the field."""
     spec = decode_object(body)
     cc, asn = spec.get("probe_cc", "ZZ"), spec.get("probe_asn", "AS0")
-    if not isinstance(cc, str) or cc.upper() not in inputs.known_countries():
+    if not isinstance(cc, str) or cc.upper() not in testlists.known_countries():
         raise ValueError(f"probe_cc: not a country code: {cc!r}")
     if not isinstance(asn, str) or not re.fullmatch(PROBE_ASN, asn):
         raise ValueError(f"probe_asn: expected AS1234, got {asn!r}")

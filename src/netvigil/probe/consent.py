@@ -24,7 +24,7 @@ from typing import Final
 
 import msgspec
 
-from netvigil.probe.datadir import DataDir, DataDirError, ensure
+from netvigil.datadir import DataDir, DataDirError, ensure
 
 # Bump whenever RISKS or QUIZ change in substance: consent to an older text no longer counts,
 # so everyone is asked again (tests/probe/test_consent.py pins the text to catch a forgotten bump).

@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
+from collections.abc import Sequence
 
 import msgspec
 
 from netvigil.analysis.evidence import control_of
 from netvigil.failures import Failure, failure_of
-from netvigil.probe.backend import Backend
-from netvigil.probe.httpclient import Exchange, round_trip
+from netvigil.net.backend import Backend
+from netvigil.net.posting import post_json
 from netvigil.records import ControlRequest, ControlResponse, WebMeasurement
 
 _RESPONSE = msgspec.json.Decoder(ControlResponse)
@@ -65,57 +64,6 @@ async def ask_helpers(
             continue
         return response, None, helper
     return None, failure, None
-
-
-async def post_json(
-    backend: Backend,
-    url: str,
-    body: bytes,
-    *,
-    deadline: float,
-    ssl_context: ssl.SSLContext,
-    max_body: int,
-    headers: tuple[tuple[str, str], ...] = (),
-    allow: Callable[[str], bool] = lambda address: True,
-) -> Exchange:
-    """POST a JSON body to a backend service (a test helper, a collector); never raises.
-
-    `allow` filters the resolved addresses, and the connection goes to one it allowed (so
-    a name cannot resolve to an allowed address for the check and another for the connect:
-    no DNS rebinding). None allowed is OONI's `dns_bogon_error`.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        async with asyncio.timeout(deadline):
-            addresses = [a for a in await backend.resolve(host) if allow(a)]
-            if not addresses:
-                return Exchange(failure=Failure.DNS_BOGON)
-            reader, writer = await backend.connect(addresses[0], port)
-            if parts.scheme == "https":
-                await writer.start_tls(ssl_context, server_hostname=host)
-    except Exception as exc:
-        return Exchange(failure=failure_of(exc))
-    try:
-        return await round_trip(
-            reader,
-            writer,
-            method="POST",
-            target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-            headers=[
-                ("Host", parts.netloc),
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("User-Agent", "netvigil"),
-                *headers,
-            ],
-            body=body,
-            deadline=deadline,
-            max_body=max_body,
-        )
-    finally:
-        writer.close()
 
 
 async def _ask(

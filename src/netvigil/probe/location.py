@@ -17,9 +17,9 @@ from pathlib import Path
 import msgspec
 
 from netvigil.geoip import GeoIP, GeoIPError
-from netvigil.probe.backend import Backend
-from netvigil.probe.connect import tls_context
-from netvigil.probe.control import post_json
+from netvigil.net.backend import Backend
+from netvigil.net.connect import tls_context
+from netvigil.net.posting import post_json
 from netvigil.probe.report import Location
 
 DEADLINE = 15.0  # seconds; a slow backend delays the run, it does not stop it

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netvigil.probe.connect import Endpoint
-from netvigil.probe.httpclient import Exchange
-from netvigil.probe.trace import tags
+from netvigil.net.connect import Endpoint
+from netvigil.net.http import Exchange
+from netvigil.net.trace import tags
 from netvigil.records import (
     HeaderValue,
     HTTPRequest,

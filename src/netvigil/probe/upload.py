@@ -20,9 +20,9 @@ from pathlib import Path
 
 import msgspec
 
-from netvigil.probe.backend import Backend
-from netvigil.probe.connect import tls_context
-from netvigil.probe.control import post_json
+from netvigil.net.backend import Backend
+from netvigil.net.connect import tls_context
+from netvigil.net.posting import post_json
 from netvigil.readers import Item, read_path
 
 RETRIES = 3

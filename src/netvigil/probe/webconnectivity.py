@@ -1,6 +1,6 @@
 """Web Connectivity, as OONI's v0.5 probe measures it (ts-017; ooni.md §1.2–1.3).
 
-Steps, each recorded by :mod:`netvigil.probe.trace`:
+Steps, each recorded by :mod:`netvigil.net.trace`:
 
 1. resolve the URL's host with the system resolver (`classic`) and, when a resolver is
    configured, with DNS over UDP (late replies kept, E003);
@@ -24,29 +24,18 @@ from urllib.parse import urljoin, urlsplit
 import msgspec
 
 from netvigil.failures import Failure
-from netvigil.probe.backend import Backend
-from netvigil.probe.connect import Endpoint, open_endpoint, tls_context
+from netvigil.net.backend import Backend
+from netvigil.net.connect import Endpoint, open_endpoint, tls_context
+from netvigil.net.dns import lookup_system, lookup_udp
+from netvigil.net.http import MAX_BODY, REDIRECT_CODES, REQUEST_HEADERS, Browsing, round_trip
+from netvigil.net.trace import Trace
 from netvigil.probe.control import ask_helpers, control_request
-from netvigil.probe.dnsclient import lookup_system, lookup_udp
-from netvigil.probe.httpclient import MAX_BODY, Browsing, round_trip
 from netvigil.probe.politeness import HostLimiter
 from netvigil.probe.recording import Scrub, http_record, no_scrub
-from netvigil.probe.trace import Trace
 from netvigil.records import ControlRequest, WebConnectivityKeys
 
-REDIRECT_CODES = frozenset((301, 302, 307, 308))
 MAX_REDIRECTS = 10
 TOO_MANY_REDIRECTS = "unknown_failure: stopped after too many redirects"
-# ooni/probe-cli internal/model/http.go: what a browser would send.
-REQUEST_HEADERS = (
-    ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-    ("Accept-Language", "en-US,en;q=0.9"),
-    (
-        "User-Agent",
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/124.0.0.0 Safari/537.36",
-    ),
-)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

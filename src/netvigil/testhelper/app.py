@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from netvigil.bodies import BadBody, decode
-from netvigil.probe.backend import Backend
+from netvigil.net.backend import Backend
 from netvigil.records import ControlRequest
 from netvigil.testhelper.measure import HelperSettings, control, no_asn
 

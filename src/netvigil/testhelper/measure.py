@@ -19,14 +19,13 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
-from netvigil.analysis.addresses import is_bogon, join_host_port, parse_ip
+from netvigil.addresses import is_bogon, join_host_port, parse_ip
 from netvigil.analysis.traces import title_of
 from netvigil.failures import Failure, FailureKind, failure_of, kind_of
-from netvigil.probe.backend import Backend
-from netvigil.probe.connect import Endpoint, open_endpoint, tls_context
-from netvigil.probe.httpclient import Browsing, round_trip
-from netvigil.probe.trace import Trace
-from netvigil.probe.webconnectivity import REDIRECT_CODES, REQUEST_HEADERS
+from netvigil.net.backend import Backend
+from netvigil.net.connect import Endpoint, open_endpoint, tls_context
+from netvigil.net.http import REDIRECT_CODES, REQUEST_HEADERS, Browsing, round_trip
+from netvigil.net.trace import Trace
 from netvigil.records import (
     ControlDNS,
     ControlHTTPRequest,

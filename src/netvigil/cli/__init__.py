@@ -1,0 +1,1 @@
+"""The command line: `netvigil` and its command groups (see main.py)."""

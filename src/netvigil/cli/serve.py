@@ -1,0 +1,197 @@
+"""`netvigil serve`: the observatory's one process (collector, probe services, helper)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from netvigil.cli.console import fail
+from netvigil.datadir import DataDirError, ensure, resolve_data_dir
+from netvigil.listening import url_of
+
+
+def tables_of(folder: Path) -> Path:
+    return folder / "tables" / "analysis"
+
+
+GeoipOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--geoip-db",
+        metavar="FILE.mmdb",
+        help="MaxMind-format database (e.g. OONI's ip2country-as) to enrich addresses with "
+        "network and country (default: geoip.mmdb or the newest geoip/*.mmdb in the data folder).",
+    ),
+]
+
+
+def check_geoip(database: Path) -> Path:
+    """The database if it opens as MaxMind's format; else one line (GeoIPError's)."""
+    from netvigil.geoip import GeoIP, GeoIPError
+
+    try:
+        GeoIP(database).close()
+    except GeoIPError as exc:
+        raise fail(f"--geoip-db: {exc}") from None
+    return database
+
+
+def geoip_of(folder: Path, option: Path | None) -> Path | None:
+    """The database to use, checked now, so a bad one is one line before any work starts."""
+    from netvigil.geoip import find_database
+
+    database = option or find_database(folder)
+    return check_geoip(database) if database is not None else None
+
+
+def load_demo(folder: Path, geoip: Path | None = None) -> int:
+    """Import the bundled sample of real OONI measurements (CC BY-NC-SA 4.0, see SOURCES.md)."""
+    from netvigil.observatory.ingest import ingest_file
+    from netvigil.observatory.tables import compact
+    from netvigil.samples import sample_path
+
+    with sample_path() as path:
+        rows = ingest_file(str(path), str(tables_of(folder)), str(geoip) if geoip else None).rows
+    compact(tables_of(folder))
+    return rows
+
+
+def _public_url(value: str | None) -> str | None:
+    """An absolute http(s) URL, or one line saying what was expected."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        valid = False
+    if not valid:
+        raise fail(
+            "--public-url: expected an http:// or https:// URL such as "
+            f"https://observatory.example.org/, got {value!r}"
+        )
+    return value
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    from netvigil.listening import ListenError, listen
+
+    try:
+        return listen(host, port)
+    except ListenError as exc:
+        raise fail(str(exc)) from None
+
+
+def serve_command(
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="The observatory's data folder (default: $NETVIGIL_HOME).",
+        ),
+    ] = None,
+    allow_private_targets: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-targets",
+            help="Let the test helper and webhooks reach private addresses (labs and tests only).",
+        ),
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load a bundled sample of real OONI measurements.")
+    ] = False,
+    geoip_db: GeoipOpt = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="URL",
+            help="Incident database, an SQLAlchemy URL such as postgresql+psycopg://... "
+            "(default: $NETVIGIL_DATABASE_URL, else SQLite in the data folder).",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            metavar="URL",
+            help="This instance's public address, for links and signed records "
+            "(default: http://HOST:PORT).",
+        ),
+    ] = None,
+) -> None:
+    """Run the observatory: collector, probe services, test helper, data API, incidents."""
+    try:
+        import uvicorn
+
+        from netvigil.observatory.connections import TimelyH11, connection_limit
+        from netvigil.server import create_app
+    except ImportError:
+        raise fail("the server needs the server extra: pip install 'netvigil[server]'") from None
+    public_url = _public_url(public_url)
+    if geoip_db is not None:
+        check_geoip(geoip_db)  # a bad database is one line before anything is created
+    sock = _listening(host, port)  # and so is a busy port
+    try:
+        folder = ensure(resolve_data_dir(data_dir, os.environ))
+    except (DataDirError, OSError) as exc:
+        raise fail(str(exc).splitlines()[0]) from None
+    geoip = geoip_of(folder, geoip_db)
+    empty = not any(tables_of(folder).glob("**/*.parquet")) and not (folder / "archive").exists()
+    if demo or (
+        empty
+        and sys.stdin.isatty()
+        and typer.confirm(
+            "The data folder is empty. Load a sample of real OONI measurements?", default=True
+        )
+    ):
+        from netvigil.samples import sources_note
+
+        loaded = load_demo(folder, geoip)
+        typer.echo(f"loaded {loaded} sample measurements", err=True)
+        typer.echo(sources_note(loaded), err=True)
+    elif empty:
+        typer.echo(
+            "empty data folder: submit measurements, `netvigil ingest FILES`, or "
+            "restart with --demo for sample data",
+            err=True,
+        )
+    try:
+        app = create_app(
+            folder,
+            allow_private_targets=allow_private_targets,
+            geoip=geoip,
+            database=database,
+            public_url=public_url or url_of(host, port).rstrip("/"),
+        )
+    except Exception as exc:
+        raise fail(f"cannot start: {exc}".splitlines()[0]) from None
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        proxy_headers=False,
+        limit_concurrency=connection_limit(),  # open sockets stay below the descriptor limit
+        http=TimelyH11,  # a deadline for request heads (slowloris), see connections.py
+    )
+    typer.echo(f"netvigil observatory on {url_of(host, port)} (data in {folder})", err=True)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once stopped
+        uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,1 @@
+"""The network library: every step a measurement or a delivery takes on the network."""
