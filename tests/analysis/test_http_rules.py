@@ -9,8 +9,7 @@ from typing import Any
 from netvigil.analysis.classic import classic_verdict
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
-from netvigil.analysis.observations import observe
-from netvigil.analysis.traces import asn_table
+from netvigil.analysis.observe import observe
 from netvigil.analysis.verdicts import Layer, Outcome, Verdict
 from netvigil.records import decode_measurement, web_connectivity_keys
 from tests.corpus import MEASUREMENTS, QA
@@ -131,10 +130,10 @@ def test_two_untitled_pages_are_an_http_diff_in_the_layered_engine() -> None:
 
 
 def test_the_classic_engine_still_calls_them_a_title_match_as_ooni_does() -> None:
-    keys = web_connectivity_keys(decode_measurement(json.dumps(untitled_diff()).encode()))
+    measurement = decode_measurement(json.dumps(untitled_diff()).encode())
+    keys = web_connectivity_keys(measurement)
     assert keys is not None
-    asns = asn_table(keys)
-    classic = classic_verdict(observe(keys, asns), asns)
+    classic = classic_verdict(observe(keys, measurement.url))
     assert classic.title_match is True and classic.body_length_match is False
     assert classic.blocking is False and classic.accessible is True
 

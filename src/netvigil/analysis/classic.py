@@ -6,9 +6,13 @@ observations rather than trusting what a probe wrote (ooni.md §1.4). Source:
 ooni/probe-cli internal/experiment/webconnectivitylte/analysisclassic.go and
 internal/minipipeline/{classic,analysis}.go at 7cb22410c98d.
 
+It reads the one model of the measurement (:mod:`netvigil.analysis.model`) the way the
+minipipeline reads its observation table: the test helper's view of a lookup is the
+control's when the names agree (observation.go `IngestControlMessages`).
+
 Steps:
-1. keep only what the system resolver saw (`classic_filter`, minipipeline ClassicFilter);
-2. sort it so the deepest redirect and the furthest step come first (`linear`);
+1. keep only what the system resolver saw (`_classic_filter`, minipipeline ClassicFilter);
+2. sort it so the deepest redirect and the furthest step come first (`_linear`);
 3. compute DNS consistency (IP or ASN overlap with the control) and the HTTP diff;
 4. the first observation that explains the outcome wins (`_blocking_accessible`), then an
    inconsistent DNS turns any non-success into `"dns"` (`setBlockingString/Nil`,
@@ -20,23 +24,23 @@ compatibility and for the 50/50 agreement test on OONI's QA scenarios.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 
 from netvigil.addresses import only_loopback
 from netvigil.analysis.httpdiff import HTTPDiff, compare
-from netvigil.analysis.observations import (
-    ORIGIN_DNS,
-    ORIGIN_TH,
+from netvigil.analysis.model import (
+    CLASSIC_ENGINES,
     Kind,
-    Observation,
-    WebObservations,
+    Observed,
+    ObservedControl,
+    ObservedEndpoint,
+    ObservedHTTP,
+    ObservedLookup,
+    classic_endpoints,
 )
 from netvigil.failures import Failure, is_misconfigured_ipv6
-
-# The system resolver's engines. OONI's v0.5 writes getaddrinfo or golang_net_resolver; our
-# probe writes "system" when it resolves through an in-process stub resolver (the lab's
-# configuration; see probe/backend.py), the df-002 name older probes used for the same role.
-CLASSIC_ENGINES = frozenset(("getaddrinfo", "golang_net_resolver", "system"))
 
 
 class ClassicVerdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -52,121 +56,168 @@ class ClassicVerdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     title_match: bool | None
 
 
-def classic_filter(web: WebObservations) -> WebObservations:
+Entry = ObservedLookup | ObservedEndpoint
+
+
+class _Classic(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What ClassicFilter keeps, and the control as the classic code reads it."""
+
+    failed: tuple[ObservedLookup, ...]
+    answered: tuple[ObservedLookup, ...]  # successful lookups that returned an address
+    endpoints: tuple[ObservedEndpoint, ...]
+    requests: tuple[ObservedHTTP, ...]
+    th: ObservedControl | None
+    ctrl_http_failure: str | None  # None: no control; a missing `http_request` reads as ""
+    asns: Mapping[str, int]
+
+
+def _classic_filter(seen: Observed) -> _Classic:
     """Keep the system resolver's lookups and the body-fetching endpoints on their addresses."""
-    failures = tuple(o for o in web.dns_failures if o.dns_engine in CLASSIC_ENGINES)
-    successes = tuple(o for o in web.dns_successes if o.dns_engine in CLASSIC_ENGINES)
-    endpoints = classic_endpoints(web.endpoints, frozenset(o.ip or "" for o in successes))
-    return msgspec.structs.replace(
-        web, dns_failures=failures, dns_successes=successes, endpoints=endpoints
+    lookups = [o for o in seen.all_lookups if o.engine in CLASSIC_ENGINES]
+    answered = tuple(o for o in lookups if o.failure is None and o.addrs)
+    system = frozenset(ip for o in answered for ip in o.addrs)
+    th = seen.th_answer
+    return _Classic(
+        failed=tuple(o for o in lookups if o.failure is not None),
+        answered=answered,
+        endpoints=classic_endpoints(seen.all_endpoints, system),
+        requests=seen.requests,
+        th=th,
+        ctrl_http_failure=None if th is None else th.http_failure if th.http_answered else "",
+        asns=seen.asns,
     )
 
 
-def classic_endpoints(
-    endpoints: tuple[Observation, ...], system_addresses: frozenset[str]
-) -> tuple[Observation, ...]:
-    """The endpoints a v0.4 probe would have measured (minipipeline ClassicFilter)."""
-    kept = []
-    for obs in endpoints:
-        if obs.ip_origin == ORIGIN_TH:
-            continue  # ts-017 E005: TH-only addresses stay out of the classic verdict
-        if obs.ip_origin == ORIGIN_DNS and obs.ip not in system_addresses:
-            continue  # found by another resolver (UDP, DoH)
-        if not obs.fetch_body:
-            continue  # connectivity-only checks (E001)
-        kept.append(obs)
-    return tuple(kept)
+def _ctrl_dns(
+    lookup: ObservedLookup, th: ObservedControl | None
+) -> tuple[str | None, frozenset[str] | None]:
+    """The control's DNS failure and addresses for this lookup's name (None: not compared)."""
+    if th is None or lookup.hostname != th.domain:
+        return None, None
+    return th.dns_failure, None if th.dns_failure else th.dns_addrs
 
 
-def linear(web: WebObservations) -> list[Observation]:
+def _final(e: ObservedEndpoint, requests: tuple[ObservedHTTP, ...]) -> ObservedHTTP | None:
+    """The endpoint's response when it ends the redirect chain (minipipeline/utils.go)."""
+    if e.request is None:
+        return None
+    http = requests[e.request]
+    if http.failure is not None or not http.responded or http.status // 100 not in (2, 4, 5):
+        return None
+    return http
+
+
+def _linear(c: _Classic) -> list[Entry]:
     """Deepest redirect first; then HTTP > TLS > TCP > DNS; successes first; newest tx first."""
-    items = [*web.dns_failures, *web.dns_successes, *web.endpoints]
+    items: list[Entry] = [*c.failed, *c.answered, *c.endpoints]
     items.sort(key=lambda o: -o.transaction_id)
-    items.sort(key=lambda o: o.failure if o.failure is not None else "unknown_failure")
-    items.sort(key=lambda o: (-(o.depth if o.depth is not None else -1), -o.kind))
+    items.sort(key=lambda o: o.failure or "")
+    items.sort(key=lambda o: (-_depth(o), -_kind(o)))
     return items
 
 
-def _addresses_agree(a: frozenset[str], b: frozenset[str], asns: dict[str, int]) -> bool:
+def _kind(o: Entry) -> Kind:
+    return o.kind if isinstance(o, ObservedEndpoint) else Kind.DNS
+
+
+def _depth(o: Entry) -> int:
+    """The `depth=` tag; an untagged step ranks below depth 0."""
+    if isinstance(o, ObservedEndpoint):
+        return o.depth if o.depth is not None else -1
+    return o.depth if o.tagged else -1
+
+
+def _addresses_agree(a: frozenset[str], b: frozenset[str], asns: Mapping[str, int]) -> bool:
     if a & b:
         return True
     mine = {asns[ip] for ip in a if asns.get(ip)}
     return bool(mine & {asns[ip] for ip in b if asns.get(ip)})
 
 
-def dns_consistency(web: WebObservations, asns: dict[str, int]) -> str | None:
+def _at_depth_0(lookup: ObservedLookup) -> bool:
+    return lookup.tagged and lookup.depth == 0
+
+
+def _dns_consistency(c: _Classic) -> str | None:
     """analysisClassicDNSConsistency over the depth-0 system-resolver lookups."""
-    seen: set[int | None] = set()
-    success: set[int | None] = set()
-    valid: set[int | None] = set()
-    invalid: set[int | None] = set()
-    unexpected: set[int | None] = set()
-    expected: set[int | None] = set()
-    for obs in web.dns_successes:
-        tx = obs.dns_transaction_id
+    seen: set[int] = set()
+    success: set[int] = set()
+    valid: set[int] = set()
+    invalid: set[int] = set()
+    unexpected: set[int] = set()
+    expected: set[int] = set()
+    for lookup in c.answered:
+        tx = lookup.transaction_id
         if tx in seen:
-            continue
+            continue  # the A and AAAA queries of one lookup share a transaction
         seen.add(tx)
-        if obs.depth != 0:
+        if not _at_depth_0(lookup):
             continue
         success.add(tx)
-        if obs.ctrl_dns_addrs is None or obs.dns_addrs is None:
+        ctrl_addrs = _ctrl_dns(lookup, c.th)[1]
+        if ctrl_addrs is None:
             continue
-        (valid if _addresses_agree(obs.dns_addrs, obs.ctrl_dns_addrs, asns) else invalid).add(tx)
-    for obs in web.dns_failures:
-        if obs.dns_engine == "doh" or obs.depth != 0 or obs.ctrl_dns_failure is None:
+        agree = _addresses_agree(lookup.addrs, ctrl_addrs, c.asns)
+        (valid if agree else invalid).add(tx)
+    for lookup in c.failed:
+        ctrl_failure, ctrl_addrs = _ctrl_dns(lookup, c.th)
+        if lookup.engine == "doh" or not _at_depth_0(lookup) or ctrl_failure is None:
             continue
-        if obs.dns_query_type == "AAAA" and obs.dns_failure == Failure.DNS_NO_ANSWER:
+        if lookup.query_type == "AAAA" and lookup.failure == Failure.DNS_NO_ANSWER:
             continue
-        if obs.dns_failure and obs.ctrl_dns_failure:
-            expected.add(obs.dns_transaction_id)
-        elif obs.ctrl_dns_failure:
+        tx = lookup.transaction_id
+        if lookup.failure and ctrl_failure:
+            expected.add(tx)
+        elif ctrl_failure:
             continue
         elif (
-            obs.dns_failure == Failure.DNS_NO_ANSWER
-            and obs.ctrl_dns_addrs is not None
-            and (not obs.ctrl_dns_addrs)
+            lookup.failure == Failure.DNS_NO_ANSWER and ctrl_addrs is not None and (not ctrl_addrs)
         ):
-            expected.add(obs.dns_transaction_id)
-        elif obs.dns_failure:
-            unexpected.add(obs.dns_transaction_id)
+            expected.add(tx)
+        elif lookup.failure:
+            unexpected.add(tx)
     if not unexpected and not invalid and (valid or expected):
         return "consistent"
-    if (
-        invalid
-        or unexpected
-        or (success and web.ctrl_dns_addrs is not None and not web.ctrl_dns_addrs)
-    ):
+    if invalid or unexpected or (success and c.th is not None and not c.th.dns_addrs):
         return "inconsistent"
     return None
 
 
-def dns_experiment_failure(web: WebObservations) -> str | None:
-    for obs in web.dns_failures:
-        if obs.dns_engine == "doh" or obs.depth != 0:
+def _dns_experiment_failure(c: _Classic) -> str | None:
+    for lookup in c.failed:
+        if lookup.engine == "doh" or not _at_depth_0(lookup):
             continue
-        if obs.dns_query_type == "AAAA" and obs.dns_failure == Failure.DNS_NO_ANSWER:
+        if lookup.query_type == "AAAA" and lookup.failure == Failure.DNS_NO_ANSWER:
             continue
-        if obs.dns_failure:
-            return obs.dns_failure
+        if lookup.failure:
+            return lookup.failure
     return None
 
 
-def http_diff(web: WebObservations) -> HTTPDiff:
+def _http_diff(c: _Classic, entries: list[Entry]) -> HTTPDiff:
     """The diff of the final response, when there is one and the control fetched the page."""
-    final = next((o for o in linear(web) if o.http_final), None)
-    if final is None or final.ctrl_http_failure != "":
+    final = next(
+        (
+            http
+            for e in entries
+            if isinstance(e, ObservedEndpoint)
+            for http in (_final(e, c.requests),)
+            if http is not None
+        ),
+        None,
+    )
+    if final is None or c.th is None or c.ctrl_http_failure != "":
         return HTTPDiff()
     return compare(
-        probe_status=final.http_status or 0,
-        probe_body_length=final.http_body_length or 0,
-        probe_truncated=final.http_body_truncated is not False,
-        probe_headers=final.http_header_keys or frozenset(),
-        probe_title=final.http_title or "",
-        control_status=final.ctrl_http_status or 0,
-        control_body_length=final.ctrl_http_body_length or 0,
-        control_headers=final.ctrl_http_header_keys or frozenset(),
-        control_title=final.ctrl_http_title or "",
+        probe_status=final.status,
+        probe_body_length=final.wire_length,
+        probe_truncated=final.truncated,
+        probe_headers=final.header_names,
+        probe_title=final.title,
+        control_status=c.th.http_status,
+        control_body_length=c.th.http_body_length,
+        control_headers=c.th.http_headers,
+        control_title=c.th.http_title,
     )
 
 
@@ -174,60 +225,63 @@ def http_diff(web: WebObservations) -> HTTPDiff:
 _OK, _NULL, _DOWN = "ok", "null", "down"
 
 
-def _outcome(entries: list[Observation], diff: HTTPDiff) -> tuple[str, str | None]:
+def _outcome(c: _Classic, entries: list[Entry], diff: HTTPDiff) -> tuple[str, str | None]:
     """The first entry that explains the result: (outcome or blocking string, http failure)."""
+    ctrl_http = c.ctrl_http_failure
     for e in entries:
-        if e.http_final:
+        if isinstance(e, ObservedLookup):
+            found = _dns_outcome(e, c)
+            if found is not None:
+                return found
+            continue
+        if _final(e, c.requests) is not None:
             if e.tls_failure == "":
                 return _OK, None
-            if e.ctrl_http_failure is None:
+            if ctrl_http is None:
                 return _NULL, None
             return (_OK if not diff.differs else "http-diff"), None
         if not e.failure:
-            # Steps 6-7: the probe saw only loopback answers (and so connected nowhere).
-            if (
-                e.kind == Kind.DNS
-                and e.ctrl_dns_failure == ""
-                and e.dns_addrs
-                and e.ctrl_dns_addrs
-                and only_loopback(e.dns_addrs)
-            ):
-                return (_DOWN if only_loopback(e.ctrl_dns_addrs) else "dns"), None
             continue
         if e.kind == Kind.HTTP:
-            if e.ctrl_http_failure is None:
+            if ctrl_http is None:
                 return _NULL, e.failure
-            return (_DOWN if e.ctrl_http_failure else "http-failure"), e.failure
-        if e.kind in (Kind.TLS, Kind.TCP):
-            control = e.ctrl_tls_failure if e.kind == Kind.TLS else e.ctrl_tcp_failure
-            if control is None:
-                return (_NULL if e.ctrl_http_failure is None else "http-failure"), e.failure
-            if control:
-                return _DOWN, e.failure
-            return ("http-failure" if e.kind == Kind.TLS else "tcp_ip"), e.failure
-        # DNS failure.
-        if e.ctrl_dns_failure is None:
-            # Step 5.1.1 of the code says "accessible" here; ooni.md §1.4 calls it a quirk.
-            return (_OK if e.ctrl_http_failure is None else "dns"), e.failure
-        if e.ctrl_dns_failure:
+            return (_DOWN if ctrl_http else "http-failure"), e.failure
+        control = e.ctrl_tls_failure if e.kind == Kind.TLS else e.ctrl_tcp_failure
+        if control is None:
+            return (_NULL if ctrl_http is None else "http-failure"), e.failure
+        if control:
             return _DOWN, e.failure
-        if (
-            e.failure == Failure.DNS_NO_ANSWER
-            and e.ctrl_dns_addrs is not None
-            and not e.ctrl_dns_addrs
-        ):
-            return _DOWN, None
-        return "dns", e.failure
+        return ("http-failure" if e.kind == Kind.TLS else "tcp_ip"), e.failure
     return _NULL, None
 
 
-def classic_verdict(web: WebObservations, asns: dict[str, int]) -> ClassicVerdict:
-    """Compute OONI's classic keys from (unfiltered) observations."""
-    web = classic_filter(web)
-    consistency = dns_consistency(web, asns)
-    diff = http_diff(web)
-    entries = [e for e in linear(web) if not _ignored_ipv6(e)]
-    outcome, http_failure = _outcome(entries, diff)
+def _dns_outcome(e: ObservedLookup, c: _Classic) -> tuple[str, str | None] | None:
+    ctrl_failure, ctrl_addrs = _ctrl_dns(e, c.th)
+    if e.failure is None:
+        # Steps 6-7: the probe saw only loopback answers (and so connected nowhere).
+        if ctrl_failure == "" and ctrl_addrs and only_loopback(e.addrs):
+            return (_DOWN if only_loopback(ctrl_addrs) else "dns"), None
+        return None
+    if not e.failure:
+        return None  # a failure written as "": the minipipeline reads it as no failure
+    if ctrl_failure is None:
+        # Step 5.1.1 of the code says "accessible" here; ooni.md §1.4 calls it a quirk.
+        return (_OK if c.ctrl_http_failure is None else "dns"), e.failure
+    if ctrl_failure:
+        return _DOWN, e.failure
+    if e.failure == Failure.DNS_NO_ANSWER and ctrl_addrs is not None and not ctrl_addrs:
+        return _DOWN, None
+    return "dns", e.failure
+
+
+def classic_verdict(seen: Observed) -> ClassicVerdict:
+    """Compute OONI's classic keys from the model of a measurement."""
+    c = _classic_filter(seen)
+    consistency = _dns_consistency(c)
+    ordered = _linear(c)
+    diff = _http_diff(c, ordered)
+    entries = [e for e in ordered if not _ignored_ipv6(e)]
+    outcome, http_failure = _outcome(c, entries, diff)
     inconsistent = consistency == "inconsistent"
     blocking: str | bool | None
     if outcome == _OK:
@@ -244,7 +298,7 @@ def classic_verdict(web: WebObservations, asns: dict[str, int]) -> ClassicVerdic
         blocking=blocking,
         accessible=accessible,
         dns_consistency=consistency,
-        dns_experiment_failure=dns_experiment_failure(web),
+        dns_experiment_failure=_dns_experiment_failure(c),
         http_experiment_failure=http_failure,
         body_proportion=diff.body_proportion or 0.0,
         body_length_match=diff.body_length_match,
@@ -254,7 +308,11 @@ def classic_verdict(web: WebObservations, asns: dict[str, int]) -> ClassicVerdic
     )
 
 
-def _ignored_ipv6(e: Observation) -> bool:
+def _ignored_ipv6(e: Entry) -> bool:
     # Not in OONI's walk itself, but its metrics skip these (ooni/probe#2284) and a
     # broken-IPv6 probe must not read as TCP blocking; see docs/design/003.
-    return e.kind == Kind.TCP and is_misconfigured_ipv6(e.failure, e.ip or "")
+    return (
+        isinstance(e, ObservedEndpoint)
+        and e.kind == Kind.TCP
+        and is_misconfigured_ipv6(e.failure, e.ip)
+    )

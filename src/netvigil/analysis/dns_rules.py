@@ -11,8 +11,8 @@ lookups that fail after a redirect.
 from __future__ import annotations
 
 from netvigil.addresses import is_loopback
-from netvigil.analysis.evidence import Evidence, Lookup
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
+from netvigil.analysis.model import Observed, ObservedLookup
 from netvigil.analysis.trust import (
     SAME_AS,
     VALID_FOR_DOMAIN,
@@ -33,40 +33,40 @@ _TECHNIQUE = {
 }
 
 
-def _witness(lookup: Lookup, ev: Evidence) -> Witness:
+def _witness(lookup: ObservedLookup, seen: Observed) -> Witness:
     observed = lookup.failure or ("answers " + ", ".join(sorted(lookup.addrs)) or "no answer")
     control = None
-    if ev.control is not None and lookup.depth == 0:
-        ctrl = ev.control
+    if seen.control is not None and lookup.depth == 0:
+        ctrl = seen.control
         control = ctrl.dns_failure or "answers " + (", ".join(sorted(ctrl.dns_addrs)) or "none")
     return Witness(ref=f"test_keys.queries[{lookup.index}]", observed=observed, control=control)
 
 
-def _ignored(lookup: Lookup) -> bool:
+def _ignored(lookup: ObservedLookup) -> bool:
     # A missing AAAA record is not censorship (ooni/probe#2290 and ooni.md §1.5).
     return lookup.query_type == "AAAA" and lookup.failure == Failure.DNS_NO_ANSWER
 
 
 def dns_layer(
-    ev: Evidence, fingerprints: FingerprintDB, probe_cc: str, page_matches_control: bool
+    seen: Observed, fingerprints: FingerprintDB, probe_cc: str, page_matches_control: bool
 ) -> tuple[LayerVerdict, list[Finding]]:
     """The DNS layer's verdict and findings. `page_matches_control`: the HTTP layer's say."""
     findings: list[Finding] = []
-    reached = max((step.depth for step in ev.http), default=-1)
-    for lookup in ev.lookups:
+    reached = max((step.depth for step in seen.http), default=-1)
+    for lookup in seen.lookups:
         # A failed lookup while following redirects stops the chain there.
         if lookup.depth > 0 and lookup.failure and not _ignored(lookup) and lookup.depth > reached:
-            witness = (_witness(lookup, ev),)
+            witness = (_witness(lookup, seen),)
             technique = _TECHNIQUE.get(kind_of(lookup.failure), "dns_failure")
-            page_ok = ev.control is not None and not ev.control.http_failure
+            page_ok = seen.control is not None and not seen.control.http_failure
             rule = "dns.failure_after_redirect_page_ok" if page_ok else "dns.failure_no_control"
             return layer_verdict(Layer.DNS, rule, technique=technique, witnesses=witness), findings
-    first = [lookup for lookup in ev.lookups if lookup.depth == 0 and not _ignored(lookup)]
+    first = [lookup for lookup in seen.lookups if lookup.depth == 0 and not _ignored(lookup)]
     if not first:
         return layer_verdict(Layer.DNS, "dns.no_data"), findings
-    witnesses = tuple(_witness(lookup, ev) for lookup in first)
+    witnesses = tuple(_witness(lookup, seen) for lookup in first)
     answers = frozenset(ip for lookup in first for ip in lookup.addrs)
-    ctrl = ev.control
+    ctrl = seen.control
 
     def verdict(rule: str, technique: str | None = None, confirmed: bool = False) -> LayerVerdict:
         return layer_verdict(
@@ -88,9 +88,9 @@ def dns_layer(
                 )
             )
     # 2. Bogons: a censor's sinkhole unless the site's own DNS says the same.
-    bogons = frozenset(ip for ip in answers if ev.bogon(ip))
+    bogons = frozenset(ip for ip in answers if seen.bogon(ip))
     if bogons and ctrl is not None:
-        if bogons & ctrl.dns_addrs or (ctrl.dns_addrs and all(map(ev.bogon, ctrl.dns_addrs))):
+        if bogons & ctrl.dns_addrs or (ctrl.dns_addrs and all(map(seen.bogon, ctrl.dns_addrs))):
             if page_matches_control:
                 # The site's own DNS publishes the private address too, and the probe
                 # fetched the control's page: neither down nor interference.
@@ -121,12 +121,12 @@ def dns_layer(
     # 4. Answers: are they the site's?
     if ctrl is not None and answers & ctrl.dns_addrs:
         return verdict("dns.answer_matches_control"), findings
-    validated = tls_validated(ev)
+    validated = tls_validated(seen)
     if ctrl is None:
         rule = "dns.answer_tls_valid" if answers & validated else "dns.answer_no_control"
         return verdict(rule), findings
-    asns = control_asns(ev)
-    reasons = {ip: vouched(ev, ip, validated, asns) for ip in sorted(answers)}
+    asns = control_asns(seen)
+    reasons = {ip: vouched(seen, ip, validated, asns) for ip in sorted(answers)}
     if any(reasons.values()):
         detail = "; ".join(f"{ip}: {why}" for ip, why in reasons.items() if why)
         findings.append(

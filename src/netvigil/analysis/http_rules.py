@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 import msgspec
 
 from netvigil.addresses import parse_ip
-from netvigil.analysis.evidence import Evidence, HTTPStep
 from netvigil.analysis.fingerprints import FingerprintDB, FingerprintMatch, confirms
 from netvigil.analysis.httpdiff import HTTPDiff, compare, titles_share_a_word
+from netvigil.analysis.model import Observed, ObservedHTTP
 from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness, layer_verdict
 from netvigil.failures import FailureKind, is_unknown, kind_of
 
@@ -52,11 +52,11 @@ _CHALLENGE_STATUS = frozenset((403, 429, 503))
 _CHALLENGE_MARKERS = ("cf-chl", "cf_chl", "challenge-platform", "captcha", "Just a moment")
 
 
-def _witness(step: HTTPStep, ev: Evidence) -> Witness:
+def _witness(step: ObservedHTTP, seen: Observed) -> Witness:
     observed = step.failure or f"HTTP {step.status}, {step.body_length} bytes, title {step.title!r}"
     control = None
-    if ev.control is not None:
-        ctrl = ev.control
+    if seen.control is not None:
+        ctrl = seen.control
         control = ctrl.http_failure or (
             f"HTTP {ctrl.http_status}, {ctrl.http_body_length} bytes, title {ctrl.http_title!r}"
         )
@@ -65,8 +65,8 @@ def _witness(step: HTTPStep, ev: Evidence) -> Witness:
     )
 
 
-def diff_of(step: HTTPStep, ev: Evidence) -> HTTPDiff | None:
-    ctrl = ev.control
+def diff_of(step: ObservedHTTP, seen: Observed) -> HTTPDiff | None:
+    ctrl = seen.control
     if ctrl is None or ctrl.http_failure:
         return None
     diff = compare(
@@ -87,7 +87,7 @@ def diff_of(step: HTTPStep, ev: Evidence) -> HTTPDiff | None:
     return diff
 
 
-def _fingerprint_witness(step: HTTPStep, match: FingerprintMatch) -> Witness:
+def _fingerprint_witness(step: ObservedHTTP, match: FingerprintMatch) -> Witness:
     where = "body" if match.location == "body" else f"headers.{match.location[7:]}"
     shown = match.witness if len(match.witness) <= 200 else match.witness[:200] + "..."
     return Witness(
@@ -97,7 +97,7 @@ def _fingerprint_witness(step: HTTPStep, match: FingerprintMatch) -> Witness:
 
 
 def _chain_blockpage(
-    ev: Evidence, fingerprints: FingerprintDB, probe_cc: str, final: HTTPStep
+    seen: Observed, fingerprints: FingerprintDB, probe_cc: str, final: ObservedHTTP
 ) -> tuple[LayerVerdict | None, list[Finding]]:
     """A confirming blockpage fingerprint on a cleartext response other than the final page.
 
@@ -105,7 +105,7 @@ def _chain_blockpage(
     matched here; a final page is matched by :func:`http_layer`, which also weighs CDN pages.
     """
     findings: list[Finding] = []
-    for step in ev.http:
+    for step in seen.http:
         if (step is final and step.final) or step.over_tls or not step.status:
             continue
         # Most of these are redirects without a body: no pattern is empty, so skip the scan.
@@ -113,7 +113,7 @@ def _chain_blockpage(
             if match.fingerprint.scope == "fp":
                 continue
             if confirms(match.fingerprint, probe_cc):
-                return _blockpage(step, ev, match), findings
+                return _blockpage(step, seen, match), findings
             findings.append(
                 Finding(
                     kind="http_fingerprint_unconfirmed",
@@ -121,41 +121,43 @@ def _chain_blockpage(
                     detail=f"{match.location} of the HTTP {step.status} response from "
                     f"{step.url} matches {match.fingerprint.name} ({match.fingerprint.scope}, "
                     f"{','.join(match.fingerprint.expected_countries) or 'no country'})",
-                    witnesses=(_witness(step, ev), _fingerprint_witness(step, match)),
+                    witnesses=(_witness(step, seen), _fingerprint_witness(step, match)),
                 )
             )
     return None, findings
 
 
-def _blockpage(step: HTTPStep, ev: Evidence, match: FingerprintMatch) -> LayerVerdict:
+def _blockpage(step: ObservedHTTP, seen: Observed, match: FingerprintMatch) -> LayerVerdict:
     return layer_verdict(
         Layer.HTTP,
         "http.blockpage_fingerprint",
         technique=f"http_blockpage:{match.fingerprint.name}",
         confirmed=True,
-        witnesses=(_witness(step, ev), _fingerprint_witness(step, match)),
+        witnesses=(_witness(step, seen), _fingerprint_witness(step, match)),
     )
 
 
-def _challenge(step: HTTPStep, legit: list[FingerprintMatch]) -> bool:
+def _challenge(step: ObservedHTTP, legit: list[FingerprintMatch]) -> bool:
     if step.status not in _CHALLENGE_STATUS:
         return False
     cdn = "cf-ray" in step.headers or step.headers.get("server", "").lower() == "cloudflare"
     return bool(legit) or (cdn and any(marker in step.body for marker in _CHALLENGE_MARKERS))
 
 
-def _failure_verdict(step: HTTPStep, ev: Evidence, witness: tuple[Witness, ...]) -> LayerVerdict:
+def _failure_verdict(
+    step: ObservedHTTP, seen: Observed, witness: tuple[Witness, ...]
+) -> LayerVerdict:
     kind = kind_of(step.failure)
-    if ev.control is None:
+    if seen.control is None:
         return layer_verdict(Layer.HTTP, "http.failure_no_control", witnesses=witness)
-    if ev.control.http_failure:
+    if seen.control.http_failure:
         return layer_verdict(Layer.HTTP, "http.failure_control_also_failing", witnesses=witness)
     if step.status and kind is FailureKind.TIMEOUT:
         return layer_verdict(
             Layer.HTTP, "http.throttled", technique="throttling", witnesses=witness
         )
     target = urlsplit(step.headers.get("location", "")).hostname or ""
-    if step.status // 100 == 3 and parse_ip(target) is not None and ev.bogon(target):
+    if step.status // 100 == 3 and parse_ip(target) is not None and seen.bogon(target):
         # A redirect to a private address: a captive portal or an ISP blockpage
         # (e.g. Check Point UserCheck in web_connectivity_b64_hdr.json, AU).
         return layer_verdict(
@@ -176,7 +178,7 @@ def _failure_verdict(step: HTTPStep, ev: Evidence, witness: tuple[Witness, ...])
 
 
 def http_layer(
-    ev: Evidence,
+    seen: Observed,
     fingerprints: FingerprintDB,
     probe_cc: str,
     untrusted: frozenset[str],
@@ -188,18 +190,18 @@ def http_layer(
     `ips` maps transaction ids to addresses; `diff` is that request's comparison with the
     control (:func:`diff_of`), None without a usable control.
     """
-    if not ev.http:
+    if not seen.http:
         return layer_verdict(Layer.HTTP, "http.no_data"), []
-    step = max(ev.http, key=lambda s: s.depth)
-    witness = (_witness(step, ev),)
+    step = max(seen.http, key=lambda s: s.depth)
+    witness = (_witness(step, seen),)
     # A blockpage anywhere on the way decides, whatever happened after it.
-    chained, findings = _chain_blockpage(ev, fingerprints, probe_cc, step)
+    chained, findings = _chain_blockpage(seen, fingerprints, probe_cc, step)
     if chained is not None:
         return chained, findings
     if step.failure:
         if kind_of(step.failure) in _OTHER_LAYERS:
             return layer_verdict(Layer.HTTP, "http.no_data"), findings  # DNS's or TLS's matter
-        return _failure_verdict(step, ev, witness), findings
+        return _failure_verdict(step, seen, witness), findings
     if not step.final:
         return layer_verdict(Layer.HTTP, "http.no_data", witnesses=witness), findings
     # Over validated TLS a blockpage cannot be injected; only a CDN challenge needs the
@@ -210,8 +212,8 @@ def http_layer(
     blockpages = [m for m in matches if m.fingerprint.scope != "fp"]
     for match in blockpages:
         if not step.over_tls and confirms(match.fingerprint, probe_cc):
-            return _blockpage(step, ev, match), findings
-    if ev.control is None:
+            return _blockpage(step, seen, match), findings
+    if seen.control is None:
         # No control, no verdict: only a fingerprint (above) stands without one.
         return layer_verdict(Layer.HTTP, "http.final_no_control", witnesses=witness), findings
     if _challenge(step, legit):

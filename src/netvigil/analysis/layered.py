@@ -19,11 +19,10 @@ from collections.abc import Iterable
 
 from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.dns_rules import dns_layer
-from netvigil.analysis.evidence import Evidence, gather
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.http_rules import diff_of, http_layer
-from netvigil.analysis.observations import observe
-from netvigil.analysis.traces import ASNTable
+from netvigil.analysis.model import Observed
+from netvigil.analysis.observe import observe
 from netvigil.analysis.transport_rules import transport_layers
 from netvigil.analysis.trust import untrusted
 from netvigil.analysis.verdicts import (
@@ -38,19 +37,19 @@ from netvigil.records import AnyMeasurement, WebConnectivityKeys, web_connectivi
 
 
 def judge(
-    ev: Evidence, fingerprints: FingerprintDB, probe_cc: str
+    seen: Observed, fingerprints: FingerprintDB, probe_cc: str
 ) -> tuple[tuple[LayerVerdict, ...], tuple[Finding, ...]]:
-    """All four layer verdicts and the findings, from the evidence of one measurement."""
+    """All four layer verdicts and the findings, from the model of one measurement."""
     # The deepest HTTP step is where the fetch ended; its diff serves the DNS and HTTP rules.
-    last = max(ev.http, key=lambda step: step.depth) if ev.http else None
-    diff = diff_of(last, ev) if last is not None and last.final else None
+    last = max(seen.http, key=lambda step: step.depth) if seen.http else None
+    diff = diff_of(last, seen) if last is not None and last.final else None
     page_matches_control = diff is not None and not diff.differs
-    dns, dns_findings = dns_layer(ev, fingerprints, probe_cc, page_matches_control)
+    dns, dns_findings = dns_layer(seen, fingerprints, probe_cc, page_matches_control)
     # Only mask addresses when DNS itself was found wanting (OONI v5 `dns_untrusted`).
-    masked = untrusted(ev) if dns.outcome is Outcome.BLOCKED else frozenset()
-    tcp, tls = transport_layers(ev, masked)
-    ips = {o.transaction_id: o.ip or "" for o in ev.endpoints}
-    http, http_findings = http_layer(ev, fingerprints, probe_cc, masked, ips, diff)
+    masked = untrusted(seen) if dns.outcome is Outcome.BLOCKED else frozenset()
+    tcp, tls = transport_layers(seen, masked)
+    ips = {o.transaction_id: o.ip or "" for o in seen.endpoints}
+    http, http_findings = http_layer(seen, fingerprints, probe_cc, masked, ips, diff)
     return (dns, tcp, tls, http), tuple(dns_findings + http_findings)
 
 
@@ -107,10 +106,9 @@ def analyze_web(
     findings: tuple[Finding, ...] = ()
     no_control = False
     if keys is not None:
-        asns = ASNTable(keys)
-        ev = gather(keys, observe(keys, asns, full=False), measurement.url, asns, bogon)
-        layers, findings = judge(ev, fingerprints, probe_cc)
-        no_control = ev.control is None
+        seen = observe(keys, measurement.url, bogon)
+        layers, findings = judge(seen, fingerprints, probe_cc)
+        no_control = seen.control is None
     outcome, primary = combine(layers)
     reason: str | None = None
     if no_control and not (outcome is Outcome.BLOCKED and primary and primary.confirmed):

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netvigil.analysis.evidence import Evidence
-from netvigil.analysis.observations import Observation
+from netvigil.analysis.model import Observed, ObservedEndpoint
 from netvigil.analysis.verdicts import (
     RULES,
     Layer,
@@ -40,7 +39,8 @@ def _technique(layer: Layer, failure: str) -> str:
     return f"{layer.value}_{_KIND_NAME.get(kind_of(failure), 'failure')}"
 
 
-def _witness(obs: Observation, layer: Layer) -> Witness:
+def _witness(obs: ObservedEndpoint, layer: Layer) -> Witness:
+    observed: str | None
     if layer is Layer.TCP:
         ref, observed, control = "tcp_connect", obs.tcp_failure, obs.ctrl_tcp_failure
     else:
@@ -53,11 +53,11 @@ def _witness(obs: Observation, layer: Layer) -> Witness:
     )
 
 
-def _page_ok(ev: Evidence) -> bool:
-    return ev.control is not None and not ev.control.http_failure
+def _page_ok(seen: Observed) -> bool:
+    return seen.control is not None and not seen.control.http_failure
 
 
-def _tcp_rule(ev: Evidence, obs: Observation) -> tuple[str, str | None]:
+def _tcp_rule(seen: Observed, obs: ObservedEndpoint) -> tuple[str, str | None]:
     failure = obs.tcp_failure or ""
     if not failure:
         return "tcp.connect_ok", None
@@ -68,12 +68,12 @@ def _tcp_rule(ev: Evidence, obs: Observation) -> tuple[str, str | None]:
             if obs.ctrl_tcp_failure
             else ("tcp.failure_control_ok", technique)
         )
-    if _page_ok(ev):
+    if _page_ok(seen):
         return "tcp.failure_after_redirect_page_ok", technique
     return "tcp.failure_no_control", technique
 
 
-def _tls_rule(ev: Evidence, obs: Observation) -> tuple[str, str | None]:
+def _tls_rule(seen: Observed, obs: ObservedEndpoint) -> tuple[str, str | None]:
     failure = obs.tls_failure or ""
     if not failure:
         return "tls.handshake_ok", None
@@ -91,21 +91,21 @@ def _tls_rule(ev: Evidence, obs: Observation) -> tuple[str, str | None]:
         if kind is FailureKind.RESET:
             return "tls.failure_control_ok_reset", technique
         return "tls.failure_control_ok_other", technique
-    if _page_ok(ev):
+    if _page_ok(seen):
         return "tls.failure_after_redirect_page_ok", technique
     return "tls.failure_no_control", technique
 
 
 def _aggregate(
     layer: Layer,
-    ev: Evidence,
-    endpoints: list[Observation],
-    rule_of: Callable[[Evidence, Observation], tuple[str, str | None]],
+    seen: Observed,
+    endpoints: list[ObservedEndpoint],
+    rule_of: Callable[[Observed, ObservedEndpoint], tuple[str, str | None]],
 ) -> LayerVerdict:
     if not endpoints:
         return layer_verdict(layer, f"{layer.value}.no_data")
     deepest = max(o.depth or 0 for o in endpoints)
-    judged = [(obs, *rule_of(ev, obs)) for obs in endpoints if (obs.depth or 0) == deepest]
+    judged = [(obs, *rule_of(seen, obs)) for obs in endpoints if (obs.depth or 0) == deepest]
     working = [(obs, rule) for obs, rule, _ in judged if rule_outcome(rule) is Outcome.OK]
     if working:
         failures = tuple(
@@ -131,22 +131,24 @@ def _aggregate(
     )
 
 
-def transport_layers(ev: Evidence, untrusted: frozenset[str]) -> tuple[LayerVerdict, LayerVerdict]:
+def transport_layers(
+    seen: Observed, untrusted: frozenset[str]
+) -> tuple[LayerVerdict, LayerVerdict]:
     """The TCP and TLS verdicts, ignoring addresses nothing vouches for and broken IPv6."""
     usable = [
         o
-        for o in ev.endpoints
+        for o in seen.endpoints
         if o.ip not in untrusted and not is_misconfigured_ipv6(o.tcp_failure, o.ip or "")
     ]
-    tcp = _aggregate(Layer.TCP, ev, usable, _tcp_rule)
+    tcp = _aggregate(Layer.TCP, seen, usable, _tcp_rule)
     connected = [o for o in usable if o.tcp_failure == "" and o.tls_failure is not None]
-    if ev.legacy:
-        return tcp, _legacy_tls(ev)
-    return tcp, _aggregate(Layer.TLS, ev, connected, _tls_rule)
+    if seen.legacy:
+        return tcp, _legacy_tls(seen)
+    return tcp, _aggregate(Layer.TLS, seen, connected, _tls_rule)
 
 
-def _legacy_tls(ev: Evidence) -> LayerVerdict:
-    https = [step for step in ev.http if step.over_tls]
+def _legacy_tls(seen: Observed) -> LayerVerdict:
+    https = [step for step in seen.http if step.over_tls]
     if not https:
         return layer_verdict(Layer.TLS, "tls.no_data")
     last = https[-1]
@@ -158,9 +160,9 @@ def _legacy_tls(ev: Evidence) -> LayerVerdict:
         return layer_verdict(Layer.TLS, "tls.handshake_ok", witnesses=witness)
     if kind not in (FailureKind.TLS_CERTIFICATE, FailureKind.TLS_OTHER, FailureKind.RESET):
         return layer_verdict(Layer.TLS, "tls.no_data")
-    if ev.control is None:
+    if seen.control is None:
         return layer_verdict(Layer.TLS, "tls.failure_no_control", witnesses=witness)
-    if ev.control.http_failure:
+    if seen.control.http_failure:
         return layer_verdict(Layer.TLS, "tls.failure_control_also_failing", witnesses=witness)
     if kind is FailureKind.TLS_CERTIFICATE:
         return layer_verdict(

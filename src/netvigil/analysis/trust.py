@@ -14,30 +14,30 @@ TCP or TLS: it is a consequence of the DNS answer (OONI's new pipeline masks it 
 
 from __future__ import annotations
 
-from netvigil.analysis.evidence import Evidence
+from netvigil.analysis.model import Observed
 
 VALID_FOR_DOMAIN = 8  # ip_info flag: the TH's TLS handshake on this address succeeded
 SAME_AS = "same AS as the control's addresses"  # the weakest reason: CDNs share ASes
 
 
-def tls_validated(ev: Evidence) -> frozenset[str]:
+def tls_validated(seen: Observed) -> frozenset[str]:
     """Addresses on which the probe completed a verified TLS handshake for the URL's host."""
     return frozenset(
         o.ip
-        for o in (*ev.endpoints, *ev.extra_endpoints)
-        if o.ip and o.tls_failure == "" and o.tls_server_name in (None, "", ev.domain)
+        for o in (*seen.endpoints, *seen.extra_endpoints)
+        if o.ip and o.tls_failure == "" and o.tls_server_name in (None, "", seen.domain)
     )
 
 
-def control_asns(ev: Evidence) -> frozenset[int]:
-    if ev.control is None:
+def control_asns(seen: Observed) -> frozenset[int]:
+    if seen.control is None:
         return frozenset()
-    return frozenset(ev.asns[ip] for ip in ev.control.dns_addrs if ev.asns.get(ip))
+    return frozenset(seen.asns[ip] for ip in seen.control.dns_addrs if seen.asns.get(ip))
 
 
-def vouched(ev: Evidence, ip: str, validated: frozenset[str], asns: frozenset[int]) -> str | None:
+def vouched(seen: Observed, ip: str, validated: frozenset[str], asns: frozenset[int]) -> str | None:
     """Why `ip` is the site's own address, or None when nothing vouches for it."""
-    ctrl = ev.control
+    ctrl = seen.control
     if ip in validated:
         return "probe TLS handshake validated"
     if ctrl is None:
@@ -46,17 +46,17 @@ def vouched(ev: Evidence, ip: str, validated: frozenset[str], asns: frozenset[in
         return "returned by the control's resolver"
     if ctrl.ip_flags.get(ip, 0) & VALID_FOR_DOMAIN:
         return "control validated TLS on it"
-    if ev.asns.get(ip) in asns:
+    if seen.asns.get(ip) in asns:
         return SAME_AS
     return None
 
 
-def untrusted(ev: Evidence) -> frozenset[str]:
+def untrusted(seen: Observed) -> frozenset[str]:
     """Depth-0 system-resolver answers that nothing vouches for (only with a control)."""
-    if ev.control is None:
+    if seen.control is None:
         return frozenset()
-    validated, asns = tls_validated(ev), control_asns(ev)
-    answers = {ip for lookup in ev.lookups if lookup.depth == 0 for ip in lookup.addrs}
+    validated, asns = tls_validated(seen), control_asns(seen)
+    answers = {ip for lookup in seen.lookups if lookup.depth == 0 for ip in lookup.addrs}
     return frozenset(
-        ip for ip in answers if ev.bogon(ip) or vouched(ev, ip, validated, asns) is None
+        ip for ip in answers if seen.bogon(ip) or vouched(seen, ip, validated, asns) is None
     )

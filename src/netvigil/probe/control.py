@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from netvigil.analysis.evidence import control_of
+from netvigil.analysis.observe import observe_control
 from netvigil.failures import Failure, failure_of
 from netvigil.net.backend import Backend
 from netvigil.net.posting import post_json
@@ -96,12 +96,12 @@ def missing_control_warning(measurements: Sequence[WebMeasurement]) -> str | Non
 
     Without the test helper's view nothing can be concluded (the layered verdict of those
     URLs is "insufficient: no control"), so the run must say so rather than look clean. The
-    test is the analysis's own (`evidence.control_of`), so warning and verdict agree.
+    test is the analysis's own (`observe.observe_control`), so warning and verdict agree.
     """
     failures = [
         m.test_keys.control_failure if m.test_keys else None
         for m in measurements
-        if m.test_keys is None or control_of(m.test_keys, m.url) is None
+        if m.test_keys is None or observe_control(m.test_keys, m.url) is None
     ]
     if not failures:
         return None

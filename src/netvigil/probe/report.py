@@ -18,8 +18,7 @@ import msgspec
 
 from netvigil import __version__
 from netvigil.analysis.classic import classic_verdict
-from netvigil.analysis.observations import observe
-from netvigil.analysis.traces import asn_table
+from netvigil.analysis.observe import observe
 from netvigil.records import WebConnectivityKeys, WebMeasurement
 
 TEST_NAME = "web_connectivity"
@@ -55,8 +54,7 @@ def report_id(start: dt.datetime, location: Location) -> str:
 
 
 def with_classic_keys(keys: WebConnectivityKeys) -> WebConnectivityKeys:
-    asns = asn_table(keys)
-    verdict = classic_verdict(observe(keys, asns), asns)
+    verdict = classic_verdict(observe(keys, url=""))  # the classic keys never read the URL
     return msgspec.structs.replace(
         keys,
         dns_experiment_failure=verdict.dns_experiment_failure,
