@@ -9,6 +9,7 @@ file beside it for debugging.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,8 @@ from typer.testing import CliRunner
 
 from netvigil.analysis.batch import ClassicRecord, classic_of
 from netvigil.cli.main import app
-from netvigil.readers import Item, ReadError, parse_line
-from tests.corpus import JSONL, QA_ANALYSIS, qa_files
+from netvigil.readers import Item, ReadError, list_files, parse_line, read_paths
+from tests.corpus import JSONL, MEASUREMENTS, QA_ANALYSIS, qa_files
 
 VERDICT_KEYS = ("blocking", "accessible", "dns_consistency", "body_proportion")
 
@@ -98,7 +99,53 @@ def test_legacy_go_probe_measurements_use_v04_rules() -> None:
             tk["dns_consistency"],
         ), f"line {number}: {data['input']}"
         checked += 1
-    assert checked >= 3
+    assert checked == 4
+
+
+ALL_KEYS = (*VERDICT_KEYS, "body_length_match", "headers_match", "status_code_match", "title_match")
+_BODY = ("body_proportion", "body_length_match", "title_match")
+# Where Measurement Kit's keys (0.0.1-0.3.x) differ from v0.4's (docs/design/003): file name
+# and line (None: a one-measurement file) -> the keys that differ. Each measurement is both
+# a fastpath file and a line of the corpus's JSONL.
+MEASUREMENT_KIT_DIFFERS = {
+    ("bug_351.json", None): ("blocking", "accessible", "body_proportion"),
+    ("ooni-webconnectivity-corpus.jsonl", 2): ("blocking", "accessible", "body_proportion"),
+    ("report1.json", None): _BODY,
+    ("report1blocked.json", None): _BODY,
+    ("ooni-webconnectivity-corpus.jsonl", 4): _BODY,
+    ("report2.json", None): _BODY,
+    ("report2blocked.json", None): _BODY,
+    ("ooni-webconnectivity-corpus.jsonl", 5): _BODY,
+    ("web_connectivity_b64_hdr.json", None): ("blocking", "accessible"),
+    ("ooni-webconnectivity-corpus.jsonl", 7): ("blocking", "accessible"),
+    ("web_connectivity_b64_incorrect.json", None): _BODY,
+    ("ooni-webconnectivity-corpus.jsonl", 8): _BODY,
+    ("web_connectivity_no_body.json", None): ("blocking", "accessible"),
+    ("ooni-webconnectivity-corpus.jsonl", 10): ("blocking", "accessible"),
+    ("web_connectivity_odd_hdr.json", None): ("blocking", "accessible"),
+    ("ooni-webconnectivity-corpus.jsonl", 13): ("blocking", "accessible"),
+}
+
+
+def test_classic_keys_agree_with_the_published_ones_on_every_corpus_measurement() -> None:
+    """Every web_connectivity measurement of the corpus that carries OONI's keys, recomputed
+    with its own keys deleted: v0.5 ones (OONI Probe, miniooni) agree on every key, and so do
+    Go probes' v0.4 ones; only Measurement Kit's differ, where listed."""
+    engines: Counter[str] = Counter()
+    differs = {}
+    for item in read_paths(list_files([MEASUREMENTS])):
+        if not isinstance(item, Item) or item.measurement.test_name != "web_connectivity":
+            continue
+        published = msgspec.to_builtins(item.measurement)["test_keys"]
+        if not published or "blocking" not in published:
+            continue  # a measurement without test keys
+        got = msgspec.structs.asdict(classic(strip_verdicts(msgspec.to_builtins(item.measurement))))
+        engines[got["engine"]] += 1
+        wrong = tuple(k for k in ALL_KEYS if got[k] != published[k])
+        if wrong:
+            differs[(Path(item.source).name, item.line)] = wrong
+    assert differs == MEASUREMENT_KIT_DIFFERS
+    assert engines == {"v0.5": 102, "v0.4": 28}
 
 
 def test_other_nettests_get_a_per_item_error() -> None:

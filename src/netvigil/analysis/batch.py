@@ -16,8 +16,7 @@ from netvigil.analysis.classic import classic_verdict
 from netvigil.analysis.classic_legacy import classic_verdict_v04
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
-from netvigil.analysis.observe import is_legacy, observe
-from netvigil.analysis.traces import asn_table
+from netvigil.analysis.observe import observe
 from netvigil.analysis.verdicts import Verdict
 from netvigil.readers import Item, ReadError, ReadResult
 from netvigil.records import MeasurementFormatError, web_connectivity_keys
@@ -55,10 +54,11 @@ def classic_of(item: Item) -> ClassicRecord | ReadError:
         return _fail(item, f"malformed measurement: {exc}")
     if keys is None:
         return _fail(item, "the measurement has no test_keys")
-    if is_legacy(keys):
-        verdict, engine = classic_verdict_v04(keys, measurement.url, asn_table(keys)), "v0.4"
+    seen = observe(keys, measurement.url)
+    if seen.legacy:
+        verdict, engine = classic_verdict_v04(seen), "v0.4"
     else:
-        verdict, engine = classic_verdict(observe(keys, measurement.url)), "v0.5"
+        verdict, engine = classic_verdict(seen), "v0.5"
     return ClassicRecord(
         measurement_uid=measurement.measurement_uid,
         input=measurement.url or None,

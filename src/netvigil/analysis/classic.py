@@ -29,6 +29,7 @@ from collections.abc import Mapping
 import msgspec
 
 from netvigil.addresses import only_loopback
+from netvigil.analysis.classic_dns import ctrl_dns, dns_consistency, dns_experiment_failure
 from netvigil.analysis.httpdiff import HTTPDiff, compare
 from netvigil.analysis.model import (
     CLASSIC_ENGINES,
@@ -67,7 +68,7 @@ class _Classic(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     endpoints: tuple[ObservedEndpoint, ...]
     requests: tuple[ObservedHTTP, ...]
     th: ObservedControl | None
-    ctrl_http_failure: str | None  # None: no control; a missing `http_request` reads as ""
+    ctrl_http_failure: str | None  # None: no control; "" (also without `http_request`): fetched
     asns: Mapping[str, int]
 
 
@@ -76,25 +77,17 @@ def _classic_filter(seen: Observed) -> _Classic:
     lookups = [o for o in seen.all_lookups if o.engine in CLASSIC_ENGINES]
     answered = tuple(o for o in lookups if o.failure is None and o.addrs)
     system = frozenset(ip for o in answered for ip in o.addrs)
-    th = seen.th_answer
+    # OONI's code compares with any answer to the request the probe recorded (has_control).
+    th = seen.answer if seen.control_requested else None
     return _Classic(
         failed=tuple(o for o in lookups if o.failure is not None),
         answered=answered,
         endpoints=classic_endpoints(seen.all_endpoints, system),
         requests=seen.requests,
         th=th,
-        ctrl_http_failure=None if th is None else th.http_failure if th.http_answered else "",
+        ctrl_http_failure=None if th is None else th.http_failure or "",
         asns=seen.asns,
     )
-
-
-def _ctrl_dns(
-    lookup: ObservedLookup, th: ObservedControl | None
-) -> tuple[str | None, frozenset[str] | None]:
-    """The control's DNS failure and addresses for this lookup's name (None: not compared)."""
-    if th is None or lookup.hostname != th.domain:
-        return None, None
-    return th.dns_failure, None if th.dns_failure else th.dns_addrs
 
 
 def _final(e: ObservedEndpoint, requests: tuple[ObservedHTTP, ...]) -> ObservedHTTP | None:
@@ -125,73 +118,6 @@ def _depth(o: Entry) -> int:
     if isinstance(o, ObservedEndpoint):
         return o.depth if o.depth is not None else -1
     return o.depth if o.tagged else -1
-
-
-def _addresses_agree(a: frozenset[str], b: frozenset[str], asns: Mapping[str, int]) -> bool:
-    if a & b:
-        return True
-    mine = {asns[ip] for ip in a if asns.get(ip)}
-    return bool(mine & {asns[ip] for ip in b if asns.get(ip)})
-
-
-def _at_depth_0(lookup: ObservedLookup) -> bool:
-    return lookup.tagged and lookup.depth == 0
-
-
-def _dns_consistency(c: _Classic) -> str | None:
-    """analysisClassicDNSConsistency over the depth-0 system-resolver lookups."""
-    seen: set[int] = set()
-    success: set[int] = set()
-    valid: set[int] = set()
-    invalid: set[int] = set()
-    unexpected: set[int] = set()
-    expected: set[int] = set()
-    for lookup in c.answered:
-        tx = lookup.transaction_id
-        if tx in seen:
-            continue  # the A and AAAA queries of one lookup share a transaction
-        seen.add(tx)
-        if not _at_depth_0(lookup):
-            continue
-        success.add(tx)
-        ctrl_addrs = _ctrl_dns(lookup, c.th)[1]
-        if ctrl_addrs is None:
-            continue
-        agree = _addresses_agree(lookup.addrs, ctrl_addrs, c.asns)
-        (valid if agree else invalid).add(tx)
-    for lookup in c.failed:
-        ctrl_failure, ctrl_addrs = _ctrl_dns(lookup, c.th)
-        if lookup.engine == "doh" or not _at_depth_0(lookup) or ctrl_failure is None:
-            continue
-        if lookup.query_type == "AAAA" and lookup.failure == Failure.DNS_NO_ANSWER:
-            continue
-        tx = lookup.transaction_id
-        if lookup.failure and ctrl_failure:
-            expected.add(tx)
-        elif ctrl_failure:
-            continue
-        elif (
-            lookup.failure == Failure.DNS_NO_ANSWER and ctrl_addrs is not None and (not ctrl_addrs)
-        ):
-            expected.add(tx)
-        elif lookup.failure:
-            unexpected.add(tx)
-    if not unexpected and not invalid and (valid or expected):
-        return "consistent"
-    if invalid or unexpected or (success and c.th is not None and not c.th.dns_addrs):
-        return "inconsistent"
-    return None
-
-
-def _dns_experiment_failure(c: _Classic) -> str | None:
-    for lookup in c.failed:
-        if lookup.engine == "doh" or not _at_depth_0(lookup):
-            continue
-        if lookup.query_type == "AAAA" and lookup.failure == Failure.DNS_NO_ANSWER:
-            continue
-        if lookup.failure:
-            return lookup.failure
-    return None
 
 
 def _http_diff(c: _Classic, entries: list[Entry]) -> HTTPDiff:
@@ -256,7 +182,7 @@ def _outcome(c: _Classic, entries: list[Entry], diff: HTTPDiff) -> tuple[str, st
 
 
 def _dns_outcome(e: ObservedLookup, c: _Classic) -> tuple[str, str | None] | None:
-    ctrl_failure, ctrl_addrs = _ctrl_dns(e, c.th)
+    ctrl_failure, ctrl_addrs = ctrl_dns(e, c.th)
     if e.failure is None:
         # Steps 6-7: the probe saw only loopback answers (and so connected nowhere).
         if ctrl_failure == "" and ctrl_addrs and only_loopback(e.addrs):
@@ -277,7 +203,7 @@ def _dns_outcome(e: ObservedLookup, c: _Classic) -> tuple[str, str | None] | Non
 def classic_verdict(seen: Observed) -> ClassicVerdict:
     """Compute OONI's classic keys from the model of a measurement."""
     c = _classic_filter(seen)
-    consistency = _dns_consistency(c)
+    consistency = dns_consistency(c.answered, c.failed, c.th, c.asns)
     ordered = _linear(c)
     diff = _http_diff(c, ordered)
     entries = [e for e in ordered if not _ignored_ipv6(e)]
@@ -298,7 +224,7 @@ def classic_verdict(seen: Observed) -> ClassicVerdict:
         blocking=blocking,
         accessible=accessible,
         dns_consistency=consistency,
-        dns_experiment_failure=_dns_experiment_failure(c),
+        dns_experiment_failure=dns_experiment_failure(c.failed),
         http_experiment_failure=http_failure,
         body_proportion=diff.body_proportion or 0.0,
         body_length_match=diff.body_length_match,

@@ -20,9 +20,8 @@ from netvigil.analysis.httpdiff import (
     title_words_differing,
     uncommon_headers_shared,
 )
-from netvigil.analysis.traces import header_keys, title_of
+from netvigil.analysis.model import Observed
 from netvigil.failures import Failure
-from netvigil.records import WebConnectivityKeys, bytes_of, text_of
 
 _NXDOMAIN = (Failure.DNS_NXDOMAIN, Failure.ANDROID_DNS_CACHE_NO_DATA)
 # Failures v0.4 maps to "http-failure" (summary.go); NXDOMAIN maps to "dns".
@@ -47,60 +46,55 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def dns_consistency_v04(keys: WebConnectivityKeys, url: str, asns: dict[str, int]) -> str:
+def dns_consistency_v04(seen: Observed) -> str:
     """dnsanalysis.go `DNSAnalysis`."""
-    if _is_ip(urlsplit(url).hostname or ""):
+    if _is_ip(urlsplit(seen.url).hostname or ""):
         return "consistent"
-    control = keys.control.dns if keys.control is not None else None
-    control_failure = control.failure if control is not None else None
-    control_addrs = set((control.addrs or ()) if control is not None else ())
-    if keys.dns_experiment_failure is not None and control_failure is not None:
-        if control_failure == Failure.DNS_NAME_ERROR and keys.dns_experiment_failure in _NXDOMAIN:
+    answer, asns = seen.answer, seen.asns
+    control_failure = answer.dns_failure if answer is not None else None
+    control_addrs = answer.dns_addrs if answer is not None else frozenset()
+    if seen.dns_experiment_failure is not None and control_failure is not None:
+        if control_failure == Failure.DNS_NAME_ERROR and seen.dns_experiment_failure in _NXDOMAIN:
             return "consistent"
         return "inconsistent"
-    probe = {a.address for q in keys.queries or () for a in q.answers or () if a.address}
+    probe = frozenset(ip for lookup in seen.all_lookups for ip in lookup.addrs)
     mine = {asns[ip] for ip in probe if asns.get(ip)}
     if mine & {asns[ip] for ip in control_addrs if asns.get(ip)}:
         return "consistent"
     return "consistent" if probe & control_addrs else "inconsistent"
 
 
-def classic_verdict_v04(
-    keys: WebConnectivityKeys, url: str, asns: dict[str, int]
-) -> ClassicVerdict:
+def classic_verdict_v04(seen: Observed) -> ClassicVerdict:
     """summary.go `Summarize` with the HTTP comparison of httpanalysis.go."""
-    has_control = keys.control is not None and keys.control_failure is None
-    consistency = dns_consistency_v04(keys, url, asns) if has_control else None
-    requests = keys.requests or []
-    final = requests[0] if requests else None
-    ctrl_http = keys.control.http_request if keys.control is not None else None
+    has_control = seen.answer is not None and seen.control_failure is None
+    consistency = dns_consistency_v04(seen) if has_control else None
+    final = seen.requests[0] if seen.requests else None  # the chain is newest first
+    ctrl = seen.answer if seen.answer is not None and seen.answer.http_answered else None
     proportion: float | None = None
     status_match = headers_match = title_match = None
-    if final is not None and final.failure is None and final.response is not None and ctrl_http:
-        response = final.response
-        probe_len, ctrl_len = len(bytes_of(response.body)), ctrl_http.body_length or 0
-        if probe_len > 0 and ctrl_len > 0 and not response.body_is_truncated:
+    if final is not None and final.failure is None and final.responded and ctrl is not None:
+        probe_len, ctrl_len = final.wire_length, ctrl.http_body_length
+        if probe_len > 0 and ctrl_len > 0 and not final.truncated:
             proportion = body_proportion(probe_len, ctrl_len)
-        code, ctrl_code = response.code or 0, ctrl_http.status_code or 0
+        code, ctrl_code = final.status, ctrl.http_status
         if code > 0 and ctrl_code > 0:
             status_match = (
                 None if code != ctrl_code and ctrl_code // 100 == 5 else code == ctrl_code
             )
-            mine, theirs = header_keys(response.headers), header_keys(ctrl_http.headers)
+            mine, theirs = final.header_names, ctrl.http_headers
             same = {k.lower() for k in mine} == {k.lower() for k in theirs}
             headers_match = same or bool(uncommon_headers_shared(mine, theirs))
-            title = title_of(text_of(response.body))
-            if title:
-                title_match = not title_words_differing(title, ctrl_http.title or "")
+            if final.title:
+                title_match = not title_words_differing(final.title, ctrl.http_title)
     length_match = None if proportion is None else proportion > BODY_PROPORTION_FACTOR
     blocking, accessible = _summarize(
-        keys, consistency, status_match, length_match, headers_match, title_match
+        seen, consistency, status_match, length_match, headers_match, title_match
     )
     return ClassicVerdict(
         blocking=False if accessible else blocking,
         accessible=accessible,
         dns_consistency=consistency,
-        dns_experiment_failure=keys.dns_experiment_failure,
+        dns_experiment_failure=seen.dns_experiment_failure,
         http_experiment_failure=final.failure if final is not None else None,
         body_proportion=proportion or 0.0,
         body_length_match=length_match,
@@ -111,27 +105,28 @@ def classic_verdict_v04(
 
 
 def _summarize(
-    keys: WebConnectivityKeys,
+    seen: Observed,
     consistency: str | None,
     status_match: bool | None,
     length_match: bool | None,
     headers_match: bool | None,
     title_match: bool | None,
 ) -> tuple[str | None, bool | None]:
-    requests = keys.requests or []
-    if requests and requests[0].failure is None and requests[0].request.url.startswith("https://"):
+    requests = seen.requests
+    if requests and requests[0].failure is None and requests[0].url.startswith("https://"):
         return None, True
-    if keys.control_failure is not None or keys.control is None:
+    if seen.control_failure is not None or seen.answer is None:
         return None, None
-    nxdomain = keys.dns_experiment_failure in _NXDOMAIN
+    nxdomain = seen.dns_experiment_failure in _NXDOMAIN
     if nxdomain and consistency == "consistent":
         return None, True  # v0.4 copies Measurement Kit: "the site does not exist"
     if nxdomain and consistency == "inconsistent":
         return "dns", False
-    connects = keys.tcp_connect or []
-    if connects and not any(c.status.success for c in connects) and consistency is not None:
+    # Legacy probes write no transaction ids, so each connect is an endpoint of its own.
+    connects = seen.all_endpoints
+    if connects and not any(c.connected for c in connects) and consistency is not None:
         return ("tcp_ip" if consistency == "consistent" else "dns"), False
-    if keys.control.http_request is None or keys.control.http_request.failure is not None:
+    if not seen.answer.http_answered or seen.answer.http_failure is not None:
         return None, None
     if not requests:
         return None, None

@@ -58,7 +58,7 @@ def dns_layer(
         if lookup.depth > 0 and lookup.failure and not _ignored(lookup) and lookup.depth > reached:
             witness = (_witness(lookup, seen),)
             technique = _TECHNIQUE.get(kind_of(lookup.failure), "dns_failure")
-            page_ok = seen.control is not None and not seen.control.http_failure
+            page_ok = seen.control is not None and not seen.control.page_failure
             rule = "dns.failure_after_redirect_page_ok" if page_ok else "dns.failure_no_control"
             return layer_verdict(Layer.DNS, rule, technique=technique, witnesses=witness), findings
     first = [lookup for lookup in seen.lookups if lookup.depth == 0 and not _ignored(lookup)]

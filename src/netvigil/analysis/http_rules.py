@@ -57,7 +57,7 @@ def _witness(step: ObservedHTTP, seen: Observed) -> Witness:
     control = None
     if seen.control is not None:
         ctrl = seen.control
-        control = ctrl.http_failure or (
+        control = ctrl.page_failure or (
             f"HTTP {ctrl.http_status}, {ctrl.http_body_length} bytes, title {ctrl.http_title!r}"
         )
     return Witness(
@@ -67,7 +67,7 @@ def _witness(step: ObservedHTTP, seen: Observed) -> Witness:
 
 def diff_of(step: ObservedHTTP, seen: Observed) -> HTTPDiff | None:
     ctrl = seen.control
-    if ctrl is None or ctrl.http_failure:
+    if ctrl is None or ctrl.page_failure:
         return None
     diff = compare(
         probe_status=step.status,
@@ -150,7 +150,7 @@ def _failure_verdict(
     kind = kind_of(step.failure)
     if seen.control is None:
         return layer_verdict(Layer.HTTP, "http.failure_no_control", witnesses=witness)
-    if seen.control.http_failure:
+    if seen.control.page_failure:
         return layer_verdict(Layer.HTTP, "http.failure_control_also_failing", witnesses=witness)
     if step.status and kind is FailureKind.TIMEOUT:
         return layer_verdict(

@@ -74,6 +74,7 @@ class ObservedEndpoint(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     origin: str | None  # ORIGIN_DNS, ORIGIN_TH, or None (e.g. an IP in the URL)
     ip: str
     endpoint: str  # "ip:port", as the control's maps are keyed
+    connected: bool  # `status.success`, as written
     tcp_failure: str
     tls_failure: str | None  # None: no handshake was attempted
     tls_server_name: str | None
@@ -110,15 +111,21 @@ class ObservedHTTP(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 class ObservedControl(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     domain: str
-    dns_failure: str
+    dns_failure: str | None  # as written; None also when the answer has no `dns` part
     dns_addrs: frozenset[str]
-    http_answered: bool  # the control's answer has an `http_request` part
-    http_failure: str  # "unknown_error" when it has none
+    http_answered: bool  # the answer has an `http_request` part
+    http_failure: str | None  # as written
     http_status: int
     http_body_length: int
     http_title: str
     http_headers: frozenset[str]
     ip_flags: dict[str, int]  # ooni.md §2: 1 probe, 2 TH, 4 bogon, 8 valid for domain
+
+    @property
+    def page_failure(self) -> str:
+        """Why the control's own fetch failed: "" when it did not, "unknown_error" when the
+        answer has no `http_request` part (then there is no page to compare with)."""
+        return (self.http_failure or "") if self.http_answered else "unknown_error"
 
 
 class Observed(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -136,9 +143,12 @@ class Observed(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     http: tuple[ObservedHTTP, ...]  # oldest first
     # The control every verdict compares with; None when the test helper gave none usable.
     control: ObservedControl | None
-    # The answer to the control request the probe recorded, as OONI's classic code reads
-    # it: also when `control_failure` is set. None when there was no request or no answer.
-    th_answer: ObservedControl | None
+    # The test helper's answer as recorded, also one `control_failure` says is unusable: the
+    # classic keys read it as OONI's code did.
+    answer: ObservedControl | None
+    control_requested: bool  # the probe recorded its request to the test helper
+    control_failure: str | None
+    dns_experiment_failure: str | None  # as the probe wrote it (v0.4's keys start from it)
     asns: Mapping[str, int]
     bogon: Bogons = REAL_WORLD
 

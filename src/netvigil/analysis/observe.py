@@ -64,10 +64,10 @@ def _answer(keys: WebConnectivityKeys, url: str) -> ObservedControl | None:
     http, dns = ctrl.http_request, ctrl.dns
     return ObservedControl(
         domain=host_of(request.http_request if request else url),
-        dns_failure=(dns.failure or "") if dns else "",
+        dns_failure=dns.failure if dns else None,
         dns_addrs=frozenset((dns.addrs or ()) if dns else ()),
         http_answered=http is not None,
-        http_failure=(http.failure or "") if http else "unknown_error",
+        http_failure=http.failure if http else None,
         http_status=(http.status_code or 0) if http else 0,
         http_body_length=(http.body_length or 0) if http else 0,
         http_title=(http.title or "") if http else "",
@@ -80,7 +80,7 @@ def observe(keys: WebConnectivityKeys, url: str, bogon: Bogons = REAL_WORLD) -> 
     """The model of one measurement (`url` is its input; `bogon` says which addresses are)."""
     legacy = is_legacy(keys)
     answer = _answer(keys, url)
-    # OONI's classic code compares with any answer to a recorded request (its has_control).
+    # OONI's code compares an endpoint with any answer to a recorded request (has_control).
     th_answer = answer if keys.x_control_request is not None else None
     lookups = tuple(_lookups(keys))
     # Legacy probes write no transaction ids: their steps cannot be joined.
@@ -114,7 +114,10 @@ def observe(keys: WebConnectivityKeys, url: str, bogon: Bogons = REAL_WORLD) -> 
         extra_endpoints=extra,
         http=steps,
         control=answer if _usable(keys) else None,
-        th_answer=th_answer,
+        answer=answer,
+        control_requested=keys.x_control_request is not None,
+        control_failure=keys.control_failure,
+        dns_experiment_failure=keys.dns_experiment_failure,
         asns=ASNTable(keys),
         bogon=bogon,
     )
@@ -239,6 +242,7 @@ def _endpoints(
             origin=origin,
             ip=ip,
             endpoint=endpoint,
+            connected=bool(tcp.status.success),
             tcp_failure=tcp_failure,
             tls_failure=tls_failure,
             tls_server_name=server_name,

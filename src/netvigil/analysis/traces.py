@@ -1,8 +1,8 @@
 """Reading single fields of OONI traces the way OONI's own code reads them.
 
-Tags (`depth=N`, `fetch_body=`; ts-017), the page title (measurexlite/web.go), header names,
-the "final response" rule (minipipeline/utils.go) and the ASNs a measurement records about
-its own addresses. Shared by the classic and the layered analyses.
+Tags (`depth=N`, `fetch_body=`; ts-017), the page title (measurexlite/web.go), UTF-8 lengths
+and the ASNs a measurement records about its own addresses: what :mod:`observe` needs to
+decode a measurement into the model (the test helper reads titles the same way).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from netvigil.records import HeaderValue, WebConnectivityKeys, text_of
+from netvigil.records import WebConnectivityKeys
 
 # measurexlite/web.go: the title as the probe's own code extracts it, `(?i)<title>([^<]{1,512})
 # </title>`. Spelling the case folds out ([tT]...) is equivalent for these ASCII letters (Go's
@@ -24,13 +24,9 @@ def tag_depth(tags: list[str] | None) -> int | None:
     return endpoint_tags(tags)[0]
 
 
-def tag_fetch_body(tags: list[str] | None) -> bool | None:
-    """The `fetch_body=` tag: false for connectivity-only checks (ts-017 E001)."""
-    return endpoint_tags(tags)[1]
-
-
 def endpoint_tags(tags: list[str] | None) -> tuple[int | None, bool | None]:
-    """Both tags in one pass over the list (minipipeline/utils.go utilsExtractTag*)."""
+    """`depth=` and `fetch_body=` (False for connectivity-only checks, ts-017 E001) in one
+    pass over the list (minipipeline/utils.go utilsExtractTag*)."""
     depth: int | None = None
     fetch_body: bool | None = None
     for tag in tags or ():
@@ -46,22 +42,6 @@ def endpoint_tags(tags: list[str] | None) -> tuple[int | None, bool | None]:
 def title_of(body: str) -> str:
     match = _TITLE.search(body)
     return match.group(1) if match else ""
-
-
-def header_keys(headers: dict[str, HeaderValue] | None) -> frozenset[str]:
-    return frozenset(headers or ())
-
-
-def header_value(headers: dict[str, HeaderValue] | None, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
-            return text_of(value)
-    return None
-
-
-def is_final_status(code: int) -> bool:
-    """2xx, 4xx and 5xx end a redirect chain (minipipeline/utils.go)."""
-    return code // 100 in (2, 4, 5)
 
 
 def asn_table(keys: WebConnectivityKeys) -> dict[str, int]:

@@ -54,7 +54,7 @@ def _witness(obs: ObservedEndpoint, layer: Layer) -> Witness:
 
 
 def _page_ok(seen: Observed) -> bool:
-    return seen.control is not None and not seen.control.http_failure
+    return seen.control is not None and not seen.control.page_failure
 
 
 def _tcp_rule(seen: Observed, obs: ObservedEndpoint) -> tuple[str, str | None]:
@@ -162,7 +162,7 @@ def _legacy_tls(seen: Observed) -> LayerVerdict:
         return layer_verdict(Layer.TLS, "tls.no_data")
     if seen.control is None:
         return layer_verdict(Layer.TLS, "tls.failure_no_control", witnesses=witness)
-    if seen.control.http_failure:
+    if seen.control.page_failure:
         return layer_verdict(Layer.TLS, "tls.failure_control_also_failing", witnesses=witness)
     if kind is FailureKind.TLS_CERTIFICATE:
         return layer_verdict(
