@@ -355,7 +355,7 @@ def test_a_confirmed_blockpage_names_the_finding_before_a_later_unconfirmed_fail
 
 def test_a_page_the_control_could_not_fetch_is_not_ok() -> None:
     # The test helper answered, but its own fetch failed: the probe's page has nothing to be
-    # compared with (it may be the site or an unknown blockpage), so it is no evidence of access.
+    # compared with (it may be the site or an unknown blockpage), so it does not show access.
     path = next(p for p in qa_files() if p.stem == "successWithHTTP")
     data = json.loads(path.read_bytes())
     data["test_keys"]["control"]["http_request"] = {

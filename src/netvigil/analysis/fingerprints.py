@@ -10,7 +10,7 @@ mark a measurement *confirmed* (ooni/backend fastpath/core.py ``match_fingerprin
   14 ``regexp`` rows are effectively literal and never match; we honour ``pattern_type``
   everywhere (full, prefix, contains, regexp), for bodies and headers alike;
 * ``fp`` rows are pages known to be *legitimate* (CDN, WAF, captcha, parking): we report them so
-  that callers can use them as evidence against censorship, but they never confirm blocking
+  that callers can use them to argue against censorship, but they never confirm blocking
   (see :func:`confirms`).
 
 Matching is case-sensitive over ``str``; callers decode byte bodies as UTF-8 with
@@ -102,7 +102,7 @@ def is_false_positive_page(fp: Fingerprint) -> bool:
 def confirms(fp: Fingerprint, probe_cc: str) -> bool:
     """Whether a match of ``fp`` in a measurement from ``probe_cc`` confirms blocking.
 
-    ``fp`` rows are evidence of a legitimate page and ``vbw`` ("vague blocking word") rows are
+    ``fp`` rows recognise a legitimate page and ``vbw`` ("vague blocking word") rows are
     too generic to stand alone. A row that names countries confirms only there (stricter than
     OONI's is_confirmed, which also accepts any isp/nat row elsewhere: a national blockpage IP
     seen from another country is more likely a resolver quirk than that country's censor).

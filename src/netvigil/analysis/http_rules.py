@@ -14,12 +14,12 @@ difference "http-diff" and every failure "http-failure". We separate:
 
 Fingerprints are matched on every cleartext response of the redirect chain, not only the
 last: a censor's 302 to its blockpage (`Location: http://lamanlabuh.aduankonten.id`, ID) is
-itself the evidence, whatever the page it leads to looks like. Each row is matched where its
+itself the artefact, whatever the page it leads to looks like. Each row is matched where its
 `location_found` says (the body, or one header).
 
 The final response is compared with the control's with OONI's own diff
 (:mod:`netvigil.analysis.httpdiff`), with one correction: two pages that both lack a title
-(or share no word of one) are no evidence of a title match. Over validated TLS the page is
+(or share no word of one) do not show a title match. Over validated TLS the page is
 trusted, as OONI does.
 """
 
@@ -82,7 +82,7 @@ def diff_of(step: ObservedHTTP, seen: Observed) -> HTTPDiff | None:
     )
     if diff.title_match and not titles_share_a_word(step.title, ctrl.http_title):
         # OONI's rule calls two untitled pages a title match (no long word differs); an
-        # untitled 158-byte page against an untitled 1.5 KB control is no evidence of one.
+        # untitled 158-byte page against an untitled 1.5 KB control does not show one.
         diff = msgspec.structs.replace(diff, title_match=None)
     return diff
 

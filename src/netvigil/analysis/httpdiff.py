@@ -95,7 +95,7 @@ def title_words_differing(probe: str, control: str) -> frozenset[str]:
 
 
 def titles_share_a_word(probe: str, control: str) -> bool:
-    """Whether the titles have a long word in common (the layered engine's title evidence).
+    """Whether the titles have a long word in common (what the layered engine asks of two titles).
 
     Not OONI's rule: `title_match` is true when no long word is in one title alone, so two
     untitled pages "match". The layered engine asks for a shared word as well.

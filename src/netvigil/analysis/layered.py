@@ -82,7 +82,7 @@ def _saying_why(layers: Iterable[LayerVerdict]) -> LayerVerdict | None:
 
 
 # A page the probe got while the test helper's own fetch failed has nothing to be compared
-# with: it may be the site or an unknown blockpage, so it is no evidence of access either.
+# with: it may be the site or an unknown blockpage, so it does not show access either.
 _NOTHING_TO_COMPARE = frozenset({"http.final_control_failed"})
 
 

@@ -153,6 +153,17 @@ class Observed(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     bogon: Bogons = REAL_WORLD
 
 
+def system_lookups(lookups: tuple[ObservedLookup, ...], legacy: bool) -> tuple[ObservedLookup, ...]:
+    """The system resolver's lookups (UDP, DoH and DoT ones only corroborate, via endpoints);
+    legacy probes name their resolver differently, so only those three are set aside."""
+    return tuple(
+        lookup
+        for lookup in lookups
+        if (lookup.engine or "system") in CLASSIC_ENGINES
+        or (legacy and lookup.engine not in ("udp", "doh", "dot"))
+    )
+
+
 def classic_endpoints(
     endpoints: tuple[ObservedEndpoint, ...], system_addresses: frozenset[str]
 ) -> tuple[ObservedEndpoint, ...]:

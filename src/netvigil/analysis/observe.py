@@ -8,13 +8,12 @@ resolver's lookups, the endpoints on their addresses, the page fetch) is picked 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import msgspec
 
 from netvigil.addresses import REAL_WORLD, Bogons, host_of, join_host_port
 from netvigil.analysis.model import (
-    CLASSIC_ENGINES,
     ORIGIN_DNS,
     ORIGIN_TH,
     Kind,
@@ -24,6 +23,7 @@ from netvigil.analysis.model import (
     ObservedHTTP,
     ObservedLookup,
     classic_endpoints,
+    system_lookups,
 )
 from netvigil.analysis.traces import ASNTable, endpoint_tags, tag_depth, title_of, utf8_len
 from netvigil.records import (
@@ -34,14 +34,6 @@ from netvigil.records import (
     bytes_of,
     text_of,
 )
-
-
-def is_legacy(keys: WebConnectivityKeys) -> bool:
-    """No lookup or connect carries a `depth=` tag: a v0.4 or Measurement Kit probe."""
-    for step in (*(keys.queries or ()), *(keys.tcp_connect or ())):
-        if tag_depth(step.tags) is not None:
-            return False
-    return True
 
 
 def observe_control(keys: WebConnectivityKeys, url: str) -> ObservedControl | None:
@@ -78,16 +70,19 @@ def _answer(keys: WebConnectivityKeys, url: str) -> ObservedControl | None:
 
 def observe(keys: WebConnectivityKeys, url: str, bogon: Bogons = REAL_WORLD) -> Observed:
     """The model of one measurement (`url` is its input; `bogon` says which addresses are)."""
-    legacy = is_legacy(keys)
+    lookups = _lookups(keys)
+    # No lookup or connect carries a `depth=` tag: a v0.4 or Measurement Kit probe.
+    legacy = not any(lookup.tagged for lookup in lookups) and all(
+        tag_depth(tcp.tags) is None for tcp in keys.tcp_connect or ()
+    )
     answer = _answer(keys, url)
     # OONI's code compares an endpoint with any answer to a recorded request (has_control).
     th_answer = answer if keys.x_control_request is not None else None
-    lookups = tuple(_lookups(keys))
     # Legacy probes write no transaction ids: their steps cannot be joined.
     tls_by_tx = {t.transaction_id: t for t in keys.tls_handshakes or () if t.transaction_id}
-    requests = tuple(_requests(keys.requests or (), legacy, tls_by_tx))
+    requests = _requests(keys.requests or (), legacy, tls_by_tx)
     endpoints = _endpoints(keys, lookups, requests, th_answer, tls_by_tx)
-    path = tuple(_path(lookups, legacy))
+    path = system_lookups(lookups, legacy)
     if legacy:
         on_path = tuple(msgspec.structs.replace(o, depth=0, fetch_body=True) for o in endpoints)
         extra: tuple[ObservedEndpoint, ...] = ()
@@ -113,7 +108,7 @@ def observe(keys: WebConnectivityKeys, url: str, bogon: Bogons = REAL_WORLD) -> 
         endpoints=on_path,
         extra_endpoints=extra,
         http=steps,
-        control=answer if _usable(keys) else None,
+        control=answer if _usable(keys) else None,  # what observe_control gives
         answer=answer,
         control_requested=keys.x_control_request is not None,
         control_failure=keys.control_failure,
@@ -123,10 +118,9 @@ def observe(keys: WebConnectivityKeys, url: str, bogon: Bogons = REAL_WORLD) -> 
     )
 
 
-def _lookups(keys: WebConnectivityKeys) -> Iterator[ObservedLookup]:
-    for index, query in enumerate(keys.queries or ()):
-        depth = tag_depth(query.tags)
-        yield ObservedLookup(
+def _lookups(keys: WebConnectivityKeys) -> tuple[ObservedLookup, ...]:
+    return tuple(
+        ObservedLookup(
             index=index,
             transaction_id=query.transaction_id,
             hostname=query.hostname,
@@ -137,27 +131,24 @@ def _lookups(keys: WebConnectivityKeys) -> Iterator[ObservedLookup]:
             failure=query.failure,
             addrs=answer_addresses(query.answers),
         )
-
-
-def _path(lookups: tuple[ObservedLookup, ...], legacy: bool) -> Iterator[ObservedLookup]:
-    """The system resolver's lookups (UDP, DoH and DoT ones only corroborate, via endpoints)."""
-    for lookup in lookups:
-        engine = lookup.engine or "system"
-        if engine not in CLASSIC_ENGINES and (not legacy or engine in ("udp", "doh", "dot")):
-            continue
-        yield lookup
+        for index, query in enumerate(keys.queries or ())
+        for depth in (tag_depth(query.tags),)
+    )
 
 
 def _requests(
     requests: Sequence[HTTPTransaction], legacy: bool, tls_by_tx: dict[int, TLSHandshake]
-) -> Iterator[ObservedHTTP]:
+) -> tuple[ObservedHTTP, ...]:
     last = len(requests) - 1
+    found = []
     for index, tx in enumerate(requests):
         depth, fetch_body = endpoint_tags(tx.tags)
         if legacy:  # the redirect chain, newest first; TLS shows only in the URL's scheme
-            yield _http(index, tx, last - index, fetch_body, tx.request.url.startswith("https://"))
+            tls = tx.request.url.startswith("https://")
+            found.append(_http(index, tx, last - index, fetch_body, tls))
         else:
-            yield _http(index, tx, depth or 0, fetch_body, tx.transaction_id in tls_by_tx)
+            found.append(_http(index, tx, depth or 0, fetch_body, tx.transaction_id in tls_by_tx))
+    return tuple(found)
 
 
 def _http(

@@ -24,12 +24,31 @@ def tag_depth(tags: list[str] | None) -> int | None:
     return endpoint_tags(tags)[0]
 
 
-def endpoint_tags(tags: list[str] | None) -> tuple[int | None, bool | None]:
-    """`depth=` and `fetch_body=` (False for connectivity-only checks, ts-017 E001) in one
-    pass over the list (minipipeline/utils.go utilsExtractTag*)."""
+Tags = tuple[int | None, bool | None]
+# A measurement's steps share a handful of tag lists (`depth=0`, `fetch_body=true`,
+# `classic`, ...), so each is parsed once; the bound keeps odd input from growing the memo.
+_PARSED: dict[tuple[str, ...], Tags] = {}
+_MAX_PARSED = 4096
+
+
+def endpoint_tags(tags: list[str] | None) -> Tags:
+    """`depth=` and `fetch_body=` (False for connectivity-only checks, ts-017 E001)."""
+    if not tags:
+        return None, None
+    key = tuple(tags)
+    found = _PARSED.get(key)
+    if found is None:
+        found = _parse_tags(key)
+        if len(_PARSED) < _MAX_PARSED:
+            _PARSED[key] = found
+    return found
+
+
+def _parse_tags(tags: tuple[str, ...]) -> Tags:
+    """Both tags in one pass over the list (minipipeline/utils.go utilsExtractTag*)."""
     depth: int | None = None
     fetch_body: bool | None = None
-    for tag in tags or ():
+    for tag in tags:
         if tag[:6] == "depth=":
             value = tag[6:]
             if value.isdigit():
