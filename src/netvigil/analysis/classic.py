@@ -14,7 +14,7 @@ Steps:
 1. keep only what the system resolver saw (`_classic_filter`, minipipeline ClassicFilter);
 2. sort it so the deepest redirect and the furthest step come first (`_linear`);
 3. compute DNS consistency (IP or ASN overlap with the control) and the HTTP diff;
-4. the first observation that explains the outcome wins (`_blocking_accessible`), then an
+4. the first observation that explains the outcome wins (`_outcome`), then an
    inconsistent DNS turns any non-success into `"dns"` (`setBlockingString/Nil`,
    `setWebsiteDown`).
 
@@ -101,7 +101,12 @@ def _final(e: ObservedEndpoint, requests: tuple[ObservedHTTP, ...]) -> ObservedH
 
 
 def _linear(c: _Classic) -> list[Entry]:
-    """Deepest redirect first; then HTTP > TLS > TCP > DNS; successes first; newest tx first."""
+    """Deepest redirect first; then HTTP > TLS > TCP > DNS; successes first; newest tx first.
+
+    The minipipeline has one DNS observation per address; here a lookup is one entry. Its
+    addresses would share every sort key and sit side by side, and the walk reads only what
+    they share, so the first of them decides as the lookup does.
+    """
     items: list[Entry] = [*c.failed, *c.answered, *c.endpoints]
     items.sort(key=lambda o: -o.transaction_id)
     items.sort(key=lambda o: o.failure or "")

@@ -13,10 +13,9 @@ mark a measurement *confirmed* (ooni/backend fastpath/core.py ``match_fingerprin
   that callers can use them to argue against censorship, but they never confirm blocking
   (see :func:`confirms`).
 
-Matching is case-sensitive over ``str``; callers decode byte bodies as UTF-8 with
-``errors="replace"`` first. Header names are compared case-insensitively, as HTTP requires.
-Patterns keep their bytes: a CRLF inside a quoted pattern stays CRLF (as in the pages it
-was copied from).
+Matching is case-sensitive over ``str`` (callers decode byte bodies as UTF-8 with
+``errors="replace"``); header names compare case-insensitively, as HTTP requires. Patterns
+keep their bytes: a quoted CRLF stays CRLF, as in the pages it was copied from.
 """
 
 from __future__ import annotations
@@ -120,8 +119,7 @@ class FingerprintDB:
     __slots__ = ("_body", "_dns", "_dns_index", "_headers", "_http")
 
     def __init__(self, dns: Sequence[Fingerprint], http: Sequence[Fingerprint]) -> None:
-        self._dns = tuple(dns)
-        self._http = tuple(http)
+        self._dns, self._http = tuple(dns), tuple(http)
         dns_index: dict[str, list[int]] = {}
         for row, fp in enumerate(self._dns):
             dns_index.setdefault(fp.pattern, []).append(row)
