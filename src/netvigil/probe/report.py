@@ -54,7 +54,7 @@ def report_id(start: dt.datetime, location: Location) -> str:
 
 
 def with_classic_keys(keys: WebConnectivityKeys) -> WebConnectivityKeys:
-    verdict = classic_verdict(observe(keys, url=""))  # the classic keys never read the URL
+    verdict = classic_verdict(observe(keys, url=""))  # v0.5 classic keys never read the URL
     return msgspec.structs.replace(
         keys,
         dns_experiment_failure=verdict.dns_experiment_failure,
