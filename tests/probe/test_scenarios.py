@@ -22,7 +22,7 @@ from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze_web
 from netvigil.lab.dnsserver import Answer
 from netvigil.lab.webserver import Behaviour
-from netvigil.net.trace import Trace
+from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, envelope
 from netvigil.probe.webconnectivity import Settings, measure
 from netvigil.records import WebMeasurement

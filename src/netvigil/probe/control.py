@@ -18,8 +18,9 @@ from collections.abc import Sequence
 import msgspec
 
 from netvigil.analysis.evidence import control_of
-from netvigil.failures import Failure, failure_of
+from netvigil.failures import NO_TEST_HELPER, Failure
 from netvigil.net.backend import Backend
+from netvigil.net.errors import map_failures
 from netvigil.net.posting import post_json
 from netvigil.records import ControlRequest, ControlResponse, WebMeasurement
 
@@ -51,13 +52,13 @@ async def ask_helpers(
     ssl_context: ssl.SSLContext,
 ) -> tuple[ControlResponse | None, str | None, str | None]:
     """(response, failure, helper used): the first helper that answers with a valid body."""
-    failure: str | None = "unknown_failure: no test helper configured"
+    failure: str | None = NO_TEST_HELPER
     for helper in helpers:
-        try:
+        with map_failures() as caught:  # the deadline over the whole exchange
             async with asyncio.timeout(deadline):
                 response = await _ask(backend, helper, request, deadline, ssl_context)
-        except Exception as exc:
-            failure = failure_of(exc)
+        if caught.failure is not None:
+            failure = caught.failure
             continue
         if isinstance(response, str):
             failure = response
