@@ -236,11 +236,9 @@ def _redirect_target(url: str, location: str) -> str | None:
     A server chooses the `Location`: a malformed one (`http://[x/`, a port over 65535, a
     label IDNA refuses) is the server's failure, recorded, not an error of the probe.
     """
-    candidate = urljoin(url, location.strip())
-    if not candidate:
-        return None
     try:
-        scheme, host, _ = _host_port(candidate)
-    except (ValueError, UnicodeError):  # UnicodeError is a ValueError; named for the reader
+        candidate = urljoin(url, location.strip())
+        scheme, host, _ = _host_port(candidate) if candidate else ("", "", 0)
+    except ValueError:  # from urllib, or IDNA's UnicodeError (a ValueError too)
         return None
     return candidate if scheme in ("http", "https") and host else None

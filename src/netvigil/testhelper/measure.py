@@ -189,10 +189,12 @@ async def _fetch(
     """GET with redirects and cookies; a failure at any hop is the result's failure."""
     browsing = Browsing(REQUEST_HEADERS)
     addrs = first_addrs
+    location = ""  # where the last response sent us
     for hop in range(11):
-        try:  # after a redirect: the server chose the URL, which may be unusable
+        try:  # a redirect's URL is the server's choice: it may name no usable host or port
+            url = urljoin(url, location)
             scheme, host, port = _host_port(url)
-        except ValueError:  # a bad port, `http://[x/`, or a label IDNA refuses (UnicodeError)
+        except ValueError:  # urllib's, or IDNA's UnicodeError (a ValueError too)
             return _failed(Failure.UNKNOWN_ERROR)
         if hop > 0:
             failure, addrs = await _resolve(backend, host, settings.dns_timeout)
@@ -219,9 +221,8 @@ async def _fetch(
         connection.close()
         if exchange.failure is not None:
             return _failed(_legacy_http(exchange.failure))
-        location = browsing.received(exchange)
+        location = browsing.received(exchange) or ""
         if exchange.status in REDIRECT_CODES and location:
-            url = urljoin(url, location)
             continue
         first: dict[str, str] = {}
         for name, value in exchange.headers:
