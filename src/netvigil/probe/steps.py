@@ -1,21 +1,42 @@
-"""The probe's network steps, each recorded in the measurement's :class:`Trace`.
+"""The probe's network steps: each recorded in the measurement's :class:`Trace`, and polite.
 
 `net/` does the I/O and returns what it saw; here the probe gives each step its
 `transaction_id` and tags and records it the moment it completes, so the trace keeps the
-order in which steps finished. An endpoint's id is taken once it holds one of the host's
-politeness slots, which makes the ids follow the order the connections were made.
+order in which steps finished.
+
+Politeness: at most a few connections to one host at a time, however many URLs run. A test
+list often holds several URLs of one site; measuring 32 of them at once would look like an
+attack to the site and stand out to anyone watching the network. Each connection holds one
+of the host's slots (:class:`HostLimiter`) while it is open; an endpoint's id is taken once
+it holds one, which makes the ids follow the order the connections were made.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from netvigil.net.backend import Backend
 from netvigil.net.connect import Connection, connect_tcp, tls_handshake
 from netvigil.net.dns import addresses_of, lookup_system, lookup_udp
-from netvigil.probe.politeness import HostLimiter
 from netvigil.probe.recording import Trace, tags
+
+MAX_PER_HOST = 2
+
+
+class HostLimiter:
+    def __init__(self, per_host: int = MAX_PER_HOST) -> None:
+        self.per_host = per_host
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        semaphore = self._slots.setdefault(host.lower(), asyncio.Semaphore(self.per_host))
+        async with semaphore:
+            yield
 
 
 async def resolve_system(backend: Backend, trace: Trace, hostname: str, depth: int) -> list[str]:

@@ -28,9 +28,14 @@ from netvigil.net.backend import Backend
 from netvigil.net.connect import tls_context
 from netvigil.net.http import MAX_BODY, REDIRECT_CODES, REQUEST_HEADERS, Browsing, round_trip
 from netvigil.probe.control import ask_helpers, control_request
-from netvigil.probe.politeness import HostLimiter
 from netvigil.probe.recording import Scrub, Trace, http_record, no_scrub
-from netvigil.probe.steps import Endpoint, open_endpoint, resolve_system, resolve_udp
+from netvigil.probe.steps import (
+    Endpoint,
+    HostLimiter,
+    open_endpoint,
+    resolve_system,
+    resolve_udp,
+)
 from netvigil.records import ControlRequest, WebConnectivityKeys
 
 MAX_REDIRECTS = 10
