@@ -12,7 +12,7 @@ import pytest
 from netvigil.lab.ca import TestCA
 from netvigil.lab.webserver import server_tls_context
 from netvigil.net.connect import connect_tcp, tls_context, tls_handshake
-from netvigil.net.fake import BLACKHOLE, FakeNetwork, Handler, http_response, tls
+from netvigil.net.fake import BLACKHOLE, Blackhole, FakeNetwork, Handler, http_response, tls
 
 SITE = ("192.0.2.1", 443)
 
@@ -41,7 +41,7 @@ def test_a_connect_returns_the_connection_and_its_record() -> None:
         (BLACKHOLE, "generic_timeout_error"),  # the caller's deadline ends it
     ],
 )
-def test_a_failed_connect_is_recorded(script: Exception | str | None, failure: str) -> None:
+def test_a_failed_connect_is_recorded(script: Exception | Blackhole | None, failure: str) -> None:
     endpoints = {} if script is None else {SITE: script}
     network = FakeNetwork(endpoints=endpoints)
     connection, record = asyncio.run(connect_tcp(network, *SITE, timeout=0.05))

@@ -28,6 +28,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
+from typing import Literal
 
 import dns.message
 import dns.rcode
@@ -38,7 +39,8 @@ from netvigil.addresses import parse_ip
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 Replier = Callable[[bytes], Sequence[tuple[float, bytes]]]
-BLACKHOLE = "blackhole"
+Blackhole = Literal["blackhole"]
+BLACKHOLE: Blackhole = "blackhole"
 
 
 class FakeNetwork:
@@ -48,7 +50,7 @@ class FakeNetwork:
         self,
         *,
         names: Mapping[str, Sequence[str] | Exception] | None = None,
-        endpoints: Mapping[tuple[str, int], Handler | Exception | str] | None = None,
+        endpoints: Mapping[tuple[str, int], Handler | Exception | Blackhole] | None = None,
         udp: Mapping[tuple[str, int], Replier | Exception] | None = None,
         system_engine: str = "getaddrinfo",
     ) -> None:
@@ -81,8 +83,8 @@ class FakeNetwork:
             raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
         if isinstance(script, Exception):
             raise script
-        if isinstance(script, str):  # BLACKHOLE
-            await asyncio.Event().wait()
+        if script == BLACKHOLE:
+            await asyncio.Event().wait()  # never set: the SYN went nowhere
             raise AssertionError("unreachable")
         ours, theirs = socket.socketpair()
         loop = asyncio.get_running_loop()
