@@ -66,13 +66,6 @@ def test_network_errors_map_to_their_ooni_string(error: Exception, failure: str)
     assert caught.failure == failure
 
 
-def test_the_spelled_out_strings_are_ooni_s() -> None:
-    assert (
-        MALFORMED_HTTP_RESPONSE == "unknown_failure: malformed HTTP response (RemoteProtocolError)"
-    )
-    assert BAD_CONTENT_ENCODING == "unknown_failure: bad content encoding"
-
-
 def test_a_block_that_works_has_no_failure() -> None:
     with map_failures() as caught:
         pass

@@ -24,7 +24,8 @@ from netvigil.net.errors import map_failures
 from netvigil.net.posting import post_json
 from netvigil.records import ControlRequest, ControlResponse, WebMeasurement
 
-_RESPONSE = msgspec.json.Decoder(ControlResponse)
+# A helper's answer, as the probe reads it (the test helper's tests read OONI's with it).
+CONTROL_RESPONSE = msgspec.json.Decoder(ControlResponse)
 MAX_CONTROL_BODY = 1 << 24  # oohelperd's own request limit; a response is far smaller
 
 
@@ -87,7 +88,7 @@ async def _ask(
     if exchange.status != 200:
         return Failure.HTTP_UNEXPECTED_STATUS_CODE
     try:
-        return _RESPONSE.decode(exchange.body)
+        return CONTROL_RESPONSE.decode(exchange.body)
     except (msgspec.DecodeError, json.JSONDecodeError):
         return Failure.JSON_PARSE_ERROR
 
