@@ -1,15 +1,15 @@
 """The network layer's one exception boundary: network errors in, OONI's failure strings out.
 
-Every step of `net/` that touches the network runs inside :func:`map_failures` (and so do the
-callers that add a deadline of their own), as httpcore
-runs its I/O inside `map_exceptions`. It catches only what the network raises — OSError
-(with socket.gaierror and every ssl error, TimeoutError from our deadlines), EOFError,
-dnspython's DNSException, h11's RemoteProtocolError (what a server sent is not HTTP) and
-zlib.error (a body whose encoding lies) — and turns it into the df-007 string the step
-records. Anything else is a bug in netvigil: it propagates, so that it fails a test or the
-run instead of being written into a measurement as `unknown_failure`. h11's
-LocalProtocolError is deliberately not caught: a request HTTP cannot carry is refused by
-:func:`netvigil.net.http.round_trip` before any I/O, so one raised later is our bug.
+Every step of `net/` that touches the network runs inside :func:`map_failures`, as httpcore
+runs its I/O inside `map_exceptions` (and so do callers that add a deadline of their own).
+It catches only what the network raises — OSError (with socket.gaierror and every ssl
+error, TimeoutError from our deadlines), EOFError, dnspython's DNSException, h11's
+RemoteProtocolError (what a server sent is not HTTP) and zlib.error (a body whose encoding
+lies) — and turns it into the df-007 string the step records. Anything else is a bug in
+netvigil: it propagates, so that it fails a test or the run instead of being written into
+a measurement as `unknown_failure`. h11's LocalProtocolError is deliberately not caught: a
+request HTTP cannot carry is refused by :func:`netvigil.net.http.round_trip` before any
+I/O, so one raised later is our bug.
 
 Why here rather than in :mod:`netvigil.failures`: that module is the vocabulary the analysis
 reads, and knows nothing of sockets, TLS or parsers; only the network layer raises these
