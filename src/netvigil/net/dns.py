@@ -3,10 +3,10 @@
 The wire format is dnspython's (`dns.message`); this module only decides what a reply
 means (df-007: NXDOMAIN is `dns_nxdomain_error`, an empty answer `dns_no_answer`, ...) and
 returns its df-002 record, timed by the caller's clock, for the caller to record with its
-tags and `transaction_id`. Over UDP we keep listening after the first reply, because an on-path
-censor's injected answer usually arrives first and the genuine one later (ooni/spec
-tq-002 "second DNS reply"; ooni/probe-cli dnsoverudp.go keeps duplicates for 500 ms and
-stores them as `x_dns_duplicate_responses`).
+tags and `transaction_id`. Over UDP we keep listening after the first reply, because an
+on-path censor's injected answer usually arrives first and the genuine one later
+(ooni/spec tq-002 "second DNS reply"; ooni/probe-cli dnsoverudp.go keeps duplicates for
+500 ms and stores them as `x_dns_duplicate_responses`).
 """
 
 from __future__ import annotations
