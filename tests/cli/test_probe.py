@@ -398,7 +398,7 @@ def test_ctrl_c_ends_cleanly_and_keeps_what_was_measured(
     site, paths = watched_site
     out = tmp_path / "out.jsonl"
     # The fast URL is on another host: the two hanging fetches hold both of their host's
-    # slots (politeness.py), and a fast URL queued behind them would end with them.
+    # slots (probe/steps.py), and a fast URL queued behind them would end with them.
     fast = f"http://127.0.0.2:{other_site.port}/"
     slow = f"http://127.0.0.1:{site.port}/hang"
     probe = subprocess.Popen(

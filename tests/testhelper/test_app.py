@@ -11,7 +11,7 @@ import msgspec
 
 from netvigil.lab.webserver import Behaviour, serve_web
 from netvigil.net.backend import AsyncioBackend
-from netvigil.probe.control import _RESPONSE
+from netvigil.probe.control import CONTROL_RESPONSE
 from netvigil.records import ControlRequest, ControlResponse
 from netvigil.testhelper.app import create_app
 from netvigil.testhelper.measure import HelperSettings, control
@@ -72,7 +72,7 @@ def test_probe_accepts_every_recorded_ooni_control() -> None:
     controls += [
         json.loads(line)["test_keys"].get("control") for line in JSONL.read_bytes().splitlines()
     ]
-    decoded = [_RESPONSE.decode(json.dumps(c)) for c in controls if c]
+    decoded = [CONTROL_RESPONSE.decode(json.dumps(c)) for c in controls if c]
     assert len(decoded) > 50
     assert all(isinstance(c, ControlResponse) for c in decoded)
 
