@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 from netvigil.failures import (
+    BAD_CONTENT_ENCODING,
+    MALFORMED_HTTP_RESPONSE,
+    NO_TEST_HELPER,
+    TOO_MANY_REDIRECTS,
     Failure,
     FailureKind,
     failed,
@@ -18,6 +22,20 @@ def test_modern_and_legacy_strings_share_a_kind() -> None:
     assert kind_of("generic_timeout_error") is FailureKind.TIMEOUT
     assert kind_of(Failure.SSL_UNKNOWN_AUTHORITY) is FailureKind.TLS_CERTIFICATE
     assert kind_of(None) is kind_of("") is FailureKind.NONE
+
+
+def test_our_own_failures_keep_their_spelling() -> None:
+    # Written into measurements: these bytes are OONI-compatible data, not just names.
+    assert TOO_MANY_REDIRECTS == "unknown_failure: stopped after too many redirects"
+    assert NO_TEST_HELPER == "unknown_failure: no test helper configured"
+    assert MALFORMED_HTTP_RESPONSE == (
+        "unknown_failure: malformed HTTP response (RemoteProtocolError)"
+    )
+    assert BAD_CONTENT_ENCODING == "unknown_failure: bad content encoding"
+    assert all(
+        is_unknown(f)
+        for f in (TOO_MANY_REDIRECTS, NO_TEST_HELPER, MALFORMED_HTTP_RESPONSE, BAD_CONTENT_ENCODING)
+    )
 
 
 def test_unknown_failures() -> None:

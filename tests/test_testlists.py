@@ -81,6 +81,9 @@ def test_good_urls(url: str) -> None:
         ("http://x:http/", "port"),
         ("http://[::1/", "malformed"),
         ("http://a<b/", "host"),
+        ("http://a..example/", "valid domain name"),
+        (f"http://{'a' * 64}.example/", "valid domain name"),
+        ("http://\u2603\u2603..example/", "valid domain name"),
     ],
 )
 def test_bad_urls(url: str, reason: str) -> None:

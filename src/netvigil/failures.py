@@ -5,6 +5,9 @@ Every failure recorded by a probe is a string from ooni/spec:data-formats/df-007
 measurements and OONI's test helper also use the Twisted-era strings (`dns_name_error`,
 `connection_refused_error`, `generic_timeout_error`, ...; ooni.md §2, §3.3).
 
+Python exceptions become these strings in one place, at the network's edge
+(:func:`netvigil.net.errors.map_failures`); this module knows no exception.
+
 Rule for the rest of the code: never compare raw failure strings. Ask this module what a
 failure *is* (:func:`kind_of`), and compare probe and control by "failed or not", never by
 string equality (ooni.md §2: the TH maps failures to the legacy vocabulary).
@@ -12,9 +15,6 @@ string equality (ooni.md §2: the TH maps failures to the legacy vocabulary).
 
 from __future__ import annotations
 
-import errno
-import socket
-import ssl
 from enum import StrEnum
 
 
@@ -72,6 +72,18 @@ class Failure(StrEnum):
 # `unknown_failure <text>` is a prefix, not a closed string (ooni.md §3.3); the fastpath
 # treats any failure starting with it as a measurement failure (ooni.md §1.6).
 UNKNOWN_FAILURE_PREFIX = "unknown_failure"
+
+
+def unknown(why: str) -> str:
+    """`unknown_failure: <why>`, the spelling Go probes give a failure df-007 does not name."""
+    return f"{UNKNOWN_FAILURE_PREFIX}: {why}"
+
+
+# Our own steps' unnamed failures, spelled once here; measurements carry them verbatim.
+MALFORMED_HTTP_RESPONSE = unknown("malformed HTTP response (RemoteProtocolError)")
+BAD_CONTENT_ENCODING = unknown("bad content encoding")
+TOO_MANY_REDIRECTS = unknown("stopped after too many redirects")
+NO_TEST_HELPER = unknown("no test helper configured")
 
 
 class FailedOperation(StrEnum):
@@ -188,72 +200,3 @@ def is_misconfigured_ipv6(failure: str | None, ip: str) -> bool:
     ooni/probe#2284; minipipeline/utils.go `utilsTCPConnectFailureSeemsMisconfiguredIPv6`.
     """
     return failure in (Failure.NETWORK_UNREACHABLE, Failure.HOST_UNREACHABLE) and ":" in ip
-
-
-# --- From Python exceptions to df-007 strings (the probe's and the test helper's edge) -----
-
-# OpenSSL verify codes (X509_V_ERR_*) as reported by ssl.SSLCertVerificationError.
-_X509_HOSTNAME_MISMATCH = 62
-_X509_EXPIRED = (9, 10)  # not yet valid, expired
-_X509_UNKNOWN_ISSUER = (2, 18, 19, 20, 21)  # self-signed, unable to get issuer, ...
-
-
-def failure_of(exc: BaseException) -> str:
-    """The df-007 failure string for an exception raised by a network operation.
-
-    Mirrors ooni/probe-cli internal/netxlite/classify.go: system errors by errno, TLS
-    verification by OpenSSL's verify code, timeouts (our deadlines) as generic timeouts.
-    Anything else becomes `unknown_failure: <type>` — never the exception's text, which may
-    contain an address (the scrubber runs later, but the safest text is none).
-    """
-    if isinstance(exc, TimeoutError):
-        return Failure.GENERIC_TIMEOUT
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        code = exc.verify_code
-        if code == _X509_HOSTNAME_MISMATCH:
-            return Failure.SSL_INVALID_HOSTNAME
-        if code in _X509_UNKNOWN_ISSUER:
-            return Failure.SSL_UNKNOWN_AUTHORITY
-        return Failure.SSL_INVALID_CERTIFICATE
-    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
-        return Failure.EOF
-    if isinstance(exc, ssl.SSLError):
-        return Failure.SSL_FAILED_HANDSHAKE
-    if isinstance(exc, socket.gaierror):
-        return _GAI.get(exc.errno or 0, Failure.DNS_SERVER_MISBEHAVING)
-    if isinstance(exc, ConnectionRefusedError):
-        return Failure.CONNECTION_REFUSED
-    if isinstance(exc, ConnectionResetError | BrokenPipeError):
-        return Failure.CONNECTION_RESET
-    if isinstance(exc, ConnectionAbortedError):
-        return Failure.CONNECTION_ABORTED
-    if isinstance(exc, EOFError):
-        return Failure.EOF
-    if isinstance(exc, OSError) and exc.errno is not None:
-        by_errno = {
-            errno.ENETUNREACH: Failure.NETWORK_UNREACHABLE,
-            errno.EHOSTUNREACH: Failure.HOST_UNREACHABLE,
-            errno.ENETDOWN: Failure.NETWORK_DOWN,
-            errno.ETIMEDOUT: Failure.TIMED_OUT,
-            errno.ECONNREFUSED: Failure.CONNECTION_REFUSED,
-            errno.ECONNRESET: Failure.CONNECTION_RESET,
-            errno.EPIPE: Failure.CONNECTION_RESET,
-        }
-        if exc.errno in by_errno:
-            return by_errno[exc.errno]
-    return f"{UNKNOWN_FAILURE_PREFIX}: {type(exc).__name__}"
-
-
-def _gai_codes() -> dict[int, str]:
-    codes = {
-        "EAI_NONAME": Failure.DNS_NXDOMAIN,
-        "EAI_NODATA": Failure.DNS_NO_ANSWER,
-        "EAI_AGAIN": Failure.DNS_TEMPORARY,
-        "EAI_FAIL": Failure.DNS_NON_RECOVERABLE,
-    }
-    return {
-        getattr(socket, name): failure for name, failure in codes.items() if hasattr(socket, name)
-    }
-
-
-_GAI = _gai_codes()

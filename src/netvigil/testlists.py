@@ -91,6 +91,10 @@ def url_problem(url: str) -> str | None:
         return "host contains characters not allowed in a host name"
     if port == 0:
         return _BAD_PORT
+    try:  # what the probe and the test helper send to the resolver (IDNA, as Python's codec)
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        return "host is not a valid domain name (an empty label, or one over 63 characters)"
     return None
 
 

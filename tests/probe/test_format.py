@@ -13,7 +13,7 @@ from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
 from netvigil.readers import Item, parse_line
 from tests.corpus import MEASUREMENTS
-from tests.probe.test_scenarios import CASES, _run
+from tests.probe.scenarios import CASES, run_case
 
 REFERENCE = MEASUREMENTS / "ooni-spec" / "ts-017-example-www.example.com.json"
 # Maps keyed by data (header names, "ip:port", IPs): compare their values' type, not keys.
@@ -73,7 +73,7 @@ def missing_or_different(theirs: Any, ours: Any, path: str = "") -> list[str]:
 
 def probe_output(tmp_path: Path, name: str) -> bytes:
     case = next(c for c in CASES if c.name == name)
-    return msgspec.json.encode(asyncio.run(_run(case, tmp_path)))
+    return msgspec.json.encode(asyncio.run(run_case(case, tmp_path)))
 
 
 def test_our_measurement_has_every_key_of_a_real_ooni_v05_measurement(tmp_path: Path) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from netvigil.cli.main import app
+from netvigil.net.fake import FakeNetwork, http_response
+from netvigil.probe.upload import upload
 from tests.corpus import qa_files
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
@@ -48,3 +52,26 @@ def test_offline_results_upload_later_once_each(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"<html>maintenance</html>", "not a JSON object"),
+        (b"{}", "no report_id in the collector's answer"),
+    ],
+)
+def test_a_collector_answering_nonsense_fails_the_upload_without_a_crash(
+    tmp_path: Path, answer: bytes, error: str
+) -> None:
+    results = tmp_path / "results.jsonl"
+    results.write_text(json.dumps(json.loads(qa_files()[0].read_text())) + "\n")
+    collector = FakeNetwork(
+        names={"collector.example.org": ["192.0.2.9"]},
+        endpoints={("192.0.2.9", 80): http_response(200, answer)},
+    )
+    ledger = tmp_path / "uploaded.jsonl"
+    summary = asyncio.run(upload([results], "http://collector.example.org", collector, ledger))
+    assert (summary.uploaded, summary.failed, summary.last_error) == (0, 1, error)
+    assert collector.connected == [("192.0.2.9", 80)]
+    assert ledger.read_text() == ""

@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 import msgspec
+import pytest
 
 from netvigil.lab.webserver import Behaviour, serve_web
 from netvigil.net.backend import AsyncioBackend
-from netvigil.probe.control import _RESPONSE
+from netvigil.net.fake import FakeNetwork
+from netvigil.probe.control import CONTROL_RESPONSE
 from netvigil.records import ControlRequest, ControlResponse
 from netvigil.testhelper.app import create_app
 from netvigil.testhelper.measure import HelperSettings, control
@@ -45,6 +47,30 @@ def test_bad_requests_are_clear_4xx() -> None:
     assert "error" in call(APP, "POST", b"[]").json()
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[x/", "http_request: malformed URL (Invalid IPv6 URL)"),
+        ("http://a.example:99999/", "http_request: port must be a number from 1 to 65535"),
+        (
+            "http://a..example/",
+            "http_request: host is not a valid domain name (an empty label, or one over 63 "
+            "characters)",
+        ),
+        ("http://user@a.example/", "http_request: credentials in URLs are not allowed"),
+    ],
+)
+def test_a_url_the_probe_would_not_measure_is_a_400_before_any_connection(
+    url: str, reason: str
+) -> None:
+    network = FakeNetwork()  # knows no name and no endpoint: any step would be recorded
+    app = create_app(network, HelperSettings())
+    request = {"http_request": url, "http_request_headers": {}, "tcp_connect": ["1.2.3.4:80"]}
+    response = call(app, "POST", json.dumps(request).encode())
+    assert (response.status_code, response.json()) == (400, {"error": reason})
+    assert (network.resolved, network.connected) == ([], [])
+
+
 def test_over_capacity_is_503_with_retry_after() -> None:
     app = create_app(AsyncioBackend(), HelperSettings(), in_flight=0)
     response = call(app, "POST", b'{"http_request": "http://127.0.0.1:1/"}')
@@ -72,7 +98,7 @@ def test_probe_accepts_every_recorded_ooni_control() -> None:
     controls += [
         json.loads(line)["test_keys"].get("control") for line in JSONL.read_bytes().splitlines()
     ]
-    decoded = [_RESPONSE.decode(json.dumps(c)) for c in controls if c]
+    decoded = [CONTROL_RESPONSE.decode(json.dumps(c)) for c in controls if c]
     assert len(decoded) > 50
     assert all(isinstance(c, ControlResponse) for c in decoded)
 

@@ -1,17 +1,19 @@
-"""`netvigil probe list` and `netvigil probe show`: the local results, as ooniprobe's are.
+"""The probe's results for people: `probe list`, `show`, `upload` and the end of `probe run`.
 
 Each run of `probe run` writes one JSONL file in the data folder's `results/`; its name
-(the run's UTC start, `YYYYMMDDTHHMMSSZ`) is the result's id. Nothing here touches the
-network; reading goes through the project's readers, so a damaged file gives per-line
-errors rather than a traceback.
+(the run's UTC start, `YYYYMMDDTHHMMSSZ`) is the result's id (netvigil.probe.results).
+Listing and showing touch no network; reading goes through the project's readers, so a
+damaged file gives per-line errors rather than a traceback. What is for machines goes to
+stdout (JSON lines), what is for the person to stderr, so --json output stays clean.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import sys
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -20,41 +22,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from netvigil.addresses import Bogons
+from netvigil.analysis.fingerprints import FingerprintDB
+from netvigil.analysis.layered import analyze_web
 from netvigil.cli.console import err, fail, open_data_dir
-from netvigil.cli.probe import _is_http_url, check_ca_file, upload_hint
+from netvigil.cli.probe_options import check_ca_file, is_http_url
 from netvigil.datadir import DataDir
 from netvigil.net.backend import AsyncioBackend, Backend
+from netvigil.probe.results import results, summarize
 from netvigil.probe.upload import upload
 from netvigil.readers import Item, ReadError, read_path
-
-
-class ResultSummary(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    measurements: int
-    blocked: int  # OONI's classic `blocking` is a string
-    accessible: int
-    unreadable: int
-
-
-def summarize(path: Path) -> ResultSummary:
-    counts: Counter[str] = Counter()
-    for item in read_path(path):
-        if isinstance(item, ReadError):
-            counts["unreadable"] += 1
-            continue
-        counts["measurements"] += 1
-        keys = item.measurement.test_keys_object() or {}
-        counts["blocked"] += isinstance(keys.get("blocking"), str)
-        counts["accessible"] += keys.get("accessible") is True
-    return ResultSummary(
-        id=path.stem,
-        **{k: counts[k] for k in ("measurements", "blocked", "accessible", "unreadable")},
-    )
-
-
-def results(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
-
+from netvigil.records import WebMeasurement
+from netvigil.scrub import Scrubber
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
 DataDirOpt = Annotated[
@@ -112,6 +91,10 @@ def show_command(
     Console(emoji=False).print(table)
 
 
+def upload_hint(folder: DataDir) -> str:
+    return f"netvigil probe upload --collector URL --data-dir {shlex.quote(str(folder.root))}"
+
+
 def upload_results(
     files: list[Path], collector: str, backend: Backend, folder: DataDir, ca_file: str | None
 ) -> None:
@@ -143,8 +126,62 @@ def upload_command(
     ] = None,
 ) -> None:
     """Submit the measurements not uploaded yet (they keep their own start times)."""
-    if not _is_http_url(collector):
+    if not is_http_url(collector):
         raise fail(f"--collector: expected an http:// or https:// URL, got {collector!r}")
     ca = check_ca_file(ca_file)
     folder = open_data_dir(data_dir)
     upload_results(results(folder.results), collector, AsyncioBackend(), folder, ca)
+
+
+def where_results_went(
+    results: list[WebMeasurement], result_file: Path, output: Path | None
+) -> None:
+    """Where the measurements are and their ids (stderr: --json keeps stdout for data)."""
+    if not results:
+        err.print(f"no measurement was made; result {result_file.stem} is empty", markup=False)
+        return
+    also = f" and {output}" if output is not None else ""
+    reports = sorted({m.report_id for m in results if m.report_id})
+    err.print(
+        f"saved {len(results)} measurement(s) to {result_file}{also}\n"
+        f"result id: {result_file.stem} (see `netvigil probe show {result_file.stem}`); "
+        f"report id: {', '.join(reports)} (a collector gives its own ids on upload)",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+
+
+def verdict_json(scrubber: Scrubber, bogons: Bogons) -> Callable[[WebMeasurement], bytes]:
+    """Our layered verdict of a measurement as scrubbed JSON, for --json's lines."""
+    fingerprints = FingerprintDB.load()
+    encoder = msgspec.json.Encoder()
+
+    def describe(measurement: WebMeasurement) -> bytes:
+        verdict = analyze_web(measurement, measurement.test_keys, fingerprints, bogons)
+        return scrubber.json(encoder.encode(verdict))
+
+    return describe
+
+
+def print_summary(results: list[WebMeasurement], bogons: Bogons, as_json: bool) -> None:
+    if as_json or not results:
+        return
+    fingerprints = FingerprintDB.load()
+    table = Table("URL", "outcome", "layer", "technique", "failing step", "OONI blocking")
+    for m in results:
+        verdict = analyze_web(m, m.test_keys, fingerprints, bogons)
+        keys = m.test_keys
+        step = (keys.http_experiment_failure or keys.dns_experiment_failure or "") if keys else ""
+        table.add_row(
+            m.url,
+            # "insufficient: no control" says why nothing could be concluded.
+            f"{verdict.outcome.value}: {verdict.reason.split(':')[0]}"
+            if verdict.reason
+            else verdict.outcome.value,
+            verdict.layer.value if verdict.layer else "",
+            verdict.technique or "",
+            step,
+            str(keys.blocking if keys else None),
+        )
+    Console().print(table)

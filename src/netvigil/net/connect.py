@@ -1,10 +1,12 @@
-"""Endpoints: a TCP connect and, for HTTPS, a TLS handshake, each recorded as it happens.
+"""Endpoints: a TCP connect and, for HTTPS, a TLS handshake, each returning its record.
 
-One endpoint is one `transaction_id` (ts-017 v0.5): its df-005 TCP record, its df-006 TLS
-record and, when the page is fetched over it, its df-001 HTTP record share the id. The
-certificate is validated against the system store or a CA bundle the user gives
-(`--ca-file`), with SNI set to the URL's host; ALPN offers only HTTP/1.1, the protocol we
-speak. A connect or handshake that outlives its deadline ends as `generic_timeout_error`.
+Each step returns the df-005 (TCP) or df-006 (TLS) record of what it saw, timed by the
+caller's clock, and the connection when it worked; the caller records it, adding the
+`transaction_id` and tags it keeps (the probe's :class:`netvigil.probe.recording.Trace`),
+or only reads the failure (the test helper). The certificate is validated against the
+system store or a CA bundle the user gives (`--ca-file`), with SNI set to the URL's host;
+ALPN offers only HTTP/1.1, the protocol we speak. A connect or handshake that outlives its
+deadline ends as `generic_timeout_error`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from netvigil.addresses import join_host_port
-from netvigil.failures import failure_of
 from netvigil.net.backend import Backend
-from netvigil.net.trace import Trace, tags
+from netvigil.net.errors import map_failures
 from netvigil.records import BinaryData, TCPConnect, TCPStatus, TLSHandshake
+
+Clock = Callable[[], float]
 
 
 @functools.cache
@@ -30,18 +35,14 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     return context
 
 
-@dataclass
-class Endpoint:
-    """An open connection ready for HTTP, or the failure that ended it."""
+@dataclass(frozen=True)
+class Connection:
+    """An open connection, ready for HTTP; `tls` once a handshake has run on it."""
 
     ip: str
     port: int
-    transaction_id: int
-    depth: int
-    fetch_body: bool
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    failure: str | None = None
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
     tls: bool = False
 
     @property
@@ -49,88 +50,63 @@ class Endpoint:
         return join_host_port(self.ip, self.port)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        self.writer.close()  # idempotent: closing twice is harmless
 
 
-async def open_endpoint(
-    backend: Backend,
-    trace: Trace,
-    ip: str,
-    port: int,
-    *,
-    depth: int,
-    fetch_body: bool,
-    classic: bool,
-    server_name: str | None,
-    context: ssl.SSLContext,
-    connect_timeout: float,
-    tls_timeout: float,
-) -> Endpoint:
-    """Connect (and handshake when `server_name` is given); never raises."""
-    endpoint = Endpoint(ip, port, trace.endpoint_transaction(), depth, fetch_body)
-    step_tags = tags(depth=depth, classic=classic, fetch_body=fetch_body)
-    t0 = trace.now()
-    try:
-        async with asyncio.timeout(connect_timeout):
-            endpoint.reader, endpoint.writer = await backend.connect(ip, port)
-    except Exception as exc:
-        endpoint.failure = failure_of(exc)
-    trace.tcp_connect.append(
-        TCPConnect(
-            ip=ip,
-            port=port,
-            status=TCPStatus(success=endpoint.failure is None, failure=endpoint.failure),
-            t0=t0,
-            t=trace.now(),
-            tags=step_tags,
-            transaction_id=endpoint.transaction_id,
-        )
+async def connect_tcp(
+    backend: Backend, ip: str, port: int, *, timeout: float, clock: Clock = time.monotonic
+) -> tuple[Connection | None, TCPConnect]:
+    """The connection (None when it failed) and its df-005 record, without tags or id."""
+    t0 = clock()
+    with map_failures() as caught:
+        async with asyncio.timeout(timeout):
+            reader, writer = await backend.connect(ip, port)
+    record = TCPConnect(
+        ip=ip,
+        port=port,
+        status=TCPStatus(success=caught.failure is None, failure=caught.failure),
+        t0=t0,
+        t=clock(),
     )
-    if endpoint.failure is None and server_name is not None:
-        await _handshake(endpoint, trace, server_name, context, tls_timeout, step_tags)
-    return endpoint
+    if caught.failure is not None:
+        return None, record
+    return Connection(ip, port, reader, writer), record
 
 
-async def _handshake(
-    endpoint: Endpoint,
-    trace: Trace,
+async def tls_handshake(
+    connection: Connection,
     server_name: str,
     context: ssl.SSLContext,
+    *,
     timeout: float,
-    step_tags: list[str],
-) -> None:
-    assert endpoint.writer is not None
-    endpoint.tls = True
-    t0 = trace.now()
+    clock: Clock = time.monotonic,
+) -> tuple[Connection | None, TLSHandshake]:
+    """TLS over `connection`: the secured connection (None, and closed, when the handshake
+    failed) and its df-006 record, without tags or id."""
+    t0 = clock()
     certificates: list[BinaryData] | None = None
     cipher = version = alpn = None
-    try:
+    with map_failures() as caught:
         async with asyncio.timeout(timeout):
-            await endpoint.writer.start_tls(context, server_hostname=server_name)
-        tls = endpoint.writer.get_extra_info("ssl_object")
+            await connection.writer.start_tls(context, server_hostname=server_name)
+        tls = connection.writer.get_extra_info("ssl_object")
         if tls is not None:
             cipher, version, alpn = tls.cipher()[0], tls.version(), tls.selected_alpn_protocol()
             leaf = tls.getpeercert(binary_form=True)
             certificates = [BinaryData.of(leaf)] if leaf else None
-    except Exception as exc:
-        endpoint.failure = failure_of(exc)
-        endpoint.close()
-    trace.tls_handshakes.append(
-        TLSHandshake(
-            network="tcp",
-            address=endpoint.address,
-            server_name=server_name,
-            cipher_suite=cipher,
-            tls_version=version,
-            negotiated_protocol=alpn or "",
-            no_tls_verify=False,
-            peer_certificates=certificates,
-            failure=endpoint.failure,
-            t0=t0,
-            t=trace.now(),
-            tags=step_tags,
-            transaction_id=endpoint.transaction_id,
-        )
+    if caught.failure is not None:
+        connection.close()
+    record = TLSHandshake(
+        network="tcp",
+        address=connection.address,
+        server_name=server_name,
+        cipher_suite=cipher,
+        tls_version=version,
+        negotiated_protocol=alpn or "",
+        no_tls_verify=False,
+        peer_certificates=certificates,
+        failure=caught.failure,
+        t0=t0,
+        t=clock(),
     )
+    return (None if caught.failure is not None else replace(connection, tls=True)), record

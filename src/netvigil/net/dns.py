@@ -2,17 +2,19 @@
 
 The wire format is dnspython's (`dns.message`); this module only decides what a reply
 means (df-007: NXDOMAIN is `dns_nxdomain_error`, an empty answer `dns_no_answer`, ...) and
-records it (df-002). Over UDP we keep listening after the first reply, because an on-path
-censor's injected answer usually arrives first and the genuine one later (ooni/spec
-tq-002 "second DNS reply"; ooni/probe-cli dnsoverudp.go keeps duplicates for 500 ms and
-stores them as `x_dns_duplicate_responses`).
+returns its df-002 record, timed by the caller's clock, for the caller to record with its
+tags and `transaction_id`. Over UDP we keep listening after the first reply, because an
+on-path censor's injected answer usually arrives first and the genuine one later
+(ooni/spec tq-002 "second DNS reply"; ooni/probe-cli dnsoverudp.go keeps duplicates for
+500 ms and stores them as `x_dns_duplicate_responses`).
 """
 
 from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable
 from typing import Any
 
 import dns.exception
@@ -21,9 +23,10 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from netvigil.failures import Failure, failure_of
+from netvigil.addresses import join_host_port
+from netvigil.failures import Failure
 from netvigil.net.backend import Backend
-from netvigil.net.trace import Trace, tags
+from netvigil.net.errors import map_failures
 from netvigil.records import DNSAnswer, DNSQuery
 
 _RCODE_FAILURES = {
@@ -79,95 +82,75 @@ def _answers(rrset: dns.rrset.RRset) -> list[DNSAnswer]:
     return out
 
 
-async def lookup_system(backend: Backend, trace: Trace, hostname: str, depth: int) -> list[str]:
-    """The system resolver (getaddrinfo by default), recorded as one `ANY` query (df-002)."""
-    tx, t0 = trace.dns_transaction(), trace.now()
-    failure: str | None = None
+def addresses_of(query: DNSQuery) -> list[str]:
+    """The A and AAAA addresses of a lookup's answers, in the order they came."""
+    return [a.ipv4 or a.ipv6 or "" for a in query.answers or () if a.answer_type in ("A", "AAAA")]
+
+
+async def lookup_system(
+    backend: Backend, hostname: str, *, clock: Callable[[], float] = time.monotonic
+) -> DNSQuery:
+    """The system resolver (getaddrinfo by default), as one `ANY` query (df-002)."""
+    t0 = clock()
     addresses: list[str] = []
-    try:
+    with map_failures() as caught:
         addresses = await backend.resolve(hostname)
-    except Exception as exc:  # every failure becomes a df-007 string
-        failure = failure_of(exc)
     answers = [
         DNSAnswer(answer_type="AAAA", ipv6=a, **_NO_AS)
         if ":" in a
         else DNSAnswer(answer_type="A", ipv4=a, **_NO_AS)
         for a in addresses
     ]
-    trace.queries.append(
-        DNSQuery(
-            answers=answers or None,
-            engine=backend.system_engine,
-            failure=failure,
-            hostname=hostname,
-            query_type="ANY",
-            resolver_address="",
-            t0=t0,
-            t=trace.now(),
-            tags=tags(depth=depth, classic=True),
-            transaction_id=tx,
-        )
+    return DNSQuery(
+        answers=answers or None,
+        engine=backend.system_engine,
+        failure=caught.failure,
+        hostname=hostname,
+        query_type="ANY",
+        resolver_address="",
+        t0=t0,
+        t=clock(),
     )
-    return addresses
 
 
 async def lookup_udp(
     backend: Backend,
-    trace: Trace,
     server: tuple[str, int],
     hostname: str,
-    depth: int,
-    query_types: Sequence[str] = ("A", "AAAA"),
+    query_type: str,
     *,
     timeout: float = 4.0,
     linger: float = 0.5,
-) -> list[str]:
-    """A and AAAA over UDP to `server`; late or duplicate replies are kept as evidence."""
-    found: list[str] = []
-    for query_type in query_types:
-        tx, t0 = trace.dns_transaction(), trace.now()
-        query = build_query(hostname, query_type)
-        address = f"[{server[0]}]:{server[1]}" if ":" in server[0] else f"{server[0]}:{server[1]}"
-        try:
-            replies = await backend.exchange_udp(server, query.to_wire(), timeout, linger)
-        except Exception as exc:
-            replies, silent_failure = [], failure_of(exc)
-        else:
-            silent_failure = Failure.GENERIC_TIMEOUT
-        if not replies:
-            trace.queries.append(
-                DNSQuery(
-                    engine="udp",
-                    failure=silent_failure,
-                    hostname=hostname,
-                    query_type=query_type,
-                    resolver_address=address,
-                    t0=t0,
-                    t=trace.now(),
-                    tags=tags(depth=depth),
-                    transaction_id=tx,
-                )
-            )
-            continue
-        for position, (after, wire) in enumerate(replies):
-            answers, failure, rcode = interpret(query, wire)
-            record = DNSQuery(
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[DNSQuery, list[DNSQuery]]:
+    """One query over UDP to `server`: the record of its first reply (or of its failure),
+    and those of the late or duplicate replies, kept as evidence."""
+    t0 = clock()
+    query = build_query(hostname, query_type)
+    common: dict[str, Any] = {
+        "engine": "udp",
+        "hostname": hostname,
+        "query_type": query_type,
+        "resolver_address": join_host_port(*server),
+    }
+    replies: list[tuple[float, bytes]] = []
+    with map_failures() as caught:
+        replies = await backend.exchange_udp(server, query.to_wire(), timeout, linger)
+    if not replies:
+        silent = caught.failure or Failure.GENERIC_TIMEOUT  # silence until the deadline
+        return DNSQuery(failure=silent, t0=t0, t=clock(), **common), []
+    records = []
+    for after, wire in replies:
+        answers, failure, rcode = interpret(query, wire)
+        records.append(
+            DNSQuery(
                 answers=answers or None,
-                engine="udp",
                 failure=failure,
-                hostname=hostname,
-                query_type=query_type,
-                resolver_address=address,
                 raw_response=base64.b64encode(wire).decode(),
                 rcode=rcode,
                 t0=t0,
                 t=round(t0 + after, 9),
-                tags=tags(depth=depth),
-                transaction_id=tx,
+                **common,
             )
-            if position == 0:
-                trace.queries.append(record)
-                found += [a.ipv4 or a.ipv6 or "" for a in answers if a.answer_type in ("A", "AAAA")]
-            else:
-                trace.duplicate_replies.append(record)
-    return found
+        )
+    return records[0], records[1:]

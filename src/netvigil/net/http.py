@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import h11
 import msgspec
 
-from netvigil.failures import Failure, failure_of
+from netvigil.failures import unknown
+from netvigil.net.errors import map_failures
 
 MAX_BODY = 1 << 19  # ooni/probe-cli webconnectivitylte: maxbody = 1 << 19
 MAX_HEADERS = 64 * 1024  # bytes of status line + headers before h11 gives up
@@ -41,7 +43,7 @@ REQUEST_HEADERS = (
 )
 
 
-class Exchange(msgspec.Struct, kw_only=True):
+class Exchange(msgspec.Struct, frozen=True, kw_only=True):
     """What one round trip produced; `failure` is None when a full response arrived."""
 
     status: int = 0
@@ -64,6 +66,16 @@ class _Inflater:
         return self._inflate.decompress(data, max(room, 1))
 
 
+@dataclass
+class _Received:
+    """The response as it arrives, so that a failure keeps what came before it."""
+
+    status: int = 0
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""  # set once the body ended (or was cut at `max_body`)
+    truncated: bool = False
+
+
 async def round_trip(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
@@ -75,25 +87,37 @@ async def round_trip(
     deadline: float,
     max_body: int = MAX_BODY,
 ) -> Exchange:
-    """Send one request and read its response within `deadline` seconds; never raises."""
-    result = Exchange()
+    """Send one request and read its response within `deadline` seconds.
+
+    Network errors become the exchange's failure; any other exception is a bug and raises.
+    """
     connection = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADERS)
     try:
+        request = connection.send(h11.Request(method=method, target=target, headers=headers))
+    except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
+        # A target or header HTTP/1.1 cannot carry (a redirect to a raw non-ASCII path, a
+        # cookie a server set in Latin-1): this request cannot be sent, so it fails.
+        return Exchange(failure=unknown(type(exc).__name__))
+    received = _Received()
+    with map_failures() as caught:
         async with asyncio.timeout(deadline):
-            request = h11.Request(method=method, target=target, headers=headers)
-            writer.write(connection.send(request))
+            writer.write(request)
             if body:
                 writer.write(connection.send(h11.Data(data=body)))
             writer.write(connection.send(h11.EndOfMessage()))
             await writer.drain()
-            await _read_response(reader, connection, result, max_body)
-    except Exception as exc:  # every failure becomes a df-007 string on the record
-        result.failure = _failure(exc, result)
-    return result
+            await _read_response(reader, connection, received, max_body)
+    return Exchange(
+        status=received.status,
+        headers=received.headers,
+        body=received.body,
+        truncated=received.truncated,
+        failure=caught.failure,
+    )
 
 
 async def _read_response(
-    reader: asyncio.StreamReader, connection: h11.Connection, result: Exchange, max_body: int
+    reader: asyncio.StreamReader, connection: h11.Connection, result: _Received, max_body: int
 ) -> None:
     inflater: _Inflater | None = None
     chunks: list[bytes] = []
@@ -125,17 +149,6 @@ async def _read_response(
             continue
         break  # EndOfMessage, or ConnectionClosed
     result.body = b"".join(chunks)[:max_body]
-
-
-def _failure(exc: BaseException, partial: Exchange) -> str:
-    if isinstance(exc, h11.RemoteProtocolError):
-        # A connection closed mid-response is an EOF; anything else is a malformed reply.
-        if "peer unexpectedly closed" in str(exc) or "closed" in str(exc):
-            return Failure.EOF
-        return f"unknown_failure: malformed HTTP response ({type(exc).__name__})"
-    if isinstance(exc, zlib.error):
-        return "unknown_failure: bad content encoding"
-    return failure_of(exc)
 
 
 class Browsing:

@@ -18,12 +18,14 @@ from collections.abc import Sequence
 import msgspec
 
 from netvigil.analysis.observe import observe_control
-from netvigil.failures import Failure, failure_of
+from netvigil.failures import NO_TEST_HELPER, Failure
 from netvigil.net.backend import Backend
+from netvigil.net.errors import map_failures
 from netvigil.net.posting import post_json
 from netvigil.records import ControlRequest, ControlResponse, WebMeasurement
 
-_RESPONSE = msgspec.json.Decoder(ControlResponse)
+# A helper's answer, as the probe reads it (the test helper's tests read OONI's with it).
+CONTROL_RESPONSE = msgspec.json.Decoder(ControlResponse)
 MAX_CONTROL_BODY = 1 << 24  # oohelperd's own request limit; a response is far smaller
 
 
@@ -51,13 +53,13 @@ async def ask_helpers(
     ssl_context: ssl.SSLContext,
 ) -> tuple[ControlResponse | None, str | None, str | None]:
     """(response, failure, helper used): the first helper that answers with a valid body."""
-    failure: str | None = "unknown_failure: no test helper configured"
+    failure: str | None = NO_TEST_HELPER
     for helper in helpers:
-        try:
+        with map_failures() as caught:  # the deadline over the whole exchange
             async with asyncio.timeout(deadline):
                 response = await _ask(backend, helper, request, deadline, ssl_context)
-        except Exception as exc:
-            failure = failure_of(exc)
+        if caught.failure is not None:
+            failure = caught.failure
             continue
         if isinstance(response, str):
             failure = response
@@ -86,7 +88,7 @@ async def _ask(
     if exchange.status != 200:
         return Failure.HTTP_UNEXPECTED_STATUS_CODE
     try:
-        return _RESPONSE.decode(exchange.body)
+        return CONTROL_RESPONSE.decode(exchange.body)
     except (msgspec.DecodeError, json.JSONDecodeError):
         return Failure.JSON_PARSE_ERROR
 

@@ -35,7 +35,7 @@ class Learnt(msgspec.Struct, frozen=True):
 async def learn_address(
     backend: Backend, services: str, ca_file: str | None
 ) -> tuple[Learnt | None, str | None]:
-    """(answer, warning) from `POST {services}/api/v1/geolookup`; never raises."""
+    """(answer, warning) from `POST {services}/api/v1/geolookup`; never raises for the network."""
     exchange = await post_json(
         backend,
         services.rstrip("/") + "/api/v1/geolookup",

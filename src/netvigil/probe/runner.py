@@ -18,10 +18,9 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from netvigil.net.backend import Backend
-from netvigil.net.trace import Trace
-from netvigil.probe.politeness import HostLimiter
-from netvigil.probe.recording import Scrub, no_scrub
+from netvigil.probe.recording import Scrub, Trace, no_scrub
 from netvigil.probe.report import Location, envelope, report_id
+from netvigil.probe.steps import HostLimiter
 from netvigil.probe.webconnectivity import Settings, measure
 from netvigil.records import WebMeasurement
 

@@ -80,7 +80,10 @@ async def upload(
                 max_body=1 << 20,
             )
             if exchange.failure is None and exchange.status == 200:
-                answer = json.loads(exchange.body)
+                try:
+                    answer = json.loads(exchange.body)
+                except ValueError:  # not JSON, or not UTF-8: the collector's failure
+                    answer = None
                 return answer if isinstance(answer, dict) else "not a JSON object"
             error = exchange.failure or f"HTTP {exchange.status}: {exchange.body[:200]!r}"
             if exchange.failure is None and exchange.status < 500:
@@ -109,6 +112,8 @@ async def upload(
                             "format": "json",
                         },
                     )
+                    if isinstance(opened, dict) and "report_id" not in opened:
+                        opened = "no report_id in the collector's answer"
                     if isinstance(opened, str):
                         summary.failed += 1
                         summary.last_error = opened

@@ -1,6 +1,6 @@
 """Web Connectivity, as OONI's v0.5 probe measures it (ts-017; ooni.md §1.2–1.3).
 
-Steps, each recorded by :mod:`netvigil.net.trace`:
+Steps, each recorded as it completes (:mod:`netvigil.probe.steps`):
 
 1. resolve the URL's host with the system resolver (`classic`) and, when a resolver is
    configured, with DNS over UDP (late replies kept, E003);
@@ -23,19 +23,22 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
-from netvigil.failures import Failure
+from netvigil.failures import TOO_MANY_REDIRECTS, Failure
 from netvigil.net.backend import Backend
-from netvigil.net.connect import Endpoint, open_endpoint, tls_context
-from netvigil.net.dns import lookup_system, lookup_udp
+from netvigil.net.connect import tls_context
 from netvigil.net.http import MAX_BODY, REDIRECT_CODES, REQUEST_HEADERS, Browsing, round_trip
-from netvigil.net.trace import Trace
 from netvigil.probe.control import ask_helpers, control_request
-from netvigil.probe.politeness import HostLimiter
-from netvigil.probe.recording import Scrub, http_record, no_scrub
+from netvigil.probe.recording import Scrub, Trace, http_record, no_scrub
+from netvigil.probe.steps import (
+    Endpoint,
+    HostLimiter,
+    open_endpoint,
+    resolve_system,
+    resolve_udp,
+)
 from netvigil.records import ControlRequest, WebConnectivityKeys
 
 MAX_REDIRECTS = 10
-TOO_MANY_REDIRECTS = "unknown_failure: stopped after too many redirects"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,16 +68,20 @@ async def measure(
     limiter: HostLimiter | None = None,
     scrub: Scrub = no_scrub,
 ) -> tuple[WebConnectivityKeys, str | None]:
-    """Measure one URL: its test keys and the helper that answered; never raises."""
+    """Measure one URL: its test keys and the helper that answered.
+
+    What the network does is recorded, never raised; an exception is a bug in netvigil.
+    """
     scheme, host, port = _host_port(url)
     limiter = limiter or HostLimiter()
     headers = {name: [value] for name, value in REQUEST_HEADERS}
     async with asyncio.TaskGroup() as group:
         if settings.resolver is not None:
-            group.create_task(
-                lookup_udp(backend, trace, settings.resolver, host, 0, timeout=settings.dns_timeout)
+            udp = resolve_udp(
+                backend, trace, settings.resolver, host, 0, timeout=settings.dns_timeout
             )
-        addresses = await lookup_system(backend, trace, host, 0)
+            group.create_task(udp)
+        addresses = await resolve_system(backend, trace, host, 0)
         request = control_request(url, addresses, port, http_url=scheme == "http", headers=headers)
         control = group.create_task(
             ask_helpers(
@@ -117,7 +124,7 @@ async def _fetch_chain(
     for depth in range(MAX_REDIRECTS + 1):
         scheme, host, port = _host_port(current)
         if depth > 0:
-            addresses = await lookup_system(backend, trace, host, depth)
+            addresses = await resolve_system(backend, trace, host, depth)
         endpoint = await _connect_all(
             addresses,
             scheme,
@@ -157,20 +164,19 @@ async def _connect_all(
     context = tls_context(settings.ca_file)
 
     async def one(ip: str, port: int, fetch_body: bool, tls: bool) -> Endpoint:
-        async with limiter.slot(host):
-            return await open_endpoint(
-                backend,
-                trace,
-                ip,
-                port,
-                depth=depth,
-                fetch_body=fetch_body,
-                classic=True,
-                server_name=host if tls else None,
-                context=context,
-                connect_timeout=settings.connect_timeout,
-                tls_timeout=settings.tls_timeout,
-            )
+        return await open_endpoint(
+            backend,
+            trace,
+            limiter,
+            ip,
+            port,
+            host=host,
+            depth=depth,
+            fetch_body=fetch_body,
+            tls=context if tls else None,
+            connect_timeout=settings.connect_timeout,
+            tls_timeout=settings.tls_timeout,
+        )
 
     async with asyncio.TaskGroup() as group:
         fetching = [group.create_task(one(ip, port, True, scheme == "https")) for ip in addresses]
@@ -179,7 +185,7 @@ async def _connect_all(
             # E001: a valid certificate on 443 proves the address is the site's.
             checks = [group.create_task(one(ip, 443, False, True)) for ip in addresses]
     endpoints = [task.result() for task in fetching]
-    chosen = next((e for e in endpoints if e.failure is None), None)
+    chosen = next((e for e in endpoints if e.connection is not None), None)
     for endpoint in [*endpoints, *(task.result() for task in checks)]:
         if endpoint is not chosen:
             endpoint.close()
@@ -198,33 +204,46 @@ async def _get(
     scrub: Scrub,
 ) -> str | None:
     """GET over `endpoint`; the next URL when the response is a redirect to follow."""
-    assert endpoint.reader is not None and endpoint.writer is not None
+    connection = endpoint.connection
+    assert connection is not None
     target, sent = browsing.request(url)
     t0 = trace.now()
     async with limiter.slot(host):
         exchange = await round_trip(
-            endpoint.reader,
-            endpoint.writer,
+            connection.reader,
+            connection.writer,
             method="GET",
             target=target,
             headers=sent,
             deadline=settings.http_timeout,
             max_body=settings.max_body,
         )
-    endpoint.close()
+    connection.close()
     location = browsing.received(exchange)
     next_url: str | None = None
     failure = exchange.failure
     if failure is None and exchange.status in REDIRECT_CODES and location is not None:
-        candidate = urljoin(url, location.strip())
-        scheme, new_host, _ = _host_port(candidate) if candidate else ("", "", 0)
-        if scheme not in ("http", "https") or not new_host:
+        candidate = _redirect_target(url, location)
+        if candidate is None:
             failure = Failure.HTTP_INVALID_REDIRECT_LOCATION_HOST
         elif depth >= MAX_REDIRECTS:
             failure = TOO_MANY_REDIRECTS
         else:
             next_url = candidate
-    trace.requests.append(
-        http_record(url, endpoint, sent, exchange, failure, t0, trace.now(), scrub)
-    )
+    record = http_record(url, connection, sent, exchange, failure, t0, trace.now(), scrub)
+    trace.record(record, endpoint.transaction_id, endpoint.tags)
     return next_url
+
+
+def _redirect_target(url: str, location: str) -> str | None:
+    """The URL a `Location` sends us to, or None when it names no http(s) host we can use.
+
+    A server chooses the `Location`: a malformed one (`http://[x/`, a port over 65535, a
+    label IDNA refuses) is the server's failure, recorded, not an error of the probe.
+    """
+    try:
+        candidate = urljoin(url, location.strip())
+        scheme, host, _ = _host_port(candidate) if candidate else ("", "", 0)
+    except ValueError:  # from urllib, or IDNA's UnicodeError (a ValueError too)
+        return None
+    return candidate if scheme in ("http", "https") and host else None

@@ -25,6 +25,7 @@ from netvigil.bodies import BadBody, decode
 from netvigil.net.backend import Backend
 from netvigil.records import ControlRequest
 from netvigil.testhelper.measure import HelperSettings, control, no_asn
+from netvigil.testlists import url_problem
 
 MAX_REQUEST = 1 << 24
 IN_FLIGHT = 25  # twice that for User-Agents starting `ooniprobe-` (oohelperd handler.go)
@@ -66,8 +67,10 @@ def create_app(
                 th_request = decode(bytes(body), ControlRequest)
             except BadBody as exc:
                 return _error(400, f"not a test-helper request: {exc}")
-            if not th_request.http_request.startswith(("http://", "https://")):
-                return _error(400, "http_request must be an http:// or https:// URL")
+            # The probe's own check of a URL (testlists.url_problem): a URL it would not
+            # measure is refused here before any connection, not a 500 further down.
+            if (problem := url_problem(th_request.http_request)) is not None:
+                return _error(400, f"http_request: {problem}")
             answer = await control(th_request, backend, settings, asn_of)
             return Response(msgspec.json.encode(answer), media_type="application/json")
         finally:

@@ -21,11 +21,11 @@ import msgspec
 
 from netvigil.addresses import is_bogon, join_host_port, parse_ip
 from netvigil.analysis.traces import title_of
-from netvigil.failures import Failure, FailureKind, failure_of, kind_of
+from netvigil.failures import Failure, FailureKind, kind_of
 from netvigil.net.backend import Backend
-from netvigil.net.connect import Endpoint, open_endpoint, tls_context
+from netvigil.net.connect import Connection, connect_tcp, tls_context, tls_handshake
+from netvigil.net.errors import map_failures
 from netvigil.net.http import REDIRECT_CODES, REQUEST_HEADERS, Browsing, round_trip
-from netvigil.net.trace import Trace
 from netvigil.records import (
     ControlDNS,
     ControlHTTPRequest,
@@ -34,6 +34,8 @@ from netvigil.records import (
     ControlResponse,
     ControlTCPConnect,
     ControlTLSHandshake,
+    TCPConnect,
+    TLSHandshake,
 )
 
 MAX_BODY = 1 << 24
@@ -113,6 +115,12 @@ async def control(
     )
 
 
+def _host_port(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").encode("idna").decode("ascii")
+    return parts.scheme, host, parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def _ip_of(endpoint: str) -> str:
     host = endpoint.rsplit(":", 1)[0]
     return host[1:-1] if host.startswith("[") else host
@@ -121,11 +129,26 @@ def _ip_of(endpoint: str) -> str:
 async def _resolve(backend: Backend, host: str, timeout: float) -> tuple[str | None, list[str]]:
     if parse_ip(host) is not None:
         return None, [host]
-    try:
+    addresses: list[str] = []
+    with map_failures() as caught:
         async with asyncio.timeout(timeout):
-            return None, await backend.resolve(host)
-    except Exception as exc:
-        return _legacy_dns(failure_of(exc)), []
+            addresses = await backend.resolve(host)
+    if caught.failure is not None:
+        return _legacy_dns(caught.failure), []
+    return None, addresses
+
+
+async def _open(
+    backend: Backend, ip: str, port: int, server_name: str | None, settings: HelperSettings
+) -> tuple[Connection | None, TCPConnect, TLSHandshake | None]:
+    """TCP and, with `server_name`, TLS: the connection if it worked, and the steps' records."""
+    timeout = settings.endpoint_timeout
+    connection, connect = await connect_tcp(backend, ip, port, timeout=timeout)
+    if connection is None or server_name is None:
+        return connection, connect, None
+    context = tls_context(settings.ca_file)
+    secured, handshake = await tls_handshake(connection, server_name, context, timeout=timeout)
+    return secured, connect, handshake
 
 
 async def _endpoints(
@@ -135,38 +158,27 @@ async def _endpoints(
     backend: Backend,
     settings: HelperSettings,
 ) -> tuple[dict[str, ControlTCPConnect], dict[str, ControlTLSHandshake]]:
-    context = tls_context(settings.ca_file)
-
-    async def one(endpoint: str) -> Endpoint:
+    async def one(endpoint: str) -> tuple[Connection | None, TCPConnect, TLSHandshake | None]:
         port = int(endpoint.rsplit(":", 1)[1])
-        return await open_endpoint(
-            backend,
-            Trace(),
-            _ip_of(endpoint),
-            port,
-            depth=0,
-            fetch_body=False,
-            classic=False,
-            server_name=host if port in tls_ports else None,
-            context=context,
-            connect_timeout=settings.endpoint_timeout,
-            tls_timeout=settings.endpoint_timeout,
-        )
+        server_name = host if port in tls_ports else None
+        return await _open(backend, _ip_of(endpoint), port, server_name, settings)
 
     async with asyncio.TaskGroup() as group:
         tasks = {ep: group.create_task(one(ep)) for ep in endpoints}
     tcp: dict[str, ControlTCPConnect] = {}
     tls: dict[str, ControlTLSHandshake] = {}
     for endpoint, task in tasks.items():
-        result = task.result()
-        result.close()
-        if result.tls:  # connected: the failure, if any, was the handshake's
+        connection, connect, handshake = task.result()
+        if connection is not None:
+            connection.close()
+        if handshake is not None:  # connected: the failure, if any, was the handshake's
             tcp[endpoint] = ControlTCPConnect(status=True, failure=None)
             tls[endpoint] = ControlTLSHandshake(
-                server_name=host, status=result.failure is None, failure=result.failure
+                server_name=host, status=handshake.failure is None, failure=handshake.failure
             )
         else:
-            failure = None if result.failure is None else _legacy_connect(result.failure)
+            failure = connect.status.failure
+            failure = None if failure is None else _legacy_connect(failure)
             tcp[endpoint] = ControlTCPConnect(status=failure is None, failure=failure)
     return tcp, tls
 
@@ -177,10 +189,13 @@ async def _fetch(
     """GET with redirects and cookies; a failure at any hop is the result's failure."""
     browsing = Browsing(REQUEST_HEADERS)
     addrs = first_addrs
-    context = tls_context(settings.ca_file)
+    location = ""  # where the last response sent us
     for hop in range(11):
-        parts = urlsplit(url)
-        host = (parts.hostname or "").encode("idna").decode("ascii")
+        try:  # a redirect's URL is the server's choice: it may name no usable host or port
+            url = urljoin(url, location)
+            scheme, host, port = _host_port(url)
+        except ValueError:  # urllib's, or IDNA's UnicodeError (a ValueError too)
+            return _failed(Failure.UNKNOWN_ERROR)
         if hop > 0:
             failure, addrs = await _resolve(backend, host, settings.dns_timeout)
             if failure is not None:
@@ -188,38 +203,26 @@ async def _fetch(
         usable = [ip for ip in addrs if settings.allow_private or not is_bogon(ip)]
         if not usable:
             return _failed(Failure.DNS_LOOKUP_ERROR if not addrs else Failure.UNKNOWN_ERROR)
-        https = parts.scheme == "https"
-        endpoint = await open_endpoint(
-            backend,
-            Trace(),
-            usable[0],
-            parts.port or (443 if https else 80),
-            depth=hop,
-            fetch_body=True,
-            classic=False,
-            server_name=host if https else None,
-            context=context,
-            connect_timeout=settings.endpoint_timeout,
-            tls_timeout=settings.endpoint_timeout,
-        )
-        if endpoint.failure is not None or endpoint.reader is None or endpoint.writer is None:
-            return _failed(_legacy_http(endpoint.failure or ""))
+        sni = host if scheme == "https" else None
+        connection, connect, handshake = await _open(backend, usable[0], port, sni, settings)
+        if connection is None:
+            failure = handshake.failure if handshake else connect.status.failure
+            return _failed(_legacy_http(failure or ""))
         target, headers = browsing.request(url)
         exchange = await round_trip(
-            endpoint.reader,
-            endpoint.writer,
+            connection.reader,
+            connection.writer,
             method="GET",
             target=target,
             headers=headers,
             deadline=settings.http_timeout,
             max_body=MAX_BODY,
         )
-        endpoint.close()
+        connection.close()
         if exchange.failure is not None:
             return _failed(_legacy_http(exchange.failure))
-        location = browsing.received(exchange)
+        location = browsing.received(exchange) or ""
         if exchange.status in REDIRECT_CODES and location:
-            url = urljoin(url, location)
             continue
         first: dict[str, str] = {}
         for name, value in exchange.headers:
