@@ -105,8 +105,8 @@ def test_legacy_go_probe_measurements_use_v04_rules() -> None:
 ALL_KEYS = (*VERDICT_KEYS, "body_length_match", "headers_match", "status_code_match", "title_match")
 _BODY = ("body_proportion", "body_length_match", "title_match")
 # Where Measurement Kit's keys (0.0.1-0.3.x) differ from v0.4's (docs/design/003): file name
-# and line (None: a one-measurement file) -> the keys that differ. Each measurement is both
-# a fastpath file and a line of the corpus's JSONL.
+# and line (None: a one-measurement file) -> the keys that differ. Each measurement is a
+# line of the corpus's JSONL and a fastpath file (report1 and report2 are two files each).
 MEASUREMENT_KIT_DIFFERS = {
     ("bug_351.json", None): ("blocking", "accessible", "body_proportion"),
     ("ooni-webconnectivity-corpus.jsonl", 2): ("blocking", "accessible", "body_proportion"),
