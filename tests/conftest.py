@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from netvigil.server import create_app
-from tests.incidents.coalition import Coalition
+from netvigil.incidents.instance import Instance
+from tests.incidents.coalition import PUBLIC_URL, Coalition, incident_app
 from tests.incidents.databases import BACKENDS, Cluster, cluster
+from tests.incidents.world import Known
 from tests.observatory.live import Live, live_server
-
-PUBLIC_URL = "https://netvigil.example"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -42,10 +41,12 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.fixture
 def coalition(database_url: str, tmp_path: Path) -> Iterator[Coalition]:
-    """The server with incidents on `database_url`, and a coalition in it."""
-    app = create_app(tmp_path, database=database_url, public_url=PUBLIC_URL)
-    with TestClient(app) as client:
-        yield Coalition(client)
+    """The incident routes alone on `database_url`, and a coalition in it. The observatory
+    holds no measurement (`Known({})`): a measurement given as evidence is not found."""
+    instance = Instance(tmp_path, url=PUBLIC_URL, evidence=Known({}), database=database_url)
+    with TestClient(incident_app(instance)) as client:
+        yield Coalition(client, instance)
+    instance.engine.dispose()
 
 
 @pytest.fixture(scope="session")

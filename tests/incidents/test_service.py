@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from netvigil.incidents import db
 from netvigil.incidents.access import ANONYMOUS, OPERATOR
-from netvigil.incidents.service import Forbidden, NotFound
+from netvigil.incidents.errors import Forbidden, NotFound
 from netvigil.incidents.signing import verify
 from netvigil.incidents.validate import InvalidIncident
 from tests.incidents.world import MEASUREMENT, World, incident

@@ -20,12 +20,11 @@ from starlette.testclient import TestClient
 
 from netvigil.incidents import db
 from netvigil.incidents.access import OPERATOR
+from netvigil.incidents.delivery import deliver_due
 from netvigil.incidents.instance import Instance
-from netvigil.incidents.webhooks import deliver_due
 from netvigil.net.backend import AsyncioBackend
-from netvigil.server import create_app
-from tests.incidents.coalition import Coalition
-from tests.incidents.world import Clock
+from tests.incidents.coalition import Coalition, incident_app
+from tests.incidents.world import Clock, Known
 
 
 class Receiver:
@@ -69,10 +68,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def quiet(database_url: str, tmp_path: Path, clock: Clock) -> Coalition:
-    """The app without its background loops (no lifespan): the test delivers, on its clock."""
-    app = create_app(tmp_path, database=database_url, public_url="https://n.example", now=clock)
-    return Coalition(TestClient(app))
+def quiet(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[Coalition]:
+    """The incident routes without background loops: the test delivers, on its clock."""
+    instance = Instance(
+        tmp_path, url="https://n.example", evidence=Known({}), database=database_url, now=clock
+    )
+    yield Coalition(TestClient(incident_app(instance)), instance)
+    instance.engine.dispose()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from netvigil.cli.incidents import (
 
 def _actor(session: Session, org: str | None) -> str:
     from netvigil.incidents.access import can_manage_org
-    from netvigil.incidents.service import Forbidden
+    from netvigil.incidents.errors import Forbidden
 
     if not can_manage_org(session.who, org):
         raise Forbidden("this needs an admin of that organisation (or the coalition)")
@@ -116,9 +116,7 @@ def key_command(
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Make an API key (printed once), or revoke one with --revoke ID."""
-    import sqlalchemy as sa
-
-    from netvigil.incidents import accounts, db
+    from netvigil.incidents import accounts, keys
 
     if (member is None) == (revoke is None):
         raise fail("name a MEMBER to make a key, or --revoke ID (not both)")
@@ -126,18 +124,16 @@ def key_command(
     instance = session.instance
     if revoke is not None:
         ident = revoke.split("_")[1] if revoke.startswith("nvk_") and revoke.count("_") else revoke
-        _run(lambda: accounts.revoke_key(instance.engine, ident, session.who, instance.now()))
+        _run(lambda: keys.revoke_key(instance.engine, ident, session.who, instance.now()))
         out.print(f"revoked key {ident}")
         return
     with instance.engine.connect() as connection:
-        org = connection.execute(
-            sa.select(db.members.c.org_id).where(db.members.c.id == member)
-        ).scalar()
+        org = accounts.org_of(connection, str(member))
     if org is None:
         raise fail(f"no member {member!r}")
     wanted = [s.strip() for s in scopes.split(",") if s.strip()]
     key = _run(
-        lambda: accounts.create_key(
+        lambda: keys.create_key(
             instance.engine,
             str(member),
             wanted,

@@ -66,7 +66,7 @@ def _open(
     acting: str | None = None,
 ) -> Session:
     from netvigil.datadir import DataDirError, ensure, resolve_data_dir
-    from netvigil.incidents import accounts
+    from netvigil.incidents import keys
     from netvigil.incidents.access import OPERATOR
     from netvigil.incidents.evidence import ObservatoryEvidence
     from netvigil.incidents.instance import Instance
@@ -84,7 +84,7 @@ def _open(
         raise fail(f"cannot open the incident database: {exc}".splitlines()[0]) from None
     who = OPERATOR
     if api_key is not None:
-        found = accounts.by_key(instance.engine, api_key, instance.now())
+        found = keys.by_key(instance.engine, api_key, instance.now())
         if found is None:
             raise fail("--api-key: invalid, expired or revoked")
         who = found
@@ -97,17 +97,9 @@ def _open(
 
 def _member(instance: Any, name: str) -> Any:
     """The operator acting as a named member, with that member's role (and its rules)."""
-    import sqlalchemy as sa
+    from netvigil.incidents import accounts
 
-    from netvigil.incidents import accounts, db
-
-    with instance.engine.connect() as connection:
-        ident = connection.execute(
-            sa.select(db.members.c.id).where(
-                sa.or_(db.members.c.name == name, db.members.c.id == name)
-            )
-        ).scalar()
-        found = accounts.member(connection, ident) if ident is not None else None
+    found = accounts.named(instance.engine, name)
     if found is None:
         raise fail(f"--as: no member {name!r}")
     return found
@@ -115,9 +107,7 @@ def _member(instance: Any, name: str) -> Any:
 
 def _run(action: Any) -> Any:
     """Run an operation; the service's refusals become one-line errors."""
-    from netvigil.incidents.accounts import AccountError, KeyRefused, NoKey
-    from netvigil.incidents.filters import BadFilter
-    from netvigil.incidents.service import Forbidden, NotFound
+    from netvigil.incidents.errors import IncidentError
     from netvigil.incidents.validate import InvalidIncident
 
     try:
@@ -126,7 +116,7 @@ def _run(action: Any) -> Any:
         for problem in exc.problems[1:]:
             out.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         raise fail(str(exc)) from None
-    except (NotFound, Forbidden, BadFilter, AccountError, KeyRefused, NoKey) as exc:
+    except IncidentError as exc:
         raise fail(str(exc)) from None
 
 
