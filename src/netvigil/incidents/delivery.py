@@ -52,9 +52,10 @@ class Deliveries:
         allow_private: bool = False,
         context: ssl.SSLContext | None = None,
         concurrent: int = CONCURRENT,
+        deadline: float = DEADLINE,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.engine, self.backend, self.wall = engine, backend, wall
+        self.engine, self.backend, self.wall, self.deadline = engine, backend, wall, deadline
         self.context = context or tls_context(None)
         self.allow: Callable[[str], bool] = (
             (lambda a: True) if allow_private else (lambda a: not is_bogon(a))
@@ -99,7 +100,7 @@ class Deliveries:
                     self.backend,
                     row.url,
                     row.payload.encode(),
-                    deadline=DEADLINE,
+                    deadline=self.deadline,
                     ssl_context=self.context,
                     max_body=64 << 10,
                     headers=headers,

@@ -21,7 +21,7 @@ from uuid6 import uuid7
 
 from netvigil.incidents import accounts, db, keys, store, subscribers, webhooks
 from netvigil.incidents.access import Principal, can_read_audit
-from netvigil.incidents.delivery import Deliveries
+from netvigil.incidents.delivery import DEADLINE, Deliveries
 from netvigil.incidents.errors import Forbidden, OverQuota
 from netvigil.incidents.events import AuditEntry, AuditLine
 from netvigil.incidents.filters import BadFilter, Filter, parse_filter
@@ -159,9 +159,14 @@ class Instance:
 
     # --- background work -------------------------------------------------------------------
 
-    async def run(self, backend: Backend, *, allow_private: bool) -> None:
-        """Release embargoes and deliver webhooks, side by side, until cancelled."""
-        deliveries = Deliveries(self.engine, backend, allow_private=allow_private)
+    async def run(
+        self, backend: Backend, *, allow_private: bool, deadline: float = DEADLINE
+    ) -> None:
+        """Release embargoes and deliver webhooks (each delivery within `deadline` seconds),
+        side by side, until cancelled."""
+        deliveries = Deliveries(
+            self.engine, backend, allow_private=allow_private, deadline=deadline
+        )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.release_embargoes(DELIVERY_INTERVAL))
             group.create_task(deliveries.run(self.now, DELIVERY_INTERVAL))
