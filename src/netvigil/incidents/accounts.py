@@ -1,14 +1,13 @@
 """Organisations, members and sharing groups (API keys: keys.py; logging in: logins.py).
 
-- API keys: keys.py.
-- Passwords are hashed with scrypt (stdlib; N=2^14, r=8, p=1, 16-byte salt).
-Every change is written to the audit log (reliability.md §6, S5).
+Passwords are hashed with scrypt (stdlib; N=2^14, r=8, p=1, 16-byte salt). Every change is
+written to the audit log (reliability.md §6, S5).
 
 This module is the accounts' store as well as their rules, on purpose: each function is one
 transaction whose checks and writes belong together (a name must be free *in* the
-transaction that takes it; a key's scopes are checked against the member's role as read in
-the transaction that stores the key), and no other module reads these tables except through
-it (logins.py keeps the login counters, sessions and device cookies the same way).
+transaction that takes it; an organisation must exist in the one that adds its member), and
+no other module reads these tables except through it and keys.py (logins.py keeps the login
+counters, sessions and device cookies the same way).
 """
 
 from __future__ import annotations
