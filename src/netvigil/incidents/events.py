@@ -26,12 +26,6 @@ from netvigil.incidents.model import Incident
 EventType = Literal[
     "incident.created", "incident.updated", "incident.published", "incident.retracted"
 ]
-EVENTS: tuple[EventType, ...] = (
-    "incident.created",
-    "incident.updated",
-    "incident.published",
-    "incident.retracted",
-)
 
 
 def digest(value: Any) -> str:
