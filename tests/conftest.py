@@ -12,12 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 
-from netvigil.incidents.instance import Instance
-from tests.incidents.coalition import PUBLIC_URL, Coalition, incident_app
+from tests.incidents.coalition import Coalition, coalition_on
 from tests.incidents.databases import BACKENDS, Cluster, cluster
-from tests.incidents.world import Known
 from tests.observatory.live import Live, live_server
 
 
@@ -41,12 +38,9 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.fixture
 def coalition(database_url: str, tmp_path: Path) -> Iterator[Coalition]:
-    """The incident routes alone on `database_url`, and a coalition in it. The observatory
-    holds no measurement (`Known({})`): a measurement given as evidence is not found."""
-    instance = Instance(tmp_path, url=PUBLIC_URL, evidence=Known({}), database=database_url)
-    with TestClient(incident_app(instance)) as client:
-        yield Coalition(client, instance)
-    instance.engine.dispose()
+    """The incident routes alone on `database_url`, and a coalition in it (coalition.py)."""
+    with coalition_on(database_url, tmp_path) as found:
+        yield found
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,12 @@ tests need, and nothing that could deliver a webhook or take a core while they r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 from starlette.applications import Starlette
@@ -19,6 +22,7 @@ from netvigil.incidents import accounts, api, keys, pages
 from netvigil.incidents.access import OPERATOR, Principal
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.model import IncidentInput
+from tests.incidents.world import Known
 
 PASSWORD = "correct horse battery staple"
 PUBLIC_URL = "https://netvigil.example"
@@ -31,10 +35,23 @@ def incident_app(instance: Instance) -> Starlette:
     return Starlette(routes=[*api.routes(instance), *pages.routes(instance)])
 
 
+@contextlib.contextmanager
+def coalition_on(
+    database_url: str, folder: Path, *, passwords: bool = False
+) -> Iterator[Coalition]:
+    """The incident routes alone on `database_url`, and a coalition in it. The observatory
+    holds no measurement (`Known({})`): a measurement given as evidence is not found."""
+    instance = Instance(folder, url=PUBLIC_URL, evidence=Known({}), database=database_url)
+    with TestClient(incident_app(instance)) as client:
+        yield Coalition(client, instance, passwords=passwords)
+    instance.engine.dispose()
+
+
 class Coalition:
     """The app on a real database, three organisations, a key per role, one object per cell."""
 
-    def __init__(self, client: TestClient, instance: Instance) -> None:
+    def __init__(self, client: TestClient, instance: Instance, *, passwords: bool = False) -> None:
+        """`passwords`: give every member one (for `browser`; each costs a scrypt)."""
         self.client, self.instance = client, instance
         engine, now, op = self.instance.engine, dt.datetime.now(dt.UTC), "operator"
         self.orgs = {
@@ -54,7 +71,13 @@ class Coalition:
         self.members: dict[str, str] = {}
         for name, (org, role) in people.items():
             member = accounts.create_member(
-                engine, self.orgs[org], name, role, password=PASSWORD, actor=op, now=now
+                engine,
+                self.orgs[org],
+                name,
+                role,
+                password=PASSWORD if passwords else None,
+                actor=op,
+                now=now,
             )
             self.members[name] = member
             scopes = {"read", "write"} | ({"publish", "admin"} if role != "member" else set())

@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from netvigil.server import create_app
-from tests.incidents.coalition import LEVELS, OWNERS, PUBLIC_URL, Coalition
+from tests.incidents.coalition import LEVELS, OWNERS, PUBLIC_URL, Coalition, coalition_on
 
 ROLES = ("anonymous", "a_member", "b_member", "a_admin", "coalition_admin", "a_read_key")
 
@@ -341,7 +341,15 @@ def test_the_whole_server_every_route_has_a_row_and_the_others_carry_no_incident
     assert problems == []
 
 
-def test_pages_show_and_change_only_what_the_rules_allow(coalition: Coalition) -> None:
+@pytest.fixture
+def members(database_url: str, tmp_path: Path) -> Iterator[Coalition]:
+    """The coalition with passwords: its members log in to the pages."""
+    with coalition_on(database_url, tmp_path, passwords=True) as found:
+        yield found
+
+
+def test_pages_show_and_change_only_what_the_rules_allow(members: Coalition) -> None:
+    coalition = members
     problems: list[tuple[object, ...]] = []
     sessions = {role: coalition.browser(role) for role in PAGE_ROLES}
     for role, (client, _) in sessions.items():
