@@ -111,7 +111,10 @@ OPTIONS = [
 
 
 def on_instance(command: Callable[..., None]) -> Callable[..., None]:
-    """`command` as Typer is to see it: its `where` parameter as the four options."""
+    """`command` as Typer is to see it: its `where` parameter as the four options.
+
+    Typer reads a command's options from `inspect.signature`, which honours
+    `__signature__`: the wrapper shows the four in `where`'s place and gathers them back."""
     signature = inspect.signature(command, eval_str=True)
     shown = [
         p for q in signature.parameters.values() for p in (OPTIONS if q.name == "where" else [q])
