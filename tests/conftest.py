@@ -12,14 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 
-from netvigil.server import create_app
-from tests.incidents.coalition import Coalition
+from tests.incidents.coalition import Coalition, coalition_on
 from tests.incidents.databases import BACKENDS, Cluster, cluster
 from tests.observatory.live import Live, live_server
-
-PUBLIC_URL = "https://netvigil.example"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -42,10 +38,9 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.fixture
 def coalition(database_url: str, tmp_path: Path) -> Iterator[Coalition]:
-    """The server with incidents on `database_url`, and a coalition in it."""
-    app = create_app(tmp_path, database=database_url, public_url=PUBLIC_URL)
-    with TestClient(app) as client:
-        yield Coalition(client)
+    """The incident routes alone on `database_url`, and a coalition in it (coalition.py)."""
+    with coalition_on(database_url, tmp_path) as found:
+        yield found
 
 
 @pytest.fixture(scope="session")

@@ -221,3 +221,16 @@ def test_the_example_is_valid_as_printed(folder: tuple[Path, str], tmp_path: Pat
     assert made["kind"] == "website_blocking" and made["targets"][0]["value"] == "www.bbc.com"
     code, _, err = run("incidents", "create", "--org", "Org A", data=data, database=db)
     assert code == 1 and "--example" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["create", "list", "show", "org", "member", "key", "group", "export", "publish", "retract"],
+)
+def test_every_command_on_an_instance_takes_the_four_options_in_one_place(command: str) -> None:
+    result = runner.invoke(app, ["incidents", command, "--help"], env={"COLUMNS": "100"})
+    options = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  --")]
+    where = ["--data-dir", "--api-key", "--database", "--public-url"]
+    start = options.index("--data-dir")
+    assert result.exit_code == 0 and options[start : start + 4] == where
+    assert result.stdout.count("http://127.0.0.1:8000]") == 1  # --public-url's default

@@ -1,33 +1,58 @@
-"""A coalition on a running app: three organisations, an API key per role, and objects
-made at any level by either author, each carrying unique canary strings."""
+"""A coalition on an app: three organisations, an API key per role, and objects made at any
+level by either author, each carrying unique canary strings.
+
+`incident_app` is the incident routes alone (API and pages) over an instance, without the
+rest of the server (no archive, no pipeline process, no background loops): what the incident
+tests need, and nothing that could deliver a webhook or take a core while they run."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from netvigil.incidents import accounts
+from netvigil.incidents import accounts, api, keys, pages
 from netvigil.incidents.access import OPERATOR, Principal
+from netvigil.incidents.instance import Instance
 from netvigil.incidents.model import IncidentInput
+from tests.incidents.world import Known
 
 PASSWORD = "correct horse battery staple"
+PUBLIC_URL = "https://netvigil.example"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LEVELS = ("draft", "named", "group", "coalition", "federated", "public")
 OWNERS = ("A", "B")
 
 
+def incident_app(instance: Instance) -> Starlette:
+    return Starlette(routes=[*api.routes(instance), *pages.routes(instance)])
+
+
+@contextlib.contextmanager
+def coalition_on(
+    database_url: str, folder: Path, *, passwords: bool = False
+) -> Iterator[Coalition]:
+    """The incident routes alone on `database_url`, and a coalition in it. The observatory
+    holds no measurement (`Known({})`): a measurement given as evidence is not found."""
+    instance = Instance(folder, url=PUBLIC_URL, evidence=Known({}), database=database_url)
+    with TestClient(incident_app(instance)) as client:
+        yield Coalition(client, instance, passwords=passwords)
+    instance.engine.dispose()
+
+
 class Coalition:
     """The app on a real database, three organisations, a key per role, one object per cell."""
 
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        state: Any = client.app.state  # type: ignore[attr-defined]
-        self.instance = state.incidents
+    def __init__(self, client: TestClient, instance: Instance, *, passwords: bool = False) -> None:
+        """`passwords`: give every member one (for `browser`; each costs a scrypt)."""
+        self.client, self.instance = client, instance
         engine, now, op = self.instance.engine, dt.datetime.now(dt.UTC), "operator"
         self.orgs = {
             name: accounts.create_org(engine, f"Org {name}", actor=op, now=now)
@@ -46,15 +71,19 @@ class Coalition:
         self.members: dict[str, str] = {}
         for name, (org, role) in people.items():
             member = accounts.create_member(
-                engine, self.orgs[org], name, role, password=PASSWORD, actor=op, now=now
+                engine,
+                self.orgs[org],
+                name,
+                role,
+                password=PASSWORD if passwords else None,
+                actor=op,
+                now=now,
             )
             self.members[name] = member
             scopes = {"read", "write"} | ({"publish", "admin"} if role != "member" else set())
-            self.keys[name] = accounts.create_key(
-                engine, member, scopes, days=30, actor=op, now=now
-            )
+            self.keys[name] = keys.create_key(engine, member, scopes, days=30, actor=op, now=now)
             if name == "a_member":
-                self.keys["a_read_key"] = accounts.create_key(
+                self.keys["a_read_key"] = keys.create_key(
                     engine, member, {"read"}, days=30, actor=op, now=now
                 )
         self.objects = {(lvl, own): self.make(lvl, own) for lvl in LEVELS for own in OWNERS}

@@ -51,7 +51,8 @@ def test_bad_input_is_a_clear_400_and_stores_nothing(
         "/api/v1/incidents", json={**GOOD, **change}, headers=coalition.headers("a_member")
     )
     assert answer.status_code == 400
-    assert message in answer.json()["error"] or any(message in p for p in answer.json()["problems"])
+    (problem,) = answer.json()["problems"]  # one problem, which is also the message
+    assert message in problem and answer.json()["error"] == problem
     assert stored(coalition) == before
 
 

@@ -51,21 +51,20 @@ def test_stix_bundle_validates_with_stix2(coalition: Coalition) -> None:
     assert kinds.count("incident") == len(readable(coalition))
     assert {"identity", "location", "relationship", "marking-definition"} <= set(kinds)
     markings = {o.name for o in bundle.objects if o.type == "marking-definition"}
-    assert (
-        markings <= {"TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED"} and "TLP:CLEAR" in markings
-    )
+    assert markings == {i["tlp"] for i in readable(coalition) if i["tlp"]}
     for incident in (o for o in bundle.objects if o.type == "incident"):
         assert incident.object_marking_refs and incident.created_by_ref.startswith("identity--")
 
 
 def test_misp_events_load_in_pymisp(coalition: Coalition) -> None:
-    events = export(coalition, "misp").json()
-    assert len(events) == len(readable(coalition))
-    for item in events:
+    events, incidents = export(coalition, "misp").json(), readable(coalition)
+    assert len(events) == len(incidents)
+    for item, incident in zip(events, incidents, strict=True):
         loaded = MISPEvent()
         loaded.load(item)
         assert loaded.info and loaded.attributes
-        assert any(tag.name.startswith("tlp:") for tag in loaded.tags)
+        tlp = [tag.name for tag in loaded.tags if tag.name.startswith("tlp:")]
+        assert tlp == ([incident["tlp"].lower()] if incident["tlp"] else [])
 
 
 def test_atom_feeds_are_atom(coalition: Coalition) -> None:

@@ -94,7 +94,7 @@ class World:
                 org,
                 name,
                 role.value,
-                password="correct horse battery",
+                password=None,  # the service needs none; hashing one costs a scrypt
                 actor=op,
                 now=now,
             )

@@ -14,41 +14,37 @@ from typing import Annotated
 import typer
 
 from netvigil.cli.console import fail
-from netvigil.cli.incidents import (
-    DatabaseOpt,
-    DataDirOpt,
-    KeyOpt,
+from netvigil.cli.incident_session import (
+    LOCAL,
     Session,
-    UrlOpt,
-    _open,
-    _org,
-    _run,
+    Where,
+    on_instance,
+    org_named,
     out,
+    run,
 )
 
 
 def _actor(session: Session, org: str | None) -> str:
     from netvigil.incidents.access import can_manage_org
-    from netvigil.incidents.service import Forbidden
+    from netvigil.incidents.errors import Forbidden
 
     if not can_manage_org(session.who, org):
         raise Forbidden("this needs an admin of that organisation (or the coalition)")
     return str(session.who.member_id or "operator")
 
 
+@on_instance
 def org_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The organisation's name.")],
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    where: Where = LOCAL,
 ) -> None:
     """Add an organisation."""
     from netvigil.incidents import accounts
 
-    session = _open(data_dir, api_key, database, url)
+    session = where.open()
     instance = session.instance
-    ident = _run(
+    ident = run(
         lambda: accounts.create_org(
             instance.engine, name, actor=_actor(session, None), now=instance.now()
         )
@@ -56,6 +52,7 @@ def org_command(
     out.print(f"organisation {name!r}: {ident}")
 
 
+@on_instance
 def member_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The member's login name.")],
     org: Annotated[str, typer.Option("--org", metavar="ORG", help="Organisation name or id.")],
@@ -66,20 +63,17 @@ def member_command(
         bool,
         typer.Option("--password-stdin", help="Read a password (for the web pages) from stdin."),
     ] = False,
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    where: Where = LOCAL,
 ) -> None:
     """Add a member to an organisation."""
     from netvigil.incidents import accounts
 
-    session = _open(data_dir, api_key, database, url)
-    instance, org_id = session.instance, _org(session, org)
+    session = where.open()
+    instance, org_id = session.instance, org_named(session, org)
     if role == "coalition_admin" and session.who.kind != "operator":
         raise fail("only the operator names coalition admins")
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    ident = _run(
+    ident = run(
         lambda: accounts.create_member(
             instance.engine,
             str(org_id),
@@ -93,6 +87,7 @@ def member_command(
     out.print(f"member {name!r} ({role}): {ident}")
 
 
+@on_instance
 def key_command(
     member: Annotated[
         str | None, typer.Argument(metavar="MEMBER", help="The member's id (to make a key).")
@@ -110,34 +105,27 @@ def key_command(
         str | None,
         typer.Option("--revoke", metavar="ID", help="Revoke the key with this id (nvk_ID_...)."),
     ] = None,
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    where: Where = LOCAL,
 ) -> None:
     """Make an API key (printed once), or revoke one with --revoke ID."""
-    import sqlalchemy as sa
-
-    from netvigil.incidents import accounts, db
+    from netvigil.incidents import accounts, keys
 
     if (member is None) == (revoke is None):
         raise fail("name a MEMBER to make a key, or --revoke ID (not both)")
-    session = _open(data_dir, api_key, database, url)
+    session = where.open()
     instance = session.instance
     if revoke is not None:
         ident = revoke.split("_")[1] if revoke.startswith("nvk_") and revoke.count("_") else revoke
-        _run(lambda: accounts.revoke_key(instance.engine, ident, session.who, instance.now()))
+        run(lambda: keys.revoke_key(instance.engine, ident, session.who, instance.now()))
         out.print(f"revoked key {ident}")
         return
     with instance.engine.connect() as connection:
-        org = connection.execute(
-            sa.select(db.members.c.org_id).where(db.members.c.id == member)
-        ).scalar()
+        org = accounts.org_of(connection, str(member))
     if org is None:
         raise fail(f"no member {member!r}")
     wanted = [s.strip() for s in scopes.split(",") if s.strip()]
-    key = _run(
-        lambda: accounts.create_key(
+    key = run(
+        lambda: keys.create_key(
             instance.engine,
             str(member),
             wanted,
@@ -150,23 +138,21 @@ def key_command(
     sys.stdout.write(key + "\n")
 
 
+@on_instance
 def group_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The sharing group's name.")],
     orgs: Annotated[
         list[str], typer.Option("--org", metavar="ORG", help="A member organisation (repeat).")
     ],
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    where: Where = LOCAL,
 ) -> None:
     """Add a sharing group of organisations."""
     from netvigil.incidents import accounts
 
-    session = _open(data_dir, api_key, database, url)
+    session = where.open()
     instance = session.instance
-    ids = [str(_org(session, o)) for o in orgs]
-    ident = _run(
+    ids = [str(org_named(session, o)) for o in orgs]
+    ident = run(
         lambda: accounts.create_group(
             instance.engine, name, ids, actor=_actor(session, None), now=instance.now()
         )

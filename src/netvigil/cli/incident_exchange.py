@@ -15,17 +15,12 @@ import typer
 from rich.markup import escape
 
 from netvigil.cli.console import fail
-from netvigil.cli.incidents import (
-    FORMATS,
-    DatabaseOpt,
-    DataDirOpt,
-    KeyOpt,
-    UrlOpt,
-    _open,
-    out,
-)
+from netvigil.cli.incident_session import LOCAL, Where, on_instance, out
+
+FORMATS = ("json", "csv", "atom", "stix", "misp")
 
 
+@on_instance
 def export_command(
     kind: Annotated[
         str, typer.Option("--format", metavar="FORMAT", help="json, csv, atom, stix or misp.")
@@ -33,10 +28,7 @@ def export_command(
     output: Annotated[
         Path | None, typer.Option("--output", metavar="FILE", help="File (default: stdout).")
     ] = None,
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    where: Where = LOCAL,
 ) -> None:
     """Export the incidents you may read."""
     from netvigil.incidents.api import render
@@ -44,7 +36,7 @@ def export_command(
 
     if kind not in FORMATS:
         raise fail(f"--format: one of {', '.join(FORMATS)}")
-    session = _open(data_dir, api_key, database, url)
+    session = where.open()
     found = session.instance.select(session.who, Filter(limit=10**9))
     body = render(session.instance, session.who, found, kind, "/api/v1/incidents/export").body
     if output is None:

@@ -13,18 +13,10 @@ from typing import Annotated
 import typer
 
 from netvigil.cli.console import fail
-from netvigil.cli.incidents import (
-    AsOpt,
-    DatabaseOpt,
-    DataDirOpt,
-    KeyOpt,
-    UrlOpt,
-    _open,
-    _run,
-    out,
-)
+from netvigil.cli.incident_session import LOCAL, AsOpt, Where, on_instance, out, run
 
 
+@on_instance
 def publish_command(
     ident: Annotated[str, typer.Argument(metavar="ID", help="The incident's id.")],
     approve: Annotated[
@@ -32,10 +24,7 @@ def publish_command(
     ] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject the request.")] = False,
     acting: AsOpt = None,
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    where: Where = LOCAL,
 ) -> None:
     """Ask to publish an incident to public; a second person approves with --approve.
 
@@ -44,7 +33,7 @@ def publish_command(
     """
     if approve and reject:
         raise fail("--approve or --reject, not both")
-    session = _open(data_dir, api_key, database, url, acting)
+    session = where.open(acting)
     if session.who.kind == "operator":
         raise fail(
             "publishing takes two people: name who asks (--as MEMBER), "
@@ -52,7 +41,7 @@ def publish_command(
         )
     service = session.instance.service
     if approve or reject:
-        done = _run(lambda: service.review(session.who, ident, approve=approve))
+        done = run(lambda: service.review(session.who, ident, approve=approve))
         if reject:
             out.print(f"rejected: {ident} stays {done.visibility}")
             return
@@ -61,21 +50,19 @@ def publish_command(
             + (f" (embargoed until {done.embargo_until})" if done.visibility != "public" else "")
         )
     else:
-        _run(lambda: service.request_publication(session.who, ident))
+        run(lambda: service.request_publication(session.who, ident))
         out.print(f"publication requested: a second person must approve {ident} (--approve)")
 
 
+@on_instance
 def retract_command(
     ident: Annotated[str, typer.Argument(metavar="ID", help="The incident's id.")],
     reason: Annotated[
         str, typer.Option("--reason", metavar="TEXT", help="Why (shown to every recipient).")
     ],
-    data_dir: DataDirOpt = None,
-    api_key: KeyOpt = None,
-    database: DatabaseOpt = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    where: Where = LOCAL,
 ) -> None:
     """Retract an incident; the retraction reaches every feed, export and webhook."""
-    session = _open(data_dir, api_key, database, url)
-    _run(lambda: session.instance.service.retract(session.who, ident, reason))
+    session = where.open()
+    run(lambda: session.instance.service.retract(session.who, ident, reason))
     out.print(f"retracted {ident}")

@@ -1,10 +1,13 @@
-"""Organisations, members, sharing groups and API keys (logging in: logins.py).
+"""Organisations, members and sharing groups (API keys: keys.py; logging in: logins.py).
 
-- API keys are `nvk_<id>_<secret>`: the id finds the row, the secret is stored only as its
-  sha256 (a 256-bit random secret needs no slow hash), keys are scoped (read, write,
-  publish, admin — never more than the member's role allows) and expire.
-- Passwords are hashed with scrypt (stdlib; N=2^14, r=8, p=1, 16-byte salt).
-Every change is written to the audit log (reliability.md §6, S5).
+Passwords are hashed with scrypt (stdlib; N=2^14, r=8, p=1, 16-byte salt). Every change is
+written to the audit log (reliability.md §6, S5).
+
+This module is the accounts' store as well as their rules, on purpose: each function is one
+transaction whose checks and writes belong together (a name must be free *in* the
+transaction that takes it; an organisation must exist in the one that adds its member), and
+no other module reads these tables except through it and keys.py (logins.py keeps the login
+counters, sessions and device cookies the same way).
 """
 
 from __future__ import annotations
@@ -25,14 +28,12 @@ from netvigil.incidents.access import (
     SCOPES,
     Principal,
     Role,
-    can_revoke_key,
-    mint_problem,
 )
+from netvigil.incidents.errors import BadInput
+from netvigil.incidents.events import AuditEntry
 
-KEY_PREFIX = "nvk"
 
-
-class AccountError(ValueError):
+class AccountError(BadInput):
     """Bad account input (one line)."""
 
 
@@ -50,11 +51,7 @@ def password_ok(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(_hash_password(password, bytes.fromhex(salt)), stored)
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _audit(
+def audit(
     c: sa.Connection,
     now: dt.datetime,
     actor: str,
@@ -64,8 +61,7 @@ def _audit(
     org: str | None,
     after: object,
 ) -> None:
-    store.record_audit(
-        c,
+    entry = AuditEntry.of(
         at=now,
         actor=actor,
         action=action,
@@ -74,6 +70,7 @@ def _audit(
         org_id=org,
         after=after,
     )
+    store.record_audit(c, entry)
 
 
 def create_org(engine: sa.Engine, name: str, *, actor: str, now: dt.datetime) -> str:
@@ -85,7 +82,7 @@ def create_org(engine: sa.Engine, name: str, *, actor: str, now: dt.datetime) ->
         if c.execute(sa.select(db.orgs.c.id).where(db.orgs.c.name == name)).first():
             raise AccountError(f"an organisation named {name!r} exists")
         c.execute(sa.insert(db.orgs).values(id=ident, name=name, created_at=now))
-        _audit(c, now, actor, "create_org", "org", ident, ident, {"name": name})
+        audit(c, now, actor, "create_org", "org", ident, ident, {"name": name})
     return ident
 
 
@@ -123,7 +120,7 @@ def create_member(
                 password_hash=_hash_password(password) if password else None,
             )
         )
-        _audit(c, now, actor, "create_member", "member", ident, org, {"name": name, "role": role})
+        audit(c, now, actor, "create_member", "member", ident, org, {"name": name, "role": role})
     return ident
 
 
@@ -139,83 +136,11 @@ def create_group(
         c.execute(sa.insert(db.sharing_groups).values(id=ident, name=name, created_at=now))
         for org in members:
             c.execute(sa.insert(db.group_orgs).values(group_id=ident, org_id=org))
-        _audit(c, now, actor, "create_group", "group", ident, None, {"orgs": members})
+        audit(c, now, actor, "create_group", "group", ident, None, {"orgs": members})
     return ident
 
 
-class KeyRefused(PermissionError):
-    """The caller may not make or revoke this key (one line)."""
-
-
-class NoKey(LookupError):
-    """No such key, or not one the caller may revoke (the same answer on purpose)."""
-
-
-def create_key(
-    engine: sa.Engine,
-    member: str,
-    scopes: Iterable[str],
-    *,
-    days: int,
-    actor: str,
-    now: dt.datetime,
-    maker: Principal | None = None,
-) -> str:
-    """A new API key; the secret is shown once, here, and never stored. Made through a key
-    (`maker`), it has at most that key's scopes and expires no later than it."""
-    wanted = set(scopes)
-    if not wanted or not wanted <= SCOPES:
-        raise AccountError(f"scopes: some of {', '.join(sorted(SCOPES))}")
-    if not 1 <= days <= 366:
-        raise AccountError("expiry: 1 to 366 days")
-    expires = now + dt.timedelta(days=days)
-    problem = mint_problem(maker, frozenset(wanted), expires) if maker else None
-    if problem is not None:
-        raise KeyRefused(problem)
-    ident, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-    with engine.begin() as c:
-        row = c.execute(sa.select(db.members).where(db.members.c.id == member)).first()
-        if row is None:
-            raise AccountError(f"no member {member!r}")
-        beyond = wanted - ROLE_SCOPES[Role(row.role)]
-        if beyond:
-            raise AccountError(f"scopes: a {row.role} has no {', '.join(sorted(beyond))} scope")
-        c.execute(
-            sa.insert(db.api_keys).values(
-                id=ident,
-                member_id=member,
-                hash=_sha(secret),
-                scopes=",".join(sorted(wanted)),
-                expires_at=expires,
-                revoked=False,
-                created_at=now,
-            )
-        )
-        _audit(
-            c, now, actor, "create_key", "api_key", ident, row.org_id, {"scopes": sorted(wanted)}
-        )
-    return f"{KEY_PREFIX}_{ident}_{secret}"
-
-
-def revoke_key(engine: sa.Engine, ident: str, who: Principal, now: dt.datetime) -> None:
-    """Revoke a key for good (it is kept, revoked, for the audit log)."""
-    with engine.begin() as c:
-        found = c.execute(
-            sa.select(db.api_keys, db.members.c.org_id)
-            .join(db.members, db.members.c.id == db.api_keys.c.member_id)
-            .where(db.api_keys.c.id == ident)
-        ).first()
-        scopes = frozenset(found.scopes.split(",")) if found else frozenset()
-        if found is None or not (
-            who.key_id == ident or can_revoke_key(who, found.member_id, found.org_id, scopes)
-        ):
-            raise NoKey(f"no key {ident!r}")
-        c.execute(sa.update(db.api_keys).where(db.api_keys.c.id == ident).values(revoked=True))
-        actor = who.member_id or who.kind
-        _audit(c, now, actor, "revoke_key", "api_key", ident, found.org_id, {"revoked": True})
-
-
-def _principal(
+def principal(
     row: sa.Row[tuple[object, ...]], scopes: frozenset[str], key: sa.Row[Any] | None = None
 ) -> Principal:
     role = Role(str(row.role))
@@ -234,21 +159,24 @@ def _principal(
 def member(connection: sa.Connection, member_id: str) -> Principal | None:
     """A member acting with all the scopes of their role (webhook and feed subscribers)."""
     row = connection.execute(sa.select(db.members).where(db.members.c.id == member_id)).first()
-    return _principal(row, SCOPES) if row else None
+    return principal(row, SCOPES) if row else None
 
 
-def by_key(engine: sa.Engine, token: str, now: dt.datetime) -> Principal | None:
-    parts = token.split("_", 2)  # the secret may contain "_" too
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
-        return None
+def org_of(connection: sa.Connection, member_id: str) -> str | None:
+    """The organisation of a member (None: no such member)."""
+    found = connection.execute(
+        sa.select(db.members.c.org_id).where(db.members.c.id == member_id)
+    ).scalar()
+    return str(found) if found is not None else None
+
+
+def named(engine: sa.Engine, name: str) -> Principal | None:
+    """The member with this name or id, acting with all the scopes of their role."""
     with engine.connect() as c:
-        key = c.execute(sa.select(db.api_keys).where(db.api_keys.c.id == parts[1])).first()
-        if key is None or key.revoked or aware(key.expires_at) <= now:
-            return None
-        if not hmac.compare_digest(key.hash, _sha(parts[2])):
-            return None
-        row = c.execute(sa.select(db.members).where(db.members.c.id == key.member_id)).first()
-    return _principal(row, frozenset(key.scopes.split(",")), key) if row else None
+        row = c.execute(
+            sa.select(db.members).where(sa.or_(db.members.c.name == name, db.members.c.id == name))
+        ).first()
+    return principal(row, SCOPES) if row else None
 
 
 def aware(value: dt.datetime) -> dt.datetime:

@@ -20,15 +20,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from netvigil.bodies import BadBody, decode_object
-from netvigil.incidents import accounts, exports, feeds, misp, stix
+from netvigil.incidents import exports, feeds, misp, stix
 from netvigil.incidents.access import ANONYMOUS, SCOPES, Principal
+from netvigil.incidents.errors import IncidentError, NotFound, TooLarge, Unauthorised
 from netvigil.incidents.filters import BadFilter, parse_filter
-from netvigil.incidents.instance import Instance, OverQuota
-from netvigil.incidents.service import Forbidden, NotFound
+from netvigil.incidents.instance import Instance
+from netvigil.incidents.keys import by_key
 from netvigil.incidents.validate import InvalidIncident, decode_input
 
 MAX_BODY = 1 << 20
-MAX_KEY_DAYS = 366  # accounts.create_key's bound
+MAX_KEY_DAYS = 366  # keys.create_key's bound
 ACTIONS = ("publish", "review", "retract", "sightings")
 MEDIA = {
     "json": "application/json",
@@ -37,14 +38,6 @@ MEDIA = {
     "stix": "application/stix+json;version=2.1",
     "misp": "application/json",
 }
-
-
-class Unauthorised(Exception):
-    """A credential was given and is not valid (401); no credential is the public."""
-
-
-class TooLarge(Exception):
-    """The request body is over MAX_BODY (413)."""
 
 
 def error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -114,7 +107,7 @@ def routes(instance: Instance) -> list[Route]:
             return ANONYMOUS
         scheme, _, token = header.partition(" ")
         found = (
-            accounts.by_key(instance.engine, token.strip(), instance.now())
+            by_key(instance.engine, token.strip(), instance.now())
             if scheme.lower() == "bearer"
             else None
         )
@@ -139,19 +132,8 @@ def routes(instance: Instance) -> list[Route]:
                 return Response(
                     msgspec.json.encode(result), status_code=status, media_type="application/json"
                 )
-            except Unauthorised as exc:
-                return error(401, str(exc))
-            except TooLarge as exc:
-                return error(413, str(exc))
-            except NotFound as exc:
-                return error(404, str(exc))
-            except OverQuota as exc:
-                return error(403, str(exc), quota=exc.what, limit=exc.limit)
-            except Forbidden as exc:
-                return error(403, str(exc))
-            except (InvalidIncident, BadFilter, accounts.AccountError) as exc:
-                problems = getattr(exc, "problems", [str(exc)])
-                return error(400, str(exc), problems=problems)
+            except IncidentError as exc:  # the one translation: a refusal's own status
+                return error(exc.status, str(exc), **exc.extra())
 
         return handle
 

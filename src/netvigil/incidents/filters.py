@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 import msgspec
 
+from netvigil.incidents.errors import BadInput
 from netvigil.incidents.model import Incident, Kind, Status, Technique
 from netvigil.incidents.validate import known_country
 from netvigil.patterns import WHEN
@@ -20,7 +21,7 @@ from netvigil.patterns import WHEN
 MAX_LIMIT = 1000
 
 
-class BadFilter(ValueError):
+class BadFilter(BadInput):
     """A filter value that cannot be used (one line)."""
 
 

@@ -15,6 +15,9 @@ with device cookies"), with the counters in the database:
   lock the member out of a browser they have used before.
 - A session is a random token in a cookie, stored as its sha256, with its own CSRF token.
 - No client address is read, stored or logged. Time is a parameter (`now`).
+
+Its SQL stays here, beside the rules (as the accounts' does in accounts.py): the limit *is*
+the conditional UPDATE, and splitting the statement from its reason would hide both.
 """
 
 from __future__ import annotations

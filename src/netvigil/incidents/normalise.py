@@ -14,14 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import msgspec
 import rfc8785
 
 from netvigil.incidents.levels import Level
 from netvigil.incidents.model import (
-    Evidence,
+    Evidence as EvidenceItem,
+)
+from netvigil.incidents.model import (
     EvidenceInput,
     Incident,
     IncidentInput,
@@ -30,8 +32,20 @@ from netvigil.incidents.model import (
 )
 from netvigil.incidents.validate import InvalidIncident, evidence_level, i18n
 
-if TYPE_CHECKING:
-    from netvigil.incidents.service import Evidence as Resolver
+
+class Evidence(Protocol):
+    """What the instance can re-check of evidence: the observatory's data, handed in."""
+
+    def sha256(self, kind: str, ref: str) -> str | None:
+        """The hash of what `ref` points to (None: it does not exist); raise LookupError
+        for a type whose reference the instance does not read."""
+
+    def networks(self, asns: Sequence[int]) -> dict[int, str]:
+        """AS number → the network's name, for those the instance's data names (places.py)."""
+
+    def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
+        """measurement uid → (country, AS number, network name), for those it holds."""
+
 
 # ICD 203 (2015), "expressions of likelihood": upper bound of each band, in percent.
 ESTIMATIVE = (
@@ -60,7 +74,7 @@ def estimative(confidence: int) -> str:
     return next(label for bound, label in ESTIMATIVE if confidence <= bound)
 
 
-def _evidence(item: EvidenceInput, level: Level, resolver: Resolver, where: str) -> Evidence:
+def _evidence(item: EvidenceInput, level: Level, resolver: Evidence, where: str) -> EvidenceItem:
     if item.type in RESOLVED:
         try:
             found = resolver.sha256(item.type, item.ref)
@@ -73,7 +87,7 @@ def _evidence(item: EvidenceInput, level: Level, resolver: Resolver, where: str)
         claim = msgspec.to_builtins(msgspec.structs.replace(item, sha256=None))
         sha = item.sha256 or hashlib.sha256(rfc8785.dumps(claim)).hexdigest()
     own = evidence_level(level, item.visibility, item.type, item.identifies_volunteer)
-    return Evidence(
+    return EvidenceItem(
         type=item.type,
         ref=item.ref,
         visibility=own.label,
@@ -88,7 +102,7 @@ def _evidence(item: EvidenceInput, level: Level, resolver: Resolver, where: str)
 def build(
     data: IncidentInput,
     *,
-    evidence: Resolver,
+    evidence: Evidence,
     id: str,
     revision: int,
     created_at: dt.datetime,

@@ -28,13 +28,13 @@ from starlette.routing import Route
 
 from netvigil.incidents import access, logins, store
 from netvigil.incidents.access import ANONYMOUS, Principal
+from netvigil.incidents.errors import IncidentError, NotFound
 from netvigil.incidents.exports import text_of
 from netvigil.incidents.filters import Filter
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.levels import Level
 from netvigil.incidents.model import IncidentInput, Kind
 from netvigil.incidents.places import places
-from netvigil.incidents.service import Forbidden, NotFound
 from netvigil.incidents.validate import InvalidIncident, describe
 
 SESSION, PRE, DEVICE = "netvigil_session", "netvigil_csrf", "netvigil_device"
@@ -45,6 +45,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+UNSEEN = "No such incident, or not one you may read."  # the same words for both, on purpose
 CSS = files("netvigil.incidents").joinpath("static/netvigil.css").read_bytes()
 
 templates = Environment(
@@ -88,10 +89,10 @@ def routes(instance: Instance) -> list[Route]:
             params = {**request.path_params, **dict(request.query_params)}
             try:
                 return await asyncio.to_thread(work, current, params)
-            except NotFound:
-                return refused(current, 404, "No such incident, or not one you may read.")
-            except Forbidden as exc:
-                return refused(current, 403, str(exc))
+            except IncidentError as exc:  # the one translation: a refusal's own status
+                return refused(
+                    current, exc.status, UNSEEN if isinstance(exc, NotFound) else str(exc)
+                )
 
         return handle
 
@@ -121,15 +122,12 @@ def routes(instance: Instance) -> list[Route]:
     def act(name: str) -> Callable[[Page, dict[str, str]], Response]:
         def work(p: Page, params: dict[str, str]) -> Response:
             ident, service = params["id"], instance.service
-            try:
-                if name == "publish":
-                    service.request_publication(p.who, ident)
-                elif name == "review":
-                    service.review(p.who, ident, approve=True)
-                else:
-                    service.retract(p.who, ident, p.form.get("reason", ""))
-            except InvalidIncident as exc:
-                return refused(p, 400, str(exc))
+            if name == "publish":
+                service.request_publication(p.who, ident)
+            elif name == "review":
+                service.review(p.who, ident, approve=True)
+            else:
+                service.retract(p.who, ident, p.form.get("reason", ""))
             return RedirectResponse(f"/incidents/{ident}", status_code=303, headers=HEADERS)
 
         return work
@@ -172,10 +170,12 @@ def routes(instance: Instance) -> list[Route]:
                 IncidentInput,
             )
             made = instance.service.create(p.who, data)
-        except msgspec.ValidationError as exc:
+        except msgspec.ValidationError as exc:  # the form again, saying what to correct
             return _form(p, [describe(exc)], 400)
-        except ValueError as exc:  # InvalidIncident, and a start that is not a date
-            return _form(p, getattr(exc, "problems", [str(exc).splitlines()[0]]), 400)
+        except InvalidIncident as exc:
+            return _form(p, exc.problems, 400)
+        except ValueError as exc:  # a start that is not a date
+            return _form(p, [str(exc).splitlines()[0]], 400)
         return RedirectResponse(f"/incidents/{made.id}", status_code=303, headers=HEADERS)
 
     def login_form(p: Page, params: dict[str, str]) -> Response:

@@ -13,8 +13,8 @@ from functools import cache
 import msgspec
 import pycountry
 
-from netvigil.incidents.core import Evidence
 from netvigil.incidents.model import Incident
+from netvigil.incidents.normalise import Evidence
 
 
 class Network(msgspec.Struct, frozen=True):

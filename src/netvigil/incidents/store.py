@@ -1,31 +1,28 @@
 """Rows in and out of the incident tables: the thin layer under the service.
 
 Everything takes an open connection (the service owns transactions). Revisions are stored
-as the exact JSON text that was signed; reading one back decodes that text.
+as the exact JSON text that was signed; reading one back decodes that text. The SQL of the
+incident layer is here and in its two siblings, never beside the logic that uses it:
+subscribers.py (saved feeds, webhook subscriptions, the outbox) and, for the accounts,
+accounts.py and logins.py (see there why).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-from typing import Any
+from typing import Literal
 
 import msgspec
 import sqlalchemy as sa
 
 from netvigil.incidents import db
 from netvigil.incidents.access import Sharing
+from netvigil.incidents.events import AuditEntry
 from netvigil.incidents.levels import Level
 from netvigil.incidents.model import Incident
 
 Connection = sa.Connection
-
-
-def digest(value: Any) -> str:
-    """sha256 of an object's JSON (for the audit log's before/after)."""
-    data = value if isinstance(value, bytes) else msgspec.json.encode(value)
-    return hashlib.sha256(data).hexdigest()
 
 
 def group_orgs(connection: Connection, group: str | None) -> frozenset[str]:
@@ -156,30 +153,25 @@ def due_for_release(connection: Connection, now: dt.datetime) -> list[str]:
     return [r.id for r in rows]
 
 
-def record_audit(
-    connection: Connection,
-    *,
-    at: dt.datetime,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    org_id: str | None,
-    before: Any = None,
-    after: Any = None,
-) -> None:
-    connection.execute(
-        sa.insert(db.audit).values(
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            org_id=org_id,
-            before_hash=digest(before) if before is not None else None,
-            after_hash=digest(after) if after is not None else None,
-        )
-    )
+def record_audit(connection: Connection, entry: AuditEntry) -> None:
+    connection.execute(sa.insert(db.audit).values(**msgspec.structs.asdict(entry)))
+
+
+def audit_entries(connection: Connection) -> list[AuditEntry]:
+    """The whole audit log, oldest first."""
+    rows = connection.execute(sa.select(db.audit).order_by(db.audit.c.id))
+    fields = AuditEntry.__struct_fields__
+    return [AuditEntry(**{name: getattr(row, name) for name in fields}) for row in rows]
+
+
+def org_names(connection: Connection) -> dict[str, str]:
+    return {r.id: r.name for r in connection.execute(sa.select(db.orgs))}
+
+
+def group_names(connection: Connection) -> list[tuple[str, str]]:
+    """(id, name) of every sharing group, by name."""
+    rows = connection.execute(sa.select(db.sharing_groups).order_by(db.sharing_groups.c.name))
+    return [(str(r.id), str(r.name)) for r in rows]
 
 
 def org_ids(connection: Connection, ids: list[str]) -> set[str]:
@@ -202,7 +194,9 @@ def lock_member(connection: Connection, member_id: str) -> None:
     )
 
 
-def owned(connection: Connection, table: sa.Table, member_id: str) -> int:
-    """How many rows of `table` the member has (counted after an insert, in its transaction)."""
+def owned(connection: Connection, kind: Literal["feeds", "subscriptions"], member_id: str) -> int:
+    """How many feeds or webhook subscriptions the member has (counted after an insert, in
+    its transaction)."""
+    table = db.metadata.tables[kind]
     count = sa.select(sa.func.count()).select_from(table).where(table.c.member_id == member_id)
     return int(connection.execute(count).scalar() or 0)

@@ -16,6 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import msgspec
 import pycountry
 
+from netvigil.incidents.errors import BadInput
 from netvigil.incidents.levels import Level, evidence_cap, stricter
 from netvigil.incidents.model import I18n, IncidentInput, Text
 
@@ -38,12 +39,11 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class InvalidIncident(ValueError):
+class InvalidIncident(BadInput):
     """The input's problems, one line each; the first is the exception's message."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(problems[0] if problems else "invalid incident")
-        self.problems = problems
+        super().__init__(*(problems or ["invalid incident"]))
 
 
 def _number(text: str) -> int | float:
