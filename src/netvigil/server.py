@@ -1,8 +1,12 @@
-"""The observatory as one ASGI app: collector, probe services, test helper, (data API).
+"""The server: the observatory, the incidents and the test helper composed into one ASGI app.
 
-Its background work — the archive's writer, and the pipeline (whose analysis runs in a worker
-process) — runs in a task group owned by the app's lifespan (structured concurrency: it
-starts with the server and is cancelled with it).
+Each app brings its routes; this module builds them over one data folder, hands the
+incidents the observatory's data through their interface (`incidents.evidence.Observatory`,
+implemented by `observatory.data.ObservatoryData`), and owns the background work: the
+archive's writer, the pipeline (whose analysis runs in a worker process) and the incidents'
+sharing, in a task group owned by the app's lifespan (structured concurrency: it starts with
+the server and is cancelled with it).
+
 Only `/api/v1/geolookup` reads `request.client`, to tell a probe its own public address;
 the server keeps no trace of its clients, and `netvigil serve` runs uvicorn with its access
 log off and proxy headers ignored.
@@ -16,65 +20,27 @@ import datetime as dt
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
-from netvigil.geoip import GeoIP, find_database
+from netvigil.datadir import DataDir
+from netvigil.geoip import GeoIP
 from netvigil.incidents.api import routes as incident_routes
 from netvigil.incidents.evidence import ObservatoryEvidence
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.pages import routes as page_routes
 from netvigil.net.backend import AsyncioBackend
-from netvigil.observatory import api, collector, services
+from netvigil.observatory import api, collector, errors, services
 from netvigil.observatory.archive import Archive
+from netvigil.observatory.data import ObservatoryData, query_rows
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import run_in_worker
 from netvigil.observatory.sources import from_archive
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
 from netvigil.web import home, openapi
-
-
-async def openapi_json(request: Request) -> Response:
-    return Response(openapi.rendered(), media_type="application/json")
-
-
-def json_errors(routes: list[BaseRoute]) -> dict[Any, Any]:
-    """Starlette's own 404 and 405 as the API's one-line JSON errors; a 405's `Allow` lists
-    every method of the path, not only those of the first route that matched it."""
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": f"no such path: {request.url.path}"}, status_code=404)
-
-    async def not_allowed(request: Request, exc: Exception) -> Response:
-        matching = [
-            route
-            for route in routes
-            if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
-        ]
-        # `/api/v1/incidents/schema` also matches `/api/v1/incidents/{id}`, but its own route
-        # is the one that answers: a literal path names the resource.
-        literal = [route for route in matching if "{" not in route.path]
-        methods = {method for route in literal or matching for method in route.methods or ()}
-        allowed = ", ".join(sorted(methods)) or "GET"
-        return JSONResponse(
-            {"error": f"{request.method} is not allowed here; allowed: {allowed}"},
-            status_code=405,
-            headers={"Allow": allowed},
-        )
-
-    return {404: not_found, 405: not_allowed, HTTPException: _other}
-
-
-async def _other(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 400
-    detail = exc.detail if isinstance(exc, HTTPException) else "bad request"
-    return JSONResponse({"error": str(detail)}, status_code=status)
+from netvigil.web.errors import json_errors
 
 
 def create_app(
@@ -89,26 +55,26 @@ def create_app(
     public_url: str = "http://127.0.0.1:8000",
     database: str | None = None,
 ) -> Starlette:
-    """The app over a data folder; `geoip` defaults to the folder's database (`find_database`).
+    """The app over a data folder; `geoip` defaults to the folder's database.
 
     Raises GeoIPError (one line) for a database that cannot be read.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    archive = Archive(data_dir / "archive", fsync=fsync)
-    tables = data_dir / "tables" / "analysis"
-    geoip_path = geoip or find_database(data_dir)
+    folder = DataDir(root=data_dir)
+    archive = Archive(folder.archive, fsync=fsync)
+    geoip_path = geoip or folder.geoip_database()
     geo = GeoIP(geoip_path) if geoip_path is not None else None
-    secret = load_secret(data_dir / "collector.secret")
+    secret = load_secret(folder.collector_secret)
     helper = create_helper(
         AsyncioBackend(),
         HelperSettings(allow_private=allow_private_targets),
         asn_of=geo.asn_of if geo is not None else no_asn,
     )
-
+    observatory = ObservatoryData(folder.tables, from_archive(archive))
     incidents = Instance(
         data_dir,
         url=public_url,
-        evidence=ObservatoryEvidence(tables, from_archive(archive)),
+        evidence=ObservatoryEvidence(observatory),
         database=database,
         now=now,
     )
@@ -116,7 +82,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with asyncio.TaskGroup() as group:
-            pipeline = run_in_worker(data_dir / "archive", tables, geoip_path)
+            pipeline = run_in_worker(folder.archive, folder.tables, geoip_path)
             sharing = incidents.run(AsyncioBackend(), allow_private=allow_private_targets)
             workers = [
                 group.create_task(archive.run()),
@@ -130,16 +96,17 @@ def create_app(
                     worker.cancel()
 
     routes: list[BaseRoute] = [
-        Route("/", home.endpoint(tables, incidents, api.query_rows), methods=["GET"]),
+        Route("/", home.endpoint(folder.tables, incidents, query_rows), methods=["GET"]),
         *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
         *services.routes(secret, now=now, geo=geo),
-        *api.routes(tables, archive),
+        *api.routes(folder.tables, archive),
         *incident_routes(incidents),
         *page_routes(incidents),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         Mount("/th", app=helper),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=json_errors(routes))
+    handlers = {**json_errors(routes), **errors.HANDLERS}
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.archive = archive
     app.state.incidents = incidents
     return app

@@ -65,18 +65,18 @@ def _open(
     url: str,
     acting: str | None = None,
 ) -> Session:
-    from netvigil.datadir import DataDirError, ensure, resolve_data_dir
+    from netvigil.datadir import DataDir, DataDirError, ensure, resolve_data_dir
     from netvigil.incidents import accounts
     from netvigil.incidents.access import OPERATOR
     from netvigil.incidents.evidence import ObservatoryEvidence
     from netvigil.incidents.instance import Instance
+    from netvigil.observatory.data import ObservatoryData
     from netvigil.observatory.sources import scan_archive
 
     try:
         folder = ensure(resolve_data_dir(data_dir, os.environ))
-        evidence = ObservatoryEvidence(
-            folder / "tables" / "analysis", scan_archive(folder / "archive")
-        )
+        layout = DataDir(root=folder)
+        evidence = ObservatoryEvidence(ObservatoryData(layout.tables, scan_archive(layout.archive)))
         instance = Instance(folder, url=url, evidence=evidence, database=database)
     except (DataDirError, OSError, ValueError) as exc:
         raise fail(str(exc).splitlines()[0]) from None
