@@ -6,9 +6,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
+from starlette.testclient import TestClient
 
 Stream = int | IO[bytes] | None
 
@@ -39,3 +40,16 @@ def start_server(
     return subprocess.Popen(
         [*command, "--data-dir", str(data)], stdin=stdin, stdout=stdout, stderr=stderr, env=env
     )
+
+
+def wait_for(client: TestClient, path: str, count: int, seconds: float = 120.0) -> dict[str, Any]:
+    """The answer of `path` once its `count` is reached: for a whole server, whose pipeline
+    is another process, so polling is the only way to know it has written its rows. The
+    bound only ends a hung run."""
+    deadline = time.monotonic() + seconds
+    while True:
+        body: dict[str, Any] = client.get(path).json()
+        if body["metadata"]["count"] >= count:
+            return body
+        assert time.monotonic() < deadline, f"hung: {body['metadata']['count']} of {count} rows"
+        time.sleep(0.1)

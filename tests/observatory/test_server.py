@@ -16,8 +16,11 @@ from typing import IO
 import httpx
 import uvicorn
 
-from netvigil.server import create_app
+from netvigil.datadir import DataDir
+from netvigil.observatory import collector, services
+from netvigil.observatory.archive import Archive
 from tests.corpus import qa_files
+from tests.observatory.apps import SECRET, bare, now
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
 
@@ -75,9 +78,14 @@ def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
 
 
 def test_over_capacity_is_only_200_or_503_with_retry_after(tmp_path: Path) -> None:
-    port = free_port()
+    """The collector (and the probe services, to say it is ready) on a real socket."""
+    port, archive = free_port(), Archive(DataDir(root=tmp_path).archive)
+    routes = [
+        *collector.routes(archive, SECRET, now=now, capacity=4, rate=50),
+        *services.routes(SECRET, now=now),
+    ]
     config = uvicorn.Config(
-        create_app(tmp_path, capacity=4, rate=50),
+        bare(routes, archive),
         host="127.0.0.1",
         port=port,
         log_level="warning",

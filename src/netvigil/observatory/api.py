@@ -46,7 +46,14 @@ HIDDEN = frozenset(
 )
 SCORES = ("outcome", "layer", "technique", "rule", "confidence", "error")  # OONI's `scores`
 ANALYSIS_ONLY = frozenset({"rules_version", "addresses"})  # in /analysis rows, not OONI's
-FIELDS = tuple(f.name for f in msgspec.structs.fields(Row) if f.name not in HIDDEN)
+
+
+def api_fields(row: type[Row]) -> tuple[str, ...]:
+    """The columns the API shows, in the row's order."""
+    return tuple(f.name for f in msgspec.structs.fields(row) if f.name not in HIDDEN)
+
+
+FIELDS = api_fields(Row)
 _TIMES = frozenset(f.name for f in msgspec.structs.fields(Row) if f.type is dt.datetime)
 _COLUMNS = ", ".join(
     f"strftime({name}, '%Y-%m-%dT%H:%M:%SZ') AS {name}" if name in _TIMES else name
