@@ -1,11 +1,12 @@
 """The server: the observatory, the incidents and the test helper composed into one ASGI app.
 
-Each app brings its routes; this module builds them over one data folder, hands the
-incidents the observatory's data through their interface (`incidents.evidence.Observatory`,
-implemented by `observatory.data.ObservatoryData`), and owns the background work: the
-archive's writer, the pipeline (whose analysis runs in a worker process) and the incidents'
-sharing, in a task group owned by the app's lifespan (structured concurrency: it starts with
-the server and is cancelled with it).
+Each app brings its routes and its background work; this module builds them over one data
+folder, hands the incidents the observatory's data through their interface
+(`incidents.evidence.Observatory`, implemented by `observatory.data.ObservatoryData`) and the
+test helper the observatory's GeoIP database, and runs the background work (the archive's
+writer, the pipeline, whose analysis runs in a worker process, and the incidents' sharing) in
+a task group owned by the app's lifespan (structured concurrency: it starts with the server
+and is cancelled with it).
 
 Only `/api/v1/geolookup` reads `request.client`, to tell a probe its own public address;
 the server keeps no trace of its clients, and `netvigil serve` runs uvicorn with its access
@@ -25,18 +26,14 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from netvigil.datadir import DataDir
-from netvigil.geoip import GeoIP
 from netvigil.incidents.api import routes as incident_routes
 from netvigil.incidents.evidence import ObservatoryEvidence
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.pages import routes as page_routes
 from netvigil.net.backend import AsyncioBackend
-from netvigil.observatory import api, collector, errors, services
-from netvigil.observatory.archive import Archive
-from netvigil.observatory.data import ObservatoryData, query_rows
-from netvigil.observatory.ids import load_secret
-from netvigil.observatory.pipeline import run_in_worker
-from netvigil.observatory.sources import from_archive
+from netvigil.observatory import errors
+from netvigil.observatory.app import Observatory
+from netvigil.observatory.data import query_rows
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
 from netvigil.web import home, openapi
@@ -59,22 +56,20 @@ def create_app(
 
     Raises GeoIPError (one line) for a database that cannot be read.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
     folder = DataDir(root=data_dir)
-    archive = Archive(folder.archive, fsync=fsync)
-    geoip_path = geoip or folder.geoip_database()
-    geo = GeoIP(geoip_path) if geoip_path is not None else None
-    secret = load_secret(folder.collector_secret)
+    observatory = Observatory(
+        folder, now=now, fsync=fsync, capacity=capacity, rate=rate, geoip=geoip
+    )
+    geo = observatory.geo
     helper = create_helper(
         AsyncioBackend(),
         HelperSettings(allow_private=allow_private_targets),
         asn_of=geo.asn_of if geo is not None else no_asn,
     )
-    observatory = ObservatoryData(folder.tables, from_archive(archive))
     incidents = Instance(
         data_dir,
         url=public_url,
-        evidence=ObservatoryEvidence(observatory),
+        evidence=ObservatoryEvidence(observatory.data),
         database=database,
         now=now,
     )
@@ -82,13 +77,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with asyncio.TaskGroup() as group:
-            pipeline = run_in_worker(folder.archive, folder.tables, geoip_path)
             sharing = incidents.run(AsyncioBackend(), allow_private=allow_private_targets)
-            workers = [
-                group.create_task(archive.run()),
-                group.create_task(pipeline),
-                group.create_task(sharing),
-            ]
+            workers = [group.create_task(work) for work in [*observatory.workers(), sharing]]
             try:
                 yield
             finally:
@@ -97,9 +87,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/", home.endpoint(folder.tables, incidents, query_rows), methods=["GET"]),
-        *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
-        *services.routes(secret, now=now, geo=geo),
-        *api.routes(folder.tables, archive),
+        *observatory.routes(),
         *incident_routes(incidents),
         *page_routes(incidents),
         Route("/openapi.json", openapi.endpoint, methods=["GET"]),
@@ -107,6 +95,6 @@ def create_app(
     ]
     handlers = {**json_errors(routes), **errors.HANDLERS}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
-    app.state.archive = archive
+    app.state.archive = observatory.archive
     app.state.incidents = incidents
     return app

@@ -2,9 +2,10 @@
 
 `bare` serves a router's routes behind the observatory's error edge (errors.HANDLERS), with
 the archive's writer running for the app's life when it is given an archive, as server.py
-runs it. `observatory` is the collector, the probe services and the data API over one data
-folder, without the pipeline's worker process: a test submits, then calls `analyse`, which
-runs one pipeline step in this process, so what it queries next is known, with no waiting.
+runs it. `observatory` is the observatory app (collector, probe services and data API) over
+one data folder, without the pipeline's worker process: a test submits, then calls
+`analyse`, which runs one pipeline step in this process, so what it queries next is known,
+with no waiting.
 `open_report` and `submit` speak the collector's protocol for any of these clients.
 """
 
@@ -25,9 +26,9 @@ from starlette.testclient import TestClient
 
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
-from netvigil.observatory import api, collector, errors, services
+from netvigil.observatory import api, errors
+from netvigil.observatory.app import Observatory as App
 from netvigil.observatory.archive import Archive
-from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import Pipeline
 
 SECRET = bytes(32)  # a collector's secret for tests that open no report
@@ -76,21 +77,11 @@ def observatory(
     data_dir: Path,
     *,
     fsync: Callable[[int], None] = os.fsync,
-    geo: GeoIP | None = None,
-    capacity: int = 256,
-    rate: float = 5000.0,
+    geoip: Path | None = None,
 ) -> Iterator[Observatory]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    folder = DataDir(root=data_dir)
-    archive = Archive(folder.archive, fsync=fsync)
-    secret = load_secret(folder.collector_secret)
-    routes = [
-        *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
-        *services.routes(secret, now=now, geo=geo),
-        *api.routes(folder.tables, archive),
-    ]
-    with TestClient(bare(routes, archive)) as client:
-        yield Observatory(client=client, folder=folder, archive=archive, geo=geo)
+    app = App(DataDir(root=data_dir), now=now, fsync=fsync, geoip=geoip)
+    with TestClient(bare(app.routes(), app.archive)) as client:
+        yield Observatory(client=client, folder=app.folder, archive=app.archive, geo=app.geo)
 
 
 def open_report(
