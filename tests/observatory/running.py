@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 import sys
 import time
@@ -53,3 +55,21 @@ def wait_for(client: TestClient, path: str, count: int, seconds: float = 120.0) 
             return body
         assert time.monotonic() < deadline, f"hung: {body['metadata']['count']} of {count} rows"
         time.sleep(0.1)
+
+
+def read_until(descriptor: int, wanted: bytes, seconds: float) -> bytes:
+    """What a process printed on `descriptor` until `wanted` appears in it, it closes its
+    end, or `seconds` pass (a bound that only ends a hung run); the caller checks for
+    `wanted`."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < deadline:
+        if select.select([descriptor], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(descriptor, 4096)
+            except OSError:  # a pty whose other end closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
