@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from netvigil.observatory.ingest import FileResult, run_local
+from netvigil.observatory.executor import run_local
+from netvigil.observatory.ingest import FileResult
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "ooni-measurements"
 WORDS = (

@@ -9,6 +9,7 @@ import pytest
 
 from netvigil.datadir import DIR_MODE, DataDir, DataDirError, ensure, is_private
 from netvigil.datadir import resolve_data_dir as resolve
+from tests.geo import tiny_database
 
 FULL_ENV = {
     "NETVIGIL_HOME": "/srv/netvigil",
@@ -98,3 +99,17 @@ def test_data_dir_names_its_files() -> None:
     assert data.consent == Path("/d/consent.json")
     assert data.results == Path("/d/results")
     assert data.config == Path("/d/config.toml")
+    assert data.archive == Path("/d/archive")
+    assert data.tables == Path("/d/tables/analysis")
+    assert data.collector_secret == Path("/d/collector.secret")
+    assert data.incidents_database == Path("/d/incidents.sqlite")
+
+
+def test_the_geoip_database_is_geoip_mmdb_else_the_newest_dated_one(tmp_path: Path) -> None:
+    data = DataDir(root=tmp_path)
+    assert data.geoip_database() is None
+    older = tiny_database(tmp_path / "geoip" / "2024-01-01-ip2country_as.mmdb")
+    newer = tiny_database(tmp_path / "geoip" / "2025-06-01-ip2country_as.mmdb")
+    assert older != newer and data.geoip_database() == newer
+    chosen = tiny_database(tmp_path / "geoip.mmdb")
+    assert data.geoip_database() == chosen

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from netvigil.geoip import GeoIP, GeoIPError, Network, find_database
+from netvigil.geoip import GeoIP, GeoIPError, Network
 from tests.geo import tiny_database
 
 
@@ -27,14 +27,3 @@ def test_a_bad_database_is_one_line(tmp_path: Path) -> None:
         with pytest.raises(GeoIPError) as caught:
             GeoIP(path)
         assert path.name in str(caught.value) and "\n" not in str(caught.value)
-
-
-def test_the_data_folder_database_is_geoip_mmdb_else_the_newest_dated_one(
-    tmp_path: Path,
-) -> None:
-    assert find_database(tmp_path) is None
-    older = tiny_database(tmp_path / "geoip" / "2024-01-01-ip2country_as.mmdb")
-    newer = tiny_database(tmp_path / "geoip" / "2025-06-01-ip2country_as.mmdb")
-    assert older != newer and find_database(tmp_path) == newer
-    chosen = tiny_database(tmp_path / "geoip.mmdb")
-    assert find_database(tmp_path) == chosen

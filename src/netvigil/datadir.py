@@ -1,4 +1,8 @@
-"""Where the probe keeps its state: consent, results awaiting upload, configuration.
+"""The data folder: where a probe keeps its state, and an observatory its data.
+
+A probe's folder holds its consent, its results awaiting upload and its configuration; an
+observatory's its archive, analysis table, collector secret, incident database and GeoIP
+database. `DataDir` names each, so that no caller spells a path inside the folder.
 
 The folder belongs to a person who may be at risk (reliability.md §1): it records that they
 agreed to measure censorship and which sites they measured from their network. So we create it
@@ -125,3 +129,33 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
     def config(self) -> Path:
         """Optional user settings (TOML)."""
         return self.root / "config.toml"
+
+    @property
+    def archive(self) -> Path:
+        """The observatory's raw archive: what the collector received (segment files)."""
+        return self.root / "archive"
+
+    @property
+    def tables(self) -> Path:
+        """The analysis table, one row per measurement (hive-partitioned Parquet files)."""
+        return self.root / "tables" / "analysis"
+
+    @property
+    def collector_secret(self) -> Path:
+        """The key of the collector's report ids (their HMAC tag)."""
+        return self.root / "collector.secret"
+
+    @property
+    def incidents_database(self) -> Path:
+        """The incident database when no other is configured (SQLite)."""
+        return self.root / "incidents.sqlite"
+
+    def geoip_database(self) -> Path | None:
+        """The folder's MaxMind-format database, if any: `geoip.mmdb`, else the newest of
+        `geoip/*.mmdb`. OONI publishes dated files (`YYYY-MM-DD-ip2country_as.mmdb`), so the
+        last name in sort order is the newest, and a new one can be dropped in beside the old."""
+        single = self.root / "geoip.mmdb"
+        if single.is_file():
+            return single
+        found = sorted((self.root / "geoip").glob("*.mmdb"))
+        return found[-1] if found else None

@@ -6,9 +6,8 @@ ooni/historical-geoip and read by probe-cli internal/geoipx) and MaxMind's own G
 Country/ASN files. Only `country.iso_code` (else `registered_country.iso_code`),
 `autonomous_system_number` and `autonomous_system_organization` are read.
 
-A data folder's database (probe's or observatory's) is `geoip.mmdb`, else the newest of
-`geoip/*.mmdb`: OONI publishes dated files (`YYYY-MM-DD-ip2country_as.mmdb`), so the last
-name in sort order is the newest and a new one can be dropped in beside the old.
+Where a data folder keeps its database is the data folder's business
+(`netvigil.datadir.DataDir.geoip_database`).
 """
 
 from __future__ import annotations
@@ -80,11 +79,3 @@ def _network(record: dict[str, Any]) -> Network:
         asn=asn if isinstance(asn, int) else 0,
         name=str(name) if name else "",
     )
-
-
-def find_database(data_dir: Path) -> Path | None:
-    """The data folder's `geoip.mmdb`, else its newest `geoip/*.mmdb`, if any."""
-    if (data_dir / "geoip.mmdb").is_file():
-        return data_dir / "geoip.mmdb"
-    found = sorted((data_dir / "geoip").glob("*.mmdb"))
-    return found[-1] if found else None

@@ -1,8 +1,13 @@
-"""The observatory as one ASGI app: collector, probe services, test helper, (data API).
+"""The server: the observatory, the incidents and the test helper composed into one ASGI app.
 
-Its background work — the archive's writer, and the pipeline (whose analysis runs in a worker
-process) — runs in a task group owned by the app's lifespan (structured concurrency: it
-starts with the server and is cancelled with it).
+Each app brings its routes and its background work; this module builds them over one data
+folder, hands the incidents the observatory's data through their interface
+(`incidents.evidence.Observatory`, implemented by `observatory.data.ObservatoryData`) and the
+test helper the observatory's GeoIP database, and runs the background work (the archive's
+writer, the pipeline, whose analysis runs in a worker process, and the incidents' sharing) in
+a task group owned by the app's lifespan (structured concurrency: it starts with the server
+and is cancelled with it).
+
 Only `/api/v1/geolookup` reads `request.client`, to tell a probe its own public address;
 the server keeps no trace of its clients, and `netvigil serve` runs uvicorn with its access
 log off and proxy headers ignored.
@@ -24,24 +29,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
-from netvigil.geoip import GeoIP, find_database
+from netvigil.datadir import DataDir
 from netvigil.incidents.api import routes as incident_routes
 from netvigil.incidents.evidence import ObservatoryEvidence
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.pages import routes as page_routes
 from netvigil.net.backend import AsyncioBackend
-from netvigil.observatory import api, collector, services
-from netvigil.observatory.archive import Archive
-from netvigil.observatory.ids import load_secret
-from netvigil.observatory.pipeline import run_in_worker
-from netvigil.observatory.sources import from_archive
+from netvigil.observatory import errors
+from netvigil.observatory.app import Observatory
+from netvigil.observatory.data import query_rows
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
 from netvigil.web import home, openapi
-
-
-async def openapi_json(request: Request) -> Response:
-    return Response(openapi.rendered(), media_type="application/json")
 
 
 def json_errors(routes: list[BaseRoute]) -> dict[Any, Any]:
@@ -89,26 +88,24 @@ def create_app(
     public_url: str = "http://127.0.0.1:8000",
     database: str | None = None,
 ) -> Starlette:
-    """The app over a data folder; `geoip` defaults to the folder's database (`find_database`).
+    """The app over a data folder; `geoip` defaults to the folder's database.
 
     Raises GeoIPError (one line) for a database that cannot be read.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    archive = Archive(data_dir / "archive", fsync=fsync)
-    tables = data_dir / "tables" / "analysis"
-    geoip_path = geoip or find_database(data_dir)
-    geo = GeoIP(geoip_path) if geoip_path is not None else None
-    secret = load_secret(data_dir / "collector.secret")
+    folder = DataDir(root=data_dir)
+    observatory = Observatory(
+        folder, now=now, fsync=fsync, capacity=capacity, rate=rate, geoip=geoip
+    )
+    geo = observatory.geo
     helper = create_helper(
         AsyncioBackend(),
         HelperSettings(allow_private=allow_private_targets),
         asn_of=geo.asn_of if geo is not None else no_asn,
     )
-
     incidents = Instance(
         data_dir,
         url=public_url,
-        evidence=ObservatoryEvidence(tables, from_archive(archive)),
+        evidence=ObservatoryEvidence(observatory.data),
         database=database,
         now=now,
     )
@@ -116,13 +113,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with asyncio.TaskGroup() as group:
-            pipeline = run_in_worker(data_dir / "archive", tables, geoip_path)
             sharing = incidents.run(AsyncioBackend(), allow_private=allow_private_targets)
-            workers = [
-                group.create_task(archive.run()),
-                group.create_task(pipeline),
-                group.create_task(sharing),
-            ]
+            workers = [group.create_task(work) for work in [*observatory.workers(), sharing]]
             try:
                 yield
             finally:
@@ -130,16 +122,15 @@ def create_app(
                     worker.cancel()
 
     routes: list[BaseRoute] = [
-        Route("/", home.endpoint(tables, incidents, api.query_rows), methods=["GET"]),
-        *collector.routes(archive, secret, now=now, capacity=capacity, rate=rate),
-        *services.routes(secret, now=now, geo=geo),
-        *api.routes(tables, archive),
+        Route("/", home.endpoint(folder.tables, incidents, query_rows), methods=["GET"]),
+        *observatory.routes(),
         *incident_routes(incidents),
         *page_routes(incidents),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         Mount("/th", app=helper),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=json_errors(routes))
-    app.state.archive = archive
+    handlers = {**json_errors(routes), **errors.HANDLERS}
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    app.state.archive = observatory.archive
     app.state.incidents = incidents
     return app

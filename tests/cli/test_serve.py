@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.observatory.running import start_server, wait_ready
+from tests.observatory.running import read_until, start_server, wait_ready
 from tests.probe.world import free_port
 
 PROMPT = b"Load a sample of real OONI measurements?"
@@ -23,19 +21,6 @@ PROMPT = b"Load a sample of real OONI measurements?"
 def _count(port: int) -> int:
     body = httpx.get(f"http://127.0.0.1:{port}/api/v1/measurements", timeout=5).json()
     return int(body["metadata"]["count"])
-
-
-def _read_until(descriptor: int, wanted: bytes, seconds: float) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + seconds
-    while wanted not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([descriptor], [], [], 0.2)
-        if ready:
-            try:
-                seen += os.read(descriptor, 4096)
-            except OSError:
-                break
-    return seen
 
 
 def test_without_a_terminal_it_starts_empty_with_one_hint(tmp_path: Path) -> None:
@@ -58,11 +43,11 @@ def test_on_a_terminal_it_asks_and_loads_the_sample(tmp_path: Path) -> None:
     server = start_server(tmp_path, port, stdin=child, stdout=child, stderr=child)
     os.close(child)
     try:
-        assert PROMPT in _read_until(parent, PROMPT, 60)
+        assert PROMPT in read_until(parent, PROMPT, 60)
         os.write(parent, b"y\n")
         wait_ready(f"http://127.0.0.1:{port}")
         assert _count(port) == 15
-        seen = _read_until(parent, b"observatory on", 10)
+        seen = read_until(parent, b"observatory on", 10)
         assert b"loaded 15 sample measurements" in seen
         assert b"real OONI measurements" in seen and b"CC BY-NC-SA 4.0" in seen
     finally:
@@ -79,7 +64,7 @@ def test_a_folder_with_data_is_not_asked_about(tmp_path: Path) -> None:
     os.close(child)
     try:
         wait_ready(f"http://127.0.0.1:{port}")
-        seen = _read_until(parent, b"observatory on", 10)
+        seen = read_until(parent, b"observatory on", 10)
         assert PROMPT not in seen and b"observatory on" in seen
     finally:
         server.terminate()
@@ -107,7 +92,7 @@ def test_it_says_observatory_on_once_it_listens(tmp_path: Path) -> None:
     server = start_server(tmp_path, port, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert server.stderr is not None
-        seen = _read_until(server.stderr.fileno(), b"observatory on", 60)
+        seen = read_until(server.stderr.fileno(), b"observatory on", 60)
         assert f"netvigil observatory on http://127.0.0.1:{port}/".encode() in seen
         with socket.create_connection(("127.0.0.1", port), timeout=10):
             pass  # already listening when it said so

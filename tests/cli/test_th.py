@@ -11,7 +11,7 @@ import httpx
 from typer.testing import CliRunner
 
 from netvigil.cli.main import app
-from tests.cli.test_serve import _read_until
+from tests.observatory.running import read_until
 from tests.probe.world import free_port
 
 
@@ -37,7 +37,7 @@ def test_it_prints_its_url_once_listening() -> None:
     helper = _helper(port)
     try:
         assert helper.stderr is not None
-        line = _read_until(helper.stderr.fileno(), b"\n", 60).decode()
+        line = read_until(helper.stderr.fileno(), b"\n", 60).decode()
         assert line == f"netvigil test helper on http://127.0.0.1:{port}/\n"
         hello = httpx.get(line.split(" on ")[1].strip(), timeout=10)
         assert hello.json() == {"message": "Hello OONItarian!"}

@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from netvigil.incidents import accounts, db
 from netvigil.incidents.model import IncidentInput
-from netvigil.observatory.api import query_rows
+from netvigil.observatory.data import query_rows
 from netvigil.observatory.ingest import ingest_file
 from netvigil.server import create_app
 from tests.probe.world import free_port

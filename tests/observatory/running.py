@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
+from starlette.testclient import TestClient
 
 Stream = int | IO[bytes] | None
 
@@ -39,3 +42,34 @@ def start_server(
     return subprocess.Popen(
         [*command, "--data-dir", str(data)], stdin=stdin, stdout=stdout, stderr=stderr, env=env
     )
+
+
+def wait_for(client: TestClient, path: str, count: int, seconds: float = 120.0) -> dict[str, Any]:
+    """The answer of `path` once its `count` is reached: for a whole server, whose pipeline
+    is another process, so polling is the only way to know it has written its rows. The
+    bound only ends a hung run."""
+    deadline = time.monotonic() + seconds
+    while True:
+        body: dict[str, Any] = client.get(path).json()
+        if body["metadata"]["count"] >= count:
+            return body
+        assert time.monotonic() < deadline, f"hung: {body['metadata']['count']} of {count} rows"
+        time.sleep(0.1)
+
+
+def read_until(descriptor: int, wanted: bytes, seconds: float) -> bytes:
+    """What a process printed on `descriptor` until `wanted` appears in it, it closes its
+    end, or `seconds` pass (a bound that only ends a hung run); the caller checks for
+    `wanted`."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < deadline:
+        if select.select([descriptor], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(descriptor, 4096)
+            except OSError:  # a pty whose other end closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen

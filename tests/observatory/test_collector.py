@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,47 +14,20 @@ import pytest
 import zstandard
 from starlette.testclient import TestClient
 
+from netvigil.observatory.intake import MAX_BODY
 from netvigil.scrub import Scrubber
-from netvigil.server import create_app
 from tests.corpus import MEASUREMENTS, qa_files
+from tests.observatory.apps import observatory, open_report, submit
 from tests.observatory.hostile import HOSTILE, Spoil, base, submission
 
 EXPECTED = MEASUREMENTS / "probe-cli-misc" / "collector-expected.jsonl"
 
 
-def open_report(
-    client: TestClient, cc: str = "IT", asn: str = "AS137", test: str = "web_connectivity"
-) -> str:
-    response = client.post(
-        "/report",
-        json={
-            "probe_cc": cc,
-            "probe_asn": asn,
-            "test_name": test,
-            "software_name": "t",
-            "software_version": "1",
-            "test_version": "0.5.28",
-            "format": "json",
-            "data_format_version": "0.2.0",
-            "test_start_time": "2024-02-12 20:33:47",
-        },
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["supported_formats"] == ["json"]
-    return str(body["report_id"])
-
-
-def submit(client: TestClient, report: str, content: dict[str, Any], **headers: str) -> Any:
-    return client.post(
-        f"/report/{report}", json={"format": "json", "content": content}, headers=headers
-    )
-
-
 @pytest.fixture
-def client(tmp_path: Path) -> Any:
-    with TestClient(create_app(tmp_path)) as test_client:
-        yield test_client
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """The collector and probe services over a fresh data folder (`client.app.state.archive`)."""
+    with observatory(tmp_path) as running:
+        yield running.client
 
 
 def test_every_qa_measurement_is_stored_once_with_a_stable_uid(client: TestClient) -> None:
@@ -68,7 +42,7 @@ def test_every_qa_measurement_is_stored_once_with_a_stable_uid(client: TestClien
         uids.append(first.json()["measurement_uid"])
     assert len(set(uids)) == 50
     uid = uids[0]
-    assert uid.split("_")[1:3] == ["IT", "web"] or "_IT_web_connectivity_" in uid
+    assert re.fullmatch(r"\d{14}\.\d{6}_IT_web_connectivity_[0-9a-f]{16}", uid), uid
     archive = client.app.state.archive  # type: ignore[attr-defined]
     assert len(list(archive.all())) == 50
 
@@ -112,27 +86,38 @@ def test_zstd_bodies(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "fragment"),
+    ("path", "body", "status", "fragment"),
     [
-        ("/report", b"{not json", "expected JSON"),
-        ("/report", b'{"probe_cc": "Italy", "probe_asn": "AS1", "test_name": "x"}', "probe_cc"),
+        ("/report", b"{not json", 400, "expected JSON"),
+        (
+            "/report",
+            b'{"probe_cc": "Italy", "probe_asn": "AS1", "test_name": "x"}',
+            400,
+            "probe_cc",
+        ),
         (
             "/report/20240214T090617Z_webconnectivity_IT_30722_n1_1IvUiXNWHooB5rmD",
             b'{"format":"json","content":{}}',
+            404,
             "not opened by this collector",
         ),
-        ("/report/nonsense", b"{}", "malformed report_id"),
-        ("/api/v1/check-in", b"[1, 2", "bad check-in request"),
-        ("/api/v1/geolookup", b"{not json", "bad geolookup request"),
-        ("/api/v1/geolookup", b'{"addresses": "1.2.3.4"}', "a list of strings"),
-        ("/api/v1/geolookup", b'{"addresses": ["1.1.1.1"' + b', "1.1.1.1"' * 1000 + b"]}", "1000"),
+        ("/report/nonsense", b"{}", 404, "malformed report_id"),
+        ("/api/v1/check-in", b"[1, 2", 400, "bad check-in request"),
+        ("/api/v1/geolookup", b"{not json", 400, "bad geolookup request"),
+        ("/api/v1/geolookup", b'{"addresses": "1.2.3.4"}', 400, "a list of strings"),
+        (
+            "/api/v1/geolookup",
+            b'{"addresses": ["1.1.1.1"' + b', "1.1.1.1"' * 1000 + b"]}",
+            400,
+            "at most 1000 addresses",
+        ),
     ],
 )
 def test_bad_requests_are_clear_4xx(
-    client: TestClient, path: str, body: bytes, fragment: str
+    client: TestClient, path: str, body: bytes, status: int, fragment: str
 ) -> None:
     response = client.post(path, content=body)
-    assert 400 <= response.status_code < 500
+    assert response.status_code == status
     assert fragment in response.json()["error"]
 
 
@@ -153,11 +138,14 @@ def test_failed_fsync_is_a_5xx_never_a_200(tmp_path: Path) -> None:
         if calls["n"] > 1:  # the archive's first directory fsync works; then the disk fails
             raise OSError(5, "Input/output error")
 
-    with TestClient(create_app(tmp_path, fsync=failing)) as client:
-        report = open_report(client)
+    with observatory(tmp_path, fsync=failing) as running:
+        report = open_report(running.client)
         for path in qa_files()[:3]:
-            response = submit(client, report, json.loads(path.read_text()))
-            assert response.status_code >= 500, response.text
+            response = submit(running.client, report, json.loads(path.read_text()))
+            assert response.status_code == 500, response.text
+            assert response.json() == {
+                "error": "the measurement could not be stored durably; retry later"
+            }
 
 
 def test_future_start_time_is_flagged(client: TestClient) -> None:
@@ -174,10 +162,12 @@ def test_oversize_body_is_413(client: TestClient) -> None:
     report = open_report(client)
     big = b'{"format": "json", "content": {"x": "' + b"a" * (17 << 20) + b'"}}'
     response = client.post(f"/report/{report}", content=big)
-    assert response.status_code == 413 and "bytes" in response.json()["error"]
+    assert response.status_code == 413
+    assert response.json() == {"error": f"request body over {MAX_BODY} bytes"}
     bomb = zstandard.ZstdCompressor().compress(b" " * (17 << 20))
     inflated = client.post(f"/report/{report}", content=bomb, headers={"Content-Encoding": "zstd"})
     assert inflated.status_code == 413
+    assert inflated.json() == {"error": f"decompressed body over {MAX_BODY} bytes"}
 
 
 @pytest.mark.parametrize(("name", "spoil", "field"), HOSTILE, ids=[h[0] for h in HOSTILE])
@@ -246,14 +236,16 @@ def test_the_probe_address_is_scrubbed_from_every_field_before_storage(tmp_path:
     body = json.dumps({"format": "json", "content": measurement}).replace(
         "<p>your address:", "<p>\\u0032\\u0030\\u0033\\u002e0\\u002e113\\u002e7 and"
     )
-    with TestClient(create_app(tmp_path)) as client:
+    with observatory(tmp_path) as running:
+        client = running.client
         report = open_report(client)
         answer = client.post(f"/report/{report}", content=body.encode())
         assert answer.status_code == 200, answer.text
         uid = answer.json()["measurement_uid"]
         again = client.post(f"/report/{report}", content=body.encode())
         assert again.json()["measurement_uid"] == uid  # the dedup key saw the same text
-        seen = _visible(client, uid)
+        assert running.analyse() == 1
+        seen = client.get(f"/api/v1/measurement/{uid}").json()
         served = [
             client.get(f"/api/v1/measurement/{uid}").text,
             client.get(f"/api/v1/raw_measurement?measurement_uid={uid}").text,
@@ -271,16 +263,6 @@ def test_the_probe_address_is_scrubbed_from_every_field_before_storage(tmp_path:
         assert "\\u0032\\u0030\\u0033" not in text
     assert "[scrubbed]" in stored[0] and '"probe_ip":"127.0.0.1"' in stored[0]
     assert seen["scores"]["outcome"] != "error"  # scrubbed text still reads as a measurement
-
-
-def _visible(client: TestClient, uid: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        response = client.get(f"/api/v1/measurement/{uid}")
-        if response.status_code == 200 and "scores" in response.json():
-            return dict(response.json())
-        time.sleep(0.2)
-    raise AssertionError(f"{uid} not in the tables within 20 s")
 
 
 def _tables(folder: Path) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ from netvigil.cli.main import app
 from netvigil.server import create_app
 from tests.corpus import QA
 from tests.geo import tiny_database
-from tests.observatory.test_api import wait_for
-from tests.observatory.test_collector import open_report, submit
+from tests.observatory.apps import data_api, open_report, submit
+from tests.observatory.running import wait_for
 
 runner = CliRunner()
 
@@ -58,7 +58,7 @@ def test_imports_are_enriched_with_the_given_database(tmp_path: Path) -> None:
         ["ingest", str(source), "--data-dir", str(tmp_path / "data"), "--geoip-db", str(database)],
     )
     assert result.exit_code == 0, result.output
-    with TestClient(create_app(tmp_path / "data")) as client:
+    with TestClient(data_api(tmp_path / "data")) as client:
         rows = client.get("/api/v1/analysis").json()["results"]
         assert [r["addresses"] for r in rows] == [EXPECTED]
         uid = rows[0]["measurement_uid"]
@@ -66,6 +66,8 @@ def test_imports_are_enriched_with_the_given_database(tmp_path: Path) -> None:
 
 
 def test_submissions_are_enriched_from_the_data_folder_database(tmp_path: Path) -> None:
+    """The whole server: it finds the folder's database and hands it to the pipeline's
+    process, whose rows it then waits for."""
     tiny_database(tmp_path / "geoip" / "2026-11-01-ip2country_as.mmdb")
     with TestClient(create_app(tmp_path)) as client:
         assert submit(client, open_report(client), relocated()).status_code == 200
@@ -77,7 +79,7 @@ def test_without_a_database_the_probe_annotation_stands(tmp_path: Path) -> None:
     source = tmp_path / "moved.json"
     source.write_text(json.dumps(relocated()))
     assert runner.invoke(app, ["ingest", str(source), "--data-dir", str(tmp_path)]).exit_code == 0
-    with TestClient(create_app(tmp_path)) as client:
+    with TestClient(data_api(tmp_path)) as client:
         addresses = client.get("/api/v1/analysis").json()["results"][0]["addresses"]
     assert [(a["asn"], a["as_name"], a["cc"]) for a in addresses] == [
         ("AS15169", "probe's guess", "ZZ"),

@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from netvigil.cli.main import app
 from netvigil.cli.serve import load_demo
-from netvigil.observatory.ingest import FileResult, run_local
+from netvigil.datadir import DataDir
+from netvigil.observatory.executor import run_local
+from netvigil.observatory.ingest import FileResult
 from netvigil.observatory.tables import connect
 from tests.corpus import JSONL, MEASUREMENTS, QA
 
@@ -94,7 +96,7 @@ def test_bad_executor_and_empty_input_are_one_line_errors(tmp_path: Path) -> Non
 
 
 def test_demo_data(tmp_path: Path) -> None:
-    assert load_demo(tmp_path) == 15
+    assert load_demo(DataDir(root=tmp_path)) == 15
     assert count(tmp_path) == 15
     db = connect(tmp_path / "tables" / "analysis")
     try:

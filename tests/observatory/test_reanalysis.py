@@ -6,16 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from netvigil.analysis.verdicts import RULES_VERSION
 from netvigil.cli.main import app
 from netvigil.observatory.tables import PARTITIONS, connect
-from netvigil.server import create_app
 from tests.corpus import qa_files
-from tests.observatory.test_api import wait_for
-from tests.observatory.test_collector import open_report, submit
+from tests.observatory.apps import observatory, open_report, submit
 
 runner = CliRunner()
 OLD = "2020.1.1"
@@ -60,11 +57,11 @@ def test_reanalysis_replaces_old_rows_without_duplicates(tmp_path: Path) -> None
     for path in files[:30]:
         shutil.copy(path, imported / path.name)
     assert runner.invoke(app, ["ingest", str(imported), "--data-dir", str(data)]).exit_code == 0
-    with TestClient(create_app(data)) as client:  # the other 20 arrive through the collector
-        report = open_report(client)
+    with observatory(data) as running:  # the other 20 arrive through the collector
+        report = open_report(running.client)
         for path in files[30:]:
-            assert submit(client, report, json.loads(path.read_text())).status_code == 200
-        assert wait_for(client, "/api/v1/measurements", 50)["metadata"]["count"] == 50
+            assert submit(running.client, report, json.loads(path.read_text())).status_code == 200
+        assert running.analyse() == 20
     fresh = snapshot(data)
     assert len(fresh) == 50 and {v[0] for v in fresh.values()} == {RULES_VERSION}
     assert sum(v[2] for v in fresh.values()) == 26

@@ -4,37 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import select
 import subprocess
 import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import IO
 
 import httpx
 import uvicorn
 
-from netvigil.server import create_app
+from netvigil.datadir import DataDir
+from netvigil.observatory import collector, services
+from netvigil.observatory.archive import Archive
 from tests.corpus import qa_files
-from tests.observatory.running import start_server, wait_ready
+from tests.observatory.apps import SECRET, bare, now
+from tests.observatory.running import read_until, start_server, wait_ready
 from tests.probe.world import free_port
 
 CLIENT = "127.0.0.77"
 GIVE_UP = 120.0  # seconds: bounds that only end a hung run, never a speed expectation
-
-
-def _read_until(stream: IO[bytes], wanted: bytes) -> bytes:
-    """What the server printed, until `wanted` appears in it."""
-    seen, deadline = b"", time.monotonic() + GIVE_UP
-    while wanted not in seen:
-        assert time.monotonic() < deadline, f"hung: no {wanted!r} in {seen!r}"
-        if select.select([stream], [], [], 0.2)[0]:
-            chunk = os.read(stream.fileno(), 4096)
-            assert chunk, f"the server ended without printing {wanted!r}: {seen!r}"
-            seen += chunk
-    return seen
 
 
 def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
@@ -75,9 +63,14 @@ def test_server_keeps_no_trace_of_client_addresses(tmp_path: Path) -> None:
 
 
 def test_over_capacity_is_only_200_or_503_with_retry_after(tmp_path: Path) -> None:
-    port = free_port()
+    """The collector (and the probe services, to say it is ready) on a real socket."""
+    port, archive = free_port(), Archive(DataDir(root=tmp_path).archive)
+    routes = [
+        *collector.routes(archive, SECRET, now=now, capacity=4, rate=50),
+        *services.routes(SECRET, now=now),
+    ]
     config = uvicorn.Config(
-        create_app(tmp_path, capacity=4, rate=50),
+        bare(routes, archive),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -137,7 +130,9 @@ def test_a_failing_pipeline_is_one_line_and_collection_goes_on(tmp_path: Path) -
         answer = httpx.post(f"{url}/report/{report}", json={"format": "json", "content": content})
         assert answer.status_code == 200  # acknowledged: it is in the archive
         assert server.stdout is not None
-        seen = _read_until(server.stdout, b"error: the pipeline stopped; restarting in")
+        wanted = b"error: the pipeline stopped; restarting in"
+        seen = read_until(server.stdout.fileno(), wanted, GIVE_UP)
+        assert wanted in seen, seen
     finally:
         server.terminate()
         logs = (seen + server.communicate(timeout=GIVE_UP)[0]).decode()

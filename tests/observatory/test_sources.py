@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from netvigil.cli.main import app
-from netvigil.server import create_app
 from tests.corpus import JSONL, QA
+from tests.observatory.apps import data_api
 
 runner = CliRunner()
 
@@ -29,7 +29,7 @@ def test_raw_measurements_of_imports_come_from_their_files(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     originals = {json.dumps(json.loads(x), sort_keys=True) for x in lines[:40]}
     originals.add(json.dumps(json.loads(single.read_text()), sort_keys=True))
-    with TestClient(create_app(tmp_path / "data")) as client:
+    with TestClient(data_api(tmp_path / "data")) as client:
         listing = client.get("/api/v1/measurements?limit=1000").json()["results"]
         assert len(listing) == len(originals)
         served: dict[str, str] = {}  # canonical JSON -> uid
@@ -56,4 +56,5 @@ def test_raw_measurements_of_imports_come_from_their_files(tmp_path: Path) -> No
         assert raw_status(uid_of_line(25)) == 404  # gone with its file
         assert raw_status(served[json.dumps(json.loads(single.read_text()), sort_keys=True)]) == 200
         unknown = client.get("/api/v1/raw_measurement?measurement_uid=nope")
-        assert unknown.status_code == 404 and "error" in unknown.json()
+        assert unknown.status_code == 404
+        assert unknown.json() == {"error": "no raw measurement 'nope'"}

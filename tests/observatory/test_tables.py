@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.cli.main import app
-from netvigil.observatory.api import query_rows
 from netvigil.observatory.archive import Stored
+from netvigil.observatory.data import query_rows
 from netvigil.observatory.rows import row_of
 from netvigil.observatory.tables import compact, connect, write_rows
 from tests.corpus import QA, qa_files

@@ -25,9 +25,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from netvigil.cli.console import fail
-from netvigil.cli.serve import GeoipOpt, check_geoip, geoip_of, tables_of
-from netvigil.datadir import DataDirError, ensure, resolve_data_dir
+from netvigil.cli.console import fail, open_data_dir
+from netvigil.cli.serve import GeoipOpt, check_geoip, geoip_of
+from netvigil.datadir import DataDir, DataDirError, resolve_data_dir
+from netvigil.observatory.executor import Executor
 from netvigil.observatory.ingest import FileResult
 
 SHOWN_ERRORS = 5  # per file; the rest are counted
@@ -51,14 +52,7 @@ ExecutorOpt = Annotated[
 ]
 
 
-def _folder(data_dir: Path | None) -> Path:
-    try:
-        return ensure(resolve_data_dir(data_dir, os.environ))
-    except (DataDirError, OSError) as exc:
-        raise fail(str(exc).splitlines()[0]) from None
-
-
-def _existing_folder(data_dir: Path | None) -> Path:
+def _existing_folder(data_dir: Path | None) -> DataDir:
     """The data folder, which must exist: re-analysis of a mistyped path creates nothing."""
     try:
         folder = resolve_data_dir(data_dir, os.environ)
@@ -69,10 +63,11 @@ def _existing_folder(data_dir: Path | None) -> Path:
             f"--data-dir: no data folder at {folder} (nothing to re-analyse; "
             "`netvigil ingest` or `netvigil serve` creates one)"
         )
-    return folder
+    return DataDir(root=folder)
 
 
-def _check_executor(executor: str) -> None:
+def _executor(executor: str, workers: int) -> Executor:
+    """The `--executor` and `--workers` options, or one line saying what is wrong."""
     if executor != "local" and not executor.startswith("dask://"):
         raise fail(f"--executor: expected local or dask://HOST:PORT, got {executor!r}")
     if executor.startswith("dask://"):
@@ -84,6 +79,8 @@ def _check_executor(executor: str) -> None:
             raise fail(
                 "--executor dask://: Dask is not installed: pip install 'netvigil[dask]'"
             ) from None
+        return Executor(dask=executor.removeprefix("dask://"))
+    return Executor(workers=workers or os.cpu_count() or 1)
 
 
 def _size(path: str) -> int:
@@ -176,27 +173,24 @@ def ingest_command(
     """
     import datetime as dt
 
-    from netvigil.observatory.ingest import count_new, files_of, run_dask, run_local
+    from netvigil.observatory.executor import run
+    from netvigil.observatory.ingest import count_new, files_of
     from netvigil.observatory.tables import compact
 
-    _check_executor(executor)
+    where = _executor(executor, workers)
     if geoip_db is not None:
         check_geoip(geoip_db)  # before the data folder is created
-    folder = _folder(data_dir)
+    folder = open_data_dir(data_dir)
     geoip = geoip_of(folder, geoip_db)
     targets = files_of(paths)
     console = Console(stderr=True, emoji=False)
     totals = {"rows": 0, "errors": 0}
     since = dt.datetime.now(dt.UTC)
     with _reporting(console, [str(p) for p in targets], totals) as (done, progress):
-        if executor == "local":
-            workers = workers or os.cpu_count() or 1
-            run_local(targets, tables_of(folder), workers, done, geoip, progress)
-        else:
-            run_dask(executor.removeprefix("dask://"), targets, tables_of(folder), done, geoip)
-    new = count_new(tables_of(folder), targets, since) if totals["rows"] else 0
+        run(where, targets, folder.tables, done, geoip, progress)
+    new = count_new(folder.tables, targets, since) if totals["rows"] else 0
     if totals["rows"]:
-        compact(tables_of(folder))  # a re-import leaves two rows for a measurement: keep one
+        compact(folder.tables)  # a re-import leaves two rows for a measurement: keep one
     console.print(
         f"imported {totals['rows']} measurements from {len(targets)} file(s): "
         f"{new} new, {totals['rows'] - new} duplicate(s) of stored ones, "
@@ -222,10 +216,10 @@ def reanalyze_command(
     from netvigil.analysis.verdicts import RULES_VERSION
     from netvigil.observatory.reanalysis import plan, reanalyse
 
-    _check_executor(executor)
+    where = _executor(executor, workers)
     folder = _existing_folder(data_dir)
     geoip = geoip_of(folder, geoip_db)
-    todo = plan(tables_of(folder), everything=everything)
+    todo = plan(folder.tables, everything=everything)
     console = Console(stderr=True, emoji=False)
     if todo.unknown:
         console.print(
@@ -234,14 +228,7 @@ def reanalyze_command(
         )
     totals = {"rows": 0, "errors": 0}
     with _reporting(console, list(todo.files), totals) as (done, _):
-        written = reanalyse(
-            folder,
-            todo,
-            workers=workers or os.cpu_count() or 1,
-            executor=executor,
-            geoip=geoip,
-            done=done,
-        )
+        written = reanalyse(folder, todo, executor=where, geoip=geoip, done=done)
     console.print(
         f"re-analysed {written} measurements with rules {RULES_VERSION} "
         f"({todo.stale} were older; {len(todo.files)} file(s), {totals['errors']} error(s))",

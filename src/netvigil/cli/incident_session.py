@@ -68,18 +68,19 @@ class Where(msgspec.Struct, frozen=True, kw_only=True):
 
     def open(self, acting: str | None = None) -> Session:
         """The instance, and who acts: the operator, the key's member, or `acting`."""
-        from netvigil.datadir import DataDirError, ensure, resolve_data_dir
+        from netvigil.datadir import DataDir, DataDirError, ensure, resolve_data_dir
         from netvigil.incidents import keys
         from netvigil.incidents.access import OPERATOR
         from netvigil.incidents.evidence import ObservatoryEvidence
         from netvigil.incidents.instance import Instance
+        from netvigil.observatory.data import ObservatoryData
         from netvigil.observatory.sources import scan_archive
 
         try:
             folder = ensure(resolve_data_dir(self.data_dir, os.environ))
-            evidence = ObservatoryEvidence(
-                folder / "tables" / "analysis", scan_archive(folder / "archive")
-            )
+            layout = DataDir(root=folder)
+            observatory = ObservatoryData(layout.tables, scan_archive(layout.archive))
+            evidence = ObservatoryEvidence(observatory)
             instance = Instance(folder, url=self.url, evidence=evidence, database=self.database)
         except (DataDirError, OSError, ValueError) as exc:
             raise fail(str(exc).splitlines()[0]) from None

@@ -57,7 +57,6 @@ from netvigil.cli.results import (
     where_results_went,
 )
 from netvigil.datadir import DataDir
-from netvigil.geoip import find_database
 from netvigil.net.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe import consent
 from netvigil.probe.control import missing_control_warning
@@ -145,7 +144,7 @@ def run_command(
         scrubber = Scrubber([address] if address else [], lab=bogons.lab_networks)
     except ValueError as exc:
         raise fail(str(exc).splitlines()[0]) from None
-    database = geoip_db or find_database(folder.root)
+    database = geoip_db or folder.geoip_database()
     if warning is not None:  # no address: one warning, saying why
         location, warning = UNKNOWN, f"{warning}; writing ZZ/AS0"
     elif learnt is not None and database is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import sys
 from pathlib import Path
@@ -12,14 +11,9 @@ from urllib.parse import urlsplit
 
 import typer
 
-from netvigil.cli.console import fail
-from netvigil.datadir import DataDirError, ensure, resolve_data_dir
+from netvigil.cli.console import fail, open_data_dir
+from netvigil.datadir import DataDir
 from netvigil.listening import url_of
-
-
-def tables_of(folder: Path) -> Path:
-    return folder / "tables" / "analysis"
-
 
 GeoipOpt = Annotated[
     Path | None,
@@ -43,23 +37,21 @@ def check_geoip(database: Path) -> Path:
     return database
 
 
-def geoip_of(folder: Path, option: Path | None) -> Path | None:
+def geoip_of(folder: DataDir, option: Path | None) -> Path | None:
     """The database to use, checked now, so a bad one is one line before any work starts."""
-    from netvigil.geoip import find_database
-
-    database = option or find_database(folder)
+    database = option or folder.geoip_database()
     return check_geoip(database) if database is not None else None
 
 
-def load_demo(folder: Path, geoip: Path | None = None) -> int:
+def load_demo(folder: DataDir, geoip: Path | None = None) -> int:
     """Import the bundled sample of real OONI measurements (CC BY-NC-SA 4.0, see SOURCES.md)."""
     from netvigil.observatory.ingest import ingest_file
     from netvigil.observatory.tables import compact
     from netvigil.samples import sample_path
 
     with sample_path() as path:
-        rows = ingest_file(str(path), str(tables_of(folder)), str(geoip) if geoip else None).rows
-    compact(tables_of(folder))
+        rows = ingest_file(str(path), str(folder.tables), str(geoip) if geoip else None).rows
+    compact(folder.tables)
     return rows
 
 
@@ -147,12 +139,9 @@ def serve_command(
     if geoip_db is not None:
         check_geoip(geoip_db)  # a bad database is one line before anything is created
     sock = _listening(host, port)  # and so is a busy port
-    try:
-        folder = ensure(resolve_data_dir(data_dir, os.environ))
-    except (DataDirError, OSError) as exc:
-        raise fail(str(exc).splitlines()[0]) from None
+    folder = open_data_dir(data_dir)
     geoip = geoip_of(folder, geoip_db)
-    empty = not any(tables_of(folder).glob("**/*.parquet")) and not (folder / "archive").exists()
+    empty = not any(folder.tables.glob("**/*.parquet")) and not folder.archive.exists()
     if demo or (
         empty
         and sys.stdin.isatty()
@@ -173,7 +162,7 @@ def serve_command(
         )
     try:
         app = create_app(
-            folder,
+            folder.root,
             allow_private_targets=allow_private_targets,
             geoip=geoip,
             database=database,
@@ -192,6 +181,6 @@ def serve_command(
         limit_concurrency=connection_limit(),  # open sockets stay below the descriptor limit
         http=TimelyH11,  # a deadline for request heads (slowloris), see connections.py
     )
-    typer.echo(f"netvigil observatory on {url_of(host, port)} (data in {folder})", err=True)
+    typer.echo(f"netvigil observatory on {url_of(host, port)} (data in {folder.root})", err=True)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once stopped
         uvicorn.Server(config).run(sockets=[sock])

@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from netvigil.datadir import DataDir
+
 metadata = sa.MetaData()
 Stamp = sa.DateTime(timezone=True)
 
@@ -173,7 +175,7 @@ def database_url(data_dir: Path, given: str | None = None) -> str:
     return (
         given
         or os.environ.get("NETVIGIL_DATABASE_URL")
-        or (f"sqlite:///{data_dir / 'incidents.sqlite'}")
+        or (f"sqlite:///{DataDir(root=data_dir).incidents_database}")
     )
 
 

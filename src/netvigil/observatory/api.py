@@ -18,111 +18,76 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from netvigil.observatory.archive import Archive
-from netvigil.observatory.collector import error
-from netvigil.observatory.query import (
-    BadQuery,
-    axis,
-    conditions,
-    integer,
-    once,
-    order,
-    output_format,
-    time_grain,
-)
+from netvigil.observatory.data import aggregate, iso, query_rows, raw_of
+from netvigil.observatory.errors import BadRequest, NotFound
+from netvigil.observatory.query import conditions, integer, once, order, output_format
+from netvigil.observatory.rows import Row
 from netvigil.observatory.sources import from_archive, raw_measurement
-from netvigil.observatory.tables import reading
 
-_COLUMNS = (
-    "measurement_uid, report_id, input, probe_cc, probe_asn, probe_network_name, test_name, "
-    "strftime(measurement_start_time, '%Y-%m-%dT%H:%M:%SZ') AS measurement_start_time, "
-    "anomaly, confirmed, failure, outcome, layer, technique, rule, "
-    "confidence, rules_version, addresses, error"
+# The API shows every column of a row (rows.Row, in its order) but these: the partition and
+# filter columns derived from others (`date`, `domain`), OONI's classic `blocking` string and
+# the collector's flags (kept in the table, not yet in OONI's row shape), and when and from
+# which file the row was made (the server's business; raw_measurement reads it back).
+HIDDEN = frozenset(
+    {"domain", "date", "blocking_type", "flags", "analysed_at", "source", "source_line"}
+)
+SCORES = ("outcome", "layer", "technique", "rule", "confidence", "error")  # OONI's `scores`
+ANALYSIS_ONLY = frozenset({"rules_version", "addresses"})  # in /analysis rows, not OONI's
+
+
+def api_fields(row: type[Row]) -> tuple[str, ...]:
+    """The columns the API shows, in the row's order."""
+    return tuple(f.name for f in msgspec.structs.fields(row) if f.name not in HIDDEN)
+
+
+FIELDS = api_fields(Row)
+_TIMES = frozenset(f.name for f in msgspec.structs.fields(Row) if f.type is dt.datetime)
+_COLUMNS = ", ".join(
+    f"strftime({name}, '%Y-%m-%dT%H:%M:%SZ') AS {name}" if name in _TIMES else name
+    for name in FIELDS
 )
 
 
-def _iso(value: Any) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
+def _shown(name: str, value: Any) -> Any:
+    """A column's value as the API shows it: AS numbers as AS1234, times in ISO 8601."""
+    if name == "probe_asn":
+        return f"AS{value}"
+    if name == "addresses":
+        return _addresses(value)
+    return iso(value) if name in _TIMES else value
 
 
 def _row(record: dict[str, Any], base: str) -> dict[str, Any]:
-    uid = record["measurement_uid"]
-    return {
-        "measurement_uid": uid,
-        "report_id": record["report_id"],
-        "input": record["input"],
-        "probe_cc": record["probe_cc"],
-        "probe_asn": f"AS{record['probe_asn']}",
-        "probe_network_name": record["probe_network_name"],
-        "test_name": record["test_name"],
-        "measurement_start_time": _iso(record["measurement_start_time"]),
-        "anomaly": record["anomaly"],
-        "confirmed": record["confirmed"],
-        "failure": record["failure"],
-        "scores": {
-            k: record[k] for k in ("outcome", "layer", "technique", "rule", "confidence", "error")
-        },
-        "measurement_url": f"{base}/api/v1/measurement/{uid}",
-    }
+    """OONI's row shape: our verdict in `scores`, and the measurement's own URL."""
+    row: dict[str, Any] = {}
+    for name in FIELDS:
+        if name in SCORES:
+            row.setdefault("scores", {})[name] = record[name]
+        elif name not in ANALYSIS_ONLY:
+            row[name] = _shown(name, record[name])
+    row["measurement_url"] = f"{base}/api/v1/measurement/{record['measurement_uid']}"
+    return row
 
 
-def _addresses(record: dict[str, Any]) -> list[dict[str, Any]]:
+def _addresses(addresses: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Resolved and connected addresses with their network (AS number and name) and country."""
     return [
         {"ip": a["ip"], "asn": f"AS{a['asn']}", "as_name": a["as_name"], "cc": a["cc"]}
-        for a in record.get("addresses") or ()
+        for a in addresses or ()
     ]
-
-
-def query_rows(tables: Path, sql: str, args: list[object]) -> list[dict[str, Any]]:
-    with reading(tables) as db:  # no compaction swaps the files away mid-query
-        cursor = db.execute(sql, args)
-        names = [d[0] for d in cursor.description or ()]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-
-
-def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The aggregation's cells and axis labels (the endpoint's work, reusable: an incident's
-    evidence can be an aggregate query, re-run to hash its result). Raises BadQuery."""
-    time_grain(params)
-    x, y = axis(params, "axis_x"), axis(params, "axis_y")
-    where, args = conditions(params)
-    keys = [(name, column) for name, column in (("axis_x", x), ("axis_y", y)) if column]
-    labels = [params[name] for name, _ in keys]
-    group = ", ".join(
-        f"{column} AS {label}" for (_, column), label in zip(keys, labels, strict=True)
-    )
-    names = ", any_value(probe_network_name) AS probe_network_name" if "probe_asn" in labels else ""
-    sql = (
-        f"SELECT {group + ',' if group else ''} count(*) AS measurement_count, "
-        "count(*) FILTER (WHERE anomaly) AS anomaly_count, "
-        "count(*) FILTER (WHERE confirmed) AS confirmed_count, "
-        "count(*) FILTER (WHERE failure) AS failure_count, "
-        "count(*) FILTER (WHERE outcome = 'ok') AS ok_count, "
-        "count(*) FILTER (WHERE outcome = 'down') AS down_count, "
-        "count(*) FILTER (WHERE outcome = 'unanalysed') AS unanalysed_count, "
-        "count(*) FILTER (WHERE outcome = 'error') AS error_count"
-        f"{names} FROM analysis WHERE {where}"
-        + (f" GROUP BY ALL ORDER BY {', '.join(labels)}" if labels else "")
-    )
-    rows = [
-        {k: (_iso(v) if k == "measurement_start_day" else v) for k, v in r.items()}
-        for r in query_rows(tables, sql, args)
-    ]
-    for r in rows:
-        if "probe_asn" in r and isinstance(r["probe_asn"], int):
-            r["probe_asn"] = f"AS{r['probe_asn']}"
-    return rows, labels
 
 
 def routes(tables: Path, archive: Archive) -> list[Route]:
@@ -132,11 +97,8 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
         return query_rows(tables, sql, args)
 
     async def run(handler: Callable[[], Response], request: Request) -> Response:
-        try:
-            once(request.query_params.multi_items())
-            return await asyncio.to_thread(handler)
-        except BadQuery as exc:
-            return error(400, str(exc))
+        once(request.query_params.multi_items())
+        return await asyncio.to_thread(handler)  # a BadQuery is answered by errors.respond
 
     async def measurements(request: Request) -> Response:
         params, base = request.query_params, str(request.base_url).rstrip("/")
@@ -179,9 +141,9 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
             record = rows[0] if rows else {}
             data = raw_measurement(archived, uid, record.get("source"), record.get("source_line"))
             if not rows and data is None:
-                return error(404, f"no measurement {uid!r}")
+                raise NotFound(f"no measurement {uid!r}")
             body = _row(record, base) if rows else {"measurement_uid": uid}
-            body["addresses"] = _addresses(record)
+            body["addresses"] = _addresses(record.get("addresses"))
             body["raw_measurement"] = json.loads(data) if data is not None else None
             return JSONResponse(body)
 
@@ -190,16 +152,12 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
     async def raw(request: Request) -> Response:
         uid = request.query_params.get("measurement_uid")
         if not uid:
-            return error(400, "measurement_uid is required")
+            raise BadRequest("measurement_uid is required")
 
         def handler() -> Response:
-            rows = select(
-                "SELECT source, source_line FROM analysis WHERE measurement_uid = ?", [uid]
-            )
-            record = rows[0] if rows else {}
-            data = raw_measurement(archived, uid, record.get("source"), record.get("source_line"))
+            data = raw_of(tables, archived, uid)
             if data is None:
-                return error(404, f"no raw measurement {uid!r}")
+                raise NotFound(f"no raw measurement {uid!r}")
             return Response(data, media_type="application/json")
 
         return await run(handler, request)
@@ -230,13 +188,10 @@ def routes(tables: Path, archive: Archive) -> list[Route]:
                 f"{order(params)} LIMIT {limit} OFFSET {offset}",
                 args,
             )
-            for r in rows:
-                r["measurement_start_time"] = _iso(r["measurement_start_time"])
-                r["probe_asn"] = f"AS{r['probe_asn']}"
-                r["addresses"] = _addresses(r)
+            shown = [{k: _shown(k, v) for k, v in r.items()} for r in rows]
             if kind == "CSV":
-                return _csv([_flat(r) for r in rows])
-            return JSONResponse({"results": rows})
+                return _csv([_flat(r) for r in shown])
+            return JSONResponse({"results": shown})
 
         return await run(handler, request)
 

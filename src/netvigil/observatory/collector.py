@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from netvigil.bodies import BadBody, decode_object
 from netvigil.observatory.archive import Archive, ArchiveError, Stored
+from netvigil.observatory.errors import BadRequest, Busy, Conflict, NotFound, NotStored
 from netvigil.observatory.ids import (
     ReportIdError,
     dedup_key,
@@ -41,12 +42,12 @@ from netvigil.observatory.ids import (
     new_report_id,
     parse_report_id,
 )
-from netvigil.observatory.intake import MAX_BODY, Intake, error
+from netvigil.observatory.intake import MAX_BODY, Intake
 from netvigil.patterns import PROBE_ASN, START_TIME
 from netvigil.records import Measurement, WebMeasurement
 from netvigil.scrub import Scrubber
 
-__all__ = ["MAX_BODY", "Capacity", "check", "error", "read_body", "routes", "typed_content"]
+__all__ = ["MAX_BODY", "Capacity", "check", "read_body", "routes", "typed_content"]
 
 BACKEND_VERSION = "netvigil-1"
 EARLIEST = dt.datetime(2012, 1, 1, tzinfo=dt.UTC)
@@ -76,8 +77,8 @@ def typed_content(data: bytes, web: bool) -> Measurement | WebMeasurement:
 _SERVICES = Intake()  # the probe services' bodies (check-in, geolookup), under the same rules
 
 
-async def read_body(request: Request) -> bytes | JSONResponse:
-    """A body read under intake.py's rules (deadline, bounds), or the error to answer."""
+async def read_body(request: Request) -> bytes:
+    """A body read under intake.py's rules (deadline, bounds); raises ObservatoryError."""
     return await _SERVICES.read(request)
 
 
@@ -120,9 +121,10 @@ class Capacity:
         self.in_flight -= 1
 
 
-def _validated(data: bytes, *, web: bool) -> bytes | Response:
+def _validated(data: bytes, *, web: bool) -> bytes:
     """The measurement's JSON, checked against the typed records and scrubbed of the probe's
-    address in every textual form (OONI probes send 127.0.0.1, and then nothing changes)."""
+    address in every textual form (OONI probes send 127.0.0.1, and then nothing changes).
+    Raises BadRequest naming the field."""
     try:
         measurement = typed_content(data, web)
         address = _public_address(measurement.probe_ip)
@@ -133,7 +135,7 @@ def _validated(data: bytes, *, web: bool) -> bytes | Response:
             typed_content(scrubbed, web)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         # (ValidationError is a DecodeError)
-        return error(400, f"invalid measurement: {_reason(exc, '$.content')}")
+        raise BadRequest(f"invalid measurement: {_reason(exc, '$.content')}") from None
     return scrubbed
 
 
@@ -160,20 +162,18 @@ def routes(
 
     async def open_report(request: Request) -> Response:
         body = await intake.read(request)
-        if isinstance(body, Response):
-            return body
         try:
             spec = decode_object(body)
             cc, asn, test = spec["probe_cc"], spec["probe_asn"], spec["test_name"]
         except (BadBody, KeyError):
-            return error(400, "expected JSON with probe_cc, probe_asn and test_name")
+            raise BadRequest("expected JSON with probe_cc, probe_asn and test_name") from None
         # ASCII only, as a report id holds them (str.isalpha and isdigit accept any script).
         if not (isinstance(cc, str) and _CC.fullmatch(cc)):
-            return error(400, f"bad probe_cc {cc!r}: two capital letters")
+            raise BadRequest(f"bad probe_cc {cc!r}: two capital letters")
         if not (isinstance(asn, str) and _ASN.fullmatch(asn)):
-            return error(400, f"bad probe_asn {asn!r}: AS and a 32-bit number")
+            raise BadRequest(f"bad probe_asn {asn!r}: AS and a 32-bit number")
         if not (isinstance(test, str) and _TEST.fullmatch(test)):
-            return error(400, f"bad test_name {test!r}: lower-case letters, digits and _")
+            raise BadRequest(f"bad test_name {test!r}: lower-case letters, digits and _")
         report = new_report_id(secret, now=now(), test_name=test, probe_cc=cc, probe_asn=asn)
         return JSONResponse(
             {"backend_version": BACKEND_VERSION, "report_id": report, "supported_formats": ["json"]}
@@ -184,12 +184,10 @@ def routes(
         try:
             report = parse_report_id(secret, value)
         except ReportIdError as exc:
-            return error(404, str(exc), Connection="close")  # its body is left unread
+            raise NotFound(str(exc), Connection="close") from None  # its body is left unread
         body = await intake.read(request)  # before the slot: see intake.py
-        if isinstance(body, Response):
-            return body
         if not gate.try_acquire():
-            return error(503, "collector over capacity, retry later", **{"Retry-After": "5"})
+            raise Busy("collector over capacity, retry later", **{"Retry-After": "5"})
         try:
             return await _submit(value, report.probe_cc, report.probe_asn, report.test_name, body)
         finally:
@@ -199,19 +197,18 @@ def routes(
         try:
             envelope = _SUBMISSION.decode(body)
         except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
-            return error(400, f'expected {{"format": "json", "content": {{...}}}}: {_reason(exc)}')
+            shape = '{"format": "json", "content": {...}}'
+            raise BadRequest(f"expected {shape}: {_reason(exc)}") from None
         if envelope.format != "json" or bytes(envelope.content) == b"null":
-            return error(400, 'only {"format": "json"} with a measurement object is accepted')
+            raise BadRequest('only {"format": "json"} with a measurement object is accepted')
         scrubbed = _validated(bytes(envelope.content), web=test == "webconnectivity")
-        if isinstance(scrubbed, Response):
-            return scrubbed
         content = msgspec.json.decode(scrubbed)
         conflict = mismatch(content, cc, asn, test)
         if conflict is not None:
-            return error(409, f"report_id {value!r}: {conflict}")
+            raise Conflict(f"report_id {value!r}: {conflict}")
         problem, flags = check(content, cc, asn, test, now())
         if problem is not None:
-            return error(400, f"report_id {value!r}: {problem}")
+            raise BadRequest(f"report_id {value!r}: {problem}")
         content["report_id"] = value
         key = dedup_key(content)
         received = now()
@@ -229,14 +226,14 @@ def routes(
         try:
             uid = await archive.store(stored)
         except ArchiveError:
-            return error(500, "the measurement could not be stored durably; retry later")
+            raise NotStored("the measurement could not be stored durably; retry later") from None
         return JSONResponse({"measurement_uid": uid})
 
     async def close(request: Request) -> Response:
         try:
             parse_report_id(secret, request.path_params["report_id"])
         except ReportIdError as exc:
-            return error(404, str(exc))
+            raise NotFound(str(exc)) from None
         return JSONResponse({})
 
     return [

@@ -1,10 +1,8 @@
 """Importing OONI measurement files into the tables, in parallel (pipelines.md §5).
 
 `ingest_file` is the one pure unit of work: a file in, Parquet files out in the tables
-folder (unique names, so workers never collide), a small result back. The same function
-runs in a process pool (the default: JSON decoding and analysis are CPU-bound, and the GIL
-would serialise threads) or on a Dask cluster (`--executor dask://SCHEDULER`), which is how
-the same pipeline scales past one machine (DESIGN.md principle 6).
+folder (unique names, so workers never collide), a small result back. It runs wherever
+`executor.run` sends it: this process, a pool of processes, or a Dask cluster.
 
 Imported measurements keep their own `measurement_uid` when they have one (OONI's API data
 does); otherwise the uid is derived from the deduplication key, so importing a file twice
@@ -14,12 +12,8 @@ adds no new measurement (the tables keep the newest row per uid).
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
-from queue import Empty
-from typing import Any
 
 import msgspec
 
@@ -69,7 +63,7 @@ def ingest_file(
 
     `geoip` is the path of a MaxMind-format database for enrichment (each worker opens its
     own reader: readers do not cross process boundaries). `progress` is told now and then
-    how many bytes of the file have been read (in a pool worker: through the pool's queue).
+    how many bytes of the file have been read.
     """
     fingerprints = FingerprintDB.load()
     now = dt.datetime.now(dt.UTC)
@@ -112,8 +106,7 @@ def ingest_file(
 
 def _reporter(path: str, progress: Progress | None) -> Callable[[int], None] | None:
     """A `read` callback for the reader, telling `progress` every REPORT_BYTES or so."""
-    target = progress if progress is not None else _worker_progress if _queue else None
-    if target is None:
+    if progress is None:
         return None
     last = 0
 
@@ -121,84 +114,9 @@ def _reporter(path: str, progress: Progress | None) -> Callable[[int], None] | N
         nonlocal last
         if position - last >= REPORT_BYTES:
             last = position
-            target(path, position)
+            progress(path, position)
 
     return read
-
-
-def _worker_progress(path: str, position: int) -> None:
-    if _queue is not None:
-        _queue.put((path, position))
-
-
-_queue: Any = None  # in a pool worker: where progress goes (set by _start_worker)
-
-
-def _start_worker(queue: Any) -> None:
-    global _queue
-    _queue = queue
-
-
-def run_local(
-    files: list[Path],
-    tables: Path,
-    workers: int,
-    done: Callable[[FileResult], None],
-    geoip: Path | None = None,
-    progress: Progress | None = None,
-) -> None:
-    """Each file in this process (one worker or one file), else in a pool of processes."""
-    database = str(geoip) if geoip else None
-    if workers <= 1 or len(files) <= 1:
-        for path in files:
-            done(ingest_file(str(path), str(tables), database, progress))
-        return
-    context = multiprocessing.get_context()
-    queue = context.Queue() if progress is not None else None
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(files)),
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(queue,),
-    ) as pool:
-        pending = {pool.submit(ingest_file, str(p), str(tables), database) for p in files}
-        while pending:
-            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            _drain(queue, progress)
-            for future in finished:
-                done(future.result())
-
-
-def _drain(queue: Any, progress: Progress | None) -> None:
-    while queue is not None and progress is not None:
-        try:
-            path, position = queue.get_nowait()
-        except Empty:
-            return
-        progress(path, position)
-
-
-def run_dask(
-    address: str,
-    files: list[Path],
-    tables: Path,
-    done: Callable[[FileResult], None],
-    geoip: Path | None = None,
-) -> None:
-    """The same unit of work on a Dask cluster; its workers must see the same paths."""
-    import distributed  # the `dask` extra
-
-    dask: Any = distributed  # an untyped library
-    with dask.Client(address) as client:
-        futures = client.map(
-            ingest_file,
-            [str(p) for p in files],
-            tables=str(tables),
-            geoip=str(geoip) if geoip else None,
-            pure=False,
-        )
-        for future in dask.as_completed(futures):
-            done(future.result())
 
 
 def count_new(tables: Path, files: list[Path], since: dt.datetime) -> int:

@@ -23,7 +23,8 @@ import asyncio
 
 import zstandard
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+
+from netvigil.observatory.errors import BadRequest, Busy, ObservatoryError, TooLarge, TooSlow
 
 MAX_BODY = 16 << 20
 BODY_TIMEOUT = 20.0  # seconds for a body, before the minimum rate extends it
@@ -32,13 +33,9 @@ READERS = 1024  # bodies read at once
 BUFFERED = 256 << 20  # bytes held by the bodies being read
 
 
-def error(status: int, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
-
-
-def _unread(status: int, message: str, **headers: str) -> JSONResponse:
-    """An answer before the body was read whole: the connection cannot be reused."""
-    return error(status, message, Connection="close", **headers)
+def _unread(kind: type[ObservatoryError], message: str, **headers: str) -> ObservatoryError:
+    """A refusal before the body was read whole: the connection cannot be reused."""
+    return kind(message, Connection="close", **headers)
 
 
 class Intake:
@@ -55,13 +52,13 @@ class Intake:
         self.readers = 0
         self.buffered = 0
 
-    async def read(self, request: Request) -> bytes | JSONResponse:
-        """The body (inflated when `Content-Encoding: zstd`), or the error to answer."""
+    async def read(self, request: Request) -> bytes:
+        """The body (inflated when `Content-Encoding: zstd`); raises ObservatoryError."""
         declared = request.headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-            return _unread(413, f"request body over {MAX_BODY} bytes")
+            raise _unread(TooLarge, f"request body over {MAX_BODY} bytes")
         if self.readers >= self.max_readers:
-            return _unread(503, "too many uploads at once, retry later", **{"Retry-After": "5"})
+            raise _unread(Busy, "too many uploads at once, retry later", **{"Retry-After": "5"})
         self.readers += 1
         held = 0
         body = bytearray()
@@ -70,23 +67,23 @@ class Intake:
             async with asyncio.timeout(self.timeout) as deadline:
                 async for chunk in request.stream():
                     if self.buffered + len(chunk) > self.max_buffered:
-                        return _unread(
-                            503, "uploads over memory, retry later", **{"Retry-After": "5"}
+                        raise _unread(
+                            Busy, "uploads over memory, retry later", **{"Retry-After": "5"}
                         )
                     self.buffered += len(chunk)
                     held += len(chunk)
                     body += chunk
                     if len(body) > MAX_BODY:
-                        return _unread(413, f"request body over {MAX_BODY} bytes")
+                        raise _unread(TooLarge, f"request body over {MAX_BODY} bytes")
                     deadline.reschedule(start + self.timeout + len(body) / self.min_rate)
         except TimeoutError:
-            return _unread(
-                408,
+            raise _unread(
+                TooSlow,
                 f"the request body did not arrive in time ({self.timeout:.0f} s, then at "
                 f"least {self.min_rate:.0f} bytes a second)",
-            )
-        except ClientDisconnect:
-            return error(400, "the client went away before its body arrived")  # no one reads it
+            ) from None
+        except ClientDisconnect:  # no one reads this answer
+            raise BadRequest("the client went away before its body arrived") from None
         finally:
             self.readers -= 1
             self.buffered -= held
@@ -95,11 +92,11 @@ class Intake:
         return bytes(body)
 
 
-def _inflate(body: bytes) -> bytes | JSONResponse:
+def _inflate(body: bytes) -> bytes:
     try:
         inflated = zstandard.ZstdDecompressor().stream_reader(body).read(MAX_BODY + 1)
     except zstandard.ZstdError:
-        return error(400, "body is not valid zstd")
+        raise BadRequest("body is not valid zstd") from None
     if len(inflated) > MAX_BODY:
-        return error(413, f"decompressed body over {MAX_BODY} bytes")
+        raise TooLarge(f"decompressed body over {MAX_BODY} bytes")
     return bytes(inflated)

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from netvigil.observatory.errors import BadRequest
 from netvigil.patterns import UINT32, WHEN
 
 AXES = {
@@ -66,8 +67,8 @@ FILTERS = (
 )
 
 
-class BadQuery(ValueError):
-    """A parameter the API cannot use; the message says which and why, in one line."""
+class BadQuery(BadRequest):
+    """A parameter the API cannot use; the message says which and why, in one line (a 400)."""
 
 
 def _date(name: str, value: str) -> dt.datetime:

@@ -7,7 +7,7 @@ which rules produced it and where its raw measurement is (`rows.Row.source`), so
 - the archive (what the collector received) is read again by the pipeline, read-only, so a
   live server may keep collecting;
 - an imported file is imported again, by the same per-file function and executor as
-  `netvigil ingest` (process pool or Dask): one file is the unit of work either way.
+  `netvigil ingest` (executor.py: process pool or Dask): one file is the unit of work.
 
 Both write new rows with a later `analysed_at`; compaction then keeps one row per
 measurement, the newest (tables.py), so the old rows are replaced, never duplicated. A file
@@ -22,8 +22,10 @@ from pathlib import Path
 import msgspec
 
 from netvigil.analysis.verdicts import RULES_VERSION
+from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
-from netvigil.observatory.ingest import FileResult, run_dask, run_local
+from netvigil.observatory.executor import Executor, run
+from netvigil.observatory.ingest import FileResult
 from netvigil.observatory.pipeline import Pipeline
 from netvigil.observatory.rows import ARCHIVE
 from netvigil.observatory.tables import compact, reading
@@ -59,16 +61,15 @@ def plan(tables: Path, *, everything: bool = False) -> Plan:
 
 
 def reanalyse(
-    data_dir: Path,
+    folder: DataDir,
     todo: Plan,
     *,
-    workers: int,
-    executor: str,
+    executor: Executor,
     geoip: Path | None,
     done: Callable[[FileResult], None],
 ) -> int:
     """Carry out a plan; the number of rows written. The tables are compacted at the end."""
-    tables = data_dir / "tables" / "analysis"
+    tables = folder.tables
     written = 0
 
     def count(result: FileResult) -> None:
@@ -79,15 +80,12 @@ def reanalyse(
     if todo.archive:
         geo = GeoIP(geoip) if geoip is not None else None
         try:
-            written += Pipeline(data_dir / "archive", tables, geo=geo).reanalyse()
+            written += Pipeline(folder.archive, tables, geo=geo).reanalyse()
         finally:
             if geo is not None:
                 geo.close()
-    files = [Path(f) for f in todo.files]
-    if files and executor.startswith("dask://"):
-        run_dask(executor.removeprefix("dask://"), files, tables, count, geoip)
-    elif files:
-        run_local(files, tables, workers, count, geoip)
+    if todo.files:
+        run(executor, [Path(f) for f in todo.files], tables, count, geoip)
     if written:
         compact(tables)
     return written

@@ -26,9 +26,10 @@ from starlette.routing import Route
 from netvigil import testlists
 from netvigil.bodies import decode_object
 from netvigil.geoip import NOWHERE, GeoIP
-from netvigil.observatory.collector import error, read_body
+from netvigil.observatory.collector import read_body
+from netvigil.observatory.errors import BadRequest
 from netvigil.observatory.ids import new_report_id
-from netvigil.observatory.query import integer, once
+from netvigil.observatory.query import BadQuery, integer, once
 from netvigil.patterns import PROBE_ASN
 
 MAX_URLS = 9999  # OONI's limit for manual runs
@@ -102,12 +103,10 @@ def routes(
 ) -> list[Route]:
     async def geolookup(request: Request) -> Response:
         body = await read_body(request)
-        if isinstance(body, Response):
-            return body
         try:
             addresses = _geolookup_request(body)
         except ValueError as exc:  # BadBody is a ValueError
-            return error(400, f"bad geolookup request: {exc}".splitlines()[0])
+            raise BadRequest(f"bad geolookup request: {exc}".splitlines()[0]) from None
         peer = request.client.host if request.client else ""
         try:
             ipaddress.ip_address(peer)
@@ -126,23 +125,24 @@ def routes(
         try:
             once(query.multi_items())
             limit = integer(query, "limit", 100, 1, MAX_URLS)
-            categories = query.get("category_codes")
-            if categories is not None and not re.fullmatch(r"[A-Za-z_]+(,[A-Za-z_]+)*", categories):
-                raise ValueError(f"category_codes: comma-separated codes, got {categories!r}")
+        except BadQuery as exc:  # its first line: a parameter's name may hold a newline
+            raise BadQuery(str(exc).splitlines()[0]) from None
+        categories = query.get("category_codes")
+        if categories is not None and not re.fullmatch(r"[A-Za-z_]+(,[A-Za-z_]+)*", categories):
+            raise BadRequest(f"category_codes: comma-separated codes, got {categories!r}")
+        try:
             rows = _test_list(query.get("country_code", "XX"), categories or "", limit)
-        except ValueError as exc:  # InputError and BadQuery are ValueErrors
-            return error(400, str(exc).splitlines()[0])
+        except testlists.InputError as exc:
+            raise BadRequest(str(exc).splitlines()[0]) from None
         return JSONResponse({"metadata": {"count": len(rows)}, "results": rows})
 
     async def check_in(request: Request) -> Response:
         body = await read_body(request)
-        if isinstance(body, Response):
-            return body
         try:
             cc, asn, categories, limit = _check_in_request(body)
             urls = _test_list(cc, categories, limit)
         except ValueError as exc:  # BadBody and InputError are ValueErrors
-            return error(400, f"bad check-in request: {exc}".splitlines()[0])
+            raise BadRequest(f"bad check-in request: {exc}".splitlines()[0]) from None
         report = (
             new_report_id(
                 secret, now=now(), test_name="web_connectivity", probe_cc=cc, probe_asn=asn

@@ -33,46 +33,40 @@ import pyarrow.parquet as pq
 
 from netvigil.observatory.rows import NO_VERDICT, Row
 
-SCHEMA = pa.schema(
-    [
-        ("measurement_uid", pa.string()),
-        ("report_id", pa.string()),
-        ("input", pa.string()),
-        ("domain", pa.string()),
-        ("probe_asn", pa.int64()),
-        ("probe_network_name", pa.string()),
-        ("measurement_start_time", pa.timestamp("us", tz="UTC")),
-        ("anomaly", pa.bool_()),
-        ("confirmed", pa.bool_()),
-        ("failure", pa.bool_()),
-        ("outcome", pa.string()),
-        ("layer", pa.string()),
-        ("technique", pa.string()),
-        ("rule", pa.string()),
-        ("confidence", pa.float64()),
-        ("blocking_type", pa.string()),
-        ("flags", pa.string()),
-        ("rules_version", pa.string()),
-        ("analysed_at", pa.timestamp("us", tz="UTC")),
-        ("source", pa.string()),
-        ("source_line", pa.int64()),
-        (
-            "addresses",
-            pa.list_(
-                pa.struct(
-                    [
-                        ("ip", pa.string()),
-                        ("asn", pa.int64()),
-                        ("cc", pa.string()),
-                        ("as_name", pa.string()),
-                    ]
-                )
-            ),
-        ),
-        ("error", pa.string()),
-    ]
-)
-PARTITIONS = ("date", "probe_cc", "test_name")
+PARTITIONS = ("date", "probe_cc", "test_name")  # folders of the table, not columns of its files
+
+
+def arrow_type(kind: msgspec.inspect.Type) -> pa.DataType:
+    """The Arrow type of a `Row` field's type (`X | None` is X: every column is nullable)."""
+    if isinstance(kind, msgspec.inspect.UnionType):
+        (kind,) = (k for k in kind.types if not isinstance(k, msgspec.inspect.NoneType))
+    if isinstance(kind, msgspec.inspect.StrType):
+        return pa.string()
+    if isinstance(kind, msgspec.inspect.BoolType):
+        return pa.bool_()
+    if isinstance(kind, msgspec.inspect.IntType):
+        return pa.int64()
+    if isinstance(kind, msgspec.inspect.FloatType):
+        return pa.float64()
+    if isinstance(kind, msgspec.inspect.DateTimeType):
+        return pa.timestamp("us", tz="UTC")  # rows hold UTC times (rows.start_time)
+    if isinstance(kind, msgspec.inspect.VarTupleType):
+        return pa.list_(arrow_type(kind.item_type))
+    if isinstance(kind, msgspec.inspect.StructType):
+        return pa.struct([(f.name, arrow_type(f.type)) for f in kind.fields])
+    raise TypeError(f"no column type for {kind!r}")  # a new kind of field: a bug to fix here
+
+
+def schema_of(row: type[msgspec.Struct]) -> pa.Schema:
+    """The Parquet files' schema: the row's fields, in order, but the partitions."""
+    info = msgspec.inspect.type_info(row)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return pa.schema(
+        [(f.name, arrow_type(f.type)) for f in info.fields if f.name not in PARTITIONS]
+    )
+
+
+SCHEMA = schema_of(Row)
 
 
 @contextlib.contextmanager

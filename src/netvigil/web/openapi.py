@@ -15,6 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any, get_args
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from netvigil import __version__, testlists
 from netvigil.incidents.model import Kind, Status, Technique
 from netvigil.observatory import query
@@ -305,3 +308,8 @@ def document() -> dict[str, Any]:
 
 def rendered() -> str:
     return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+
+
+async def endpoint(request: Request) -> Response:
+    """`/openapi.json`."""
+    return Response(rendered(), media_type="application/json")

@@ -1,0 +1,68 @@
+"""The observatory as one app of the server: its parts over one data folder.
+
+The archive (what the collector received), the collector's secret, the GeoIP database, the
+routes of the collector, the probe services and the data API, and the background work that
+must run beside them: the archive's writer and the pipeline, whose analysis runs in a worker
+process (pipeline.py). server.py composes this with the incidents and the test helper, and
+runs `workers()` in its lifespan's task group; a test that needs no pipeline process runs
+only the archive's writer, and a pipeline step itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from netvigil.datadir import DataDir
+from netvigil.geoip import GeoIP
+from netvigil.observatory import api, collector, services
+from netvigil.observatory.archive import Archive
+from netvigil.observatory.data import ObservatoryData
+from netvigil.observatory.ids import load_secret
+from netvigil.observatory.pipeline import run_in_worker
+from netvigil.observatory.sources import from_archive
+
+
+class Observatory:
+    def __init__(
+        self,
+        folder: DataDir,
+        *,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        fsync: Callable[[int], None] = os.fsync,
+        capacity: int = 256,
+        rate: float = 5000.0,
+        geoip: Path | None = None,
+    ) -> None:
+        """`geoip` defaults to the folder's database. Raises GeoIPError (one line) for a
+        database that cannot be read."""
+        folder.root.mkdir(parents=True, exist_ok=True)
+        self.folder, self.now, self.capacity, self.rate = folder, now, capacity, rate
+        self.archive = Archive(folder.archive, fsync=fsync)
+        self.geoip = geoip or folder.geoip_database()
+        self.geo = GeoIP(self.geoip) if self.geoip is not None else None
+        self.secret = load_secret(folder.collector_secret)
+        self.data = ObservatoryData(folder.tables, from_archive(self.archive))
+
+    def routes(self) -> list[BaseRoute]:
+        """The collector's, the probe services' and the data API's."""
+        return [
+            *collector.routes(
+                self.archive, self.secret, now=self.now, capacity=self.capacity, rate=self.rate
+            ),
+            *services.routes(self.secret, now=self.now, geo=self.geo),
+            *api.routes(self.folder.tables, self.archive),
+        ]
+
+    def workers(self) -> list[Coroutine[Any, Any, None]]:
+        """The background work, to run while the routes are served: the archive's writer
+        (no submission is acknowledged without it) and the pipeline."""
+        return [
+            self.archive.run(),
+            run_in_worker(self.folder.archive, self.folder.tables, self.geoip),
+        ]
