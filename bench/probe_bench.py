@@ -22,11 +22,13 @@ import msgspec
 
 from netvigil.lab.dnsserver import Answer, serve_dns
 from netvigil.lab.webserver import Behaviour, WebServer, serve_web
+from netvigil.listening import listen
 from netvigil.net.backend import StubResolverBackend
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement
-from netvigil.testhelper.app import create_app, serve
+from netvigil.serving import serve_here
+from netvigil.testhelper.app import create_app
 from netvigil.testhelper.measure import HelperSettings
 
 
@@ -64,7 +66,7 @@ async def main(count: int, delay: float) -> float:
     backend = StubResolverBackend(("127.0.0.1", dns_server.port))
     helper_port = free_port()
     app = create_app(backend, HelperSettings(allow_private=True), in_flight=4 * DEFAULT_PARALLELISM)
-    helper = asyncio.create_task(serve(app, "127.0.0.1", helper_port))
+    helper = asyncio.create_task(serve_here(app, listen("127.0.0.1", helper_port), lifespan="off"))
     await asyncio.sleep(0.5)
     urls = [f"http://site{i}.example:{port}/" for i in range(count)]
     helper_url = f"http://127.0.0.1:{helper_port}/"

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from netvigil.datadir import DataDir
 from netvigil.observatory.rows import Row
 from netvigil.observatory.tables import compact, write_rows
 from netvigil.server import create_app
@@ -75,15 +76,15 @@ def make_rows(count: int) -> list[Row]:
     return rows
 
 
-def loop(rows: list[tuple[str, str, bool, bool, bool]]) -> dict[tuple[str, str], list[int]]:
+def loop(rows: list[tuple[str, str, bool, bool, bool, str]]) -> dict[tuple[str, str], list[int]]:
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for day, cc, anomaly, confirmed, failure in rows:
+    for day, cc, anomaly, confirmed, failure, outcome in rows:
         cell = cells[(day, cc)]
         cell[0] += 1
         cell[1] += anomaly
         cell[2] += confirmed
         cell[3] += failure
-        cell[4] += not anomaly and not failure
+        cell[4] += outcome == "ok"  # a site down for everyone is not ok (issue 9)
     return cells
 
 
@@ -103,10 +104,11 @@ def main(count: int) -> float:
     rows = make_rows(count)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
+        tables = DataDir(root=data).tables
         for start in range(0, count, 100_000):  # as the pipeline writes: batch by batch
-            write_rows(data / "tables" / "analysis", rows[start : start + 100_000])
-        compact(data / "tables" / "analysis")  # as the pipeline does when files pile up
-        tuples = [(r.date, r.probe_cc, r.anomaly, r.confirmed, r.failure) for r in rows]
+            write_rows(tables, rows[start : start + 100_000])
+        compact(tables)  # as the pipeline does when files pile up
+        tuples = [(r.date, r.probe_cc, r.anomaly, r.confirmed, r.failure, r.outcome) for r in rows]
         begin = time.perf_counter()
         expected = loop(tuples)
         baseline = time.perf_counter() - begin

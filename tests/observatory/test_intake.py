@@ -23,7 +23,7 @@ from tests.probe.world import free_port
 TRICKLERS = 300
 HEAD_TRICKLERS = 100
 DURATION = 30.0  # seconds of trickling; the body deadline is 20 s (intake.BODY_TIMEOUT)
-# and the head deadline 10 s (connections.HEAD_TIMEOUT)
+# and the head deadline 10 s (serving.HEAD_TIMEOUT)
 
 
 async def _trickle(port: int, report: str, stop: asyncio.Event, ends: Counter[str]) -> None:

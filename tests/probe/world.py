@@ -22,8 +22,10 @@ from netvigil.addresses import parse_ip
 from netvigil.lab.ca import TestCA
 from netvigil.lab.dnsserver import Answer, DNSServer, serve_dns
 from netvigil.lab.webserver import Behaviour, WebServer, serve_web, server_tls_context
+from netvigil.listening import listen
 from netvigil.net.backend import StubResolverBackend
-from netvigil.testhelper.app import create_app, serve
+from netvigil.serving import serve_here
+from netvigil.testhelper.app import create_app
 from netvigil.testhelper.measure import HelperSettings
 
 PROBE = "127.0.0.2"
@@ -110,7 +112,7 @@ async def world(
             allow_private=True, ca_file=str(ca.cert_file), endpoint_timeout=3, http_timeout=5
         ),
     )
-    helper = asyncio.create_task(serve(helper_app, HELPER, port))
+    helper = asyncio.create_task(serve_here(helper_app, listen(HELPER, port), lifespan="off"))
     await _wait_listening(port)
     try:
         yield World(ca, honest, lying, http, https, f"http://{HELPER}:{port}/")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +9,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from netvigil.cli.console import fail, open_data_dir
+from netvigil.cli.console import HostOpt, PortOpt, fail, listening, open_data_dir
 from netvigil.datadir import DataDir
 from netvigil.listening import url_of
 
@@ -73,22 +71,9 @@ def _public_url(value: str | None) -> str | None:
     return value
 
 
-def _listening(host: str, port: int) -> socket.socket:
-    from netvigil.listening import ListenError, listen
-
-    try:
-        return listen(host, port)
-    except ListenError as exc:
-        raise fail(str(exc)) from None
-
-
 def serve_command(
-    host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port to listen on.")
-    ] = 8000,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -129,16 +114,14 @@ def serve_command(
 ) -> None:
     """Run the observatory: collector, probe services, test helper, data API, incidents."""
     try:
-        import uvicorn
-
-        from netvigil.observatory.connections import TimelyH11, connection_limit
         from netvigil.server import create_app
+        from netvigil.serving import serve
     except ImportError:
         raise fail("the server needs the server extra: pip install 'netvigil[server]'") from None
     public_url = _public_url(public_url)
     if geoip_db is not None:
         check_geoip(geoip_db)  # a bad database is one line before anything is created
-    sock = _listening(host, port)  # and so is a busy port
+    sock = listening(host, port)  # and so is a busy port
     folder = open_data_dir(data_dir)
     geoip = geoip_of(folder, geoip_db)
     empty = not any(folder.tables.glob("**/*.parquet")) and not folder.archive.exists()
@@ -170,17 +153,5 @@ def serve_command(
         )
     except Exception as exc:
         raise fail(f"cannot start: {exc}".splitlines()[0]) from None
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-        proxy_headers=False,
-        limit_concurrency=connection_limit(),  # open sockets stay below the descriptor limit
-        http=TimelyH11,  # a deadline for request heads (slowloris), see connections.py
-    )
     typer.echo(f"netvigil observatory on {url_of(host, port)} (data in {folder.root})", err=True)
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once stopped
-        uvicorn.Server(config).run(sockets=[sock])
+    serve(app, sock)

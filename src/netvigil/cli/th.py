@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from netvigil.cli.console import HostOpt, PortOpt, fail, listening
+from netvigil.listening import url_of
 from netvigil.net.backend import AsyncioBackend
 from netvigil.testhelper.measure import HelperSettings
 
 
 def serve_command(
-    host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="Port to listen on.")
-    ] = 8080,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8080,
     allow_private_targets: Annotated[
         bool,
         typer.Option(
@@ -40,28 +36,20 @@ def serve_command(
 ) -> None:
     """Answer OONI Web Connectivity control requests (POST /) on HOST:PORT."""
     try:  # the web stack is the `server` extra: the probe's own install stays small
-        from netvigil.testhelper.app import create_app, serve
+        from netvigil.serving import serve
+        from netvigil.testhelper.app import create_app
     except ImportError:
-        typer.echo(
-            "error: the test helper needs the server extra: pip install 'netvigil[server]'",
-            err=True,
-        )
-        raise typer.Exit(1) from None
+        raise fail(
+            "the test helper needs the server extra: pip install 'netvigil[server]'"
+        ) from None
     from netvigil.geoip import GeoIP, GeoIPError
     from netvigil.testhelper.measure import no_asn
 
     try:
         geo = GeoIP(geoip_db) if geoip_db is not None else None
     except GeoIPError as exc:
-        typer.echo(f"error: --geoip-db: {exc}", err=True)
-        raise typer.Exit(1) from None
-    from netvigil.listening import ListenError, listen, url_of
-
-    try:
-        sock = listen(host, port)
-    except ListenError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"--geoip-db: {exc}") from None
+    sock = listening(host, port)
     application = create_app(
         AsyncioBackend(),
         HelperSettings(allow_private=allow_private_targets),
@@ -69,5 +57,4 @@ def serve_command(
     )
     # Printed once listening: probes can be pointed at it (`probe run --th URL`) right away.
     typer.echo(f"netvigil test helper on {url_of(host, port)}", err=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(application, host, port, sock))
+    serve(application, sock, lifespan="off")

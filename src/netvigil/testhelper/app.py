@@ -7,12 +7,11 @@
 
 Probes are volunteers: nothing here reads, logs or stores the client's address. Starlette
 exposes it as `request.client`; this module never touches that attribute, and the server
-runs with uvicorn's access log off (see :func:`serve`).
+runs with uvicorn's access log off (netvigil.serving).
 """
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 
 import msgspec
@@ -83,25 +82,3 @@ def create_app(
         routes=[Route("/", endpoint, methods=["GET", "POST"])],
         exception_handlers={405: not_allowed},
     )
-
-
-async def serve(app: Starlette, host: str, port: int, sock: socket.socket | None = None) -> None:
-    """Run under uvicorn with no access log: the helper keeps no trace of its clients.
-
-    With `sock` (already listening, see netvigil.listening) uvicorn serves on it instead of
-    binding host:port itself.
-    """
-    import uvicorn
-
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        log_level="warning",
-        lifespan="off",
-        server_header=False,
-        date_header=True,
-        proxy_headers=False,
-    )
-    await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)

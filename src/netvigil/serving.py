@@ -1,6 +1,9 @@
-"""Connections: how many the server holds open, and how long a request's head may take.
+"""How our servers run: uvicorn on a socket already listening, bounded before the app.
 
-A body's deadline is intake.py's; these are the bounds before a request reaches the app.
+`netvigil serve` and `netvigil th serve` are public servers that volunteers' probes reach, so
+both run the same way (`serve`): no access log (nothing records a client's address), no
+`Server` header, no proxy headers trusted, and two bounds before a request reaches the app (a
+body's deadline is the collector's, observatory/intake.py):
 
 - `connection_limit`: uvicorn's `limit_concurrency` (beyond it uvicorn answers 503 and closes),
   kept HEADROOM below the process's file-descriptor limit, raised first towards the hard limit,
@@ -15,14 +18,61 @@ A body's deadline is intake.py's; these are the bounds before a request reaches 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import resource
-from typing import Any
+import socket
+from typing import TYPE_CHECKING, Any, Literal
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 CONNECTIONS = 2048  # open connections the server accepts (uvicorn's limit_concurrency)
 HEADROOM = 256  # file descriptors kept for segments, Parquet files, pipes, the database
 HEAD_TIMEOUT = 10.0  # seconds for a request line and headers to arrive
+
+
+def _server(
+    app: ASGIApp, lifespan: Literal["auto", "on", "off"], head_timeout: float
+) -> uvicorn.Server:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        access_log=False,
+        log_level="warning",
+        lifespan=lifespan,
+        server_header=False,
+        proxy_headers=False,
+        limit_concurrency=connection_limit(),  # open sockets stay below the descriptor limit
+        http=type("TimelyH11", (TimelyH11,), {"head_timeout": head_timeout}),
+    )
+    return uvicorn.Server(config)
+
+
+def serve(
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    lifespan: Literal["auto", "on", "off"] = "auto",
+    head_timeout: float = HEAD_TIMEOUT,
+) -> None:
+    """Serve `app` on `sock` until Ctrl-C, which ends it quietly (uvicorn re-raises it)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        _server(app, lifespan, head_timeout).run(sockets=[sock])
+
+
+async def serve_here(
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    lifespan: Literal["auto", "on", "off"] = "auto",
+    head_timeout: float = HEAD_TIMEOUT,
+) -> None:
+    """The same, in the running event loop (the lab runs its servers side by side)."""
+    await _server(app, lifespan, head_timeout).serve(sockets=[sock])
 
 
 def connection_limit(wanted: int = CONNECTIONS) -> int:
@@ -41,6 +91,8 @@ def connection_limit(wanted: int = CONNECTIONS) -> int:
 
 class TimelyH11(H11Protocol):
     """uvicorn's h11 protocol, with a deadline for each request's head (see the module)."""
+
+    head_timeout = HEAD_TIMEOUT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,7 +116,7 @@ class TimelyH11(H11Protocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
         waiting = self.cycle  # a new request head makes a new cycle
-        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_late, waiting)
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_late, waiting)
 
     def _head_late(self, waiting: object) -> None:
         self._head_timer = None
