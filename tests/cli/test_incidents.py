@@ -234,3 +234,18 @@ def test_every_command_on_an_instance_takes_the_four_options_in_one_place(comman
     start = options.index("--data-dir")
     assert result.exit_code == 0 and options[start : start + 4] == where
     assert result.stdout.count("http://127.0.0.1:8000]") == 1  # --public-url's default
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ("nosuch://x", "Can't load plugin: sqlalchemy.dialects:nosuch"),
+        ("mysql://u@127.0.0.1:1/x", "No module named 'MySQLdb'"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line(
+    tmp_path: Path, database: str, message: str
+) -> None:
+    code, out, err = run("incidents", "list", data=tmp_path / "data", database=database)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [f"error: cannot open the incident database: {message}"]

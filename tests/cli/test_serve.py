@@ -119,3 +119,30 @@ def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path, value: str) ->
         f"https://observatory.example.org/, got {value!r}"
     ]
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ("nosuch://x", "Can't load plugin: sqlalchemy.dialects:nosuch"),
+        ("not a url", "Could not parse SQLAlchemy URL from given URL string"),
+        ("mysql://u@127.0.0.1:1/x", "No module named 'MySQLdb'"),  # a driver not installed
+    ],
+)
+def test_an_incident_database_that_cannot_be_opened_is_one_line(
+    tmp_path: Path, database: str, message: str
+) -> None:
+    command = [sys.executable, "-m", "netvigil", "serve", "--port", str(free_port())]
+    done = subprocess.run(
+        [*command, "--database", database, "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        "empty data folder: submit measurements, `netvigil ingest FILES`, or restart with "
+        "--demo for sample data",
+        f"error: cannot start: {message}",
+    ]

@@ -69,7 +69,7 @@ class Where(msgspec.Struct, frozen=True, kw_only=True):
     def open(self, acting: str | None = None) -> Session:
         """The instance, and who acts: the operator, the key's member, or `acting`."""
         from netvigil.datadir import DataDir, DataDirError, ensure, resolve_data_dir
-        from netvigil.incidents import keys
+        from netvigil.incidents import db, keys
         from netvigil.incidents.access import OPERATOR
         from netvigil.incidents.evidence import ObservatoryEvidence
         from netvigil.incidents.instance import Instance
@@ -84,7 +84,7 @@ class Where(msgspec.Struct, frozen=True, kw_only=True):
             instance = Instance(folder, url=self.url, evidence=evidence, database=self.database)
         except (DataDirError, OSError, ValueError) as exc:
             raise fail(str(exc).splitlines()[0]) from None
-        except Exception as exc:  # any driver's or migration's error: one line, not a trace
+        except db.OPEN_ERRORS as exc:
             raise fail(f"cannot open the incident database: {exc}".splitlines()[0]) from None
         who = OPERATOR
         if self.api_key is not None:

@@ -114,8 +114,12 @@ def serve_command(
 ) -> None:
     """Run the observatory: collector, probe services, test helper, data API, incidents."""
     try:
+        from netvigil.incidents.db import OPEN_ERRORS
         from netvigil.server import create_app
         from netvigil.serving import serve
+
+        # What a folder or an incident database that cannot be used raises: one line each.
+        refused: tuple[type[Exception], ...] = (OSError, ValueError, *OPEN_ERRORS)
     except ImportError:
         raise fail("the server needs the server extra: pip install 'netvigil[server]'") from None
     public_url = _public_url(public_url)
@@ -151,7 +155,7 @@ def serve_command(
             database=database,
             public_url=public_url or url_of(host, port).rstrip("/"),
         )
-    except Exception as exc:
+    except refused as exc:
         raise fail(f"cannot start: {exc}".splitlines()[0]) from None
     typer.echo(f"netvigil observatory on {url_of(host, port)} (data in {folder.root})", err=True)
     serve(app, sock)

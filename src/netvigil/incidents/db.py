@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import alembic.util.exc
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -168,6 +169,16 @@ devices = sa.Table(
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# What opening a database can raise for a reason the operator can fix: a URL SQLAlchemy cannot
+# parse or whose dialect it does not know, a driver that is not installed, a server that does
+# not answer, a file that is not a database, a database at a revision this version does not
+# know. Anything else is a bug and propagates.
+OPEN_ERRORS: tuple[type[Exception], ...] = (
+    sa.exc.SQLAlchemyError,
+    ImportError,
+    alembic.util.exc.CommandError,
+)
 
 
 def database_url(data_dir: Path, given: str | None = None) -> str:

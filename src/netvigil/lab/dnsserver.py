@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -43,7 +44,9 @@ class DNSServer(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
             query = dns.message.from_wire(data)
-        except Exception:  # a lab server ignores garbage, as resolvers do
+        except dns.exception.DNSException:  # a lab server ignores garbage, as resolvers do
+            return
+        if not query.question:
             return
         name = str(query.question[0].name).rstrip(".").lower()
         self.queries.append(name)

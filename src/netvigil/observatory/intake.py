@@ -14,7 +14,7 @@ No slow client may hold what the others need (reliability.md; issue 9 "slow clie
   the server's: nothing is logged (one line per disconnect would let anyone fill the log).
 
 The limits are global, as the collector's: it never looks at who is asking. Connections and
-request heads have their own bounds (connections.py).
+request heads have their own bounds (netvigil.serving).
 """
 
 from __future__ import annotations
