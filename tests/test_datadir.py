@@ -95,6 +95,7 @@ def test_ensure_reports_an_impossible_folder_in_one_line(tmp_path: Path) -> None
 
 
 def test_data_dir_names_its_files() -> None:
+    """The names are the layout existing folders have on disk: changing one loses data."""
     data = DataDir(root=Path("/d"))
     assert data.consent == Path("/d/consent.json")
     assert data.results == Path("/d/results")
@@ -103,6 +104,8 @@ def test_data_dir_names_its_files() -> None:
     assert data.tables == Path("/d/tables/analysis")
     assert data.collector_secret == Path("/d/collector.secret")
     assert data.incidents_database == Path("/d/incidents.sqlite")
+    assert data.signing_keys == Path("/d/keys")
+    assert data.uploaded == Path("/d/uploaded.jsonl")
 
 
 def test_the_geoip_database_is_geoip_mmdb_else_the_newest_dated_one(tmp_path: Path) -> None:

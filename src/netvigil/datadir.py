@@ -111,7 +111,12 @@ def is_private(path: Path) -> bool:
 
 
 class DataDir(msgspec.Struct, frozen=True, kw_only=True):
-    """The files inside the data folder; a name for each, so that no caller spells a path."""
+    """The files inside the data folder; a name for each, so that no caller spells a path.
+
+    Inside `tables/` the observatory keeps its own bookkeeping beside the table (the lock
+    files of observatory/tables.py, the pipeline's read position): that is the table's
+    business, derived from `tables` where it is used.
+    """
 
     root: Path
 
@@ -124,6 +129,11 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
     def results(self) -> Path:
         """Folder of measurement results, one JSON object per line (``*.jsonl``)."""
         return self.root / "results"
+
+    @property
+    def uploaded(self) -> Path:
+        """What the probe has uploaded: content key and the collector's uid, one per line."""
+        return self.root / "uploaded.jsonl"
 
     @property
     def config(self) -> Path:
@@ -144,6 +154,11 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
     def collector_secret(self) -> Path:
         """The key of the collector's report ids (their HMAC tag)."""
         return self.root / "collector.secret"
+
+    @property
+    def signing_keys(self) -> Path:
+        """The incident instance's signing key and the public keys it ever had."""
+        return self.root / "keys"
 
     @property
     def incidents_database(self) -> Path:

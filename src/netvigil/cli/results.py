@@ -99,9 +99,7 @@ def upload_results(
     files: list[Path], collector: str, backend: Backend, folder: DataDir, ca_file: str | None
 ) -> None:
     """Submit results to a collector; what fails stays for a later `probe upload`."""
-    summary = asyncio.run(
-        upload(files, collector, backend, folder.root / "uploaded.jsonl", ca_file=ca_file)
-    )
+    summary = asyncio.run(upload(files, collector, backend, folder.uploaded, ca_file=ca_file))
     message = f"uploaded {summary.uploaded}, already uploaded {summary.already} ({collector})"
     if summary.uids:
         message += f"\nmeasurement uid(s): {', '.join(summary.uids)}"

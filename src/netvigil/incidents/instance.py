@@ -19,6 +19,7 @@ from typing import Any
 
 from uuid6 import uuid7
 
+from netvigil.datadir import DataDir
 from netvigil.incidents import accounts, db, keys, store, subscribers, webhooks
 from netvigil.incidents.access import Principal, can_read_audit
 from netvigil.incidents.delivery import DEADLINE, Deliveries
@@ -47,7 +48,7 @@ class Instance:
     ) -> None:
         self.url, self.now = url.rstrip("/"), now
         self.engine = db.open_database(db.database_url(data_dir, database))
-        self.keyring = Keyring(data_dir / "keys")
+        self.keyring = Keyring(DataDir(root=data_dir).signing_keys)
         self.service = Incidents(
             self.engine,
             self.keyring,
