@@ -61,6 +61,7 @@ from netvigil.net.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe import consent
 from netvigil.probe.control import missing_control_warning
 from netvigil.probe.location import UNKNOWN, learn_address, locate
+from netvigil.probe.results import new_result
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement
@@ -184,9 +185,7 @@ def _execute(
     output: Path | None,
     describe: Callable[[WebMeasurement], bytes] | None,
 ) -> tuple[list[WebMeasurement], Path]:
-    folder.results.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    result_file = folder.results / f"{stamp}.jsonl"
+    result_file = new_result(folder.results, dt.datetime.now(dt.UTC))
     files = [open(result_file, "ab")]  # noqa: SIM115 - closed below
     if output is not None:
         try:
