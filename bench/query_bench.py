@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from netvigil.datadir import DataDir
-from netvigil.observatory.rows import Row
+from netvigil.observatory.columns import Row
 from netvigil.observatory.tables import compact, write_rows
 from netvigil.server import create_app
 

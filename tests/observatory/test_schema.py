@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from netvigil.observatory.api import FIELDS, HIDDEN, api_fields
-from netvigil.observatory.rows import Row
+from netvigil.observatory.columns import Row
 from netvigil.observatory.tables import PARTITIONS, SCHEMA, schema_of
 
 ADDRESS = pa.list_(

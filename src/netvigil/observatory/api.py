@@ -31,10 +31,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from netvigil.observatory.archive import Archive
+from netvigil.observatory.columns import Row
 from netvigil.observatory.data import aggregate, iso, query_rows, raw_of
 from netvigil.observatory.errors import BadRequest, NotFound
 from netvigil.observatory.query import conditions, integer, once, order, output_format
-from netvigil.observatory.rows import Row
 from netvigil.observatory.sources import from_archive, raw_measurement
 
 # The API shows every column of a row (rows.Row, in its order) but these: the partition and

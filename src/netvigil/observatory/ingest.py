@@ -19,8 +19,9 @@ import msgspec
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.geoip import GeoIP, GeoIPError
+from netvigil.observatory.columns import Row
 from netvigil.observatory.ids import dedup_key, measurement_uid
-from netvigil.observatory.rows import Row, row_for, start_time
+from netvigil.observatory.rows import row_for, start_time
 from netvigil.observatory.tables import connect, write_rows
 from netvigil.readers import Item, ReadError, list_files, read_path
 

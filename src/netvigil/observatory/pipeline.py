@@ -43,7 +43,8 @@ from pathlib import Path
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.geoip import GeoIP
 from netvigil.observatory.archive import Stored, read_since
-from netvigil.observatory.rows import Row, error_row, readable_envelope, row_of
+from netvigil.observatory.columns import Row
+from netvigil.observatory.rows import error_row, readable_envelope, row_of
 from netvigil.observatory.tables import compact, file_count, write_rows
 from netvigil.records import Envelope
 

@@ -24,10 +24,10 @@ import msgspec
 from netvigil.analysis.verdicts import RULES_VERSION
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
+from netvigil.observatory.columns import ARCHIVE
 from netvigil.observatory.executor import Executor, run
 from netvigil.observatory.ingest import FileResult
 from netvigil.observatory.pipeline import Pipeline
-from netvigil.observatory.rows import ARCHIVE
 from netvigil.observatory.tables import compact, reading
 
 

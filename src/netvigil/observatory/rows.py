@@ -26,13 +26,21 @@ from typing import Any
 
 import msgspec
 
-from netvigil.addresses import host_of
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
-from netvigil.analysis.verdicts import RULES_VERSION, Outcome
 from netvigil.geoip import GeoIP
 from netvigil.observatory.archive import Stored
-from netvigil.observatory.enrich import Address, addresses_of
+from netvigil.observatory.columns import (
+    ARCHIVE,
+    ERROR,
+    MAX_ASN,
+    MAX_ERROR,
+    UNANALYSED,
+    Judged,
+    Row,
+    build,
+)
+from netvigil.observatory.enrich import addresses_of
 from netvigil.records import (
     AnyMeasurement,
     Envelope,
@@ -41,43 +49,6 @@ from netvigil.records import (
     web_connectivity_keys,
 )
 
-
-class Row(msgspec.Struct, frozen=True, kw_only=True):
-    measurement_uid: str
-    report_id: str | None
-    input: str | None
-    domain: str | None
-    probe_cc: str
-    probe_asn: int
-    probe_network_name: str
-    test_name: str
-    measurement_start_time: dt.datetime
-    date: str  # the partition: measurement_start_time's UTC day
-    anomaly: bool
-    confirmed: bool
-    failure: bool
-    outcome: str
-    layer: str | None
-    technique: str | None
-    rule: str | None
-    confidence: float
-    blocking_type: str | None  # OONI's classic `blocking`, when a string
-    flags: str  # collector flags, comma-separated
-    rules_version: str
-    analysed_at: dt.datetime
-    source: str  # ARCHIVE, or the absolute path of the imported file
-    source_line: int | None  # the line in that file (None: the whole file is one)
-    addresses: tuple[Address, ...] = ()
-    error: str | None = None  # why the measurement could not be analysed (outcome "error")
-
-
-ARCHIVE = "archive"
-UNANALYSED = "unanalysed"
-ERROR = "error"
-OUTCOMES = (*(o.value for o in Outcome), UNANALYSED, ERROR)  # every row's outcome is one
-NO_VERDICT = frozenset({Outcome.INSUFFICIENT.value, UNANALYSED, ERROR})  # `failure` rows
-MAX_ASN = 2**32 - 1  # AS numbers are 32 bits (RFC 6793)
-MAX_ERROR = 500  # characters of an error row's reason (a value quoted in it may be huge)
 _CC = re.compile(r"[A-Z]{2}")
 _TEST = re.compile(r"[a-z0-9_]{1,64}")
 _UNKNOWN_TEST = "unknown"  # the partition of an error row whose test_name is unusable
@@ -164,27 +135,24 @@ def _row_for(
     source: str,
     line: int | None,
 ) -> Row:
-    outcome, layer, technique, rule, confidence, confirmed = (
-        UNANALYSED,
-        None,
-        None,
-        None,
-        0.0,
-        False,
-    )
-    blocking: str | None = None
     try:
         verdict = analyze(measurement, fingerprints)
     except UnsupportedTest:
         verdict = None  # kept as unanalysed; a MeasurementFormatError is an error row
+    judged = Judged(outcome=UNANALYSED)
     if verdict is not None:
-        outcome = verdict.outcome.value
-        layer = verdict.layer.value if verdict.layer else None
-        technique, rule, confidence = verdict.technique, verdict.rule, verdict.confidence
-        confirmed = verdict.confirmed
         keys = web_connectivity_keys(measurement)
-        if keys is not None and isinstance(keys.blocking, str):
-            blocking = keys.blocking
+        judged = Judged(
+            outcome=verdict.outcome.value,
+            layer=verdict.layer.value if verdict.layer else None,
+            technique=verdict.technique,
+            rule=verdict.rule,
+            confidence=verdict.confidence,
+            confirmed=verdict.confirmed,
+            blocking_type=keys.blocking
+            if keys is not None and isinstance(keys.blocking, str)
+            else None,
+        )
     cc, test = (measurement.probe_cc or "ZZ").upper(), measurement.test_name
     if not _CC.fullmatch(cc):
         raise RowError(f"probe_cc {measurement.probe_cc!r} is not a country code")
@@ -194,32 +162,19 @@ def _row_for(
     if any(not 0 <= a.asn <= MAX_ASN for a in addresses):
         raise RowError("an address's AS number is beyond 32 bits")
     started = start_time(measurement.measurement_start_time)
-    url = measurement.url or None
-    return Row(
-        measurement_uid=uid,
-        report_id=report_id,
-        input=url,
-        domain=host_of(url) or None if url else None,
-        probe_cc=cc,
-        probe_asn=_asn(measurement.probe_asn, strict=True),
-        probe_network_name=measurement.probe_network_name or "",
-        test_name=test,
-        measurement_start_time=started,
-        date=started.strftime("%Y-%m-%d"),
-        anomaly=outcome == Outcome.BLOCKED,
-        confirmed=confirmed,
-        failure=outcome in NO_VERDICT,
-        outcome=outcome,
-        layer=layer,
-        technique=technique,
-        rule=rule,
-        confidence=confidence,
-        blocking_type=blocking,
-        flags=",".join(flags),
-        rules_version=RULES_VERSION,
-        analysed_at=now,
+    return build(
+        measurement,
+        uid,
+        report_id,
+        flags,
+        now,
+        judged,
+        cc=cc,
+        asn=_asn(measurement.probe_asn, strict=True),
+        test=test,
+        started=started,
         source=source,
-        source_line=line,
+        line=line,
         addresses=addresses,
     )
 
@@ -245,32 +200,18 @@ def error_row(
     """The row of a measurement that failed a step: no verdict, the reason, and what of its
     envelope fits a row (an unusable country or nettest goes to ZZ / "unknown")."""
     cc, test = (envelope.probe_cc or "ZZ").upper(), envelope.test_name
-    started = start_time(envelope.measurement_start_time)
-    url = envelope.url or None
-    return Row(
-        measurement_uid=uid,
-        report_id=report_id,
-        input=url,
-        domain=host_of(url) or None if url else None,
-        probe_cc=cc if _CC.fullmatch(cc) else "ZZ",
-        probe_asn=_asn(envelope.probe_asn, strict=False),
-        probe_network_name=envelope.probe_network_name or "",
-        test_name=test if _TEST.fullmatch(test) else _UNKNOWN_TEST,
-        measurement_start_time=started,
-        date=started.strftime("%Y-%m-%d"),
-        anomaly=False,
-        confirmed=False,
-        failure=True,
-        outcome=ERROR,
-        layer=None,
-        technique=None,
-        rule=None,
-        confidence=0.0,
-        blocking_type=None,
-        flags=",".join(flags),
-        rules_version=RULES_VERSION,
-        analysed_at=now,
+    return build(
+        envelope,
+        uid,
+        report_id,
+        flags,
+        now,
+        Judged(outcome=ERROR),
+        cc=cc if _CC.fullmatch(cc) else "ZZ",
+        asn=_asn(envelope.probe_asn, strict=False),
+        test=test if _TEST.fullmatch(test) else _UNKNOWN_TEST,
+        started=start_time(envelope.measurement_start_time),
         source=source,
-        source_line=line,
+        line=line,
         error=(message.splitlines() or ["error"])[0][:MAX_ERROR],
     )

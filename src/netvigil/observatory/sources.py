@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from netvigil.observatory.archive import Archive, read_since
+from netvigil.observatory.columns import ARCHIVE
 from netvigil.observatory.ingest import uid_of
-from netvigil.observatory.rows import ARCHIVE
 from netvigil.readers import Item, parse_line, read_path
 
 Archived = Callable[[str], bytes | None]  # uid -> the archived measurement, if there

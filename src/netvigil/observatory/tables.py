@@ -31,7 +31,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from netvigil.observatory.rows import NO_VERDICT, Row
+from netvigil.observatory.columns import NO_VERDICT, Row
 
 PARTITIONS = ("date", "probe_cc", "test_name")  # folders of the table, not columns of its files
 
