@@ -1,0 +1,1 @@
+"""Detection: when blocking starts and ends, shutdowns and outages (docs/design/008)."""
