@@ -101,18 +101,23 @@ def test_it_says_observatory_on_once_it_listens(tmp_path: Path) -> None:
         server.communicate(timeout=10)
 
 
-@pytest.mark.parametrize(
-    "value", ["not-a-url", "ftp://example.org/", "http://", "https://example.org:99999/"]
-)
-def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path, value: str) -> None:
+def _serve_refused(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`netvigil serve` as a process: were the option accepted, the server would start."""
     command = [sys.executable, "-m", "netvigil", "serve", "--port", str(free_port())]
-    done = subprocess.run(  # a process: were the URL accepted, the server would start
-        [*command, "--public-url", value, "--data-dir", str(tmp_path / "d")],
+    return subprocess.run(
+        [*command, *options, "--data-dir", str(tmp_path / "d")],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize(
+    "value", ["not-a-url", "ftp://example.org/", "http://", "https://example.org:99999/"]
+)
+def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path, value: str) -> None:
+    done = _serve_refused(tmp_path, "--public-url", value)
     assert done.returncode == 1, done.stderr
     assert done.stderr.splitlines() == [
         "error: --public-url: expected an http:// or https:// URL such as "
@@ -132,14 +137,7 @@ def test_a_public_url_that_is_not_one_is_one_line(tmp_path: Path, value: str) ->
 def test_an_incident_database_that_cannot_be_opened_is_one_line(
     tmp_path: Path, database: str, message: str
 ) -> None:
-    command = [sys.executable, "-m", "netvigil", "serve", "--port", str(free_port())]
-    done = subprocess.run(
-        [*command, "--database", database, "--data-dir", str(tmp_path / "d")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _serve_refused(tmp_path, "--database", database)
     assert done.returncode == 1, done.stderr
     assert done.stderr.splitlines() == [
         "empty data folder: submit measurements, `netvigil ingest FILES`, or restart with "
