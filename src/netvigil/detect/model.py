@@ -55,9 +55,7 @@ def entity(text: str) -> str:
         kind, _, rest = cleaned.partition(":")
         cleaned = f"{kind}:{rest[:2].upper()}{rest[2:]}"
     if not _ENTITY.match(cleaned) or (cleaned.startswith("asn:") and int(cleaned[4:]) > 2**32 - 1):
-        raise EntityError(
-            f"unknown entity {text!r}: expected country:CC, region:CC-NAME or asn:N"
-        )
+        raise EntityError(f"unknown entity {text!r}: expected country:CC, region:CC-NAME or asn:N")
     return cleaned
 
 
