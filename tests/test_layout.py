@@ -30,7 +30,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "net": frozenset({GROUND}),
     "analysis": frozenset({GROUND}),
     "detect": frozenset({GROUND, "analysis"}),
-    "lab": frozenset({GROUND, "net"}),
+    "lab": frozenset({GROUND, "net", "detect"}),  # the outage replay world (issue 11)
     **{app: frozenset({GROUND, "net", "analysis", "detect"}) for app in APPS},
     "web": frozenset({GROUND, "net", "analysis", "detect", *APPS}),
     "server": frozenset({GROUND, "net", "analysis", "detect", *APPS, "web"}),
