@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import itertools
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ import numpy as np
 from netvigil.detect import ioda
 from netvigil.detect.model import Event
 from netvigil.lab.outage_labels import Label, read_labels
-from netvigil.lab.outage_score import Detector, Score, replay, score
+from netvigil.lab.outage_score import Detector, replay, score
 from netvigil.lab.outages import World, controls, group, preset, worlds
 
 LABELS = Path(__file__).resolve().parents[1] / ".." / "shared/corpus/shutdowns/labels_unified.csv"
@@ -84,12 +85,6 @@ def chosen(path: Path, seed: int, limit: int | None, small: bool) -> tuple[list[
     return labels, note
 
 
-def run(labels: Sequence[Label], seed: int, detectors: dict[str, Detector]) -> dict[str, Score]:
-    """The scores of each detector over the labels' worlds and the negative controls."""
-    everything = [*controls(seed), *worlds(labels, seed)]
-    return {name: score(t) for name, t in replay(iter(everything), detectors).items()}
-
-
 def main(path: Path, seed: int, limit: int | None, small: bool) -> None:
     begin = time.perf_counter()
     labels, note = chosen(path, seed, limit, small)
@@ -99,7 +94,7 @@ def main(path: Path, seed: int, limit: int | None, small: bool) -> None:
     detectors: dict[str, Detector] = {"ioda": ioda_detector, "ioda-outside": ioda_outside}
     if ours is not None:
         detectors = {"ours": ours, **detectors}
-    tallies = replay(iter([*controls(seed), *worlds(labels, seed)]), detectors)
+    tallies = replay(itertools.chain(controls(seed), worlds(labels, seed)), detectors)
     weeks = next(iter(tallies.values())).seconds / (7 * 86400)
     print(f"entity-weeks: {weeks:.1f}; total {time.perf_counter() - begin:.1f} s")
     for name, tally in tallies.items():

@@ -37,6 +37,7 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
     level: float = 0.0  # visible /24s of an entity with outside series
     probes: int = 0
     hit: float  # the part of this place an outage of the window's entity takes down
+    phase: int = 0  # seconds added to UTC for the place's local time: when its day peaks
 
 
 def cover(times: npt.NDArray[np.int64], step: int, label: Label) -> Floats:
@@ -83,9 +84,12 @@ def entity_series(
     gaps: dict[str, Interval | None],
     busy: Sequence[Interval],
     rng: np.random.Generator,
+    *,
+    shifts: bool = True,
 ) -> list[Series]:
-    """BGP, active probing and measurement counts of a place with outside series."""
-    phase = int(rng.integers(0, DAY))  # the place's local time: when its day peaks
+    """BGP, active probing and measurement counts of a place with outside series; `shifts`
+    False: no benign level shift (the tests measure seasonality and noise without one)."""
+    phase = place.phase
     found = []
     for signal, step, source in (
         ("bgp", 300, "bgp"),
@@ -98,7 +102,9 @@ def entity_series(
             mean = mean * float(np.clip(30 * np.sqrt(place.level / 2000), 3, 100))
         else:
             mean = mean * place.level * (0.6 if signal == "ping-slash24" else 1.0)
-        if rng.random() < 0.5:  # a benign level shift: a collector peer, a new prefix block
+        if (
+            rng.random() < 0.5 and shifts
+        ):  # a benign level shift: a collector peer, a new prefix block
             shift = _clear(rng, start + DAY, end, busy)
             size = float(rng.uniform(0.1, 0.25)) * (1 if rng.random() < 0.5 else -1)
             mean = mean * np.where(times >= shift, 1 + size, 1.0)
@@ -142,12 +148,10 @@ def heartbeats(
     alive = np.ones(times.shape)
     for label in labels:
         alive = alive * (1 - place.hit * cover(times, 60, label))
-    values = rng.binomial(place.probes, (1 - HEARTBEAT_LOSS) * alive).astype(np.float64)
+    probes = np.full(times.shape, place.probes)
     if dies is not None:
-        values = values - np.where(
-            times >= dies, rng.binomial(1, 1 - HEARTBEAT_LOSS, times.shape), 0
-        )
-        values = np.maximum(values, 0)
+        probes[times >= dies] -= 1
+    values = rng.binomial(probes, (1 - HEARTBEAT_LOSS) * alive).astype(np.float64)
     values[_mask(times, 60, down)] = np.nan  # our own collector down: nothing known
     return Series(place.name, "heartbeats", 60, times, values, country=place.country)
 

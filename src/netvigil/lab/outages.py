@@ -135,9 +135,10 @@ def places_of(label: Label, rng: np.random.Generator) -> list[Place]:
     kind = label.entity.partition(":")[0]
     share = 1.0 if kind == "country" else float(rng.uniform(0.05, 0.3))
     level = float(rng.lognormal(np.log(2000.0), 1.0))
-    places = [Place(name=label.entity, level=level * share, hit=1.0)]
+    phase = int(rng.integers(0, DAY))  # one local time for the entity and its country
+    places = [Place(name=label.entity, level=level * share, hit=1.0, phase=phase)]
     if kind != "country" and country is not None:
-        places.append(Place(name=f"country:{country}", level=level, hit=share))
+        places.append(Place(name=f"country:{country}", level=level, hit=share, phase=phase))
     count = int(rng.integers(3, 6))  # 3-5 probes
     if kind == "asn":
         sizes, asns = [count], [int(label.entity[4:])]
