@@ -152,9 +152,9 @@ def places_of(label: Label, rng: np.random.Generator) -> list[Place]:
     return places
 
 
-def worlds(labels: Sequence[Label], seed: int, limit: int | None = None) -> Iterator[World]:
-    """The windows of `labels` (the first `limit` windows), one seeded generator each."""
-    for number, window in enumerate(group(labels)[:limit]):
+def worlds(labels: Sequence[Label], seed: int) -> Iterator[World]:
+    """The windows of `labels`, one at a time, each with its own seeded generator."""
+    for number, window in enumerate(group(labels)):
         yield build(window, np.random.default_rng([seed, number]))
 
 
