@@ -208,7 +208,9 @@ def read_series(path: Path) -> list[Series]:
     if first is None:
         raise SeriesError(f"{where}:1: empty file, expected the header {','.join(HEADER)}")
     line, header = first
-    if tuple(cell.strip() for cell in header) != HEADER or line != 1:
+    if line != 1:
+        raise SeriesError(f"{where}:1: blank, expected the header {','.join(HEADER)}")
+    if tuple(cell.strip() for cell in header) != HEADER:
         raise SeriesError(
             f"{where}:{line}: header {','.join(header)!r}, expected {','.join(HEADER)!r}"
         )
