@@ -139,6 +139,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     signals: tuple[Fired, ...] = ()
     networks: tuple[Network, ...] = ()
     evidence: tuple[str, ...] = ()  # measurement uids and the like
+    country: str | None = None  # the country the entity lies in (an asn: included)
+    target: str | None = None  # what was blocked: "DOMAIN by TECHNIQUE" (blocking_change)
 
 
 def event_id(entity_name: str, kind: str, start: dt.datetime) -> str:
