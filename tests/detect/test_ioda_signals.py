@@ -134,7 +134,7 @@ def test_regions_need_the_country_from_the_caller(tmp_path: Path) -> None:
         ),
         (
             _raw("Bad Source", 300, [1]),
-            "Bad Source of 'IR': datasource 'Bad Source' is no signal name we can use",
+            "'Bad Source' of 'IR': datasource 'Bad Source' is no signal name we can use",
         ),
         (
             {**_raw("bgp", 300, [1]), "values": [True]},
@@ -153,7 +153,7 @@ def test_bad_raw_series_are_one_line(tmp_path: Path, series: dict[str, Any], mes
 
 
 def test_bad_responses_are_one_line(tmp_path: Path) -> None:
-    failed = _response(tmp_path, error="Missing required request parameter 'from'")
+    failed = _response(tmp_path, error="Missing required request\nparameter 'from'")
     assert _refused(failed) == (
         f"{failed}: IODA answered with an error: Missing required request parameter 'from'"
     )
@@ -171,6 +171,9 @@ def test_bad_responses_are_one_line(tmp_path: Path) -> None:
     assert _refused(junk, "country:IR") == (
         f"{junk}: neither an IODA /signals/raw response nor a dashboard export"
     )
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    assert _refused(folder) == f"{folder}: cannot read: Is a directory"
 
 
 def test_the_iran_dashboard_export_as_the_file_has_it() -> None:

@@ -101,14 +101,20 @@ def raw_signals(path: Path, entity_name: str | None = None) -> list[Series]:
     must be about: that entity, or regions of that country."""
     where = str(path)
     entity_name = _checked(where, entity_name)
-    if path.stat().st_size > MAX_JSON_BYTES:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_JSON_BYTES + 1)
+    except OSError as exc:
+        raise SeriesError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_JSON_BYTES:
         raise SeriesError(f"{where}: larger than {MAX_JSON_BYTES:,} bytes")
     try:
-        envelope = msgspec.json.decode(path.read_bytes(), type=_Envelope)
+        envelope = msgspec.json.decode(data, type=_Envelope)
     except msgspec.DecodeError as exc:
         raise SeriesError(f"{where}: not an IODA /signals/raw response: {exc}") from None
     if envelope.error:
-        raise SeriesError(f"{where}: IODA answered with an error: {envelope.error}")
+        said = " ".join(envelope.error.split())  # IODA's words, on one line
+        raise SeriesError(f"{where}: IODA answered with an error: {said}")
     raws = [raw for per_entity in envelope.data or [] for raw in per_entity]
     names = {(raw.entity_type, raw.entity_code, raw.datasource) for raw in raws}
     found: dict[tuple[str, str], Series] = {}
@@ -119,7 +125,8 @@ def raw_signals(path: Path, entity_name: str | None = None) -> list[Series]:
         try:
             series = _series(raw, entity_name, min(MAX_BINS, budget))
         except (EntityError, SeriesError) as exc:
-            raise SeriesError(f"{where}: {raw.datasource} of {raw.entity_code!r}: {exc}") from None
+            source = raw.datasource if _NAME.match(raw.datasource) else repr(raw.datasource)
+            raise SeriesError(f"{where}: {source} of {raw.entity_code!r}: {exc}") from None
         key = (series.entity, series.signal)
         if key in found:
             raise SeriesError(f"{where}: {series.entity} {series.signal} comes twice")
