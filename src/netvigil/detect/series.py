@@ -126,9 +126,10 @@ def _lines(handle: BinaryIO, where: str) -> Iterator[str]:
         if len(line) > MAX_LINE:
             raise SeriesError(f"{where}:{number}: a line longer than {MAX_LINE:,} bytes")
         try:
-            yield line.decode("utf-8-sig" if number == 1 else "utf-8")
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
             raise SeriesError(f"{where}:{number}: not UTF-8 text") from None
+        yield text
 
 
 class Points:
