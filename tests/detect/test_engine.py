@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from netvigil.detect.engine import detect
@@ -110,16 +111,16 @@ MINUTES = 9 * 1440
 CUT = 8 * 1440 + 100
 
 
-def probes(count: int, seed: int, silent: range | None = None) -> np.ndarray:
+def probes(count: int, seed: int, silent: range | None = None) -> npt.NDArray[np.float64]:
     """Heartbeats per minute of `count` probes, each lost 1 % of the time."""
     heard = (np.random.default_rng(seed).random((count, MINUTES)) > 0.01).sum(axis=0)
-    values = heard.astype(float)
+    values: npt.NDArray[np.float64] = heard.astype(float)
     if silent is not None:
         values[silent.start : silent.stop] = 0.0
     return values
 
 
-def network(asn: int, values: np.ndarray) -> Series:
+def network(asn: int, values: npt.NDArray[np.float64]) -> Series:
     times = T0 + 60 * np.arange(MINUTES, dtype=np.int64)
     return Series(f"asn:{asn}", "heartbeats", 60, times, values, "XX")
 
