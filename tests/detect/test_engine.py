@@ -233,3 +233,51 @@ def test_a_0_to_10_index_and_a_0_to_100_index_behave_alike(scale: float) -> None
             dt.datetime.fromtimestamp(T0 + (9 * 24 + 5) * 3600, UTC),
         )
     ]
+
+
+def throughput(minutes: int, slow: range) -> Series:
+    """Throughput samples every minute for 4 days (a seasonal past), 2 % noise."""
+    values = 8000 * (1 + np.random.default_rng(5).normal(0, 0.02, minutes))
+    values[slow.start : slow.stop] *= 0.1
+    times = T0 + 60 * np.arange(minutes, dtype=np.int64)
+    return Series("asn:64500", "throughput", 60, times, values, "XX")
+
+
+def test_throughput_at_a_tenth_for_half_an_hour_is_critical_throttling() -> None:
+    minutes = 4 * 1440 + 120
+    slow = range(4 * 1440, 4 * 1440 + 30)
+    (event,) = detect([throughput(minutes, slow)])
+    onset = dt.datetime.fromtimestamp(T0 + 60 * slow.start, UTC)
+    assert (event.entity, event.kind, event.cause, event.level) == (
+        "asn:64500",
+        "throttling",
+        "throttling",
+        "critical",
+    )
+    assert event.start == onset
+    assert event.detected == onset + dt.timedelta(minutes=10)
+    assert event.end == onset + dt.timedelta(minutes=30)
+
+
+def test_five_slow_minutes_are_a_throttling_warning_only() -> None:
+    minutes = 4 * 1440 + 120
+    (event,) = detect([throughput(minutes, range(4 * 1440, 4 * 1440 + 5))])
+    assert (event.kind, event.level) == ("throttling", "warning")
+
+
+def test_an_events_id_stays_while_it_grows() -> None:
+    """Detection runs again as data arrives: the same event keeps its id, ongoing then ended."""
+    whole = [network(64500, probes(2, 1, CUT_MINUTES)), network(64501, probes(2, 2, CUT_MINUTES))]
+
+    def upto(minute: int) -> list[Series]:
+        return [
+            Series(s.entity, s.signal, s.step, s.times[:minute], s.values[:minute], s.country)
+            for s in whole
+        ]
+
+    (early,) = detect(upto(CUT + 10))
+    (late,) = detect(whole)
+    assert early.end is None
+    assert late.end is not None
+    assert early.id == late.id
+    assert early.start == late.start

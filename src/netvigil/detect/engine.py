@@ -166,14 +166,14 @@ def _blocking(found: BlockingEvent) -> Event:
     return Event(
         id=event_id(f"{entity}|{found.probe_cc}|{target}", found.kind, change.start),
         entity=entity,
-        kind="blocking_change",
+        kind="service_block" if found.kind == "service_block" else "blocking_change",
         level="critical",
         start=change.started_detected,
         end=change.ended_detected,
         detected=change.started_detected,
         confidence=round(min(1 - float(np.exp(-change.statistic / THRESHOLD)), 0.99), 3),
         cause="blocking",
-        summary=f"blocking_change: {found.domain} blocked by {found.technique} on "
+        summary=f"{found.kind}: {found.domain} blocked by {found.technique} on "
         f"AS{found.probe_asn} ({found.probe_cc}){began}",
         evidence=(*change.before, *change.during, *change.after),
         country=found.probe_cc,
