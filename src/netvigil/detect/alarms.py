@@ -30,7 +30,7 @@ import msgspec
 import numpy as np
 
 from netvigil.detect.baseline import DAY, DAYS, Floats, baseline, profile
-from netvigil.detect.model import Series
+from netvigil.detect.model import STEADY_SIGNALS, Series
 
 K = math.log(2) / 2
 H_LEVEL = 2.0
@@ -107,11 +107,12 @@ def _scan(series: Series) -> tuple[list[Alarm], Floats]:
     judged against what they would have been (`profile`, frozen at the start), and when it
     ends they are inpainted with that, so later baselines never learn the outage."""
     values = series.values
+    steady = series.signal in STEADY_SIGNALS
     threshold = H_COUNT if series.counts else H_LEVEL
     needed = max(1, RECOVERY // series.step)
     lookback = (DAYS + 1) * DAY // series.step + 2
     seasonal_history, recent_history = values.copy(), values.copy()
-    expected = baseline(seasonal_history, recent_history, series.step)
+    expected = baseline(seasonal_history, recent_history, series.step, steady=steady)
     alarms: list[Alarm] = []
     begin = 0
     while begin < len(values):
@@ -152,9 +153,9 @@ def _scan(series: Series) -> tuple[list[Alarm], Floats]:
         seasonal_history[start:end] = reference[start:end]
         recent_history[crossing:end] = reference[crossing:end]
         low = max(0, end - lookback)
-        expected[end:] = baseline(seasonal_history[low:], recent_history[low:], series.step)[
-            end - low :
-        ]
+        expected[end:] = baseline(
+            seasonal_history[low:], recent_history[low:], series.step, steady=steady
+        )[end - low :]
         expected[start:end] = reference[start:end]
         begin = end
     return alarms, expected

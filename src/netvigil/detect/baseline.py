@@ -1,17 +1,23 @@
 """The expected value of a signal: a seasonal, robust baseline that does not learn outages.
 
-For each bin the baseline is the smaller of two medians (reference/shutdowns.md §5, step 1):
+For each bin the baseline is one of two medians (reference/shutdowns.md §5, step 1):
 
 - **seasonal**: the median of the same slot of the day (± one slot) over the previous 7
   days, once at least 3 values are there. A median of 21 values ignores the odd bad
   day, and "the same slot" carries the daily cycle (a 7-day span also averages the week);
-- **recent**: the median of the last hour (at least 3 bins, half of them with data), which
-  follows the present level while there is not yet a week of history, and a probe that
-  joined or left today.
+- **recent**, only for a steady signal (heartbeats: every probe, every minute, day and
+  night) and only where there is no seasonal median yet: the median of the last hour, and
+  of at least 12 bins (half of them with data), the present level while a series is young.
+  A signal that follows people's days (traffic, measurements, even up /24s) gets no test
+  before it has 3 days: its evening level would make every night look like an outage, and
+  inpainting would then teach that mistake to the following nights.
+  Twelve bins, because an outage must not become its own baseline before it is detected: a
+  sparse count needs a few bins to cross its threshold, and a median is only moved once
+  half its window has fallen.
 
-The smaller is taken because detection looks for drops: a level that fell for a benign reason
-(a probe gone for good) must not keep looking like an outage, and a value below both is below
-whatever the signal's rhythm predicts.
+A benign fall needs no special care: a probe gone for good leaves 2 of 3 heartbeats, whose
+likelihood ratio points away from an outage, and a −20 % step of a level never accumulates
+(alarms.py).
 
 The baseline is computed over a *history*, not the raw values: the caller (alarms.py)
 replaces the bins of a detected outage by their baseline before the next pass, IODA's
@@ -31,7 +37,7 @@ DAY = 86_400
 DAYS = 7  # how far back the seasonal median looks
 MIN_DAYS = 3  # the fewest days with data before the seasonal median is trusted
 RECENT = 3_600  # the recent median's span, in seconds
-MIN_RECENT_BINS = 3
+MIN_RECENT_BINS = 12
 
 Floats = npt.NDArray[np.float64]
 
@@ -79,17 +85,23 @@ def recent(history: Floats, step: int) -> Floats:
     return _nanmedian_rows(np.vstack(rows), least=max(1, span // 2))
 
 
-def baseline(seasonal_history: Floats, recent_history: Floats, step: int) -> Floats:
-    """The expected value of every bin: the smaller of the two medians, NaN when neither
-    has enough history yet (no test then: a series says nothing before it has a past)."""
-    return np.fmin(seasonal(seasonal_history, step), recent(recent_history, step))
+def baseline(
+    seasonal_history: Floats, recent_history: Floats, step: int, *, steady: bool
+) -> Floats:
+    """The expected value of every bin: the seasonal median, else (steady signals only) the
+    recent one, NaN when neither is known yet (no test then: a series says nothing before it
+    has a past)."""
+    by_season = seasonal(seasonal_history, step)
+    if not steady:
+        return by_season
+    return np.where(np.isnan(by_season), recent(recent_history, step), by_season)
 
 
 def profile(history: Floats, step: int, start: int) -> Floats:
     """What the bins from `start` on would have been without the outage that began there:
-    per slot of the day, the median of that slot (± 1) over the DAYS days before `start`,
-    capped, as the baseline is, by the recent median just before `start`; the recent median
-    alone where there is no week yet. Nothing from `start` on is looked at."""
+    per slot of the day, the median of that slot (± 1) over the DAYS days before `start`, as
+    the baseline; the recent median just before `start` where that is not known yet.
+    Nothing from `start` on is looked at."""
     level = recent(history[: start + 1], step)[-1] if start > 0 else np.nan
     out = np.full(len(history) - start, level)
     if DAY % step or start == 0:
@@ -107,5 +119,5 @@ def profile(history: Floats, step: int, start: int) -> Floats:
             rows.append(row)
     by_slot = _nanmedian_rows(np.vstack(rows), least=MIN_DAYS)
     seasonal_part: Floats = by_slot[np.arange(start, len(history)) % per_day]
-    capped: Floats = np.fmin(seasonal_part, out)
-    return capped
+    chosen: Floats = np.where(np.isnan(seasonal_part), out, seasonal_part)
+    return chosen

@@ -153,21 +153,28 @@ def _connectivity(
 
 
 def _blocking(found: BlockingEvent) -> Event:
+    """A blocking change as an event. Its start and end are the change points as OONI's
+    detector reports them (when the CUSUM crossed its threshold), so that ours and OONI's
+    can be compared one for one; where the statistic last was zero, the earliest the change
+    can have begun, is said in the summary (008-detection.md)."""
     change = found.change
     entity = f"asn:{found.probe_asn}"
     target = f"{found.domain} by {found.technique}"
+    began = f"; it began at the earliest at {change.start:%Y-%m-%d %H:%M}Z"
+    if change.end is not None:
+        began += f" and ended at the earliest at {change.end:%Y-%m-%d %H:%M}Z"
     return Event(
         id=event_id(f"{entity}|{found.probe_cc}|{target}", found.kind, change.start),
         entity=entity,
-        kind="blocking_change",
+        kind="service_block" if found.kind == "service_block" else "blocking_change",
         level="critical",
-        start=change.start,
-        end=change.end,
+        start=change.started_detected,
+        end=change.ended_detected,
         detected=change.started_detected,
-        confidence=round(1 - float(np.exp(-change.statistic / THRESHOLD)), 3),
+        confidence=round(min(1 - float(np.exp(-change.statistic / THRESHOLD)), 0.99), 3),
         cause="blocking",
-        summary=f"blocking_change: {found.domain} blocked by {found.technique} on "
-        f"AS{found.probe_asn} ({found.probe_cc})",
+        summary=f"{found.kind}: {found.domain} blocked by {found.technique} on "
+        f"AS{found.probe_asn} ({found.probe_cc}){began}",
         evidence=(*change.before, *change.during, *change.after),
         country=found.probe_cc,
         target=target,

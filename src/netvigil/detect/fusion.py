@@ -16,7 +16,9 @@ in time form one cluster, and the cluster is judged as a whole:
 
 Kind and cause never guess: a `shutdown` needs probes that kept measuring through the gap and
 saw their gateway answer and everything beyond it fail (the network failed, not the power);
-without that it is an `outage` of unknown cause. A fall of throughput alone is `throttling`.
+without that it is an `outage` of unknown cause. A fall of throughput alone (the probes
+still heard) is `throttling`, critical once it is at a fifth of its baseline or less for ten
+minutes (reference/shutdowns.md §7).
 `confidence` is 1 − Π(1 − pᵢ) over the independent witnesses, pᵢ = 1 − e^(−Sᵢ/hᵢ) for an
 alarm whose statistic reached Sᵢ against its threshold hᵢ (≈ 0.63 at the threshold), and
 0.9 for local checks that saw a cut; never above 0.99.
@@ -35,6 +37,8 @@ from netvigil.detect.alarms import Alarm
 from netvigil.detect.model import Event, Fired, LocalCheck, Network, event_id
 
 THROTTLING_SIGNALS = frozenset({"throughput", "latency"})
+THROTTLED = 0.2  # throughput at a fifth of its baseline or less...
+SUSTAINED = dt.timedelta(minutes=10)  # ...for ten minutes is critical throttling
 LOCAL_EVIDENCE = 0.9
 CERTAIN = 0.99  # no amount of agreeing signals is certainty
 
@@ -78,7 +82,8 @@ def national(
     national_heartbeats = [
         t for t in cluster if t.alarm.entity == own and t.alarm.signal == "heartbeats"
     ]
-    outside = {t.alarm.signal for t in cluster if t.alarm.entity == own} - {"heartbeats"}
+    outside = {t.alarm.signal for t in cluster if t.alarm.entity == own}
+    outside -= {"heartbeats", *THROTTLING_SIGNALS}  # slow is not cut off
     networks = len(
         {
             t.alarm.entity
@@ -186,8 +191,20 @@ def event(
     else:
         kind, cause = "outage", "unknown"
     level = "critical" if critical_at is not None and cause != "vantage_point" else "warning"
+    if kind == "throttling":
+        # reference/shutdowns.md §7: a sustained fall of ≥ 80 % for ≥ 10 minutes
+        deep = all(t.alarm.ratio <= THROTTLED for t in witnesses)
+        sustained = start + SUSTAINED
+        level = "critical" if deep and (end or now) >= sustained else "warning"
+        critical_at = max(min(t.detected for t in witnesses), sustained) if deep else None
     return Event(
-        id=event_id(entity, "connectivity" if kind != "throttling" else kind, start),
+        # the first witness to be detected stays the first as data arrives, so the id does
+        # not change when a slower signal later moves the start earlier
+        id=event_id(
+            entity,
+            "connectivity" if kind != "throttling" else kind,
+            min(witnesses, key=lambda t: (t.detected, t.start)).start,
+        ),
         entity=entity,
         kind=kind,  # type: ignore[arg-type]  # one of the Kind literals above
         level=level,  # type: ignore[arg-type]
