@@ -227,3 +227,25 @@ def test_usage_errors_are_typers() -> None:
     result = runner.invoke(app, ["detect", "--bogus"])
     assert result.exit_code == 2 and "No such option: --bogus" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_an_ioda_response_of_regions_takes_their_country_from_entity(tmp_path: Path) -> None:
+    region = {
+        "entityType": "region",
+        "entityCode": "4437",
+        "datasource": "ping-slash24",
+        "subtype": "",
+        "from": JAN1,
+        "step": 600,
+        "values": [100, None, 100, 100],
+    }
+    path = tmp_path / "regions.json"
+    path.write_text(json.dumps({"type": "signals", "error": None, "data": [[region]]}))
+    steady = runner.invoke(app, ["detect", "--ioda", str(path), "--entity", "country:IR"])
+    assert (steady.exit_code, steady.stdout, steady.stderr) == (0, "", "")
+    unknown = runner.invoke(app, ["detect", "--ioda", str(path)])
+    assert (unknown.exit_code, unknown.stdout) == (1, "")
+    assert unknown.stderr == (
+        f"error: {path}: ping-slash24 of '4437': IODA region '4437' does not say its country: "
+        "give region:CC-4437 or country:CC\n"
+    )
