@@ -5,9 +5,9 @@ For each bin the baseline is one of two medians (reference/shutdowns.md §5, ste
 - **seasonal**: the median of the same slot of the day (± one slot) over the previous 7
   days, once at least 3 values are there. A median of 21 values ignores the odd bad
   day, and "the same slot" carries the daily cycle. Where the same slot of the week over
-  the previous 4 weeks (two at least) is lower, that: a weekend (Friday in Iran) is one day in seven, which
-  a daily median does not expect. On IODA's Iran export the telescope fell to half on four
-  Fridays and Saturdays, each a warning until the week was counted;
+  the previous 4 weeks (two at least) is lower, that: a weekend (Friday in Iran) is one day
+  in seven, which a daily median does not expect. On IODA's Iran export the telescope fell
+  to half on Fridays, three warnings that went once the week was counted;
 - **recent**, only for a steady signal (heartbeats: every probe, every minute, day and
   night) and only where there is no seasonal median yet: the median of the last hour, and
   of at least 12 bins (half of them with data), the present level while a series is young.
