@@ -40,7 +40,7 @@ from netvigil.lab.outage_score import Detector, replay, score
 from netvigil.lab.outages import World, controls, group, preset, worlds
 
 LABELS = Path(__file__).resolve().parents[1] / ".." / "shared/corpus/shutdowns/labels_unified.csv"
-OUTSIDE = frozenset({"bgp", "ping-slash24"})  # IODA's own datasources in the world
+OUTSIDE = frozenset({"bgp", "active_probing"})  # IODA's own datasources in the world
 
 
 def _now(world: World) -> dt.datetime:

@@ -39,7 +39,7 @@ def test_a_drop_to_40_percent_is_critical_at_its_first_bin() -> None:
 
 
 def test_active_probing_at_70_percent_is_a_warning() -> None:
-    ap = series("ping-slash24", 600, [(2, 200.0), (2 / 24, 140.0), (1, 200.0)])
+    ap = series("active_probing", 600, [(2, 200.0), (2 / 24, 140.0), (1, 200.0)])
     events = ioda.detect([ap])
     assert [(e.level, e.start, e.end) for e in events] == [
         ("warning", at(T0 + 2 * DAY), at(T0 + 2 * DAY + 7200))
@@ -82,10 +82,10 @@ def test_warmup_mute_and_gaps() -> None:
 
 def test_signals_of_one_entity_merge_into_one_event() -> None:
     bgp = series("bgp", 300, [(2, 100.0), (1 / 24, 30.0), (1, 100.0)])
-    ap = series("ping-slash24", 600, [(2, 200.0), (2 / 24, 20.0), (1, 200.0)])
+    ap = series("active_probing", 600, [(2, 200.0), (2 / 24, 20.0), (1, 200.0)])
     events = ioda.detect([bgp, ap])
     assert len(events) == 1
-    assert {f.signal for f in events[0].signals} == {"bgp", "ping-slash24"}
+    assert {f.signal for f in events[0].signals} == {"bgp", "active_probing"}
     drop = T0 + 2 * DAY
     assert (events[0].start, events[0].end, events[0].detected) == (
         at(drop),

@@ -202,7 +202,7 @@ def test_a_regional_disaster() -> None:
     world = regional_disaster(1)
     assert [o.entity for o in world.truth] == ["region:XD-North"]
     assert "country:XD" not in world.truth[0].affected
-    region = one(world, "region:XD-North", "ping-slash24")
+    region = one(world, "region:XD-North", "active_probing")
     inside = (region.times >= CONTROL_AT) & (region.times + 600 <= CONTROL_AT + 12 * HOUR)
     assert np.nanmax(region.values[inside]) < 0.25 * np.nanmedian(region.values)
     up = one(world, "asn:64999", "heartbeats")

@@ -53,12 +53,12 @@ class Params(msgspec.Struct, frozen=True, kw_only=True):
 # than 20 probes are muted, as IODA mutes them: it sums 20 probers before it predicts.)
 PARAMS = {
     "bgp": Params(history=DAY, warning=0.99, critical=0.5, minprediction=20),
-    "ping-slash24": Params(history=7 * DAY, warning=0.8, critical=0.5, minprediction=20),
+    "active_probing": Params(history=7 * DAY, warning=0.8, critical=0.5, minprediction=20),
     "telescope": Params(history=7 * DAY, warning=0.25, critical=0.1, minprediction=20),
     "heartbeats": Params(history=7 * DAY, warning=0.8, critical=0.5, minprediction=20),
     "measurements": Params(history=7 * DAY, warning=0.25, critical=0.1, minprediction=20),
 }
-PARAMS["merit-nt"] = PARAMS["telescope"]
+# signal names as detect/ioda_signals.py gives IODA's datasources (ping-slash24, merit-nt)
 
 
 def ratios(series: Series, params: Params) -> tuple[Floats, Floats]:

@@ -1,7 +1,8 @@
 """The replay world's signals: one place's series, with outages cut into them at their times.
 
 Shapes follow IODA's datasources (reference/shutdowns.md §1.1): `bgp`, visible /24s every
-5 min, flat with tiny noise; `ping-slash24`, /24s up every 10 min, diurnal; plus ours:
+5 min, flat with tiny noise; `active_probing` (IODA's `ping-slash24`), /24s up every 10 min,
+diurnal; plus ours:
 `measurements` per 10 min (negative-binomial, daily and weekly seasonality: people measure by
 day and less at weekends) and `heartbeats`, probes heard per minute.
 """
@@ -24,9 +25,9 @@ Interval = tuple[int, int]
 HEARTBEAT_LOSS = 0.02  # a heartbeat lost on the way (one in fifty): noise, not an outage
 LOCAL_STEP = 300  # a cut-off probe checks gateway and destinations every 5 min
 NB_SIZE = 10.0  # negative-binomial size: variance = mean + mean² / 10, over-dispersed counts
-DAILY = {"ping-slash24": 0.1, "measurements": 0.4}  # diurnal amplitude, relative
+DAILY = {"active_probing": 0.1, "measurements": 0.4}  # diurnal amplitude, relative
 WEEKEND = 0.2  # measurements fall by a fifth on Saturdays and Sundays (local)
-REMAINS = {"bgp": (0.02, 0.3), "ping-slash24": (0.02, 0.2), "measurements": (0.0, 0.05)}
+REMAINS = {"bgp": (0.02, 0.3), "active_probing": (0.02, 0.2), "measurements": (0.0, 0.05)}
 
 
 class Place(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,7 +94,7 @@ def entity_series(
     found = []
     for signal, step, source in (
         ("bgp", 300, "bgp"),
-        ("ping-slash24", 600, "ap"),
+        ("active_probing", 600, "ap"),
         ("measurements", 600, "m"),
     ):
         times = np.arange(start, end, step, dtype=np.int64)
@@ -101,7 +102,7 @@ def entity_series(
         if signal == "measurements":
             mean = mean * float(np.clip(30 * np.sqrt(place.level / 2000), 3, 100))
         else:
-            mean = mean * place.level * (0.6 if signal == "ping-slash24" else 1.0)
+            mean = mean * place.level * (0.6 if signal == "active_probing" else 1.0)
         if (
             rng.random() < 0.5 and shifts
         ):  # a benign level shift: a collector peer, a new prefix block
@@ -109,7 +110,7 @@ def entity_series(
             size = float(rng.uniform(0.1, 0.25)) * (1 if rng.random() < 0.5 else -1)
             mean = mean * np.where(times >= shift, 1 + size, 1.0)
         for label in labels:
-            shown = {"bgp": label.bgp, "ping-slash24": label.ap}.get(signal, True)
+            shown = {"bgp": label.bgp, "active_probing": label.ap}.get(signal, True)
             remains = float(rng.uniform(*REMAINS[signal]))
             if shown:
                 mean = mean * (1 - place.hit * (1 - remains) * cover(times, step, label))

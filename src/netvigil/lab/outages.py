@@ -127,9 +127,10 @@ def build(labels: Sequence[Label], rng: np.random.Generator) -> World:
 def places_of(label: Label, rng: np.random.Generator) -> list[Place]:
     """The entity, its country when it lies in one, and the networks our probes are in.
 
-    Networks are private-use ASNs (RFC 6996) unless the label names one; a region or a
-    network has a network beside it that stays up, so "all of the country's probes went
-    silent" is never true when only part of it did.
+    Networks are private-use ASNs (RFC 6996) unless the label names one. A network has one
+    beside it that stays up (2 probes); a region has two networks with 3-5 probes each and
+    two other regions in the rest of its country, all staying up: "all of the country's
+    probes went silent" or "most of its regions fell" is never true when only part did.
     """
     country = label.country
     kind = label.entity.partition(":")[0]
@@ -139,6 +140,10 @@ def places_of(label: Label, rng: np.random.Generator) -> list[Place]:
     places = [Place(name=label.entity, level=level * share, hit=1.0, phase=phase)]
     if kind != "country" and country is not None:
         places.append(Place(name=f"country:{country}", level=level, hit=share, phase=phase))
+    if kind == "region":  # the rest of the country is seen too: one region of three drops
+        for other in ("Elsewhere-1", "Elsewhere-2"):
+            rest = level * float(rng.uniform(0.05, 0.3))
+            places.append(Place(name=f"region:{country}-{other}", level=rest, hit=0.0, phase=phase))
     count = int(rng.integers(3, 6))  # 3-5 probes
     if kind == "asn":
         sizes, asns = [count], [int(label.entity[4:])]
@@ -147,8 +152,12 @@ def places_of(label: Label, rng: np.random.Generator) -> list[Place]:
         sizes, asns = [first, count - first], [64512, 64513]
     for asn, size in zip(asns, sizes, strict=True):
         places.append(Place(name=f"asn:{asn}", country=country, probes=size, hit=1.0))
-    if kind != "country":
+    if kind == "asn":
         places.append(Place(name="asn:64999", country=country, probes=2, hit=0.0))
+    if kind == "region":  # the rest of the country, bigger than the region: 3-5 probes twice
+        for asn in (64998, 64999):
+            size = int(rng.integers(3, 6))
+            places.append(Place(name=f"asn:{asn}", country=country, probes=size, hit=0.0))
     return places
 
 
