@@ -117,15 +117,20 @@ def parse(params: Mapping[str, str]) -> Query:
     )
 
 
+def _iso(moment: dt.datetime) -> str:
+    """A time as msgspec writes the event's own (UTC as `Z`), so all of a body's agree."""
+    return str(msgspec.to_builtins(moment))
+
+
 def shown(stored: Stored) -> dict[str, Any]:
     """An event as the API shows it: the detector's record, and what the store adds."""
-    body: dict[str, Any] = msgspec.to_builtins(stored.event)
+    body: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(stored.event))  # JSON types
     return {
         **body,
         "ongoing": stored.event.end is None,
         "countries": list(stored.countries),
-        "first_seen": stored.first_seen.isoformat(),
-        "last_changed": stored.last_changed.isoformat(),
+        "first_seen": _iso(stored.first_seen),
+        "last_changed": _iso(stored.last_changed),
     }
 
 
@@ -157,14 +162,14 @@ def atom(events: list[Stored], *, base: str, now: dt.datetime) -> bytes:
         event = stored.event
         entry = feed.add_entry(order="append")
         entry.id(f"{base}/api/v1/events/{event.id}")
-        state = "ongoing" if event.end is None else f"ended {event.end.isoformat()}"
+        state = "ongoing" if event.end is None else f"ended {_iso(event.end)}"
         entry.title(f"{event.level} {event.kind}: {event.entity} ({state})")
         entry.updated(stored.last_changed)
         entry.published(stored.first_seen)
         entry.link(href=f"{base}/api/v1/events/{event.id}", rel="alternate")
         entry.summary(
             f"{event.summary} Cause: {event.cause}. Confidence {event.confidence:.2f}. "
-            f"Started {event.start.isoformat()}; {state}."
+            f"Started {_iso(event.start)}; {state}."
         )
         for term in (event.kind, f"level:{event.level}", event.entity, f"cause:{event.cause}"):
             entry.category(term=term)

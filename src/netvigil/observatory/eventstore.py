@@ -119,18 +119,21 @@ class EventStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")  # the API reads while the worker writes
             db.executescript(SCHEMA)
+        finally:
+            db.close()
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One connection per operation (the API reads from threads while the worker
-        writes; WAL lets them run side by side); committed on success."""
+    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """One connection per operation (the API reads from threads); a write takes the
+        database's write lock at once and commits on success, or rolls back."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield db
             db.execute("COMMIT")
         finally:
@@ -149,7 +152,7 @@ class EventStore:
         `since` is the start of the window the round read: only events inside it can be
         withdrawn (one that began before it was not looked for)."""
         at = stamp(now)
-        with self._connect() as db:
+        with self._connect(write=True) as db:
             current = {
                 r["id"]: _stored(r)
                 for r in db.execute(f"SELECT id, {_COLUMNS} FROM events WHERE withdrawn IS NULL")
@@ -236,7 +239,7 @@ class EventStore:
         ]
 
     def handed(self, seq: int) -> None:
-        with self._connect() as db:
+        with self._connect(write=True) as db:
             db.execute("UPDATE changes SET handed = 1 WHERE seq = ?", [seq])
 
     def get(self, ident: str) -> Stored | None:
