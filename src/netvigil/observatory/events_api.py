@@ -40,7 +40,7 @@ from netvigil.detect.model import EntityError, Kind, Level, entity
 from netvigil.observatory.errors import NotFound
 from netvigil.observatory.eventstore import EventStore, Query, Stored
 from netvigil.observatory.query import BOOLEANS, BadQuery, integer, once, output_format
-from netvigil.patterns import WHEN
+from netvigil.patterns import UINT32, WHEN
 
 KINDS: tuple[str, ...] = get_args(Kind)
 LEVELS: tuple[str, ...] = get_args(Level)
@@ -49,7 +49,12 @@ PARAMETERS = (
     *("limit", "format"),
 )
 MAX_LIMIT = 1000
+# What the filters take, exactly (the OpenAPI document shows the same patterns): an entity
+# as detect/model.py spells it (a country code in either case), or a prefix ending in `*`.
+ASN = UINT32.replace("[0-9]{1,9}|[0-3][0-9]{9}", "[1-9][0-9]{0,8}|[1-3][0-9]{9}", 1)  # 1..
+ENTITY = rf"^(country:[A-Za-z]{{2}}|region:[A-Za-z]{{2}}-[^,\n*]+|asn:{ASN})$"
 PREFIX = r"^(country|region|asn):[^,\n*]*\*$"
+COUNTRY = r"^[A-Za-z]{2}$"
 CONFIDENCE = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?|\.[0-9]{1,6})$"
 EVENT_ID = re.compile(r"^ev_[0-9a-f]{20}$")
 CSV_FIELDS = (
@@ -92,11 +97,16 @@ def parse(params: Mapping[str, str]) -> Query:
             prefix = wanted[:-1]
         else:
             try:
-                exact = entity(wanted)
-            except EntityError as exc:
-                raise BadQuery(f"entity: {exc}") from None
+                exact = entity(wanted) if re.fullmatch(ENTITY, wanted) else None
+            except EntityError:
+                exact = None  # a region named only by spaces: the pattern cannot say so
+            if exact is None:
+                raise BadQuery(
+                    f"entity: unknown entity {wanted!r}: expected country:CC, region:CC-NAME, "
+                    "asn:N or a prefix ending in *"
+                )
     country = params.get("country")
-    if country is not None and not re.fullmatch(r"[A-Za-z]{2}", country):
+    if country is not None and not re.fullmatch(COUNTRY, country):
         raise BadQuery(f"country: expected two letters, got {country!r}")
     confidence = params.get("min_confidence")
     if confidence is not None and not re.fullmatch(CONFIDENCE, confidence):
