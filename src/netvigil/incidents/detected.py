@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 import pycountry
@@ -35,6 +35,8 @@ from netvigil.incidents.model import (
     Incident,
     IncidentInput,
     Network,
+    Target,
+    Technique,
     TimePoint,
     Verification,
 )
@@ -106,6 +108,18 @@ def _place(entity: str, countries: Sequence[str]) -> tuple[list[str], list[str],
     return known, [], [rest[3:].strip()[:500]]
 
 
+def _blocked(event: Event) -> tuple[list[Target], list[str]]:
+    """What a blocking event names ("DOMAIN by TECHNIQUE") as the incident's target and
+    technique; a technique the incidents have no name for is `unknown`."""
+    if not event.target:
+        return [], []
+    domain, _, technique = event.target.partition(" by ")
+    if technique.startswith("http_blockpage:"):  # a blockpage named by its fingerprint
+        technique = "http_blockpage"
+    named = technique if technique in get_args(Technique) else "unknown"
+    return [Target(type="domain", value=domain[:4096])], [named]
+
+
 def evidence_of(event: Event, instance: str, held: Callable[[str], bool]) -> list[EvidenceInput]:
     """The event as a changepoint, and the witnessing measurements `held` says exist."""
     record = msgspec.to_builtins(event)
@@ -141,7 +155,9 @@ def opened(
     networks = [n.asn for n in event.networks]
     if scope == "asn" and int(event.entity[4:]) not in networks:
         networks.insert(0, int(event.entity[4:]))
-    title = f"Suspected {WORDS.get(event.kind, event.kind)} in {event.entity}"[:200]
+    targets, techniques = _blocked(event)
+    what = f"{WORDS.get(event.kind, event.kind)}" + (f" of {targets[0].value}" if targets else "")
+    title = f"Suspected {what} in {event.entity}"[:200]
     text = msgspec.json.encode(event).decode()
     return IncidentInput(
         title={"en": title},
@@ -154,6 +170,8 @@ def opened(
         summary={"en": (event.summary or title)[:280]},
         body_md={"en": _body(event, url, text)},
         networks=[Network(asn=asn) for asn in networks],
+        targets=targets,
+        techniques=techniques,  # type: ignore[arg-type]  # values of Technique, checked above
         scope=SCOPES[scope],  # type: ignore[arg-type]
         status="suspected",
         confidence=round(event.confidence * 100),
@@ -200,7 +218,12 @@ def revised(current: IncidentInput, machine: IncidentInput, instance: str) -> In
     }
     if current.status == "suspected":
         changes.update(
-            title=machine.title, summary=machine.summary, body_md=machine.body_md, kind=machine.kind
+            title=machine.title,
+            summary=machine.summary,
+            body_md=machine.body_md,
+            kind=machine.kind,
+            targets=machine.targets,
+            techniques=machine.techniques,
         )
     return msgspec.structs.replace(current, **changes)
 

@@ -18,9 +18,11 @@ gives the incidents' alerts there, since apps never import one another.
 
 Where the work runs: gathering is I/O (DuckDB and SQLite release the GIL), in a thread; the
 detection itself is CPU work, numpy and Python loops over entities, so it runs in a worker
-process (spawned, as the pipeline's is, pipeline.py): in a thread it would hold the GIL that
-the collector needs, which cost the collector a quarter of its acknowledged submissions when
-the pipeline's analysis ran in one (bench/collector_bench.py). The inputs and events cross
+process, spawned and owned as the pipeline's is (pipeline.py): in a thread it would hold
+the GIL that the collector needs, which cost the collector a quarter of its acknowledged
+submissions when the pipeline's analysis ran in one (bench/collector_bench.py). It reads its
+requests from a pipe, so it ends when the server does, even after a kill -9 (a process
+pool's workers would not: they hold both ends of their queue). The inputs and events cross
 the pipe pickled: a few MB a round, against seconds of CPU.
 """
 
@@ -33,14 +35,15 @@ import multiprocessing
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from netvigil.detect.blocking import VERDICTS, Verdict
+from netvigil.detect.engine import detect
 from netvigil.detect.model import Event, LocalCheck, Series, country_of
 from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Change, EventStore
@@ -48,6 +51,8 @@ from netvigil.observatory.eventstore import Change, EventStore
 WINDOW = dt.timedelta(days=35)
 INTERVAL = 60.0
 HOUR = 3600
+STOP_WAIT = 10.0  # seconds a stopping server gives the worker to finish its round
+RESTART_AFTER = 5.0  # seconds between a failed worker and the next
 
 
 class Heartbeats(Protocol):
@@ -139,9 +144,9 @@ def gather(tables: Path, heartbeats: Heartbeats, since: dt.datetime, until: dt.d
 
 
 def countries(event: Event, inputs: Inputs) -> tuple[str, ...]:
-    """Where the event's vantage points are: its entity's country, or for a network the
-    countries its series, checks and verdicts came from."""
-    if (own := country_of(event.entity)) is not None:
+    """Where the event's vantage points are: the country the engine names, its entity's, or
+    for a network the countries its series, checks and verdicts came from."""
+    if (own := event.country or country_of(event.entity)) is not None:
         return (own,)
     asn = int(event.entity.removeprefix("asn:"))
     found = {s.country for s in inputs.series if s.entity == event.entity and s.country}
@@ -152,12 +157,7 @@ def countries(event: Event, inputs: Inputs) -> tuple[str, ...]:
 
 def detect_events(inputs: Inputs, now: dt.datetime) -> list[Event]:
     """The engine over the inputs (in the worker process: a module-level function pickles)."""
-    from netvigil.detect.engine import detect  # type: ignore[import-not-found]
-
-    found: list[Event] = detect(
-        inputs.series, local=inputs.local, verdicts=inputs.verdicts, now=now
-    )
-    return found
+    return detect(inputs.series, local=inputs.local, verdicts=inputs.verdicts, now=now)
 
 
 class Detection:
@@ -195,21 +195,69 @@ class Detection:
 
     async def run(self, interval: float = INTERVAL) -> None:
         """A round every `interval` seconds until cancelled, the detection in a worker
-        process; a worker that dies (out of memory) is replaced at the next round."""
-        loop = asyncio.get_running_loop()
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        process; a worker that dies (out of memory, a bug: its traceback is on stderr) is
+        replaced after RESTART_AFTER seconds."""
+        while True:
+            await self._one_worker(interval)
+            print(
+                f"error: the detection worker stopped; restarting in {RESTART_AFTER:.0f} s",
+                file=sys.stderr,
+            )
+            await asyncio.sleep(RESTART_AFTER)
+
+    async def _one_worker(self, interval: float) -> None:
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        worker = context.Process(target=_worker, args=(theirs,), name="netvigil-detection")
+        worker.start()
+        theirs.close()  # the worker's end is the worker's alone: its EOF is our end closing
         try:
             while True:
                 now = self.now()
                 inputs = await asyncio.to_thread(self.gather, now)
-                try:
-                    events = await loop.run_in_executor(pool, detect_events, inputs, now)
-                except BrokenProcessPool:
-                    print("error: the detection worker died; starting another", file=sys.stderr)
-                    pool.shutdown(wait=False)
-                    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-                else:
-                    await asyncio.to_thread(self.keep, events, inputs, now)
+                await asyncio.to_thread(ours.send, (inputs, now))
+                events = await _receive(ours)
+                await asyncio.to_thread(self.keep, events, inputs, now)
                 await asyncio.sleep(interval)
+        except (EOFError, OSError):
+            return  # the worker ended
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            ours.close()  # the worker finishes its round, reads EOF and exits
+            await asyncio.shield(asyncio.to_thread(_reap, worker))
+
+
+def _worker(connection: Connection) -> None:
+    """The worker process: one detection per request until the server hangs up. A closed
+    pipe (the server ended, or was killed) reads as EOF, so it never outlives the server."""
+    try:
+        while True:
+            inputs, now = connection.recv()
+            connection.send(detect_events(inputs, now))
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        return
+
+
+async def _receive(connection: Connection) -> list[Event]:
+    """The worker's answer, waited for in the event loop (no thread left blocked on the
+    pipe when the task is cancelled)."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(connection.fileno(), readable)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(connection.fileno())
+    events: list[Event] = connection.recv()
+    return events
+
+
+def _reap(worker: BaseProcess) -> None:
+    worker.join(STOP_WAIT)
+    if worker.is_alive():  # a long round: stop it; it writes nothing
+        worker.terminate()
+        worker.join(5)
