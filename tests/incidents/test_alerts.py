@@ -5,6 +5,8 @@ not match opens nothing; a restart opens no second incident; a bad rules file is
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,12 +16,17 @@ import msgspec
 import pytest
 from starlette.testclient import TestClient
 
+from netvigil.datadir import DataDir
+from netvigil.incidents import accounts, webhooks
 from netvigil.incidents.alerts import AlertRulesError, Alerts, Rules, load_rules
+from netvigil.incidents.db import open_database
 from netvigil.incidents.instance import Instance
+from netvigil.observatory.tables import write_rows
+from netvigil.server import create_app
 from tests.incidents.coalition import Coalition, incident_app
 from tests.incidents.test_webhooks import Receiver, deliver, outbox, subscribe
 from tests.incidents.world import Clock, Known
-from tests.observatory.events import event, utc
+from tests.observatory.events import CHANGE, blocking_rows, event, utc
 from tests.probe.world import free_port
 
 HELD = "20260108T161002Z_webconnectivity_IR_44244_n1_abc"  # a measurement this instance holds
@@ -203,3 +210,55 @@ def test_serve_refuses_a_bad_rules_file_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.splitlines() == [f"error: --alerts: {tmp_path / 'alerts.toml'}: no [[rule]]"]
     assert not (tmp_path / "d").exists()
+
+
+def test_the_server_composes_detection_and_alerts(database_url: str, tmp_path: Path) -> None:
+    """The whole server (its lifespan: pipeline, detection worker, deliveries): a blocking
+    change in its tables opens a suspected incident through the alert rules, and the signed
+    event reaches the subscriber who may read it (a draft: the author's organisation), and
+    no one else."""
+    write_rows(DataDir(root=tmp_path).tables, blocking_rows())
+    now = CHANGE + dt.timedelta(hours=40, minutes=15)
+    engine = open_database(database_url)
+    a = accounts.create_org(engine, "Org A", actor="operator", now=now)
+    b = accounts.create_org(engine, "Org B", actor="operator", now=now)
+    ours, theirs = Receiver(), Receiver()
+    subscribed: dict[str, str] = {}
+    try:
+        for org, name, hook in ((a, "a_member", ours), (b, "b_member", theirs)):
+            member = accounts.create_member(
+                engine, org, name, "member", password=None, actor="operator", now=now
+            )
+            found = webhooks.subscribe(engine, member, hook.url, actor="operator", now=now)
+            subscribed[name], hook.secret = found
+        engine.dispose()
+        text = 'org = "Org A"\n[[rule]]\nname = "blocking"\nentity = "asn:*"\n'
+        app = create_app(
+            tmp_path,
+            now=lambda: now,
+            database=database_url,
+            allow_private_targets=True,
+            alert_rules=rules(tmp_path, text + 'kinds = ["blocking_change"]\n'),
+        )
+        with TestClient(app):
+
+            async def delivered() -> None:
+                async with asyncio.timeout(300):  # only keeps a broken run from hanging
+                    while not ours.processed:
+                        await asyncio.sleep(0.05)
+
+            asyncio.run(delivered())
+        (created,) = ours.processed.values()
+        data = created["data"]
+        assert (created["type"], data["status"], data["kind"], data["visibility"]) == (
+            "incident.created", "suspected", "website_blocking", "draft"
+        )  # fmt: skip
+        assert data["targets"] == [
+            {"type": "domain", "value": "twitter.com", "category_code": None}
+        ]
+        assert (data["techniques"], data["countries"]) == (["tcp_reset"], ["UG"])
+        assert theirs.attempts == []  # B may not read A's draft: no event was even written
+        assert [r.subscription_id for r in outbox(app.state.incidents)] == [subscribed["a_member"]]
+    finally:
+        ours.close()
+        theirs.close()

@@ -13,53 +13,14 @@ import numpy as np
 from netvigil.datadir import DataDir
 from netvigil.detect.blocking import Verdict
 from netvigil.detect.model import LocalCheck, Series
-from netvigil.observatory.columns import Row
 from netvigil.observatory.detection import NO_HEARTBEATS, Detection, gather
 from netvigil.observatory.eventstore import Change, EventStore
 from netvigil.observatory.tables import compact, write_rows
-from tests.observatory.events import event, utc
+from tests.observatory.events import CHANGE, blocking_rows, event, row, utc
 
 NOW = utc("2026-01-18T13:30:00")  # the hour under way is 13:00
 HOUR = 3600
 H10 = int(utc("2026-01-18T10:00:00").timestamp())
-
-
-def row(
-    uid: str,
-    at: str,
-    cc: str,
-    asn: int,
-    url: str | None,
-    outcome: str,
-    technique: str | None = None,
-) -> Row:
-    moment = utc(at)
-    return Row(
-        measurement_uid=uid,
-        report_id=None,
-        input=url,
-        domain=url.split("/")[2] if url else None,
-        probe_cc=cc,
-        probe_asn=asn,
-        probe_network_name="",
-        test_name="web_connectivity" if url else "dnscheck",
-        measurement_start_time=moment,
-        date=moment.strftime("%Y-%m-%d"),
-        anomaly=outcome == "blocked",
-        confirmed=False,
-        failure=outcome in ("insufficient", "unanalysed", "error"),
-        outcome=outcome,
-        layer="tcp" if technique else None,
-        technique=technique,
-        rule=None,
-        confidence=0.9,
-        blocking_type=None,
-        flags="",
-        rules_version="test",
-        analysed_at=moment,
-        source="archive",
-        source_line=None,
-    )
 
 
 ROWS = [
@@ -172,24 +133,6 @@ def test_a_rounds_changes_reach_the_callback_once_with_their_countries(tmp_path:
     assert [(c.change, c.stored.event.id, c.stored.countries) for c in told] == [
         ("opened", network.id, ("IR",)),  # the network's country: its series'
         ("opened", national.id, ("IR",)),
-    ]
-
-
-CHANGE = utc("2026-01-10T00:00:00")  # 24 accessible hours, then twitter.com reset
-
-
-def blocking_rows() -> list[Row]:
-    return [
-        row(
-            f"m{n:02d}",
-            (CHANGE + dt.timedelta(hours=n, minutes=30)).isoformat()[:19],
-            "UG",
-            20294,
-            "https://twitter.com/",
-            "blocked" if n >= 24 else "ok",
-            "tcp_reset" if n >= 24 else None,
-        )
-        for n in range(40)
     ]
 
 
