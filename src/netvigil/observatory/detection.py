@@ -1,29 +1,25 @@
 """Detection as the server runs it: the detector's inputs from the observatory, every minute.
 
-Each round reads a window (the last 35 days: a weekly baseline needs several weeks, and
-four full weeks plus one is what the seasonal baseline of detect/ learns from) and gives
-`detect.engine.detect`:
+Each round reads a window, the last 35 days (the baseline looks 7 days back, detect/
+baseline.py, and a blocking that lasts weeks is seen whole), and gives `detect.engine.detect`:
 
-- the verdicts of the analysis table (one per analysed measurement of a URL: its domain,
+- the verdicts of the analysis table (each analysed measurement of a URL: its domain,
   outcome and technique, detect/blocking.py's `Verdict`), for blocking change points;
-- hourly measurement counts per network (`asn:N`, with its country) and per country
-  (`country:CC`): a count per hour from the first hour the entity sent anything, 0 in an
-  hour it sent nothing (that silence is the signal), up to the last full hour (the hour
-  under way is not over: counting it would look like a drop);
-- the heartbeat store's series and local checks (any store with the two methods of
-  `Heartbeats`; `NO_HEARTBEATS` until one is given).
+- hourly measurement counts per network (`asn:N`, with its country) and per country: from
+  the first hour the entity sent anything, 0 in an hour it sent nothing (that silence is
+  the signal), to the last full hour (the hour under way would look like a drop);
+- the heartbeat store's series and local checks (`Heartbeats`; `NO_HEARTBEATS` until then).
 
-The events go to the event store (eventstore.py), and each change to `on_change`: server.py
-gives the incidents' alerts there, since apps never import one another.
+The events go to the event store (eventstore.py), each change to `on_change` (server.py
+gives the incidents' alerts there: apps never import one another).
 
-Where the work runs: gathering is I/O (DuckDB and SQLite release the GIL), in a thread; the
-detection itself is CPU work, numpy and Python loops over entities, so it runs in a worker
-process, spawned and owned as the pipeline's is (pipeline.py): in a thread it would hold
-the GIL that the collector needs, which cost the collector a quarter of its acknowledged
-submissions when the pipeline's analysis ran in one (bench/collector_bench.py). It reads its
-requests from a pipe, so it ends when the server does, even after a kill -9 (a process
-pool's workers would not: they hold both ends of their queue). The inputs and events cross
-the pipe pickled: a few MB a round, against seconds of CPU.
+Gathering is I/O (DuckDB and SQLite release the GIL), in a thread. Detecting is CPU work
+(numpy, and Python loops over entities), in a worker process spawned and owned as the
+pipeline's is (pipeline.py): in a thread it would hold the GIL the collector needs, which
+cost the collector a quarter of its acknowledged submissions when the pipeline's analysis
+ran in one (bench/collector_bench.py). It reads its requests from a pipe, so it ends with
+the server, even after a kill -9 (a process pool's workers hold both ends of their queue
+and would not). Inputs and events cross the pipe pickled: a few MB, against seconds of CPU.
 """
 
 from __future__ import annotations
@@ -40,6 +36,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Protocol
 
+import msgspec
 import numpy as np
 
 from netvigil.detect.blocking import VERDICTS, Verdict
@@ -84,24 +81,13 @@ def verdicts(tables: Path, since: dt.datetime, until: dt.datetime) -> list[Verdi
     outcomes = ", ".join(f"'{o}'" for o in sorted(VERDICTS))
     rows = query_rows(
         tables,
-        "SELECT measurement_uid, measurement_start_time, probe_cc, probe_asn, domain, outcome, "
-        "technique FROM analysis WHERE measurement_start_time >= ? AND measurement_start_time < ?"
-        f" AND domain IS NOT NULL AND outcome IN ({outcomes}) "
+        "SELECT measurement_uid AS uid, measurement_start_time AS time, probe_cc, probe_asn, "
+        "domain, outcome, technique FROM analysis WHERE measurement_start_time >= ? AND "
+        f"measurement_start_time < ? AND domain IS NOT NULL AND outcome IN ({outcomes}) "
         "ORDER BY measurement_start_time, measurement_uid",
         [since, until],
     )
-    return [
-        Verdict(
-            uid=r["measurement_uid"],
-            time=r["measurement_start_time"].astimezone(dt.UTC),
-            probe_cc=r["probe_cc"],
-            probe_asn=int(r["probe_asn"]),
-            domain=r["domain"],
-            outcome=r["outcome"],
-            technique=r["technique"],
-        )
-        for r in rows
-    ]
+    return msgspec.convert(rows, list[Verdict])
 
 
 def measurement_series(tables: Path, since: dt.datetime, until: dt.datetime) -> list[Series]:

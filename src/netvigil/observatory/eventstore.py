@@ -6,18 +6,17 @@ first seen and when it last *changed*. A change is what someone may need to act 
 
 - `opened`: a new event (or one that had ended and goes on again);
 - `ended`: it has an end now;
-- `raised`: its level rose (warning → critical), or an outage became a shutdown. The engine's
-  ids hash the kind (`detect.model.event_id`), so a shutdown that was an outage is a new id:
-  a new event on the same entity that overlaps a stored outage the round no longer reports
-  takes that outage's place and keeps its `lineage` (the id of the first event of the line),
-  so an alert opened for the outage is updated, not doubled;
+- `raised`: its level rose (warning → critical), or an outage became a shutdown. Should the
+  engine give the grown event a new id, the new one takes the place of the stored one it
+  overlaps on the same entity (no longer reported) and keeps its `lineage`, the first id
+  of the line, so an alert opened for the outage is updated, not doubled;
 - `withdrawn`: an event inside the window the detector read that it no longer reports (more
   data changed its mind). It stays in the store, out of every listing.
 
-A change is written in the same transaction as the event, with `handed = 0`; the worker
-hands it to its callback and then marks it handed. A crash between the two hands it again
-after a restart, so the callback must be idempotent (alerts are: one incident per lineage).
-Other updates (confidence, signals, evidence growing) replace the stored event silently.
+A change is written in the event's transaction, `handed = 0`; the worker hands it on, then
+marks it handed, so a crash between the two hands it again after a restart: the callback
+must be idempotent (alerts are, one incident per lineage). Other updates (confidence,
+signals, evidence growing) replace the stored event silently.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +33,7 @@ import msgspec
 from netvigil.detect.model import Event
 
 ChangeKind = Literal["opened", "ended", "raised", "withdrawn"]
+Found = tuple[Event, tuple[str, ...]]  # an event, and the countries of its vantage points
 LEVELS = {"warning": 0, "critical": 1}
 # Kinds one event can grow into: the same cut, once the evidence shows it was deliberate.
 GROWS = {"outage": 0, "shutdown": 1}
@@ -43,13 +43,11 @@ CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, entity TEXT NOT NULL, kind TEXT NOT NULL, level TEXT NOT NULL,
     start TEXT NOT NULL, "end" TEXT, confidence REAL NOT NULL, countries TEXT NOT NULL,
     lineage TEXT NOT NULL, body TEXT NOT NULL, first_seen TEXT NOT NULL,
-    last_changed TEXT NOT NULL, withdrawn TEXT
-);
+    last_changed TEXT NOT NULL, withdrawn TEXT);
 CREATE INDEX IF NOT EXISTS events_start ON events (start);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, change TEXT NOT NULL,
-    at TEXT NOT NULL, handed INTEGER NOT NULL DEFAULT 0
-);
+    at TEXT NOT NULL, handed INTEGER NOT NULL DEFAULT 0);
 """
 
 
@@ -71,7 +69,7 @@ class Stored(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):
-    seq: int
+    seq: int  # its order: changes are handed on oldest first
     change: ChangeKind
     at: dt.datetime
     stored: Stored
@@ -93,6 +91,7 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _COLUMNS = "body, countries, lineage, first_seen, last_changed"
+_CHANGE = "INSERT INTO changes (event_id, change, at) VALUES (?, ?, ?)"
 _DECODE = msgspec.json.Decoder(Event)
 
 
@@ -115,16 +114,29 @@ def _raised(old: Event, new: Event) -> bool:
     return kind or LEVELS[new.level] > LEVELS[old.level]
 
 
+def _grown(gone: Iterable[Stored], event: Event) -> Stored | None:
+    """The stored event a new one grew out of: same entity, overlapping, no longer reported,
+    and of a lower level or kind."""
+    same = (s for s in gone if s.event.entity == event.entity and _overlaps(s.event, event))
+    return next((s for s in same if _raised(s.event, event)), None)
+
+
+def _change(old: sqlite3.Row, event: Event) -> ChangeKind | None:
+    before = _DECODE.decode(old["body"])
+    if old["withdrawn"] is not None or (before.end is not None and event.end is None):
+        return "opened"  # back, or going on again
+    if _raised(before, event):
+        return "raised"
+    return "ended" if before.end is None and event.end is not None else None
+
+
 class EventStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
+        with contextlib.closing(sqlite3.connect(self.path, timeout=30)) as db:
             db.execute("PRAGMA journal_mode = WAL")  # the API reads while the worker writes
             db.executescript(SCHEMA)
-        finally:
-            db.close()
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -142,11 +154,7 @@ class EventStore:
             db.close()
 
     def update(
-        self,
-        found: Sequence[tuple[Event, tuple[str, ...]]],
-        *,
-        since: dt.datetime,
-        now: dt.datetime,
+        self, found: Sequence[Found], *, since: dt.datetime, now: dt.datetime
     ) -> list[Change]:
         """Upsert a round's events (each with its countries); the changes it made, in order.
         `since` is the start of the window the round read: only events inside it can be
@@ -163,26 +171,14 @@ class EventStore:
                 old = db.execute(
                     f"SELECT {_COLUMNS}, withdrawn FROM events WHERE id = ?", [event.id]
                 ).fetchone()
-                lineage, change = event.id, self._change(old, event)
-                if old is not None:
-                    lineage = old["lineage"]
-                else:
-                    grown = next(
-                        (
-                            s
-                            for s in gone.values()
-                            if s.event.entity == event.entity
-                            and _overlaps(s.event, event)
-                            and _raised(s.event, event)
-                        ),
-                        None,
-                    )
-                    if grown is not None:  # the same cut, now a shutdown: the line goes on
-                        lineage, change = grown.lineage, "raised"
-                        db.execute(
-                            "UPDATE events SET withdrawn = ? WHERE id = ?", [at, grown.event.id]
-                        )
-                        del gone[grown.event.id]
+                lineage, change = (
+                    (old["lineage"], _change(old, event)) if old else (event.id, "opened")
+                )
+                grown = None if old else _grown(gone.values(), event)
+                if grown is not None:  # the same cut, now a shutdown: the line goes on
+                    lineage, change = grown.lineage, "raised"
+                    db.execute("UPDATE events SET withdrawn = ? WHERE id = ?", [at, grown.event.id])
+                    del gone[grown.event.id]
                 first = old["first_seen"] if old is not None else at
                 changed = at if change or old is None else old["last_changed"]
                 db.execute(
@@ -197,34 +193,14 @@ class EventStore:
                     ],
                 )  # fmt: skip
                 if change:
-                    db.execute(
-                        "INSERT INTO changes (event_id, change, at) VALUES (?, ?, ?)",
-                        [event.id, change, at],
-                    )
-            for ident, stored in gone.items():
-                if stored.event.start >= since:
-                    db.execute(
-                        "UPDATE events SET withdrawn = ?, last_changed = ? WHERE id = ?",
-                        [at, at, ident],
-                    )
-                    db.execute(
-                        "INSERT INTO changes (event_id, change, at) VALUES (?, 'withdrawn', ?)",
-                        [ident, at],
-                    )
+                    db.execute(_CHANGE, [event.id, change, at])
+            for ident in (i for i, s in gone.items() if s.event.start >= since):
+                db.execute(
+                    "UPDATE events SET withdrawn = ?, last_changed = ? WHERE id = ?",
+                    [at, at, ident],
+                )
+                db.execute(_CHANGE, [ident, "withdrawn", at])
         return self.pending()
-
-    @staticmethod
-    def _change(old: sqlite3.Row | None, event: Event) -> ChangeKind | None:
-        if old is None:
-            return "opened"
-        before = _DECODE.decode(old["body"])
-        if old["withdrawn"] is not None or (before.end is not None and event.end is None):
-            return "opened"
-        if _raised(before, event):
-            return "raised"
-        if before.end is None and event.end is not None:
-            return "ended"
-        return None
 
     def pending(self) -> list[Change]:
         """Changes not yet handed on, oldest first, each with its event as it is now."""
@@ -251,35 +227,22 @@ class EventStore:
 
     def select(self, query: Query) -> list[Stored]:
         """Current events matching `query`, the latest start first."""
-        clauses, args = ["withdrawn IS NULL"], list[object]()
-        for column, value in (
-            ("entity", query.entity),
-            ("kind", query.kind),
-            ("level", query.level),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value)
-        if query.entity_prefix is not None:
-            clauses.append("substr(entity, 1, ?) = ?")
-            args += [len(query.entity_prefix), query.entity_prefix]
-        if query.country is not None:
-            clauses.append("instr(countries, ?) > 0")
-            args.append(f",{query.country},")
-        if query.since is not None:
-            clauses.append('("end" IS NULL OR "end" > ?)')
-            args.append(stamp(query.since))
-        if query.until is not None:
-            clauses.append("start < ?")
-            args.append(stamp(query.until))
-        if query.min_confidence is not None:
-            clauses.append("confidence >= ?")
-            args.append(query.min_confidence)
-        if query.ongoing is not None:
-            clauses.append('"end" IS NULL' if query.ongoing else '"end" IS NOT NULL')
-        sql = (
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)} "
-            f"ORDER BY start DESC, id LIMIT {int(query.limit)}"
-        )
+        q, prefix = query, query.entity_prefix or ""
+        since, until = stamp(q.since) if q.since else "", stamp(q.until) if q.until else ""
+        wanted: list[tuple[bool, str, list[object]]] = [
+            (q.entity is not None, "entity = ?", [q.entity]),
+            (q.kind is not None, "kind = ?", [q.kind]),
+            (q.level is not None, "level = ?", [q.level]),
+            (q.entity_prefix is not None, "substr(entity, 1, ?) = ?", [len(prefix), prefix]),
+            (q.country is not None, "instr(countries, ?) > 0", [f",{q.country},"]),
+            (q.since is not None, '("end" IS NULL OR "end" > ?)', [since]),
+            (q.until is not None, "start < ?", [until]),
+            (q.min_confidence is not None, "confidence >= ?", [q.min_confidence]),
+            (q.ongoing is True, '"end" IS NULL', []),
+            (q.ongoing is False, '"end" IS NOT NULL', []),
+        ]  # fmt: skip
+        clauses = " AND ".join(["withdrawn IS NULL", *(sql for on, sql, _ in wanted if on)])
+        args = [arg for on, _, given in wanted if on for arg in given]
+        sql = f"SELECT {_COLUMNS} FROM events WHERE {clauses} ORDER BY start DESC, id LIMIT ?"
         with self._connect() as db:
-            return [_stored(r) for r in db.execute(sql, args).fetchall()]
+            return [_stored(r) for r in db.execute(sql, [*args, q.limit]).fetchall()]
