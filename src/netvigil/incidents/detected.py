@@ -43,6 +43,7 @@ from netvigil.incidents.model import (
 from netvigil.incidents.validate import known_country
 
 MAX_MEASUREMENTS = 20
+MAX_ROWS = 200  # of the body's tables: the whole record is the evidence (a body is 100 kB)
 TAG = "netvigil-detect"
 _MACHINE_TAGS = (TAG, "event:", "detected-kind:", "level:", "cause:")
 SHUTDOWN = {"country": "full_shutdown", "region": "regional_shutdown", "asn": "full_shutdown"}
@@ -61,7 +62,7 @@ def _point(moment: dt.datetime) -> TimePoint:
     return TimePoint(time=moment.astimezone(dt.UTC), precision="minute", bound="estimated")
 
 
-def _body(event: Event, url: str, text: str) -> str:
+def _body(event: Event, url: str) -> str:
     end = event.end.isoformat() if event.end else "ongoing"
     lines = [
         "Detected automatically by netvigil; nobody has verified it yet.",
@@ -78,19 +79,17 @@ def _body(event: Event, url: str, text: str) -> str:
         *(
             f"| {s.entity} | {s.signal} | {s.at.isoformat()} | {s.baseline:.4g} | {s.value:.4g} "
             f"| {s.ratio:.3g} | {s.statistic:.3g} | {s.threshold:.3g} |"
-            for s in event.signals
+            for s in event.signals[:MAX_ROWS]
         ),
         "",
         "| network | probes | silent | measured locally |",
         "|---|---|---|---|",
         *(
             f"| AS{n.asn} | {n.probes} | {n.silent} | {n.measured_locally} |"
-            for n in event.networks
+            for n in event.networks[:MAX_ROWS]
         ),
         "",
-        "```json",
-        text,
-        "```",
+        "The event's record (JSON) is the first piece of evidence.",
     ]
     return "\n".join(lines)
 
@@ -158,7 +157,6 @@ def opened(
     targets, techniques = _blocked(event)
     what = f"{WORDS.get(event.kind, event.kind)}" + (f" of {targets[0].value}" if targets else "")
     title = f"Suspected {what} in {event.entity}"[:200]
-    text = msgspec.json.encode(event).decode()
     return IncidentInput(
         title={"en": title},
         kind=kind,  # type: ignore[arg-type]  # a value of the incidents' Kind, by the tables
@@ -168,7 +166,7 @@ def opened(
         start=_point(event.start),
         end=_point(event.end) if event.end else None,
         summary={"en": (event.summary or title)[:280]},
-        body_md={"en": _body(event, url, text)},
+        body_md={"en": _body(event, url)},
         networks=[Network(asn=asn) for asn in networks],
         targets=targets,
         techniques=techniques,  # type: ignore[arg-type]  # values of Technique, checked above
