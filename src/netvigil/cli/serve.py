@@ -131,8 +131,9 @@ def serve_command(
         typer.Option(
             "--alerts",
             metavar="FILE.toml",
-            help="Alert rules: a detected event that matches one opens a suspected incident, "
-            "delivered by the signed webhooks (format: docs/design/008-events-alerts.md).",
+            help="Alert rules (TOML: org, then [[rule]] tables with entity, kinds, "
+            "min_confidence, min_level, visibility): a detected event that matches one opens "
+            "a suspected incident, sent by the signed webhooks.",
         ),
     ] = None,
 ) -> None:
