@@ -4,7 +4,10 @@ For each bin the baseline is one of two medians (reference/shutdowns.md §5, ste
 
 - **seasonal**: the median of the same slot of the day (± one slot) over the previous 7
   days, once at least 3 values are there. A median of 21 values ignores the odd bad
-  day, and "the same slot" carries the daily cycle (a 7-day span also averages the week);
+  day, and "the same slot" carries the daily cycle. Where the same slot of the week over
+  the previous 4 weeks (two at least) is lower, that: a weekend (Friday in Iran) is one day
+  in seven, which a daily median does not expect. On IODA's Iran export the telescope fell
+  to half on Fridays, three warnings that went once the week was counted;
 - **recent**, only for a steady signal (heartbeats: every probe, every minute, day and
   night) and only where there is no seasonal median yet: the median of the last hour, and
   of at least 12 bins (half of them with data), the present level while a series is young.
@@ -35,6 +38,7 @@ import numpy.typing as npt
 
 DAY = 86_400
 DAYS = 7  # how far back the seasonal median looks
+WEEKS = 4  # and the weekly one
 MIN_DAYS = 3  # the fewest days with data before the seasonal median is trusted
 RECENT = 3_600  # the recent median's span, in seconds
 MIN_RECENT_BINS = 12
@@ -64,18 +68,27 @@ def _lagged(history: Floats, lag: int) -> Floats:
     return out
 
 
+def _slot_median(history: Floats, period: int, count: int, least: int) -> Floats:
+    rows = [
+        _lagged(history, back * period + offset)
+        for back in range(1, count + 1)
+        for offset in (-1, 0, 1)
+        if back * period + offset > 0
+    ]
+    return _nanmedian_rows(np.vstack(rows), least=least)
+
+
 def seasonal(history: Floats, step: int) -> Floats:
-    """The median of the same slot (± 1) over the previous DAYS days; NaN without history."""
+    """The median of the same slot (± 1) over the previous DAYS days, or of the same slot of
+    the week over the previous WEEKS weeks where that is lower; NaN without history."""
     if DAY % step:
         return np.full(len(history), np.nan)
     per_day = DAY // step
-    rows = [
-        _lagged(history, day * per_day + offset)
-        for day in range(1, DAYS + 1)
-        for offset in (-1, 0, 1)
-        if day * per_day + offset > 0
-    ]
-    return _nanmedian_rows(np.vstack(rows), least=MIN_DAYS)
+    daily = _slot_median(history, per_day, DAYS, least=MIN_DAYS)
+    # two weeks at least: one week's three values would make one lost heartbeat the norm
+    weekly = _slot_median(history, 7 * per_day, WEEKS, least=6)
+    lower: Floats = np.fmin(daily, weekly)
+    return lower
 
 
 def recent(history: Floats, step: int) -> Floats:
