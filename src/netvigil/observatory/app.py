@@ -20,9 +20,11 @@ from starlette.routing import BaseRoute
 
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
-from netvigil.observatory import api, collector, services
+from netvigil.observatory import api, collector, events_api, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.data import ObservatoryData
+from netvigil.observatory.detection import Detection
+from netvigil.observatory.eventstore import Change, EventStore
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import run_in_worker
 from netvigil.observatory.sources import from_archive
@@ -38,9 +40,11 @@ class Observatory:
         capacity: int = 256,
         rate: float = 5000.0,
         geoip: Path | None = None,
+        on_change: Callable[[Change], None] | None = None,
     ) -> None:
         """`geoip` defaults to the folder's database. Raises GeoIPError (one line) for a
-        database that cannot be read."""
+        database that cannot be read. `on_change` is told of each change of a detected
+        event (detection.py), in a worker thread."""
         folder.root.mkdir(parents=True, exist_ok=True)
         self.folder, self.now, self.capacity, self.rate = folder, now, capacity, rate
         self.archive = Archive(folder.archive, fsync=fsync)
@@ -48,6 +52,8 @@ class Observatory:
         self.geo = GeoIP(self.geoip) if self.geoip is not None else None
         self.secret = load_secret(folder.collector_secret)
         self.data = ObservatoryData(folder.tables, from_archive(self.archive))
+        self.events = EventStore(folder.events)
+        self.detection = Detection(folder.tables, self.events, on_change=on_change, now=now)
 
     def routes(self) -> list[BaseRoute]:
         """The collector's, the probe services' and the data API's."""
@@ -57,12 +63,14 @@ class Observatory:
             ),
             *services.routes(self.secret, now=self.now, geo=self.geo),
             *api.routes(self.folder.tables, self.archive),
+            *events_api.routes(self.events, self.now),
         ]
 
     def workers(self) -> list[Coroutine[Any, Any, None]]:
         """The background work, to run while the routes are served: the archive's writer
-        (no submission is acknowledged without it) and the pipeline."""
+        (no submission is acknowledged without it), the pipeline and the detection."""
         return [
             self.archive.run(),
             run_in_worker(self.folder.archive, self.folder.tables, self.geoip),
+            self.detection.run(),
         ]
