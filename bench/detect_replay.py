@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import itertools
 import time
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netvigil.detect import ioda
+from netvigil.detect import engine, ioda
 from netvigil.detect.model import Event
 from netvigil.lab.outage_labels import Label, read_labels
 from netvigil.lab.outage_score import Detector, replay, score
@@ -58,18 +57,8 @@ def ioda_outside(world: World) -> Sequence[Event]:
     )
 
 
-def ours_detector() -> Detector | None:
-    """The engine, once it is on main (issue 11); None before."""
-    try:
-        engine = importlib.import_module("netvigil.detect.engine")
-    except ModuleNotFoundError:
-        return None
-
-    def run(world: World) -> Sequence[Event]:
-        found: Sequence[Event] = engine.detect(world.series, local=world.local, now=_now(world))
-        return found
-
-    return run
+def ours_detector(world: World) -> Sequence[Event]:
+    return engine.detect(world.series, local=world.local, now=_now(world))
 
 
 def chosen(path: Path, seed: int, limit: int | None, small: bool) -> tuple[list[Label], str]:
@@ -90,10 +79,11 @@ def main(path: Path, seed: int, limit: int | None, small: bool) -> None:
     labels, note = chosen(path, seed, limit, small)
     print(note)
     print(f"used: {len(labels)} labels in {len(group(labels))} windows, plus 4 negative controls")
-    ours = ours_detector()
-    detectors: dict[str, Detector] = {"ioda": ioda_detector, "ioda-outside": ioda_outside}
-    if ours is not None:
-        detectors = {"ours": ours, **detectors}
+    detectors: dict[str, Detector] = {
+        "ours": ours_detector,
+        "ioda": ioda_detector,
+        "ioda-outside": ioda_outside,
+    }
     tallies = replay(itertools.chain(controls(seed), worlds(labels, seed)), detectors)
     weeks = next(iter(tallies.values())).seconds / (7 * 86400)
     print(f"entity-weeks: {weeks:.1f}; total {time.perf_counter() - begin:.1f} s")
@@ -104,11 +94,7 @@ def main(path: Path, seed: int, limit: int | None, small: bool) -> None:
             f"critical events, {got.false} false, kind right {got.kind_accuracy:.3f}"
         )
     print(score(tallies["ioda-outside"]).line("ioda-outside (BGP and active probing only):"))
-    if ours is None:
-        print("ours: netvigil.detect.engine is not on this branch yet")
-        print("ours recall=nan precision=nan fa_week=nan median_s=nan p95_s=nan")
-    else:
-        print(score(tallies["ours"]).line("ours"))
+    print(score(tallies["ours"]).line("ours"))
     print(score(tallies["ioda"]).line("ioda"))
 
 

@@ -10,14 +10,13 @@ IODA baseline on the same series, at equal or better recall.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import itertools
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from netvigil.detect import ioda
+from netvigil.detect import engine, ioda
 from netvigil.detect.model import Event
 from netvigil.lab.outage_labels import read_labels
 from netvigil.lab.outage_score import Score, replay, score
@@ -34,8 +33,6 @@ from netvigil.lab.outages import (
 from tests.corpus import CORPUS
 
 SEED = 11
-# the lead's engine lands on main during issue 11; until then this module fails, as it should
-engine = importlib.import_module("netvigil.detect.engine")
 
 
 def ours(world: World) -> Sequence[Event]:

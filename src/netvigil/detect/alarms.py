@@ -10,8 +10,10 @@ baseline.py:
   benign step of −20 % (ln 0.8 = −0.22 < K) never accumulates; a fall to a tenth adds 1.96 a
   bin and crosses H = 2 in the second bin, to 40 % in the fourth. Ratios below 1 % count as
   1 %, so one empty bin cannot outweigh the rest;
-- **counts** (heartbeats, measurements): the Poisson log-likelihood ratio of "the rate fell to
-  Q = 10 % of the baseline" against "it did not", `x·ln Q + (1 − Q)·λ`. Its threshold
+- **counts** (heartbeats, measurements): the log-likelihood ratio of "the rate fell to
+  Q = 10 % of the baseline" against "it did not", negative binomial with the over-dispersion
+  the series has shown so far (measurements come in bursts; a Poisson test on them alarms on
+  every quiet hour), Poisson for heartbeats: `x·ln Q + (1 − Q)·λ`. Its threshold
   ln(1000) = 6.9 is a false alarm odds of 1 in 1,000 per alarm (Wald); three probes'
   heartbeats (λ = 3/min) cross it in the third silent minute, four or more in the second
   (reference/shutdowns.md §5: "time to significance ≈ ln(1/α)/λ"). A probe heard again
@@ -28,6 +30,7 @@ import math
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from netvigil.detect.baseline import DAY, DAYS, Floats, baseline, profile
 from netvigil.detect.model import STEADY_SIGNALS, Series
@@ -49,6 +52,7 @@ class Alarm(msgspec.Struct, frozen=True, kw_only=True):
     entity: str
     signal: str
     country: str | None
+    region: str | None
     step: int
     start: int  # the estimated first bin of the change
     detected: int  # the bin in which the statistic crossed the threshold
@@ -65,12 +69,39 @@ class Alarm(msgspec.Struct, frozen=True, kw_only=True):
         return self.ratio <= CRITICAL
 
 
-def _contributions(series: Series, expected: Floats) -> Floats:
+def _dispersion(values: Floats, expected: Floats, clean: npt.NDArray[np.bool_]) -> Floats:
+    """φ per bin, the over-dispersion of a count (variance = µ + φ·µ², negative binomial),
+    by the method of moments over the clean bins before it: causal, and 0 (Poisson) for
+    counts as regular as heartbeats."""
+    usable = clean & ~np.isnan(values) & ~np.isnan(expected)
+    residual = np.where(usable, (values - expected) ** 2, 0.0)
+    mean = np.where(usable, expected, 0.0)
+
+    def before(column: Floats) -> Floats:
+        total = np.cumsum(column)
+        return np.concatenate([[0.0], total[:-1]])
+
+    squares = before(mean * mean)
+    phi = (before(residual) - before(mean)) / np.maximum(squares, 1e-12)
+    return np.where(squares > 0, np.clip(phi, 0.0, None), 0.0)
+
+
+def _contributions(series: Series, expected: Floats, clean: npt.NDArray[np.bool_]) -> Floats:
     values = series.values
     known = ~np.isnan(values) & ~np.isnan(expected) & (expected > 0)
     out = np.zeros(len(values))
     if series.counts:
-        out[known] = values[known] * math.log(Q) + (1 - Q) * expected[known]
+        # the log-likelihood ratio of mean Q·µ against µ, negative binomial of size 1/φ
+        # (Poisson as φ → 0: x·ln Q + (1 − Q)·µ)
+        phi = (
+            np.zeros(len(values))
+            if series.signal in STEADY_SIGNALS
+            else (_dispersion(values, expected, clean))
+        )
+        size = 1.0 / np.maximum(phi[known], 1e-12)
+        mean, fallen = expected[known], Q * expected[known]
+        shrink = np.log1p((mean - fallen) / (fallen + size))
+        out[known] = values[known] * (math.log(Q) + shrink) + size * shrink
     else:
         ratio = np.maximum(values[known] / expected[known], RATIO_FLOOR)
         out[known] = -np.log(ratio) - K
@@ -112,11 +143,12 @@ def _scan(series: Series) -> tuple[list[Alarm], Floats]:
     needed = max(1, RECOVERY // series.step)
     lookback = (DAYS + 1) * DAY // series.step + 2
     seasonal_history, recent_history = values.copy(), values.copy()
+    clean = np.ones(len(values), dtype=np.bool_)  # bins outside every alarm so far
     expected = baseline(seasonal_history, recent_history, series.step, steady=steady)
     alarms: list[Alarm] = []
     begin = 0
     while begin < len(values):
-        found = _first_crossing(_contributions(series, expected), begin, threshold)
+        found = _first_crossing(_contributions(series, expected, clean), begin, threshold)
         if found is None:
             break
         start, crossing, statistic = found
@@ -136,6 +168,7 @@ def _scan(series: Series) -> tuple[list[Alarm], Floats]:
                 entity=series.entity,
                 signal=series.signal,
                 country=series.country,
+                region=series.region,
                 step=series.step,
                 start=start,
                 detected=crossing,
@@ -150,6 +183,7 @@ def _scan(series: Series) -> tuple[list[Alarm], Floats]:
         )
         if end is None:
             break
+        clean[start:end] = False
         seasonal_history[start:end] = reference[start:end]
         recent_history[crossing:end] = reference[crossing:end]
         low = max(0, end - lookback)

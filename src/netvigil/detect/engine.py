@@ -1,11 +1,13 @@
 """Detection, whole: series, local checks and verdicts in; events out, oldest first.
 
-1. Every network's heartbeats are also summed per country (a `country:CC` heartbeat series):
-   the national test needs nearly all probes silent, the per-network one shows which.
+1. Every network's heartbeats are also summed per country (a `country:CC` heartbeat series),
+   and per region for networks known to serve one: the wide test needs nearly all probes
+   silent, the per-network one shows which.
 2. Each series gets its alarms (alarms.py: seasonal baseline with inpainting, a CUSUM suited
    to the signal).
-3. Per country, overlapping alarms are one cluster, judged national or not (fusion.py), and
-   become `shutdown`, `outage` or `throttling` events with their witnesses.
+3. Per country, overlapping alarms are one cluster (fusion.py), judged national, regional
+   or a network's (scope.py), and become `shutdown`, `outage` or `throttling` events with
+   their witnesses.
 4. The verdicts become `blocking_change` events (blocking.py, OONI's CUSUM).
 
 Pure: `now` is the end of the data (an event not yet over at `now` is ongoing); nothing here
@@ -20,27 +22,31 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from netvigil.detect import fusion
+from netvigil.detect import fusion, scope
 from netvigil.detect.alarms import Alarm, alarms
 from netvigil.detect.blocking import BlockingEvent, Verdict, blocking_events
 from netvigil.detect.cusum import THRESHOLD
 from netvigil.detect.fusion import Timed
 from netvigil.detect.model import Event, LocalCheck, Series, event_id
 
+Rule = Callable[[Sequence[Timed]], bool]  # when an event's witnesses make it critical
+
 
 def _at(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(seconds), dt.UTC)
 
 
-def national_heartbeats(series: Sequence[Series]) -> list[Series]:
-    """Per country, the sum of its networks' heartbeat series on one grid (NaN where no
-    network has data: nobody knew anything then)."""
-    by_country: dict[tuple[str, int], list[Series]] = defaultdict(list)
+def wide_heartbeats(series: Sequence[Series]) -> list[Series]:
+    """Per country, and per region whose networks we know, the sum of the networks'
+    heartbeat series on one grid (NaN where no network has data: nobody knew anything)."""
+    by_entity: dict[tuple[str, str, int], list[Series]] = defaultdict(list)
     for one in series:
         if one.signal == "heartbeats" and one.entity.startswith("asn:") and one.country:
-            by_country[(one.country, one.step)].append(one)
+            by_entity[(f"country:{one.country}", one.country, one.step)].append(one)
+            if one.region:
+                by_entity[(one.region, one.country, one.step)].append(one)
     out = []
-    for (country, step), networks in sorted(by_country.items()):
+    for (entity, country, step), networks in sorted(by_entity.items()):
         first = min(int(n.times[0]) for n in networks if len(n.times))
         last = max(int(n.times[-1]) for n in networks if len(n.times))
         grid = np.arange(first, last + step, step, dtype=np.int64)
@@ -52,7 +58,7 @@ def national_heartbeats(series: Sequence[Series]) -> list[Series]:
             np.add.at(total, index[seen], network.values[seen])
             known[index[seen]] = True
         total[~known] = np.nan
-        out.append(Series(f"country:{country}", "heartbeats", step, grid, total, country))
+        out.append(Series(entity, "heartbeats", step, grid, total, country))
     return out
 
 
@@ -84,19 +90,21 @@ class _Probes:
 
 
 class _Silent:
-    """Networks of a country with no heartbeat at all from a national alarm's start to its
+    """Networks of a wide entity with no heartbeat at all from its alarm's start to its
     detection (each had probes in the hour before)."""
 
     def __init__(self, series: Sequence[Series]) -> None:
         self.networks: dict[str, list[Series]] = defaultdict(list)
         for one in series:
             if one.signal == "heartbeats" and one.entity.startswith("asn:") and one.country:
-                self.networks[one.country].append(one)
+                self.networks[f"country:{one.country}"].append(one)
+                if one.region:
+                    self.networks[one.region].append(one)
 
     def __call__(self, alarm: Timed) -> int:
         start, seen = int(alarm.start.timestamp()), int(alarm.detected.timestamp())
         count = 0
-        for network in self.networks.get(alarm.alarm.country or "", []):
+        for network in self.networks.get(alarm.alarm.entity, []):
             before = network.values[(network.times >= start - 3600) & (network.times < start)]
             during = network.values[(network.times >= start) & (network.times < seen)]
             heard = np.nansum(before) > 0
@@ -104,21 +112,13 @@ class _Silent:
         return count
 
 
-def _regions(series: Sequence[Series]) -> dict[str, int]:
+def _regions(series: Sequence[Series]) -> dict[str, set[str]]:
+    """Per country, its regions with data (their own series, or networks known to serve)."""
     known: dict[str, set[str]] = defaultdict(set)
     for one in series:
         if one.entity.startswith("region:"):
             known[one.entity[7:9]].add(one.entity)
-    return {country: len(names) for country, names in known.items()}
-
-
-def _local_critical(entity: str) -> Callable[[Sequence[Timed]], bool]:
-    def critical(witnesses: Sequence[Timed]) -> bool:
-        silent = sum(round(t.alarm.silent) for t in witnesses if t.alarm.signal == "heartbeats")
-        signals = {t.alarm.signal for t in witnesses}
-        return silent >= 2 or len(signals) >= 2
-
-    return critical
+    return known
 
 
 def _connectivity(
@@ -129,26 +129,43 @@ def _connectivity(
     silent = _Silent(series)
     regions = _regions(series)
     events = []
+
+    def wide(entity: str, parts: int) -> Callable[[Sequence[Timed]], bool]:
+        def critical(seen: Sequence[Timed]) -> bool:
+            return scope.level(seen, entity, regions=parts, silent=silent) == "critical"
+
+        return critical
+
+    def add(entity: str, country: str | None, witnesses: Sequence[Timed], rule: Rule) -> None:
+        events.append(fusion.event(entity, country, witnesses, rule, local, probes, now))
+
     for country, group in fusion.grouped(timed).items():
+        cc = country if len(country) == 2 else None
         for cluster in fusion.clusters(group, now):
-            cc = country if len(country) == 2 else None
-            level = fusion.national(cluster, cc, regions.get(cc, 0), silent) if cc else None
-            if cc and level:
-
-                def critical(seen: Sequence[Timed], cc: str = cc) -> bool:
-                    return fusion.national(seen, cc, regions.get(cc, 0), silent) == "critical"
-
-                events.append(
-                    fusion.event(f"country:{cc}", cc, cluster, critical, local, probes, now)
-                )
-                continue
+            left = list(cluster)
+            if cc is not None:
+                national = wide(f"country:{cc}", len(regions.get(cc, ())))
+                if national(cluster):
+                    add(f"country:{cc}", cc, cluster, national)
+                    continue
+                named = {t.alarm.entity for t in cluster if t.alarm.entity.startswith("region:")}
+                named |= {t.alarm.region for t in cluster if t.alarm.region}
+                for region in sorted(named):
+                    regional = wide(region, 0)
+                    if regional(cluster):
+                        witnesses = scope.members(left, region)
+                        add(region, cc, witnesses, regional)
+                        left = [t for t in left if t not in witnesses]
             by_entity: dict[str, list[Timed]] = defaultdict(list)
-            for one in cluster:
+            for one in left:
                 by_entity[one.alarm.entity].append(one)
             for entity, witnesses in sorted(by_entity.items()):
-                events.append(
-                    fusion.event(entity, cc, witnesses, _local_critical(entity), local, probes, now)
+                rule = (
+                    scope.network_critical
+                    if entity.startswith(("asn:", "region:"))
+                    else wide(entity, len(regions.get(cc or "", ())))
                 )
+                add(entity, cc, witnesses, rule)
     return events
 
 
@@ -190,7 +207,7 @@ def detect(
 ) -> list[Event]:
     """Every event in the data, oldest first (then by entity)."""
     usable = [one for one in series if len(one.times) >= 2]
-    everything = [*usable, *national_heartbeats(usable)]
+    everything = [*usable, *wide_heartbeats(usable)]
     if now is None:
         ends = [_at(one.times[-1] + one.step) for one in everything]
         now = max(ends) if ends else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -1,27 +1,18 @@
-"""From alarms to events: fusion across signals and vantage points, scope, kind and cause.
+"""From alarms to events: which alarms belong together, and what the event says.
 
-One silent probe or one ISP's router is not a national shutdown (reference/shutdowns.md §7,
-SD-1). The alarms of one country (its own series, its regions', its networks') that overlap
-in time form one cluster, and the cluster is judged as a whole:
+The alarms of one country (its own series, its regions', its networks') that overlap in time
+are one cluster (scope.py says how wide it is: national, regional or a network's). An event
+is made of its witnesses, and never says more than they show:
 
-- **country** when the evidence is national: the country's heartbeats fell (nearly all its
-  probes silent) with probes in at least two networks silent, or with one outside signal of
-  the country agreeing; or two outside signals of the country; or most of its regions (more
-  than half of those with data, at least two) fell together. Critical when one of these holds;
-  a single national signal is a warning.
-- otherwise each network and each region is its own event: a network is critical when at
-  least two of its probes went silent or two of its signals fell; a region when two of its
-  signals fell. A network whose one probe went silent is a warning whose cause is
-  `vantage_point`: nothing shows that anyone but that probe lost anything.
-
-Kind and cause never guess: a `shutdown` needs probes that kept measuring through the gap and
-saw their gateway answer and everything beyond it fail (the network failed, not the power);
-without that it is an `outage` of unknown cause. A fall of throughput alone (the probes
-still heard) is `throttling`, critical once it is at a fifth of its baseline or less for ten
-minutes (reference/shutdowns.md §7).
-`confidence` is 1 − Π(1 − pᵢ) over the independent witnesses, pᵢ = 1 − e^(−Sᵢ/hᵢ) for an
-alarm whose statistic reached Sᵢ against its threshold hᵢ (≈ 0.63 at the threshold), and
-0.9 for local checks that saw a cut; never above 0.99.
+- a `shutdown` needs probes that kept measuring through the gap and saw their gateway answer
+  and everything beyond it fail (the network failed, not the power); without that it is an
+  `outage` of unknown cause. A fall of throughput alone (the probes still heard) is
+  `throttling`, critical once it is at a fifth of its baseline or less for ten minutes
+  (reference/shutdowns.md §7). One probe of one network gone silent, and nothing else, is an
+  outage whose cause is `vantage_point`, a warning;
+- `confidence` is 1 − Π(1 − pᵢ) over the independent witnesses, pᵢ = 1 − e^(−Sᵢ/hᵢ) for an
+  alarm whose statistic reached Sᵢ against its threshold hᵢ (≈ 0.63 at the threshold), and
+  0.9 for local checks that saw a cut; never above 0.99.
 """
 
 from __future__ import annotations
@@ -55,8 +46,7 @@ class Timed(msgspec.Struct, frozen=True, kw_only=True):
         return self.end or now
 
 
-def clusters(alarms: Sequence[Timed], now: dt.datetime) -> list[list[Timed]]:
-    """Alarms whose intervals overlap, chained: a sweep over their starts."""
+def _sweep(alarms: Sequence[Timed], now: dt.datetime) -> list[list[Timed]]:
     clusters: list[list[Timed]] = []
     reach = dt.datetime.min.replace(tzinfo=dt.UTC)
     for timed in sorted(alarms, key=lambda t: t.start):
@@ -69,37 +59,20 @@ def clusters(alarms: Sequence[Timed], now: dt.datetime) -> list[list[Timed]]:
     return clusters
 
 
-def national(
-    cluster: Sequence[Timed],
-    country: str,
-    regions: int,
-    silent: Callable[[Timed], int] = lambda alarm: 0,
-) -> str | None:
-    """The level the cluster's national evidence reaches, if any. `silent(alarm)` counts
-    the networks with no heartbeat at all from a national heartbeat alarm's start to its
-    detection: they are silent before their own, slower, tests say so."""
-    own = f"country:{country}"
-    national_heartbeats = [
-        t for t in cluster if t.alarm.entity == own and t.alarm.signal == "heartbeats"
-    ]
-    outside = {t.alarm.signal for t in cluster if t.alarm.entity == own}
-    outside -= {"heartbeats", *THROTTLING_SIGNALS}  # slow is not cut off
-    networks = len(
-        {
-            t.alarm.entity
-            for t in cluster
-            if t.alarm.signal == "heartbeats" and t.alarm.entity.startswith("asn:")
-        }
-    )
-    networks = max([networks, *(silent(t) for t in national_heartbeats)])
-    fallen = {t.alarm.entity for t in cluster if t.alarm.entity.startswith("region:")}
-    if (
-        (national_heartbeats and (networks >= 2 or outside))
-        or len(outside) >= 2
-        or (len(fallen) >= 2 and 2 * len(fallen) > regions)
-    ):
-        return "critical"
-    return "warning" if national_heartbeats or outside else None
+def clusters(alarms: Sequence[Timed], now: dt.datetime) -> list[list[Timed]]:
+    """Alarms whose intervals overlap, chained. Only deep alarms (half or less) chain: a
+    shallow one joins the deep cluster it overlaps, else the shallow ones around it, so that
+    a week-long slight dip never ties together outages days apart."""
+    deep = _sweep([t for t in alarms if t.alarm.critical], now)
+    spans = [(min(t.start for t in c), max(t.until(now) for t in c)) for c in deep]
+    shallow = []
+    for timed in (t for t in alarms if not t.alarm.critical):
+        inside = [n for n, (a, b) in enumerate(spans) if timed.start <= b and timed.until(now) >= a]
+        if inside:
+            deep[inside[0]].append(timed)
+        else:
+            shallow.append(timed)
+    return [*deep, *_sweep(shallow, now)]
 
 
 def _local(

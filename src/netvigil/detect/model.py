@@ -74,7 +74,9 @@ class Series:
 
     `times` are Unix seconds, strictly increasing, on the step's grid; `values` NaN where
     nothing was received. `country` is the country of an `asn:` entity's vantage points
-    (one network can span countries; our probes are in one).
+    (one network can span countries; our probes are in one). `region` is the region an
+    `asn:` network serves when it serves one only (`region:CC-NAME`): public knowledge about
+    the network (its registry, its prefixes' geolocation), never the probe's own location.
     """
 
     entity: str
@@ -83,6 +85,7 @@ class Series:
     times: npt.NDArray[np.int64]
     values: npt.NDArray[np.float64]
     country: str | None = None
+    region: str | None = None
 
     def __post_init__(self) -> None:
         if self.times.shape != self.values.shape or self.times.ndim != 1:

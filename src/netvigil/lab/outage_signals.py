@@ -35,6 +35,7 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
 
     name: str
     country: str | None = None  # set on networks (Series.country)
+    region: str | None = None  # a network serving one region only (Series.region)
     level: float = 0.0  # visible /24s of an entity with outside series
     probes: int = 0
     hit: float  # the part of this place an outage of the window's entity takes down
@@ -154,7 +155,9 @@ def heartbeats(
         probes[times >= dies] -= 1
     values = rng.binomial(probes, (1 - HEARTBEAT_LOSS) * alive).astype(np.float64)
     values[_mask(times, 60, down)] = np.nan  # our own collector down: nothing known
-    return Series(place.name, "heartbeats", 60, times, values, country=place.country)
+    return Series(
+        place.name, "heartbeats", 60, times, values, country=place.country, region=place.region
+    )
 
 
 def local_checks(place: Place, labels: Sequence[Label]) -> list[LocalCheck]:

@@ -150,8 +150,12 @@ def places_of(label: Label, rng: np.random.Generator) -> list[Place]:
     else:
         first = int(rng.integers(1, count))  # at least two networks
         sizes, asns = [first, count - first], [64512, 64513]
+    # a region's probes are in regional networks, which public data says serve it only
+    region = label.entity if kind == "region" else None
     for asn, size in zip(asns, sizes, strict=True):
-        places.append(Place(name=f"asn:{asn}", country=country, probes=size, hit=1.0))
+        places.append(
+            Place(name=f"asn:{asn}", country=country, region=region, probes=size, hit=1.0)
+        )
     if kind == "asn":
         places.append(Place(name="asn:64999", country=country, probes=2, hit=0.0))
     if kind == "region":  # the rest of the country, bigger than the region: 3-5 probes twice

@@ -1,0 +1,84 @@
+"""How wide an outage is: national, regional, or one network's.
+
+The rule for a wide entity (a country, or a region whose networks we know) is the same:
+
+- its heartbeats fell to a quarter or less (nearly all its probes silent), with probes in
+  at least two networks silent, or with one outside signal of it fallen to half or less; or
+- two of its outside signals fell to half or less; or, for a country,
+- most of its regions with data (more than half, at least two) fell, each by its own
+  evidence as below.
+
+One silent probe or one ISP's router is not a national shutdown (reference/shutdowns.md §7,
+SD-1): a network's own event needs two of its probes silent or two of its signals fallen.
+A shallow fall (above half) is a warning at most. Throughput and latency never count here:
+slow is not cut off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from netvigil.detect.fusion import THROTTLING_SIGNALS, Timed
+
+NEARLY_ALL = 0.25  # a wide entity's heartbeats at a quarter or less: nearly all silent
+
+Silent = Callable[[Timed], int]
+
+
+def _within(timed: Timed, entity: str) -> bool:
+    """A network's alarm that speaks for `entity` (its country, or the region it serves)."""
+    alarm = timed.alarm
+    if not alarm.entity.startswith("asn:"):
+        return False
+    if entity.startswith("country:"):
+        return alarm.country == entity[8:]
+    return alarm.region == entity
+
+
+def level(
+    cluster: Sequence[Timed], entity: str, *, regions: int = 0, silent: Silent | None = None
+) -> str | None:
+    """The level the cluster's evidence about the wide `entity` reaches, if any. `silent(t)`
+    counts the networks with no heartbeat at all from a wide heartbeat alarm's start to its
+    detection (silent before their own, slower, tests say so); `regions`: how many regions
+    of a country have data."""
+    own = [t for t in cluster if t.alarm.entity == entity]
+    heartbeats = [t for t in own if t.alarm.signal == "heartbeats" and t.alarm.ratio <= NEARLY_ALL]
+    outside = [t for t in own if t.alarm.signal not in {"heartbeats", *THROTTLING_SIGNALS}]
+    deep = {t.alarm.signal for t in outside if t.alarm.critical}
+    networks = len(
+        {t.alarm.entity for t in cluster if t.alarm.signal == "heartbeats" and _within(t, entity)}
+    )
+    if silent is not None:
+        networks = max([networks, *(silent(t) for t in heartbeats)])
+    fallen = set()
+    if entity.startswith("country:"):
+        # a region counts when its own evidence makes it critical: one quiet hour of its
+        # measurement counts is no regional outage, let alone a national one
+        named = {t.alarm.entity for t in cluster if t.alarm.entity.startswith("region:")}
+        fallen = {
+            region
+            for region in named
+            if region.startswith(f"region:{entity[8:]}-")
+            and (level(cluster, region) == "critical" or network_critical(members(cluster, region)))
+        }
+    if (
+        (heartbeats and (networks >= 2 or deep))
+        or len(deep) >= 2
+        or (len(fallen) >= 2 and 2 * len(fallen) > regions)
+    ):
+        return "critical"
+    return "warning" if own else None
+
+
+def network_critical(witnesses: Sequence[Timed]) -> bool:
+    """A network's (or an unknown region's) own evidence: two silent probes or two signals
+    fallen to half or less."""
+    silent = sum(round(t.alarm.silent) for t in witnesses if t.alarm.signal == "heartbeats")
+    deep = {t.alarm.signal for t in witnesses if t.alarm.critical}
+    return silent >= 2 or len(deep) >= 2
+
+
+def members(cluster: Sequence[Timed], entity: str) -> list[Timed]:
+    """The alarms of a wide entity's event: its own and its networks'."""
+    return [t for t in cluster if t.alarm.entity == entity or _within(t, entity)]
