@@ -84,7 +84,7 @@ def test_a_matching_event_opens_a_suspected_incident_and_its_end_updates_it(
     made = alerts.handle(OUTAGE, lineage=OUTAGE.id, countries=("IR",))
     assert made is not None
     assert (made.status, made.kind, made.scope, made.visibility, made.author_org) == (
-        "suspected", "full_shutdown", "national", "coalition", world.orgs["A"]
+        "suspected", "outage", "national", "coalition", world.orgs["A"]
     )  # fmt: skip
     assert made.title == {"en": "Suspected outage (cause unknown) in country:IR"}
     assert made.confidence == 90 and "cause:unknown" in made.tags

@@ -3,10 +3,10 @@
 An alert (alerts.py) opens a *suspected* incident: the detector saw it, nobody has checked
 it. The record says no more than the event does:
 
-- kind: the incidents have no "outage"; an outage (cause unknown) is filed under the
-  shutdown kind of its scope, with status `suspected`, the tag `cause:unknown` and a title
-  that says "cause unknown" (detect/model.py: from outside series alone we never guess an
-  order). A network's event is `full_shutdown` with scope `network`;
+- kind: an outage is `outage` (connectivity lost, cause not established), with the tag
+  `cause:unknown` and a title that says so (detect/model.py: from outside series alone we
+  never guess an order); a shutdown (probes measured through the cut) is the shutdown kind
+  of its scope; a network's is `full_shutdown` with scope `network`;
 - times are `estimated` (a detector's start and end, not an observer's);
 - evidence: the event itself (`changepoint`, its URL on this instance, hashed over its
   RFC 8785 JSON, the JSON in the note), the measurements that witness it which this instance
@@ -47,7 +47,7 @@ MAX_ROWS = 200  # of the body's tables: the whole record is the evidence (a body
 TAG = "netvigil-detect"
 _MACHINE_TAGS = (TAG, "event:", "detected-kind:", "level:", "cause:")
 SHUTDOWN = {"country": "full_shutdown", "region": "regional_shutdown", "asn": "full_shutdown"}
-KINDS = {"throttling": "throttling", "service_block": "app_blocking"}
+KINDS = {"outage": "outage", "throttling": "throttling", "service_block": "app_blocking"}
 KINDS["blocking_change"] = "website_blocking"
 SCOPES = {"country": "national", "region": "subnational", "asn": "network"}
 WORDS = {"outage": "outage (cause unknown)", "service_block": "service blocking"}
@@ -148,7 +148,7 @@ def opened(
 ) -> IncidentInput:
     """The suspected incident for `event` (`countries` must hold a known one)."""
     scope = event.entity.partition(":")[0]
-    kind = SHUTDOWN[scope] if event.kind in ("shutdown", "outage") else KINDS[event.kind]
+    kind = SHUTDOWN[scope] if event.kind == "shutdown" else KINDS[event.kind]
     known, subdivisions, areas = _place(event.entity, countries)
     url = event_url(instance, event)
     networks = [n.asn for n in event.networks]

@@ -6,8 +6,8 @@ so that trying it shares nothing. Every field is described in the JSON Schema
 
 - `title`, `summary`, `body_md`: a string (English) or a map of language tags to text.
 - `kind`: website_blocking, app_blocking, circumvention_blocking, full_shutdown,
-  regional_shutdown, mobile_shutdown, throttling, routing_withdrawal or
-  dns_manipulation_policy.
+  regional_shutdown, mobile_shutdown, outage (cause not established), throttling,
+  routing_withdrawal or dns_manipulation_policy.
 - `countries`: ISO 3166-1 alpha-2 codes; `subdivisions`: ISO 3166-2 codes in them.
 - `start`/`end`: a time with its zone, its precision (minute, hour, day) and whether it
   was observed or estimated.

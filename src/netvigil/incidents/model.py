@@ -24,6 +24,7 @@ Kind = Literal[
     "full_shutdown",
     "regional_shutdown",
     "mobile_shutdown",
+    "outage",  # connectivity lost, cause not established (detect/: never a guessed order)
     "throttling",
     "routing_withdrawal",
     "dns_manipulation_policy",
