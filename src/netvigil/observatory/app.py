@@ -20,9 +20,10 @@ from starlette.routing import BaseRoute
 
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
-from netvigil.observatory import api, collector, services
+from netvigil.observatory import api, collector, heartbeats, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.data import ObservatoryData
+from netvigil.observatory.heartbeat_store import HeartbeatStore
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import run_in_worker
 from netvigil.observatory.sources import from_archive
@@ -48,15 +49,17 @@ class Observatory:
         self.geo = GeoIP(self.geoip) if self.geoip is not None else None
         self.secret = load_secret(folder.collector_secret)
         self.data = ObservatoryData(folder.tables, from_archive(self.archive))
+        self.heartbeats = HeartbeatStore(folder.heartbeats, now=now)
 
     def routes(self) -> list[BaseRoute]:
-        """The collector's, the probe services' and the data API's."""
+        """The collector's, the probe services', the data API's and the heartbeats'."""
         return [
             *collector.routes(
                 self.archive, self.secret, now=self.now, capacity=self.capacity, rate=self.rate
             ),
             *services.routes(self.secret, now=self.now, geo=self.geo),
             *api.routes(self.folder.tables, self.archive),
+            *heartbeats.routes(self.heartbeats, now=self.now),
         ]
 
     def workers(self) -> list[Coroutine[Any, Any, None]]:
