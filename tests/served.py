@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp
 
+from netvigil import serving
 from netvigil.listening import listen
-from netvigil.serving import serve_here
 
 T = TypeVar("T")
 GIVE_UP = 60.0  # seconds: only ends a hung step
@@ -60,8 +60,14 @@ def background() -> Iterator[Background]:
 
 @contextlib.contextmanager
 def served(app: ASGIApp, port: int, host: str = "127.0.0.1") -> Iterator[Background]:
-    """`app` listening on host:port (bound before this returns) until the block ends."""
+    """`app` listening on host:port (bound before this returns) until the block ends, run
+    as `netvigil serve` runs it; then shut down as Ctrl-C does (the lifespan's work ends)."""
     sock = listen(host, port)
+    server = serving._server(app, "on", serving.HEAD_TIMEOUT)
     with background() as loop:
-        loop.start(serve_here(app, sock, lifespan="on"))
-        yield loop
+        running = loop.start(server.serve(sockets=[sock]))
+        try:
+            yield loop
+        finally:
+            server.should_exit = True
+            running.result(GIVE_UP)

@@ -195,7 +195,7 @@ def daemon_command(
         ca_file=checked.ca_file,
     )
     daemon = Daemon(
-        config, backend, folder, secret, scrubber, say=lambda line: err.print(line, markup=False)
+        config, backend, folder, secret, scrubber, say=lambda line: err.print(line, markup=False, soft_wrap=True)
     )
     try:
         tally = asyncio.run(daemon.run())
@@ -206,5 +206,6 @@ def daemon_command(
         f"{tally.local_checks}, runs {tally.runs} ({tally.measured} measured), uploaded "
         f"{tally.uploaded} measurement(s) and {tally.local_uploaded} local check(s)",
         markup=False,
+        soft_wrap=True,
     )
     raise typer.Exit(0)
