@@ -32,7 +32,7 @@ import msgspec
 
 from netvigil.datadir import DataDir
 from netvigil.lab.webserver import Behaviour, serve_web
-from netvigil.observatory.archive import Archive
+from netvigil.observatory.archive import read_since
 from netvigil.observatory.heartbeat_store import HeartbeatStore
 from netvigil.probe.localcheck import Record
 from netvigil.readers import Item, read_path
@@ -192,7 +192,7 @@ def _start(measurement: dict[str, object]) -> float:
 
 def _archived(data: Path, asn: str) -> Counter[str]:
     found: Counter[str] = Counter()
-    for stored in Archive(DataDir(root=data).archive).all():
+    for stored, _ in read_since(DataDir(root=data).archive, {}):  # read-only, as the pipeline
         measurement = json.loads(bytes(stored.measurement))
         if measurement["probe_asn"] == asn:
             found[measurement["measurement_start_time"]] += 1

@@ -117,3 +117,17 @@ def test_local_checks_of_the_current_minute_wait_for_its_end() -> None:
     p = hb.uploaded(hb.uploading(p), 1010.0, complete=True, left=True)
     assert hb.due(p, 1010.0) == [] and hb.wait(p, 1010.0) == 10.0  # 1020 = 17 × 60 ends the minute
     assert hb.due(p, 1020.0) == ["upload"]
+
+
+def test_a_run_ending_during_an_upload_is_uploaded_after_it() -> None:
+    p = hb.uploading(hb.heard(hb.measuring(plan(), 1000.0), 1000.0, reached=True))
+    p = hb.measured(p)
+    p = hb.uploaded(p, 1002.0, complete=True, left=False)
+    assert hb.due(p, 1002.0) == ["upload"]
+
+
+def test_waiting_local_checks_do_not_hold_back_a_run() -> None:
+    p = hb.heard(hb.measuring(plan(), 1000.0), 1000.0, reached=True)
+    p = hb.uploaded(hb.uploading(p), 1010.0, complete=True, left=True)
+    p = hb.measured(p)
+    assert hb.due(p, 1011.0) == ["upload"]

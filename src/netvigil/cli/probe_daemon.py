@@ -195,7 +195,12 @@ def daemon_command(
         ca_file=checked.ca_file,
     )
     daemon = Daemon(
-        config, backend, folder, secret, scrubber, say=lambda line: err.print(line, markup=False, soft_wrap=True)
+        config,
+        backend,
+        folder,
+        secret,
+        scrubber,
+        say=lambda line: err.print(line, markup=False, soft_wrap=True),
     )
     try:
         tally = asyncio.run(daemon.run())

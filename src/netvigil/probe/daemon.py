@@ -100,9 +100,11 @@ class Daemon:
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
 
-    def _once(self, line: str) -> None:
-        if line not in self._said:
-            self._said.add(line)
+    def _once(self, kind: str, line: str) -> None:
+        """Say `line` the first time something of this kind happens: a daemon runs for
+        months, and a wrong clock or a refused upload must not fill its log."""
+        if kind not in self._said:
+            self._said.add(kind)
             self.say(line)
 
     async def run(self) -> Tally:
@@ -175,9 +177,9 @@ class Daemon:
             return False
         self.tally.answered += 1
         if status != 200:
-            self._once(f"heartbeat refused (HTTP {status}): {answer.get('error', '')}")
+            self._once("refused", f"heartbeat refused (HTTP {status}): {answer.get('error', '')}")
         elif "clock_skew_seconds" in answer:
-            self._once(f"this device's clock is off: {answer.get('warning', '')}")
+            self._once("skew", f"this device's clock is off: {answer.get('warning', '')}")
         return True
 
     async def local_check(self) -> None:
@@ -221,7 +223,7 @@ class Daemon:
         )
         self.tally.uploaded += summary.uploaded
         if summary.failed:
-            self._once(f"upload: {summary.failed} kept for later ({summary.last_error})")
+            self._once("upload", f"upload: {summary.failed} kept for later ({summary.last_error})")
         sent, left = await self.send_local_checks()
         return summary.failed == 0 and sent, left
 
@@ -239,7 +241,9 @@ class Daemon:
                 if status is None:
                     return False, left
                 if status != 200:  # refused for good: keeping them would block the rest
-                    self._once(f"local checks refused (HTTP {status}): {answer.get('error', '')}")
+                    self._once(
+                        "local", f"local checks refused (HTTP {status}): {answer.get('error', '')}"
+                    )
                 else:
                     self.tally.local_uploaded += len(kept)
             localcheck.mark_sent(ledger, upto)

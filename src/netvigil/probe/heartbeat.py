@@ -96,10 +96,11 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     cadence: float  # between measurement runs
     heartbeat_at: float
     measure_at: float
-    upload_at: float = 0.0  # not before: the local checks of an unfinished minute wait
+    upload_at: float = 0.0  # when the local checks of an unfinished minute may go
     reachable: bool | None = None  # None until the first heartbeat is answered or not
     check_due: bool = False  # a heartbeat went unanswered: look at the local network
     backlog: bool = True  # something may wait for upload (at start: what a run left)
+    minute_waits: bool = False  # local checks of the minute of the last upload wait for it
     measuring: bool = False
     uploading: bool = False
 
@@ -118,9 +119,13 @@ def due(plan: Plan, now: float) -> list[Action]:
         actions.append("local_check")
     if now >= plan.measure_at and not plan.measuring:
         actions.append("measure")
-    if plan.reachable and plan.backlog and not plan.uploading and now >= plan.upload_at:
+    if plan.reachable and not plan.uploading and _backlog(plan, now):
         actions.append("upload")
     return actions
+
+
+def _backlog(plan: Plan, now: float) -> bool:
+    return plan.backlog or (plan.minute_waits and now >= plan.upload_at)
 
 
 def wait(plan: Plan, now: float) -> float:
@@ -130,7 +135,7 @@ def wait(plan: Plan, now: float) -> float:
     times = [plan.heartbeat_at]
     if not plan.measuring:
         times.append(plan.measure_at)
-    if plan.reachable and plan.backlog and not plan.uploading:
+    if plan.reachable and not plan.uploading and plan.minute_waits:
         times.append(plan.upload_at)
     return max(0.0, min(times) - now)
 
@@ -171,14 +176,19 @@ def measured(plan: Plan) -> Plan:
 
 
 def uploading(plan: Plan) -> Plan:
-    return msgspec.structs.replace(plan, uploading=True)
+    """An upload takes everything that waits now; what comes meanwhile waits for the next."""
+    return msgspec.structs.replace(plan, uploading=True, backlog=False, minute_waits=False)
 
 
 def uploaded(plan: Plan, now: float, *, complete: bool, left: bool) -> Plan:
     """An upload ended. Not `complete`: the server stopped answering, so wait for the next
-    heartbeat it answers. `left`: local checks of the current minute wait for its end."""
+    heartbeat it answers. `left`: local checks of the current minute wait for its end
+    (what comes meanwhile, a run's measurements, goes at once)."""
     if not complete:
-        return msgspec.structs.replace(plan, uploading=False, reachable=False)
-    if left:
-        return msgspec.structs.replace(plan, uploading=False, upload_at=_next(0.0, 60.0, now))
-    return msgspec.structs.replace(plan, uploading=False, backlog=False)
+        return msgspec.structs.replace(plan, uploading=False, reachable=False, backlog=True)
+    return msgspec.structs.replace(
+        plan,
+        uploading=False,
+        minute_waits=left,
+        upload_at=_next(0.0, 60.0, now) if left else 0.0,
+    )
