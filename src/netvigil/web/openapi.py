@@ -21,6 +21,7 @@ from starlette.responses import Response
 from netvigil import __version__, testlists
 from netvigil.observatory import query
 from netvigil.patterns import PROBE_ASN, START_TIME
+from netvigil.web.openapi_heartbeats import HEARTBEATS
 from netvigil.web.openapi_incidents import INCIDENTS
 from netvigil.web.openapi_parts import (
     BOOLEAN,
@@ -173,6 +174,7 @@ OPERATIONS: tuple[Op, ...] = (
        result=OBJECT,
        errors={**BODY_ERRORS, 503: "Too many requests in flight: retry after Retry-After."}),
     Op("/openapi.json", "get", "This document.", result=OBJECT),
+    *HEARTBEATS,
     *INCIDENTS,
 )  # fmt: skip
 
