@@ -223,7 +223,9 @@ GOOD = {
     "sent_at": "2026-01-08T16:00:00Z",
 }
 PATTERN = "bad heartbeat: Expected `str` matching regex"
-NOWHERE = "heartbeats count known networks only"
+# Two capital letters, but OONI's unknown ZZ and XX.
+COUNTRY = f"{PATTERN} '^([A-WY][A-Z]|X[A-WYZ]|Z[A-Y])$' - at `$.probe_cc`"
+NETWORK = f"{PATTERN} '^AS([1-9][0-9]{{0,8}}|[1-3][0-9]{{9}}|4[01]"
 
 
 def changed(**fields: Any) -> bytes:
@@ -246,12 +248,14 @@ BAD: list[tuple[str, bytes, int, str]] = [
         "lower-case country",
         changed(probe_cc="it"),
         400,
-        f"{PATTERN} '^[A-Z]{{2}}$' - at `$.probe_cc`",
+        COUNTRY,
     ),
-    ("three letters", changed(probe_cc="ITA"), 400, f"{PATTERN} '^[A-Z]{{2}}$' - at `$.probe_cc`"),
-    ("unknown country", changed(probe_cc="ZZ"), 400, f"location unknown (ZZ, AS137): {NOWHERE}"),
-    ("AS0", changed(probe_asn="AS0"), 400, f"location unknown (IT, AS0): {NOWHERE}"),
-    ("ASN over 32 bits", changed(probe_asn="AS4294967296"), 400, PATTERN),
+    ("three letters", changed(probe_cc="ITA"), 400, COUNTRY),
+    ("unknown country", changed(probe_cc="ZZ"), 400, COUNTRY),
+    ("unknown country XX", changed(probe_cc="XX"), 400, COUNTRY),
+    ("AS0", changed(probe_asn="AS0"), 400, NETWORK),
+    ("AS0 with a leading zero", changed(probe_asn="AS00"), 400, NETWORK),
+    ("ASN over 32 bits", changed(probe_asn="AS4294967296"), 400, NETWORK),
     (
         "ASN as a number",
         changed(probe_asn=137),
@@ -357,3 +361,9 @@ def test_the_store_keeps_no_client_address_and_no_pseudonym(tmp_path: Path) -> N
         data = path.read_bytes()
         for secret in (CLIENT, "127.0.0.1", P1, P2):
             assert secret.encode() not in data, (path, secret)
+
+
+def test_the_largest_network_number_counts(server: Server) -> None:
+    assert server.beat(P1, asn="AS4294967295").json()["counted"] is True
+    server.clock.at = T0 + dt.timedelta(minutes=1)
+    assert values(server, "asn:4294967295", T0, 1) == [1.0]

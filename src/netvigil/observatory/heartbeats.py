@@ -28,7 +28,7 @@ from netvigil.bodies import BadBody, decode
 from netvigil.observatory.collector import read_body
 from netvigil.observatory.errors import BadRequest, TooLarge
 from netvigil.observatory.heartbeat_store import RETENTION, HeartbeatStore, minute_of
-from netvigil.patterns import PROBE_ASN
+from netvigil.patterns import UINT32
 
 SKEW = dt.timedelta(minutes=5)
 MAX_HEARTBEAT = 1024  # bytes: a heartbeat is about 150
@@ -36,10 +36,13 @@ MAX_CHECKS = 1440  # a day of minutes per batch
 MAX_LOCAL = 256 << 10  # bytes: a full batch is about 100 KiB
 # The probe's pseudonym: 32 lower-case hex digits (probe/heartbeat.py makes them).
 PSEUDONYM = "^[0-9a-f]{32}$"
-CC = "^[A-Z]{2}$"
+# A known location only, so that the document states every rule: two capital letters but
+# OONI's unknown ZZ and XX; AS1 to AS4294967295, without leading zeros (never AS0).
+CC = "^([A-WY][A-Z]|X[A-WYZ]|Z[A-Y])$"
+ASN = "^AS" + UINT32.replace("[0-9]{1,9}|[0-3]", "[1-9][0-9]{0,8}|[1-3]", 1) + "$"
 
 Country = Annotated[str, msgspec.Meta(pattern=CC)]
-Network = Annotated[str, msgspec.Meta(pattern=PROBE_ASN)]
+Network = Annotated[str, msgspec.Meta(pattern=ASN)]
 Pseudonym = Annotated[str, msgspec.Meta(pattern=PSEUDONYM)]
 Moment = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
@@ -64,13 +67,6 @@ class Checks(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     checks: Annotated[list[Check], msgspec.Meta(min_length=1, max_length=MAX_CHECKS)]
 
 
-def _where(cc: str, asn: str) -> tuple[str, int]:
-    """Country and network number; an unknown location (ZZ, XX, AS0) counts nothing."""
-    if cc in ("ZZ", "XX") or asn == "AS0":
-        raise BadRequest(f"location unknown ({cc}, {asn}): heartbeats count known networks only")
-    return cc, int(asn[2:])
-
-
 async def _body(request: Request, limit: int) -> bytes:
     body = await read_body(request)
     if len(body) > limit:
@@ -89,7 +85,7 @@ def routes(store: HeartbeatStore, *, now: Callable[[], dt.datetime]) -> list[Rou
             beat = decode(body, Beat)
         except BadBody as exc:
             raise BadRequest(f"bad heartbeat: {exc}") from None
-        cc, asn = _where(beat.probe_cc, beat.probe_asn)
+        cc, asn = beat.probe_cc, int(beat.probe_asn[2:])
         received = now()
         why_not = store.heard(cc, asn, beat.pseudonym)
         answer: dict[str, object] = {
@@ -113,7 +109,7 @@ def routes(store: HeartbeatStore, *, now: Callable[[], dt.datetime]) -> list[Rou
             batch = decode(body, Checks)
         except BadBody as exc:
             raise BadRequest(f"bad local checks: {exc}") from None
-        cc, asn = _where(batch.probe_cc, batch.probe_asn)
+        cc, asn = batch.probe_cc, int(batch.probe_asn[2:])
         received = now()
         earliest, latest = received - RETENTION, received + SKEW
         seen: set[int] = set()

@@ -9,12 +9,12 @@ a pseudonym of 32 lower-case hex digits, RFC 3339 times with an offset.
 from __future__ import annotations
 
 from netvigil.observatory import heartbeats
-from netvigil.patterns import PROBE_ASN, TIMESTAMP
+from netvigil.patterns import TIMESTAMP
 from netvigil.web.openapi_parts import Op, Schema, obj, string
 
 WHERE: dict[str, Schema] = {
     "probe_cc": string(pattern=heartbeats.CC),
-    "probe_asn": string(pattern=PROBE_ASN),
+    "probe_asn": string(pattern=heartbeats.ASN),
     "pseudonym": string(pattern=heartbeats.PSEUDONYM),
 }
 HEARTBEAT = {
@@ -43,8 +43,7 @@ CHECKS = {
     "additionalProperties": False,
 }
 ERRORS = {
-    400: "Not JSON of the expected shape (the error names the field, or the first bad item), "
-    "or an unknown location (ZZ, XX, AS0).",
+    400: "Not JSON of the expected shape: the error names the field, or the first bad item.",
     408: "The body did not arrive in time.",
     413: "The body is over the size limit.",
 }
