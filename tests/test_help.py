@@ -33,6 +33,7 @@ def test_every_command_is_walked() -> None:
     assert {
         "analyze",
         "demo",
+        "detect",
         "serve",
         "ingest",
         "reanalyze",

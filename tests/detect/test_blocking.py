@@ -77,3 +77,25 @@ def test_two_techniques_on_one_target_are_two_series() -> None:
         ("dns_nxdomain", T0 + 70 * HOUR, None),
         ("tcp_timeout", T0 + 40 * HOUR, T0 + 70 * HOUR),
     ]
+
+
+def test_a_services_own_nettest_makes_a_service_block() -> None:
+    blocked = [
+        Verdict(
+            uid=f"w-{n}",
+            time=T0 + n * HOUR,
+            probe_cc="IT",
+            probe_asn=3,
+            domain="web.whatsapp.com",
+            outcome="ok" if n < 40 or n >= 70 else "blocked",
+            technique=None if n < 40 or n >= 70 else "tcp_timeout",
+            test_name="whatsapp",
+        )
+        for n in range(110)
+    ]
+    (event,) = blocking_events(blocked)
+    assert (event.kind, event.domain, event.technique) == (
+        "service_block",
+        "web.whatsapp.com",
+        "tcp_timeout",
+    )

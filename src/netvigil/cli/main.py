@@ -18,6 +18,7 @@ from netvigil import __version__
 from netvigil.cli import (
     analyze,
     bulk,
+    detect,
     incident_admin,
     incident_exchange,
     incident_publishing,
@@ -103,6 +104,7 @@ app.add_typer(incidents_app, name="incidents")
 app.command("serve")(serve.serve_command)
 app.command("ingest")(bulk.ingest_command)
 app.command("reanalyze")(bulk.reanalyze_command)
+app.command("detect")(detect.detect_command)
 
 
 def main() -> None:

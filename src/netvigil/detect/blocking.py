@@ -21,6 +21,21 @@ import msgspec
 from netvigil.detect.cusum import THRESHOLD, Change, changes, hourly
 
 VERDICTS = frozenset({"ok", "blocked", "down"})  # outcomes that are evidence
+# OONI's nettests of one service each (ooni.md §10): a blocking change there is a service
+# block (the app, whatever its domains), not the blocking of one web site.
+SERVICE_TESTS = frozenset(
+    {
+        "whatsapp",
+        "telegram",
+        "signal",
+        "facebook_messenger",
+        "psiphon",
+        "tor",
+        "torsf",
+        "riseupvpn",
+        "vanilla_tor",
+    }
+)
 
 
 class Verdict(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +48,7 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     domain: str
     outcome: str
     technique: str | None = None
+    test_name: str = "web_connectivity"
 
 
 class BlockingEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,12 +66,13 @@ def blocking_events(
     verdicts: Iterable[Verdict], *, threshold: float = THRESHOLD
 ) -> list[BlockingEvent]:
     """Every blocking change in `verdicts`, ordered by network, domain, technique and start."""
-    by_target: dict[tuple[str, int, str], list[Verdict]] = defaultdict(list)
+    by_target: dict[tuple[str, int, str, str], list[Verdict]] = defaultdict(list)
     for verdict in verdicts:
         if verdict.outcome in VERDICTS and verdict.domain:
-            by_target[(verdict.probe_cc, verdict.probe_asn, verdict.domain)].append(verdict)
+            key = (verdict.probe_cc, verdict.probe_asn, verdict.domain, verdict.test_name)
+            by_target[key].append(verdict)
     events = []
-    for (cc, asn, domain), seen in sorted(by_target.items()):
+    for (cc, asn, domain, test_name), seen in sorted(by_target.items()):
         techniques = sorted({v.technique for v in seen if v.outcome == "blocked" and v.technique})
         for technique in techniques:
             points = [
@@ -65,6 +82,7 @@ def blocking_events(
             for change in changes(hourly(points), threshold=threshold):
                 events.append(
                     BlockingEvent(
+                        kind="service_block" if test_name in SERVICE_TESTS else "blocking_change",
                         probe_cc=cc,
                         probe_asn=asn,
                         domain=domain,

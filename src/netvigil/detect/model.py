@@ -38,8 +38,11 @@ Cause = Literal[
     "throttling",  # throughput fell while connectivity stayed
 ]
 
-# Signals whose values are counts of discrete things (Poisson-like); the rest are levels.
-COUNT_SIGNALS = frozenset({"heartbeats", "measurements"})
+# Signals whose values are counts of discrete things (Poisson-like): probes heard, measurements
+# received, replies to active probes (Monash pings). The rest are levels.
+COUNT_SIGNALS = frozenset({"heartbeats", "measurements", "responses"})
+# Signals at the same rate day and night by design: our probes' heartbeats (baseline.py).
+STEADY_SIGNALS = frozenset({"heartbeats"})
 
 _ENTITY = re.compile(r"^(country:[A-Z]{2}|region:[A-Z]{2}-[^,\n]+|asn:[1-9][0-9]{0,9})$")
 
@@ -139,6 +142,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     signals: tuple[Fired, ...] = ()
     networks: tuple[Network, ...] = ()
     evidence: tuple[str, ...] = ()  # measurement uids and the like
+    country: str | None = None  # the country the entity lies in (an asn: included)
+    target: str | None = None  # what was blocked: "DOMAIN by TECHNIQUE" (blocking_change)
 
 
 def event_id(entity_name: str, kind: str, start: dt.datetime) -> str:
