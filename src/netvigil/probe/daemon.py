@@ -6,16 +6,14 @@ the group, so heartbeats go on while they work; every network step has its deadl
 `max_runtime` nothing new starts and the work in progress ends first (a run is bounded by
 the runner's deadlines, an upload by its own).
 
-- Each heartbeat interval: `POST {server}/api/v1/heartbeats`. Any HTTP answer means the
-  server is reachable; none means a local check (localcheck.py), recorded in the data folder.
-- Each cadence: the test list through the runner, stored in the data folder's results as
+- Each heartbeat interval: `POST {server}/api/v1/heartbeats`; any HTTP answer means the
+  server is reachable, none means a local check (localcheck.py) in the data folder.
+- Each cadence: the inputs through the runner, stored in the data folder's results as
   `probe run` stores them (scrubbed of the probe's address before they touch the disk).
-- While the server answers: upload what waits, the measurements through the collector
-  protocol (upload.py: their own `measurement_start_time`, its ledger prevents doubles), and
-  the local checks of whole minutes, with their own times.
+- While the server answers: upload what waits, measurements through the collector protocol
+  (upload.py: own `measurement_start_time`, a ledger against doubles) and local checks.
 
-Time is a parameter: `clock` gives Unix seconds, `sleep` waits (a test passes its own and
-runs hours of schedule in moments).
+Time is a parameter: `clock` gives Unix seconds, `sleep` waits (a test passes its own).
 """
 
 from __future__ import annotations
@@ -24,8 +22,7 @@ import asyncio
 import datetime as dt
 import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -69,11 +66,6 @@ class Tally(msgspec.Struct, kw_only=True):
     local_uploaded: int = 0
 
 
-def _endpoint(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
-
-
 class Daemon:
     def __init__(
         self,
@@ -95,7 +87,9 @@ class Daemon:
         self.tally = Tally()
         self._said: set[str] = set()
         helpers = config.run.settings.test_helpers
-        self.destinations = tuple(dict.fromkeys(map(_endpoint, (config.server, *helpers))))
+        self.destinations = tuple(
+            dict.fromkeys(map(localcheck.endpoint, (config.server, *helpers)))
+        )
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
@@ -237,23 +231,20 @@ class Daemon:
             if not records:
                 return True, left
             if kept:
-                status, answer = await self._post("/api/v1/heartbeats/local", self._batch(kept))
+                batch = {
+                    "probe_cc": self.location.probe_cc,
+                    "probe_asn": self.location.probe_asn,
+                    "pseudonym": schedule.pseudonym(self.secret, now),
+                    "checks": localcheck.per_minute(kept),
+                }
+                status, answer = await self._post(
+                    "/api/v1/heartbeats/local", msgspec.json.encode(batch)
+                )
                 if status is None:
                     return False, left
                 if status != 200:  # refused for good: keeping them would block the rest
-                    self._once(
-                        "local", f"local checks refused (HTTP {status}): {answer.get('error', '')}"
-                    )
+                    error = answer.get("error", "")
+                    self._once("local", f"local checks refused (HTTP {status}): {error}")
                 else:
                     self.tally.local_uploaded += len(kept)
             localcheck.mark_sent(ledger, upto)
-
-    def _batch(self, records: Sequence[localcheck.Record]) -> bytes:
-        return msgspec.json.encode(
-            {
-                "probe_cc": self.location.probe_cc,
-                "probe_asn": self.location.probe_asn,
-                "pseudonym": schedule.pseudonym(self.secret, self.now()),
-                "checks": localcheck.per_minute(records),
-            }
-        )

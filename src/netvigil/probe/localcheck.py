@@ -26,6 +26,7 @@ import socket
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dns.message
 import msgspec
@@ -58,6 +59,12 @@ def default_gateway(route_table: str) -> str | None:
         if flags & 0x2 and len(gateway) == 4:
             return socket.inet_ntoa(gateway)
     return None
+
+
+def endpoint(url: str) -> tuple[str, int]:
+    """The (host, port) a destination's URL names: where a look connects."""
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 async def _answers(backend: Backend, host: str, port: int, *, refusal_counts: bool) -> bool:
