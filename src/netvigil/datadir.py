@@ -185,6 +185,11 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
         """The incident database when no other is configured (SQLite)."""
         return self.root / "incidents.sqlite"
 
+    @property
+    def events(self) -> Path:
+        """The detector's current events, when each was first seen and last changed (SQLite)."""
+        return self.root / "events.sqlite"
+
     def geoip_database(self) -> Path | None:
         """The folder's MaxMind-format database, if any: `geoip.mmdb`, else the newest of
         `geoip/*.mmdb`. OONI publishes dated files (`YYYY-MM-DD-ip2country_as.mmdb`), so the

@@ -3,10 +3,11 @@
 Each app brings its routes and its background work; this module builds them over one data
 folder, hands the incidents the observatory's data through their interface
 (`incidents.evidence.Observatory`, implemented by `observatory.data.ObservatoryData`) and the
-test helper the observatory's GeoIP database, and runs the background work (the archive's
-writer, the pipeline, whose analysis runs in a worker process, and the incidents' sharing) in
-a task group owned by the app's lifespan (structured concurrency: it starts with the server
-and is cancelled with it).
+test helper the observatory's GeoIP database, hands each change of a detected event to the
+incidents' alerts (when rules are given), and runs the background work (the archive's
+writer, the pipeline, whose analysis runs in a worker process, the detection, and the
+incidents' sharing) in a task group owned by the app's lifespan (structured concurrency:
+it starts with the server and is cancelled with it).
 
 Only `/api/v1/geolookup` reads `request.client`, to tell a probe its own public address;
 the server keeps no trace of its clients, and `netvigil serve` runs uvicorn with its access
@@ -30,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from netvigil.datadir import DataDir
+from netvigil.incidents.alerts import Alerts, Rules
 from netvigil.incidents.api import routes as incident_routes
 from netvigil.incidents.evidence import ObservatoryEvidence
 from netvigil.incidents.instance import Instance
@@ -38,6 +40,7 @@ from netvigil.net.backend import AsyncioBackend
 from netvigil.observatory import errors
 from netvigil.observatory.app import Observatory
 from netvigil.observatory.data import query_rows
+from netvigil.observatory.eventstore import Change
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
 from netvigil.web import home, openapi
@@ -87,14 +90,30 @@ def create_app(
     geoip: Path | None = None,
     public_url: str = "http://127.0.0.1:8000",
     database: str | None = None,
+    alert_rules: Rules | None = None,
 ) -> Starlette:
     """The app over a data folder; `geoip` defaults to the folder's database.
 
-    Raises GeoIPError (one line) for a database that cannot be read.
+    Raises GeoIPError (one line) for a database that cannot be read, AlertRulesError for
+    rules naming an organisation or group the incidents do not have.
     """
     folder = DataDir(root=data_dir)
+    alerts: Alerts | None = None  # set below, once the incidents exist
+
+    def alert(change: Change) -> None:
+        """A detected event changed: the incidents' alerts decide (in the detection's thread)."""
+        if alerts is not None:
+            stored = change.stored
+            withdrawn = change.change == "withdrawn"
+            alerts.handle(
+                stored.event,
+                lineage=stored.lineage,
+                countries=stored.countries,
+                withdrawn=withdrawn,
+            )
+
     observatory = Observatory(
-        folder, now=now, fsync=fsync, capacity=capacity, rate=rate, geoip=geoip
+        folder, now=now, fsync=fsync, capacity=capacity, rate=rate, geoip=geoip, on_change=alert
     )
     geo = observatory.geo
     helper = create_helper(
@@ -109,6 +128,8 @@ def create_app(
         database=database,
         now=now,
     )
+    if alert_rules is not None:
+        alerts = Alerts(incidents.service, alert_rules)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
@@ -12,6 +12,9 @@ import typer
 from netvigil.cli.console import HostOpt, PortOpt, fail, listening, open_data_dir
 from netvigil.datadir import DataDir
 from netvigil.listening import url_of
+
+if TYPE_CHECKING:
+    from netvigil.incidents.alerts import Rules as AlertRules
 
 GeoipOpt = Annotated[
     Path | None,
@@ -71,6 +74,18 @@ def _public_url(value: str | None) -> str | None:
     return value
 
 
+def _alert_rules(path: Path | None) -> AlertRules | None:
+    """The rules file, read now: a bad one is one line before anything starts."""
+    if path is None:
+        return None
+    from netvigil.incidents.alerts import AlertRulesError, load_rules
+
+    try:
+        return load_rules(path)
+    except AlertRulesError as exc:
+        raise fail(f"--alerts: {exc}") from None
+
+
 def serve_command(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
@@ -111,6 +126,16 @@ def serve_command(
             "(default: http://HOST:PORT).",
         ),
     ] = None,
+    alerts: Annotated[
+        Path | None,
+        typer.Option(
+            "--alerts",
+            metavar="FILE.toml",
+            help="Alert rules (TOML: org, then [[rule]] tables with entity, kinds, "
+            "min_confidence, min_level, visibility): a detected event that matches one opens "
+            "a suspected incident, sent by the signed webhooks.",
+        ),
+    ] = None,
 ) -> None:
     """Run the observatory: collector, probe services, test helper, data API, incidents."""
     try:
@@ -123,6 +148,7 @@ def serve_command(
     except ImportError:
         raise fail("the server needs the server extra: pip install 'netvigil[server]'") from None
     public_url = _public_url(public_url)
+    rules = _alert_rules(alerts)
     if geoip_db is not None:
         check_geoip(geoip_db)  # a bad database is one line before anything is created
     sock = listening(host, port)  # and so is a busy port
@@ -154,6 +180,7 @@ def serve_command(
             geoip=geoip,
             database=database,
             public_url=public_url or url_of(host, port).rstrip("/"),
+            alert_rules=rules,
         )
     except refused as exc:
         raise fail(f"cannot start: {exc}".splitlines()[0]) from None

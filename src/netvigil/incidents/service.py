@@ -48,8 +48,11 @@ class Incidents:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def create(self, who: Principal, data: IncidentInput, org: str | None = None) -> Incident:
-        """A new incident by the caller's organisation (the operator names one)."""
+    def create(
+        self, who: Principal, data: IncidentInput, org: str | None = None, ident: str | None = None
+    ) -> Incident:
+        """A new incident by the caller's organisation (the operator names one). `ident`: an
+        id chosen by the caller (alerts derive it from the event, so a second try finds it)."""
         if not access.can_create(who):
             raise Forbidden("creating incidents needs the write scope")
         author = who.org_id if who.kind == "member" else org
@@ -61,7 +64,7 @@ class Incidents:
             incident = build(
                 data,
                 evidence=self.evidence,
-                id=str(uuid7()),
+                id=ident or str(uuid7()),
                 revision=1,
                 created_at=now,
                 now=now,

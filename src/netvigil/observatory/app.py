@@ -20,9 +20,11 @@ from starlette.routing import BaseRoute
 
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
-from netvigil.observatory import api, collector, heartbeats, services
+from netvigil.observatory import api, collector, events_api, heartbeats, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.data import ObservatoryData
+from netvigil.observatory.detection import Detection
+from netvigil.observatory.eventstore import Change, EventStore
 from netvigil.observatory.heartbeat_store import HeartbeatStore
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import run_in_worker
@@ -39,9 +41,11 @@ class Observatory:
         capacity: int = 256,
         rate: float = 5000.0,
         geoip: Path | None = None,
+        on_change: Callable[[Change], None] | None = None,
     ) -> None:
         """`geoip` defaults to the folder's database. Raises GeoIPError (one line) for a
-        database that cannot be read."""
+        database that cannot be read. `on_change` is told of each change of a detected
+        event (detection.py), in a worker thread."""
         folder.root.mkdir(parents=True, exist_ok=True)
         self.folder, self.now, self.capacity, self.rate = folder, now, capacity, rate
         self.archive = Archive(folder.archive, fsync=fsync)
@@ -50,22 +54,28 @@ class Observatory:
         self.secret = load_secret(folder.collector_secret)
         self.data = ObservatoryData(folder.tables, from_archive(self.archive))
         self.heartbeats = HeartbeatStore(folder.heartbeats, now=now)
+        self.events = EventStore(folder.events)
+        self.detection = Detection(
+            folder.tables, self.events, self.heartbeats, on_change=on_change, now=now
+        )
 
     def routes(self) -> list[BaseRoute]:
-        """The collector's, the probe services', the data API's and the heartbeats'."""
+        """The collector's, the probe services', the data API's, the events' and the heartbeats'."""
         return [
             *collector.routes(
                 self.archive, self.secret, now=self.now, capacity=self.capacity, rate=self.rate
             ),
             *services.routes(self.secret, now=self.now, geo=self.geo),
             *api.routes(self.folder.tables, self.archive),
+            *events_api.routes(self.events, self.now),
             *heartbeats.routes(self.heartbeats, now=self.now),
         ]
 
     def workers(self) -> list[Coroutine[Any, Any, None]]:
         """The background work, to run while the routes are served: the archive's writer
-        (no submission is acknowledged without it) and the pipeline."""
+        (no submission is acknowledged without it), the pipeline and the detection."""
         return [
             self.archive.run(),
             run_in_worker(self.folder.archive, self.folder.tables, self.geoip),
+            self.detection.run(),
         ]

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from netvigil import __version__, testlists
 from netvigil.observatory import query
 from netvigil.patterns import PROBE_ASN, START_TIME
+from netvigil.web.openapi_events import EVENTS
 from netvigil.web.openapi_heartbeats import HEARTBEATS
 from netvigil.web.openapi_incidents import INCIDENTS
 from netvigil.web.openapi_parts import (
@@ -163,6 +164,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("/api/v1/analysis", "get", "Our layered verdicts, with the addresses seen and their "
        "networks.", (*FILTERS, *PAGING), content=TABLE, result=obj(("results",)),
        errors={400: BAD}),
+    *EVENTS,
     Op("/th/", "get", "Test helper greeting.", result=OBJECT),
     Op("/th/", "post", "Test helper control measurement (OONI TH protocol).",
        body=obj(("http_request", "tcp_connect"),

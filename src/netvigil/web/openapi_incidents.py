@@ -90,8 +90,10 @@ INCIDENTS: tuple[Op, ...] = (
        "person).", body=obj(approve={"type": "boolean"}), body_required=False,
        body_description="approve: true to publish, false to reject.",
        result=ref("Incident"), errors=WRITE, access="incidents"),
+    # A reason is something besides what str.strip() removes (\s and \x1c-\x1f, \x85).
     Op("/api/v1/incidents/{id}/retract", "post", "Retract, with a reason.",
-       body=obj(("reason",), reason=string(minLength=1, maxLength=1000, pattern=r"\S")),
+       body=obj(("reason",), reason=string(minLength=1, maxLength=1000,
+                                           pattern=r"[^\s\x1c-\x1f\x85]")),
        body_description="Why (at most 1000 characters).",
        result=ref("Incident"), errors=WRITE, access="incidents"),
     Op("/api/v1/incidents/{id}/sightings", "post", "Add a sighting as another organisation.",
