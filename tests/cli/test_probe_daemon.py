@@ -63,3 +63,19 @@ def test_nothing_to_measure_is_one_line(tmp_path: Path) -> None:
         1,
         "error: nothing to measure: give --input, --input-file, --test-list or --country\n",
     )
+
+
+def test_without_its_address_it_waits_for_the_server_and_measures_nothing(tmp_path: Path) -> None:
+    code, stderr = daemon(
+        tmp_path,
+        *("--server", "http://127.0.0.1:1", "--gateway", "127.0.0.1", "--accept-risks"),
+        *("--input", "http://127.0.0.1:1/", "--heartbeat", "0.2", "--max-runtime", "1"),
+    )
+    *waiting, last = stderr.splitlines()
+    assert code == 1
+    assert last == "error: max runtime reached before the server told this probe its address"
+    assert waiting and all(
+        line.startswith("waiting: cannot learn this probe's address from http://127.0.0.1:1: ")
+        for line in waiting
+    ), waiting
+    assert not (tmp_path / "d" / "results").exists()

@@ -9,6 +9,7 @@ gateway to the default route's (/proc/net/route).
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -45,7 +46,7 @@ from netvigil.net.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe.daemon import Daemon, DaemonConfig
 from netvigil.probe.heartbeat import load_secret
 from netvigil.probe.localcheck import GATEWAY_PORT, default_gateway
-from netvigil.probe.location import UNKNOWN, learn_address, locate
+from netvigil.probe.location import Learnt, learn_address, locate
 from netvigil.probe.report import Location
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig
 from netvigil.probe.webconnectivity import Settings
@@ -99,22 +100,31 @@ def _gateway(option: str | None) -> tuple[str, int] | None:
     return found, GATEWAY_PORT
 
 
-def _where(
-    backend: Backend, server: str, probe_ip: str | None, database: Path | None, ca: str | None
-) -> tuple[str | None, Location]:
+async def _learn(
+    backend: Backend, server: str, ca: str | None, every: float, until: float | None
+) -> Learnt | None:
+    """The server's answer to "what is my address?", asked every `every` seconds until it
+    comes or `until` (monotonic) passes. A daemon measures unattended for months: it does
+    not start without the address it must scrub (`probe run` warns and goes on, with its
+    person watching)."""
+    while True:
+        learnt, warning = await learn_address(backend, server, ca)
+        if learnt is not None:
+            return learnt
+        if until is not None and time.monotonic() + every > until:
+            return None
+        err.print(f"waiting: {warning}", soft_wrap=True, markup=False)
+        await asyncio.sleep(every)
+
+
+def _where(address: str, learnt: Learnt | None, database: Path | None) -> tuple[str, Location]:
     """(the probe's address, to scrub it; its country and network), as `probe run` finds
     them; a warning line when they are unknown."""
-    learnt, warning = None, None
-    if probe_ip is None:
-        learnt, warning = asyncio.run(learn_address(backend, server, ca))
-    address = probe_ip or (learnt.address if learnt else None)
+    if learnt is not None and database is None:
+        return address, learnt.location  # the server's lookup of our address
+    location, warning = locate(address, database)
     if warning is not None:
-        location, warning = UNKNOWN, f"{warning}; writing ZZ/AS0, sending no heartbeat"
-    elif learnt is not None and database is None:
-        location = learnt.location
-    else:
-        location, warning = locate(address, database)
-    if warning is not None:
+        warning = warning.replace("writing ZZ/AS0", "writing ZZ/AS0, sending no heartbeat")
         err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, markup=True)
     return address, location
 
@@ -148,7 +158,8 @@ def daemon_command(
     each UTC day, never an address) goes to the server; every --cadence seconds the inputs
     are measured and stored in the data folder. When the server cannot be reached the probe
     records what it sees of its gateway and beyond, and uploads it with the measurements,
-    at their own times, when the server is back.
+    at their own times, when the server is back. Without --probe-ip it first waits until
+    the server has told it its public address (to scrub it from what it writes).
     """
     if not is_http_url(server):
         raise fail(f"--server: expected an http:// or https:// URL, got {server!r}")
@@ -175,10 +186,17 @@ def daemon_command(
         else AsyncioBackend(source=source_address)
     )
     database = geoip_db or folder.geoip_database()
-    address, location = _where(backend, server, probe_ip, database, checked.ca_file)
+    address, learnt = probe_ip, None
+    if address is None:
+        until = time.monotonic() + max_runtime if max_runtime else None
+        learnt = asyncio.run(_learn(backend, server, checked.ca_file, heartbeat, until))
+        if learnt is None:
+            raise fail("max runtime reached before the server told this probe its address")
+        address = learnt.address
+    address, location = _where(address, learnt, database)
     try:
         bogons = Bogons.with_lab(lab_network)
-        scrubber = Scrubber([address] if address else [], lab=bogons.lab_networks)
+        scrubber = Scrubber([address], lab=bogons.lab_networks)
     except ValueError as exc:
         raise fail(str(exc).splitlines()[0]) from None
     helpers = tuple(th) or (server.rstrip("/") + "/th/",)
