@@ -136,6 +136,26 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
         return self.root / "uploaded.jsonl"
 
     @property
+    def pseudonym_secret(self) -> Path:
+        """The probe's random secret its daily heartbeat pseudonyms are derived from."""
+        return self.root / "pseudonym.secret"
+
+    @property
+    def local_checks(self) -> Path:
+        """What the probe saw while it could not reach its server, one check per line."""
+        return self.root / "local-checks.jsonl"
+
+    @property
+    def local_checks_uploaded(self) -> Path:
+        """How many lines of `local_checks` the server has acknowledged (one number)."""
+        return self.root / "local-checks.uploaded"
+
+    @property
+    def heartbeats(self) -> Path:
+        """The observatory's heartbeat counts per network and minute (SQLite)."""
+        return self.root / "heartbeats.sqlite"
+
+    @property
     def config(self) -> Path:
         """Optional user settings (TOML)."""
         return self.root / "config.toml"

@@ -144,6 +144,9 @@ def test_every_command_taking_a_geoip_db_refuses_one_that_is_not_an_mmdb(tmp_pat
     needs = {
         ("ingest",): [str(JSONL)],
         ("probe", "run"): ["--input", "http://127.0.0.1:1/", "--accept-risks"],
+        ("probe", "daemon"): [
+            *("--server", "http://127.0.0.1:1", "--input", "http://127.0.0.1:1/", "--accept-risks")
+        ],
     }
     checked = []
 
@@ -167,4 +170,11 @@ def test_every_command_taking_a_geoip_db_refuses_one_that_is_not_an_mmdb(tmp_pat
         checked.append(" ".join(path))
 
     walk(typer.main.get_command(app), ())
-    assert sorted(checked) == ["ingest", "probe run", "reanalyze", "serve", "th serve"]
+    assert sorted(checked) == [
+        "ingest",
+        "probe daemon",
+        "probe run",
+        "reanalyze",
+        "serve",
+        "th serve",
+    ]

@@ -24,6 +24,7 @@ from netvigil.cli import (
     incident_publishing,
     incidents,
     probe,
+    probe_daemon,
     results,
     serve,
     th,
@@ -79,6 +80,7 @@ probe_app.command("run")(probe.run_command)
 probe_app.command("list")(results.list_command)
 probe_app.command("show")(results.show_command)
 probe_app.command("upload")(results.upload_command)
+probe_app.command("daemon")(probe_daemon.daemon_command)
 app.add_typer(probe_app, name="probe")
 
 th_app = _group("The test helper: the control vantage probes compare with.")

@@ -20,11 +20,12 @@ from starlette.routing import BaseRoute
 
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
-from netvigil.observatory import api, collector, events_api, services
+from netvigil.observatory import api, collector, events_api, heartbeats, services
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.data import ObservatoryData
 from netvigil.observatory.detection import Detection
 from netvigil.observatory.eventstore import Change, EventStore
+from netvigil.observatory.heartbeat_store import HeartbeatStore
 from netvigil.observatory.ids import load_secret
 from netvigil.observatory.pipeline import run_in_worker
 from netvigil.observatory.sources import from_archive
@@ -52,11 +53,14 @@ class Observatory:
         self.geo = GeoIP(self.geoip) if self.geoip is not None else None
         self.secret = load_secret(folder.collector_secret)
         self.data = ObservatoryData(folder.tables, from_archive(self.archive))
+        self.heartbeats = HeartbeatStore(folder.heartbeats, now=now)
         self.events = EventStore(folder.events)
-        self.detection = Detection(folder.tables, self.events, on_change=on_change, now=now)
+        self.detection = Detection(
+            folder.tables, self.events, self.heartbeats, on_change=on_change, now=now
+        )
 
     def routes(self) -> list[BaseRoute]:
-        """The collector's, the probe services' and the data API's."""
+        """The collector's, the probe services', the data API's, the events' and the heartbeats'."""
         return [
             *collector.routes(
                 self.archive, self.secret, now=self.now, capacity=self.capacity, rate=self.rate
@@ -64,6 +68,7 @@ class Observatory:
             *services.routes(self.secret, now=self.now, geo=self.geo),
             *api.routes(self.folder.tables, self.archive),
             *events_api.routes(self.events, self.now),
+            *heartbeats.routes(self.heartbeats, now=self.now),
         ]
 
     def workers(self) -> list[Coroutine[Any, Any, None]]:

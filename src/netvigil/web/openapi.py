@@ -22,6 +22,7 @@ from netvigil import __version__, testlists
 from netvigil.observatory import query
 from netvigil.patterns import PROBE_ASN, START_TIME
 from netvigil.web.openapi_events import EVENTS
+from netvigil.web.openapi_heartbeats import HEARTBEATS
 from netvigil.web.openapi_incidents import INCIDENTS
 from netvigil.web.openapi_parts import (
     BOOLEAN,
@@ -175,6 +176,7 @@ OPERATIONS: tuple[Op, ...] = (
        result=OBJECT,
        errors={**BODY_ERRORS, 503: "Too many requests in flight: retry after Retry-After."}),
     Op("/openapi.json", "get", "This document.", result=OBJECT),
+    *HEARTBEATS,
     *INCIDENTS,
 )  # fmt: skip
 
