@@ -97,14 +97,29 @@ def test_distinct_probes_per_network_and_minute(server: Server) -> None:
     server.clock.at = T0 + dt.timedelta(minutes=1, seconds=1)
     assert server.beat(P1).json()["counted"] is True
     assert server.beat(P3, cc="BR", asn="AS28573").json()["counted"] is True
+    server.clock.at = T0 + dt.timedelta(minutes=2, seconds=20)
+    server.app.heartbeats.tick()  # the server listens through minute 2 (its worker ticks)
     server.clock.at = T0 + dt.timedelta(minutes=3, seconds=30)  # minute 3 is being counted
     nan = math.nan
-    # Minute 2: nobody heard, after both networks were: 0. Minute 3: still counting: NaN.
+    # Minute 2: nobody heard while the server listened, after both networks were: 0.
+    # Minute 3: still counting: NaN.
     assert same(values(server, "asn:137", T0, 5), [2, 1, 0, nan, nan])
     assert same(values(server, "asn:28573", T0, 5), [nan, 1, 0, nan, nan])
     (brazil,) = [s for s in server.app.heartbeats.series(T0, T0 + dt.timedelta(minutes=1))
                  if s.entity == "asn:28573"]  # fmt: skip
     assert (brazil.country, brazil.signal, brazil.step) == ("BR", "heartbeats", 60)
+
+
+def test_a_minute_the_server_was_down_is_unknown_not_silent(server: Server) -> None:
+    server.clock.at = T0 + dt.timedelta(seconds=5)
+    server.beat(P1)
+    server.clock.at = T0 + dt.timedelta(minutes=1, seconds=5)
+    server.app.heartbeats.tick()  # listening in minute 1, nobody heard: a silent minute
+    # minutes 2 and 3: the server was down (no tick, no heartbeat); minute 4: back
+    server.clock.at = T0 + dt.timedelta(minutes=4, seconds=5)
+    server.beat(P1)
+    server.clock.at = T0 + dt.timedelta(minutes=5, seconds=5)
+    assert same(values(server, "asn:137", T0, 5), [1, 0, math.nan, math.nan, 1])
 
 
 def test_one_client_sending_more_counts_once_and_others_still_count(server: Server) -> None:

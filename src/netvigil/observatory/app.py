@@ -73,9 +73,11 @@ class Observatory:
 
     def workers(self) -> list[Coroutine[Any, Any, None]]:
         """The background work, to run while the routes are served: the archive's writer
-        (no submission is acknowledged without it), the pipeline and the detection."""
+        (no submission is acknowledged without it), the pipeline, the detection, and the
+        heartbeat store's note of the minutes the server is listening."""
         return [
             self.archive.run(),
             run_in_worker(self.folder.archive, self.folder.tables, self.geoip),
             self.detection.run(),
+            self.heartbeats.run(),
         ]

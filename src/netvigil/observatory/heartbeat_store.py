@@ -8,11 +8,15 @@ only: the pseudonyms heard in the current minute (to count each probe once) and 
 (pseudonym, minute) pairs of local checks received today (a batch sent twice counts once;
 pseudonyms rotate at UTC midnight, so yesterday's pairs can never match again).
 
+And the minutes the server itself was listening (`up`): a minute it was down is unknown
+(NaN), never zero heartbeats, or every restart would look like every network going silent.
+
 Rows older than RETENTION are deleted as the minutes pass.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import sqlite3
@@ -34,6 +38,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS heard (
     cc TEXT NOT NULL, asn INTEGER NOT NULL, minute INTEGER NOT NULL, probes INTEGER NOT NULL,
     PRIMARY KEY (cc, asn, minute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS up (minute INTEGER PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS local (
     cc TEXT NOT NULL, asn INTEGER NOT NULL, minute INTEGER NOT NULL,
     measuring INTEGER NOT NULL, gateway_up INTEGER NOT NULL, upstream_down INTEGER NOT NULL,
@@ -75,9 +80,7 @@ class HeartbeatStore:
         why not (this probe was counted this minute already, or memory is full)."""
         minute = minute_of(self.now())
         with self._lock:
-            if minute != self._minute:
-                self._minute, self._heard = minute, set()
-                self._prune(minute)
+            self._new_minute(minute)
             if pseudonym in self._heard:
                 return "this probe was already counted in this minute"
             if len(self._heard) >= MAX_PSEUDONYMS:
@@ -118,15 +121,33 @@ class HeartbeatStore:
                 )
         return len(rows)
 
+    def _new_minute(self, minute: int) -> None:
+        if minute != self._minute:
+            self._minute, self._heard = minute, set()
+            self._db.execute("INSERT OR IGNORE INTO up VALUES (?)", (minute,))
+            self._prune(minute)
+
+    def tick(self) -> None:
+        """Note that the server is listening in this minute (also done by every heartbeat)."""
+        with self._lock:
+            self._new_minute(minute_of(self.now()))
+
+    async def run(self, interval: float = 15.0) -> None:
+        """Tick every `interval` seconds while the server runs."""
+        while True:
+            self.tick()
+            await asyncio.sleep(interval)
+
     def _prune(self, minute: int) -> None:
         cutoff = minute - int(RETENTION.total_seconds())
-        for table in ("heard", "local"):
+        for table in ("heard", "local", "up"):
             self._db.execute(f"DELETE FROM {table} WHERE minute < ?", (cutoff,))
 
     def series(self, since: dt.datetime, until: dt.datetime) -> list[Series]:
         """Distinct probes heard per network and minute in [since, until): 0 in a minute
-        after the network was first heard and before the current one; NaN before it was
-        first heard, and for the current minute, still being counted, and later ones."""
+        after the network was first heard and before the current one, when the server was
+        listening; NaN before it was first heard, in a minute the server was down, and for
+        the current minute, still being counted, and later ones."""
         start, end = _first_minute(since), _first_minute(until)
         current = minute_of(self.now())
         times = np.arange(start, max(start, end), STEP, dtype=np.int64)
@@ -138,12 +159,22 @@ class HeartbeatStore:
                 "SELECT cc, asn, minute, probes FROM heard WHERE minute >= ? AND minute < ?",
                 (start, end),
             ).fetchall()
+            listening = np.array(
+                [
+                    minute
+                    for (minute,) in self._db.execute(
+                        "SELECT minute FROM up WHERE minute >= ? AND minute < ?", (start, end)
+                    )
+                ],
+                dtype=np.int64,
+            )
         counts: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for cc, asn, minute, probes in rows:
             counts.setdefault((cc, asn), []).append((minute, probes))
         found: list[Series] = []
         for cc, asn, heard_first in first:
-            values = np.where((times >= heard_first) & (times < current), 0.0, np.nan)
+            known = (times >= heard_first) & (times < current) & np.isin(times, listening)
+            values = np.where(known, 0.0, np.nan)
             for minute, probes in counts.get((cc, asn), []):
                 if minute < current:
                     values[(minute - start) // STEP] = probes
