@@ -6,8 +6,14 @@ Each probe reaches it through its own TCP forwarder, owned by the test: two prob
 AS137 (IT), one in AS28573 (BR) (their addresses are documentation prefixes, placed by a
 tiny GeoIP database, and scrubbed). The test cuts the two AS137 forwarders, sees the
 network's heartbeats drop to none while the BR probe goes on, and the cut probes record
-local checks; it resumes them, and the backlog arrives: measurements with their own
-`measurement_start_time`, local checks with their own minutes.
+local checks. The server's detection (every second) finds the network's outage, and its
+alert rule opens a suspected incident whose signed `incident.created` reaches a webhook
+receiver on loopback; the event was detected within ALERT_WITHIN (server time) of the cut.
+The test resumes the probes, and the backlog arrives: measurements with their own
+`measurement_start_time`, local checks with their own minutes; the event closes, which
+updates the same incident. (Here the probes' clock is not the server's sped-up one, so the
+cut's local checks fall outside the event in server time: turning an outage into a
+shutdown by them is tested in tests/detect/test_engine.py and by the replay.)
 
 Heartbeats are counted per server minute; so that a run takes seconds, not hours, the
 server's clock runs 30 times faster than the probes' (its `now`, as every app test sets
@@ -27,10 +33,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import msgspec
 
 from netvigil.datadir import DataDir
+from netvigil.incidents import accounts, webhooks
+from netvigil.incidents.alerts import load_rules
+from netvigil.incidents.db import open_database
 from netvigil.lab.webserver import Behaviour, serve_web
 from netvigil.observatory.archive import read_since
 from netvigil.observatory.heartbeat_store import HeartbeatStore
@@ -39,10 +50,14 @@ from netvigil.readers import Item, read_path
 from netvigil.server import create_app
 from tests.forwarding import Forwarder, answering
 from tests.geo import tiny_database
+from tests.incidents.test_webhooks import Receiver
 from tests.probe.world import free_port
 from tests.served import served
 
 GIVE_UP = 180.0
+ALERT_WITHIN = dt.timedelta(minutes=5)  # reference/shutdowns.md §7: median ≤ 5 min
+HISTORY = dt.timedelta(minutes=35)  # heartbeats heard before the cut: a baseline (30 of 60)
+RULES = 'org = "Watch"\n[[rule]]\nname = "cuts"\nentity = "asn:*"\nkinds = ["outage", "shutdown"]\n'
 SPEED = 30.0  # server seconds per probe second
 PROBES = {"a": "203.0.113.1", "b": "203.0.113.2", "c": "2001:db8::3"}  # a, b: AS137; c: BR
 CUT = ("a", "b")
@@ -92,7 +107,24 @@ def test_three_daemons_a_network_cut_and_the_backlog(tmp_path: Path) -> None:
     database = tiny_database(tmp_path / "geo.mmdb")
     clock = FastClock()
     data = tmp_path / "server"
-    app = create_app(data, now=clock, allow_private_targets=True, geoip=database)
+    receiver = Receiver()
+    (tmp_path / "alerts.toml").write_text(RULES)
+    data.mkdir()
+    engine = open_database(f"sqlite:///{DataDir(root=data).incidents_database}")
+    org = accounts.create_org(engine, "Watch", actor="operator", now=clock())
+    member = accounts.create_member(
+        engine, org, "watcher", "member", password=None, actor="operator", now=clock()
+    )
+    _, receiver.secret = webhooks.subscribe(engine, member, receiver.url, actor="o", now=clock())
+    engine.dispose()
+    app = create_app(
+        data,
+        now=clock,
+        allow_private_targets=True,
+        geoip=database,
+        alert_rules=load_rules(tmp_path / "alerts.toml"),
+        detection_interval=1.0,
+    )
     port = free_port()
     folders = {name: DataDir(root=tmp_path / name) for name in PROBES}
     logs = {name: tmp_path / f"{name}.log" for name in PROBES}
@@ -109,6 +141,8 @@ def test_three_daemons_a_network_cut_and_the_backlog(tmp_path: Path) -> None:
             # Heard: two probes in AS137, one in AS28573, in full minutes of the server.
             until("both networks heard", lambda: 2.0 in minutes_of(store, "asn:137", started))
             until("BR heard", lambda: 1.0 in minutes_of(store, "asn:28573", started))
+            until("a baseline's worth of history", lambda: clock() > started + HISTORY)
+            assert receiver.processed == {}  # no alert before the cut
             for name in CUT:
                 loop.run(forwarders[name].cut())
             cut_server, cut_probe = clock(), time.time()
@@ -135,6 +169,17 @@ def test_three_daemons_a_network_cut_and_the_backlog(tmp_path: Path) -> None:
                 assert local and all(r.gateway_up and r.upstream_down for r in local)
                 for line in folders[name].local_checks.read_bytes().splitlines():
                     assert set(json.loads(line)) == {"time", "gateway_up", "upstream_down"}
+            until("the alert", lambda: len(receiver.processed) == 1)
+            (created,) = receiver.processed.values()
+            assert (created["type"], created["data"]["status"], created["data"]["kind"]) == (
+                "incident.created",
+                "suspected",
+                "outage",
+            )
+            (outage,) = events(port, "asn:137")
+            assert (outage["kind"], outage["level"], outage["end"]) == ("outage", "critical", None)
+            assert cut_server < detected(outage) <= cut_server + ALERT_WITHIN
+            assert events(port, "asn:28573") == []  # the other network stayed up
             resume_probe = time.time()
             for name in CUT:
                 loop.run(forwarders[name].open())
@@ -149,6 +194,16 @@ def test_three_daemons_a_network_cut_and_the_backlog(tmp_path: Path) -> None:
             )
             assert backlog
             until("the measurements uploaded", lambda: backlog <= _archived(data, "AS137"))
+            until("the event closed", lambda: closed(port))
+            (ended,) = events(port, "asn:137")
+            assert ended["id"] == outage["id"]
+            assert [(n["asn"], n["probes"], n["silent"]) for n in ended["networks"]] == [
+                (137, 2, 2)
+            ]
+            until("the incident updated", lambda: len(receiver.processed) == 2)
+            (update,) = [u for u in receiver.processed.values() if u["type"] == "incident.updated"]
+            assert update["data"]["id"] == created["data"]["id"]
+            assert update["data"]["end"]["time"] == ended["end"]
             for process in processes.values():
                 process.send_signal(signal.SIGINT)
             for process in processes.values():
@@ -183,6 +238,23 @@ def test_three_daemons_a_network_cut_and_the_backlog(tmp_path: Path) -> None:
                 assert address.encode() not in raw, (path, address)
     for path in data.glob("heartbeats.sqlite*"):
         assert b"127.0.0.1" not in path.read_bytes()
+    receiver.close()
+
+
+def events(port: int, entity: str) -> list[dict[str, Any]]:
+    answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/events", params={"entity": entity})
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["events"]
+    return found
+
+
+def detected(event: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(event["detected"]))
+
+
+def closed(port: int) -> bool:
+    found = events(port, "asn:137")
+    return len(found) == 1 and found[0]["end"] is not None
 
 
 def _start(measurement: dict[str, object]) -> float:

@@ -91,11 +91,13 @@ def create_app(
     public_url: str = "http://127.0.0.1:8000",
     database: str | None = None,
     alert_rules: Rules | None = None,
+    detection_interval: float = 60.0,
 ) -> Starlette:
     """The app over a data folder; `geoip` defaults to the folder's database.
 
     Raises GeoIPError (one line) for a database that cannot be read, AlertRulesError for
-    rules naming an organisation or group the incidents do not have.
+    rules naming an organisation or group the incidents do not have. Detection runs every
+    `detection_interval` seconds.
     """
     folder = DataDir(root=data_dir)
     alerts: Alerts | None = None  # set below, once the incidents exist
@@ -113,7 +115,14 @@ def create_app(
             )
 
     observatory = Observatory(
-        folder, now=now, fsync=fsync, capacity=capacity, rate=rate, geoip=geoip, on_change=alert
+        folder,
+        now=now,
+        fsync=fsync,
+        capacity=capacity,
+        rate=rate,
+        geoip=geoip,
+        on_change=alert,
+        detection_interval=detection_interval,
     )
     geo = observatory.geo
     helper = create_helper(

@@ -42,6 +42,7 @@ class Observatory:
         rate: float = 5000.0,
         geoip: Path | None = None,
         on_change: Callable[[Change], None] | None = None,
+        detection_interval: float = 60.0,
     ) -> None:
         """`geoip` defaults to the folder's database. Raises GeoIPError (one line) for a
         database that cannot be read. `on_change` is told of each change of a detected
@@ -55,6 +56,7 @@ class Observatory:
         self.data = ObservatoryData(folder.tables, from_archive(self.archive))
         self.heartbeats = HeartbeatStore(folder.heartbeats, now=now)
         self.events = EventStore(folder.events)
+        self.detection_interval = detection_interval
         self.detection = Detection(
             folder.tables, self.events, self.heartbeats, on_change=on_change, now=now
         )
@@ -78,6 +80,6 @@ class Observatory:
         return [
             self.archive.run(),
             run_in_worker(self.folder.archive, self.folder.tables, self.geoip),
-            self.detection.run(),
+            self.detection.run(self.detection_interval),
             self.heartbeats.run(),
         ]
