@@ -17,9 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from netvigil.cli.main import app
+from netvigil.datadir import DataDir
 from netvigil.detect.engine import detect
 from netvigil.detect.ioda_signals import read_ioda
+from netvigil.observatory.tables import write_rows
 from tests.corpus import CORPUS
+from tests.observatory.events import CHANGE, blocking_rows
 
 runner = CliRunner()
 IRAN = CORPUS / "shutdowns" / "series" / "ioda-iran-2025-12-01_2026-01-29.csv"
@@ -195,7 +198,6 @@ def test_bad_options_and_combinations_are_one_error_line(tmp_path: Path) -> None
     again = _csv(tmp_path, f"asn:3,x,{JAN1 + 120},1\nasn:3,x,{JAN1 + 180},1\n", "again.csv")
     missing = str(tmp_path / "missing.csv")
     cases = {
-        (): "nothing to read: give --series FILE.csv or --ioda FILE",
         ("--series", good, "--entity", "country:IR"): "--entity names what an --ioda file is "
         "about; a --series CSV names its own",
         ("--ioda", str(IRAN)): f"{IRAN}: an IODA dashboard export does not name its entity",
@@ -249,3 +251,26 @@ def test_an_ioda_response_of_regions_takes_their_country_from_entity(tmp_path: P
         f"error: {path}: ping-slash24 of '4437': IODA region '4437' does not say its country: "
         "give region:CC-4437 or country:CC\n"
     )
+
+
+def test_the_observatorys_own_data_folder_is_read(tmp_path: Path) -> None:
+    """No --series: the data folder's tables, as the server's detection reads them. A
+    blocking change there (twitter.com reset on AS20294 from hour 24) is one event."""
+    write_rows(DataDir(root=tmp_path).tables, blocking_rows())
+    until = (CHANGE + dt.timedelta(hours=40)).isoformat()
+    result = runner.invoke(app, ["detect", "--data-dir", str(tmp_path), "--until", until])
+    assert (result.exit_code, result.stderr) == (0, "")
+    (line,) = result.stdout.splitlines()
+    event = json.loads(line)
+    assert (event["entity"], event["kind"], event["country"], event["target"]) == (
+        "asn:20294",
+        "blocking_change",
+        "UG",
+        "twitter.com by tcp_reset",
+    )
+    assert event["end"] is None  # still blocked at the end of the data
+
+
+def test_an_empty_data_folder_has_no_events(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["detect", "--data-dir", str(tmp_path / "new")])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")

@@ -1,8 +1,10 @@
-"""`netvigil detect`: outage events from external series (docs/design/008-detection.md).
+"""`netvigil detect`: events from series, IODA files or the observatory's own data (008).
 
-Reads series CSV files (detect/series.py, docs/design/008-series-format.md) and IODA files
-(detect/ioda_signals.py), runs the detector over them with `now` at the end of the data (an
-event still open then is ongoing) and prints the events that overlap --since/--until: JSON
+Reads series CSV files (detect/series.py, docs/design/008-detection.md) and IODA files
+(detect/ioda_signals.py), with `now` at the end of their data (an event still open then is
+ongoing); or the observatory's data folder (its verdicts, measurement counts, heartbeats and
+local checks over the 35 days before --until or now, as the server's detection reads them,
+observatory/detection.py); or both. It prints the events that overlap --since/--until: JSON
 lines when --json is given or stdout is not a terminal, a table otherwise. Exit codes: 0, even
 when there is no event; 1 for a file or an option value that cannot be read (one line,
 `error: ...`, nothing else); 2 for usage errors (Typer's).
@@ -22,17 +24,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from netvigil.cli.console import fail
+from netvigil.cli.console import fail, open_data_dir
 
 if TYPE_CHECKING:
-    from netvigil.detect.model import Event, Series
+    from netvigil.detect.blocking import Verdict
+    from netvigil.detect.model import Event, LocalCheck, Series
+    from netvigil.observatory.detection import Inputs
 
 SeriesOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--series",
         metavar="FILE.csv",
-        help="A CSV with the header entity,signal,time,value (docs/design/008-series-format.md)."
+        help="A CSV with the header entity,signal,time,value (docs/design/008-detection.md)."
         " Repeat for more files.",
         show_default=False,
     ),
@@ -70,6 +74,16 @@ UntilOpt = Annotated[
     str | None,
     typer.Option(
         "--until", metavar="TIME", help="Only events that began at or before TIME (as --since)."
+    ),
+]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        metavar="DIR",
+        help="Read the observatory's own data in DIR too (its verdicts, measurement counts, "
+        "heartbeats and local checks); with no --series or --ioda, the data folder is read "
+        "(default: $NETVIGIL_HOME).",
     ),
 ]
 JsonOpt = Annotated[
@@ -110,15 +124,33 @@ def _load(csvs: list[Path], iodas: list[Path], entity_name: str | None) -> list[
     return found
 
 
+def _observatory(option: Path | None, until: dt.datetime | None) -> tuple[Inputs, dt.datetime]:
+    """The detector's inputs from a data folder, as the server's detection gathers them."""
+    from netvigil.observatory.detection import NO_HEARTBEATS, WINDOW, gather
+    from netvigil.observatory.heartbeat_store import HeartbeatStore
+
+    folder = open_data_dir(option)
+    now = until or dt.datetime.now(dt.UTC)
+    if not folder.heartbeats.exists():
+        return gather(folder.tables, NO_HEARTBEATS, now - WINDOW, now), now
+    store = HeartbeatStore(folder.heartbeats, now=lambda: now)
+    try:
+        return gather(folder.tables, store, now - WINDOW, now), now
+    finally:
+        store.close()
+
+
 def detect_command(
     series: SeriesOpt = None,
     ioda: IodaOpt = None,
     entity: EntityOpt = None,
+    data_dir: DataOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find outages in series of signals: CSV files or IODA exports.
+    """Find shutdowns, outages, throttling and blocking changes: in series of signals (CSV
+    files, IODA exports) or in the observatory's own data.
 
     From outside series alone an event is an outage of unknown cause, never a shutdown: that
     takes probes that kept measuring through the gap.
@@ -127,8 +159,6 @@ def detect_command(
     from netvigil.detect.model import EntityError
     from netvigil.detect.model import entity as checked
 
-    if not series and not ioda:
-        raise fail("nothing to read: give --series FILE.csv or --ioda FILE")
     if entity is not None and not ioda:
         raise fail("--entity names what an --ioda file is about; a --series CSV names its own")
     try:
@@ -139,10 +169,18 @@ def detect_command(
     if start and end and start > end:
         raise fail("--since is after --until")
     found = _load(series or [], ioda or [], entity)
-    now = max(int(one.times[-1]) + one.step for one in found)
+    local: list[LocalCheck] = []
+    verdicts: list[Verdict] = []
+    now = max((int(one.times[-1]) + one.step for one in found), default=0)
+    if data_dir is not None or not found:
+        inputs, moment = _observatory(data_dir, end)
+        found, local, verdicts = [*found, *inputs.series], inputs.local, inputs.verdicts
+        now = max(now, int(moment.timestamp()))
     events = [
         event
-        for event in detect(found, now=dt.datetime.fromtimestamp(now, dt.UTC))
+        for event in detect(
+            found, local=local, verdicts=verdicts, now=dt.datetime.fromtimestamp(now, dt.UTC)
+        )
         if (end is None or event.start <= end)
         and (start is None or event.end is None or event.end >= start)
     ]
@@ -152,13 +190,13 @@ def detect_command(
             sys.stdout.buffer.write(encoder.encode(event) + b"\n")
         sys.stdout.flush()
         return
-    _print_table(events, len(found))
+    _print_table(events, len(found) + len(verdicts))
 
 
 def _print_table(events: list[Event], count: int) -> None:
     console = Console(emoji=False, highlight=False)
     if not events:
-        console.print(f"no events in {count} series", markup=False)
+        console.print(f"no events in {count} series and verdicts", markup=False)
         return
     # No vertical rules, padding shared between columns, the level under the kind and times
     # on two lines: an outage's row fits in 80 columns; longer words fold, never vanish.
