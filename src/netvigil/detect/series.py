@@ -1,4 +1,4 @@
-"""External series in: the CSV `entity,signal,time,value` (docs/design/008-detection.md, "External series").
+"""External series in: the CSV `entity,signal,time,value` (008-detection.md, "External series").
 
 One row is one value of one signal of one entity at one time::
 

@@ -10,7 +10,7 @@
   [now - 35 days, now + SKEW]; the first bad item is named in a 400 and nothing is stored.
 
 The client's address is never read (`request.client` is not used here). What is kept:
-heartbeat_store.py and docs/design/008-heartbeats.md.
+heartbeat_store.py and docs/design/008-detection.md ("Heartbeats").
 """
 
 from __future__ import annotations
