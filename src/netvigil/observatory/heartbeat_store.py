@@ -1,12 +1,12 @@
 """What the observatory keeps of heartbeats: counts per network and minute, nothing more.
 
 docs/design/008-detection.md ("Heartbeats") says what and why. On disk (SQLite,
-`heartbeats.sqlite` in the data folder), per (country, asn, minute): how many distinct probes were heard, and how
-many recorded a local check (of them, how many saw their gateway, how many reached nothing
-beyond it). No pseudonym, no address, no time finer than the minute is written. In memory
-only: the pseudonyms heard in the current minute (to count each probe once) and the
-(pseudonym, minute) pairs of local checks received today (a batch sent twice counts once;
-pseudonyms rotate at UTC midnight, so yesterday's pairs can never match again).
+`heartbeats.sqlite` in the data folder), per (country, asn, minute): how many distinct
+probes were heard, and how many recorded a local check (of them, how many saw their gateway,
+how many reached nothing beyond it). No pseudonym, no address, no time finer than the minute
+is written. In memory only: the pseudonyms heard in the current minute (to count each probe
+once) and the (pseudonym, minute) pairs of local checks received today (a batch sent twice
+counts once; pseudonyms rotate at UTC midnight, so yesterday's pairs can never match again).
 
 And the minutes the server itself was listening (`up`): a minute it was down is unknown
 (NaN), never zero heartbeats, or every restart would look like every network going silent.
