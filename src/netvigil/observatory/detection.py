@@ -14,12 +14,9 @@ The events go to the event store (eventstore.py), each change to `on_change` (se
 gives the incidents' alerts there: apps never import one another).
 
 Gathering is I/O (DuckDB and SQLite release the GIL), in a thread. Detecting is CPU work
-(numpy, and Python loops over entities), in a worker process spawned and owned as the
-pipeline's is (pipeline.py): in a thread it would hold the GIL the collector needs, which
-cost the collector a quarter of its acknowledged submissions when the pipeline's analysis
-ran in one (bench/collector_bench.py). It reads its requests from a pipe, so it ends with
-the server, even after a kill -9 (a process pool's workers hold both ends of their queue
-and would not). Inputs and events cross the pipe pickled: a few MB, against seconds of CPU.
+(numpy, and Python loops over entities), in a worker process on a pipe, spawned and owned as
+the pipeline's is (worker.py says why not a thread or a pool). Inputs and events cross the
+pipe pickled: a few MB, against seconds of CPU.
 """
 
 from __future__ import annotations
@@ -32,9 +29,8 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import msgspec
 import numpy as np
@@ -44,11 +40,11 @@ from netvigil.detect.engine import detect
 from netvigil.detect.model import Event, LocalCheck, Series, country_of
 from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Change, EventStore
+from netvigil.observatory.worker import reap, receive
 
 WINDOW = dt.timedelta(days=35)
 INTERVAL = 60.0
 HOUR = 3600
-STOP_WAIT = 10.0  # seconds a stopping server gives the worker to finish its round
 RESTART_AFTER = 5.0  # seconds between a failed worker and the next
 
 
@@ -202,14 +198,14 @@ class Detection:
                 now = self.now()
                 inputs = await asyncio.to_thread(self.gather, now)
                 await asyncio.to_thread(ours.send, (inputs, now))
-                events = await _receive(ours)
+                events = cast(list[Event], await receive(ours))  # what _worker sends
                 await asyncio.to_thread(self.keep, events, inputs, now)
                 await asyncio.sleep(interval)
         except (EOFError, OSError):
             return  # the worker ended
         finally:
             ours.close()  # the worker finishes its round, reads EOF and exits
-            await asyncio.shield(asyncio.to_thread(_reap, worker))
+            await asyncio.shield(asyncio.to_thread(reap, worker))
 
 
 def _worker(connection: Connection) -> None:
@@ -221,29 +217,3 @@ def _worker(connection: Connection) -> None:
             connection.send(detect_events(inputs, now))
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         return
-
-
-async def _receive(connection: Connection) -> list[Event]:
-    """The worker's answer, waited for in the event loop (no thread left blocked on the
-    pipe when the task is cancelled)."""
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(connection.fileno(), readable)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(connection.fileno())
-    events: list[Event] = connection.recv()
-    return events
-
-
-def _reap(worker: BaseProcess) -> None:
-    worker.join(STOP_WAIT)
-    if worker.is_alive():  # a long round: stop it; it writes nothing
-        worker.terminate()
-        worker.join(5)

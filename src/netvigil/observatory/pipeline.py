@@ -37,7 +37,6 @@ import os
 import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from netvigil.analysis.fingerprints import FingerprintDB
@@ -46,11 +45,11 @@ from netvigil.observatory.archive import Stored, read_since
 from netvigil.observatory.columns import Row
 from netvigil.observatory.rows import error_row, readable_envelope, row_of
 from netvigil.observatory.tables import compact, file_count, write_rows
+from netvigil.observatory.worker import reap, receive
 from netvigil.records import Envelope
 
 BATCH = 5000
 COMPACT_AT = 2000  # small files: beyond this many, queries slow down; merge them
-STOP_WAIT = 10.0  # seconds a stopping server gives the worker to finish its step
 RESTART_AFTER = 5.0  # seconds between a failed worker and the next
 
 
@@ -185,38 +184,13 @@ async def _one_worker(archive: Path, tables: Path, geoip: Path | None, interval:
     worker.start()
     theirs.close()
     try:
-        await _receive(ours)  # caught up
+        await receive(ours)  # caught up
         while True:
             ours.send(None)
-            if not await _receive(ours):
+            if not await receive(ours):
                 await asyncio.sleep(interval)
     except (EOFError, OSError):
         return  # the worker ended
     finally:
         ours.close()  # the worker finishes its step, reads EOF and exits
-        await asyncio.shield(asyncio.to_thread(_reap, worker))
-
-
-async def _receive(connection: Connection) -> object:
-    """The worker's next answer, waiting in the event loop (no thread left blocked on a
-    pipe when the task is cancelled)."""
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(connection.fileno(), readable)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(connection.fileno())
-    return connection.recv()
-
-
-def _reap(worker: BaseProcess) -> None:
-    worker.join(STOP_WAIT)
-    if worker.is_alive():  # a long step (a big catch-up): stop it; writes are crash-safe
-        worker.terminate()
-        worker.join(5)
+        await asyncio.shield(asyncio.to_thread(reap, worker))
