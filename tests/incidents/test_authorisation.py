@@ -102,6 +102,8 @@ OTHER_ROUTES = {
     ("/api/v1/events", "GET"): ("/api/v1/events", b""),  # detected events, no incident's
     ("/api/v1/events.atom", "GET"): ("/api/v1/events.atom", b""),
     ("/api/v1/events/{id}", "GET"): ("/api/v1/events/nope", b""),
+    ("/api/v1/heartbeats", "POST"): ("/api/v1/heartbeats", b"{}"),  # counts, no incident's
+    ("/api/v1/heartbeats/local", "POST"): ("/api/v1/heartbeats/local", b"{}"),
     ("/openapi.json", "GET"): ("/openapi.json", b""),
 }
 
