@@ -219,7 +219,11 @@ def test_three_daemons_a_network_cut_and_the_backlog(tmp_path: Path) -> None:
                 minutes[key] = (up or r.gateway_up, down and r.upstream_down)
             for key, (up, down) in minutes.items():
                 counts = expected.setdefault(key, [0, 0, 0])
-                counts[0], counts[1], counts[2] = counts[0] + 1, counts[1] + up, counts[2] + down
+                counts[0], counts[1], counts[2] = (
+                    counts[0] + 1,
+                    counts[1] + up,
+                    counts[2] + (up and down),
+                )
         first, last = min(expected), max(expected) + dt.timedelta(minutes=1)
         got = {
             c.time: [c.measuring, c.gateway_up, c.upstream_down]

@@ -272,5 +272,42 @@ def test_the_observatorys_own_data_folder_is_read(tmp_path: Path) -> None:
 
 
 def test_an_empty_data_folder_has_no_events(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["detect", "--data-dir", str(tmp_path / "new")])
+    result = runner.invoke(app, ["detect", "--data-dir", str(tmp_path)])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_a_data_folder_that_is_not_there_is_an_error_not_a_clean_bill(tmp_path: Path) -> None:
+    typo = tmp_path / "typo"
+    result = runner.invoke(app, ["detect", "--data-dir", str(typo)])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"error: --data-dir: no data folder at {typo}\n"
+    assert not typo.exists()
+
+
+@pytest.mark.parametrize(
+    ("time", "value", "reason"),
+    [
+        ("253402300740", "1", "time '253402300740' is outside 1970-01-01 to 9999-12-30"),
+        ("9999-12-31T23:59:00Z", "1", "time '9999-12-31T23:59:00Z' is outside 1970-01-01 to "
+         "9999-12-30"),
+        ("-60", "1", "time '-60' is neither ISO 8601 nor Unix seconds"),
+        ("60", "-50", "value '-50' is outside 0 to 1e15"),
+        ("60", "1e300", "value '1e300' is outside 0 to 1e15"),
+    ],
+)  # fmt: skip
+def test_times_and_values_out_of_range_are_one_line(
+    tmp_path: Path, time: str, value: str, reason: str
+) -> None:
+    path = _csv(tmp_path, f"country:XX,bgp,0,1\ncountry:XX,bgp,{time},{value}\n")
+    result = runner.invoke(app, ["detect", "--series", path])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"error: {path}:3: {reason}\n"
+
+
+def test_a_since_out_of_range_is_one_line(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "country:XX,bgp,0,1\ncountry:XX,bgp,60,1\n")
+    result = runner.invoke(
+        app, ["detect", "--series", path, "--since", "0001-01-01T00:00:00+05:30"]
+    )
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: --since: time '0001-01-01T00:00:00+05:30' ")

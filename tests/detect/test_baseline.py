@@ -62,3 +62,13 @@ def test_the_profile_never_looks_inside_the_outage() -> None:
     assert ahead[0] == 10.0  # 02:00: night
     assert ahead[10] == 50.0  # 12:00: day
     assert ahead[24 + 10] == 50.0  # the next day too, from the days before the outage
+
+
+def test_three_days_are_needed_not_three_values() -> None:
+    values = np.full(24 * 3, np.nan)
+    values[24 + 11 : 24 + 14] = 5.0  # three values around 12:00, all on one day
+    assert np.isnan(seasonal(values, HOUR)[48 + 12])
+    values[11:14] = 5.0  # and on another: two days
+    assert np.isnan(seasonal(values, HOUR)[48 + 12])
+    days = np.full(24 * 4, 5.0)  # three whole days before the fourth
+    assert seasonal(days, HOUR)[72 + 12] == 5.0

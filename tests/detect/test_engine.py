@@ -281,3 +281,50 @@ def test_an_events_id_stays_while_it_grows() -> None:
     assert late.end is not None
     assert early.id == late.id
     assert early.start == late.start
+
+
+def test_regions_falling_together_on_one_signal_each_make_a_national_event() -> None:
+    """IODA's regional data often has one signal per region (active probing)."""
+    series = [s for s in regional(["01", "02", "03"], {"01", "02"}) if s.signal != "bgp"]
+    events = detect(series)
+    assert [(e.entity, e.level) for e in events] == [("country:XX", "critical")]
+
+
+def test_one_regions_single_signal_is_a_regional_warning() -> None:
+    series = [s for s in regional(["01", "02", "03"], {"01"}) if s.signal != "bgp"]
+    assert [(e.entity, e.level) for e in detect(series)] == [("region:XX-01", "warning")]
+
+
+def test_one_minute_of_local_checks_is_not_measuring_through_the_gap() -> None:
+    series = [network(64500, probes(2, 1, CUT_MINUTES)), network(64501, probes(2, 2, CUT_MINUTES))]
+    one = checks([64500, 64501], range(CUT + 60, CUT + 61))  # 1 minute of 120, each network
+    (event,) = detect(series, local=one)
+    assert (event.kind, event.cause) == ("outage", "unknown")
+    # a check every 5 minutes through the gap is (20 % of its minutes)
+    every_five = checks([64500, 64501], range(CUT, CUT + 120, 5))
+    (event,) = detect(series, local=every_five)
+    assert (event.kind, event.cause) == ("shutdown", "network_cut")
+
+
+def test_latency_rising_tenfold_is_throttling_and_falling_is_nothing() -> None:
+    minutes = 4 * 1440 + 120
+    slow = range(4 * 1440, 4 * 1440 + 30)
+    times = T0 + 60 * np.arange(minutes, dtype=np.int64)
+    values = 40 * (1 + np.random.default_rng(6).normal(0, 0.02, minutes))
+    rising, falling = values.copy(), values.copy()
+    rising[slow.start : slow.stop] *= 10
+    falling[slow.start : slow.stop] /= 10
+    (event,) = detect([Series("asn:64500", "latency", 60, times, rising, "XX")])
+    assert (event.kind, event.level) == ("throttling", "critical")
+    assert event.start == dt.datetime.fromtimestamp(T0 + 60 * slow.start, UTC)
+    assert detect([Series("asn:64500", "latency", 60, times, falling, "XX")]) == []
+
+
+def test_a_step_that_does_not_divide_a_day_is_still_tested() -> None:
+    step = 420  # 7 minutes
+    bins = 5 * 86400 // step
+    times = T0 + step * np.arange(bins + 40, dtype=np.int64)
+    values = np.full(len(times), 100.0)
+    values[bins : bins + 20] = 3.0
+    (event,) = detect([Series("country:XX", "active_probing", step, times, values)])
+    assert event.start == dt.datetime.fromtimestamp(int(times[bins]), UTC)

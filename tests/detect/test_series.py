@@ -38,7 +38,7 @@ def test_times_values_gaps_and_entities_as_documented(tmp_path: Path) -> None:
         f"country:IR,active_probing,{T + 1800},\n"
         f"country:IR,active_probing,{T + 2400}.000,6.6\n"
         f"asn:58224,bgp,{T},1e3\n"
-        f"asn:58224,bgp,{T + 300},-2.5\n"
+        f"asn:58224,bgp,{T + 300},2.5\n"
         "region:MM-07,pings,2026-01-08T16:00:00Z,12\n"
         "region:MM-07,pings,2026-01-08T16:00:00Z,12\n"  # an exact duplicate: read once
         "region:MM-07,pings,2026-01-08T17:00:00Z,0\n",
@@ -49,7 +49,7 @@ def test_times_values_gaps_and_entities_as_documented(tmp_path: Path) -> None:
     assert probing.times.tolist() == [T, T + 600, T + 1200, T + 1800, T + 2400]
     assert probing.values[0] == 97 and probing.values[2] == 90.5 and probing.values[4] == 6.6
     assert math.isnan(probing.values[1]) and math.isnan(probing.values[3])
-    assert (bgp.entity, bgp.step, bgp.values.tolist()) == ("asn:58224", 300, [1000.0, -2.5])
+    assert (bgp.entity, bgp.step, bgp.values.tolist()) == ("asn:58224", 300, [1000.0, 2.5])
     assert bgp.country is None and probing.country is None
     assert (pings.entity, pings.step, pings.values.tolist()) == ("region:MM-07", 3600, [12, 0])
 

@@ -129,6 +129,8 @@ def _observatory(option: Path | None, until: dt.datetime | None) -> tuple[Inputs
     from netvigil.observatory.detection import NO_HEARTBEATS, WINDOW, gather
     from netvigil.observatory.heartbeat_store import HeartbeatStore
 
+    if option is not None and not option.is_dir():
+        raise fail(f"--data-dir: no data folder at {option}")  # a typo is no clean bill
     folder = open_data_dir(option)
     now = until or dt.datetime.now(dt.UTC)
     if not folder.heartbeats.exists():
@@ -182,7 +184,7 @@ def detect_command(
             found, local=local, verdicts=verdicts, now=dt.datetime.fromtimestamp(now, dt.UTC)
         )
         if (end is None or event.start <= end)
-        and (start is None or event.end is None or event.end >= start)
+        and (start is None or event.end is None or event.end > start)  # ends are exclusive
     ]
     if as_json or not sys.stdout.isatty():
         encoder = msgspec.json.Encoder()

@@ -9,15 +9,16 @@ baseline.py:
   the baseline. A log-ratio is scale-free, so a 0–10 index and a 0–100 index behave alike; a
   benign step of −20 % (ln 0.8 = −0.22 < K) never accumulates; a fall to a tenth adds 1.96 a
   bin and crosses H = 2 in the second bin, to 40 % in the fourth. Ratios below 1 % count as
-  1 %, so one empty bin cannot outweigh the rest;
+  1 %, so one empty bin cannot outweigh the rest. Latency is judged by baseline / value: its
+  rise is the trouble;
 - **counts** (heartbeats, measurements): the log-likelihood ratio of "the rate fell to
   Q = 10 % of the baseline" against "it did not", negative binomial with the over-dispersion
   the series has shown so far (measurements come in bursts; a Poisson test on them alarms on
   every quiet hour), Poisson for heartbeats: `x·ln Q + (1 − Q)·λ`. Its threshold
   ln(1000) = 6.9 is a false alarm odds of 1 in 1,000 per alarm (Wald); three probes'
   heartbeats (λ = 3/min) cross it in the third silent minute, four or more in the second
-  (reference/shutdowns.md §5: "time to significance ≈ ln(1/α)/λ"). A probe heard again
-  (x = 1 of λ = 3) pulls the statistic down by 0.6.
+  (reference/shutdowns.md §5: "time to significance ≈ ln(1/α)/λ"). Two probes of three
+  heard (x = 2 of λ = 3) pull the statistic down by 1.9 a minute.
 
 The change time is the bin after the statistic's last zero before it crossed; an alarm ends
 at the first of RECOVERY consecutive bins back at half the baseline or more. Bins without
@@ -43,6 +44,7 @@ RATIO_FLOOR = 0.01
 RECOVERED = 0.5  # a bin at half its baseline or more is a recovered bin...
 RECOVERY = 300  # ...and this many seconds of them in a row end the alarm (at least 1 bin)
 CRITICAL = 0.5  # an alarm whose median ratio is at most this is critical, else a warning
+RISING = frozenset({"latency"})  # signals whose rise, not fall, is the trouble
 SHALLOW_ACCEPTED = 7 * 86_400  # a shallow fall lasting a week is the new normal (IODA)
 
 
@@ -103,9 +105,17 @@ def _contributions(series: Series, expected: Floats, clean: npt.NDArray[np.bool_
         shrink = np.log1p((mean - fallen) / (fallen + size))
         out[known] = values[known] * (math.log(Q) + shrink) + size * shrink
     else:
-        ratio = np.maximum(values[known] / expected[known], RATIO_FLOOR)
+        ratio = np.maximum(_health(series, values[known], expected[known]), RATIO_FLOOR)
         out[known] = -np.log(ratio) - K
     return out
+
+
+def _health(series: Series, values: Floats, expected: Floats) -> Floats:
+    """value / baseline, or baseline / value for a signal that rises when things go wrong
+    (latency): either way a fall of this ratio is the trouble looked for."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio: Floats = expected / values if series.signal in RISING else values / expected
+    return ratio
 
 
 def _first_crossing(steps: Floats, begin: int, threshold: float) -> tuple[int, int, float] | None:
@@ -154,8 +164,7 @@ def _scan(series: Series) -> tuple[list[Alarm], Floats]:
         start, crossing, statistic = found
         reference = np.full(len(values), np.nan)
         reference[start:] = profile(seasonal_history, series.step, start)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = values / reference
+        ratio = _health(series, values, reference)
         end = _recovery(ratio, crossing + 1, needed)
         stop = end if end is not None else len(values)
         inside = ratio[start:stop]

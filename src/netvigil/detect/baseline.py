@@ -3,7 +3,7 @@
 For each bin the baseline is one of two medians (reference/shutdowns.md §5, step 1):
 
 - **seasonal**: the median of the same slot of the day (± one slot) over the previous 7
-  days, once at least 3 values are there. A median of 21 values ignores the odd bad
+  days, once 3 of those days have data. A median of up to 21 values ignores the odd bad
   day, and "the same slot" carries the daily cycle. Where the same slot of the week over
   the previous 4 weeks (two at least) is lower, that: a weekend (Friday in Iran) is one day
   in seven, which a daily median does not expect. On IODA's Iran export the telescope fell
@@ -68,31 +68,36 @@ def _lagged(history: Floats, lag: int) -> Floats:
     return out
 
 
-def _slot_median(history: Floats, period: int, count: int, least: int) -> Floats:
-    rows = [
-        _lagged(history, back * period + offset)
-        for back in range(1, count + 1)
-        for offset in (-1, 0, 1)
-        if back * period + offset > 0
-    ]
-    return _nanmedian_rows(np.vstack(rows), least=least)
+def _slot_median(history: Floats, period: int, step: int, count: int, periods: int) -> Floats:
+    """The median of the same slot (± 1 bin) over the `count` previous periods, where at
+    least `periods` of them have data; the slot `period` seconds back is the nearest bin, so
+    a step that does not divide a day works too."""
+    stack = np.vstack(
+        [
+            _lagged(history, round(back * period / step) + offset)
+            for back in range(1, count + 1)
+            for offset in (-1, 0, 1)
+        ]
+    )
+    seen = ~np.isnan(stack).reshape(count, 3, -1)
+    enough = np.count_nonzero(seen.any(axis=1), axis=0) >= periods
+    return np.where(enough, _nanmedian_rows(stack, least=1), np.nan)
 
 
 def seasonal(history: Floats, step: int) -> Floats:
-    """The median of the same slot (± 1) over the previous DAYS days, or of the same slot of
-    the week over the previous WEEKS weeks where that is lower; NaN without history."""
-    if DAY % step:
-        return np.full(len(history), np.nan)
-    per_day = DAY // step
-    daily = _slot_median(history, per_day, DAYS, least=MIN_DAYS)
-    # two weeks at least: one week's three values would make one lost heartbeat the norm
-    weekly = _slot_median(history, 7 * per_day, WEEKS, least=6)
+    """The median of the same slot (± 1) over the previous DAYS days (MIN_DAYS of them with
+    data), or of the same slot of the week over the previous WEEKS weeks (two at least)
+    where that is lower; NaN without that history."""
+    daily = _slot_median(history, DAY, step, DAYS, MIN_DAYS)
+    # two weeks at least: one week's values would make one lost heartbeat the norm
+    weekly = _slot_median(history, 7 * DAY, step, WEEKS, 2)
     lower: Floats = np.fmin(daily, weekly)
     return lower
 
 
 def recent(history: Floats, step: int) -> Floats:
-    """The median of the bins in the last hour (at least 3 bins), not counting the current."""
+    """The median of the bins in the last hour and at least the last 12 (half of them with
+    data), not counting the current one."""
     span = max(MIN_RECENT_BINS, RECENT // step)
     rows = [_lagged(history, lag) for lag in range(1, span + 1)]
     return _nanmedian_rows(np.vstack(rows), least=max(1, span // 2))
@@ -112,25 +117,25 @@ def baseline(
 
 def profile(history: Floats, step: int, start: int) -> Floats:
     """What the bins from `start` on would have been without the outage that began there:
-    per slot of the day, the median of that slot (± 1) over the DAYS days before `start`, as
-    the baseline; the recent median just before `start` where that is not known yet.
-    Nothing from `start` on is looked at."""
+    for each, the median of its slot of the day (± 1) on the DAYS days before `start` (MIN_DAYS
+    of them with data), as the baseline; the recent median just before `start` where that is
+    not known. Nothing from `start` on is looked at."""
     level = recent(history[: start + 1], step)[-1] if start > 0 else np.nan
-    out = np.full(len(history) - start, level)
-    if DAY % step or start == 0:
-        return out
-    per_day = DAY // step
-    slots = np.arange(per_day)
-    last = start - 1 - ((start - 1 - slots) % per_day)  # each slot's latest bin before start
-    rows = []
+    ahead = np.arange(start, len(history))
+    if start == 0 or len(ahead) == 0:
+        return np.full(len(ahead), level)
+    per_day = DAY / step
+    first = np.ceil((ahead - start + 1) / per_day)  # days back to land before `start`
+    rows, days = [], []
     for day in range(DAYS):
-        for offset in (-1, 0, 1):
-            index = last - day * per_day + offset
-            row = np.full(per_day, np.nan)
+        found = np.full((3, len(ahead)), np.nan)
+        for n, offset in enumerate((-1, 0, 1)):
+            index = ahead - np.round((first + day) * per_day).astype(np.int64) + offset
             valid = (index >= 0) & (index < start)
-            row[valid] = history[index[valid]]
-            rows.append(row)
-    by_slot = _nanmedian_rows(np.vstack(rows), least=MIN_DAYS)
-    seasonal_part: Floats = by_slot[np.arange(start, len(history)) % per_day]
-    chosen: Floats = np.where(np.isnan(seasonal_part), out, seasonal_part)
+            found[n, valid] = history[index[valid]]
+        rows.append(found)
+        days.append(~np.isnan(found).all(axis=0))
+    enough = np.count_nonzero(np.vstack(days), axis=0) >= MIN_DAYS
+    by_day = np.where(enough, _nanmedian_rows(np.vstack(rows), least=1), np.nan)
+    chosen: Floats = np.where(np.isnan(by_day), level, by_day)
     return chosen

@@ -4,8 +4,9 @@ The alarms of one country (its own series, its regions', its networks') that ove
 are one cluster (scope.py says how wide it is: national, regional or a network's). An event
 is made of its witnesses, and never says more than they show:
 
-- a `shutdown` needs probes that kept measuring through the gap and saw their gateway answer
-  and everything beyond it fail (the network failed, not the power); without that it is an
+- a `shutdown` needs probes that kept measuring through the gap (local checks in at least 15 %
+  of its minutes, in at least half of the silent networks) and saw their gateway answer and
+  everything beyond it fail (the network failed, not the power); without that it is an
   `outage` of unknown cause. A fall of throughput alone (the probes still heard) is
   `throttling`, critical once it is at a fifth of its baseline or less for ten minutes
   (reference/shutdowns.md §7). One probe of one network gone silent, and nothing else, is an
@@ -31,6 +32,9 @@ THROTTLING_SIGNALS = frozenset({"throughput", "latency"})
 THROTTLED = 0.2  # throughput at a fifth of its baseline or less...
 SUSTAINED = dt.timedelta(minutes=10)  # ...for ten minutes is critical throttling
 LOCAL_EVIDENCE = 0.9
+# Local checks showing the cut in this share of the gap's minutes, at least: the daemon checks
+# every minute it cannot reach the server; a probe checking every 5 minutes covers 20 %.
+THROUGH = 0.15
 CERTAIN = 0.99  # no amount of agreeing signals is certainty
 
 
@@ -78,8 +82,8 @@ def clusters(alarms: Sequence[Timed], now: dt.datetime) -> list[list[Timed]]:
 def _local(
     witnesses: Sequence[Timed], checks: Sequence[LocalCheck], start: dt.datetime, end: dt.datetime
 ) -> dict[int, tuple[int, int]]:
-    """Per silent network: the most probes measuring locally in one minute, and of those the
-    most that saw the gateway answer and nothing beyond it."""
+    """Per silent network, over [start, end): the most probes measuring locally in one
+    minute, and the minutes in which some probe saw its gateway answer and nothing beyond."""
     silent = {
         int(t.alarm.entity[4:])
         for t in witnesses
@@ -87,10 +91,10 @@ def _local(
     }
     seen: dict[int, tuple[int, int]] = {}
     for check in checks:
-        if check.asn in silent and start <= check.time <= end:
-            cut = min(check.gateway_up, check.upstream_down)
-            measuring, was_cut = seen.get(check.asn, (0, 0))
-            seen[check.asn] = (max(measuring, check.measuring), max(was_cut, cut))
+        if check.asn in silent and start <= check.time < end:
+            cut = int(min(check.gateway_up, check.upstream_down) > 0)
+            measuring, minutes = seen.get(check.asn, (0, 0))
+            seen[check.asn] = (max(measuring, check.measuring), minutes + cut)
     return seen
 
 
@@ -153,7 +157,9 @@ def event(
         measuring, _ = local.get(asn, (0, 0))
         silent = min(heard, max(1, round(timed.alarm.silent)))
         networks.append(Network(asn=asn, probes=heard, silent=silent, measured_locally=measuring))
-    cut = [asn for asn, (_, was_cut) in local.items() if was_cut > 0]
+    # "kept measuring through the gap": cut minutes over a good part of it, not one
+    gap = ((end or now) - start) / dt.timedelta(minutes=1)
+    cut = [asn for asn, (_, minutes) in local.items() if minutes >= max(1.0, THROUGH * gap)]
     silent_probes = sum(n.silent for n in networks)
     if signals <= THROTTLING_SIGNALS:
         kind, cause = "throttling", "throttling"

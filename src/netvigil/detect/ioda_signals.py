@@ -35,6 +35,7 @@ import numpy as np
 
 from netvigil.detect.model import EntityError, Series, country_of, entity
 from netvigil.detect.series import (
+    LAST_TIME,
     MAX_BINS,
     MAX_FILE_BINS,
     MAX_ROWS,
@@ -48,7 +49,6 @@ from netvigil.detect.series import (
 
 # 100 days (the API's limit) of 60 s bins is 144,000 values, about 3 MB, per series.
 MAX_JSON_BYTES = 64 * 2**20
-LAST_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z, as for the CSV's ISO times
 TIME_COLUMN = "Time (UTC)"
 SIGNALS = {
     "bgp": "bgp",

@@ -106,7 +106,7 @@ class LocalCheck(msgspec.Struct, frozen=True, kw_only=True):
     asn: int
     measuring: int  # probes that recorded a local check in that minute
     gateway_up: int  # of them, those whose gateway (first hop or resolver) answered
-    upstream_down: int  # of them, those that reached none of their outside destinations
+    upstream_down: int  # of those whose gateway answered, those that reached nothing beyond
 
 
 class Fired(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,7 +117,7 @@ class Fired(msgspec.Struct, frozen=True, kw_only=True):
     at: dt.datetime  # when this signal's test crossed its threshold
     baseline: float  # the expected value at that time (seasonal, robust, inpainted)
     value: float  # the value seen then
-    ratio: float  # value / baseline
+    ratio: float  # the median of value / baseline over the alarm (baseline / value: latency)
     statistic: float  # the test's statistic at the crossing (CUSUM, in nats)
     threshold: float
 

@@ -5,8 +5,8 @@ The rule for a wide entity (a country, or a region whose networks we know) is th
 - its heartbeats fell to a quarter or less (nearly all its probes silent), with probes in
   at least two networks silent, or with one outside signal of it fallen to half or less; or
 - two of its outside signals fell to half or less; or, for a country,
-- most of its regions with data (more than half, at least two) fell, each by its own
-  evidence as below.
+- most of its regions with data (more than half, at least two) fell within an hour of each
+  other, each by its own evidence as below or by an outside level fallen to half or less.
 
 One silent probe or one ISP's router is not a national shutdown (reference/shutdowns.md §7,
 SD-1): a network's own event needs two of its probes silent or two of its signals fallen.
@@ -16,11 +16,15 @@ slow is not cut off.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 from netvigil.detect.fusion import THROTTLING_SIGNALS, Timed
+from netvigil.detect.model import COUNT_SIGNALS
 
 NEARLY_ALL = 0.25  # a wide entity's heartbeats at a quarter or less: nearly all silent
+TOGETHER = dt.timedelta(hours=1)  # regions whose falls began this close fell together
+SLOW_SIGNALS = {"heartbeats", *THROTTLING_SIGNALS}
 
 Silent = Callable[[Timed], int]
 
@@ -51,17 +55,7 @@ def level(
     )
     if silent is not None:
         networks = max([networks, *(silent(t) for t in heartbeats)])
-    fallen = set()
-    if entity.startswith("country:"):
-        # a region counts when its own evidence makes it critical: one quiet hour of its
-        # measurement counts is no regional outage, let alone a national one
-        named = {t.alarm.entity for t in cluster if t.alarm.entity.startswith("region:")}
-        fallen = {
-            region
-            for region in named
-            if region.startswith(f"region:{entity[8:]}-")
-            and (level(cluster, region) == "critical" or network_critical(members(cluster, region)))
-        }
+    fallen = _fallen(cluster, entity) if entity.startswith("country:") else set()
     if (
         (heartbeats and (networks >= 2 or deep))
         or len(deep) >= 2
@@ -69,6 +63,24 @@ def level(
     ):
         return "critical"
     return "warning" if own else None
+
+
+def _fallen(cluster: Sequence[Timed], country: str) -> set[str]:
+    """The country's regions that fell together: each critical by its own evidence, or with
+    an outside *level* (/24s, traffic) fallen deep, IODA's regional signal (a quiet hour of
+    one region's measurement counts is no regional outage), all within TOGETHER of the first."""
+    first: dict[str, dt.datetime] = {}
+    for t in cluster:
+        name = t.alarm.entity
+        if not name.startswith(f"region:{country[8:]}-") or not t.alarm.critical:
+            continue
+        own = level(cluster, name) == "critical" or network_critical(members(cluster, name))
+        if own or (t.alarm.signal not in COUNT_SIGNALS and t.alarm.signal not in SLOW_SIGNALS):
+            first[name] = min(first.get(name, t.start), t.start)
+    if not first:
+        return set()
+    earliest = min(first.values())
+    return {name for name, start in first.items() if start - earliest <= TOGETHER}
 
 
 def network_critical(witnesses: Sequence[Timed]) -> bool:

@@ -4,17 +4,14 @@ One row is one value of one signal of one entity at one time::
 
     entity,signal,time,value
     country:IR,active_probing,2026-01-08T16:00:00Z,90.2
-    region:MM-07,pings,1617993000,12
-    asn:58224,bgp,2026-01-08T19:30:00+03:30,
+    region:MM-02,responses,1617993000,12
 
 - `entity`: `country:CC`, `region:CC-NAME` (an ISO 3166-2 code or any name without a comma)
-  or `asn:N`, checked by `model.entity()`. An `asn:` row names no country, so the series'
-  `country` stays None.
+  or `asn:N` (`model.entity()`); an `asn:` row names no country (`Series.country` None).
 - `signal`: a short lower-case name, `[a-z0-9_.-]`, at most 64 characters.
-- `time`: ISO 8601 with an offset or `Z`, or Unix seconds (an integer, or a decimal whose
-  fraction is zero); whole seconds. A time without an offset is refused: its zone would be a
-  guess.
-- `value`: a finite number; an empty value is a gap (NaN: nothing known, no evidence).
+- `time`: ISO 8601 with an offset or `Z`, or Unix seconds, whole, 1970 to 9999-12-30. A
+  time without an offset is refused: its zone would be a guess.
+- `value`: a number from 0 to 1e15 (counts and levels); an empty value is a gap (NaN).
 
 Each (entity, signal) becomes one `Series`, in the order of first appearance. Its step is the
 smallest difference between its times; every time must lie on that grid from the first, and
@@ -23,10 +20,8 @@ the bins between are gaps. Rows may come in any order. A row repeated exactly is
 and a number included, is an error naming both lines. Blank lines are skipped; a BOM, CRLF
 line ends and quoted fields are read as RFC 4180 has them.
 
-Limits, so that a hostile file cannot eat memory: 2,000,000 rows, lines of 4,096 bytes,
-5,000,000 bins per series and 20,000,000 per file (three points at 0, 60 and 1.9e9 would be
-31 million one-minute bins). Every problem is a `SeriesError` whose message is one line,
-`FILE:LINE: reason`.
+Limits against a hostile file: 2,000,000 rows, lines of 4,096 bytes, 5,000,000 bins per
+series, 20,000,000 per file. Every problem is a `SeriesError`, one line `FILE:LINE: reason`.
 """
 
 from __future__ import annotations
@@ -46,6 +41,8 @@ import numpy.typing as npt
 from netvigil.detect.model import EntityError, Series, entity
 
 MAX_ROWS = 2_000_000
+LAST_TIME = 253_402_214_399  # 9999-12-30T23:59:59Z: a bin and an event's end stay in range
+MAX_VALUE = 1e15  # past this the count test's squares overflow; no signal is that large
 MAX_LINE = 4096
 MAX_BINS = 5_000_000
 MAX_FILE_BINS = 20_000_000
@@ -72,7 +69,7 @@ def parse_time(text: str, *, naive_is_utc: bool = False) -> int:
     if unix:
         if (unix.group(2) or "0").strip("0"):
             raise SeriesError(f"time {text!r} is not a whole second")
-        return int(unix.group(1))
+        return _in_range(text, int(unix.group(1)))
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -83,7 +80,13 @@ def parse_time(text: str, *, naive_is_utc: bool = False) -> int:
         moment = moment.replace(tzinfo=dt.UTC)
     if moment.microsecond:
         raise SeriesError(f"time {text!r} is not a whole second")
-    return (moment - _EPOCH) // dt.timedelta(seconds=1)
+    return _in_range(text, (moment - _EPOCH) // dt.timedelta(seconds=1))
+
+
+def _in_range(text: str, seconds: int) -> int:
+    if not 0 <= seconds <= LAST_TIME:
+        raise SeriesError(f"time {text!r} is outside 1970-01-01 to 9999-12-30")
+    return seconds
 
 
 def parse_value(text: str) -> float:
@@ -94,6 +97,8 @@ def parse_value(text: str) -> float:
     value = float(text) if _NUMBER.match(text) else math.nan
     if not math.isfinite(value):
         raise SeriesError(f"value {text!r} is not a finite number (leave it empty for a gap)")
+    if not 0 <= value <= MAX_VALUE:  # counts and levels: a negative one is no signal we know
+        raise SeriesError(f"value {text!r} is outside 0 to 1e15")
     return value
 
 

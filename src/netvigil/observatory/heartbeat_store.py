@@ -109,7 +109,9 @@ class HeartbeatStore:
                 if len(self._local_seen) >= MAX_LOCAL_PAIRS:
                     break
                 self._local_seen.add((pseudonym, minute))
-                rows.append((cc, asn, minute, int(up), int(down)))
+                # upstream_down counts, of the probes whose gateway answered, those that
+                # reached nothing beyond it (LocalCheck: "of them"): the cut, not a dead LAN
+                rows.append((cc, asn, minute, int(up), int(up and down)))
             with self._db:
                 self._db.execute("BEGIN")
                 self._db.executemany(
