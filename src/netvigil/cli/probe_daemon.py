@@ -9,6 +9,7 @@ gateway to the default route's (/proc/net/route).
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -43,7 +44,7 @@ from netvigil.cli.probe_options import (
 )
 from netvigil.datadir import DataDirError
 from netvigil.net.backend import AsyncioBackend, Backend, StubResolverBackend
-from netvigil.probe.daemon import Daemon, DaemonConfig
+from netvigil.probe.daemon import Daemon, DaemonConfig, Tally
 from netvigil.probe.heartbeat import load_secret
 from netvigil.probe.localcheck import GATEWAY_PORT, default_gateway
 from netvigil.probe.location import Learnt, learn_address, locate
@@ -127,6 +128,24 @@ def _where(address: str, learnt: Learnt | None, database: Path | None) -> tuple[
         warning = warning.replace("writing ZZ/AS0", "writing ZZ/AS0, sending no heartbeat")
         err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, markup=True)
     return address, location
+
+
+async def _until_signalled(daemon: Daemon) -> Tally:
+    """The daemon until its runtime ends or SIGINT/SIGTERM: then it stops starting things
+    and its work in progress is cancelled."""
+    loop, main = asyncio.get_running_loop(), asyncio.current_task()
+
+    def stop() -> None:
+        daemon.stop()
+        if main is not None:
+            main.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
+    try:
+        return await daemon.run()
+    except asyncio.CancelledError:
+        return daemon.tally
 
 
 def daemon_command(
@@ -220,10 +239,7 @@ def daemon_command(
         scrubber,
         say=lambda line: err.print(line, markup=False, soft_wrap=True),
     )
-    try:
-        tally = asyncio.run(daemon.run())
-    except KeyboardInterrupt:
-        tally = daemon.tally
+    tally = asyncio.run(_until_signalled(daemon))
     err.print(
         f"heartbeats {tally.heartbeats} (answered {tally.answered}), local checks "
         f"{tally.local_checks}, runs {tally.runs} ({tally.measured} measured), uploaded "

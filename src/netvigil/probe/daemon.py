@@ -1,15 +1,13 @@
 """`netvigil probe daemon`'s loop: heartbeats, scheduled runs, local checks, the backlog.
 
-One task group owns everything (structured concurrency): the loop performs what the pure
-schedule (heartbeat.py) says is due; a measurement run and an upload each run as a task of
-the group, so heartbeats go on while they work; every network step has its deadline. At
-`max_runtime` nothing new starts and the work in progress ends first (a run is bounded by
-the runner's deadlines, an upload by its own).
+One task group owns everything: the loop performs what the pure schedule (heartbeat.py)
+says is due; a measurement run and an upload each run as a task of the group, so heartbeats
+go on while they work; every network step has its deadline. At `max_runtime` nothing new
+starts and the work in progress ends first; at `stop()` it is cancelled.
 
 - Each heartbeat interval: `POST {server}/api/v1/heartbeats`; any HTTP answer means the
   server is reachable, none means a local check (localcheck.py) in the data folder.
-- Each cadence: the inputs through the runner, stored in the data folder's results as
-  `probe run` stores them (scrubbed of the probe's address before they touch the disk).
+- Each cadence: the inputs through the runner, stored (scrubbed) as `probe run` stores them.
 - While the server answers: upload what waits, measurements through the collector protocol
   (upload.py: own `measurement_start_time`, a ledger against doubles) and local checks.
 
@@ -84,12 +82,15 @@ class Daemon:
         self.base = config.server.rstrip("/")
         self.context = tls_context(config.ca_file)
         self.location: Location = config.run.location
-        self.tally = Tally()
+        self.tally, self.stopping = Tally(), False
         self._said: set[str] = set()
         helpers = config.run.settings.test_helpers
         self.destinations = tuple(
             dict.fromkeys(map(localcheck.endpoint, (config.server, *helpers)))
         )
+
+    def stop(self) -> None:  # SIGINT, SIGTERM: seen at the loop's next turn, even if the
+        self.stopping = True  # cancellation sent with it is lost (3.11's asyncio.timeout)
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
@@ -123,7 +124,7 @@ class Daemon:
                 plan = schedule.uploaded(plan, self.clock(), complete=complete, left=left)
 
         async with asyncio.TaskGroup() as group:
-            while end is None or self.clock() < end:
+            while not self.stopping and (end is None or self.clock() < end):
                 for action in schedule.due(plan, self.clock()):
                     if action == "heartbeat":
                         reached = await self.heartbeat()
@@ -141,6 +142,8 @@ class Daemon:
                 if end is not None:
                     pause = min(pause, max(0.0, end - self.clock()))
                 await self.sleep(pause)
+            if self.stopping:  # a stop is a cancellation: the group cancels its tasks
+                raise asyncio.CancelledError
         return self.tally
 
     async def _post(self, path: str, body: bytes) -> tuple[int | None, dict[str, object]]:
@@ -231,12 +234,9 @@ class Daemon:
             if not records:
                 return True, left
             if kept:
-                batch = {
-                    "probe_cc": self.location.probe_cc,
-                    "probe_asn": self.location.probe_asn,
-                    "pseudonym": schedule.pseudonym(self.secret, now),
-                    "checks": localcheck.per_minute(kept),
-                }
+                where = {"probe_cc": self.location.probe_cc, "probe_asn": self.location.probe_asn}
+                pseudonym = schedule.pseudonym(self.secret, now)
+                batch = {**where, "pseudonym": pseudonym, "checks": localcheck.per_minute(kept)}
                 status, answer = await self._post(
                     "/api/v1/heartbeats/local", msgspec.json.encode(batch)
                 )
