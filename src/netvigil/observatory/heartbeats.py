@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from netvigil.bodies import BadBody, decode
 from netvigil.observatory.collector import read_body
+from netvigil.observatory.data import iso
 from netvigil.observatory.errors import BadRequest, TooLarge
 from netvigil.observatory.heartbeat_store import RETENTION, HeartbeatStore, minute_of
 from netvigil.patterns import UINT32
@@ -75,7 +76,7 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment.astimezone(dt.UTC))  # the data API's form of a time
 
 
 def routes(store: HeartbeatStore, *, now: Callable[[], dt.datetime]) -> list[Route]:
