@@ -55,7 +55,8 @@ def test_every_string_of_the_catalogue_is_translated() -> None:
 def page(tmp_path: Path, path: str, **headers: str) -> httpx.Response:
     """The page from the app, without its lifespan: no background work is needed."""
     client = TestClient(create_app(tmp_path))
-    return client.get(path, headers={"Accept": "text/html", **headers})
+    answer: httpx.Response = client.get(path, headers={"Accept": "text/html", **headers})
+    return answer
 
 
 def test_a_missing_page_is_friendly_and_in_persian_right_to_left(tmp_path: Path) -> None:
