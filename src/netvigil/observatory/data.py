@@ -44,7 +44,13 @@ def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, A
     group = ", ".join(
         f"{column} AS {label}" for (_, column), label in zip(keys, labels, strict=True)
     )
-    names = ", any_value(probe_network_name) AS probe_network_name" if "probe_asn" in labels else ""
+    # A network's name as its probes reported it; some report none (""), and any_value would
+    # answer one or the other from run to run: the largest non-empty name is always the same.
+    names = (
+        ", coalesce(max(nullif(probe_network_name, '')), '') AS probe_network_name"
+        if "probe_asn" in labels
+        else ""
+    )
     joined = ""
     if categorised:
         joined = f" LEFT JOIN {categories.source(tables)} AS categories USING (domain)"
