@@ -202,3 +202,11 @@ def test_the_hour_grain_counts_each_hour(client: TestClient) -> None:
     cells = client.get("/api/v1/aggregation?axis_x=measurement_start_day&time_grain=hour").json()
     got = {c["measurement_start_day"][:13].replace("T", " ") for c in cells["result"]}
     assert got == hours
+
+
+def test_the_explorer_reads_right_to_left_in_persian(client: TestClient) -> None:
+    answer = client.get("/explore?axis_x=probe_cc&view=heatmap&lang=fa")
+    assert answer.status_code == 200 and '<html lang="fa" dir="rtl">' in answer.text
+    (image,) = parsed(answer.text).images
+    chart = client.get(image.replace(".svg", ".json"), headers={"Accept-Language": "fa"})
+    assert chart.status_code == 200 and chart.json()["title"]

@@ -28,7 +28,7 @@ from netvigil.observatory import categories
 from netvigil.observatory.data import aggregate, query_rows
 from netvigil.observatory.query import GRAINS, OUTCOMES, BadQuery, once
 from netvigil.web import explore_charts, i18n
-from netvigil.web.layout import language, page, render
+from netvigil.web.layout import HEADERS, language, page, render
 from netvigil.web.site import Site
 
 VIEWS = ("bars", "heatmap", "table")
@@ -68,6 +68,8 @@ def parse(pairs: list[tuple[str, str]]) -> Form:
         raise BadQuery(f"view: expected one of {', '.join(VIEWS)}, got {view!r}")
     query = {k: v for k, v in shown.items() if v and k != "view"}
     query.setdefault("axis_x", "measurement_start_day")
+    if query.get("axis_y") == query["axis_x"]:  # one axis twice: one cell per value, no grid
+        raise BadQuery(f"axis_y: the same as axis_x ({query['axis_x']}); choose another or none")
     return Form(shown={**shown, "axis_x": query["axis_x"], "view": view}, query=query, view=view)
 
 
@@ -104,8 +106,10 @@ def chart_spec(form: Form, cells: list[dict[str, Any]], lang: str) -> dict[str, 
     grain = form.query.get("time_grain", "day")
     if form.view == "heatmap":
         spec = explore_charts.heatmap(cells, x, y, grain, named, _)
-        spec["title"] = _("Share blocked by {x} and {y}").format(
-            x=named[x].lower(), y=(named[y] if y else _("all")).lower()
+        spec["title"] = (
+            _("Share blocked by {x} and {y}").format(x=named[x].lower(), y=named[y].lower())
+            if y
+            else _("Share blocked by {x}").format(x=named[x].lower())
         )
     else:
         spec = explore_charts.bars(cells, x, y, grain, named, _)
@@ -180,10 +184,12 @@ def _chart(request: Request, site: Site, kind: str) -> Response:
     cells, _ = aggregate(site.tables, form.query)
     spec = chart_spec(form, cells, language(request))
     if kind == "json":
-        return JSONResponse(spec)
+        return JSONResponse(spec, headers=HEADERS)
     if kind == "png":
-        return Response(vl_convert.vegalite_to_png(spec, scale=2), media_type="image/png")
-    return Response(vl_convert.vegalite_to_svg(spec), media_type="image/svg+xml")
+        png = vl_convert.vegalite_to_png(spec, scale=2)
+        return Response(png, media_type="image/png", headers=HEADERS)
+    # Opened on its own, an SVG is a document: the pages' CSP keeps anything in it inert.
+    return Response(vl_convert.vegalite_to_svg(spec), media_type="image/svg+xml", headers=HEADERS)
 
 
 def _charts(kind: str) -> Any:

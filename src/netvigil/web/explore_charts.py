@@ -151,11 +151,12 @@ def heatmap(
     """x × y, coloured by the blocked share, each cell labelled blocked/measured."""
     columns = kept(cells, x, MAX_X, latest=x == TIME)
     named = {c: time_label(c, grain) if x == TIME else c for c in columns}
-    rows = kept(cells, y, MAX_X) if y else [_("all measurements")]
+    rows = kept(cells, y, MAX_X, latest=y == TIME) if y else [_("all measurements")]
+    across = {r: time_label(r, grain) if y == TIME else r for r in rows}
     values = [
         {
             "x": named[_label(cell[x])],
-            "y": _label(cell[y]) if y else rows[0],
+            "y": across[_label(cell[y])] if y else rows[0],
             "share": cell["anomaly_count"] / cell["measurement_count"],
             "label": f"{cell['anomaly_count']}/{cell['measurement_count']}",
             **{k: cell[k] for k in ("measurement_count", "anomaly_count", "failure_count")},
@@ -166,7 +167,12 @@ def heatmap(
     share = _("Share blocked")
     base = {
         "x": {"field": "x", "type": "ordinal", "title": titles[x], "sort": list(named.values())},
-        "y": {"field": "y", "type": "ordinal", "title": titles[y] if y else "", "sort": rows},
+        "y": {
+            "field": "y",
+            "type": "ordinal",
+            "title": titles[y] if y else "",
+            "sort": list(across.values()),
+        },
     }
     tooltip = [
         {"field": "measurement_count", "title": _("Measurements")},
