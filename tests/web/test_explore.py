@@ -162,6 +162,13 @@ def test_htmx_gets_only_the_results(client: TestClient) -> None:
     assert '<div id="results" aria-live="polite">\n' + partial.text in full
     assert 'hx-get="/explore" hx-target="#results" hx-push-url="true"' in full
     assert parsed(partial.text).rows == parsed(full).rows != []
+    blanks = client.get(f"/explore?{query}&probe_cc=&outcome=", headers={"HX-Request": "true"})
+    assert blanks.headers["hx-push-url"] == f"/explore?{query}"
+    assert '<script defer src="/static/vendor/htmx.org/htmx.min.js"></script>' in full
+    assert client.get("/static/vendor/htmx.org/htmx.min.js").status_code == 200
+    # htmx swaps no 4xx unless told: the refused form's line must replace stale results.
+    (config,) = re.findall(r"<meta name=\"htmx-config\" content='([^']+)'>", full)
+    assert {"code": "400", "swap": True, "error": False} in json.loads(config)["responseHandling"]
 
 
 HOSTILE = {

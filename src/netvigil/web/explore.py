@@ -173,6 +173,9 @@ def explore(request: Request, site: Site) -> Response:
         code = 200
     headers = {"Vary": "HX-Request, Accept-Language, Cookie"}
     if partial:
+        # The address htmx pushes: the state without the form's blank fields, as a link is.
+        state = {k: v for k, v in context["form"].items() if v}
+        headers["HX-Push-Url"] = f"/explore?{urlencode(state)}"
         return render(request, "explore_results.html", code, headers, **context)
     return render(request, "explore.html", code, headers, htmx=HTMX, **context, **choices(site))
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import explore
+from netvigil.web import explore, static
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
     return [
+        *static.routes(),
         *explore.routes(site),
     ]
