@@ -81,6 +81,9 @@ INCIDENT_ROUTES = {
     ("/login", "GET"): "public",
     ("/login", "POST"): "public",
     ("/logout", "POST"): "public",
+    ("/alerts", "GET"): "page alerts",
+    ("/alerts/feeds", "POST"): "page alerts",
+    ("/alerts/webhooks", "POST"): "page alerts",
     ("/static/netvigil.css", "GET"): "public",
 }
 PAGE_ROLES = ("anonymous", "a_member", "b_member", "a_admin", "coalition_admin")

@@ -125,7 +125,8 @@ def test_group_incident_reviewed_into_public(browser: Browser, site: Site) -> No
     bob = login(browser, url, "bob")
     assert HOSTILE not in bob.content()
     bob.goto(address)
-    assert bob.inner_text("h1") == "404"
+    assert bob.inner_text("h1") == "Not found"
+    assert bob.inner_text("p.error") == "No such incident, or not one you may read."
 
     alice.click("#action-publish")
     alice.wait_for_selector("#publication")
@@ -181,11 +182,14 @@ def test_the_page_names_countries_regions_networks_targets_and_techniques(
     assert page.inner_text("#countries") == "Iran (IR)"
     assert page.inner_text("#subdivisions") == "Tehrān (IR-23)"
     assert page.inner_text("#targets") == "domain www.facebook.com · category GRP"
-    assert page.inner_text("#techniques").split("\n") == ["dns_bogon", "http_blockpage"]
+    assert page.inner_text("#techniques").split("\n") == [
+        "DNS answered with a private or reserved address (dns_bogon)",
+        "a block page served instead of the site (http_blockpage)",
+    ]
     networks = page.inner_text("#networks").split("\n")
     assert networks == [
         "AS197207 · Mobile Communication Company of Iran PLC (mobile)",  # from the measurement
         "AS44244 · Irancell (unknown)",  # the author's own name for it
     ]
     evidence = page.inner_text("#evidence")
-    assert "Iran (IR), AS197207 Mobile Communication Company of Iran PLC" in evidence
+    assert "Iran (IR), AS197207 · Mobile Communication Company of Iran PLC" in evidence

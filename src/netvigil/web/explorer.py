@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from netvigil.web import alerts_page, incident_pages, session
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    return []
+    return [*incident_pages.routes(site), *alerts_page.routes(site), *session.routes(site)]
