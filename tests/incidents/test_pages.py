@@ -193,3 +193,25 @@ def test_the_page_names_countries_regions_networks_targets_and_techniques(
     ]
     evidence = page.inner_text("#evidence")
     assert "Iran (IR), AS197207 · Mobile Communication Company of Iran PLC" in evidence
+
+
+def test_a_member_subscribes_to_alerts_from_the_header(browser: Browser, site: Site) -> None:
+    url, _, _ = site
+    alice = login(browser, url, "alice")
+    assert alice.inner_text("header .who") == "alice · Org A"
+    alice.click("header >> text=Alerts")
+    alice.wait_for_url(f"{url}/alerts")
+    alice.fill("input[name=name]", "Syria shutdowns")
+    alice.fill("input[name=country]", "SY")
+    alice.select_option("select[name=kind]", "mobile_shutdown")
+    alice.click("#create-feed")
+    alice.wait_for_selector("#feed-url")
+    feed = httpx.get(alice.inner_text("#feed-url"))
+    assert feed.status_code == 200 and feed.headers["content-type"] == "application/atom+xml"
+    alice.fill("input[name=url]", "gopher://hooks.example/")
+    alice.click("#create-webhook")
+    alice.wait_for_selector("#webhook-problem")
+    assert alice.inner_text("#webhook-problem") == "url: an http:// or https:// URL"
+    public = browser.new_context().new_page()
+    public.goto(f"{url}/alerts")
+    assert public.url == f"{url}/login"
