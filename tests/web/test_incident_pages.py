@@ -130,6 +130,9 @@ def test_evidence_links_into_the_explorer_with_names_beside_codes(world: World) 
     assert "Iran (IR), AS197207 · Mobile Communication Company of Iran PLC" in text  # evidence
     assert "TLS handshakes cut on the server name (SNI) (tls_sni_filtering)" in text
     assert "alice · Org A" in text  # the shared header names who is logged in
+    persian = world.client.get(f"/incidents/{ident}?lang=fa")
+    assert persian.status_code == 200 and '<html lang="fa" dir="rtl">' in persian.text
+    assert "ایران (IR)" in persian.text  # Babel's name in Persian, beside the code
 
 
 def test_the_list_names_countries_and_links_them(world: World) -> None:
