@@ -13,6 +13,8 @@ import gzip
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -33,10 +35,12 @@ from netvigil.observatory import ooni_verdicts
 from netvigil.observatory.data import ObservatoryData, query_rows
 from netvigil.observatory.eventstore import EventStore, Query
 from netvigil.observatory.sources import scan_archive
-from tests.corpus import MEASUREMENTS
+from tests.corpus import CORPUS, MEASUREMENTS
 from tests.detect.test_engine import bago, nights
 
+ROOT = Path(__file__).resolve().parents[2]
 SQL = MEASUREMENTS / "ooni-backend-fastpath-rows-1081.sql"
+BAGO = CORPUS / "shutdowns" / "series" / "monash-mmr-2021-04-09_Bago.csv"
 SAMPLES = Path(str(files("netvigil") / "data" / "samples"))
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 URL = "http://127.0.0.1:8000"
@@ -201,6 +205,28 @@ def test_hostile_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     (tmp_path / "broken.jsonl.gz").write_bytes(whole + cut[: len(cut) // 2])
     loaded = ooni_verdicts.load_file(tmp_path / "broken.jsonl.gz", table)
     assert (loaded.rows, loaded.skipped) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("script", "bundled"),
+    [
+        ("convert-fastpath-rows", SAMPLES / "ooni-fastpath-rows.jsonl.gz"),
+        ("convert-monash-bago", SAMPLES.parent / "series" / demo_data.SERIES),
+    ],
+)
+def test_the_scripts_make_the_bundled_files_byte_for_byte(
+    tmp_path: Path, script: str, bundled: Path
+) -> None:
+    source = {"convert-fastpath-rows": SQL, "convert-monash-bago": BAGO}[script]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), str(source), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out").read_bytes() == bundled.read_bytes()
 
 
 def test_the_bundled_series_is_the_raw_files_replies_per_hour() -> None:
