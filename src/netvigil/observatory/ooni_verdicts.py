@@ -73,7 +73,7 @@ class Counts(msgspec.Struct, frozen=True, kw_only=True):
     failures: int
 
 
-class TestCounts(Counts, frozen=True, kw_only=True):
+class PerTest(Counts, frozen=True, kw_only=True):
     test_name: str
 
 
@@ -82,7 +82,7 @@ class Group(Counts, frozen=True, kw_only=True):
 
     probe_cc: str
     probe_asn: int | None = None
-    by_test: tuple[TestCounts, ...]
+    by_test: tuple[PerTest, ...]
     source: str = SOURCE
 
 
