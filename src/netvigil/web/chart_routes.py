@@ -1,0 +1,91 @@
+"""`/charts/{name}.{svg,png,json,csv}`: every chart as an image, its spec, and its table.
+
+- `.svg`, `.png`: drawn on the server (render.py), so a page shows its charts without
+  JavaScript; `Content-Disposition: inline; filename="netvigil-outcomes-IR.png"`, so saving
+  the image (or a link with `download`) names the file;
+- `.json`: the Vega-Lite spec for vega-embed in the browser (the maps' topology by URL);
+- `.csv`: the chart's table alternative, for the charts whose API query has no CSV (an
+  event's signals).
+
+Names: outcomes, heatmap, event, events, world, country (chart_data.py says what each
+takes). A bad parameter is a 400, an unknown chart or event a 404, every slot of the renderer
+busy a 503 with Retry-After: `{"error": "..."}` on one line (observatory/errors.py), never a
+500. The images are served with a CSP that lets them run nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from netvigil.observatory.errors import NotFound, ObservatoryError, error
+from netvigil.observatory.query import once
+from netvigil.web.chart_data import BUILDERS, Sources
+from netvigil.web.charts import Chart
+from netvigil.web.render import Renderer, check
+
+FILE = re.compile(r"^([a-z]{1,16})\.(svg|png|json|csv)$")
+TYPES = {
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "public, max-age=300",
+}
+
+
+def table_csv(chart: Chart) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
+    writer.writerow([key for key, _ in chart.columns])
+    for row in chart.table:
+        writer.writerow(["" if row.get(k) is None else row.get(k) for k, _ in chart.columns])
+    return buffer.getvalue().encode()
+
+
+def routes(site: Sources, renderer: Renderer | None = None) -> list[Route]:
+    drawer = renderer or Renderer()
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await _answer(request)
+        except ObservatoryError as exc:
+            return error(exc.status, exc.message, **exc.headers)
+
+    async def _answer(request: Request) -> Response:
+        matched = FILE.fullmatch(request.path_params["file"])
+        if matched is None or matched[1] not in BUILDERS:
+            raise NotFound(
+                f"no chart {request.path_params['file']!r}; charts are "
+                f"{', '.join(BUILDERS)} as .svg, .png, .json or .csv"
+            )
+        name, ext = matched[1], matched[2]
+        once(request.query_params.multi_items())
+        params = dict(request.query_params)
+        chart = await asyncio.to_thread(BUILDERS[name], site, params)
+        headers = dict(HEADERS)
+        if ext in ("svg", "png", "csv"):
+            headers["Content-Disposition"] = f'inline; filename="{chart.filename}.{ext}"'
+        if ext == "svg":
+            body = await drawer.svg(chart.spec)
+        elif ext == "png":
+            body = await drawer.png(chart.spec)
+        elif ext == "json":
+            check(chart.spec)  # the browser would draw every row too
+            body = msgspec.json.encode(chart.browser or chart.spec)
+        else:
+            body = table_csv(chart)
+        return Response(body, media_type=TYPES[ext], headers=headers)
+
+    return [Route("/charts/{file}", answer, methods=["GET"])]

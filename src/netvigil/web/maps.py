@@ -1,0 +1,265 @@
+"""Maps: a world choropleth of blocked-measurement shares, and one country highlighted on it.
+
+The geometry is world-atlas 2.0.2's `countries-110m.json` (Natural Earth 1:110m, public
+domain; vendored from npm under web/static/vendor/world-atlas/). Its ids are ISO 3166-1
+numeric codes ("364"), ours alpha-2 ("IR"): pycountry maps one to the other, and the spec
+carries that table so the browser's copy reads the same unmodified file. world-atlas has no
+sub-national geometry (its only objects are `countries` and `land`), and nothing offline
+does at this size, so a country's map is the world map framed on that country.
+
+For the server-side render the topology is inlined (vl-convert must fetch nothing); the
+browser gets the same spec with the topology as a same-origin URL (`Chart.browser`), which
+keeps the spec it downloads small: the file is cached once for every map.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+import msgspec
+import pycountry
+
+from netvigil.web.charts import Chart, Gettext, base, query_string, same
+
+TOPOLOGY = "static/vendor/world-atlas/countries-110m.json"
+TOPOLOGY_URL = "/static/vendor/world-atlas/countries-110m.json"
+NO_DATA = "#E8E8E8"
+MARGIN = 8.0  # degrees around a country's box when framing it
+
+
+@functools.cache
+def topology() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        resources.files("netvigil.web").joinpath(TOPOLOGY).read_text("utf-8")
+    )
+    return loaded
+
+
+@functools.cache
+def alpha2_of() -> dict[str, str]:
+    """world-atlas id (ISO 3166-1 numeric) → alpha-2, for every country in the file that has
+    both (Kosovo, N. Cyprus and Somaliland have no id there)."""
+    ids = [g.get("id") for g in topology()["objects"]["countries"]["geometries"]]
+    found = {i: pycountry.countries.get(numeric=i) for i in ids if i}
+    return {i: c.alpha_2 for i, c in sorted(found.items()) if c is not None}
+
+
+def numeric_of(cc: str) -> str | None:
+    return next((i for i, a in alpha2_of().items() if a == cc.upper()), None)
+
+
+def _arc_points(index: int) -> list[tuple[float, float]]:
+    """One arc's positions in degrees (TopoJSON: quantised, delta-encoded; ~i is arc i
+    reversed, which does not change a box)."""
+    t = topology()
+    (sx, sy), (tx, ty) = t["transform"]["scale"], t["transform"]["translate"]
+    x = y = 0
+    points = []
+    for dx, dy in t["arcs"][index if index >= 0 else ~index]:
+        x, y = x + dx, y + dy
+        points.append((x * sx + tx, y * sy + ty))
+    return points
+
+
+def box(numeric: str) -> tuple[float, float, float, float] | None:
+    """A country's (west, south, east, north), None when it is not in the file or crosses
+    the antimeridian (its box would be the world)."""
+    geometry = next(
+        (g for g in topology()["objects"]["countries"]["geometries"] if g.get("id") == numeric),
+        None,
+    )
+    if geometry is None:
+        return None
+    polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
+    points = [p for polygon in polygons for ring in polygon for i in ring for p in _arc_points(i)]
+    west, east = min(p[0] for p in points), max(p[0] for p in points)
+    if east - west > 180:
+        return None
+    return west, min(p[1] for p in points), east, max(p[1] for p in points)
+
+
+def _spec(
+    title: str, alt: str, rows: Sequence[Mapping[str, Any]], topo: dict[str, Any]
+) -> dict[str, Any]:
+    codes = [{"id": i, "cc": a} for i, a in alpha2_of().items()]
+    fields = ["measurement_count", "anomaly_count", "ok_count", "failure_count"]
+    return base(title, alt, 340) | {
+        "data": topo | {"format": {"type": "topojson", "feature": "countries"}},
+        "transform": [
+            {"lookup": "id", "from": {"data": {"values": codes}, "key": "id", "fields": ["cc"]}},
+            {
+                "lookup": "cc",
+                "from": {
+                    "data": {"values": [dict(r) for r in rows]},
+                    "key": "probe_cc",
+                    "fields": fields,
+                },
+            },
+            {"calculate": "datum.anomaly_count / datum.measurement_count", "as": "share"},
+        ],
+        "projection": {"type": "equalEarth"},
+        "mark": {"type": "geoshape", "stroke": "white", "strokeWidth": 0.5, "invalid": "show"},
+        "encoding": {
+            "color": {
+                "condition": {"test": "!isValid(datum.measurement_count)", "value": NO_DATA},
+                "field": "share",
+                "type": "quantitative",
+                "title": "",
+                # viridis: ordered in lightness and readable with every colour blindness
+                "scale": {"scheme": "viridis", "reverse": True, "zero": True},
+                "legend": {"format": ".0%"},
+            },
+            "description": {"field": "properties.name"},  # the SVG path's aria-label
+            "tooltip": [
+                {"field": "properties.name", "title": "country"},
+                {"field": "share", "format": ".0%"},
+                {"field": "measurement_count"},
+                {"field": "anomaly_count"},
+            ],
+        },
+    }
+
+
+def world_map(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    params: Mapping[str, str],
+    query: str,
+    title: str | None = None,
+    country: Callable[[str], str] = lambda cc: cc,
+    gettext: Gettext = same,
+    name: str = "world",
+) -> Chart:
+    """Countries coloured by the share of their measurements found blocked, from aggregation
+    cells with axis_x=probe_cc; a country without measurements is grey, not 0 %."""
+    heading = title or gettext("Blocked share of measurements by country")
+    mapped = [r for r in rows if numeric_of(str(r["probe_cc"])) is not None]
+    total = sum(int(r["measurement_count"]) for r in rows)
+    ranked = sorted(
+        rows, key=lambda r: (-r["anomaly_count"] / r["measurement_count"], r["probe_cc"])
+    )
+    if rows:
+        alt = gettext(
+            "World map of {count} countries with {total} measurements, coloured by the share "
+            "found blocked; the highest: {top}. Countries without measurements are grey."
+        ).format(
+            count=len(rows),
+            total=total,
+            top=", ".join(
+                f"{country(str(r['probe_cc']))} {r['anomaly_count'] / r['measurement_count']:.0%}"
+                for r in ranked[:3]
+            ),
+        )
+    else:
+        alt = gettext("World map: no measurements match this query.")
+    if len(mapped) < len(rows):
+        alt += " " + gettext("Not on the map (no shape in the atlas): {codes}.").format(
+            codes=", ".join(str(r["probe_cc"]) for r in rows if r not in mapped)
+        )
+    table = tuple(
+        {
+            "probe_cc": r["probe_cc"],
+            "country": country(str(r["probe_cc"])),
+            "measurement_count": r["measurement_count"],
+            "anomaly_count": r["anomaly_count"],
+            "share": f"{r['anomaly_count'] / r['measurement_count']:.0%}",
+        }
+        for r in ranked
+    )
+    columns = (
+        ("probe_cc", gettext("Code")),
+        ("country", gettext("Country")),
+        ("measurement_count", gettext("Measurements")),
+        ("anomaly_count", gettext("blocked")),
+        ("share", gettext("Blocked share")),
+    )
+    spec = _spec(heading, alt, rows, {"values": topology()})
+    browser = _spec(heading, alt, rows, {"url": TOPOLOGY_URL})
+    return Chart(
+        name=name,
+        title=heading,
+        alt=alt,
+        spec=spec,
+        browser=browser,
+        table=table,
+        columns=columns,
+        query=query,
+        args=query_string(params),
+    )
+
+
+def framed(spec: dict[str, Any], cc: str) -> dict[str, Any]:
+    """The spec framed on one country (Mercator around its box), outlined in black and drawn
+    last so its neighbours do not cover the outline."""
+    numeric = numeric_of(cc)
+    edges = box(numeric) if numeric else None
+    picked = f"datum.cc === '{cc}'"  # cc is two checked letters (chart_data.py)
+    out = spec | {
+        "transform": [*spec["transform"], {"calculate": f"{picked} ? 1 : 0", "as": "picked"}],
+        "mark": spec["mark"] | {"clip": True},
+    }
+    out["encoding"] = spec["encoding"] | {
+        "stroke": {"condition": {"test": picked, "value": "black"}, "value": "white"},
+        "strokeWidth": {"condition": {"test": picked, "value": 2}, "value": 0.5},
+        "order": {"field": "picked"},
+    }
+    if edges is not None:
+        west, south, east, north = edges
+        corners = [
+            [max(-180.0, west - MARGIN), max(-85.0, south - MARGIN)],
+            [min(180.0, east + MARGIN), min(85.0, north + MARGIN)],
+        ]
+        frame = {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "MultiPoint", "coordinates": corners},
+        }
+        out["projection"] = {"type": "mercator", "fit": frame}
+    return out
+
+
+def country_map(
+    cc: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    params: Mapping[str, str],
+    query: str,
+    country: Callable[[str], str] = lambda cc: cc,
+    gettext: Gettext = same,
+) -> Chart:
+    """`cc` outlined on the world map, framed on it, its neighbours coloured as on the world
+    map (the rows: aggregation cells with axis_x=probe_cc)."""
+    world = world_map(
+        rows,
+        params=params,
+        query=query,
+        title=gettext("{country} on the world map").format(country=country(cc)),
+        country=country,
+        gettext=gettext,
+        name="country",
+    )
+    shown = next((r for r in rows if r["probe_cc"] == cc), None)
+    alt = (
+        gettext(
+            "Map of {country} and its neighbours: {blocked} of its {count} measurements found "
+            "blocked."
+        )
+        if shown
+        else gettext("Map of {country} and its neighbours: no measurements from {country}.")
+    ).format(
+        country=country(cc),
+        blocked=shown["anomaly_count"] if shown else 0,
+        count=shown["measurement_count"] if shown else 0,
+    )
+    assert world.browser is not None
+    return msgspec.structs.replace(
+        world,
+        alt=alt,
+        spec=framed(world.spec, cc) | {"description": alt},
+        browser=framed(world.browser, cc) | {"description": alt},
+        key=cc,
+    )
