@@ -43,7 +43,9 @@ from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Change
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
-from netvigil.web import home, openapi
+from netvigil.web import explorer, home, openapi
+from netvigil.web.layout import refusal, wants_html
+from netvigil.web.site import Site
 
 
 def json_errors(routes: list[BaseRoute]) -> dict[Any, Any]:
@@ -51,6 +53,8 @@ def json_errors(routes: list[BaseRoute]) -> dict[Any, Any]:
     every method of the path, not only those of the first route that matched it."""
 
     async def not_found(request: Request, exc: Exception) -> Response:
+        if wants_html(request):  # a person at a browser: a page saying where to go
+            return refusal(request, 404, f"There is no page at {request.url.path}.")
         return JSONResponse({"error": f"no such path: {request.url.path}"}, status_code=404)
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
@@ -151,8 +155,17 @@ def create_app(
                 for worker in workers:
                     worker.cancel()
 
+    site = Site(
+        folder=folder,
+        data=observatory.data,
+        events=observatory.events,
+        heartbeats=observatory.heartbeats,
+        instance=incidents,
+        now=now,
+    )
     routes: list[BaseRoute] = [
         Route("/", home.endpoint(folder.tables, incidents, query_rows), methods=["GET"]),
+        *explorer.routes(site),
         *observatory.routes(),
         *incident_routes(incidents),
         *page_routes(incidents),

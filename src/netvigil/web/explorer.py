@@ -1,0 +1,15 @@
+"""The explorer's routes: every page, chart and static file, over one `Site`.
+
+Each page module brings its own routes; this is the one list server.py mounts, in the order
+they are matched (a literal path before a pattern that would also match it).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from netvigil.web.site import Site
+
+
+def routes(site: Site) -> list[BaseRoute]:
+    return []

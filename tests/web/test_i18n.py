@@ -1,0 +1,82 @@
+"""The explorer's languages: which one a request gets, and pages in it, right to left for
+Persian, with their strings from the catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.pofile import read_po
+from starlette.testclient import TestClient
+
+from netvigil.server import create_app
+from netvigil.web import i18n
+
+CATALOGUE = Path(i18n.__file__).parent / "locale/fa/LC_MESSAGES/netvigil.po"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fa-IR,fa;q=0.9,en;q=0.5", ["fa", "en"]),
+        ("en;q=0.4, fa;q=0.8", ["fa", "en"]),
+        ("de-DE,de;q=0.9", []),  # no catalogue: nothing from this header
+        ("fa;q=0, en", ["en"]),  # q=0: "not this one"
+        ("fa;q=2, en;q=x, <script>, " + "x" * 5000, []),  # malformed entries are skipped
+        ("", []),
+    ],
+)
+def test_accept_language_is_read_with_its_qualities(header: str, expected: list[str]) -> None:
+    assert i18n.accepted(header) == expected
+
+
+def test_the_switch_wins_over_the_cookie_and_the_cookie_over_the_header() -> None:
+    assert i18n.choose("fa", "en", "en") == "fa"
+    assert i18n.choose(None, "fa", "en") == "fa"
+    assert i18n.choose("xx", None, "fa") == "fa"  # an unknown switch is ignored
+    assert i18n.choose(None, None, "") == "en"
+
+
+def persian() -> dict[str, str]:
+    with CATALOGUE.open("rb") as handle:
+        catalog = read_po(handle, locale="fa")
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string}
+
+
+def test_every_string_of_the_catalogue_is_translated() -> None:
+    with CATALOGUE.open("rb") as handle:
+        catalog = read_po(handle, locale="fa")
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    assert untranslated == []
+    assert not [m.id for m in catalog if m.id and "fuzzy" in m.flags]
+
+
+def page(tmp_path: Path, path: str, **headers: str) -> httpx.Response:
+    """The page from the app, without its lifespan: no background work is needed."""
+    client = TestClient(create_app(tmp_path))
+    answer: httpx.Response = client.get(path, headers={"Accept": "text/html", **headers})
+    return answer
+
+
+def test_a_missing_page_is_friendly_and_in_persian_right_to_left(tmp_path: Path) -> None:
+    answer = page(tmp_path, "/no/such/page", **{"Accept-Language": "fa"})
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert '<html lang="fa" dir="rtl">' in answer.text
+    strings = persian()
+    assert strings["Not found"] in answer.text and "Not found" not in answer.text
+    assert strings["Skip to content"] in answer.text
+
+
+def test_the_switch_sets_a_cookie_and_keeps_the_query(tmp_path: Path) -> None:
+    answer = page(tmp_path, "/nowhere?x=1&lang=fa")
+    assert answer.cookies.get("lang") == "fa"
+    assert 'href="/nowhere?x=1&amp;lang=en"' in answer.text
+    english = page(tmp_path, "/nowhere", **{"Accept-Language": "de, en;q=0.5"})
+    assert '<html lang="en" dir="ltr">' in english.text and "Not found" in english.text
+
+
+def test_the_api_still_answers_json_for_unknown_paths(tmp_path: Path) -> None:
+    answer = page(tmp_path, "/api/v1/nothing")
+    assert answer.status_code == 404 and answer.json() == {"error": "no such path: /api/v1/nothing"}
