@@ -69,15 +69,25 @@ def _cells(tables: Path, api: dict[str, str]) -> tuple[list[dict[str, object]], 
     return rows, "/api/v1/aggregation?" + query_string(api)
 
 
+def code(cc: str) -> str:
+    return cc
+
+
 def outcomes(
-    site: Sources, params: Mapping[str, str], *, title: str | None = None, gettext: Gettext = same
+    site: Sources,
+    params: Mapping[str, str],
+    *,
+    title: str | None = None,
+    gettext: Gettext = same,
+    name: Callable[[str], str] = code,
 ) -> Chart:
     """Measurements per outcome over time (filters as /api/v1/aggregation's, and time_grain)."""
     given = known(params, (*FILTERS, "time_grain", "lang"))
     grain = time_grain(given)
     api = given | {"axis_x": "measurement_start_day", "axis_y": "outcome", "time_grain": grain}
     rows, query = _cells(site.tables, api)
-    where = given.get("probe_cc", "").upper() or given.get("domain") or given.get("probe_asn")
+    cc = given.get("probe_cc", "").upper()
+    where = (name(cc) if cc else "") or given.get("domain") or given.get("probe_asn")
     heading = title or (
         gettext("Outcomes of measurements in {where}, by {grain}").format(where=where, grain=grain)
         if where
@@ -87,13 +97,18 @@ def outcomes(
 
 
 def heat(
-    site: Sources, params: Mapping[str, str], *, title: str | None = None, gettext: Gettext = same
+    site: Sources,
+    params: Mapping[str, str],
+    *,
+    title: str | None = None,
+    gettext: Gettext = same,
+    name: Callable[[str], str] = code,
 ) -> Chart:
     """The blocked share of each axis_x × axis_y cell (both required, and different)."""
     given = known(params, (*FILTERS, "axis_x", "axis_y", "time_grain", "lang"))
-    for name in ("axis_x", "axis_y"):
-        if name not in given:
-            raise BadQuery(f"{name}: required (a heat-map needs two axes)")
+    for axis in ("axis_x", "axis_y"):
+        if axis not in given:
+            raise BadQuery(f"{axis}: required (a heat-map needs two axes)")
     if given["axis_x"] == given["axis_y"]:
         raise BadQuery("axis_y: must differ from axis_x")
     rows, query = _cells(site.tables, given)
@@ -114,7 +129,13 @@ def read_series(site: Sources, entity: str, since: dt.datetime, until: dt.dateti
     return [s for s in found if s.entity == entity]
 
 
-def event(site: Sources, params: Mapping[str, str], *, gettext: Gettext = same) -> Chart:
+def event(
+    site: Sources,
+    params: Mapping[str, str],
+    *,
+    gettext: Gettext = same,
+    name: Callable[[str], str] = code,
+) -> Chart:
     given = known(params, ("id", "lang"))
     ident = given.get("id", "")
     if not EVENT_ID.fullmatch(ident):
@@ -128,18 +149,26 @@ def event(site: Sources, params: Mapping[str, str], *, gettext: Gettext = same) 
     return event_signals(stored.event, series, now, gettext=gettext)
 
 
-def events(site: Sources, params: Mapping[str, str], *, gettext: Gettext = same) -> Chart:
+def events(
+    site: Sources,
+    params: Mapping[str, str],
+    *,
+    gettext: Gettext = same,
+    name: Callable[[str], str] = code,
+) -> Chart:
     """A country's detection events (its own, its regions', its networks')."""
     cc = country(known(params, ("probe_cc", "lang")))
     found = site.events.select(parse({"country": cc}))
-    return events_timeline([s.event for s in found], cc, site.now(), gettext=gettext)
+    return events_timeline(
+        [s.event for s in found], cc, site.now(), place=name(cc), gettext=gettext
+    )
 
 
 def world(
     site: Sources,
     params: Mapping[str, str],
     *,
-    name: Callable[[str], str] = lambda cc: cc,
+    name: Callable[[str], str] = code,
     gettext: Gettext = same,
 ) -> Chart:
     """Every country's blocked share (filters as the aggregation's, but for a country)."""
@@ -152,7 +181,7 @@ def country_chart(
     site: Sources,
     params: Mapping[str, str],
     *,
-    name: Callable[[str], str] = lambda cc: cc,
+    name: Callable[[str], str] = code,
     gettext: Gettext = same,
 ) -> Chart:
     given = known(params, (*FILTERS, "lang"))
@@ -164,7 +193,18 @@ def country_chart(
     )
 
 
-BUILDERS: dict[str, Callable[[Sources, Mapping[str, str]], Chart]] = {
+class Builder(Protocol):
+    def __call__(
+        self,
+        site: Sources,
+        params: Mapping[str, str],
+        *,
+        gettext: Gettext = same,
+        name: Callable[[str], str] = code,
+    ) -> Chart: ...
+
+
+BUILDERS: dict[str, Builder] = {
     "outcomes": outcomes,
     "heatmap": heat,
     "event": event,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import re
 
@@ -27,9 +28,12 @@ from starlette.routing import Route
 
 from netvigil.observatory.errors import NotFound, ObservatoryError, error
 from netvigil.observatory.query import once
+from netvigil.web import i18n
 from netvigil.web.chart_data import BUILDERS, Sources
 from netvigil.web.charts import Chart
-from netvigil.web.render import Renderer, check
+from netvigil.web.layout import language
+from netvigil.web.names import country_name
+from netvigil.web.render import Renderer
 
 FILE = re.compile(r"^([a-z]{1,16})\.(svg|png|json|csv)$")
 TYPES = {
@@ -42,6 +46,7 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "public, max-age=300",
+    "Vary": "Accept-Language, Cookie",  # the chart's words are in the reader's language
 }
 
 
@@ -73,7 +78,16 @@ def routes(site: Sources, renderer: Renderer | None = None) -> list[Route]:
         name, ext = matched[1], matched[2]
         once(request.query_params.multi_items())
         params = dict(request.query_params)
-        chart = await asyncio.to_thread(BUILDERS[name], site, params)
+        lang = language(request)  # as the page's: the switch, the cookie, the header
+        chart = await asyncio.to_thread(
+            functools.partial(
+                BUILDERS[name],
+                site,
+                params,
+                gettext=i18n.translations(lang).gettext,
+                name=functools.partial(country_name, lang=lang),
+            )
+        )
         headers = dict(HEADERS)
         if ext in ("svg", "png", "csv"):
             headers["Content-Disposition"] = f'inline; filename="{chart.filename}.{ext}"'
@@ -82,7 +96,7 @@ def routes(site: Sources, renderer: Renderer | None = None) -> list[Route]:
         elif ext == "png":
             body = await drawer.png(chart.spec)
         elif ext == "json":
-            check(chart.spec)  # the browser would draw every row too
+            drawer.check(chart.spec)  # the browser would draw every row too
             body = msgspec.json.encode(chart.browser or chart.spec)
         else:
             body = table_csv(chart)

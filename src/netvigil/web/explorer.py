@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from netvigil.web import chart_routes
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    return []
+    return [*chart_routes.routes(site)]

@@ -61,11 +61,11 @@ def rows_in(spec: object) -> int:
     return 0
 
 
-def check(spec: dict[str, Any]) -> None:
+def check(spec: dict[str, Any], most: int = MAX_ROWS) -> None:
     count = rows_in(spec)
-    if count > MAX_ROWS:
+    if count > most:
         raise TooManyRows(
-            f"this chart would draw {count} data rows, over the {MAX_ROWS} a chart may hold: "
+            f"this chart would draw {count} data rows, over the {most} a chart may hold: "
             "narrow the query (a country, a shorter time range, a coarser time_grain)"
         )
 
@@ -93,8 +93,10 @@ def key_of(kind: str, spec: dict[str, Any]) -> str:
 class Renderer:
     """The server's one renderer (chart_routes.py makes it; its pool lives as long)."""
 
-    def __init__(self, slots: int = SLOTS, wait: float = WAIT, budget: int = BUDGET) -> None:
-        self.slots, self.wait, self.budget = slots, wait, budget
+    def __init__(
+        self, slots: int = SLOTS, wait: float = WAIT, budget: int = BUDGET, rows: int = MAX_ROWS
+    ) -> None:
+        self.slots, self.wait, self.budget, self.rows = slots, wait, budget, rows
         self._free = asyncio.Semaphore(slots)
         self._pool = concurrent.futures.ThreadPoolExecutor(slots, thread_name_prefix="chart")
         self._cache: collections.OrderedDict[str, bytes] = collections.OrderedDict()
@@ -142,13 +144,17 @@ class Renderer:
                 self._size -= len(old)
         return result
 
+    def check(self, spec: dict[str, Any]) -> None:
+        """TooManyRows (a 400) for a spec over this renderer's cap."""
+        check(spec, self.rows)
+
     async def svg(self, spec: dict[str, Any]) -> bytes:
         """The SVG, UTF-8."""
-        check(spec)
+        self.check(spec)
         return await self._cached(key_of("svg", spec), lambda: svg_of(spec).encode())
 
     async def png(self, spec: dict[str, Any], scale: float = PNG_SCALE) -> bytes:
-        check(spec)
+        self.check(spec)
         return await self._cached(key_of(f"png{scale}", spec), lambda: png_of(spec, scale))
 
     def close(self) -> None:

@@ -188,7 +188,12 @@ def event_signals(
 
 
 def events_timeline(
-    events: Sequence[Event], cc: str, now: dt.datetime, *, gettext: Gettext = same
+    events: Sequence[Event],
+    cc: str,
+    now: dt.datetime,
+    *,
+    place: str | None = None,
+    gettext: Gettext = same,
 ) -> Chart:
     """A country's events as bars in time, one row per entity, coloured by kind; a warning
     paler than a critical event. An ongoing event reaches `now`."""
@@ -213,15 +218,15 @@ def events_timeline(
             "{count} detection events in {cc} from {first} to {last}: {kinds}; {ongoing} ongoing."
         ).format(
             count=len(values),
-            cc=cc,
+            cc=place or cc,
             first=iso(min(e.start for e in events)),
             last=iso(max(e.end or now for e in events)),
             kinds=", ".join(f"{sum(e.kind == k for e in events)} {gettext(k)}" for k in kinds),
             ongoing=sum(e.end is None for e in events),
         )
     else:
-        alt = gettext("No detection events in {cc}.").format(cc=cc)
-    title = gettext("Shutdowns and outages in {cc}").format(cc=cc)
+        alt = gettext("No detection events in {cc}.").format(cc=place or cc)
+    title = gettext("Shutdowns and outages in {cc}").format(cc=place or cc)
     entities = {e.entity for e in events}
     spec = base(title, alt, min(600, max(140, 28 * len(entities) + 110))) | {
         "data": {"values": values},
