@@ -27,10 +27,12 @@ from netvigil.observatory.eventstore import EventStore
 from netvigil.observatory.heartbeat_store import HeartbeatStore
 from netvigil.observatory.ingest import ingest_file
 from netvigil.web import chart_data
+from netvigil.web.atlas import topology
 from netvigil.web.charts import COLOURS, Chart
+from netvigil.web.event_bars import events_timeline
 from netvigil.web.maps import NO_DATA
 from netvigil.web.render import png_of, svg_of
-from netvigil.web.timelines import event_signals, events_timeline, iso
+from netvigil.web.timelines import event_signals, iso
 from tests.corpus import JSONL
 from tests.detect.test_engine import bago
 
@@ -117,6 +119,20 @@ def test_each_spec_compiles_and_draws_an_svg_with_its_title(site: Parts, name: s
     assert (root.get("width"), root.get("height")) == (str(chart.width), str(chart.height))
     texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
     assert chart.title in texts
+    marks = [p.get("aria-roledescription") for p in root.iter(f"{SVG}path")]
+    shapes = len(topology()["objects"]["countries"]["geometries"])
+    first = chart.spec.get("layer", [chart.spec])[0]  # the event's band is its first layer
+    rows = len(first["data"].get("values", []))
+    drawn = {  # what each chart draws, one mark per row of its data
+        "outcomes": ("bar", rows),
+        "heatmap": ("rect mark", rows),
+        "event": ("rect mark", rows),
+        "events": ("bar", rows),
+        "world": ("geoshape", shapes),
+        "country": ("geoshape", shapes),
+    }
+    kind, count = drawn[name]
+    assert marks.count(kind) == count > 0
     assert "http" not in json.dumps(chart.spec).replace(chart.spec["$schema"], "")  # no URL
 
 
@@ -141,6 +157,15 @@ def test_outcomes_chart_holds_the_aggregation_cells_of_its_query(site: Parts) ->
         | {"time_grain": "month"},
     )
     assert chart.spec["data"]["values"] == cells
+    bars = [
+        p.get("aria-label", "")
+        for p in ET.fromstring(svg_of(chart.spec)).iter(f"{SVG}path")
+        if p.get("aria-roledescription") == "bar"
+    ]
+    assert len(bars) == len(cells)  # one bar segment per cell, each with its count
+    assert sorted(re.search(r"Measurements: (\d+)", b)[1] for b in bars) == sorted(  # type: ignore[index]
+        str(c["measurement_count"]) for c in cells
+    )
     # the corpus has 3 measurements from IR; every one is in the chart and its alt text
     total = sum(c["measurement_count"] for c in cells)
     assert total == corpus_count("IR") == 3

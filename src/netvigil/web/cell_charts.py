@@ -15,7 +15,7 @@ from netvigil.web.charts import Chart, Gettext, base, outcome_scale, query_strin
 
 # How far one bar reaches for each grain: the API truncates times to the grain, and its
 # measurement_start_day is a DATE, so an hour grain still gives days (query.py AXES).
-REACH = {"hour": "utcday", "day": "utcday", "week": "utcweek", "month": "utcmonth"}
+REACH = {"hour": "day", "day": "day", "week": "week", "month": "month"}
 
 
 def outcomes_over_time(
@@ -41,13 +41,12 @@ def outcomes_over_time(
         ).format(total=sum(totals.values()), first=days[0][:10], last=days[-1][:10], counts=counts)
     else:
         alt = gettext("No measurements match this query.")
-    reach = REACH.get(grain, "utcyear")
+    reach = REACH.get(grain, "year")
     spec = base(title, alt, 260) | {
         "data": {"values": values},
         "transform": [
             {"calculate": "toDate(datum.measurement_start_day)", "as": "start"},
-            {"calculate": f"timeOffset('{reach}', datum.start, 1)", "as": "end"},
-            {"calculate": f"indexof({list(OUTCOMES)!r}, datum.outcome)", "as": "rank"},
+            {"calculate": f"utcOffset('{reach}', datum.start, 1)", "as": "end"},
         ],
         "mark": {"type": "bar", "stroke": "white", "strokeWidth": 0.5},
         "encoding": {
@@ -61,7 +60,6 @@ def outcomes_over_time(
                 "title": gettext("Measurements"),
             },
             "color": outcome_scale(gettext),
-            "order": {"field": "rank", "aggregate": "min"},
             "tooltip": [
                 {"field": "measurement_start_day", "title": gettext("From")},
                 {"field": "outcome", "title": gettext("Outcome")},

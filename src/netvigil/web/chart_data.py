@@ -24,8 +24,9 @@ from netvigil.observatory.eventstore import EventStore
 from netvigil.observatory.query import BadQuery, time_grain
 from netvigil.web.cell_charts import heatmap, outcomes_over_time
 from netvigil.web.charts import Chart, Gettext, query_string, same
+from netvigil.web.event_bars import events_timeline
 from netvigil.web.maps import country_map, world_map
-from netvigil.web.timelines import event_signals, events_timeline, window
+from netvigil.web.timelines import event_signals, window
 
 FILTERS = ("probe_cc", "probe_asn", "domain", "test_name", "since", "until")
 HISTORY = dt.timedelta(days=29)  # the baseline's weekly median looks 4 weeks back (baseline.py)

@@ -14,7 +14,8 @@ error: DESIGN.md, never say more than the data shows).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,8 +35,37 @@ COLOURS = {
     "error": "#0072B2",  # blue
 }
 assert tuple(COLOURS) == OUTCOMES  # the API's vocabulary, in its order
+KIND_COLOURS = {  # detection events' kinds (detect/model.py Kind), Okabe–Ito too
+    "shutdown": "#D55E00",
+    "outage": "#CC79A7",
+    "throttling": "#E69F00",
+    "service_block": "#0072B2",
+    "blocking_change": "#56B4E9",
+}
 WIDTH = 640
 Gettext = Callable[[str], str]
+
+
+def N_(text: str) -> str:  # gettext's name for it: pybabel extracts N_ calls
+    """A word of the data (an outcome, a kind), marked for the catalogue and translated
+    where it is shown: the spec keeps the API's value, its legend the reader's word."""
+    return text
+
+
+WORDS = (
+    *(N_("blocked"), N_("down"), N_("ok"), N_("insufficient"), N_("unanalysed"), N_("error")),
+    *(N_("shutdown"), N_("outage"), N_("throttling"), N_("service_block")),
+    *(N_("blocking_change"), N_("warning"), N_("critical")),
+    *(N_("day"), N_("country"), N_("network"), N_("domain"), N_("input"), N_("test name")),
+    *(N_("blocking type"), N_("outcome"), N_("layer"), N_("technique")),
+    *(N_("entity"), N_("kind"), N_("level"), N_("start"), N_("end"), N_("confidence")),
+    N_("cause"),
+)
+
+
+def labels(words: Sequence[str], gettext: Gettext) -> str:
+    """A legend's labelExpr showing each value as the reader's word."""
+    return f"{json.dumps({w: gettext(w) for w in words}, ensure_ascii=False)}[datum.label]"
 
 
 def same(text: str) -> str:
@@ -121,4 +151,5 @@ def outcome_scale(gettext: Gettext) -> dict[str, Any]:
         "title": gettext("Outcome"),
         "scale": {"domain": list(OUTCOMES), "range": list(COLOURS.values())},
         "sort": list(OUTCOMES),
+        "legend": {"labelExpr": labels(OUTCOMES, gettext)},
     }

@@ -1,11 +1,8 @@
 """Maps: a world choropleth of blocked-measurement shares, and one country highlighted on it.
 
-The geometry is world-atlas 2.0.2's `countries-110m.json` (Natural Earth 1:110m, public
-domain; vendored from npm under web/static/vendor/world-atlas/). Its ids are ISO 3166-1
-numeric codes ("364"), ours alpha-2 ("IR"): pycountry maps one to the other, and the spec
-carries that table so the browser's copy reads the same unmodified file. world-atlas has no
-sub-national geometry (its only objects are `countries` and `land`), and nothing offline
-does at this size, so a country's map is the world map framed on that country.
+The geometry is world-atlas's (atlas.py); the spec carries its numeric → alpha-2 table, so
+the browser's copy reads the same unmodified file. There is no offline sub-national geometry
+(world-atlas has countries and land only), so a country's map is the world map framed on it.
 
 For the server-side render the topology is inlined (vl-convert must fetch nothing); the
 browser gets the same spec with the topology as a same-origin URL (`Chart.browser`), which
@@ -14,72 +11,16 @@ keeps the spec it downloads small: the file is cached once for every map.
 
 from __future__ import annotations
 
-import functools
-import json
+import re
 from collections.abc import Callable, Mapping, Sequence
-from importlib import resources
 from typing import Any
 
 import msgspec
-import pycountry
 
+from netvigil.web.atlas import TOPOLOGY_URL, alpha2_of, frame, numeric_of, topology
 from netvigil.web.charts import Chart, Gettext, base, query_string, same
 
-TOPOLOGY = "static/vendor/world-atlas/countries-110m.json"
-TOPOLOGY_URL = "/static/vendor/world-atlas/countries-110m.json"
 NO_DATA = "#E8E8E8"
-MARGIN = 8.0  # degrees around a country's box when framing it
-
-
-@functools.cache
-def topology() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(
-        resources.files("netvigil.web").joinpath(TOPOLOGY).read_text("utf-8")
-    )
-    return loaded
-
-
-@functools.cache
-def alpha2_of() -> dict[str, str]:
-    """world-atlas id (ISO 3166-1 numeric) → alpha-2, for every country in the file that has
-    both (Kosovo, N. Cyprus and Somaliland have no id there)."""
-    ids = [g.get("id") for g in topology()["objects"]["countries"]["geometries"]]
-    found = {i: pycountry.countries.get(numeric=i) for i in ids if i}
-    return {i: c.alpha_2 for i, c in sorted(found.items()) if c is not None}
-
-
-def numeric_of(cc: str) -> str | None:
-    return next((i for i, a in alpha2_of().items() if a == cc.upper()), None)
-
-
-def _arc_points(index: int) -> list[tuple[float, float]]:
-    """One arc's positions in degrees (TopoJSON: quantised, delta-encoded; ~i is arc i
-    reversed, which does not change a box)."""
-    t = topology()
-    (sx, sy), (tx, ty) = t["transform"]["scale"], t["transform"]["translate"]
-    x = y = 0
-    points = []
-    for dx, dy in t["arcs"][index if index >= 0 else ~index]:
-        x, y = x + dx, y + dy
-        points.append((x * sx + tx, y * sy + ty))
-    return points
-
-
-def box(numeric: str) -> tuple[float, float, float, float] | None:
-    """A country's (west, south, east, north), None when it is not in the file or crosses
-    the antimeridian (its box would be the world)."""
-    geometry = next(
-        (g for g in topology()["objects"]["countries"]["geometries"] if g.get("id") == numeric),
-        None,
-    )
-    if geometry is None:
-        return None
-    polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
-    points = [p for polygon in polygons for ring in polygon for i in ring for p in _arc_points(i)]
-    west, east = min(p[0] for p in points), max(p[0] for p in points)
-    if east - west > 180:
-        return None
-    return west, min(p[1] for p in points), east, max(p[1] for p in points)
 
 
 def _spec(
@@ -195,8 +136,8 @@ def world_map(
 def framed(spec: dict[str, Any], cc: str) -> dict[str, Any]:
     """The spec framed on one country (Mercator around its box), outlined in black and drawn
     last so its neighbours do not cover the outline."""
-    numeric = numeric_of(cc)
-    edges = box(numeric) if numeric else None
+    if not re.fullmatch(r"[A-Z]{2}", cc):  # it goes into an expression: callers check it
+        raise ValueError(f"not a country code: {cc!r}")
     picked = f"datum.cc === '{cc}'"  # cc is two checked letters (chart_data.py)
     out = spec | {
         "transform": [*spec["transform"], {"calculate": f"{picked} ? 1 : 0", "as": "picked"}],
@@ -207,18 +148,8 @@ def framed(spec: dict[str, Any], cc: str) -> dict[str, Any]:
         "strokeWidth": {"condition": {"test": picked, "value": 2}, "value": 0.5},
         "order": {"field": "picked"},
     }
-    if edges is not None:
-        west, south, east, north = edges
-        corners = [
-            [max(-180.0, west - MARGIN), max(-85.0, south - MARGIN)],
-            [min(180.0, east + MARGIN), min(85.0, north + MARGIN)],
-        ]
-        frame = {
-            "type": "Feature",
-            "properties": {},
-            "geometry": {"type": "MultiPoint", "coordinates": corners},
-        }
-        out["projection"] = {"type": "mercator", "fit": frame}
+    if (around := frame(cc)) is not None:
+        out["projection"] = {"type": "mercator", "fit": around}
     return out
 
 
