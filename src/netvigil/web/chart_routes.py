@@ -102,4 +102,6 @@ def routes(site: Sources, renderer: Renderer | None = None) -> list[Route]:
             body = table_csv(chart)
         return Response(body, media_type=TYPES[ext], headers=headers)
 
-    return [Route("/charts/{file}", answer, methods=["GET"])]
+    # Images and specs for the pages, like the pages not operations of the data API (whose
+    # queries each chart links to): outside the OpenAPI document.
+    return [Route("/charts/{file}", answer, methods=["GET"], include_in_schema=False)]
