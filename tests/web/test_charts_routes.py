@@ -87,6 +87,22 @@ def test_every_chart_answers_in_every_format(folder: Path) -> None:
         "format": {"type": "topojson", "feature": "countries"},
     }
     assert "script-src" not in svg.headers["content-security-policy"]
+    # httpx asks for gzip: the text comes compressed (and decoded here), the PNG as it is
+    assert svg.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in png.headers
+
+
+def test_text_is_sent_plain_to_a_client_that_takes_no_gzip(folder: Path) -> None:
+    async def run() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(folder, now=lambda: NOW))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(
+                "/charts/world.svg", headers={"Accept-Encoding": "gzip;q=0, identity"}
+            )
+
+    answer = asyncio.run(run())
+    assert answer.status_code == 200 and "content-encoding" not in answer.headers
+    assert ET.fromstring(answer.content).get("width") == "640"
 
 
 def test_the_chart_holds_what_its_json_and_csv_links_return(folder: Path) -> None:
