@@ -239,8 +239,13 @@ def test_event_chart_draws_the_series_and_baseline_around_the_event() -> None:
     series, events = bago_events()
     event = events[10]
     chart = event_signals(event, [series], NOW)
-    values = chart.spec["layer"][1]["data"]["values"]
-    assert {v["what"] for v in values} == {"value", "baseline"}
+    values = chart.spec["data"]["values"]
+    assert {v["what"] for v in values} == {
+        "value",
+        "baseline",
+        "value at firing",
+        "baseline at firing",
+    }
     inside = [
         v["amount"]
         for v in values
@@ -250,7 +255,17 @@ def test_event_chart_draws_the_series_and_baseline_around_the_event() -> None:
     assert inside and set(inside) == {0.0}
     band = chart.spec["layer"][0]["data"]["values"]
     assert band == [{"start": iso(event.start), "end": iso(event.end or NOW), "label": "outage"}]
+    (fired,) = event.signals
+    at = [v for v in values if v["time"] == iso(fired.at)]
+    # what the detector saw when it fired is the series' own value there
+    assert {v["what"]: v["amount"] for v in at} == {
+        "value": fired.value,
+        "value at firing": fired.value,
+        "baseline": fired.baseline,
+        "baseline at firing": fired.baseline,
+    }
     assert "could not be read back" not in chart.alt
+    assert "against the baseline detection used" in chart.alt
     vl_convert.vegalite_to_vega(chart.spec, vl_version="6.4")
 
 
@@ -260,9 +275,9 @@ def test_event_chart_without_series_shows_what_the_event_carries() -> None:
     chart = event_signals(event, [], NOW)
     (fired,) = event.signals
     at = {"time": iso(fired.at), "signal": "responses"}
-    assert chart.spec["layer"][1]["data"]["values"] == [
-        at | {"what": "value", "amount": fired.value},
-        at | {"what": "baseline", "amount": fired.baseline},
+    assert chart.spec["data"]["values"] == [
+        at | {"what": "value at firing", "amount": fired.value},
+        at | {"what": "baseline at firing", "amount": fired.baseline},
     ]
     assert "could not be read back" in chart.alt
     assert chart.csv_url == f"/charts/event.csv?id={event.id}"

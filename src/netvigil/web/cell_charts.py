@@ -163,11 +163,13 @@ def heatmap(
                 {"field": "measurement_count", "title": gettext("Measurements")},
                 {"field": "anomaly_count", "title": gettext("blocked")},
                 {"field": "ok_count", "title": gettext("ok")},
+                {"field": "down_count", "title": gettext("down")},
                 {"field": "failure_count", "title": gettext("No verdict")},
             ],
         },
     }
-    keys = ("measurement_count", "anomaly_count", "ok_count", "failure_count")
+    # blocked + ok + down + no verdict (insufficient, unanalysed, error) = every measurement
+    keys = ("measurement_count", "anomaly_count", "ok_count", "down_count", "failure_count")
     table = tuple({x: _shown(r[x]), y: _shown(r[y])} | {k: r[k] for k in keys} for r in rows)
     columns = (
         (x, gettext(_label(x))),
@@ -175,6 +177,7 @@ def heatmap(
         ("measurement_count", gettext("Measurements")),
         ("anomaly_count", gettext("blocked")),
         ("ok_count", gettext("ok")),
+        ("down_count", gettext("down")),
         ("failure_count", gettext("No verdict")),
     )
     return Chart(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from netvigil.detect.engine import wide_heartbeats
 from netvigil.detect.model import Series
 from netvigil.observatory.data import aggregate
 from netvigil.observatory.detection import Heartbeats, measurement_series
@@ -124,10 +125,16 @@ def heat(
     )
 
 
-def read_series(site: Sources, entity: str, since: dt.datetime, until: dt.datetime) -> list[Series]:
-    """An entity's series as detection reads them (observatory/detection.py `gather`)."""
-    found = [*measurement_series(site.tables, since, until), *site.heartbeats.series(since, until)]
-    return [s for s in found if s.entity == entity]
+def read_series(
+    site: Sources, wanted: set[tuple[str, str]], since: dt.datetime, until: dt.datetime
+) -> list[Series]:
+    """The (entity, signal) series wanted, as detection reads them (observatory/detection.py
+    `gather`: the measurement counts of the tables, the heartbeat store's series)."""
+    found = site.heartbeats.series(since, until)
+    found += wide_heartbeats(found)  # a country's and a region's, summed from their networks
+    if any(signal == "measurements" for _, signal in wanted):
+        found += measurement_series(site.tables, since, until)
+    return [s for s in found if (s.entity, s.signal) in wanted]
 
 
 def event(
@@ -146,7 +153,8 @@ def event(
         raise NotFound(f"no event {ident!r}")
     now = site.now()
     since, until = window(stored.event, now)
-    series = read_series(site, stored.event.entity, since - HISTORY, min(until, now))
+    wanted = {(f.entity, f.signal) for f in stored.event.signals}
+    series = read_series(site, wanted, since - HISTORY, min(until, now))
     return event_signals(stored.event, series, now, gettext=gettext)
 
 

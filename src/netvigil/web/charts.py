@@ -43,6 +43,9 @@ KIND_COLOURS = {  # detection events' kinds (detect/model.py Kind), Okabe–Ito 
     "blocking_change": "#56B4E9",
 }
 WIDTH = 640
+# Time labels on a 24-hour clock (d3's multi-format default is "%I %p": 12 PM), the rest as
+# d3's default (vega-lite's TimeFormatSpecifier object).
+CLOCK = {"hours": "%H:%M", "minutes": "%H:%M", "seconds": "%H:%M:%S"}
 Gettext = Callable[[str], str]
 
 
@@ -59,7 +62,7 @@ WORDS = (
     *(N_("day"), N_("country"), N_("network"), N_("domain"), N_("input"), N_("test name")),
     *(N_("blocking type"), N_("outcome"), N_("layer"), N_("technique")),
     *(N_("entity"), N_("kind"), N_("level"), N_("start"), N_("end"), N_("confidence")),
-    N_("cause"),
+    *(N_("cause"), N_("value"), N_("baseline"), N_("value at firing"), N_("baseline at firing")),
 )
 
 
@@ -121,7 +124,7 @@ class Chart(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def filename(self) -> str:
-        safe = "".join(c for c in self.key if c.isascii() and (c.isalnum() or c in "-_"))
+        safe = "".join(c for c in self.key if c.isascii() and (c.isalnum() or c in "-_."))
         return "-".join(part for part in ("netvigil", self.name, safe) if part)
 
 
@@ -136,7 +139,11 @@ def base(title: str, alt: str, height: int, width: int = WIDTH) -> dict[str, Any
         "height": height,
         "autosize": {"type": "fit", "contains": "padding"},
         "background": "white",
-        "config": {"font": "sans-serif", "view": {"stroke": None}},
+        "config": {
+            "font": "sans-serif",
+            "view": {"stroke": None},
+            "axisTemporal": {"format": CLOCK},
+        },
     }
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from netvigil.detect.alarms import alarms
 from netvigil.detect.model import Event, Series
 from netvigil.web.charts import KIND_COLOURS, Chart, Gettext, base, same
+from netvigil.web.charts import labels as labels_of
 
 MAX_POINTS = 600  # per signal: a minute series over days is averaged into wider bins
 
@@ -34,8 +35,18 @@ def window(event: Event, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return event.start - margin, end + margin
 
 
-def _points(one: Series, since: int, until: int) -> list[dict[str, Any]]:
-    expected = alarms(one)[1]
+FIRED = ("value at firing", "baseline at firing")  # what an event carries of each signal
+
+
+def _label(entity: str, signal: str, own: str) -> str:
+    """A signal's name in the legend; with its entity when that is not the event's."""
+    return signal if entity == own else f"{signal} ({entity})"
+
+
+def _points(one: Series, since: int, until: int, label: str) -> list[dict[str, Any]]:
+    """The series and its baseline in [since, until), averaged over bins of several steps
+    when there would be more than MAX_POINTS (a minute series over days)."""
+    expected = alarms(one)[1]  # the baseline each bin was judged against, inpainted
     inside = (one.times >= since) & (one.times < until)
     times, values, baseline = one.times[inside], one.values[inside], expected[inside]
     wide = max(1, math.ceil(len(times) / MAX_POINTS))
@@ -46,24 +57,22 @@ def _points(one: Series, since: int, until: int) -> list[dict[str, Any]]:
         for what, seen in (("value", values[part]), ("baseline", baseline[part])):
             known = seen[~np.isnan(seen)]
             amount = round(float(known.mean()), 3) if len(known) else None
-            rows.append({"time": moment, "signal": one.signal, "what": what, "amount": amount})
+            rows.append({"time": moment, "signal": label, "what": what, "amount": amount})
     return rows
 
 
 def _relative(values: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
-    """Each signal's amounts as a percentage of its median baseline before `start` (of its
-    whole baseline when it has none before), the amount itself kept as `raw`."""
+    """Each signal's amounts as a percentage of its normal level: the median of its baseline
+    before `start`, else of its whole baseline, else its baseline at firing; the amount
+    itself kept as `raw`."""
     out = []
     for signal in sorted({v["signal"] for v in values}):
-        mine = [v for v in values if v["signal"] == signal]
-        known = [v["amount"] for v in mine if v["what"] == "baseline" and v["amount"] is not None]
-        before = [
-            v["amount"]
-            for v in mine
-            if v["what"] == "baseline" and v["amount"] is not None and v["time"] < start
-        ]
-        normal = float(np.median(before or known)) if known else 0.0
-        for v in mine:
+        mine = [v for v in values if v["signal"] == signal and v["amount"] is not None]
+        levels = [v["amount"] for v in mine if v["what"] == "baseline"]
+        before = [v["amount"] for v in mine if v["what"] == "baseline" and v["time"] < start]
+        fired = [v["amount"] for v in mine if v["what"] == FIRED[1]]
+        normal = float(np.median(before or levels or fired)) if mine else 0.0
+        for v in (v for v in values if v["signal"] == signal):
             share = v["amount"] / normal * 100 if normal and v["amount"] is not None else None
             out.append(
                 v | {"raw": v["amount"], "amount": None if share is None else round(share, 1)}
@@ -74,60 +83,76 @@ def _relative(values: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
 def event_signals(
     event: Event, series: Sequence[Series], now: dt.datetime, *, gettext: Gettext = same
 ) -> Chart:
-    """The event's fired signals around it. `series`: those read back for its entity (any
-    others are ignored); `now` ends an ongoing event."""
+    """The event's fired signals around it: each one's series and baseline where `series`
+    holds it (others are ignored), and always its value and baseline when it fired. `now`
+    ends an ongoing event."""
     since, until = window(event, now)
-    fired = {(f.entity, f.signal) for f in event.signals}
-    found = [s for s in series if (s.entity, s.signal) in fired]
-    values = [p for s in found for p in _points(s, int(since.timestamp()), int(until.timestamp()))]
-    scaled = len({s.signal for s in found}) > 1
+    end = event.end or now
+    labels = {(f.entity, f.signal): _label(f.entity, f.signal, event.entity) for f in event.signals}
+    found = [s for s in series if (s.entity, s.signal) in labels]
+    shown = {(s.entity, s.signal) for s in found}
+    bounds = int(since.timestamp()), int(until.timestamp())
+    values = [p for s in found for p in _points(s, *bounds, labels[(s.entity, s.signal)])]
+    values += [
+        {"time": iso(f.at), "signal": labels[(f.entity, f.signal)], "what": what, "amount": amount}
+        for f in event.signals
+        for what, amount in zip(FIRED, (f.value, f.baseline), strict=True)
+    ]
+    scaled = len(labels) > 1
     if scaled:  # signals in different units share one axis as a percentage of their normal
         values = _relative(values, iso(event.start))
-    end = event.end or now
-    names = ", ".join(sorted({f.signal for f in event.signals})) or gettext("none")
-    if values:
-        alt = gettext(
-            "{signals} of {entity} from {since} to {until} against their baselines; the {kind} "
-            "from {start} to {end} is shaded."
-        ) + (
-            " "
-            + gettext(
-                "Each signal is shown as a percentage of its median baseline before the event."
-            )
-            if scaled
-            else ""
+    drawn = sorted(labels[k] for k in shown)
+    missing = sorted(labels[k] for k in labels if k not in shown)
+    words = {
+        "entity": event.entity,
+        "kind": gettext(event.kind),
+        "start": iso(event.start),
+        "end": iso(end) if event.end else gettext("now (ongoing)"),
+    }
+    parts = [
+        gettext("The {kind} of {entity} from {start} to {end} is shaded.").format(**words),
+    ]
+    if drawn:
+        parts.append(
+            gettext(
+                "{signals} from {since} to {until}, against the baseline detection used."
+            ).format(signals=", ".join(drawn), since=iso(since), until=iso(until))
         )
-    else:
-        values = [
-            {"time": iso(f.at), "signal": f.signal, "what": what, "amount": amount}
-            for f in event.signals
-            for what, amount in (("value", f.value), ("baseline", f.baseline))
-        ]
-        alt = gettext(
-            "The series of {signals} could not be read back: shown are each signal's value and "
-            "baseline when it fired; the {kind} of {entity} from {start} to {end} is shaded."
+    if missing:
+        parts.append(
+            gettext(
+                "The series of {signals} could not be read back: only its value and baseline "
+                "when it fired are shown."
+            ).format(signals=", ".join(missing))
         )
-    alt = alt.format(
-        signals=names,
-        entity=event.entity,
-        since=iso(since),
-        until=iso(until),
-        kind=gettext(event.kind),
-        start=iso(event.start),
-        end=iso(end) if event.end else gettext("now (ongoing)"),
-    )
-    alt += " " + " ".join(
+    if scaled:
+        parts.append(gettext("Each signal is shown as a percentage of its normal level."))
+    parts += [
         gettext("{signal}: {value:g} against a baseline of {baseline:g} at {at}.").format(
-            signal=f.signal, value=f.value, baseline=f.baseline, at=iso(f.at)
+            signal=labels[(f.entity, f.signal)], value=f.value, baseline=f.baseline, at=iso(f.at)
         )
         for f in event.signals
-    )
-    title = gettext("Signals of {entity} around the {kind}").format(
-        entity=event.entity, kind=gettext(event.kind)
-    )
+    ]
+    alt = " ".join(parts)
+    title = gettext("Signals of {entity} around the {kind}").format(**words)
     x = {"field": "time", "type": "temporal", "title": None, "scale": {"type": "utc"}}
+    y = {
+        "field": "amount",
+        "type": "quantitative",
+        "title": gettext("% of normal") if scaled else gettext("Value"),
+    }
+    colour = {"field": "signal", "type": "nominal", "title": gettext("Signal")}
+    tooltip = [
+        {"field": "time", "type": "temporal", "format": "%Y-%m-%d %H:%M"},
+        {"field": "signal"},
+        {"field": "what"},
+        {"field": "amount"},
+        *([{"field": "raw"}] if scaled else []),
+    ]
     band = {"start": iso(event.start), "end": iso(end), "label": gettext(event.kind)}
+    series_only = "datum.what === 'value' || datum.what === 'baseline'"
     spec = base(title, alt, 280) | {
+        "data": {"values": values},
         "layer": [
             {
                 "data": {"values": [band]},
@@ -135,29 +160,37 @@ def event_signals(
                 "encoding": {"x": x | {"field": "start"}, "x2": {"field": "end"}},
             },
             {
-                "data": {"values": values},
-                "mark": {"type": "line", "point": len(found) == 0, "interpolate": "step-after"},
+                "transform": [{"filter": series_only}],
+                "mark": {"type": "line", "interpolate": "step-after"},
                 "encoding": {
                     "x": x,
-                    "y": {
-                        "field": "amount",
-                        "type": "quantitative",
-                        "title": gettext("% of baseline") if scaled else gettext("Value"),
-                    },
-                    "color": {"field": "signal", "type": "nominal", "title": gettext("Signal")},
+                    "y": y,
+                    "color": colour,
                     "strokeDash": {
                         "field": "what",
                         "type": "nominal",
                         "title": None,
                         "scale": {"domain": ["value", "baseline"], "range": [[1, 0], [4, 3]]},
+                        "legend": {"labelExpr": labels_of(("value", "baseline"), gettext)},
                     },
-                    "tooltip": [
-                        {"field": "time", "type": "temporal", "format": "%Y-%m-%d %H:%M"},
-                        {"field": "signal"},
-                        {"field": "what"},
-                        {"field": "amount"},
-                        *([{"field": "raw"}] if scaled else []),
-                    ],
+                    "tooltip": tooltip,
+                },
+            },
+            {
+                "transform": [{"filter": f"!({series_only})"}],
+                "mark": {"type": "point", "size": 60, "strokeWidth": 2},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": colour,
+                    "shape": {
+                        "field": "what",
+                        "type": "nominal",
+                        "title": None,
+                        "scale": {"domain": list(FIRED), "range": ["circle", "diamond"]},
+                        "legend": {"labelExpr": labels_of(FIRED, gettext)},
+                    },
+                    "tooltip": tooltip,
                 },
             },
         ],
@@ -167,12 +200,12 @@ def event_signals(
         title=title,
         alt=alt,
         spec=spec,
-        table=tuple(values),
+        table=tuple(v | {"what": gettext(v["what"])} for v in values),
         columns=(
             ("time", gettext("Time")),
             ("signal", gettext("Signal")),
             ("what", gettext("Series")),
-            ("amount", gettext("Value")),
+            ("amount", gettext("% of normal") if scaled else gettext("Value")),
         ),
         query=f"/api/v1/events/{event.id}",
         args=f"id={event.id}",
