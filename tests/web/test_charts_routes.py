@@ -257,3 +257,12 @@ def test_the_include_shows_the_image_its_downloads_and_its_table(folder: Path) -
     }
     body = root.find("details/table/tbody")
     assert body is not None and len(body) == len(chart.table) == len(corpus_days("IR"))
+
+
+def test_a_chart_speaks_the_language_of_its_page(folder: Path) -> None:
+    persian, english = get(
+        folder, "/charts/outcomes.svg?probe_cc=IR&lang=fa", "/charts/outcomes.svg?probe_cc=IR"
+    )
+    # CLDR's Persian name of Iran (web/names.py), in the chart's title
+    assert "ایران" in persian.text and "Iran" not in persian.text
+    assert "Outcomes of measurements in Iran, by day" in english.text

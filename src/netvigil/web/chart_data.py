@@ -10,10 +10,13 @@ take is refused too (a misspelt filter silently ignored would chart a different 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypedDict
+
+from starlette.requests import Request
 
 from netvigil.detect.engine import wide_heartbeats
 from netvigil.detect.model import Series
@@ -23,10 +26,13 @@ from netvigil.observatory.errors import NotFound
 from netvigil.observatory.events_api import EVENT_ID, parse
 from netvigil.observatory.eventstore import EventStore
 from netvigil.observatory.query import BadQuery, time_grain
+from netvigil.web import i18n
 from netvigil.web.cell_charts import heatmap, outcomes_over_time
 from netvigil.web.charts import Chart, Gettext, query_string, same
 from netvigil.web.event_bars import events_timeline
+from netvigil.web.layout import language
 from netvigil.web.maps import country_map, world_map
+from netvigil.web.names import country_name
 from netvigil.web.timelines import event_signals, window
 
 FILTERS = ("probe_cc", "probe_asn", "domain", "test_name", "since", "until")
@@ -48,6 +54,22 @@ class Sources(Protocol):
 
     @property
     def now(self) -> Callable[[], dt.datetime]: ...
+
+
+class Words(TypedDict):
+    """A reader's language for a chart: its gettext, and its names of countries."""
+
+    gettext: Gettext
+    name: Callable[[str], str]
+
+
+def words(request: Request) -> Words:
+    """The words of the request's language, as its page has them (layout.language): pages
+    pass them to a builder, `outcomes(site, params, **words(request))`."""
+    lang = language(request)
+    return Words(
+        gettext=i18n.translations(lang).gettext, name=functools.partial(country_name, lang=lang)
+    )
 
 
 def known(params: Mapping[str, str], allowed: tuple[str, ...]) -> dict[str, str]:

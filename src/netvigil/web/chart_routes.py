@@ -33,11 +33,8 @@ from starlette.routing import Route
 
 from netvigil.observatory.errors import NotFound, ObservatoryError, error
 from netvigil.observatory.query import once
-from netvigil.web import i18n
-from netvigil.web.chart_data import BUILDERS, Sources
+from netvigil.web.chart_data import BUILDERS, Sources, words
 from netvigil.web.charts import Chart
-from netvigil.web.layout import language
-from netvigil.web.names import country_name
 from netvigil.web.render import Renderer
 
 FILE = re.compile(r"^([a-z]{1,16})\.(svg|png|json|csv)$")
@@ -93,16 +90,9 @@ def routes(site: Sources, renderer: Renderer | None = None) -> list[Route]:
         name, ext = matched[1], matched[2]
         once(request.query_params.multi_items())
         params = dict(request.query_params)
-        lang = language(request)  # as the page's: the switch, the cookie, the header
-        chart = await asyncio.to_thread(
-            functools.partial(
-                BUILDERS[name],
-                site,
-                params,
-                gettext=i18n.translations(lang).gettext,
-                name=functools.partial(country_name, lang=lang),
-            )
-        )
+        # in the page's language: the switch, the cookie, the header
+        build = functools.partial(BUILDERS[name], site, params, **words(request))
+        chart = await asyncio.to_thread(build)
         headers = dict(HEADERS)
         if ext in ("svg", "png", "csv"):
             headers["Content-Disposition"] = f'inline; filename="{chart.filename}.{ext}"'

@@ -24,14 +24,24 @@ NO_DATA = "#E8E8E8"
 
 
 def _spec(
-    title: str, alt: str, rows: Sequence[Mapping[str, Any]], topo: dict[str, Any]
+    title: str,
+    alt: str,
+    rows: Sequence[Mapping[str, Any]],
+    topo: dict[str, Any],
+    country: Callable[[str], str],
+    gettext: Gettext,
 ) -> dict[str, Any]:
-    codes = [{"id": i, "cc": a} for i, a in alpha2_of().items()]
+    """The choropleth: world-atlas's shapes, each looked up by its numeric id to its alpha-2
+    code and the reader's name for it, then to its row of the aggregation."""
+    codes = [{"id": i, "cc": a, "name": country(a)} for i, a in alpha2_of().items()]
     fields = ["measurement_count", "anomaly_count", "ok_count", "failure_count"]
     return base(title, alt, 340) | {
         "data": topo | {"format": {"type": "topojson", "feature": "countries"}},
         "transform": [
-            {"lookup": "id", "from": {"data": {"values": codes}, "key": "id", "fields": ["cc"]}},
+            {
+                "lookup": "id",
+                "from": {"data": {"values": codes}, "key": "id", "fields": ["cc", "name"]},
+            },
             {
                 "lookup": "cc",
                 "from": {
@@ -49,17 +59,17 @@ def _spec(
                 "condition": {"test": "!isValid(datum.measurement_count)", "value": NO_DATA},
                 "field": "share",
                 "type": "quantitative",
-                "title": "",
+                "title": gettext("Blocked share"),
                 # viridis: ordered in lightness and readable with every colour blindness
                 "scale": {"scheme": "viridis", "reverse": True, "zero": True},
                 "legend": {"format": ".0%"},
             },
-            "description": {"field": "properties.name"},  # the SVG path's aria-label
+            "description": {"field": "name"},  # the SVG path's aria-label
             "tooltip": [
-                {"field": "properties.name", "title": "country"},
-                {"field": "share", "format": ".0%"},
-                {"field": "measurement_count"},
-                {"field": "anomaly_count"},
+                {"field": "name", "title": gettext("Country")},
+                {"field": "share", "title": gettext("Blocked share"), "format": ".0%"},
+                {"field": "measurement_count", "title": gettext("Measurements")},
+                {"field": "anomaly_count", "title": gettext("blocked")},
             ],
         },
     }
@@ -118,8 +128,8 @@ def world_map(
         ("anomaly_count", gettext("blocked")),
         ("share", gettext("Blocked share")),
     )
-    spec = _spec(heading, alt, rows, {"values": topology()})
-    browser = _spec(heading, alt, rows, {"url": TOPOLOGY_URL})
+    spec = _spec(heading, alt, rows, {"values": topology()}, country, gettext)
+    browser = _spec(heading, alt, rows, {"url": TOPOLOGY_URL}, country, gettext)
     return Chart(
         name=name,
         title=heading,

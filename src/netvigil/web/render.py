@@ -5,7 +5,9 @@ first in a process about 3 s: the engine starts), the world map the slowest. So:
 
 - renders run in a pool of `slots` threads, off the event loop, and at most `slots` at once
   (a semaphore taken before a render is queued and given back when the thread finishes it,
-  even if the client has gone): a client asking for a hundred charts waits its turn;
+  even if the client has gone): a client asking for a hundred charts waits its turn. (vl-
+  convert is thread-safe and runs the renders on its own engine one after another, so more
+  slots would only queue more work inside it);
 - a request that finds every slot busy for longer than `wait` seconds is refused with 503
   and Retry-After (errors.Busy), rather than queueing without bound;
 - results are kept in an LRU cache keyed by the SHA-256 of the spec (and format and scale),
