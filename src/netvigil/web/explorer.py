@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import chart_routes
+from netvigil.web import chart_routes, static
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    return [*chart_routes.routes(site)]
+    return [
+        *static.routes(),
+        *chart_routes.routes(site),
+    ]
