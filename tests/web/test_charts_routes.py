@@ -243,6 +243,10 @@ def test_the_include_shows_the_image_its_downloads_and_its_table(folder: Path) -
     html = env.get_template("chart.html").render(chart=chart)
     root = ET.fromstring(html)  # the fragment is well-formed: one <figure>
     assert root.tag == "figure" and root.get("data-spec") == chart.spec_url
+    assert (root.get("data-label"), root.get("data-name")) == (
+        "Interactive chart",
+        "netvigil-outcomes-IR",
+    )
     img = root.find("img")
     assert img is not None
     assert (img.get("src"), img.get("alt")) == (chart.svg_url, chart.alt)
