@@ -19,7 +19,7 @@ import pytest
 import vl_convert
 
 from netvigil.datadir import DataDir
-from netvigil.detect.engine import detect
+from netvigil.detect.engine import detect, wide_heartbeats
 from netvigil.detect.model import Event, Series
 from netvigil.observatory.data import aggregate
 from netvigil.observatory.events_api import parse
@@ -300,3 +300,25 @@ def test_a_language_translates_the_chart_words(site: Parts) -> None:
     )
     assert chart.title == "نتایج در ایران، day"
     assert re.search("نتایج در ایران", svg_of(chart.spec))
+
+
+def test_a_minute_series_over_hours_is_drawn_as_means_and_says_so() -> None:
+    from tests.detect.test_engine import CUT, CUT_MINUTES, T0, network, probes
+
+    series = [network(64500, probes(2, 1, CUT_MINUTES)), network(64501, probes(3, 2, CUT_MINUTES))]
+    (event,) = detect(series)
+    chart = event_signals(event, [*series, *wide_heartbeats(series)], NOW)
+    # shown: the 2-hour cut and 6 hours either side, 840 minutes: over 600 points, so pairs
+    assert "Each point is the mean of 2 minutes." in chart.alt
+    assert {f.entity for f in event.signals} >= {"country:XX"}
+    values = [  # the country's heartbeats: its networks' summed, as detection read them
+        v
+        for v in chart.spec["data"]["values"]
+        if (v["what"], v["signal"]) == ("value", "heartbeats")
+    ]
+    cut = {iso(dt.datetime.fromtimestamp(T0 + 60 * m, dt.UTC)) for m in CUT_MINUTES}
+    assert {v["amount"] for v in values if v["time"] in cut} == {0.0}  # all five were silent
+    before = [v["amount"] for v in values if v["time"] < iso(event.start)]
+    assert int(event.start.timestamp()) == T0 + 60 * CUT
+    assert len(before) == 6 * 60 // 2  # six hours of minutes, in pairs
+    assert max(before) <= 5.0 and min(before) > 0  # five probes, each lost 1 % of the time

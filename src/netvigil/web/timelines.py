@@ -43,13 +43,19 @@ def _label(entity: str, signal: str, own: str) -> str:
     return signal if entity == own else f"{signal} ({entity})"
 
 
+def _width(one: Series, since: int, until: int) -> int:
+    """How many of the series' bins one point of the chart averages."""
+    count = int(np.count_nonzero((one.times >= since) & (one.times < until)))
+    return max(1, math.ceil(count / MAX_POINTS))
+
+
 def _points(one: Series, since: int, until: int, label: str) -> list[dict[str, Any]]:
     """The series and its baseline in [since, until), averaged over bins of several steps
     when there would be more than MAX_POINTS (a minute series over days)."""
     expected = alarms(one)[1]  # the baseline each bin was judged against, inpainted
     inside = (one.times >= since) & (one.times < until)
     times, values, baseline = one.times[inside], one.values[inside], expected[inside]
-    wide = max(1, math.ceil(len(times) / MAX_POINTS))
+    wide = _width(one, since, until)
     rows = []
     for start in range(0, len(times), wide):
         part = slice(start, start + wide)
@@ -98,7 +104,7 @@ def event_signals(
         for f in event.signals
         for what, amount in zip(FIRED, (f.value, f.baseline), strict=True)
     ]
-    scaled = len(labels) > 1
+    scaled = len({f.signal for f in event.signals}) > 1  # units differ: a count, a level
     if scaled:  # signals in different units share one axis as a percentage of their normal
         values = _relative(values, iso(event.start))
     drawn = sorted(labels[k] for k in shown)
@@ -124,6 +130,13 @@ def event_signals(
                 "The series of {signals} could not be read back: only its value and baseline "
                 "when it fired are shown."
             ).format(signals=", ".join(missing))
+        )
+    averaged = sorted({_width(s, *bounds) * s.step // 60 for s in found if _width(s, *bounds) > 1})
+    if averaged:
+        parts.append(
+            gettext("Each point is the mean of {minutes} minutes.").format(
+                minutes=" / ".join(str(m) for m in averaged)
+            )
         )
     if scaled:
         parts.append(gettext("Each signal is shown as a percentage of its normal level."))
