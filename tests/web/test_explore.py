@@ -39,7 +39,7 @@ QUERIES = (
     "axis_x=probe_cc&axis_y=category_code&view=table",
     "axis_x=measurement_start_day&time_grain=month&view=bars",
     "axis_x=probe_asn&probe_cc=IT&view=table",
-    "axis_x=technique&outcome=blocked&view=heatmap",
+    "axis_x=technique&axis_y=probe_cc&outcome=blocked&view=heatmap",
     "axis_x=domain&axis_y=outcome&view=heatmap&since=2024-01-01",
     "axis_x=category_code&axis_y=test_name&probe_cc=&domain=&view=bars",
 )
@@ -128,29 +128,38 @@ def texts(svg: str) -> set[str]:
 
 def test_changing_the_form_changes_the_chart(client: TestClient) -> None:
     by_country, svg = chart_of(client, "axis_x=probe_cc&view=bars")
-    countries = {
-        c["probe_cc"] for c in client.get("/api/v1/aggregation?axis_x=probe_cc").json()["result"]
-    }
-    assert dict(parse_qsl(urlsplit(by_country).query)) == {"axis_x": "probe_cc", "view": "bars"}
+    cells = client.get("/api/v1/aggregation?axis_x=probe_cc").json()["result"]
+    countries = {c["probe_cc"] for c in cells}
+    assert by_country == "/charts/bars.svg?axis_x=probe_cc"
     assert countries <= texts(svg) and "web_connectivity" not in texts(svg)
     by_test, svg = chart_of(client, "axis_x=test_name&view=bars")
-    assert by_test != by_country and "web_connectivity" in texts(svg)
+    assert by_test == "/charts/bars.svg?axis_x=test_name" and "web_connectivity" in texts(svg)
     assert not countries & texts(svg)
     grid, svg = chart_of(client, "axis_x=probe_cc&axis_y=outcome&view=heatmap")
+    assert dict(parse_qsl(urlsplit(grid).query)) == {"axis_x": "probe_cc", "axis_y": "outcome"}
     cells = client.get("/api/v1/aggregation?axis_x=probe_cc&axis_y=outcome").json()["result"]
-    labels = [f"{c['anomaly_count']}/{c['measurement_count']}" for c in cells]
-    assert set(labels) <= texts(svg) and {c["outcome"] for c in cells} <= texts(svg)
-    spec = client.get(grid.replace(".svg", ".json")).json()
-    assert sorted(v["label"] for v in spec["data"]["values"]) == sorted(labels)
+    assert countries | {c["outcome"] for c in cells} <= texts(svg)
+    assert client.get(grid.replace(".svg", ".json")).json()["data"]["values"] == cells
+    over_time, svg = chart_of(client, "axis_x=measurement_start_day&time_grain=month&view=bars")
+    assert over_time == "/charts/outcomes.svg?time_grain=month"
+    months = client.get("/api/v1/aggregation?axis_x=measurement_start_day&time_grain=month")
+    spec = client.get(over_time.replace(".svg", ".json")).json()
+    assert {v["measurement_start_day"] for v in spec["data"]["values"]} == {
+        c["measurement_start_day"] for c in months.json()["result"]
+    }
     png = client.get(grid.replace(".svg", ".png"))
     assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bars_stack_every_measurement_by_its_outcome(client: TestClient) -> None:
-    spec = client.get("/explore/chart.json?axis_x=probe_cc&view=bars").json()
+    spec = client.get("/charts/bars.json?axis_x=probe_cc").json()
     outcomes = client.get("/api/v1/aggregation?axis_x=probe_cc&axis_y=outcome").json()["result"]
     got = {(v["x"], v["series"]): v["count"] for v in spec["data"]["values"]}
     assert got == {(c["probe_cc"], c["outcome"]): c["measurement_count"] for c in outcomes}
+    tops: dict[str, int] = {}
+    for v in spec["data"]["values"]:  # each segment starts where the one below it ends
+        assert v["base"] == tops.get(v["x"], 0) and v["top"] == v["base"] + v["count"]
+        tops[v["x"]] = v["top"]
 
 
 def test_htmx_gets_only_the_results(client: TestClient) -> None:
@@ -181,6 +190,7 @@ HOSTILE = {
     "category_code=NOPE": "category_code: expected one of ALDR",
     "axis_x=probe_cc&axis_y=probe_cc": "axis_y: the same as axis_x (probe_cc)",
     "view=pie": "view: expected one of bars, heatmap, table, got 'pie'",
+    "view=heatmap&axis_x=probe_cc": "axis_y: a heat-map grid needs a y axis",
     "colour=red": "colour: not a parameter of the explorer",
 }
 
@@ -193,11 +203,12 @@ def test_hostile_queries_get_the_form_again_with_a_400(client: TestClient, query
         assert escape(HOSTILE[query]) in answer.text
         assert "<script>alert" not in answer.text and "Traceback" not in answer.text
         assert ('<form class="explore"' in answer.text) is not bool(headers)
-    chart = client.get(f"/explore/chart.svg?{query}")
-    assert chart.status_code == 400 and escape(HOSTILE[query]) in chart.text
+    chart = client.get(f"/charts/bars.svg?{query}")
+    assert chart.status_code == 400 and chart.json()["error"]
     api = client.get(f"/api/v1/aggregation?{query}")
     if api.status_code == 400:  # the API's refusal, word for word
         assert escape(api.json()["error"]) in answer.text
+        assert chart.json() == api.json()
 
 
 def test_the_hour_grain_counts_each_hour(client: TestClient) -> None:
@@ -212,7 +223,7 @@ def test_the_hour_grain_counts_each_hour(client: TestClient) -> None:
 
 
 def test_the_explorer_reads_right_to_left_in_persian(client: TestClient) -> None:
-    answer = client.get("/explore?axis_x=probe_cc&view=heatmap&lang=fa")
+    answer = client.get("/explore?axis_x=probe_cc&axis_y=outcome&view=heatmap&lang=fa")
     assert answer.status_code == 200 and '<html lang="fa" dir="rtl">' in answer.text
     (image,) = parsed(answer.text).images
     chart = client.get(image, headers={"Accept-Language": "fa"})

@@ -3,9 +3,11 @@
 The page is a GET form whose names are the aggregation's own (`axis_x`, `axis_y`,
 `time_grain` and the filters of `/api/v1/aggregation`), plus `view` (bars, heatmap, table):
 its whole state is its query string, so a chart can be linked, and every chart links to the
-API query behind it (JSON and CSV) and to its SVG, PNG and Vega-Lite spec
-(`/explore/chart.svg|png|json`, the same query string). Submitting the form re-renders the
-page without JavaScript; with htmx, a change fetches only the results (`HX-Request`).
+API query behind it (JSON and CSV) and to its SVG, PNG and Vega-Lite spec (the charts'
+routes, `/charts/{outcomes,heatmap,bars}.svg|png|json`, with the aggregation's parameters).
+Submitting the form re-renders the page without JavaScript; with htmx, a change fetches only
+the results (`HX-Request`). A heat-map grid needs a y axis; bars without one are stacked by
+outcome.
 
 The cells are `observatory.data.aggregate`'s, the function the API answers with, so the page
 and the API cannot disagree. A value the aggregation refuses (its `BadQuery`, one line) gives
@@ -19,16 +21,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-import vl_convert
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from netvigil.observatory import categories
 from netvigil.observatory.data import aggregate, query_rows
 from netvigil.observatory.query import GRAINS, OUTCOMES, BadQuery, once
-from netvigil.web import explore_charts, i18n
-from netvigil.web.layout import HEADERS, language, page, render
+from netvigil.web import chart_data, i18n
+from netvigil.web.charts import Chart, query_string
+from netvigil.web.explore_charts import FILTERS, MAX_VALUE, TIME, bars_chart, titles
+from netvigil.web.layout import language, page, render
 from netvigil.web.site import Site
 
 VIEWS = ("bars", "heatmap", "table")
@@ -36,12 +39,7 @@ AXES = (
     *("measurement_start_day", "probe_cc", "probe_asn", "category_code", "domain"),
     *("technique", "test_name", "outcome"),
 )
-FILTERS = (
-    *("probe_cc", "probe_asn", "domain", "category_code", "test_name"),
-    *("since", "until", "outcome"),
-)
 NAMES = frozenset({"axis_x", "axis_y", "time_grain", "view", "lang", *FILTERS})
-MAX_VALUE = 256
 MAX_ROWS = 500  # table rows on the page; the CSV link has every cell
 HTMX = "/static/vendor/htmx.org/htmx.min.js"
 
@@ -68,6 +66,8 @@ def parse(pairs: list[tuple[str, str]]) -> Form:
         raise BadQuery(f"view: expected one of {', '.join(VIEWS)}, got {view!r}")
     query = {k: v for k, v in shown.items() if v and k != "view"}
     query.setdefault("axis_x", "measurement_start_day")
+    if view == "heatmap" and "axis_y" not in query:
+        raise BadQuery("axis_y: a heat-map grid needs a y axis (bars are stacked by outcome)")
     if query.get("axis_y") == query["axis_x"]:  # one axis twice: one cell per value, no grid
         raise BadQuery(f"axis_y: the same as axis_x ({query['axis_x']}); choose another or none")
     return Form(shown={**shown, "axis_x": query["axis_x"], "view": view}, query=query, view=view)
@@ -82,41 +82,18 @@ def _echo(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return shown
 
 
-def titles(_: explore_charts.Gettext) -> dict[str, str]:
-    return {
-        "measurement_start_day": _("Time"),
-        "probe_cc": _("Country"),
-        "probe_asn": _("Network"),
-        "category_code": _("Category"),
-        "domain": _("Domain"),
-        "technique": _("Technique"),
-        "test_name": _("Test"),
-        "outcome": _("Outcome"),
-        "input": _("URL"),
-        "layer": _("Layer"),
-        "blocking_type": _("Blocking type"),
-    }
-
-
-def chart_spec(form: Form, cells: list[dict[str, Any]], lang: str) -> dict[str, Any]:
-    """The Vega-Lite spec of the form's view over its cells."""
-    _ = i18n.translations(lang).gettext
-    named = titles(_)
+def chart(site: Site, form: Form, cells: list[dict[str, Any]], request: Request) -> Chart:
+    """The form's chart: the charts helper's outcomes over time or heat-map grid, else our
+    bars (explore_charts.py); the same parameters, so its links are the same query."""
+    words = chart_data.words(request)
     x, y = form.query["axis_x"], form.query.get("axis_y")
-    grain = form.query.get("time_grain", "day")
     if form.view == "heatmap":
-        spec = explore_charts.heatmap(cells, x, y, grain, named, _)
-        spec["title"] = (
-            _("Share blocked by {x} and {y}").format(x=named[x].lower(), y=named[y].lower())
-            if y
-            else _("Share blocked by {x}").format(x=named[x].lower())
-        )
-    else:
-        spec = explore_charts.bars(cells, x, y, grain, named, _)
-        spec["title"] = _("Measurements by {x}, stacked by {y}").format(
-            x=named[x].lower(), y=(named[y] if y else _("Outcome")).lower()
-        )
-    return spec
+        return chart_data.heat(site, form.query, **words)
+    if x == TIME and y in (None, "outcome"):
+        over_time = {k: v for k, v in form.query.items() if k not in ("axis_x", "axis_y")}
+        return chart_data.outcomes(site, over_time, **words)
+    query = "/api/v1/aggregation?" + query_string(form.query)
+    return bars_chart(cells, form.query, titles(words["gettext"]), query, words["gettext"])
 
 
 def choices(site: Site) -> dict[str, list[str]]:
@@ -131,14 +108,9 @@ def choices(site: Site) -> dict[str, list[str]]:
 
 
 def _links(form: Form) -> dict[str, str]:
-    api = urlencode(form.query)
-    chart = urlencode({**form.query, "view": form.view})
     return {
-        "json": f"/api/v1/aggregation?{api}",
+        "json": f"/api/v1/aggregation?{urlencode(form.query)}",
         "csv": f"/api/v1/aggregation?{urlencode({**form.query, 'format': 'CSV'})}",
-        "svg": f"/explore/chart.svg?{chart}",
-        "png": f"/explore/chart.png?{chart}",
-        "spec": f"/explore/chart.json?{chart}",
     }
 
 
@@ -156,6 +128,7 @@ def explore(request: Request, site: Site) -> Response:
     try:
         form = parse(pairs)
         cells, labels = aggregate(site.tables, form.query)
+        shown = chart(site, form, cells, request) if form.view != "table" and cells else None
     except BadQuery as exc:
         context |= {"form": _echo(pairs), "error": str(exc), "cells": [], "labels": []}
         code = 400
@@ -167,6 +140,7 @@ def explore(request: Request, site: Site) -> Response:
             "total": len(cells),
             "labels": labels,
             "links": _links(form),
+            "chart": shown,
             "view": form.view,
             "measurements": sum(c["measurement_count"] for c in cells),
         }
@@ -180,38 +154,5 @@ def explore(request: Request, site: Site) -> Response:
     return render(request, "explore.html", code, headers, htmx=HTMX, **context, **choices(site))
 
 
-def _chart(request: Request, site: Site, kind: str) -> Response:
-    form = parse(request.query_params.multi_items())
-    if form.view == "table":
-        raise BadQuery("view: a table has no chart (use bars or heatmap)")
-    cells, _ = aggregate(site.tables, form.query)
-    spec = chart_spec(form, cells, language(request))
-    if kind == "json":
-        return JSONResponse(spec, headers=HEADERS)
-    if kind == "png":
-        png = vl_convert.vegalite_to_png(spec, scale=2)
-        return Response(png, media_type="image/png", headers=HEADERS)
-    # Opened on its own, an SVG is a document: the pages' CSP keeps anything in it inert.
-    return Response(vl_convert.vegalite_to_svg(spec), media_type="image/svg+xml", headers=HEADERS)
-
-
-def _charts(kind: str) -> Any:
-    def handler(request: Request, site: Site) -> Response:
-        return _chart(request, site, kind)
-
-    return handler
-
-
 def routes(site: Site) -> list[BaseRoute]:
-    return [
-        Route("/explore", page(site, explore), methods=["GET"], include_in_schema=False),
-        *(
-            Route(
-                f"/explore/chart.{kind}",
-                page(site, _charts(kind)),
-                methods=["GET"],
-                include_in_schema=False,
-            )
-            for kind in ("svg", "png", "json")
-        ),
-    ]
+    return [Route("/explore", page(site, explore), methods=["GET"], include_in_schema=False)]
