@@ -57,7 +57,8 @@ def parse(pairs: list[tuple[str, str]]) -> Form:
     once(pairs)
     for name, value in pairs:
         if name not in NAMES:
-            raise BadQuery(f"{name}: not a parameter of the explorer (use {', '.join(AXES)})")
+            known = ", ".join(sorted(NAMES))
+            raise BadQuery(f"{name}: not a parameter of the explorer; its parameters: {known}")
         if len(value) > MAX_VALUE:
             raise BadQuery(f"{name}: longer than {MAX_VALUE} characters")
     shown = {name: value.strip() for name, value in pairs if name != "lang"}
