@@ -39,11 +39,10 @@ from netvigil.incidents.pages import routes as page_routes
 from netvigil.net.backend import AsyncioBackend
 from netvigil.observatory import errors
 from netvigil.observatory.app import Observatory
-from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Change
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
-from netvigil.web import explorer, home, openapi
+from netvigil.web import explorer, openapi
 from netvigil.web.layout import refusal, wants_html
 from netvigil.web.site import Site
 
@@ -164,7 +163,6 @@ def create_app(
         now=now,
     )
     routes: list[BaseRoute] = [
-        Route("/", home.endpoint(folder.tables, incidents, query_rows), methods=["GET"]),
         *explorer.routes(site),
         *observatory.routes(),
         *incident_routes(incidents),

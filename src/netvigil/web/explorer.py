@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from netvigil.web import events, home, measurement, search
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    return []
+    return [
+        *home.routes(site),
+        *measurement.routes(site),
+        *events.routes(site),
+        *search.routes(site),
+    ]
