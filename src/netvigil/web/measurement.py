@@ -31,6 +31,7 @@ from starlette.routing import Route
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.verdicts import Verdict
+from netvigil.observatory.columns import MAX_ERROR
 from netvigil.observatory.data import query_rows
 from netvigil.records import (
     AnyMeasurement,
@@ -75,13 +76,15 @@ def judge(raw: bytes) -> Judgement:
     try:
         measurement = decode_any(raw)
     except MeasurementFormatError as exc:
-        return Judgement(outcome="error", problem=str(exc).splitlines()[0])
+        return Judgement(
+            outcome="error", problem=(str(exc).splitlines() or ["error"])[0][:MAX_ERROR]
+        )
     try:
         verdict = analyze(measurement, fingerprints())
     except UnsupportedTest as exc:
         return Judgement(measurement=measurement, outcome="unanalysed", problem=str(exc))
-    except MeasurementFormatError as exc:
-        problem = f"malformed measurement: {str(exc).splitlines()[0]}"
+    except MeasurementFormatError as exc:  # the reason the pipeline's error row gives
+        problem = (str(exc).splitlines() or ["error"])[0][:MAX_ERROR]
         return Judgement(measurement=measurement, outcome="error", problem=problem)
     return Judgement(measurement=measurement, verdict=verdict, outcome=verdict.outcome.value)
 

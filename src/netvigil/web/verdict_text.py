@@ -109,8 +109,11 @@ def conclusion(
         )
         return Sentence(text, where)
     if outcome == "insufficient":
-        text = N_("No verdict: the evidence is insufficient (%(reason)s).")
-        return Sentence(text, {"reason": reason or "no layer has evidence for an outcome"})
+        why = {"reason": reason or "no layer has evidence for an outcome"}
+        if rule:  # the layer whose rule says why nothing can be said (layered.py)
+            text = N_("No verdict: the evidence is insufficient (%(reason)s; rule %(rule)s).")
+            return Sentence(text, {**why, "rule": rule})
+        return Sentence(N_("No verdict: the evidence is insufficient (%(reason)s)."), why)
     if outcome == "unanalysed":
         text = N_(
             "Not analysed: netvigil has no layered analysis of the %(test)s test yet; the "
