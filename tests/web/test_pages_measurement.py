@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,7 +95,9 @@ def test_an_unanalysed_nettest_says_so_and_a_big_one_is_cut(site: TestClient) ->
     assert size > 500_000
     page = site.get(f"/measurement/{mbx['measurement_uid']}").text
     words = text(page)
-    assert "Not analysed: netvigil has no layered analysis of the http_invalid_request_line" in words
+    assert (
+        "Not analysed: netvigil has no layered analysis of the http_invalid_request_line" in words
+    )
     assert "Only the first 64 KB are shown" in words
     assert len(page) < 64 * 1024 + 20_000  # the page, and 64 KB of the measurement
     assert f"(JSON, {size} bytes)" in words

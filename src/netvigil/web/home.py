@@ -1,9 +1,9 @@
 """`/`: what is blocked where, now; ongoing shutdowns and outages; recent incidents; search.
 
-"Now" is what the data shows, not a guess: per country, the sites whose *latest* analysed
-measurement there (blocked, down or ok; a row with no verdict does not count either way) is
-blocked, with its technique and the day of that measurement, so a site measured accessible
-since is not listed as blocked. Apps (whatsapp, telegram, signal…) are listed only once their
+"Now" is what the data shows, not a guess: per country, the sites whose *latest* verdicts
+there (blocked, down or ok; a row with no verdict does not count either way) are all
+blocked, with the techniques and the day measured, so a site measured accessible since is
+not listed as blocked. Apps (whatsapp, telegram, signal…) are listed only once their
 nettests are analysed; until then their rows are "unanalysed" and counted as such. Detected
 events: the ongoing ones, then the latest ended. Incidents: the latest public ones. Counts
 of what the instance holds close the page, and a fresh instance says what to do.
@@ -41,15 +41,20 @@ LINKS = (
 PER_COUNTRY = 8  # sites listed per country; the country page lists them all
 CHART = None  # the world map (charts.world_map over `countries`) once the charts module lands
 
-# The latest verdict per country and site; rows without one (insufficient, unanalysed,
-# error) neither show nor hide a block.
-_LATEST = """
-SELECT probe_cc, domain, outcome, layer, technique, measurement_uid,
-       strftime(measurement_start_time, '%Y-%m-%d') AS day
-FROM analysis
-WHERE domain IS NOT NULL AND outcome IN ('blocked', 'down', 'ok')
-QUALIFY row_number() OVER (
-    PARTITION BY probe_cc, domain ORDER BY measurement_start_time DESC, measurement_uid) = 1
+# Per country and site, the verdicts (rows without one, insufficient, unanalysed or error,
+# neither show nor hide a block) at the latest time it was measured; it is blocked "now"
+# when every one of them is (two at the same second that disagree say nothing for sure).
+_BLOCKED_NOW = """
+WITH judged AS (
+    SELECT probe_cc, domain, outcome, layer, technique, measurement_uid, measurement_start_time,
+           max(measurement_start_time) OVER (PARTITION BY probe_cc, domain) AS last
+    FROM analysis WHERE domain IS NOT NULL AND outcome IN ('blocked', 'down', 'ok')
+)
+SELECT probe_cc, domain, min(measurement_uid) AS measurement_uid,
+       string_agg(DISTINCT upper(layer) || ' · ' || technique, '; ') AS how,
+       strftime(max(last), '%Y-%m-%d') AS day
+FROM judged WHERE measurement_start_time = last
+GROUP BY probe_cc, domain HAVING bool_and(outcome = 'blocked')
 """
 _COUNTS = (
     "SELECT count(*) AS measurements, count(DISTINCT probe_cc) AS countries, "
@@ -77,7 +82,7 @@ def facts(site: Site) -> dict[str, Any]:
 
 def blocked_now(site: Site) -> list[dict[str, Any]]:
     """Per country (most sites blocked first): the sites whose latest verdict is blocked."""
-    rows = query_rows(site.tables, f"SELECT * FROM ({_LATEST}) WHERE outcome = 'blocked'", [])
+    rows = query_rows(site.tables, _BLOCKED_NOW, [])
     by_country: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_country[str(row["probe_cc"])].append(row)
