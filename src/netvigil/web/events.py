@@ -135,6 +135,6 @@ def one(request: Request, site: Site) -> Response:
 
 def routes(site: Site) -> list[Route]:
     return [
-        Route("/events", page(site, listing), methods=["GET"]),
-        Route("/events/{id}", page(site, one), methods=["GET"]),
+        Route("/events", page(site, listing), methods=["GET"], include_in_schema=False),
+        Route("/events/{id}", page(site, one), methods=["GET"], include_in_schema=False),
     ]

@@ -255,6 +255,11 @@ def download(request: Request, site: Site) -> Response:
 
 def routes(site: Site) -> list[Route]:
     return [
-        Route("/measurement/{uid}.json", page(site, download), methods=["GET"]),
-        Route("/measurement/{uid}", page(site, show), methods=["GET"]),
+        Route(
+            "/measurement/{uid}.json",
+            page(site, download),
+            methods=["GET"],
+            include_in_schema=False,
+        ),
+        Route("/measurement/{uid}", page(site, show), methods=["GET"], include_in_schema=False),
     ]

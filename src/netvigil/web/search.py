@@ -139,4 +139,4 @@ def search(request: Request, site: Site) -> Response:
 
 
 def routes(site: Site) -> list[Route]:
-    return [Route("/search", page(site, search), methods=["GET"])]
+    return [Route("/search", page(site, search), methods=["GET"], include_in_schema=False)]
