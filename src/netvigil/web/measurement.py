@@ -10,16 +10,14 @@ analyse, a measurement that cannot be decoded and one without a control say so, 
 none is ever shown as accessible.
 
 The people who measure are protected: the envelope shows country and network only, and the
-raw JSON shown on the page leaves the probe's own address out (its key, and any spelling of
-a real address elsewhere: scrub.py). `/measurement/{uid}.json` downloads the measurement as
+raw JSON shown on the page leaves the probe's own address out (raw_view.py: its key, and any
+spelling of it elsewhere). `/measurement/{uid}.json` downloads the measurement as
 stored, the bytes of `/api/v1/raw_measurement`, as an attachment.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 import re
 from typing import Any
 
@@ -40,16 +38,15 @@ from netvigil.records import (
     decode_any,
     web_connectivity_keys,
 )
-from netvigil.scrub import Scrubber
 from netvigil.web import verdict_text
 from netvigil.web.layout import Missing, page, render
 from netvigil.web.names import network_names
+from netvigil.web.raw_view import shown_json
 from netvigil.web.site import Site
 
 # OONI's uids (`20240212203347.000000_IT_web_connectivity_d67d553c4005cdb5`, the older
 # `0120170516…`) and ours (observatory/ids.py) are letters, digits, `.`, `_` and `-`.
 UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-SHOWN = 64 * 1024  # characters of the raw JSON on the page; the download has it all
 _ROW = (
     "measurement_uid, report_id, input, probe_cc, probe_asn, probe_network_name, test_name, "
     "strftime(measurement_start_time, '%Y-%m-%d %H:%M:%S') AS measurement_start_time, "
@@ -105,23 +102,6 @@ def dns_fingerprints(measurement: AnyMeasurement, verdict: Verdict) -> tuple[str
                     if confirms(match.fingerprint, cc):
                         names[match.fingerprint.name] = None
     return tuple(names)
-
-
-def shown_json(raw: bytes) -> tuple[str, bool]:
-    """The raw measurement as pretty JSON without the probe's address, and whether it was cut."""
-    try:
-        value: Any = json.loads(raw)
-    except (ValueError, RecursionError):
-        value = None
-    if not isinstance(value, dict):
-        text = raw.decode("utf-8", errors="replace")
-    else:
-        address = value.pop("probe_ip", None)
-        text = json.dumps(value, indent=2, ensure_ascii=False)
-        if isinstance(address, str) and address:
-            with contextlib.suppress(ValueError):  # not an address: nothing to find elsewhere
-                text = Scrubber([address]).text(text)  # a real address spelt elsewhere
-    return (text[:SHOWN], True) if len(text) > SHOWN else (text, False)
 
 
 def _layers(judged: Judgement) -> list[dict[str, Any]]:
