@@ -25,6 +25,7 @@ from netvigil.samples import sample_path
 from netvigil.server import create_app
 from tests.corpus import JSONL, MEASUREMENTS
 from tests.detect.test_engine import CUT_MINUTES, bago, checks, network, probes
+from tests.observatory.events import event
 
 OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
 UNANALYSED = (OTHER / "whatsapp.json", OTHER / "mbx-1.json")  # mbx-1: 570 KB
@@ -63,6 +64,13 @@ def load(root: Path) -> None:
     # A national cut with probes measuring through it (the detector's own test): networks.
     heard = [network(64500, probes(2, 1, CUT_MINUTES)), network(64501, probes(2, 2, CUT_MINUTES))]
     found += [(e, ("XX",)) for e in detect(heard, local=checks([64500, 64501], CUT_MINUTES))]
+    # A block of one site on one network, its evidence a real measurement of it (built by
+    # hand as the events API's tests build theirs).
+    block = event(
+        "asn:197207", "service_block", "2022-08-15T19:00:00", "2022-08-15T20:00:00",
+        cause="blocking", asn=197207, evidence=(IR_FACEBOOK, "not a uid: a note"),
+    )  # fmt: skip
+    found.append((block, ("IR",)))
     first = min(e.start for e, _ in found)
     EventStore(folder.events).update(found, since=first, now=NOW)
 

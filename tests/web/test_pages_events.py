@@ -29,6 +29,12 @@ def api(site: TestClient, query: str = "") -> list[dict[str, Any]]:
     return events
 
 
+def network(site: TestClient, asn: int) -> str:
+    """The network's name as the probes measuring from it reported it (no GeoIP here)."""
+    found = site.get(f"/api/v1/measurements?probe_asn=AS{asn}&limit=1", headers=JSON).json()
+    return str(found["results"][0]["probe_network_name"]) if found["results"] else ""
+
+
 def listed(page: str) -> list[str]:
     return re.findall(r'href="/events/(ev_[0-9a-f]{20})"', page)
 
@@ -50,7 +56,8 @@ def test_the_bago_cut_is_ongoing_and_named_by_its_region(site: TestClient) -> No
     words = text(site.get("/events?ongoing=true").text)
     # ISO 3166-2 MM-02 is the Bago region; Babel's English name of MM
     assert "Bago, Myanmar (Burma) Outage (warning) 2021-04-26 19:00 UTC ongoing" in words
-    assert len(api(site)) == 72 + 1  # every night from 15 Feb to 26 Apr 2021, and the cut
+    # every night from 15 Feb to 26 Apr 2021, the cut, and the block of facebook.com
+    assert len(api(site)) == 72 + 1 + 1
 
 
 def test_an_events_page_shows_its_signals_and_networks(site: TestClient) -> None:
@@ -67,8 +74,8 @@ def test_an_events_page_shows_its_signals_and_networks(site: TestClient) -> None
             )
             assert row in words, event["id"]
         for n in event["networks"]:
-            shown = f"AS{n['asn']} {n['probes']} {n['silent']} {n['measured_locally']}"
-            assert shown in words
+            label = f"AS{n['asn']}" + (f" · {name}" if (name := network(site, n["asn"])) else "")
+            assert f"{label} {n['probes']} {n['silent']} {n['measured_locally']}" in words
         assert f"Confidence {event['confidence']:.2f}" in words
         assert f'href="/api/v1/events/{event["id"]}"' in page.text
         assert 'href="/api/v1/events.atom"' in page.text
@@ -97,3 +104,14 @@ def test_a_bad_filter_is_a_400_page(site: TestClient, query: str) -> None:
 def test_an_unknown_event_is_a_404_page(site: TestClient, ident: str) -> None:
     page = site.get(f"/events/{ident}")
     assert page.status_code == 404 and "Not found" in page.text
+
+
+def test_evidence_links_into_the_explorer(site: TestClient) -> None:
+    (block,) = api(site, "?kind=service_block")
+    page = site.get(f"/events/{block['id']}").text
+    uid = block["evidence"][0]
+    assert f'<a href="/measurement/{uid}"><code>{uid}</code></a>' in page
+    assert site.get(f"/measurement/{uid}").status_code == 200
+    assert "<li><code>not a uid: a note</code></li>" in page  # shown, not linked
+    words = text(page)
+    assert "Service blocked: AS197207 · Mobile Communication Company of Iran PLC" in words
