@@ -52,10 +52,11 @@ def test_several_matches_are_listed(site: TestClient) -> None:
     assert "3 pages match “example”" in html.unescape(page.text)
 
 
-def test_nothing_matching_says_so(site: TestClient) -> None:
-    page = site.get("/search", params={"q": "AS64496"})  # a documentation AS (RFC 5398)
+@pytest.mark.parametrize("q", ["AS64496", "ZZ", "zz"])  # AS64496: for documentation (RFC 5398)
+def test_nothing_matching_says_so(site: TestClient, q: str) -> None:
+    page = site.get("/search", params={"q": q})
     assert page.status_code == 200
-    assert "Nothing this instance holds matches “AS64496”" in html.unescape(page.text)
+    assert f"Nothing this instance holds matches “{q}”" in html.unescape(page.text)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +74,15 @@ def test_nothing_to_look_for_is_a_400_page(site: TestClient, query: object) -> N
     page = site.get("/search", params=query)
     assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
     assert "This request cannot be answered" in page.text
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["%", "\\", "_", "'; DROP TABLE analysis; --", "\x00", "http://[::1", "\u202eRTL", "a" * 300],
+)
+def test_hostile_text_is_looked_for_as_text(site: TestClient, q: str) -> None:
+    count = site.get("/api/v1/measurements?limit=1", headers={"Accept": "application/json"})
+    page = site.get("/search", params={"q": q}, follow_redirects=False)
+    assert page.status_code == 200  # a list of what holds the text, or a sentence
+    after = site.get("/api/v1/measurements?limit=1", headers={"Accept": "application/json"})
+    assert after.json()["metadata"]["count"] == count.json()["metadata"]["count"]

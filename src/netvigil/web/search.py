@@ -87,7 +87,9 @@ def partial(site: Site, q: str, lang: str) -> list[dict[str, str]]:
     """What `q` matches in part: countries, networks by name, domains; each with its page."""
     needle = q.casefold()
     found: dict[str, dict[str, str]] = {}
-    for name, cc in sorted(country_names(lang).items()):
+    # Two letters are a code or nothing: "zz" is in "Congo - Brazzaville" but names neither.
+    names = sorted(country_names(lang).items()) if len(needle) > 2 else []
+    for name, cc in names:
         if needle in name and f"/country/{cc}" not in found:
             found[f"/country/{cc}"] = {"kind": "country", "label": country_name(cc, lang)}
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
