@@ -40,7 +40,7 @@ from netvigil.records import (
 )
 from netvigil.web import verdict_text
 from netvigil.web.layout import Missing, page, render
-from netvigil.web.names import network_names
+from netvigil.web.names import network_names, parse_asn
 from netvigil.web.raw_view import shown_json
 from netvigil.web.site import Site
 
@@ -160,7 +160,7 @@ def envelope(
     """Where and when, by country and network only (never the probe's address)."""
     m = measurement
     cc = str(row["probe_cc"]) if row else (m.probe_cc or "ZZ").upper() if m else "ZZ"
-    asn = int(row["probe_asn"]) if row else None
+    asn = int(row["probe_asn"]) if row else parse_asn(m.probe_asn or "") if m else None
     name = network_names(site, [asn]).get(asn) if asn else None
     software = " ".join(p for p in (m.software_name, m.software_version) if p) if m else None
     return {
