@@ -8,14 +8,27 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import events, home, measurement, search
+from netvigil.web import (
+    alerts_page,
+    events,
+    home,
+    incident_pages,
+    measurement,
+    search,
+    session,
+    static,
+)
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
     return [
+        *static.routes(),
         *home.routes(site),
         *measurement.routes(site),
         *events.routes(site),
         *search.routes(site),
+        *incident_pages.routes(site),
+        *alerts_page.routes(site),
+        *session.routes(site),
     ]
