@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from netvigil.datadir import DataDir
 from netvigil.detect.engine import detect
-from netvigil.observatory import tables
+from netvigil.observatory import ooni_verdicts, tables
 from netvigil.observatory.eventstore import EventStore
 from netvigil.observatory.ingest import ingest_file
 from netvigil.samples import sample_path
@@ -31,6 +31,10 @@ OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
 UNANALYSED = (OTHER / "whatsapp.json", OTHER / "mbx-1.json")  # mbx-1: 570 KB
 CN_2017 = "01201705167c104b698173927d63aadf48fb2fa1"  # the sample's CN line: probe_ip set
 IR_FACEBOOK = "20220815190130.000000_IR_web_connectivity_ccf32c57f5bbfc33"
+# OONI's fastpath verdicts bundled with the demo (SOURCES.md: 1,081 rows, OONI's only)
+OONI_ROWS = (
+    Path(__file__).resolve().parents[2] / "src/netvigil/data/samples/ooni-fastpath-rows.jsonl.gz"
+)
 BROKEN = "20990101000000.000000_XX_web_connectivity_0000000000000000"
 # The Bago series cut at 23:00 UTC on 26 April 2021, inside that night's cut (19:00 UTC
 # on): the last event has no end yet.
@@ -57,6 +61,8 @@ def load(root: Path) -> None:
             result = ingest_file(str(path), analysis)
             assert result.rows > 0 and not result.errors, result
     tables.compact(folder.tables)
+    loaded = ooni_verdicts.load_file(OONI_ROWS, folder.ooni_verdicts)
+    assert (loaded.rows, loaded.skipped) == (1081, 0)  # SOURCES.md of the samples
     series = bago()
     kept = series.times <= CUT
     cut = dataclasses.replace(series, times=series.times[kept], values=series.values[kept])

@@ -3,6 +3,7 @@ witness as the raw measurement has it, the raw download, and never the probe's a
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.web.pages_data import BROKEN, CN_2017, IR_FACEBOOK, client
+from tests.web.pages_data import BROKEN, CN_2017, IR_FACEBOOK, OONI_ROWS, client
 
 TAGS = re.compile(r"<[^>]+>")
 
@@ -123,6 +124,36 @@ def test_no_control_is_insufficient_and_says_why(site: TestClient) -> None:
             assert "(no control: the test helper did not answer" in words, uid
             without += 1
     assert without > 0  # the sample's TM measurement has a null control (SOURCES.md)
+
+
+def ooni_rows() -> list[dict[str, Any]]:
+    with gzip.open(OONI_ROWS, "rt") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def test_a_measurement_known_only_by_oonis_verdict_shows_it_as_oonis(site: TestClient) -> None:
+    rows = ooni_rows()
+    confirmed = [r for r in rows if r["confirmed"]]
+    plain = [r for r in rows if not r["anomaly"] and not r["msm_failure"]]
+    failed = [r for r in rows if r["msm_failure"]]
+    for row, said in [
+        (confirmed[0], "OONI's fastpath: confirmed blocked (a known blockpage), blocking type "),
+        (plain[0], "OONI's fastpath: no anomaly."),
+        (failed[0], "OONI's fastpath could not score this measurement (a failure)."),
+    ]:
+        page = site.get(f"/measurement/{row['measurement_uid']}")
+        assert page.status_code == 200
+        words = text(page.text)
+        assert "OONI's verdict (OONI fastpath)" in words and said in words
+        assert "only OONI's verdict of it, so netvigil has not analysed it" in words
+        assert f"{row['probe_cc']})" in words and f"AS{row['probe_asn']}" in words
+        for name in (f["name"] for f in row["scores"].get("fingerprints", [])):
+            assert f"<code>{name}</code>" in page.text
+        assert 'class="layer' not in page.text  # no verdict of ours, no layer
+    assert confirmed[0]["blocking_type"] == "dns"
+    assert "blocking type dns." in text(
+        site.get(f"/measurement/{confirmed[0]['measurement_uid']}").text
+    )
 
 
 @pytest.mark.parametrize(

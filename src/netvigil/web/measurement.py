@@ -17,7 +17,6 @@ stored, the bytes of `/api/v1/raw_measurement`, as an attachment.
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
@@ -26,17 +25,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from netvigil.analysis.fingerprints import FingerprintDB, confirms
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.verdicts import Verdict
+from netvigil.observatory import ooni_verdicts
 from netvigil.observatory.columns import MAX_ERROR
 from netvigil.observatory.data import query_rows
 from netvigil.records import (
     AnyMeasurement,
     MeasurementFormatError,
-    answer_addresses,
     decode_any,
-    web_connectivity_keys,
 )
 from netvigil.web import verdict_text
 from netvigil.web.layout import Missing, page, render
@@ -52,12 +49,6 @@ _ROW = (
     "strftime(measurement_start_time, '%Y-%m-%d %H:%M:%S') AS measurement_start_time, "
     "outcome, layer, technique, rule, confidence, rules_version, error"
 )
-_QUERY = re.compile(r"test_keys\.queries\[(\d+)\]")
-
-
-@functools.cache
-def fingerprints() -> FingerprintDB:
-    return FingerprintDB.load()
 
 
 class Judgement(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,7 +68,7 @@ def judge(raw: bytes) -> Judgement:
             outcome="error", problem=(str(exc).splitlines() or ["error"])[0][:MAX_ERROR]
         )
     try:
-        verdict = analyze(measurement, fingerprints())
+        verdict = analyze(measurement, verdict_text.fingerprints())
     except UnsupportedTest as exc:
         return Judgement(measurement=measurement, outcome="unanalysed", problem=str(exc))
     except MeasurementFormatError as exc:  # the reason the pipeline's error row gives
@@ -86,29 +77,11 @@ def judge(raw: bytes) -> Judgement:
     return Judgement(measurement=measurement, verdict=verdict, outcome=verdict.outcome.value)
 
 
-def dns_fingerprints(measurement: AnyMeasurement, verdict: Verdict) -> tuple[str, ...]:
-    """The blockpage fingerprints the DNS layer's witnessed answers matched (and confirm)."""
-    keys = web_connectivity_keys(measurement)
-    queries = (keys.queries if keys is not None else None) or []
-    cc = (measurement.probe_cc or "ZZ").upper()
-    names: dict[str, None] = {}
-    for layer in verdict.layers:
-        for witness in layer.witnesses if layer.technique == "dns_blockpage_ip" else ():
-            found = _QUERY.fullmatch(witness.ref)
-            if found is None or int(found.group(1)) >= len(queries):
-                continue
-            for ip in sorted(answer_addresses(queries[int(found.group(1))].answers)):
-                for match in fingerprints().match_dns(ip):
-                    if confirms(match.fingerprint, cc):
-                        names[match.fingerprint.name] = None
-    return tuple(names)
-
-
 def _layers(judged: Judgement) -> list[dict[str, Any]]:
     verdict, measurement = judged.verdict, judged.measurement
     if verdict is None or measurement is None:
         return []
-    found = dns_fingerprints(measurement, verdict)
+    found = verdict_text.dns_fingerprints(measurement, verdict)
     return [
         {
             "layer": layer.layer.value.upper(),
@@ -181,14 +154,17 @@ def context(site: Site, uid: str) -> dict[str, Any]:
     rows = query_rows(site.tables, f"SELECT {_ROW} FROM analysis WHERE measurement_uid = ?", [uid])
     row = rows[0] if rows else None
     raw = site.data.raw_measurement(uid)
+    ooni_rows = ooni_verdicts.measurement(site.folder.ooni_verdicts, uid)
     if row is None and raw is None:
-        raise Missing(f"This instance holds no measurement {uid}.")
+        if not ooni_rows:
+            raise Missing(f"This instance holds no measurement {uid}.")
+        return only_ooni(site, uid, ooni_rows[0])
     judged = judge(raw) if raw is not None else None
     measurement = judged.measurement if judged is not None else None
     verdict = judged.verdict if judged is not None else None
     where = envelope(site, row, measurement)
     lead = said(row, judged)
-    found = dns_fingerprints(measurement, verdict) if measurement and verdict else ()
+    found = verdict_text.dns_fingerprints(measurement, verdict) if measurement and verdict else ()
     sentences = verdict_text.summary(
         lead.outcome, layer=lead.layer, technique=lead.technique, rule=lead.rule,
         confidence=lead.confidence, reason=lead.reason, test=where["test"], fingerprints=found,
@@ -208,7 +184,36 @@ def context(site: Site, uid: str) -> dict[str, Any]:
         "raw_text": text,
         "raw_cut": cut,
         "raw_size": len(raw) if raw is not None else 0,
+        "ooni": [ooni_said(r) for r in ooni_rows],
     }
+
+
+def ooni_said(row: ooni_verdicts.Verdict) -> dict[str, Any]:
+    """OONI's verdict for the page, labelled with its source."""
+    found = row.scores.get("fingerprints")
+    names = (
+        [str(f["name"]) for f in found if isinstance(f, dict) and "name" in f]
+        if isinstance(found, list)
+        else []
+    )
+    return {"source": row.source, "sentence": verdict_text.ooni(row), "fingerprints": names}
+
+
+def only_ooni(site: Site, uid: str, row: ooni_verdicts.Verdict) -> dict[str, Any]:
+    """A measurement known only by OONI's verdict of it: that verdict, labelled, and no
+    verdict of ours (we have not seen the measurement)."""
+    name = network_names(site, [row.probe_asn]).get(row.probe_asn)
+    where = {
+        "cc": row.probe_cc, "asn": row.probe_asn, "network_name": name, "test": row.test_name,
+        "input": row.input or None, "report_id": row.report_id or None,
+        "time": row.measurement_start_time.strftime("%Y-%m-%d %H:%M:%S"),
+        "software": " ".join(p for p in (row.software_name, row.software_version) if p),
+    }  # fmt: skip
+    return {
+        "uid": uid, "outcome": "ooni_only", "sentences": [], "layers": [], "findings": (),
+        "stored": None, "envelope": where, "rules_version": None, "raw": False,
+        "raw_text": "", "raw_cut": False, "raw_size": 0, "ooni": [ooni_said(row)],
+    }  # fmt: skip
 
 
 def _uid(request: Request) -> str:

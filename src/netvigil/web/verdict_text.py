@@ -1,5 +1,9 @@
 """A verdict in plain language: what the probe saw, and what we conclude from it.
 
+The blockpage a DNS answer matched is named from the fingerprints (the bundled OONI list,
+as the pipeline reads it), and OONI's own verdicts get sentences of their own (`ooni`),
+saying whose they are.
+
 Each sentence is an English message id with named parameters (`Sentence`), translated when
 the page is rendered (`{{ _(s.text, **s.params) }}` in measurement.html), so a translator
 sees whole sentences, never fragments glued together. `N_` only marks a string for
@@ -13,7 +17,17 @@ no verdict).
 
 from __future__ import annotations
 
+import functools
+import re
+
 import msgspec
+
+from netvigil.analysis.fingerprints import FingerprintDB, confirms
+from netvigil.analysis.verdicts import Verdict
+from netvigil.observatory.ooni_verdicts import Verdict as OONIVerdict
+from netvigil.records import AnyMeasurement, answer_addresses, web_connectivity_keys
+
+_QUERY = re.compile(r"test_keys\.queries\[(\d+)\]")
 
 
 def N_(text: str) -> str:
@@ -79,6 +93,29 @@ def how(technique: str | None, fingerprints: tuple[str, ...] = ()) -> Sentence |
     return Sentence(text) if text else Sentence(UNKNOWN, {"technique": technique})
 
 
+@functools.cache
+def fingerprints() -> FingerprintDB:
+    return FingerprintDB.load()
+
+
+def dns_fingerprints(measurement: AnyMeasurement, verdict: Verdict) -> tuple[str, ...]:
+    """The blockpage fingerprints the DNS layer's witnessed answers matched (and confirm)."""
+    keys = web_connectivity_keys(measurement)
+    queries = (keys.queries if keys is not None else None) or []
+    cc = (measurement.probe_cc or "ZZ").upper()
+    names: dict[str, None] = {}
+    for layer in verdict.layers:
+        for witness in layer.witnesses if layer.technique == "dns_blockpage_ip" else ():
+            found = _QUERY.fullmatch(witness.ref)
+            if found is None or int(found.group(1)) >= len(queries):
+                continue
+            for ip in sorted(answer_addresses(queries[int(found.group(1))].answers)):
+                for match in fingerprints().match_dns(ip):
+                    if confirms(match.fingerprint, cc):
+                        names[match.fingerprint.name] = None
+    return tuple(names)
+
+
 def _score(value: float) -> str:
     return f"{value:.2f}"
 
@@ -142,3 +179,21 @@ def summary(
         outcome, layer=layer, rule=rule, confidence=confidence, reason=reason, test=test
     )
     return [said, last] if said is not None else [last]
+
+
+def ooni(row: OONIVerdict) -> Sentence:
+    """OONI's fastpath verdict of a measurement (observatory/ooni_verdicts.py), in its own
+    words: OONI's `msm_failure`, `confirmed`, `anomaly` and `blocking_type`, never ours."""
+    kind = {"blocking_type": row.blocking_type or "—"}
+    if row.msm_failure:
+        return Sentence(N_("OONI's fastpath could not score this measurement (a failure)."))
+    if row.confirmed:
+        text = N_(
+            "OONI's fastpath: confirmed blocked (a known blockpage), blocking type "
+            "%(blocking_type)s."
+        )
+        return Sentence(text, kind)
+    if row.anomaly:
+        text = N_("OONI's fastpath: an anomaly, not confirmed, blocking type %(blocking_type)s.")
+        return Sentence(text, kind)
+    return Sentence(N_("OONI's fastpath: no anomaly."))
