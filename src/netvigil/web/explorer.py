@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from netvigil.web import (
     alerts_page,
+    chart_routes,
     events,
     home,
     incident_pages,
@@ -24,6 +25,7 @@ from netvigil.web.site import Site
 def routes(site: Site) -> list[BaseRoute]:
     return [
         *static.routes(),
+        *chart_routes.routes(site),
         *home.routes(site),
         *measurement.routes(site),
         *events.routes(site),
