@@ -115,3 +115,12 @@ def test_evidence_links_into_the_explorer(site: TestClient) -> None:
     assert "<li><code>not a uid: a note</code></li>" in page  # shown, not linked
     words = text(page)
     assert "Service blocked: AS197207 · Mobile Communication Company of Iran PLC" in words
+
+
+def test_an_events_signals_are_charted(site: TestClient) -> None:
+    (ongoing,) = api(site, "?ongoing=true")
+    page = site.get(f"/events/{ongoing['id']}").text
+    (src,) = re.findall(r'<figure class="chart"[^>]*>\s*<img src="([^"]+)"', page)
+    assert src == f"/charts/event.svg?id={ongoing['id']}"
+    image = site.get(src)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/svg+xml"

@@ -85,3 +85,14 @@ def test_a_fresh_instance_says_what_to_do(tmp_path: Path) -> None:
     assert "This instance holds no measurements yet." in words and "netvigil ingest" in words
     assert "No shutdown or outage is ongoing" in words and "No public incident yet." in words
     assert fresh.get("/", headers=JSON).json()["measurements"] == 0
+
+
+def test_the_world_map_is_drawn_with_its_table(site: TestClient) -> None:
+    page = site.get("/").text
+    (src,) = re.findall(r'<figure class="chart"[^>]*>\s*<img src="([^"]+)"', page)
+    image = site.get(html.unescape(src))
+    assert image.status_code == 200 and image.headers["content-type"] == "image/svg+xml"
+    assert image.content.lstrip().startswith(b"<svg")
+    cells = site.get("/api/v1/aggregation?axis_x=probe_cc", headers=JSON).json()["result"]
+    table = page[page.index('<figure class="chart"') : page.index("</figure>")]
+    assert len(re.findall(r"<tr><td>[A-Z]{2}</td>", table)) == len(cells)  # one row each

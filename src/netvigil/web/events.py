@@ -24,12 +24,11 @@ from netvigil.detect.model import Event
 from netvigil.observatory.events_api import EVENT_ID, KINDS, LEVELS, PARAMETERS, parse
 from netvigil.observatory.eventstore import Stored
 from netvigil.observatory.query import BadQuery, once
+from netvigil.web import chart_data
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.measurement import UID
 from netvigil.web.names import asn_label, country_name, network_names
 from netvigil.web.site import Site
-
-CHART = None  # the event's signals (charts.event_signals) once the charts module lands
 
 
 def when(moment: dt.datetime | None) -> str:
@@ -129,7 +128,7 @@ def one(request: Request, site: Site) -> Response:
         "event.html",
         e=event,
         evidence=evidence,
-        chart=CHART,
+        chart=chart_data.event(site, {"id": ident}, **chart_data.words(request)),
     )
 
 

@@ -26,6 +26,7 @@ from netvigil.incidents.access import ANONYMOUS
 from netvigil.incidents.filters import Filter
 from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Query
+from netvigil.web import chart_data
 from netvigil.web.events import described
 from netvigil.web.layout import language, page, render
 from netvigil.web.site import Site
@@ -39,7 +40,6 @@ LINKS = (
     ("/api/v1/incidents/feed", "public incidents as an Atom feed"),
 )
 PER_COUNTRY = 8  # sites listed per country; the country page lists them all
-CHART = None  # the world map (charts.world_map over `countries`) once the charts module lands
 
 # Per country and site, the verdicts (rows without one, insufficient, unanalysed or error,
 # neither show nor hide a block) at the latest time it was measured; it is blocked "now"
@@ -136,7 +136,9 @@ def home(request: Request, site: Site) -> Response:
             }
             for i in incidents
         ],
-        chart=CHART,
+        chart=chart_data.world(site, {}, **chart_data.words(request))
+        if known["measurements"]
+        else None,
     )
 
 
