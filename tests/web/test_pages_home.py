@@ -3,7 +3,9 @@ API's rows), the ongoing cut, the counts, and a fresh instance saying what to do
 
 from __future__ import annotations
 
+import gzip
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from netvigil.server import create_app
-from tests.web.pages_data import client
+from tests.web.pages_data import OONI_ROWS, client
 
 JSON = {"Accept": "application/json"}
 
@@ -52,7 +54,9 @@ def latest_blocked(rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
 def test_what_is_blocked_where_as_last_measured(site: TestClient) -> None:
     rows = site.get("/api/v1/measurements?limit=1000", headers=JSON).json()["results"]
     expected = latest_blocked(rows)
-    page = site.get("/").text
+    whole = site.get("/").text
+    start = whole.index('<table class="blocked-now">')
+    page = whole[start : whole.index("</table>", start)]  # ours; OONI's are apart (below)
     shown = set(re.findall(r'href="/country/([A-Z]{2})">[^<]+</a><br>', page))
     assert shown == {cc for cc, _ in expected}
     domains = re.findall(r'<td><a href="/domain/([^"]+)">', page)
@@ -96,3 +100,17 @@ def test_the_world_map_is_drawn_with_its_table(site: TestClient) -> None:
     cells = site.get("/api/v1/aggregation?axis_x=probe_cc", headers=JSON).json()["result"]
     table = page[page.index('<figure class="chart"') : page.index("</figure>")]
     assert len(re.findall(r"<tr><td>[A-Z]{2}</td>", table)) == len(cells)  # one row each
+
+
+def test_oonis_confirmed_blocks_are_shown_as_oonis(site: TestClient) -> None:
+    with gzip.open(OONI_ROWS, "rt") as lines:
+        rows = [json.loads(line) for line in lines]
+    confirmed = {(r["probe_cc"], r["domain"]) for r in rows if r["confirmed"] and r["domain"]}
+    page = site.get("/").text
+    start = page.index('<section class="source-ooni"')
+    section = page[start : page.index("</section>", start)]
+    assert "Confirmed blocked according to OONI (OONI fastpath)" in section
+    shown = re.findall(
+        r'<a href="/country/([A-Z]{2})">[^<]*</a></td><td><a href="/domain/([^"]+)"', section
+    )
+    assert len(shown) == min(8, len(confirmed)) and set(shown) <= confirmed

@@ -4,9 +4,11 @@
 there (blocked, down or ok; a row with no verdict does not count either way) are all
 blocked, with the techniques and the day measured, so a site measured accessible since is
 not listed as blocked. Apps (whatsapp, telegram, signal…) are listed only once their
-nettests are analysed; until then their rows are "unanalysed" and counted as such. Detected
-events: the ongoing ones, then the latest ended. Incidents: the latest public ones. Counts
-of what the instance holds close the page, and a fresh instance says what to do.
+nettests are analysed; until then their rows are "unanalysed" and counted as such. OONI's
+own verdicts (the demo's fastpath rows) have a section of their own, labelled OONI's, never
+mixed into ours. Detected events: the ongoing ones, then the latest ended. Incidents: the
+latest public ones. Counts of what the instance holds close the page, and a fresh instance
+says what to do.
 
 A client asking for JSON (`Accept: application/json` before text/html) gets the counts as an
 object, as before the explorer, so a script can check what an instance holds.
@@ -24,6 +26,7 @@ from starlette.routing import Route
 from netvigil import __version__
 from netvigil.incidents.access import ANONYMOUS
 from netvigil.incidents.filters import Filter
+from netvigil.observatory import ooni_verdicts
 from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Query
 from netvigil.web import chart_data
@@ -99,6 +102,15 @@ def blocked_now(site: Site) -> list[dict[str, Any]]:
     ]
 
 
+def ooni_confirmed(site: Site) -> list[ooni_verdicts.DomainCounts]:
+    """Sites OONI's own verdicts (the demo's fastpath rows) found confirmed blocked: shown in
+    their own section, labelled OONI's, never counted with ours."""
+    found = ooni_verdicts.domains(site.folder.ooni_verdicts, limit=1000)
+    return sorted((d for d in found if d.confirmed), key=lambda d: (-d.confirmed, d.probe_cc))[
+        :PER_COUNTRY
+    ]
+
+
 def _title(text: dict[str, str], lang: str) -> str:
     return text.get(lang) or text.get("en") or next(iter(text.values()), "")
 
@@ -123,6 +135,7 @@ def home(request: Request, site: Site) -> Response:
         "home.html",
         known=known,
         countries=blocked_now(site),
+        ooni=ooni_confirmed(site),
         ongoing=described(site, ongoing, lang),
         ended=described(site, ended, lang),
         incidents=[
