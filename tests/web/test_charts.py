@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import vl_convert
 
+from netvigil.cli import demo_data
 from netvigil.datadir import DataDir
 from netvigil.detect.engine import detect, wide_heartbeats
 from netvigil.detect.model import Event, Series
@@ -49,6 +50,7 @@ class Parts:
     events: EventStore
     heartbeats: HeartbeatStore
     now: Callable[[], dt.datetime]
+    outside: Path
 
 
 def loaded(root: Path) -> DataDir:
@@ -73,6 +75,7 @@ def parts(folder: DataDir) -> Parts:
         events=EventStore(folder.events),
         heartbeats=HeartbeatStore(folder.heartbeats, now=lambda: NOW),
         now=lambda: NOW,
+        outside=folder.series,
     )
 
 
@@ -322,3 +325,28 @@ def test_a_minute_series_over_hours_is_drawn_as_means_and_says_so() -> None:
     assert int(event.start.timestamp()) == T0 + 60 * CUT
     assert len(before) == 6 * 60 // 2  # six hours of minutes, in pairs
     assert max(before) <= 5.0 and min(before) > 0  # five probes, each lost 1 % of the time
+
+
+def test_an_event_from_an_outside_series_is_drawn_over_the_series_the_folder_keeps(
+    tmp_path: Path,
+) -> None:
+    """The demo keeps Monash's Bago series in the data folder (DataDir.series): the chart of
+    one of its events reads it back, so it draws the replies per hour, not only the firing."""
+    folder = DataDir(root=tmp_path)
+    found = demo_data.bago_events(folder)
+    nights = [e for e in found if e.end is not None]
+    EventStore(folder.events).update([(e, ("MM",)) for e in nights], since=NOW, now=NOW)
+    event = nights[10]
+    chart = chart_data.event(parts(folder), {"id": event.id})
+    drawn = [v for v in chart.spec["data"]["values"] if v["what"] == "value"]
+    raw = bago()
+    series = {
+        iso(dt.datetime.fromtimestamp(int(t), dt.UTC)): float(v)
+        for t, v in zip(raw.times, raw.values, strict=True)
+    }
+    assert drawn and all(series[v["time"]] == v["amount"] for v in drawn)
+    assert "could not be read back" not in chart.alt
+    (folder.series / "monash-bago-responses.csv").write_text("not,a,series\n")
+    unread = chart_data.event(parts(folder), {"id": event.id})  # a bad file: left out
+    assert not [v for v in unread.spec["data"]["values"] if v["what"] == "value"]
+    assert "could not be read back" in unread.alt

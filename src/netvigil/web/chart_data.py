@@ -20,6 +20,8 @@ from starlette.requests import Request
 
 from netvigil.detect.engine import wide_heartbeats
 from netvigil.detect.model import Series
+from netvigil.detect.series import SeriesError
+from netvigil.detect.series import read_series as read_csv_series
 from netvigil.observatory.data import aggregate
 from netvigil.observatory.detection import Heartbeats, measurement_series
 from netvigil.observatory.errors import NotFound
@@ -54,6 +56,9 @@ class Sources(Protocol):
 
     @property
     def now(self) -> Callable[[], dt.datetime]: ...
+
+    @property
+    def outside(self) -> Path: ...
 
 
 class Words(TypedDict):
@@ -156,7 +161,20 @@ def read_series(
     found += wide_heartbeats(found)  # a country's and a region's, summed from their networks
     if any(signal == "measurements" for _, signal in wanted):
         found += measurement_series(site.tables, since, until)
+    found += outside_series(site.outside)
     return [s for s in found if (s.entity, s.signal) in wanted]
+
+
+def outside_series(folder: Path) -> list[Series]:
+    """The data folder's series from outside; a file that cannot be read is left out (its
+    events' charts then say the series could not be read back)."""
+    found: list[Series] = []
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else ():
+        try:
+            found += read_csv_series(path)
+        except SeriesError:
+            continue
+    return found
 
 
 def event(
