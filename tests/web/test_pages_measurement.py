@@ -69,6 +69,23 @@ def test_a_dns_blockpage_is_said_with_its_fingerprint_and_witness(site: TestClie
     assert "Iran (IR)" in words and "AS197207 · Mobile Communication Company of Iran PLC" in words
 
 
+def test_each_layer_has_its_witness_from_the_measurement(site: TestClient) -> None:
+    uid = "20220815190421.000000_IR_web_connectivity_77949c630bd597c9"  # IR yooz.ir, 2022
+    keys = site.get(f"/api/v1/raw_measurement?measurement_uid={uid}").json()["test_keys"]
+    words = text(site.get(f"/measurement/{uid}").text)
+    for connect in keys["tcp_connect"]:
+        assert connect["status"]["success"] is True
+        ref = f"test_keys.tcp_connect[transaction_id={connect.get('transaction_id', 0)}]"
+        assert f"{ref} {connect['ip']}:{connect['port']} success" in words
+    # the fetch over TLS failed on its certificate; the API's row says down at the TLS layer
+    assert keys["requests"][0]["failure"] == "ssl_invalid_certificate"
+    scores = site.get(f"/api/v1/measurement/{uid}", headers={"Accept": "application/json"})
+    assert (scores.json()["scores"]["outcome"], scores.json()["scores"]["layer"]) == ("down", "tls")
+    assert "TLS: down (failing for the test helper too)" in words
+    assert "test_keys.requests[0] ssl_invalid_certificate" in words
+    assert "HTTP: nothing measured Rule http.no_data" in words
+
+
 def test_the_probes_address_is_never_shown(site: TestClient) -> None:
     raw = site.get(f"/api/v1/raw_measurement?measurement_uid={CN_2017}").json()
     # The sample's 2017 line says 127.0.0.1 (SOURCES.md); the corpus's copy of the same
