@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import country
+from netvigil.web import country, domain, network
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
     return [
         *country.routes(site),
+        *network.routes(site),
+        *domain.routes(site),
     ]
