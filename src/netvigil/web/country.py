@@ -17,7 +17,7 @@ from starlette.routing import Route
 from netvigil.web import place_ooni
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.names import is_country
-from netvigil.web.place_pages import api, names, quoted, redirect
+from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
 from netvigil.web.place_reports import country_events, incidents
 from netvigil.web.site import Site
@@ -79,7 +79,7 @@ def country_page(request: Request, site: Site) -> Response:
                 },
             ),
             "events": api("/api/v1/events", {"country": cc}, csv="csv"),
-            "incidents": api("/api/v1/incidents", {"country": cc}, csv="csv"),
+            "incidents": incidents_api({"country": cc}),
         },
     )
 

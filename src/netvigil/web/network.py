@@ -16,7 +16,7 @@ from starlette.routing import Route
 from netvigil.web import place_ooni
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.names import parse_asn
-from netvigil.web.place_pages import api, names, quoted, redirect
+from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
 from netvigil.web.place_reports import incidents, network_events
 from netvigil.web.site import Site
@@ -81,7 +81,7 @@ def network_page(request: Request, site: Site) -> Response:
                 },
             ),
             "events": api("/api/v1/events", {"entity": f"asn:{asn}"}, csv="csv"),
-            "incidents": api("/api/v1/incidents", {"asn": asn}, csv="csv"),
+            "incidents": incidents_api({"asn": asn}),
         },
     )
 

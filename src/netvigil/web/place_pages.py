@@ -40,6 +40,14 @@ def api(path: str, params: Mapping[str, str | int], csv: str = "CSV") -> Api:
     return Api(json=base, csv=f"{base}{'&' if query else '?'}format={csv}")
 
 
+def incidents_api(params: Mapping[str, str | int]) -> Api:
+    """The incidents' listing as JSON, and their export as CSV (incidents/api.py)."""
+    query = urlencode(list(params.items()))
+    return Api(
+        json=f"/api/v1/incidents?{query}", csv=f"/api/v1/incidents/export?{query}&format=csv"
+    )
+
+
 def quoted(text: str) -> str:
     """The request's value as a refusal repeats it: printable, and at most QUOTED characters."""
     shown = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text[:QUOTED])

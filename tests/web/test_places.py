@@ -1,0 +1,357 @@
+"""The place pages over real measurements: `/country/{CC}`, `/network/AS{N}`, `/domain/{name}`.
+
+The data folder holds the corpus's web_connectivity JSONL and the bundled sample (real OONI
+measurements, their overlap stored once after compaction), one blocking change-point written
+by hand on the sample's Iranian measurement of www.facebook.com (the detector needs a series;
+one measurement is none), and two incidents made through the incidents' own service by two
+people of one organisation: one public (asked by one, approved by the other), one shared with
+the coalition only. Expected values come from the data API's answers, never from the pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+import pytest
+from starlette.testclient import TestClient
+
+from netvigil.datadir import DataDir
+from netvigil.detect.model import Event
+from netvigil.incidents import accounts
+from netvigil.incidents.access import ROLE_SCOPES, Principal, Role
+from netvigil.incidents.instance import Instance
+from netvigil.incidents.model import IncidentInput
+from netvigil.observatory import tables
+from netvigil.observatory.eventstore import EventStore
+from netvigil.observatory.ingest import ingest_file
+from netvigil.server import create_app
+from tests.corpus import JSONL
+
+SAMPLE = Path(__file__).parents[2] / "src/netvigil/data/samples/web_connectivity.jsonl.gz"
+AT = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def load(root: Path) -> None:
+    folder = DataDir(root=root)
+    for path in (JSONL, SAMPLE):
+        result = ingest_file(str(path), str(folder.tables))
+        assert result.rows > 0 and not result.errors, result
+    tables.compact(folder.tables)
+
+
+def blocking_event(uid: str) -> Event:
+    start = dt.datetime(2022, 8, 15, 19, 0, tzinfo=dt.UTC)
+    return Event(
+        id="ev_places_test_facebook",
+        entity="asn:197207",
+        kind="blocking_change",
+        level="critical",
+        start=start,
+        end=None,
+        detected=start,
+        confidence=0.9,
+        cause="blocking",
+        summary="blocking_change: www.facebook.com blocked by dns_blockpage_ip on AS197207 (IR)",
+        evidence=(uid,),
+        country="IR",
+        target="www.facebook.com by dns_blockpage_ip",
+    )
+
+
+def person(instance: Instance, org: str, name: str, role: Role) -> Principal:
+    ident = accounts.create_member(
+        instance.engine, org, name, role.value, password=None, actor="operator", now=AT
+    )
+    return Principal(
+        kind="member", member_id=ident, org_id=org, role=role, scopes=ROLE_SCOPES[role], name=name
+    )
+
+
+def incident(title: str, uid: str, visibility: str) -> IncidentInput:
+    data: dict[str, Any] = {
+        "title": title,
+        "kind": "website_blocking",
+        "countries": ["IR"],
+        "start": {"time": "2022-08-15T19:00:00Z", "precision": "hour"},
+        "techniques": ["dns_injection"],
+        "targets": [{"type": "domain", "value": "www.facebook.com", "category_code": "GRP"}],
+        "networks": [{"asn": 197207, "name": "MCCI", "type": "mobile"}],
+        "evidence": [{"type": "measurement", "ref": uid}],
+        "visibility": visibility,
+    }
+    return msgspec.convert(data, IncidentInput)
+
+
+def incidents(instance: Instance, uid: str) -> tuple[str, str]:
+    """(the public incident's id, the coalition one's)."""
+    org = accounts.create_org(instance.engine, "Places test org", actor="operator", now=AT)
+    member = person(instance, org, "asker", Role.MEMBER)
+    admin = person(instance, org, "approver", Role.ORG_ADMIN)
+    service = instance.service
+    public = service.create(member, incident("Facebook blocked by DNS in Iran", uid, "coalition"))
+    service.request_publication(member, public.id)
+    assert service.review(admin, public.id, approve=True).visibility == "public"
+    hidden = service.create(member, incident("Coalition-only note on Iran", uid, "coalition"))
+    return public.id, hidden.id
+
+
+class Places:
+    def __init__(self, root: Path) -> None:
+        load(root)
+        self.client = TestClient(create_app(root), follow_redirects=False)
+        rows = self.api("/api/v1/analysis?probe_cc=IR&outcome=blocked")["results"]
+        self.facebook = next(r for r in rows if "facebook.com" in r["input"])
+        uid = self.facebook["measurement_uid"]
+        self.event = blocking_event(uid)
+        EventStore(DataDir(root=root).events).update([(self.event, ("IR",))], since=AT, now=AT)
+        instance = self.client.app.state.incidents  # type: ignore[attr-defined]
+        self.public, self.hidden = incidents(instance, uid)
+
+    def api(self, path: str) -> Any:
+        answer = self.client.get(path)
+        assert answer.status_code == 200, (path, answer.text)
+        return answer.json()
+
+    def page(self, path: str, code: int = 200) -> str:
+        answer = self.client.get(path, headers={"Accept": "text/html"})
+        assert answer.status_code == code, (path, answer.status_code, answer.text[:500])
+        assert answer.headers["content-type"].startswith("text/html")
+        return str(answer.text)
+
+
+def text(page: str) -> str:
+    """The page's main content as a reader reads it (tags out, spaces collapsed)."""
+    found = re.search(r"<main.*?</main>", page, re.S)
+    assert found is not None
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(0))).replace(" .", ".")
+
+
+def links(page: str, prefix: str) -> list[str]:
+    """The links of the page's main content starting with `prefix`."""
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
+    found = re.findall(r'href="([^"]+)"', main)
+    return [h.replace("&amp;", "&") for h in found if h.startswith(prefix)]
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> Places:
+    return Places(tmp_path_factory.mktemp("places"))
+
+
+def counts(places: Places, query: str) -> dict[str, int]:
+    """outcome → measurements, as the aggregation answers `query`."""
+    cells = places.api(f"/api/v1/aggregation?axis_x=outcome&{query}")["result"]
+    return {c["outcome"]: c["measurement_count"] for c in cells}
+
+
+def blocked_rows(page: str) -> dict[str, str]:
+    """The blocked list's rows: the domain (or network) named → its witness uid."""
+    table = re.search(r'<table class="place-blocked">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert table is not None
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)
+    found = {}
+    for row in rows:
+        named = re.search(r'href="/(?:domain|network)/([^"]+)"', row)
+        witness = re.search(r'href="/measurement/([^"]+)"', row)
+        assert named is not None and witness is not None, row
+        found[named.group(1)] = witness.group(1)
+    return found
+
+
+def host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def test_the_country_overview_says_what_the_data_api_counts(places: Places) -> None:
+    by_outcome = counts(places, "probe_cc=IR")
+    networks = places.api("/api/v1/aggregation?axis_x=probe_asn&probe_cc=IR")["result"]
+    assert len(networks) == 1 and by_outcome.get("ok", 0) == 0  # the data this test reads
+    shown = text(places.page("/country/IR"))
+    total = sum(by_outcome.values())
+    assert f"netvigil holds {total} measurements from Iran, on one network," in shown
+    assert f"{by_outcome['blocked']} showed blocking" in shown
+    assert f"{by_outcome['down']} was down for the control too" in shown
+    assert "No measurement shows access." in shown
+    assert not re.search(r"\bok\b|accessible|showed access", shown, re.I)
+
+
+def test_every_blocked_website_has_its_technique_and_a_witness_the_api_has(
+    places: Places,
+) -> None:
+    rows = places.api("/api/v1/analysis?probe_cc=IR&outcome=blocked&limit=1000")["results"]
+    page = places.page("/country/IR")
+    listed = blocked_rows(page)
+    assert set(listed) == {host(r["input"]) for r in rows}
+    for domain, uid in listed.items():
+        witness = places.api(f"/api/v1/measurement/{uid}")
+        assert witness["probe_cc"] == "IR" and witness["scores"]["outcome"] == "blocked"
+        assert host(witness["input"]) == domain
+    # The sample's IR AS197207 facebook.com: blocked by DNS, the address of a blockpage.
+    facebook = places.facebook
+    assert (facebook["probe_asn"], facebook["technique"]) == (
+        "AS197207",
+        "dns_blockpage_ip",
+    )
+    row = re.search(r'href="/domain/www.facebook.com".*?</tr>', page, re.S)
+    assert row is not None and '<code class="muted">dns_blockpage_ip</code>' in row.group(0)
+    assert facebook["measurement_start_time"][:10] in row.group(0)
+
+
+def test_networks_are_named_and_counted_as_the_api_counts(places: Places) -> None:
+    names = {
+        r["probe_network_name"]
+        for r in places.api("/api/v1/analysis?probe_asn=AS197207&limit=1000")["results"]
+    } - {""}
+    assert names == {"Mobile Communication Company of Iran PLC"}
+    page = places.page("/country/IR")
+    table = re.search(r'<table class="place-networks">(.*?)</table>', page, re.S)
+    assert table is not None
+    cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", table.group(1)))
+    by_outcome = counts(places, "probe_asn=AS197207")
+    total, blocked = sum(by_outcome.values()), by_outcome["blocked"]
+    expected = f"AS197207 · Mobile Communication Company of Iran PLC {total} {blocked} "
+    assert expected in cells
+    assert f"{round(100 * blocked / total)}%" in cells
+    assert '<a href="/network/AS197207">' in table.group(1)
+
+
+def test_every_data_link_of_a_place_page_answers(places: Places) -> None:
+    for path in ("/country/IR", "/network/AS197207", "/domain/www.facebook.com"):
+        found = links(places.page(path), "/api/")
+        assert any("format=CSV" in link for link in found), path
+        for link in found:
+            answer = places.client.get(link)
+            assert answer.status_code == 200, link
+            kind = "text/csv" if "format=" in link.lower() else "application/json"
+            assert answer.headers["content-type"].startswith(kind), link
+
+
+def test_a_country_with_only_insufficient_measurements_never_reads_ok(places: Places) -> None:
+    cells = places.api("/api/v1/aggregation?axis_x=probe_cc&axis_y=outcome")["result"]
+    outcomes: dict[str, set[str]] = {}
+    for cell in cells:
+        outcomes.setdefault(cell["probe_cc"], set()).add(cell["outcome"])
+    only = sorted(cc for cc, seen in outcomes.items() if seen == {"insufficient"})
+    assert only == ["NL", "TM"]  # the corpus's hard cases (SOURCES.md: null fields, a bad body)
+    for cc in only:
+        shown = text(places.page(f"/country/{cc}"))
+        n = counts(places, f"probe_cc={cc}")["insufficient"]
+        assert f"{n} was insufficient to decide" in shown
+        assert "No measurement shows access." in shown
+        assert "no evidence either way" in shown
+        assert not re.search(r"\bok\b|accessible|showed access", shown, re.I), cc
+
+
+def test_a_real_country_with_no_data_is_a_page_not_an_error(places: Places) -> None:
+    assert counts(places, "probe_cc=FR") == {}
+    shown = text(places.page("/country/FR"))
+    assert "Nothing is known yet about France" in shown
+    assert not re.search(r"showed blocking|showed access", shown)
+
+
+def test_the_network_page_counts_names_and_countries(places: Places) -> None:
+    by_outcome = counts(places, "probe_asn=AS197207")
+    countries = places.api("/api/v1/aggregation?axis_x=probe_cc&probe_asn=AS197207")["result"]
+    page = places.page("/network/AS197207")
+    shown = text(page)
+    assert "<h1>AS197207 · Mobile Communication Company of Iran PLC</h1>" in page
+    assert f"netvigil holds {sum(by_outcome.values())} measurements from AS197207," in shown
+    assert [c["probe_cc"] for c in countries] == ["IR"]
+    assert f"Measured from: Iran (IR) ({countries[0]['measurement_count']} measurements)" in shown
+    rows = places.api("/api/v1/analysis?probe_asn=AS197207&outcome=blocked")["results"]
+    assert set(blocked_rows(page)) == {host(r["input"]) for r in rows}
+
+
+def test_the_domain_page_says_where_and_how_it_is_blocked(places: Places) -> None:
+    rows = places.api("/api/v1/analysis?domain=www.facebook.com&limit=1000")["results"]
+    page = places.page("/domain/www.facebook.com")
+    shown = text(page)
+    blocked = [r for r in rows if r["outcome"] == "blocked"]
+    assert f"{len(blocked)} showed blocking" in shown
+    listed = blocked_rows(page)
+    assert set(listed) == {r["probe_asn"] for r in blocked}
+    assert all(places.api(f"/api/v1/measurement/{uid}") for uid in listed.values())
+    assert "Iran (IR)" in shown and "DNS: the address of a blockpage" in shown
+    assert f"{len(rows)}" in re.findall(r"Measurements per \w+, by outcome.*", shown)[0]
+
+
+def test_events_and_incidents_of_a_place_link_to_their_pages(places: Places) -> None:
+    listed = {e["id"] for e in places.api("/api/v1/events?country=IR")["events"]}
+    assert places.event.id in listed
+    for path in ("/country/IR", "/network/AS197207", "/domain/www.facebook.com"):
+        page = places.page(path)
+        assert f'href="/events/{places.event.id}"' in page, path
+        assert "www.facebook.com by dns_blockpage_ip" in page
+    public = {i["id"] for i in places.api("/api/v1/incidents?country=IR")["results"]}
+    assert places.public in public and places.hidden not in public
+    for path in ("/country/IR", "/network/AS197207"):
+        page = places.page(path)
+        assert f'href="/incidents/{places.public}"' in page, path
+        assert places.hidden not in page  # the coalition's incident: not for an anonymous reader
+        assert "Facebook blocked by DNS in Iran" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/country/%3Cscript%3E", 404),
+        ("/country/ZZZ", 404),
+        ("/country/X", 404),
+        ("/country/%C3%9F", 404),  # ß: upper-cased it would be SS, South Sudan
+        ("/network/AS99999999999", 404),
+        ("/network/AS%D9%A3", 404),  # an Arabic-Indic digit is no AS number
+        ("/network/197207", 404),
+        ("/network/AS1", 404),  # a number nothing is known of
+        ("/domain/%00", 400),
+        ("/domain/" + "a" * 10_000, 400),
+        ("/domain/%2E%2E", 400),
+        ("/domain/a..b", 400),
+        ("/domain/-a.org", 400),
+        ("/domain/a/b", 400),
+        ("/domain/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 400),
+        ("/domain/never-measured.example", 404),
+    ],
+)
+def test_hostile_and_unknown_places_are_friendly_pages(
+    places: Places, path: str, code: int
+) -> None:
+    page = places.page(path, code)
+    assert "<h1>" in page and "Traceback" not in page
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "<script>" not in main  # the value is text, never markup
+    assert len(main) < 1_000  # a 10 KB name is not echoed back
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/country/ir", "/country/IR"),
+        ("/country/Ir?lang=fa", "/country/IR?lang=fa"),
+        ("/network/as197207", "/network/AS197207"),
+        ("/network/AS0197207", "/network/AS197207"),
+        ("/domain/WWW.Facebook.COM.", "/domain/www.facebook.com"),
+        ("/domain/b%C3%BCcher.example", "/domain/xn--bcher-kva.example"),
+    ],
+)
+def test_other_spellings_of_a_place_redirect_to_its_address(
+    places: Places, path: str, location: str
+) -> None:
+    answer = places.client.get(path)
+    assert (answer.status_code, answer.headers["location"]) == (301, location)
+
+
+def test_a_domain_measured_only_as_its_www_twin_leads_there(places: Places) -> None:
+    assert places.api("/api/v1/measurements?domain=facebook.com")["metadata"]["count"] == 0
+    answer = places.client.get("/domain/facebook.com")
+    assert (answer.status_code, answer.headers["location"]) == (302, "/domain/www.facebook.com")
+
+
+def test_place_pages_render_right_to_left_in_persian(places: Places) -> None:
+    for path in ("/country/IR", "/network/AS197207", "/domain/www.facebook.com"):
+        page = places.page(f"{path}?lang=fa")
+        assert '<html lang="fa" dir="rtl">' in page, path
