@@ -277,7 +277,36 @@ def test_the_domain_page_says_where_and_how_it_is_blocked(places: Places) -> Non
     assert set(listed) == {r["probe_asn"] for r in blocked}
     assert all(places.api(f"/api/v1/measurement/{uid}") for uid in listed.values())
     assert "Iran (IR)" in shown and "DNS: the address of a blockpage" in shown
-    assert f"{len(rows)}" in re.findall(r"Measurements per \w+, by outcome.*", shown)[0]
+    assert timeline(page) == timeline_of_api(places, page)
+
+
+def timeline(page: str) -> dict[tuple[str, str], int]:
+    """The timeline table: (period start, outcome column) → measurements, zeros left out."""
+    table = re.search(r'<table class="place-timeline">(.*?)</table>', page, re.S)
+    assert table is not None
+    heads = re.findall(r'<th scope="col" class="outcome-(\w+)">', table.group(1))
+    cells = {}
+    for row in re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", table.group(1), re.S):
+        start = re.search(r'datetime="([^"]+)"', row)
+        numbers = [int(n) for n in re.findall(r"<td>(\d+)</td>", row)]
+        assert start is not None and len(numbers) == len(heads)
+        cells |= {(start.group(1), h): n for h, n in zip(heads, numbers, strict=True) if n}
+    return cells
+
+
+def timeline_of_api(places: Places, page: str) -> dict[tuple[str, str], int]:
+    """The same, as the aggregation the timeline links to answers it."""
+    (query,) = [q for q in links(page, "/api/v1/aggregation?") if "time_grain" in q][:1]
+    result = places.api(query)["result"]
+    return {(c["measurement_start_day"][:10], c["outcome"]): c["measurement_count"] for c in result}
+
+
+@pytest.mark.parametrize("path", ["/country/IT", "/network/AS137", "/domain/www.example.com"])
+def test_the_timeline_table_is_the_aggregation_it_links_to(places: Places, path: str) -> None:
+    page = places.page(path)
+    expected = timeline_of_api(places, page)
+    assert len(expected) > 1  # a timeline of more than one cell: the netem runs in Italy
+    assert timeline(page) == expected
 
 
 def test_events_and_incidents_of_a_place_link_to_their_pages(places: Places) -> None:
