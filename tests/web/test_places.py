@@ -285,7 +285,7 @@ def timeline(page: str) -> dict[tuple[str, str], int]:
     table = re.search(r'<table class="place-timeline">(.*?)</table>', page, re.S)
     assert table is not None
     heads = re.findall(r'<th scope="col" class="outcome-(\w+)">', table.group(1))
-    cells = {}
+    cells: dict[tuple[str, str], int] = {}
     for row in re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", table.group(1), re.S):
         start = re.search(r'datetime="([^"]+)"', row)
         numbers = [int(n) for n in re.findall(r"<td>(\d+)</td>", row)]
