@@ -21,7 +21,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from netvigil.datadir import DataDir
-from netvigil.detect.model import Event
+from netvigil.detect.model import Event, Fired, event_id
 from netvigil.incidents import accounts
 from netvigil.incidents.access import ROLE_SCOPES, Principal, Role
 from netvigil.incidents.instance import Instance
@@ -46,8 +46,9 @@ def load(root: Path) -> None:
 
 def blocking_event(uid: str) -> Event:
     start = dt.datetime(2022, 8, 15, 19, 0, tzinfo=dt.UTC)
+    target = "www.facebook.com by dns_blockpage_ip"  # as detect/engine.py names a target
     return Event(
-        id="ev_places_test_facebook",
+        id=event_id(f"asn:197207|IR|{target}", "blocking_change", start),
         entity="asn:197207",
         kind="blocking_change",
         level="critical",
@@ -59,7 +60,30 @@ def blocking_event(uid: str) -> Event:
         summary="blocking_change: www.facebook.com blocked by dns_blockpage_ip on AS197207 (IR)",
         evidence=(uid,),
         country="IR",
-        target="www.facebook.com by dns_blockpage_ip",
+        target=target,
+    )
+
+
+def outage() -> Event:
+    """An outage of Iran's connectivity with the one signal that fired (hand-made numbers)."""
+    start = dt.datetime(2022, 9, 21, 16, 0, tzinfo=dt.UTC)
+    fired = Fired(
+        entity="country:IR", signal="heartbeats", at=start, baseline=40.0, value=3.0,
+        ratio=0.075, statistic=12.5, threshold=8.0,
+    )  # fmt: skip
+    return Event(
+        id=event_id("country:IR", "outage", start),
+        entity="country:IR",
+        kind="outage",
+        level="warning",
+        start=start,
+        end=start + dt.timedelta(hours=5),
+        detected=start,
+        confidence=0.6,
+        cause="unknown",
+        summary="outage: heartbeats from Iran fell to 8% of the expected",
+        signals=(fired,),
+        country="IR",
     )
 
 
@@ -107,8 +131,9 @@ class Places:
         rows = self.api("/api/v1/analysis?probe_cc=IR&outcome=blocked")["results"]
         self.facebook = next(r for r in rows if "facebook.com" in r["input"])
         uid = self.facebook["measurement_uid"]
-        self.event = blocking_event(uid)
-        EventStore(DataDir(root=root).events).update([(self.event, ("IR",))], since=AT, now=AT)
+        self.event, self.outage = blocking_event(uid), outage()
+        found = [(self.event, ("IR",)), (self.outage, ("IR",))]
+        EventStore(DataDir(root=root).events).update(found, since=AT, now=AT)
         instance = self.client.app.state.incidents  # type: ignore[attr-defined]
         self.public, self.hidden = incidents(instance, uid)
 
@@ -316,6 +341,11 @@ def test_events_and_incidents_of_a_place_link_to_their_pages(places: Places) -> 
         page = places.page(path)
         assert f'href="/events/{places.event.id}"' in page, path
         assert "www.facebook.com by dns_blockpage_ip" in page
+    page = places.page("/country/IR")
+    row = re.search(rf'href="/events/{places.outage.id}".*?</li>', page, re.S)
+    assert row is not None  # the outage, with the signal that fired: expected 40, seen 3
+    assert "<td>heartbeats</td>" in row.group(0) and "<td>40.0</td><td>3.0</td>" in row.group(0)
+    assert places.outage.id not in places.page("/domain/www.facebook.com")
     public = {i["id"] for i in places.api("/api/v1/incidents?country=IR")["results"]}
     assert places.public in public and places.hidden not in public
     for path in ("/country/IR", "/network/AS197207"):
