@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import country, domain, network
+from netvigil.web import alerts_page, country, domain, incident_pages, network, session, static
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
     return [
+        *static.routes(),
+        *incident_pages.routes(site),
+        *alerts_page.routes(site),
+        *session.routes(site),
         *country.routes(site),
         *network.routes(site),
         *domain.routes(site),
