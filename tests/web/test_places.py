@@ -11,6 +11,8 @@ the coalition only. Expected values come from the data API's answers, never from
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,15 @@ from netvigil.incidents import accounts
 from netvigil.incidents.access import ROLE_SCOPES, Principal, Role
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.model import IncidentInput
-from netvigil.observatory import tables
+from netvigil.observatory import ooni_verdicts, tables
 from netvigil.observatory.eventstore import EventStore
 from netvigil.observatory.ingest import ingest_file
 from netvigil.server import create_app
 from tests.corpus import JSONL
 
-SAMPLE = Path(__file__).parents[2] / "src/netvigil/data/samples/web_connectivity.jsonl.gz"
+SAMPLES = Path(__file__).parents[2] / "src/netvigil/data/samples"
+SAMPLE = SAMPLES / "web_connectivity.jsonl.gz"
+FASTPATH = SAMPLES / "ooni-fastpath-rows.jsonl.gz"  # OONI's own verdicts (its SOURCES.md)
 AT = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
@@ -42,6 +46,7 @@ def load(root: Path) -> None:
         result = ingest_file(str(path), str(folder.tables))
         assert result.rows > 0 and not result.errors, result
     tables.compact(folder.tables)
+    assert ooni_verdicts.load_file(FASTPATH, folder.ooni_verdicts).rows > 0
 
 
 def blocking_event(uid: str) -> Event:
@@ -411,6 +416,63 @@ def test_a_domain_measured_only_as_its_www_twin_leads_there(places: Places) -> N
 
 
 def test_place_pages_render_right_to_left_in_persian(places: Places) -> None:
-    for path in ("/country/IR", "/network/AS197207", "/domain/www.facebook.com"):
-        page = places.page(f"{path}?lang=fa")
-        assert '<html lang="fa" dir="rtl">' in page, path
+    try:
+        for path in ("/country/IR", "/network/AS197207", "/domain/www.facebook.com"):
+            page = places.page(f"{path}?lang=fa")
+            assert '<html lang="fa" dir="rtl">' in page, path
+            assert "ایران" in page  # Iran, by its Persian name (Babel's CLDR names)
+    finally:
+        places.client.cookies.clear()  # the switch is remembered: not for the other tests
+
+
+def fastpath(**wanted: object) -> list[dict[str, Any]]:
+    """OONI's rows as bundled, read here apart from the module that loads them."""
+    with gzip.open(FASTPATH, "rt") as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
+    return [r for r in rows if all(r[k] == v for k, v in wanted.items())]
+
+
+def ooni_section(page: str) -> str:
+    found = re.search(r'<section class="source-ooni".*?</section>', page, re.S)
+    assert found is not None
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(0)))
+
+
+def judged(rows: list[dict[str, Any]]) -> str:
+    n, anomalies = len(rows), sum(r["anomaly"] for r in rows)
+    confirmed, failed = sum(r["confirmed"] for r in rows), sum(r["msm_failure"] for r in rows)
+    return (
+        f"OONI's fastpath judged {n} measurements: {anomalies} anomalies, "
+        f"{confirmed} confirmed blocking, {failed} failed measurements."
+    )
+
+
+def test_oonis_verdicts_are_a_section_of_their_own_and_change_none_of_ours(
+    places: Places,
+) -> None:
+    rows = fastpath(probe_cc="IR")
+    assert len(rows) > sum(counts(places, "probe_cc=IR").values())  # so a mix would show
+    page = places.page("/country/IR")
+    section = ooni_section(page)
+    assert "OONI's verdicts (OONI fastpath)" in section and judged(rows) in section
+    own = re.search(r'<section class="source-ooni".*?</section>', page, re.S)
+    assert own is not None
+    ours = text(page.replace(own.group(0), ""))
+    assert "OONI's fastpath" not in ours
+    assert f"netvigil holds {sum(counts(places, 'probe_cc=IR').values())} measurements" in ours
+    for asn in {r["probe_asn"] for r in rows}:  # each network, named and linked
+        assert f'href="/network/AS{asn}"' in page
+
+
+def test_a_place_known_only_from_oonis_verdicts_is_a_page_saying_so(places: Places) -> None:
+    asn = 31549  # IR's most measured network in OONI's rows
+    assert places.api(f"/api/v1/measurements?probe_asn=AS{asn}")["metadata"]["count"] == 0
+    page = places.page(f"/network/AS{asn}")
+    assert f"netvigil holds no measurement from AS{asn}" in text(page)
+    assert judged(fastpath(probe_asn=asn)) in ooni_section(page)
+    assert counts(places, "probe_cc=BR") == {}
+    brazil = places.page("/country/BR")
+    assert "netvigil holds no measurement from Brazil yet" in text(brazil)
+    assert judged(fastpath(probe_cc="BR")) in ooni_section(brazil)
+    facebook = ooni_section(places.page("/domain/www.facebook.com"))
+    assert judged(fastpath(domain="www.facebook.com")) in facebook

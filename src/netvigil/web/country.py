@@ -20,6 +20,7 @@ from netvigil.web.names import is_country
 from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
 from netvigil.web.place_reports import country_events, incidents
+from netvigil.web.session import NO_STORE, header
 from netvigil.web.site import Site
 
 
@@ -42,7 +43,7 @@ def country_page(request: Request, site: Site) -> Response:
     networks = shares(site.tables, place, by="probe_asn")
     events = country_events(site, cc)
     step = grain(known.first, known.last)
-    lang = language(request)
+    lang, seen = language(request), header(request, site)
     return render(
         request,
         "country.html",
@@ -51,12 +52,14 @@ def country_page(request: Request, site: Site) -> Response:
         blocked=targets,
         networks=networks,
         events=events,
-        incidents=incidents(site, lang, cc=cc),
+        incidents=incidents(site, lang, cc=cc, who=seen["who"]),
         ooni=place_ooni.verdicts(site.folder, "probe_cc", cc),
         step=step,
         timeline=timeline(site.tables, place, step),
         names=names(site, targets, networks, events),
         charts=[],
+        headers=NO_STORE if seen["who"].kind == "member" else None,
+        **seen,
         links={
             "overview": api("/api/v1/aggregation", {"probe_cc": cc, "axis_x": "outcome"}),
             "blocked": api(

@@ -24,6 +24,7 @@ from netvigil.web.layout import Missing, Refused, page, render
 from netvigil.web.place_pages import api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
 from netvigil.web.place_reports import domain_events
+from netvigil.web.session import NO_STORE, header
 from netvigil.web.site import Site
 
 MAX_NAME = 253  # characters of a DNS name in text (RFC 1035 §2.3.4, without the final dot)
@@ -66,6 +67,7 @@ def domain_page(request: Request, site: Site) -> Response:
         raise Missing(f"netvigil knows nothing of {quoted(name)}: no measurement or event.")
     networks = blocked(site.tables, place, by="network")
     step = grain(known.first, known.last)
+    seen = header(request, site)
     return render(
         request,
         "domain.html",
@@ -79,6 +81,8 @@ def domain_page(request: Request, site: Site) -> Response:
         timeline=timeline(site.tables, place, step),
         names=names(site, networks, events=events),
         charts=[],
+        headers=NO_STORE if seen["who"].kind == "member" else None,
+        **seen,
         links={
             "overview": api(
                 "/api/v1/aggregation", {"domain": name, "axis_x": "probe_cc", "axis_y": "outcome"}

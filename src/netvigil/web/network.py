@@ -19,6 +19,7 @@ from netvigil.web.names import parse_asn
 from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
 from netvigil.web.place_reports import incidents, network_events
+from netvigil.web.session import NO_STORE, header
 from netvigil.web.site import Site
 
 
@@ -44,7 +45,7 @@ def network_page(request: Request, site: Site) -> Response:
     targets = blocked(site.tables, place, by="target")
     step = grain(known.first, known.last)
     shown = names(site, targets, events=events, more=[asn])
-    lang = language(request)
+    lang, seen = language(request), header(request, site)
     return render(
         request,
         "network.html",
@@ -54,12 +55,14 @@ def network_page(request: Request, site: Site) -> Response:
         countries=shares(site.tables, place, by="probe_cc"),
         blocked=targets,
         events=events,
-        incidents=incidents(site, lang, asn=asn),
+        incidents=incidents(site, lang, asn=asn, who=seen["who"]),
         ooni=ooni,
         step=step,
         timeline=timeline(site.tables, place, step),
         names=shown,
         charts=[],
+        headers=NO_STORE if seen["who"].kind == "member" else None,
+        **seen,
         links={
             "overview": api(
                 "/api/v1/aggregation", {"probe_asn": asn, "axis_x": "probe_cc", "axis_y": "outcome"}

@@ -1,26 +1,24 @@
 """OONI's own verdicts of a place, for its section of a place page: always OONI's, never ours.
 
 The demo bundles rows of OONI's fastpath (per measurement: `anomaly`, `confirmed`,
-`msm_failure`, `blocking_type`) in a Parquet file of their own, apart from the analysis
-table. Interim: this reads that file as observatory/ooni_verdicts.py (the demo's module, on
-its way to main) will, with the same questions (a country's, a network's, a domain's
-counts), so the section's template does not change when the pages switch to it. No file,
-or nothing from the place, is no section.
+`msm_failure`, `blocking_type`) in a Parquet file of their own (`DataDir.ooni_verdicts`),
+apart from the analysis table; observatory/ooni_verdicts.py loads and reads it. A place page
+asks one question of it, the same for a country, a network and a domain: OONI's counts in
+the place, per test, per part (a country's networks, a network's or a domain's countries)
+and, but for a domain, the domains OONI saw an anomaly on. No file, or nothing from the
+place, is no section.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import msgspec
 
 from netvigil.datadir import DataDir
+from netvigil.observatory.ooni_verdicts import SOURCE, read
 
-SOURCE = "OONI fastpath"
 LIMIT = 100
 _COUNTS = (
     "count(*) AS measurements, count(*) FILTER (WHERE anomaly) AS anomalies, "
@@ -50,23 +48,8 @@ class OoniPlace(msgspec.Struct, frozen=True, kw_only=True):
     source: str = SOURCE
 
 
-def table(folder: DataDir) -> Path:
-    return folder.root / "tables" / "ooni-verdicts.parquet"  # DataDir.ooni_verdicts, soon
-
-
-def _read(path: Path, sql: str, args: list[object]) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    with contextlib.closing(duckdb.connect()) as db:
-        db.execute("SET TimeZone = 'UTC'")
-        db.read_parquet(str(path)).create_view("ooni")
-        cursor = db.execute(sql, args)
-        names = [d[0] for d in cursor.description or ()]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-
-
 def _counts(path: Path, key: str, where: str, args: list[object], more: str = "") -> list[Counts]:
-    rows = _read(
+    rows = read(
         path,
         f"SELECT CAST({key} AS VARCHAR) AS key, {_COUNTS}, "
         "list_sort(list_distinct(list(blocking_type) FILTER (WHERE blocking_type <> ''))) "
@@ -85,7 +68,7 @@ def verdicts(folder: DataDir, column: str, value: str | int) -> OoniPlace | None
     `value`; None when OONI's rows hold none."""
     if column not in ("probe_cc", "probe_asn", "domain"):
         raise ValueError(f"no such place column {column!r}")  # a caller's bug
-    path, where = table(folder), f"{column} = ?"
+    path, where = folder.ooni_verdicts, f"{column} = ?"
     total = _counts(path, "'all'", where, [value])
     if not total:
         return None
