@@ -88,4 +88,6 @@ def country_page(request: Request, site: Site) -> Response:
 
 
 def routes(site: Site) -> list[Route]:
-    return [Route("/country/{cc}", page(site, country_page), methods=["GET"])]
+    return [
+        Route("/country/{cc}", page(site, country_page), methods=["GET"], include_in_schema=False)
+    ]

@@ -114,4 +114,8 @@ def domain_page(request: Request, site: Site) -> Response:
 
 
 def routes(site: Site) -> list[Route]:
-    return [Route("/domain/{name:path}", page(site, domain_page), methods=["GET"])]
+    return [
+        Route(
+            "/domain/{name:path}", page(site, domain_page), methods=["GET"], include_in_schema=False
+        )
+    ]

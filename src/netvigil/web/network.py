@@ -90,4 +90,6 @@ def network_page(request: Request, site: Site) -> Response:
 
 
 def routes(site: Site) -> list[Route]:
-    return [Route("/network/{asn}", page(site, network_page), methods=["GET"])]
+    return [
+        Route("/network/{asn}", page(site, network_page), methods=["GET"], include_in_schema=False)
+    ]
