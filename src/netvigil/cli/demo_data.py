@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import tempfile
 from collections.abc import Sequence
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -73,13 +72,13 @@ def verdicts(folder: DataDir) -> Part:
     )
 
 
-def bago_events() -> list[Event]:
-    """The detector's events in the bundled series (read_series reads a plain file)."""
-    packed = (DATA / "series" / SERIES).read_bytes()
-    with tempfile.TemporaryDirectory(prefix="netvigil-demo-") as scratch:
-        plain = Path(scratch) / SERIES.removesuffix(".gz")
-        plain.write_bytes(gzip.decompress(packed))
-        return detect(read_series(plain))
+def bago_events(folder: DataDir) -> list[Event]:
+    """The detector's events in the bundled series, kept in the data folder's series (a plain
+    file: read_series reads one) so the explorer draws each event over it."""
+    plain = folder.series / SERIES.removesuffix(".gz")
+    plain.parent.mkdir(parents=True, exist_ok=True)
+    plain.write_bytes(gzip.decompress((DATA / "series" / SERIES).read_bytes()))
+    return detect(read_series(plain))
 
 
 def events(folder: DataDir, found: Sequence[Event], now: dt.datetime) -> Part:
@@ -107,7 +106,7 @@ def load(
     folder: DataDir, *, geoip: Path | None, url: str, database: str | None, now: dt.datetime
 ) -> list[Part]:
     """Every part, in order (the incidents need the measurements and the events)."""
-    found = bago_events()
+    found = bago_events(folder)
     return [
         measurements(folder, geoip),
         verdicts(folder),

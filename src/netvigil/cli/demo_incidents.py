@@ -86,11 +86,6 @@ def _published(instance: Instance, ident: str, data: IncidentInput, now: dt.date
         current = service.create(author, data, ident=ident)  # public: asks to publish
     if current.publication == "requested":
         current = service.review(reviewer, ident, approve=True)
-    if current.visibility == "public" and any(e.visibility != "public" for e in current.evidence):
-        # Evidence keeps the level it was stored at while the request waited (coalition:
-        # normalise.py), which hides it from the public; a revision of a public incident
-        # shares it at the incident's level (evidence without a level of its own).
-        current = service.revise(author, ident, data)
     return current.id
 
 
