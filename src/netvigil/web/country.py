@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from netvigil.web import place_ooni
+from netvigil.web import chart_data, place_ooni
+from netvigil.web.charts import Chart
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.names import is_country
 from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
@@ -57,7 +58,7 @@ def country_page(request: Request, site: Site) -> Response:
         step=step,
         timeline=timeline(site.tables, place, step),
         names=names(site, targets, networks, events),
-        charts=[],
+        charts=charts(request, site, cc, step) if known.measurements else [],
         headers=NO_STORE if seen["who"].kind == "member" else None,
         **seen,
         links={
@@ -85,6 +86,15 @@ def country_page(request: Request, site: Site) -> Response:
             "incidents": incidents_api({"country": cc}),
         },
     )
+
+
+def charts(request: Request, site: Site, cc: str, step: str) -> list[Chart]:
+    """Its outcomes over time, and the country on the map (none for OONI's ZZ, no place)."""
+    words = chart_data.words(request)
+    over_time = chart_data.outcomes(site, {"probe_cc": cc, "time_grain": step}, **words)
+    if cc == "ZZ":
+        return [over_time]
+    return [over_time, chart_data.country_chart(site, {"probe_cc": cc}, **words)]
 
 
 def routes(site: Site) -> list[Route]:

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from netvigil.web import place_ooni
+from netvigil.web import chart_data, place_ooni
+from netvigil.web.charts import Chart
 from netvigil.web.layout import Missing, Refused, page, render
 from netvigil.web.place_pages import api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
@@ -80,7 +81,7 @@ def domain_page(request: Request, site: Site) -> Response:
         step=step,
         timeline=timeline(site.tables, place, step),
         names=names(site, networks, events=events),
-        charts=[],
+        charts=charts(request, site, name, step) if known.measurements else [],
         headers=NO_STORE if seen["who"].kind == "member" else None,
         **seen,
         links={
@@ -111,6 +112,22 @@ def domain_page(request: Request, site: Site) -> Response:
             "events": api("/api/v1/events", {"kind": "blocking_change"}, csv="csv"),
         },
     )
+
+
+def charts(request: Request, site: Site, name: str, step: str) -> list[Chart]:
+    """Its outcomes over time, and a heat-map of its countries by outcome."""
+    words = chart_data.words(request)
+    return [
+        chart_data.outcomes(
+            site,
+            {"domain": name, "time_grain": step},
+            title=words["gettext"]("Outcomes of measurements of {domain}, by {grain}").format(
+                domain=name, grain=step
+            ),
+            **words,
+        ),
+        chart_data.heat(site, {"domain": name, "axis_x": "probe_cc", "axis_y": "outcome"}, **words),
+    ]
 
 
 def routes(site: Site) -> list[Route]:

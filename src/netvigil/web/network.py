@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from netvigil.web import place_ooni
+from netvigil.web import chart_data, place_ooni
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.names import parse_asn
 from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
@@ -60,7 +60,13 @@ def network_page(request: Request, site: Site) -> Response:
         step=step,
         timeline=timeline(site.tables, place, step),
         names=shown,
-        charts=[],
+        charts=[
+            chart_data.outcomes(
+                site, {"probe_asn": f"AS{asn}", "time_grain": step}, **chart_data.words(request)
+            )
+        ]
+        if known.measurements
+        else [],
         headers=NO_STORE if seen["who"].kind == "member" else None,
         **seen,
         links={
