@@ -498,7 +498,7 @@ def test_a_place_known_only_from_oonis_verdicts_is_a_page_saying_so(places: Plac
 @pytest.mark.parametrize(
     ("path", "names"),
     [
-        ("/country/IR", ["outcomes", "country"]),
+        ("/country/IR", ["outcomes", "country", "events"]),
         ("/network/AS197207", ["outcomes"]),
         ("/domain/www.facebook.com", ["outcomes", "heatmap"]),
     ],

@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from netvigil.observatory.eventstore import Stored
 from netvigil.web import chart_data, place_ooni
 from netvigil.web.charts import Chart
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.names import is_country
 from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
-from netvigil.web.place_reports import country_events, incidents
+from netvigil.web.place_reports import country_events, incidents, regions
 from netvigil.web.session import NO_STORE, header
 from netvigil.web.site import Site
 
@@ -58,7 +59,9 @@ def country_page(request: Request, site: Site) -> Response:
         step=step,
         timeline=timeline(site.tables, place, step),
         names=names(site, targets, networks, events),
-        charts=charts(request, site, cc, step) if known.measurements else [],
+        charts=charts(request, site, cc, step, known.measurements > 0),
+        events_chart=timeline_chart(request, site, cc, events),
+        regions=regions(events),
         headers=NO_STORE if seen["who"].kind == "member" else None,
         **seen,
         links={
@@ -88,13 +91,23 @@ def country_page(request: Request, site: Site) -> Response:
     )
 
 
-def charts(request: Request, site: Site, cc: str, step: str) -> list[Chart]:
-    """Its outcomes over time, and the country on the map (none for OONI's ZZ, no place)."""
+def charts(request: Request, site: Site, cc: str, step: str, measured: bool) -> list[Chart]:
+    """Its outcomes over time and the country on the map (none for OONI's ZZ, no place),
+    when it has measurements."""
     words = chart_data.words(request)
+    if not measured:
+        return []
     over_time = chart_data.outcomes(site, {"probe_cc": cc, "time_grain": step}, **words)
     if cc == "ZZ":
         return [over_time]
     return [over_time, chart_data.country_chart(site, {"probe_cc": cc}, **words)]
+
+
+def timeline_chart(request: Request, site: Site, cc: str, events: list[Stored]) -> Chart | None:
+    """Its shutdowns, outages and blocking changes as bars in time, when there are any."""
+    if not events or cc == "ZZ":
+        return None
+    return chart_data.events(site, {"probe_cc": cc}, **chart_data.words(request))
 
 
 def routes(site: Site) -> list[Route]:

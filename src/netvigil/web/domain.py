@@ -24,7 +24,7 @@ from netvigil.web.charts import Chart
 from netvigil.web.layout import Missing, Refused, page, render
 from netvigil.web.place_pages import api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
-from netvigil.web.place_reports import domain_events
+from netvigil.web.place_reports import domain_events, regions
 from netvigil.web.session import NO_STORE, header
 from netvigil.web.site import Site
 
@@ -77,6 +77,7 @@ def domain_page(request: Request, site: Site) -> Response:
         blocked=networks,
         countries=shares(site.tables, place, by="probe_cc"),
         events=events,
+        regions=regions(events),
         ooni=ooni,
         step=step,
         timeline=timeline(site.tables, place, step),

@@ -18,7 +18,7 @@ from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.names import parse_asn
 from netvigil.web.place_pages import api, incidents_api, names, quoted, redirect
 from netvigil.web.place_queries import Place, blocked, grain, overview, shares, timeline
-from netvigil.web.place_reports import incidents, network_events
+from netvigil.web.place_reports import incidents, network_events, regions
 from netvigil.web.session import NO_STORE, header
 from netvigil.web.site import Site
 
@@ -60,6 +60,7 @@ def network_page(request: Request, site: Site) -> Response:
         step=step,
         timeline=timeline(site.tables, place, step),
         names=shown,
+        regions=regions(events),
         charts=[
             chart_data.outcomes(
                 site, {"probe_asn": f"AS{asn}", "time_grain": step}, **chart_data.words(request)

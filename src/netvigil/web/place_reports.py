@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import msgspec
+import pycountry
 
 from netvigil.incidents.access import ANONYMOUS, Principal
 from netvigil.incidents.filters import Filter
@@ -21,7 +22,7 @@ from netvigil.incidents.model import Incident
 from netvigil.observatory.eventstore import Query, Stored
 from netvigil.web.site import Site
 
-EVENT_LIMIT = 50
+EVENT_LIMIT = 20  # the latest; the events API and the chart have the rest
 INCIDENT_LIMIT = 50
 BLOCKING_KINDS = ("blocking_change", "service_block")
 SCAN_LIMIT = 1000  # change-points read to find a domain's (the store has no target filter)
@@ -57,6 +58,19 @@ def domain_events(site: Site, domain: str) -> list[Stored]:
     ]
     found.sort(key=lambda s: (s.event.start, s.event.id), reverse=True)
     return found[:EVENT_LIMIT]
+
+
+def regions(events: Sequence[Stored]) -> dict[str, str]:
+    """`region:CC-NAME` entity → the region's name (ISO 3166-2's, else what follows the
+    country code: detect/model.py allows any name)."""
+    found = {}
+    for stored in events:
+        for entity in (stored.event.entity, *(s.entity for s in stored.event.signals)):
+            if entity.startswith("region:"):
+                code = entity.removeprefix("region:")
+                known = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+                found[entity] = f"{known.name} ({code})" if known else code
+    return found
 
 
 def technique_of(stored: Stored) -> str:
