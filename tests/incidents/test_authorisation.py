@@ -117,6 +117,9 @@ OTHER_ROUTES = {
     ("/events", "GET"): ("/events", b""),
     ("/events/{id}", "GET"): ("/events/nope", b""),
     ("/search", "GET"): ("/search?q=IR", b""),
+    ("/country/{cc}", "GET"): ("/country/IR", b""),  # the public incidents only
+    ("/network/{asn}", "GET"): ("/network/AS197207", b""),
+    ("/domain/{name:path}", "GET"): ("/domain/twitter.com", b""),
 }
 
 

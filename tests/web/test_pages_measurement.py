@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.corpus import JSONL
 from tests.web.pages_data import BROKEN, CN_2017, IR_FACEBOOK, OONI_ROWS, client
 
 TAGS = re.compile(r"<[^>]+>")
@@ -86,12 +87,24 @@ def test_each_layer_has_its_witness_from_the_measurement(site: TestClient) -> No
     assert "HTTP: nothing measured Rule http.no_data" in words
 
 
+CN_2017_REPORT = "20170516T131058Z_AS4134_N1zKxPjDEpG22R0WFkQdtZ9Z47vBUvENsbGTMS8YHYO1LT2a7i"
+
+
 def test_the_probes_address_is_never_shown(site: TestClient) -> None:
-    raw = site.get(f"/api/v1/raw_measurement?measurement_uid={CN_2017}").json()
     # The sample's 2017 line says 127.0.0.1 (SOURCES.md); the corpus's copy of the same
     # measurement, imported after it and so the one kept, still has the volunteer's address.
-    address = raw["probe_ip"]
-    assert address and address != "127.0.0.1"
+    (address,) = {
+        m["probe_ip"]
+        for m in map(json.loads, JSONL.read_text().splitlines())
+        if m["report_id"] == CN_2017_REPORT  # SOURCES.md of the sample
+    }
+    assert address != "127.0.0.1"
+    for path in (
+        f"/api/v1/raw_measurement?measurement_uid={CN_2017}",
+        f"/measurement/{CN_2017}.json",
+    ):
+        served = site.get(path)
+        assert served.json()["probe_ip"] == "127.0.0.1" and address not in served.text
     page = site.get(f"/measurement/{CN_2017}").text
     assert "probe_ip" not in page and address not in page
     assert "China (CN)" in text(page)

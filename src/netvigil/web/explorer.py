@@ -11,11 +11,14 @@ from starlette.routing import BaseRoute
 from netvigil.web import (
     alerts_page,
     chart_routes,
+    country,
+    domain,
     events,
     explore,
     home,
     incident_pages,
     measurement,
+    network,
     search,
     session,
     static,
@@ -35,4 +38,7 @@ def routes(site: Site) -> list[BaseRoute]:
         *alerts_page.routes(site),
         *session.routes(site),
         *explore.routes(site),
+        *country.routes(site),
+        *network.routes(site),
+        *domain.routes(site),
     ]
