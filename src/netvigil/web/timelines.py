@@ -152,7 +152,7 @@ def event_signals(
     y = {
         "field": "amount",
         "type": "quantitative",
-        "title": gettext("% of normal") if scaled else gettext("Value"),
+        "title": gettext("Percent of normal") if scaled else gettext("Value"),
     }
     colour = {"field": "signal", "type": "nominal", "title": gettext("Signal")}
     tooltip = [
@@ -218,7 +218,7 @@ def event_signals(
             ("time", gettext("Time")),
             ("signal", gettext("Signal")),
             ("what", gettext("Series")),
-            ("amount", gettext("% of normal") if scaled else gettext("Value")),
+            ("amount", gettext("Percent of normal") if scaled else gettext("Value")),
         ),
         query=f"/api/v1/events/{event.id}",
         args=f"id={event.id}",
