@@ -114,7 +114,12 @@ def serve_command(
         ),
     ] = False,
     demo: Annotated[
-        bool, typer.Option("--demo", help="Load a bundled sample of real OONI measurements.")
+        bool,
+        typer.Option(
+            "--demo",
+            help="Load the bundled demo: real OONI measurements, OONI's own verdicts, "
+            "outages detected in a real series and example incidents.",
+        ),
     ] = False,
     geoip_db: GeoipOpt = None,
     database: Annotated[
