@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from netvigil.web import static
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
-    return []
+    return [
+        *static.routes(),
+    ]
