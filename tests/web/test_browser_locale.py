@@ -1,9 +1,9 @@
 """Persian, right to left, end to end in the browser: chosen by the switch (`?lang=fa`), by the
 browser's locale (`fa-IR`, which Chromium sends as Accept-Language) or by an explicit
 `Accept-Language: fa`; the page is laid out right to left (the computed `direction`), and its
-words are the Persian catalogue's: each link of the main navigation, read in English and in
-Persian, is the catalogue's msgid and its msgstr (web/locale/fa/LC_MESSAGES/netvigil.po,
-read with Babel, not with the code under test).
+words are the Persian catalogue's: each link of the main navigation and each heading of the
+home page, read in English and in Persian, is the catalogue's msgid and its msgstr
+(web/locale/fa/LC_MESSAGES/netvigil.po, read with Babel, not with the code under test).
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ def catalogue() -> Catalog:
 
 
 def navigation(page: Page) -> tuple[list[str], list[str]]:
-    """The main navigation's link targets and texts."""
+    """The main navigation's link targets, and its texts then the headings of the page (the
+    home page's are fixed sentences, no data in them)."""
     links = page.locator(NAV)
     hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
-    return hrefs, [links.nth(i).inner_text().strip() for i in range(links.count())]
+    texts = page.locator(f"{NAV}, main h1, main h2").all_inner_texts()
+    return hrefs, [text.strip() for text in texts]
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +70,8 @@ def test_persian_right_to_left(
     seen = visit(context, harness.served, path)
     page = seen.page
     try:
+        if way == "switch":
+            screenshot(page, "home-fa")
         assert seen.status == 200
         html = page.locator("html")
         assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("fa", "rtl")
@@ -76,13 +80,12 @@ def test_persian_right_to_left(
         assert hrefs == english[0]
         wanted = []
         for text in english[1]:
+            assert text, "an empty link or heading"
             message = catalogue.get(text)
             assert message is not None and message.string, f"{text!r} is not translated"
             wanted.append(message.string)
         assert texts == wanted
         assert texts != english[1]
-        if way == "switch":
-            screenshot(page, "home-fa")
         assert seen.errors == []
         assert foreign(seen.requests, harness.served) == []
     finally:
