@@ -35,7 +35,6 @@ from netvigil.incidents.alerts import Alerts, Rules
 from netvigil.incidents.api import routes as incident_routes
 from netvigil.incidents.evidence import ObservatoryEvidence
 from netvigil.incidents.instance import Instance
-from netvigil.incidents.pages import routes as page_routes
 from netvigil.net.backend import AsyncioBackend
 from netvigil.observatory import errors
 from netvigil.observatory.app import Observatory
@@ -168,7 +167,6 @@ def create_app(
         *explorer.routes(site),
         *observatory.routes(),
         *incident_routes(incidents),
-        *page_routes(incidents),
         Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         Mount("/th", app=helper),
     ]

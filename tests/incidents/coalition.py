@@ -3,7 +3,8 @@ level by either author, each carrying unique canary strings.
 
 `incident_app` is the incident routes alone (API and pages) over an instance, without the
 rest of the server (no archive, no pipeline process, no background loops): what the incident
-tests need, and nothing that could deliver a webhook or take a core while they run."""
+tests need, and nothing that could deliver a webhook or take a core while they run. The
+pages read the observatory's data through a `Site` over the same folder (empty tables)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,16 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from netvigil.incidents import accounts, api, keys, pages
+from netvigil.datadir import DataDir
+from netvigil.incidents import accounts, api, keys
 from netvigil.incidents.access import OPERATOR, Principal
 from netvigil.incidents.instance import Instance
 from netvigil.incidents.model import IncidentInput
+from netvigil.observatory.data import ObservatoryData
+from netvigil.observatory.eventstore import EventStore
+from netvigil.observatory.heartbeat_store import HeartbeatStore
+from netvigil.web import alerts_page, incident_pages, session
+from netvigil.web.site import Site
 from tests.incidents.world import Known
 
 PASSWORD = "correct horse battery staple"
@@ -31,8 +38,23 @@ LEVELS = ("draft", "named", "group", "coalition", "federated", "public")
 OWNERS = ("A", "B")
 
 
-def incident_app(instance: Instance) -> Starlette:
-    return Starlette(routes=[*api.routes(instance), *pages.routes(instance)])
+def site_of(instance: Instance, root: Path) -> Site:
+    """What the pages read, over the data folder `root` (no measurement unless written)."""
+    folder = DataDir(root=root)
+    return Site(
+        folder=folder,
+        data=ObservatoryData(folder.tables, lambda uid: None),
+        events=EventStore(folder.events),
+        heartbeats=HeartbeatStore(folder.heartbeats, now=instance.now),
+        instance=instance,
+        now=instance.now,
+    )
+
+
+def incident_app(instance: Instance, root: Path) -> Starlette:
+    site = site_of(instance, root)
+    pages = [*incident_pages.routes(site), *alerts_page.routes(site), *session.routes(site)]
+    return Starlette(routes=[*api.routes(instance), *pages])
 
 
 @contextlib.contextmanager
@@ -42,7 +64,7 @@ def coalition_on(
     """The incident routes alone on `database_url`, and a coalition in it. The observatory
     holds no measurement (`Known({})`): a measurement given as evidence is not found."""
     instance = Instance(folder, url=PUBLIC_URL, evidence=Known({}), database=database_url)
-    with TestClient(incident_app(instance)) as client:
+    with TestClient(incident_app(instance, folder)) as client:
         yield Coalition(client, instance, passwords=passwords)
     instance.engine.dispose()
 

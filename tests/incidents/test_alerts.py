@@ -59,7 +59,7 @@ def instance(database_url: str, folder: Path) -> Instance:
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[Coalition]:
     here = instance(database_url, tmp_path)
-    yield Coalition(TestClient(incident_app(here)), here)
+    yield Coalition(TestClient(incident_app(here, tmp_path)), here)
     here.engine.dispose()
 
 

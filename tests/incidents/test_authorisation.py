@@ -12,6 +12,7 @@ fails the test.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,9 @@ INCIDENT_ROUTES = {
     ("/login", "GET"): "public",
     ("/login", "POST"): "public",
     ("/logout", "POST"): "public",
-    ("/static/netvigil.css", "GET"): "public",
+    ("/alerts", "GET"): "page alerts",
+    ("/alerts/feeds", "POST"): "page alerts",
+    ("/alerts/webhooks", "POST"): "page alerts",
 }
 PAGE_ROLES = ("anonymous", "a_member", "b_member", "a_admin", "coalition_admin")
 # Routes that never carry incident data: each is called by every role, and must not either.
@@ -105,6 +108,7 @@ OTHER_ROUTES = {
     ("/api/v1/heartbeats", "POST"): ("/api/v1/heartbeats", b"{}"),  # counts, no incident's
     ("/api/v1/heartbeats/local", "POST"): ("/api/v1/heartbeats/local", b"{}"),
     ("/openapi.json", "GET"): ("/openapi.json", b""),
+    ("/static/{path:path}", "GET"): ("/static/netvigil.css", b""),
 }
 
 
@@ -412,4 +416,33 @@ def test_pages_show_and_change_only_what_the_rules_allow(members: Coalition) -> 
         made = client.post("/incidents/new", data=form, follow_redirects=False)
         if made.status_code != (303 if role in CREATE else 403):
             problems.append((role, "create page", made.status_code))
+        problems += saved_on_the_page(coalition, role, client, csrf)
     assert problems == []
+
+
+def saved_on_the_page(
+    coalition: Coalition, role: str, client: TestClient, csrf: str
+) -> list[tuple[object, ...]]:
+    """A feed saved on /alerts reads with its saver's clearance; the public is sent to log in."""
+    answer = client.post(
+        "/alerts/feeds", data={"csrf": csrf, "name": "all"}, follow_redirects=False
+    )
+    if role == "anonymous":
+        sent = (answer.status_code, answer.headers.get("location"))
+        return [] if sent == (303, "/login") else [(role, "alerts page", sent)]
+    found = re.search(r'<code id="feed-url">([^<]+)</code>', answer.text)
+    if answer.status_code != 200 or found is None:
+        return [(role, "alerts page", answer.status_code)]
+    feed = coalition.client.get(found.group(1).removeprefix(PUBLIC_URL))
+    readable = {k for k in coalition.objects if may_read(role, *k)}
+    hidden = [t["canary"] for k, t in coalition.objects.items() if k not in readable]
+    hidden += [
+        t["hidden"] for (_, o), t in coalition.objects.items() if not may_see_hidden(role, o)
+    ]
+    missing = [coalition.objects[k]["canary"] for k in readable]
+    missing = [c for c in missing if c not in feed.text]
+    return (
+        [(role, "page's saved feed", leaks(feed, hidden), missing)]
+        if leaks(feed, hidden) or missing
+        else []
+    )

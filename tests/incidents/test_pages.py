@@ -125,7 +125,8 @@ def test_group_incident_reviewed_into_public(browser: Browser, site: Site) -> No
     bob = login(browser, url, "bob")
     assert HOSTILE not in bob.content()
     bob.goto(address)
-    assert bob.inner_text("h1") == "404"
+    assert bob.inner_text("h1") == "Not found"
+    assert bob.inner_text("p.error") == "No such incident, or not one you may read."
 
     alice.click("#action-publish")
     alice.wait_for_selector("#publication")
@@ -181,11 +182,36 @@ def test_the_page_names_countries_regions_networks_targets_and_techniques(
     assert page.inner_text("#countries") == "Iran (IR)"
     assert page.inner_text("#subdivisions") == "Tehrān (IR-23)"
     assert page.inner_text("#targets") == "domain www.facebook.com · category GRP"
-    assert page.inner_text("#techniques").split("\n") == ["dns_bogon", "http_blockpage"]
+    assert page.inner_text("#techniques").split("\n") == [
+        "DNS answered with a private or reserved address (dns_bogon)",
+        "a block page served instead of the site (http_blockpage)",
+    ]
     networks = page.inner_text("#networks").split("\n")
     assert networks == [
         "AS197207 · Mobile Communication Company of Iran PLC (mobile)",  # from the measurement
         "AS44244 · Irancell (unknown)",  # the author's own name for it
     ]
     evidence = page.inner_text("#evidence")
-    assert "Iran (IR), AS197207 Mobile Communication Company of Iran PLC" in evidence
+    assert "Iran (IR), AS197207 · Mobile Communication Company of Iran PLC" in evidence
+
+
+def test_a_member_subscribes_to_alerts_from_the_header(browser: Browser, site: Site) -> None:
+    url, _, _ = site
+    alice = login(browser, url, "alice")
+    assert alice.inner_text("header .who") == "alice · Org A"
+    alice.click("header >> text=Alerts")
+    alice.wait_for_url(f"{url}/alerts")
+    alice.fill("input[name=name]", "Syria shutdowns")
+    alice.fill("input[name=country]", "SY")
+    alice.select_option("select[name=kind]", "mobile_shutdown")
+    alice.click("#create-feed")
+    alice.wait_for_selector("#feed-url")
+    feed = httpx.get(alice.inner_text("#feed-url"))
+    assert feed.status_code == 200 and feed.headers["content-type"] == "application/atom+xml"
+    alice.fill("input[name=url]", "gopher://hooks.example/")
+    alice.click("#create-webhook")
+    alice.wait_for_selector("#webhook-problem")
+    assert alice.inner_text("#webhook-problem") == "url: an http:// or https:// URL"
+    public = browser.new_context().new_page()
+    public.goto(f"{url}/alerts")
+    assert public.url == f"{url}/login"

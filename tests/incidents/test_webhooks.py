@@ -80,7 +80,7 @@ def quiet(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[Coalition
     instance = Instance(
         tmp_path, url="https://n.example", evidence=Known({}), database=database_url, now=clock
     )
-    yield Coalition(TestClient(incident_app(instance)), instance)
+    yield Coalition(TestClient(incident_app(instance, tmp_path)), instance)
     instance.engine.dispose()
 
 

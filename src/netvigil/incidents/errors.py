@@ -1,10 +1,10 @@
 """What the incident layer refuses, each refusal carrying the HTTP status it is answered with.
 
 Every expected refusal of the service, the accounts, the filters and the API derives from
-`IncidentError`; the edges translate it once (api.py into `{"error": ..., **extra}`, pages.py
-into an error page, the CLI into one red line), so no route keeps its own ladder of
-`except`s and a new refusal cannot be answered with the wrong status on one route. Anything
-that is not an `IncidentError` is a bug and propagates.
+`IncidentError`; the edges translate it once (api.py into `{"error": ..., **extra}`, the
+explorer's web/incident_pages.py into an error page, the CLI into one red line), so no
+route keeps its own ladder of `except`s and a new refusal cannot be answered with the wrong
+status on one route. Anything that is not an `IncidentError` is a bug and propagates.
 
 - `NotFound` (404): no such object, or none the caller may see — the same answer on purpose
   (existence is information too).
