@@ -305,10 +305,11 @@ def chart_images(page: Page) -> list[str]:
     for index in range(pictures.count()):
         picture = pictures.nth(index)
         picture.scroll_into_view_if_needed(timeout=WAIT)
-        page.wait_for_function(
-            "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
-        )
-        sources.append(picture.get_attribute("src") or "")
+        source = picture.get_attribute("src") or ""
+        page.wait_for_function("img => img.complete", arg=picture.element_handle())
+        width = picture.evaluate("img => img.naturalWidth")
+        assert width > 0, f"the chart picture {source} did not load"
+        sources.append(source)
     return sources
 
 

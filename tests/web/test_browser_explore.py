@@ -16,7 +16,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from tests.web.browser import WAIT, Harness, Visit, foreign, new_context, shared, visit
+from tests.web.browser import (
+    WAIT,
+    Harness,
+    Visit,
+    chart_images,
+    foreign,
+    new_context,
+    shared,
+    visit,
+)
 
 AXIS, FILTER = ("axis_x", "probe_cc"), ("outcome", "blocked")
 
@@ -73,11 +82,7 @@ def check(seen: Visit, harness: Harness, expected: dict[str, int]) -> None:
     state = query_of(page.url)
     assert state[AXIS[0]] == [AXIS[1]]
     assert state[FILTER[0]] == [FILTER[1]]
-    picture = page.locator("main figure.chart img").first
-    picture.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
-    )
+    assert chart_images(page)[0] == source  # and it has loaded
     assert seen.errors == []
     assert foreign(seen.requests, harness.served) == []
 
