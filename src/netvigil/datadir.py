@@ -171,6 +171,19 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
         return self.root / "tables" / "analysis"
 
     @property
+    def ooni_verdicts(self) -> Path:
+        """OONI's own verdicts (its fastpath's rows; one Parquet file), apart from the analysis
+        table: they are OONI's, never ours (observatory/ooni_verdicts.py)."""
+        return self.root / "tables" / "ooni-verdicts.parquet"
+
+    @property
+    def series(self) -> Path:
+        """Signals from outside (CSV files in detection's format: entity,signal,time,value;
+        detect/series.py), kept so the explorer draws an event over the series it came
+        from (the demo's Monash pings)."""
+        return self.root / "series"
+
+    @property
     def collector_secret(self) -> Path:
         """The key of the collector's report ids (their HMAC tag)."""
         return self.root / "collector.secret"

@@ -182,3 +182,26 @@ def test_bad_input_is_one_clear_problem_and_stores_nothing(
         count(world, db.revisions),
         count(world, db.audit),
     ) == before
+
+
+def test_approved_publication_publishes_the_evidence_that_asked_for_no_level(world: World) -> None:
+    """Evidence without a level of its own is published with the incident a second person
+    approved; evidence that asked for a stricter level stays at it, even once public."""
+    data = incident(
+        visibility="public",
+        evidence=[
+            {"type": "measurement", "ref": MEASUREMENT},
+            {"type": "document", "ref": "https://example.org/order.pdf", "visibility": "coalition"},
+        ],
+    )
+    created = world.service.create(world.member("a_admin"), data)
+    assert (created.visibility, created.publication) == ("coalition", "requested")
+    with pytest.raises(NotFound):  # held while the request waits: nothing of it is public
+        world.service.get(ANONYMOUS, created.id)
+    world.service.review(world.member("coalition_admin"), created.id, approve=True)
+    (public,) = world.service.view(ANONYMOUS, [world.service.get(ANONYMOUS, created.id)])
+    assert [(e.type, e.ref) for e in public.evidence] == [("measurement", MEASUREMENT)]
+    (member,) = world.service.view(
+        world.member("b_member"), [world.service.get(world.member("b_member"), created.id)]
+    )
+    assert [e.type for e in member.evidence] == ["measurement", "document"]

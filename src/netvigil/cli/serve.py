@@ -44,16 +44,25 @@ def geoip_of(folder: DataDir, option: Path | None) -> Path | None:
     return check_geoip(database) if database is not None else None
 
 
-def load_demo(folder: DataDir, geoip: Path | None = None) -> int:
-    """Import the bundled sample of real OONI measurements (CC BY-NC-SA 4.0, see SOURCES.md)."""
-    from netvigil.observatory.ingest import ingest_file
-    from netvigil.observatory.tables import compact
-    from netvigil.samples import sample_path
+def load_demo(
+    folder: DataDir,
+    geoip: Path | None = None,
+    *,
+    url: str = "http://127.0.0.1:8000",
+    database: str | None = None,
+) -> int:
+    """Load the demo (cli/demo_data.py): real OONI measurements (CC BY-NC-SA 4.0), OONI's own
+    verdicts, detection events from Monash's Bago series (GPL-3.0), example incidents; say
+    in one line per part what was loaded, its source and licence. The measurements' count."""
+    import datetime as dt
 
-    with sample_path() as path:
-        rows = ingest_file(str(path), str(folder.tables), str(geoip) if geoip else None).rows
-    compact(folder.tables)
-    return rows
+    from netvigil.cli import demo_data
+
+    now = dt.datetime.now(dt.UTC)
+    parts = demo_data.load(folder, geoip=geoip, url=url, database=database, now=now)
+    for part in parts:
+        typer.echo(part.line, err=True)
+    return parts[0].count
 
 
 def _public_url(value: str | None) -> str | None:
@@ -162,11 +171,15 @@ def serve_command(
             "The data folder is empty. Load a sample of real OONI measurements?", default=True
         )
     ):
-        from netvigil.samples import sources_note
+        from netvigil.cli.demo_data import DemoError
 
-        loaded = load_demo(folder, geoip)
-        typer.echo(f"loaded {loaded} sample measurements", err=True)
-        typer.echo(sources_note(loaded), err=True)
+        cannot: tuple[type[Exception], ...] = (*refused, DemoError)
+        try:
+            load_demo(
+                folder, geoip, url=public_url or url_of(host, port).rstrip("/"), database=database
+            )
+        except cannot as exc:
+            raise fail(f"cannot load the demo: {exc}".splitlines()[0]) from None
     elif empty:
         typer.echo(
             "empty data folder: submit measurements, `netvigil ingest FILES`, or "

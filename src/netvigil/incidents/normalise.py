@@ -119,8 +119,13 @@ def build(
         level, publication = Level.COALITION, "requested"
     elif previous is not None and previous.visibility == "public":
         publication = "approved" if requested is Level.PUBLIC else "none"
+    # Evidence without a level of its own follows the level asked for: held at coalition
+    # while the request waits, the incident hides it anyway; once a second person approves,
+    # it is published with the incident they reviewed (released() changes the incident's
+    # level only). Evidence that asked for a stricter level, or whose cap is stricter, keeps it.
     items = [
-        _evidence(item, level, evidence, f"evidence[{n}]") for n, item in enumerate(data.evidence)
+        _evidence(item, requested, evidence, f"evidence[{n}]")
+        for n, item in enumerate(data.evidence)
     ]
     return Incident(
         id=id,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import alerts_page, incident_pages, session, static
+from netvigil.web import alerts_page, chart_routes, incident_pages, session, static
 from netvigil.web.site import Site
 
 
 def routes(site: Site) -> list[BaseRoute]:
     return [
         *static.routes(),
+        *chart_routes.routes(site),
         *incident_pages.routes(site),
         *alerts_page.routes(site),
         *session.routes(site),

@@ -37,3 +37,8 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     def tables(self) -> Path:
         """The analysis tables (query them with `observatory.data.query_rows`)."""
         return self.folder.tables
+
+    @property
+    def outside(self) -> Path:
+        """Series from outside the observatory (the demo's Monash pings): `DataDir.series`."""
+        return self.folder.series
