@@ -1,7 +1,8 @@
 """A chart in the browser: its picture drawn on the server, its interactive view on a click,
 its downloads.
 
-On the country page of the picked country (whose timeline the issue asks for): the chart's
+On three pages with a chart of counts behind which is a data API query: the home page (its
+world map), the picked country's page (its timeline) and the explorer (its bars). The chart's
 SVG picture has loaded; Vega is fetched only when "Interactive chart" is clicked, from the
 server, and its view (a canvas or an SVG) takes the picture's place; the CSV, SVG and PNG
 links download through the browser, and each is what it says: the CSV has the columns of the
@@ -17,7 +18,7 @@ import io
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -29,6 +30,7 @@ from playwright.sync_api import BrowserContext, Locator
 from tests.web.browser import (
     WAIT,
     Harness,
+    Picks,
     Visit,
     chart_images,
     foreign,
@@ -54,15 +56,30 @@ def context(harness: Harness) -> Iterator[BrowserContext]:
     context.close()
 
 
+PAGES: dict[str, Callable[[Picks], str]] = {
+    "home": lambda picks: "/",
+    "country": lambda picks: f"/country/{picks.cc}",
+    "explore": lambda picks: "/explore",
+}
+
+
+@pytest.fixture(scope="module", params=list(PAGES))
+def where(request: pytest.FixtureRequest, harness: Harness) -> str:
+    name: str = request.param
+    return PAGES[name](harness.picks)
+
+
 @pytest.fixture(scope="module")
-def country(harness: Harness, context: BrowserContext) -> Iterator[Visit]:
-    seen = visit(context, harness.served, f"/country/{harness.picks.cc}")
+def charted(harness: Harness, context: BrowserContext, where: str) -> Iterator[Visit]:
+    seen = visit(context, harness.served, where)
     yield seen
     seen.close()
 
 
 def figure_of(seen: Visit) -> Locator:
-    figure = seen.page.locator("main figure.chart").first
+    figures = seen.page.locator("main figure.chart")
+    assert figures.count() > 0, f"no chart on {seen.page.url}"  # the page has loaded
+    figure = figures.first
     figure.scroll_into_view_if_needed()
     return figure
 
@@ -90,45 +107,46 @@ def rows_of(answer: Any) -> list[dict[str, Any]]:
     raise AssertionError(f"not a data API answer: {str(answer)[:300]}")
 
 
-def test_chart_picture_loaded(country: Visit) -> None:
-    assert country.status == 200
-    source = chart_images(country.page)[0]  # each loaded
-    assert urlsplit(source).path.startswith("/charts/")
-    assert urlsplit(source).path.endswith(".svg")
-    assert figure_of(country).locator("img").first.get_attribute("alt")
+def test_chart_picture_loaded(charted: Visit) -> None:
+    assert charted.status == 200
+    sources = chart_images(charted.page)  # each loaded
+    assert sources, "no chart picture"
+    assert urlsplit(sources[0]).path.endswith(".svg")
+    assert not urlsplit(sources[0]).netloc  # this server's
+    assert figure_of(charted).locator("img").first.get_attribute("alt")
 
 
-def test_interactive_chart_on_click_from_this_server(harness: Harness) -> None:
+def test_interactive_chart_on_click_from_this_server(harness: Harness, where: str) -> None:
     """In a context of its own: its request log starts empty and nothing is cached."""
     context = new_context(harness.browser)
-    country = visit(context, harness.served, f"/country/{harness.picks.cc}")
+    charted = visit(context, harness.served, where)
     try:
-        clicked(harness, country)
+        clicked(harness, charted)
     finally:
         context.close()
 
 
-def clicked(harness: Harness, country: Visit) -> None:
-    figure = figure_of(country)
+def clicked(harness: Harness, charted: Visit) -> None:
+    figure = figure_of(charted)
     source = figure.locator("img").first.get_attribute("src")
-    assert not [u for u in country.requests if VEGA in u], "Vega loaded before any click"
+    assert not [u for u in charted.requests if VEGA in u], "Vega loaded before any click"
     figure.get_by_role("button", name="Interactive chart").click()
     view = figure.locator(".chart-view canvas, .chart-view svg").first
     view.wait_for(state="visible", timeout=WAIT)
-    country.page.wait_for_load_state("networkidle", timeout=WAIT)
+    charted.page.wait_for_load_state("networkidle", timeout=WAIT)
     assert figure.locator(f'img[src="{source}"]').count() == 0  # the view took its place
     assert figure.locator(".chart-error").count() == 0
-    assert [u for u in country.requests if VEGA in u], "no Vega request on the click"
-    assert foreign(country.requests, harness.served) == []
-    assert country.errors == []
+    assert [u for u in charted.requests if VEGA in u], "no Vega request on the click"
+    assert foreign(charted.requests, harness.served) == []
+    assert charted.errors == []
 
 
-def test_csv_download_has_the_api_columns(country: Visit) -> None:
-    figure = figure_of(country)
-    body = download(country, figure, "CSV").decode("utf-8")
+def test_csv_download_has_the_api_columns(charted: Visit) -> None:
+    figure = figure_of(charted)
+    body = download(charted, figure, "CSV").decode("utf-8")
     table = list(csv.reader(io.StringIO(body)))
     json_url = link(figure, "JSON").get_attribute("href") or ""
-    answer = country.page.request.get(urljoin(country.page.url, json_url))
+    answer = charted.page.request.get(urljoin(charted.page.url, json_url))
     assert answer.status == 200
     rows = rows_of(answer.json())
     assert rows, f"the chart's API query {json_url} answers no row"
@@ -136,8 +154,8 @@ def test_csv_download_has_the_api_columns(country: Visit) -> None:
     assert len(table) - 1 == len(rows)
 
 
-def test_svg_download_is_xml(country: Visit) -> None:
-    root = ElementTree.fromstring(download(country, figure_of(country), "SVG"))
+def test_svg_download_is_xml(charted: Visit) -> None:
+    root = ElementTree.fromstring(download(charted, figure_of(charted), "SVG"))
     assert root.tag == SVG
     assert float(root.attrib["width"]) > 0
     assert float(root.attrib["height"]) > 0
@@ -155,12 +173,12 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def test_png_download_is_the_chart(country: Visit) -> None:
-    figure = figure_of(country)
-    data = download(country, figure, "PNG")
+def test_png_download_is_the_chart(charted: Visit) -> None:
+    figure = figure_of(charted)
+    data = download(charted, figure, "PNG")
     width, height = png_size(data)
     href = link(figure, "PNG").get_attribute("href") or ""
-    decoded = country.page.evaluate(
+    decoded = charted.page.evaluate(
         """href => new Promise((resolve, reject) => {
             const img = new Image();
             img.onload = () => resolve([img.naturalWidth, img.naturalHeight]);
@@ -170,7 +188,7 @@ def test_png_download_is_the_chart(country: Visit) -> None:
         href,
     )
     assert decoded == [width, height]
-    svg = ElementTree.fromstring(download(country, figure, "SVG"))
+    svg = ElementTree.fromstring(download(charted, figure, "SVG"))
     drawn_width, drawn_height = float(svg.attrib["width"]), float(svg.attrib["height"])
     # The same picture at a scale: the heights agree within the pixel the PNG rounds to.
     assert abs(height - drawn_height * width / drawn_width) < 1
