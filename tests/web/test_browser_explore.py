@@ -115,28 +115,33 @@ def test_form_without_javascript(
         seen.close()
 
 
+SWAPPED = (
+    "([key, value]) => { const img = document.querySelector('main figure.chart img');"
+    " return img !== null && new URL(img.getAttribute('src'), location.href)"
+    ".searchParams.get(key) === value; }"
+)
+
+
 def test_form_with_htmx(
     harness: Harness, scripted: BrowserContext, expected: dict[str, int]
 ) -> None:
+    """Each change of a select is one htmx request (the form's hx-trigger is `change`),
+    answered and swapped into the page before the next change: no request is left in flight
+    when the page is read."""
     seen = visit(scripted, harness.served, "/explore")
     page = seen.page
+    partial: list[str] = []
+    page.on("request", lambda r: partial.append(r.url) if r.headers.get("hx-request") else None)
     try:
         page.evaluate("() => { window.netvigilSamePage = true; }")  # gone if the page reloads
-        before = choose(page)
-        page.wait_for_function(
-            "before => document.querySelector('main figure.chart img')"
-            "?.getAttribute('src') !== before",
-            arg=before,
-        )
-        page.select_option(f"form.explore select[name={FILTER[0]}]", FILTER[1])
-        page.locator("form.explore button[type=submit]").click()
-        page.wait_for_function(
-            "([key, value]) => new URL(document.querySelector('main figure.chart img')"
-            ".getAttribute('src'), location.href).searchParams.get(key) === value",
-            arg=list(FILTER),
-        )
-        page.wait_for_load_state("networkidle", timeout=WAIT)
+        with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+            choose(page)
+        page.wait_for_function(SWAPPED, arg=list(AXIS))
+        with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+            page.select_option(f"form.explore select[name={FILTER[0]}]", FILTER[1])
+        page.wait_for_function(SWAPPED, arg=list(FILTER))
         assert page.evaluate("() => window.netvigilSamePage === true"), "a reload, not a swap"
+        assert len(partial) == 2
         check(seen, harness, expected)
     finally:
         seen.close()
