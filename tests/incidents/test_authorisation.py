@@ -110,6 +110,7 @@ OTHER_ROUTES = {
     ("/openapi.json", "GET"): ("/openapi.json", b""),
     ("/static/{path:path}", "GET"): ("/static/netvigil.css", b""),
     ("/charts/{file}", "GET"): ("/charts/outcomes.svg", b""),  # measurements, no incident's
+    ("/explore", "GET"): ("/explore?axis_x=probe_cc", b""),
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from netvigil.observatory import categories
 from netvigil.observatory.query import BadQuery, axis, conditions, time_grain
 from netvigil.observatory.sources import Archived, raw_measurement
 from netvigil.observatory.tables import reading
@@ -33,13 +34,24 @@ def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, A
     evidence can be an aggregate query, re-run to hash its result). Raises BadQuery."""
     time_grain(params)
     x, y = axis(params, "axis_x"), axis(params, "axis_y")
-    where, args = conditions(params)
+    # The category is the test lists' knowledge, not the table's: joined only when asked for.
+    categorised = "category_code" in params or categories.COLUMN in (x, y)
+    where, args = conditions(params, categorised=categorised)
     keys = [(name, column) for name, column in (("axis_x", x), ("axis_y", y)) if column]
     labels = [params[name] for name, _ in keys]
     group = ", ".join(
         f"{column} AS {label}" for (_, column), label in zip(keys, labels, strict=True)
     )
-    names = ", any_value(probe_network_name) AS probe_network_name" if "probe_asn" in labels else ""
+    # A network's name as its probes reported it; some report none (""), and any_value would
+    # answer one or the other from run to run: the largest non-empty name is always the same.
+    names = (
+        ", coalesce(max(nullif(probe_network_name, '')), '') AS probe_network_name"
+        if "probe_asn" in labels
+        else ""
+    )
+    joined = ""
+    if categorised:
+        joined = f" LEFT JOIN {categories.source(tables)} AS categories USING (domain)"
     sql = (
         f"SELECT {group + ',' if group else ''} count(*) AS measurement_count, "
         "count(*) FILTER (WHERE anomaly) AS anomaly_count, "
@@ -49,7 +61,7 @@ def aggregate(tables: Path, params: Mapping[str, str]) -> tuple[list[dict[str, A
         "count(*) FILTER (WHERE outcome = 'down') AS down_count, "
         "count(*) FILTER (WHERE outcome = 'unanalysed') AS unanalysed_count, "
         "count(*) FILTER (WHERE outcome = 'error') AS error_count"
-        f"{names} FROM analysis WHERE {where}"
+        f"{names} FROM analysis{joined} WHERE {where}"
         + (f" GROUP BY ALL ORDER BY {', '.join(labels)}" if labels else "")
     )
     rows = [

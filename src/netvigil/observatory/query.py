@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from netvigil.observatory import categories
 from netvigil.observatory.errors import BadRequest
 from netvigil.patterns import UINT32, WHEN
 
@@ -28,6 +29,8 @@ AXES = {
     "outcome": "outcome",
     "layer": "layer",
     "technique": "technique",
+    # The test lists' category of the domain; only the aggregation joins it in (data.py).
+    "category_code": categories.COLUMN,
 }
 GRAINS = ("hour", "day", "week", "month", "year")
 ORDER_BY = ("measurement_start_time", "input", "probe_cc", "probe_asn", "test_name")
@@ -64,6 +67,7 @@ TEST_NAME = r"^[a-z0-9_]{1,64}$"
 FILTERS = (
     *("probe_cc", "probe_asn", "test_name", "input", "domain", "report_id"),
     *("since", "until", "anomaly", "confirmed", "failure", "outcome", "layer", "technique"),
+    "category_code",
 )
 
 
@@ -116,8 +120,14 @@ def once(pairs: list[tuple[str, str]]) -> None:
         seen.add(name)
 
 
-def conditions(params: Mapping[str, str]) -> tuple[str, list[object]]:
-    """The WHERE clause (without the keyword) and its arguments."""
+def category(value: str) -> str:
+    return _one_of("category_code", value, categories.codes())
+
+
+def conditions(params: Mapping[str, str], *, categorised: bool = False) -> tuple[str, list[object]]:
+    """The WHERE clause (without the keyword) and its arguments. `categorised`: the query
+    joins the categories (`categories.COLUMN`); only the aggregation does, so elsewhere a
+    `category_code` filter is refused rather than ignored."""
     clauses: list[str] = []
     args: list[object] = []
     for name in FILTERS:
@@ -155,6 +165,11 @@ def conditions(params: Mapping[str, str]) -> tuple[str, list[object]]:
         if (value := params.get(name)) is not None:
             clauses.append(f"{name} = ?")
             args.append(_one_of(name, value, BOOLEANS) == "true")
+    if (code := params.get("category_code")) is not None:
+        if not categorised:
+            raise BadQuery("category_code: only /api/v1/aggregation filters by category")
+        clauses.append(f"{categories.COLUMN} = ?")
+        args.append(category(code))
     return (" AND ".join(clauses) or "TRUE"), args
 
 
@@ -174,7 +189,10 @@ def axis(params: Mapping[str, str], name: str) -> str | None:
     if value is None:
         return None
     _one_of(name, value, tuple(AXES))
-    return AXES[value].format(grain=time_grain(params))
+    grain = time_grain(params)
+    if value == "measurement_start_day" and grain == "hour":
+        return "date_trunc('hour', measurement_start_time)"  # a DATE would drop the hour
+    return AXES[value].format(grain=grain)
 
 
 def time_grain(params: Mapping[str, str]) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 from netvigil.observatory.query import OUTCOMES
 from netvigil.web.charts import Chart, Gettext, base, outcome_scale, query_string, same
 
-# How far one bar reaches for each grain: the API truncates times to the grain, and its
-# measurement_start_day is a DATE, so an hour grain still gives days (query.py AXES).
-REACH = {"hour": "day", "day": "day", "week": "week", "month": "month"}
+# How far one bar reaches for each grain: the API truncates times to the grain (an hour grain
+# gives hours: query.py `axis`).
+REACH = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 
 
 def outcomes_over_time(

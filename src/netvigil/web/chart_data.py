@@ -28,7 +28,7 @@ from netvigil.observatory.errors import NotFound
 from netvigil.observatory.events_api import EVENT_ID, parse
 from netvigil.observatory.eventstore import EventStore
 from netvigil.observatory.query import BadQuery, time_grain
-from netvigil.web import i18n
+from netvigil.web import explore_charts, i18n
 from netvigil.web.cell_charts import heatmap, outcomes_over_time
 from netvigil.web.charts import Chart, Gettext, query_string, same
 from netvigil.web.event_bars import events_timeline
@@ -37,7 +37,10 @@ from netvigil.web.maps import country_map, world_map
 from netvigil.web.names import country_name
 from netvigil.web.timelines import event_signals, window
 
-FILTERS = ("probe_cc", "probe_asn", "domain", "test_name", "since", "until")
+FILTERS = (
+    *("probe_cc", "probe_asn", "domain", "test_name", "since", "until"),
+    *("category_code", "outcome"),  # the explorer's filters too (explore.py)
+)
 HISTORY = dt.timedelta(days=29)  # the baseline's weekly median looks 4 weeks back (baseline.py)
 CC = re.compile(r"^[A-Za-z]{2}$")
 
@@ -260,4 +263,5 @@ BUILDERS: dict[str, Builder] = {
     "events": events,
     "world": world,
     "country": country_chart,
+    "bars": explore_charts.bars,
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import alerts_page, chart_routes, incident_pages, session, static
+from netvigil.web import alerts_page, chart_routes, explore, incident_pages, session, static
 from netvigil.web.site import Site
 
 
@@ -19,4 +19,5 @@ def routes(site: Site) -> list[BaseRoute]:
         *incident_pages.routes(site),
         *alerts_page.routes(site),
         *session.routes(site),
+        *explore.routes(site),
     ]

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from netvigil import __version__, testlists
-from netvigil.observatory import query
+from netvigil.observatory import categories, query
 from netvigil.patterns import PROBE_ASN, START_TIME
 from netvigil.web.openapi_events import EVENTS
 from netvigil.web.openapi_heartbeats import HEARTBEATS
@@ -81,6 +81,13 @@ AGGREGATION = (
     Param("axis_y", "Second axis.", one_of(AXES)),
     Param(
         "time_grain", "For measurement_start_day (default day).", one_of((*query.GRAINS, "auto"))
+    ),
+    Param(
+        "category_code",
+        "Citizen Lab category of the measured domain, from the bundled test lists (the global "
+        "list's, else the most common); uncategorised: a domain in no list, or no domain. Also "
+        "an axis. Only the aggregation has it.",
+        one_of(categories.codes()),
     ),
     FORMAT,
 )
