@@ -257,3 +257,15 @@ class Scrubber:
 
     def _probe6(self, address: IPv6Address) -> bool:
         return int(address) in self._v6 or any(int(v4) in self._v4int for v4 in _embedded(address))
+
+
+def public_address(text: object) -> str | None:
+    """A measurement's `probe_ip`, when it is an address to scrub: not OONI's placeholder
+    (127.0.0.1, which its probes send), not unspecified, not something that is no address."""
+    if not isinstance(text, str):
+        return None
+    try:
+        address = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    return None if address.is_loopback or address.is_unspecified else str(address)

@@ -38,11 +38,10 @@ from netvigil.incidents.instance import Instance
 from netvigil.net.backend import AsyncioBackend
 from netvigil.observatory import errors
 from netvigil.observatory.app import Observatory
-from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Change
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
-from netvigil.web import explorer, home, openapi
+from netvigil.web import explorer, openapi
 from netvigil.web.layout import refusal, wants_html
 from netvigil.web.site import Site
 
@@ -163,7 +162,6 @@ def create_app(
         now=now,
     )
     routes: list[BaseRoute] = [
-        Route("/", home.endpoint(folder.tables, incidents, query_rows), methods=["GET"]),
         *explorer.routes(site),
         *observatory.routes(),
         *incident_routes(incidents),

@@ -1,7 +1,9 @@
-"""`/` on a live server: a page saying what this is and what it holds, with links onward."""
+"""`/` on a live server: what is blocked where and what the instance holds, with links onward;
+the same counts as JSON for a script."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -24,17 +26,20 @@ def test_home_page_says_what_is_loaded_and_links_on(live: Live) -> None:
     assert answer.headers["content-type"].startswith("text/html")
     page, facts = answer.text, expected(live)
     assert facts["measurements"] > 0 and facts["countries"] > 0
-    text = re.sub(r"<[^>]+>", "", page)
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
     assert f"{facts['measurements']:,} measurements from {facts['countries']} countries" in text
     assert f"{facts['public_incidents']} public incidents" in text
     assert re.search(r"measured from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d", text)
-    links = set(re.findall(r'href="([^"]+)"', page))
-    assert {"/api/v1/measurements", "/openapi.json", "/incidents"} <= links
-    for link in links:  # every link works, and none leaves the server (no CDN)
-        assert link.startswith("/"), link
-        target = httpx.get(f"{live.url}{link.replace('&amp;', '&')}", timeout=30)
+    assert "Websites blocked, as last measured" in text
+    links = {html.unescape(link) for link in re.findall(r'href="([^"]+)"', page)}
+    assert {"/api/v1/measurements", "/openapi.json", "/incidents", "/events"} <= links
+    assert any(link.startswith("/measurement/") for link in links)
+    for link in links - {"#main", "data:,"}:  # each works, none leaves the server (no CDN)
+        assert link.startswith("/") and not link.startswith("//"), link
+        target = httpx.get(f"{live.url}{link}", timeout=30)
         assert target.status_code == 200, link
-    assert "<script" not in page.lower() and "script-src" not in page
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert all(re.search(r'src="/[^/]', attributes) for attributes in scripts)  # none inline
     assert "default-src 'none'" in answer.headers["content-security-policy"]
 
 

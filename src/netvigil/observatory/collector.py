@@ -21,7 +21,6 @@ The client's address is never read: probes are volunteers.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
 import time
 from collections.abc import Callable
@@ -45,7 +44,7 @@ from netvigil.observatory.ids import (
 from netvigil.observatory.intake import MAX_BODY, Intake
 from netvigil.patterns import PROBE_ASN, START_TIME
 from netvigil.records import Measurement, WebMeasurement
-from netvigil.scrub import Scrubber
+from netvigil.scrub import Scrubber, public_address
 
 __all__ = ["MAX_BODY", "Capacity", "check", "read_body", "routes", "typed_content"]
 
@@ -127,7 +126,7 @@ def _validated(data: bytes, *, web: bool) -> bytes:
     Raises BadRequest naming the field."""
     try:
         measurement = typed_content(data, web)
-        address = _public_address(measurement.probe_ip)
+        address = public_address(measurement.probe_ip)
         if address is None:
             return data
         scrubbed = Scrubber([address]).json(data)
@@ -137,15 +136,6 @@ def _validated(data: bytes, *, web: bool) -> bytes:
         # (ValidationError is a DecodeError)
         raise BadRequest(f"invalid measurement: {_reason(exc, '$.content')}") from None
     return scrubbed
-
-
-def _public_address(text: str | None) -> str | None:
-    """The submitted probe address to scrub, if it is one (loopback is OONI's placeholder)."""
-    try:
-        address = ipaddress.ip_address((text or "").strip().strip("[]"))
-    except ValueError:
-        return None  # not an address: replaced by check(), nothing to look for
-    return None if address.is_loopback or address.is_unspecified else str(address)
 
 
 def routes(

@@ -4,6 +4,13 @@ Imports are not copied: the files are OONI's own (or the user's) and stay where 
 as OONI's API serves `raw_measurement` from its S3 cans by file and offset. A row records
 the file and line (rows.Row.source, source_line); reading it back checks that the line
 still holds the same measurement (same uid), because files can be edited or replaced.
+
+An imported measurement may still carry its volunteer's public address: OONI's probes sent
+it in `probe_ip` until they sent 127.0.0.1 in its place, and files of those years are public.
+The collector scrubs what probes submit (collector.py); what is read back from an imported
+file is scrubbed here, every spelling of that address (netvigil.scrub) and `probe_ip` set to
+OONI's placeholder, so no page, download or incident's evidence hash ever holds it
+(reliability.md §1.2).
 """
 
 from __future__ import annotations
@@ -14,10 +21,13 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+
 from netvigil.observatory.archive import Archive, read_since
 from netvigil.observatory.columns import ARCHIVE
 from netvigil.observatory.ingest import uid_of
 from netvigil.readers import Item, parse_line, read_path
+from netvigil.scrub import Scrubber, public_address
 
 Archived = Callable[[str], bytes | None]  # uid -> the archived measurement, if there
 
@@ -55,7 +65,21 @@ def raw_measurement(
     item = _item_at(Path(source), line)
     if item is None or uid_of(item) != uid:
         return None
-    return item.raw
+    return without_probe_address(item.raw)
+
+
+def without_probe_address(raw: bytes) -> bytes:
+    """The measurement with its probe's public address scrubbed (unchanged without one)."""
+    try:
+        found = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw  # parse_line read it; a reader that could not is no reason to fail here
+    address = public_address(found.get("probe_ip")) if isinstance(found, dict) else None
+    if address is None:
+        return raw
+    scrubbed = msgspec.json.decode(Scrubber([address]).json(raw))
+    scrubbed["probe_ip"] = "127.0.0.1"
+    return msgspec.json.encode(scrubbed)
 
 
 def _item_at(path: Path, line: int | None) -> Item | None:

@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from netvigil.web import alerts_page, chart_routes, explore, incident_pages, session, static
+from netvigil.web import (
+    alerts_page,
+    chart_routes,
+    country,
+    domain,
+    events,
+    explore,
+    home,
+    incident_pages,
+    measurement,
+    network,
+    search,
+    session,
+    static,
+)
 from netvigil.web.site import Site
 
 
@@ -16,8 +30,15 @@ def routes(site: Site) -> list[BaseRoute]:
     return [
         *static.routes(),
         *chart_routes.routes(site),
+        *home.routes(site),
+        *measurement.routes(site),
+        *events.routes(site),
+        *search.routes(site),
         *incident_pages.routes(site),
         *alerts_page.routes(site),
         *session.routes(site),
         *explore.routes(site),
+        *country.routes(site),
+        *network.routes(site),
+        *domain.routes(site),
     ]
