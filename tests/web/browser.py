@@ -4,8 +4,8 @@ The server is what a newcomer runs (`netvigil serve --demo`, a subprocess on a f
 port), on a temporary data folder into which the web-connectivity corpus was first ingested
 with `netvigil ingest`, as an operator would. The paths visited are picked from the data API's
 answers (`Picks`), never guessed. Both the server and Debian's Chromium (driven by Playwright,
-as tests/incidents/test_pages.py launches it) are started once for the whole test session and
-shared by the test_browser_*.py modules (`shared`), so the run stays short.
+as tests/incidents/test_pages.py launches it) are started once: the server for the whole test
+session, shared by the test_browser_*.py modules (`shared`), the browser once per module.
 
 `visit` opens one page and keeps its request log (every request, every host), its console
 errors and uncaught exceptions, and the bytes transferred by its first render (the sum of
@@ -163,23 +163,27 @@ class Harness:
     first_render: dict[str, int]  # page name → bytes, written to artefacts at the end
 
 
-_SHARED: list[Harness] = []
+_SERVED: list[tuple[Served, Picks, dict[str, int]]] = []
 
 
-def shared(config: pytest.Config) -> Harness:
-    """The session's one server and one browser, started by the first module that asks and
-    stopped when pytest ends (modules' fixtures cannot share a session fixture without a
-    conftest.py, which is not this file's)."""
-    if not _SHARED:
+@contextmanager
+def shared(config: pytest.Config) -> Iterator[Harness]:
+    """The session's one server, started by the first module that asks and stopped when
+    pytest ends (modules' fixtures cannot share a session fixture without a conftest.py,
+    which is not this file's), and a browser for the module: Playwright's sync API cannot be
+    started twice in one thread, so it is stopped before the next module that uses it (this
+    suite's or another's, e.g. test_interactive.py)."""
+    if not _SERVED:
         stack = ExitStack()
         config.add_cleanup(stack.close)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nv-browser-")))
         served = stack.enter_context(serve_demo(folder))
-        browser = stack.enter_context(chromium())
-        harness = Harness(served, browser, pick(served), {})
-        stack.callback(write_first_render, harness.first_render)
-        _SHARED.append(harness)
-    return _SHARED[0]
+        figures: dict[str, int] = {}
+        stack.callback(write_first_render, figures)
+        _SERVED.append((served, pick(served), figures))
+    served, picks, figures = _SERVED[0]
+    with chromium() as browser:
+        yield Harness(served, browser, picks, figures)
 
 
 def write_first_render(figures: dict[str, int]) -> None:

@@ -34,8 +34,9 @@ BAD = {
 
 
 @pytest.fixture(scope="module")
-def harness(pytestconfig: pytest.Config) -> Harness:
-    return shared(pytestconfig)
+def harness(pytestconfig: pytest.Config) -> Iterator[Harness]:
+    with shared(pytestconfig) as harness:
+        yield harness
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,9 @@ AXIS, FILTER = ("axis_x", "probe_cc"), ("outcome", "blocked")
 
 
 @pytest.fixture(scope="module")
-def harness(pytestconfig: pytest.Config) -> Harness:
-    return shared(pytestconfig)
+def harness(pytestconfig: pytest.Config) -> Iterator[Harness]:
+    with shared(pytestconfig) as harness:
+        yield harness
 
 
 @pytest.fixture(scope="module")

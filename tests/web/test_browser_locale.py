@@ -8,6 +8,7 @@ home page, read in English and in Persian, is the catalogue's msgid and its msgs
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ NAV = 'header nav[aria-label] a[href^="/"]:not([hreflang])'
 
 
 @pytest.fixture(scope="module")
-def harness(pytestconfig: pytest.Config) -> Harness:
-    return shared(pytestconfig)
+def harness(pytestconfig: pytest.Config) -> Iterator[Harness]:
+    with shared(pytestconfig) as harness:
+        yield harness
 
 
 @pytest.fixture(scope="module")
