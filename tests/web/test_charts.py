@@ -44,7 +44,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @dataclasses.dataclass(frozen=True)
 class Parts:
-    """What the charts read of a Site (chart_data.Sources), over real stores."""
+    """What the charts read of a Site (event_series.Sources), over real stores."""
 
     tables: Path
     events: EventStore

@@ -9,7 +9,6 @@ take is refused too (a misspelt filter silently ignored would chart a different 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Mapping
@@ -18,20 +17,15 @@ from typing import Protocol, TypedDict
 
 from starlette.requests import Request
 
-from netvigil.detect.engine import wide_heartbeats
-from netvigil.detect.model import Series
-from netvigil.detect.series import SeriesError
-from netvigil.detect.series import read_series as read_csv_series
 from netvigil.observatory.data import aggregate
-from netvigil.observatory.detection import Heartbeats, measurement_series
 from netvigil.observatory.errors import NotFound
 from netvigil.observatory.events_api import EVENT_ID, parse
-from netvigil.observatory.eventstore import EventStore
 from netvigil.observatory.query import BadQuery, time_grain
 from netvigil.web import explore_charts, i18n
 from netvigil.web.cell_charts import heatmap, outcomes_over_time
 from netvigil.web.charts import Chart, Gettext, query_string, same
 from netvigil.web.event_bars import events_timeline
+from netvigil.web.event_series import HISTORY, Sources, read_series
 from netvigil.web.layout import language
 from netvigil.web.maps import country_map, world_map
 from netvigil.web.names import country_name
@@ -41,27 +35,7 @@ FILTERS = (
     *("probe_cc", "probe_asn", "domain", "test_name", "since", "until"),
     *("category_code", "outcome"),  # the explorer's filters too (explore.py)
 )
-HISTORY = dt.timedelta(days=29)  # the baseline's weekly median looks 4 weeks back (baseline.py)
 CC = re.compile(r"^[A-Za-z]{2}$")
-
-
-class Sources(Protocol):
-    """What the charts read of the Site (web/site.py)."""
-
-    @property
-    def tables(self) -> Path: ...
-
-    @property
-    def events(self) -> EventStore: ...
-
-    @property
-    def heartbeats(self) -> Heartbeats: ...
-
-    @property
-    def now(self) -> Callable[[], dt.datetime]: ...
-
-    @property
-    def outside(self) -> Path: ...
 
 
 class Words(TypedDict):
@@ -153,31 +127,6 @@ def heat(
         title=title,
         gettext=gettext,
     )
-
-
-def read_series(
-    site: Sources, wanted: set[tuple[str, str]], since: dt.datetime, until: dt.datetime
-) -> list[Series]:
-    """The (entity, signal) series wanted, as detection reads them (observatory/detection.py
-    `gather`: the measurement counts of the tables, the heartbeat store's series)."""
-    found = site.heartbeats.series(since, until)
-    found += wide_heartbeats(found)  # a country's and a region's, summed from their networks
-    if any(signal == "measurements" for _, signal in wanted):
-        found += measurement_series(site.tables, since, until)
-    found += outside_series(site.outside)
-    return [s for s in found if (s.entity, s.signal) in wanted]
-
-
-def outside_series(folder: Path) -> list[Series]:
-    """The data folder's series from outside; a file that cannot be read is left out (its
-    events' charts then say the series could not be read back)."""
-    found: list[Series] = []
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else ():
-        try:
-            found += read_csv_series(path)
-        except SeriesError:
-            continue
-    return found
 
 
 def event(

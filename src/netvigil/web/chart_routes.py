@@ -33,8 +33,9 @@ from starlette.routing import Route
 
 from netvigil.observatory.errors import NotFound, ObservatoryError, error
 from netvigil.observatory.query import once
-from netvigil.web.chart_data import BUILDERS, Sources, words
+from netvigil.web.chart_data import BUILDERS, words
 from netvigil.web.charts import Chart
+from netvigil.web.event_series import Sources
 from netvigil.web.render import Renderer
 
 FILE = re.compile(r"^([a-z]{1,16})\.(svg|png|json|csv)$")
