@@ -54,7 +54,8 @@ WITH judged AS (
     FROM analysis WHERE domain IS NOT NULL AND outcome IN ('blocked', 'down', 'ok')
 )
 SELECT probe_cc, domain, min(measurement_uid) AS measurement_uid,
-       string_agg(DISTINCT upper(layer) || ' · ' || technique, '; ') AS how,
+       string_agg(DISTINCT upper(layer) || ' · ' || technique, '; '
+                  ORDER BY upper(layer) || ' · ' || technique) AS how,
        strftime(max(last), '%Y-%m-%d') AS day
 FROM judged WHERE measurement_start_time = last
 GROUP BY probe_cc, domain HAVING bool_and(outcome = 'blocked')
