@@ -28,7 +28,7 @@ from netvigil.web.event_bars import events_timeline
 from netvigil.web.event_series import HISTORY, Sources, read_series
 from netvigil.web.layout import language
 from netvigil.web.maps import country_map, world_map
-from netvigil.web.names import country_name
+from netvigil.web.names import country_name, entity_name
 from netvigil.web.timelines import event_signals, window
 
 FILTERS = (
@@ -147,7 +147,8 @@ def event(
     since, until = window(stored.event, now)
     wanted = {(f.entity, f.signal) for f in stored.event.signals}
     series = read_series(site, wanted, since - HISTORY, min(until, now))
-    return event_signals(stored.event, series, now, gettext=gettext)
+    where = entity_name(stored.event.entity, name)
+    return event_signals(stored.event, series, now, gettext=gettext, where=where)
 
 
 def events(

@@ -143,6 +143,7 @@ def base(title: str, alt: str, height: int, width: int = WIDTH) -> dict[str, Any
             "font": "sans-serif",
             "view": {"stroke": None},
             "axisTemporal": {"format": CLOCK},
+            "legend": {"labelLimit": 0, "titleLimit": 0},  # 0: never cut a legend's words
         },
     }
 

@@ -15,7 +15,6 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-import pycountry
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,19 +26,13 @@ from netvigil.observatory.query import BadQuery, once
 from netvigil.web import chart_data
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.measurement import UID
-from netvigil.web.names import asn_label, country_name, network_names
+from netvigil.web.names import asn_label, country_name, network_names, region_name
 from netvigil.web.site import Site
 
 
 def when(moment: dt.datetime | None) -> str:
     """A time as the pages write it: UTC, to the minute."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
-
-
-def region_name(code: str) -> str:
-    """ISO 3166-2's name of a region (`MM-02` → Bago), else the entity's own spelling."""
-    found = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
-    return str(found.name) if found is not None else code
 
 
 def place(event: Event, names: dict[int, str], lang: str) -> dict[str, str]:

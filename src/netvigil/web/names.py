@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 import pycountry
 from babel import Locale
@@ -44,6 +45,24 @@ def country_name(cc: str, lang: str = "en") -> str:
         found = pycountry.countries.get(alpha_2=cc) if CC.fullmatch(cc) else None
         name = getattr(found, "common_name", None) or getattr(found, "name", None) or cc
     return str(name)
+
+
+def region_name(code: str) -> str:
+    """ISO 3166-2's name of a region (`MM-02` → Bago), else the entity's own spelling."""
+    found = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+    return str(found.name) if found is not None else code
+
+
+def entity_name(entity: str, country: Callable[[str], str] = country_name) -> str:
+    """A detection entity in words, countries named by `country`: `country:MM` → Myanmar
+    (Burma), `region:MM-02` → Bago, Myanmar (Burma), `asn:N` → ASN (a network's name needs
+    the observatory: network_names)."""
+    kind, _, rest = entity.partition(":")
+    if kind == "asn":
+        return f"AS{rest}"
+    if kind == "region":
+        return f"{region_name(rest)}, {country(rest[:2])}"
+    return country(rest) if kind == "country" else entity
 
 
 def parse_asn(text: str) -> int | None:

@@ -87,7 +87,12 @@ def _relative(values: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
 
 
 def event_signals(
-    event: Event, series: Sequence[Series], now: dt.datetime, *, gettext: Gettext = same
+    event: Event,
+    series: Sequence[Series],
+    now: dt.datetime,
+    *,
+    gettext: Gettext = same,
+    where: str | None = None,
 ) -> Chart:
     """The event's fired signals around it: each one's series and baseline where `series`
     holds it (others are ignored), and always its value and baseline when it fired. `now`
@@ -110,7 +115,7 @@ def event_signals(
     drawn = sorted(labels[k] for k in shown)
     missing = sorted(labels[k] for k in labels if k not in shown)
     words = {
-        "entity": event.entity,
+        "entity": where or event.entity,  # the page's words for it, else the entity
         "kind": gettext(event.kind),
         "start": iso(event.start),
         "end": iso(end) if event.end else gettext("now (ongoing)"),
