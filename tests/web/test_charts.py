@@ -221,6 +221,13 @@ def test_world_map_colours_countries_from_their_rows(site: Parts) -> None:
     assert ir["anomaly_count"] > 0  # so Iran is not the 0 % colour that the US has
     assert next(c for c in cells if c["probe_cc"] == "US")["anomaly_count"] == 0
     assert grey not in (iran, us) and iran != us
+    # a country whose every measurement is without a verdict is grey, not 0 %: the share is
+    # blocked among those with a verdict (the corpus: TM and NL only insufficient)
+    for cc, name in (("TM", "Turkmenistan"), ("NL", "Netherlands")):
+        cell = next(c for c in cells if c["probe_cc"] == cc)
+        assert cell["measurement_count"] == cell["failure_count"] > 0
+        assert fill_of(svg, name) == grey
+        assert next(r for r in chart.table if r["probe_cc"] == cc)["share"] == "no verdict"
     assert chart.browser is not None
     assert chart.browser["data"]["url"] == "/static/vendor/world-atlas/countries-110m.json"
     assert "values" in chart.spec["data"]

@@ -50,13 +50,18 @@ def _spec(
                     "fields": fields,
                 },
             },
-            {"calculate": "datum.anomaly_count / datum.measurement_count", "as": "share"},
+            # over the measurements with a verdict: an insufficient one is no 0 % (grey)
+            {"calculate": "datum.measurement_count - datum.failure_count", "as": "judged"},
+            {
+                "calculate": "datum.judged > 0 ? datum.anomaly_count / datum.judged : null",
+                "as": "share",
+            },
         ],
         "projection": {"type": "equalEarth"},
         "mark": {"type": "geoshape", "stroke": "white", "strokeWidth": 0.5, "invalid": "show"},
         "encoding": {
             "color": {
-                "condition": {"test": "!isValid(datum.measurement_count)", "value": NO_DATA},
+                "condition": {"test": "!isValid(datum.share)", "value": NO_DATA},
                 "field": "share",
                 "type": "quantitative",
                 "title": gettext("Blocked share"),
@@ -75,6 +80,18 @@ def _spec(
     }
 
 
+def share(row: Mapping[str, Any]) -> float | None:
+    """Blocked among the measurements with a verdict (failure_count: insufficient,
+    unanalysed, error); None without one."""
+    judged = int(row["measurement_count"]) - int(row["failure_count"])
+    return int(row["anomaly_count"]) / judged if judged > 0 else None
+
+
+def shown(row: Mapping[str, Any], gettext: Gettext) -> str:
+    found = share(row)
+    return gettext("no verdict") if found is None else f"{found:.0%}"
+
+
 def world_map(
     rows: Sequence[Mapping[str, Any]],
     *,
@@ -90,20 +107,16 @@ def world_map(
     heading = title or gettext("Blocked share of measurements by country")
     mapped = [r for r in rows if numeric_of(str(r["probe_cc"])) is not None]
     total = sum(int(r["measurement_count"]) for r in rows)
-    ranked = sorted(
-        rows, key=lambda r: (-r["anomaly_count"] / r["measurement_count"], r["probe_cc"])
-    )
+    ranked = sorted(rows, key=lambda r: (-(share(r) or -1.0), r["probe_cc"]))
     if rows:
         alt = gettext(
             "World map of {count} countries with {total} measurements, coloured by the share "
-            "found blocked; the highest: {top}. Countries without measurements are grey."
+            "found blocked of those with a verdict; the highest: {top}. Countries without "
+            "measurements, or without a verdict, are grey."
         ).format(
             count=len(rows),
             total=total,
-            top=", ".join(
-                f"{country(str(r['probe_cc']))} {r['anomaly_count'] / r['measurement_count']:.0%}"
-                for r in ranked[:3]
-            ),
+            top=", ".join(f"{country(str(r['probe_cc']))} {shown(r, gettext)}" for r in ranked[:3]),
         )
     else:
         alt = gettext("World map: no measurements match this query.")
@@ -117,7 +130,7 @@ def world_map(
             "country": country(str(r["probe_cc"])),
             "measurement_count": r["measurement_count"],
             "anomaly_count": r["anomaly_count"],
-            "share": f"{r['anomaly_count'] / r['measurement_count']:.0%}",
+            "share": shown(r, gettext),
         }
         for r in ranked
     )

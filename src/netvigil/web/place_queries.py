@@ -75,8 +75,11 @@ class Share(msgspec.Struct, frozen=True, kw_only=True):
     no_verdict: int  # insufficient, unanalysed or error
 
     @property
-    def blocked_share(self) -> float:
-        return self.blocked / self.measurements if self.measurements else 0.0
+    def blocked_share(self) -> float | None:
+        """Blocked among the measurements with a verdict; None without one (an insufficient
+        measurement shows neither blocking nor access: it is no 0 %)."""
+        judged = self.measurements - self.no_verdict
+        return self.blocked / judged if judged else None
 
 
 class Period(msgspec.Struct, frozen=True, kw_only=True):
