@@ -228,3 +228,13 @@ def test_the_explorer_reads_right_to_left_in_persian(client: TestClient) -> None
     (image,) = parsed(answer.text).images
     chart = client.get(image, headers={"Accept-Language": "fa"})
     assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
+
+
+def test_the_first_view_is_by_month_and_says_so(client: TestClient) -> None:
+    """Years of measurements by day would be bars narrower than a pixel: the first view of
+    time, with no grain asked for, is by month, and the form shows that grain selected."""
+    image, _ = chart_of(client, "")
+    assert image == "/charts/outcomes.svg?time_grain=month"
+    page = client.get("/explore").text
+    assert re.search(r'<option value="month"[^>]*selected', page)
+    assert not re.search(r'<option value="day"[^>]*selected', page)

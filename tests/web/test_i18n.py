@@ -102,3 +102,14 @@ def test_the_catalogue_holds_exactly_the_strings_the_templates_and_modules_use(
     with CATALOGUE.open("rb") as handle:
         held = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
     assert sorted(used - held) == [] and sorted(held - used) == []
+
+
+def test_a_shared_link_with_tracking_parameters_opens(tmp_path: Path) -> None:
+    """Social networks add fbclid or utm_* to a shared link: the page drops them (and keeps
+    the rest, non-ASCII included); a parameter the page does not know is still refused."""
+    client = TestClient(create_app(tmp_path))
+    tracked = client.get("/search?q=%D8%A7%DB%8C%D8%B1%D8%A7%D9%86&fbclid=x&utm_source=t")
+    plain = client.get("/search?q=%D8%A7%DB%8C%D8%B1%D8%A7%D9%86")
+    assert (tracked.status_code, tracked.text) == (plain.status_code, plain.text)
+    assert client.get("/events?utm_medium=social").status_code == 200
+    assert client.get("/events?color=red").status_code == 400

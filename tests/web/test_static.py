@@ -174,3 +174,22 @@ def test_our_pages_and_scripts_name_no_other_host() -> None:
         # A protocol-relative address is another host too: src="//cdn.example/x.js", url(//...).
         relative = re.findall(r"""(?:src|href|action|url\()\s*=?\s*["']?//[^/]""", text, re.I)
         assert not relative, (path, relative)
+
+
+def test_text_files_go_gzipped_to_a_client_that_accepts_gzip() -> None:
+    """htmx, our scripts, the stylesheet and the atlas are sent gzipped when asked (the bytes
+    unchanged once decompressed), plain otherwise, and never to `gzip;q=0`."""
+    for file in ("vendor/htmx.org/htmx.min.js", "netvigil.css", "interactive.js"):
+        data = (STATIC / file).read_bytes()
+        for header, packed in (
+            ("gzip, deflate, br", True),
+            ("identity", False),
+            ("gzip;q=0", False),
+        ):
+            answer = get(f"/static/{file}", {"Accept-Encoding": header})
+            assert answer.headers["vary"] == "Accept-Encoding"
+            assert (answer.headers.get("content-encoding") == "gzip") is packed, (file, header)
+            assert answer.content == data  # httpx decompresses what says gzip
+    atlas = get("/static/vendor/world-atlas/countries-110m.json", {"Accept-Encoding": "gzip"})
+    assert atlas.headers["content-encoding"] == "gzip"
+    assert int(atlas.headers["content-length"]) < len(atlas.content) // 2  # it is smaller

@@ -67,6 +67,10 @@ def parse(pairs: list[tuple[str, str]]) -> Form:
         raise BadQuery(f"view: expected one of {', '.join(VIEWS)}, got {view!r}")
     query = {k: v for k, v in shown.items() if v and k != "view"}
     query.setdefault("axis_x", "measurement_start_day")
+    if TIME in (query["axis_x"], query.get("axis_y")):
+        # years of data by day are bars narrower than a pixel: a month is the first view
+        query.setdefault("time_grain", "month")
+        shown["time_grain"] = query["time_grain"]
     if view == "heatmap" and "axis_y" not in query:
         raise BadQuery("axis_y: a heat-map grid needs a y axis (bars are stacked by outcome)")
     if query.get("axis_y") == query["axis_x"]:  # one axis twice: one cell per value, no grid

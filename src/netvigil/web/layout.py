@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
@@ -119,13 +120,30 @@ def wants_html(request: Request) -> bool:
 
 Handler = Callable[[Request, Site], Response]
 
+# What social networks and newsletters add to a shared link (Facebook's fbclid, Google's
+# gclid and utm_*, Mailchimp's mc_*, ...): pages drop them before reading their parameters,
+# so a shared link opens instead of being refused as an unknown parameter (the API, whose
+# clients are programs, still refuses what it does not know).
+TRACKING = re.compile(r"utm_[a-z_]{1,32}|fbclid|gclid|dclid|msclkid|yclid|igshid|mc_cid|mc_eid")
+
+
+def untracked(request: Request) -> Request:
+    """The request without tracking parameters in its query string."""
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    pairs = parse_qsl(raw, keep_blank_values=True, encoding="latin-1")  # byte for byte
+    kept = [(name, value) for name, value in pairs if not TRACKING.fullmatch(name)]
+    if len(kept) == len(pairs):
+        return request
+    query = urlencode(kept, encoding="latin-1").encode("latin-1")
+    return Request({**request.scope, "query_string": query}, request.receive)
+
 
 def page(site: Site, handler: Handler) -> Callable[[Request], Any]:
     """An endpoint running `handler(request, site)` in a worker thread."""
 
     async def endpoint(request: Request) -> Response:
         try:
-            return await asyncio.to_thread(handler, request, site)
+            return await asyncio.to_thread(handler, untracked(request), site)
         except Missing as exc:
             return refusal(request, 404, str(exc))
         except (Refused, BadQuery) as exc:
