@@ -23,6 +23,7 @@ import msgspec
 import pyarrow.parquet as pq
 import pytest
 import rfc8785
+from starlette.testclient import TestClient
 
 from netvigil.cli import demo_data
 from netvigil.cli.demo_incidents import BAGO_ID, FACEBOOK_ID
@@ -35,6 +36,7 @@ from netvigil.observatory import ooni_verdicts
 from netvigil.observatory.data import ObservatoryData, query_rows
 from netvigil.observatory.eventstore import EventStore, Query
 from netvigil.observatory.sources import scan_archive
+from netvigil.server import create_app
 from tests.corpus import CORPUS, MEASUREMENTS
 from tests.detect.test_engine import bago, nights
 
@@ -322,3 +324,17 @@ def test_serve_says_what_each_part_is_and_its_licence(
     assert "1081 of OONI's own verdicts" in lines[1] and "OONI fastpath" in lines[1]
     assert "72 detection events" in lines[2] and "GPL-3.0" in lines[2]
     assert f"{URL}/incidents/{FACEBOOK_ID}" in lines[3]
+
+
+def test_the_events_pages_credit_the_series_they_were_detected_in(
+    loaded: tuple[DataDir, State, State],
+) -> None:
+    """Monash IP Observatory's data may ship with attribution: the pages that show its
+    events (the home page, the events list and each event) say whose series it is."""
+    folder, _, _ = loaded
+    client = TestClient(create_app(folder.root))
+    (event, *_) = EventStore(folder.events).select(Query(entity="region:MM-02", limit=1))
+    for path in ("/", "/events", f"/events/{event.event.id}"):
+        page = client.get(path, headers={"Accept": "text/html"})
+        assert page.status_code == 200, path
+        assert "Monash IP Observatory: pings from Bago, Myanmar" in page.text, path

@@ -41,6 +41,10 @@ __all__ = ["DemoError", "Part", "load"]
 DATA = files("netvigil") / "data"
 VERDICTS = "ooni-fastpath-rows.jsonl.gz"
 SERIES = "monash-bago-responses.csv.gz"
+SERIES_SOURCE = (
+    "Monash IP Observatory: pings from Bago, Myanmar, 9 February – 14 May 2021 "
+    "(sodalabsio/shared_data, GPL-3.0)"
+)
 
 
 class Part(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,6 +82,7 @@ def bago_events(folder: DataDir) -> list[Event]:
     plain = folder.series / SERIES.removesuffix(".gz")
     plain.parent.mkdir(parents=True, exist_ok=True)
     plain.write_bytes(gzip.decompress((DATA / "series" / SERIES).read_bytes()))
+    plain.with_suffix(".source").write_text(SERIES_SOURCE + "\n")  # shown beside its events
     return detect(read_series(plain))
 
 

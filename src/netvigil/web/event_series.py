@@ -66,3 +66,15 @@ def outside_series(folder: Path) -> list[Series]:
         except SeriesError:
             continue
     return found
+
+
+def attributions(folder: Path) -> list[str]:
+    """Who the series from outside come from: the first line of each series' `.source` file,
+    written beside it by whoever put it there (the demo: Monash IP Observatory)."""
+    found = []
+    for path in sorted(folder.glob("*.source")) if folder.is_dir() else ():
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            line = handle.readline(500).strip()
+        if line:
+            found.append(line)
+    return found

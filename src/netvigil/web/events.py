@@ -24,6 +24,7 @@ from netvigil.observatory.events_api import EVENT_ID, KINDS, LEVELS, PARAMETERS,
 from netvigil.observatory.eventstore import Stored
 from netvigil.observatory.query import BadQuery, once
 from netvigil.web import chart_data
+from netvigil.web.event_series import attributions
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.measurement import UID
 from netvigil.web.names import asn_label, country_name, network_names, region_name
@@ -106,6 +107,7 @@ def listing(request: Request, site: Site) -> Response:
         json_url=api,
         csv_url=api + ("&" if pairs else "?") + "format=csv",
         atom_url=api.replace("/api/v1/events", "/api/v1/events.atom", 1),
+        sources=attributions(site.outside),
     )
 
 
@@ -122,6 +124,7 @@ def one(request: Request, site: Site) -> Response:
         e=event,
         evidence=evidence,
         chart=chart_data.event(site, {"id": ident}, **chart_data.words(request)),
+        sources=attributions(site.outside),
     )
 
 

@@ -30,6 +30,7 @@ from netvigil.observatory import ooni_verdicts
 from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Query
 from netvigil.web import chart_data
+from netvigil.web.event_series import attributions
 from netvigil.web.events import described
 from netvigil.web.layout import language, page, render
 from netvigil.web.site import Site
@@ -139,6 +140,7 @@ def home(request: Request, site: Site) -> Response:
         ooni=ooni_confirmed(site),
         ongoing=described(site, ongoing, lang),
         ended=described(site, ended, lang),
+        sources=attributions(site.outside),
         incidents=[
             {
                 "id": i.id,
