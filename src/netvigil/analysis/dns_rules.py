@@ -10,7 +10,7 @@ lookups that fail after a redirect.
 
 from __future__ import annotations
 
-from netvigil.addresses import is_loopback
+from netvigil.addresses import is_loopback, parse_ip
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
 from netvigil.analysis.model import Observed, ObservedLookup
 from netvigil.analysis.trust import (
@@ -115,7 +115,10 @@ def dns_layer(
             return verdict("dns.failure_no_control", technique), findings
         if ctrl.dns_failure:
             return verdict("dns.failure_control_also_failing"), findings
-        if not ctrl.dns_addrs:
+        # An address, not a name: OONI's older test helper put the CNAMEs it followed in
+        # `addrs` too (a closed site's control answer can be its own name and nothing else),
+        # and a name the control could not turn into an address is no sign the site resolves.
+        if not any(parse_ip(a) for a in ctrl.dns_addrs):
             return verdict("dns.no_answer_control_empty"), findings
         return verdict("dns.failure_control_ok", technique), findings
     # 4. Answers: are they the site's?
