@@ -182,16 +182,28 @@ def test_outcomes_chart_holds_the_aggregation_cells_of_its_query(site: Parts) ->
     assert chart.filename == "netvigil-outcomes-IR"
 
 
-def test_heatmap_share_is_blocked_of_all_in_each_cell(site: Parts) -> None:
+def test_heatmap_share_is_blocked_of_those_with_a_verdict_and_every_cell_is_drawn(
+    site: Parts,
+) -> None:
     chart = every_chart(site)["heatmap"]
     cells, _ = aggregate(site.tables, {"axis_x": "probe_cc", "axis_y": "outcome"})
     assert chart.spec["data"]["values"] == cells
-    shares = {
-        (r["probe_cc"], r["outcome"]): r["anomaly_count"] / r["measurement_count"] for r in cells
-    }
-    # a blocked cell is wholly blocked, any other outcome's cell not at all
-    assert {k: v for k, v in shares.items() if v} == {k: 1.0 for k in shares if k[1] == "blocked"}
     assert len(chart.table) == len(cells)
+    drawn = {}
+    for attributes in re.findall(r"<path([^>]*aria-label=\"country: [^>]*)>", svg_of(chart.spec)):
+        label = re.search(r'aria-label="country: (\w+); outcome: (\w+);', attributes)
+        fill = re.search(r'fill="([^"]+)"', attributes)
+        assert label is not None and fill is not None
+        drawn[label.groups()] = fill.group(1)
+    assert set(drawn) == {(c["probe_cc"], c["outcome"]) for c in cells}  # none dropped
+    for cell in cells:
+        judged = cell["measurement_count"] - cell["failure_count"]
+        key = (cell["probe_cc"], cell["outcome"])
+        # no verdict in the cell (insufficient, unanalysed, error): grey, not 0 %
+        assert (drawn[key] == NO_DATA) is (judged == 0), key
+    full = {drawn[(c["probe_cc"], c["outcome"])] for c in cells if c["outcome"] == "blocked"}
+    none = {drawn[(c["probe_cc"], c["outcome"])] for c in cells if c["outcome"] == "ok"}
+    assert len(full) == 1 and len(none) == 1 and full != none  # 100 % and 0 %, one colour each
 
 
 def fill_of(svg: str, country: str) -> str:

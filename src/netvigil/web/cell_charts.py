@@ -99,6 +99,14 @@ def _label(axis: str) -> str:
     )
 
 
+NO_VERDICT = "#E8E8E8"  # the maps' grey (maps.NO_DATA): no measurement with a verdict
+
+
+def _share(row: Mapping[str, Any]) -> float:
+    judged = int(row["measurement_count"]) - int(row["failure_count"])
+    return int(row["anomaly_count"]) / judged if judged > 0 else -1.0
+
+
 def heatmap(
     rows: Sequence[Mapping[str, Any]],
     x: str,
@@ -109,9 +117,10 @@ def heatmap(
     title: str | None = None,
     gettext: Gettext = same,
 ) -> Chart:
-    """A grid of `x` × `y` cells coloured by the share of blocked measurements (of all the
-    cell's measurements: those without a verdict count against no one, and the tooltip
-    gives every count), from aggregation cells with axis_x=x and axis_y=y."""
+    """A grid of `x` × `y` cells coloured by the share found blocked of the cell's
+    measurements with a verdict (a cell with none is grey: an insufficient measurement shows
+    neither blocking nor access, so it is no 0 %; the tooltip gives every count), from
+    aggregation cells with axis_x=x and axis_y=y."""
     values = [dict(r) for r in rows]
     heading = title or gettext("Blocked share of measurements by {x} and {y}").format(
         x=gettext(_label(x)), y=gettext(_label(y))
@@ -119,9 +128,7 @@ def heatmap(
     total = sum(int(r["measurement_count"]) for r in rows)
     blocked = sum(int(r["anomaly_count"]) for r in rows)
     if rows:
-        top = max(
-            rows, key=lambda r: (r["anomaly_count"] / r["measurement_count"], r["anomaly_count"])
-        )
+        top = max(rows, key=lambda r: (_share(r), r["anomaly_count"]))
         alt = gettext(
             "Heat-map of {cells} cells with {total} measurements, {blocked} of them blocked; "
             "the highest share is {x_value}, {y_value}: {top} of {count} blocked."
@@ -142,13 +149,18 @@ def heatmap(
         "data": {"values": values},
         "transform": [
             *(t for t, a in zip(time, (x, y), strict=True) if a == "measurement_start_day"),
-            {"calculate": "datum.anomaly_count / datum.measurement_count", "as": "share"},
+            {"calculate": "datum.measurement_count - datum.failure_count", "as": "judged"},
+            {
+                "calculate": "datum.judged > 0 ? datum.anomaly_count / datum.judged : null",
+                "as": "share",
+            },
         ],
-        "mark": {"type": "rect", "stroke": "white", "strokeWidth": 0.5},
+        "mark": {"type": "rect", "stroke": "white", "strokeWidth": 0.5, "invalid": "show"},
         "encoding": {
             "x": {"field": x, "type": "ordinal", "title": gettext(_label(x))},
             "y": {"field": y, "type": "ordinal", "title": gettext(_label(y))},
             "color": {
+                "condition": {"test": "!isValid(datum.share)", "value": NO_VERDICT},
                 "field": "share",
                 "type": "quantitative",
                 "title": gettext("Blocked share"),

@@ -162,7 +162,12 @@ def events(
     cc = country(known(params, ("probe_cc", "lang")))
     found = site.events.select(parse({"country": cc}))
     return events_timeline(
-        [s.event for s in found], cc, site.now(), place=name(cc), gettext=gettext
+        [s.event for s in found],
+        cc,
+        site.now(),
+        place=name(cc),
+        gettext=gettext,
+        where=lambda entity: entity_name(entity, name),
     )
 
 

@@ -116,7 +116,8 @@ def domain_page(request: Request, site: Site) -> Response:
 
 
 def charts(request: Request, site: Site, name: str, step: str) -> list[Chart]:
-    """Its outcomes over time, and a heat-map of its countries by outcome."""
+    """Its outcomes over time, and a heat-map of the share found blocked in each country in
+    each period (a grid of countries by outcome would be 0 % or 100 % in every cell)."""
     words = chart_data.words(request)
     return [
         chart_data.outcomes(
@@ -127,7 +128,16 @@ def charts(request: Request, site: Site, name: str, step: str) -> list[Chart]:
             ),
             **words,
         ),
-        chart_data.heat(site, {"domain": name, "axis_x": "probe_cc", "axis_y": "outcome"}, **words),
+        chart_data.heat(
+            site,
+            {
+                "domain": name,
+                "axis_x": "measurement_start_day",
+                "axis_y": "probe_cc",
+                "time_grain": step,
+            },
+            **words,
+        ),
     ]
 
 

@@ -8,7 +8,7 @@ lists them, so the chart's JSON and CSV links are that query. An ongoing event r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from netvigil.detect.model import Event
@@ -23,13 +23,15 @@ def events_timeline(
     *,
     place: str | None = None,
     gettext: Gettext = same,
+    where: Callable[[str], str] = str,
 ) -> Chart:
-    """A country's events as bars in time, one row per entity, coloured by kind; a warning
-    paler than a critical event. An ongoing event reaches `now`."""
+    """A country's events as bars in time, one row per entity (named by `where`: Bago,
+    Myanmar (Burma) for region:MM-02), coloured by kind; a warning paler than a critical
+    event. An ongoing event reaches `now`."""
     values: list[dict[str, Any]] = [
         {
             "id": e.id,
-            "entity": e.entity,
+            "entity": where(e.entity),
             "kind": e.kind,
             "level": e.level,
             "start": iso(e.start),
@@ -99,7 +101,15 @@ def events_timeline(
             {k: v[k] for k in keys} | ({"end": gettext("ongoing")} if v["ongoing"] else {})
             for v in values
         ),
-        columns=tuple((k, gettext(k)) for k in keys),
+        columns=(
+            ("entity", gettext("Where")),
+            ("kind", gettext("Kind")),
+            ("level", gettext("Level")),
+            ("start", gettext("Began")),
+            ("end", gettext("Ended")),
+            ("confidence", gettext("Confidence")),
+            ("cause", gettext("Cause")),
+        ),
         query=f"/api/v1/events?country={cc}",
         args=f"probe_cc={cc}",
         key=cc,
