@@ -459,8 +459,8 @@ def judged(rows: list[dict[str, Any]]) -> str:
     n, anomalies = len(rows), sum(r["anomaly"] for r in rows)
     confirmed, failed = sum(r["confirmed"] for r in rows), sum(r["msm_failure"] for r in rows)
     return (
-        f"OONI's fastpath judged {n} measurements: {anomalies} anomalies, "
-        f"{confirmed} confirmed blocking, {failed} failed measurements."
+        f"Measurements OONI's fastpath judged: {n}; anomalies: {anomalies}; "
+        f"confirmed blocking: {confirmed}; failed measurements: {failed}."
     )
 
 
