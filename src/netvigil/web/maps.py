@@ -67,7 +67,11 @@ def _spec(
                 "title": gettext("Blocked share"),
                 # viridis: ordered in lightness and readable with every colour blindness
                 "scale": {"scheme": "viridis", "reverse": True, "zero": True},
-                "legend": {"format": ".0%"},
+                "legend": {
+                    "format": ".0%",
+                    "orient": "bottom",
+                    "gradientLength": 200,
+                },  # beside the map, the fitted width cut its title
             },
             "description": {"field": "name"},  # the SVG path's aria-label
             "tooltip": [
