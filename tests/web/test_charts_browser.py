@@ -22,10 +22,10 @@ from netvigil.observatory.events_api import parse
 from netvigil.web import chart_data, chart_routes, static
 from netvigil.web.charts import Chart
 from netvigil.web.layout import HEADERS
+from tests.incidents.test_pages import CHROMIUM_FLAGS
 from tests.probe.world import free_port
 from tests.served import served
 from tests.web.test_charts import Parts, loaded, parts
-from tests.web.test_interactive import CHROMIUM_FLAGS
 
 NAMES = ("outcomes", "heatmap", "event", "events", "world", "country")
 

@@ -23,19 +23,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from netvigil.web.static import routes
+from tests.incidents.test_pages import CHROMIUM_FLAGS  # no sandbox, nothing of its own online
 from tests.probe.world import free_port
 from tests.served import served
 
-# As tests/incidents/test_pages.py launches it: no sandbox (root in CI), nothing of its own online.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data: blob:"
