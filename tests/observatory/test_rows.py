@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from netvigil.analysis.fingerprints import FingerprintDB
+from netvigil.analysis.nettests import ANALYSERS
 from netvigil.observatory.archive import Stored
 from netvigil.observatory.rows import row_of
 from netvigil.observatory.tables import connect, write_rows
@@ -26,6 +27,7 @@ NOT_WEB = sorted(
     if isinstance(m := json.loads(path.read_text()), dict)
     and m.get("probe_cc")
     and m.get("test_name") != "web_connectivity"
+    and m.get("test_name") not in ANALYSERS  # issue 13: analysed nettests have verdicts
 )
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
@@ -36,7 +38,8 @@ TESTS = {json.loads(path.read_text())["test_name"] for path in NOT_WEB}
 @pytest.fixture(scope="module")
 def unanalysed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """An observatory that received only real measurements of nettests we do not analyse."""
-    assert len(NOT_WEB) >= 20, NOT_WEB  # the corpus holds enough other nettests
+    # browser_web x2, http_requests x2, meek x3, dns_consistency: never analysed (issue 13)
+    assert len(NOT_WEB) >= 8, NOT_WEB
     with observatory(tmp_path_factory.mktemp("observatory")) as running:
         client = running.client
         for path in NOT_WEB:

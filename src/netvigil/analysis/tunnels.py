@@ -87,16 +87,18 @@ def _openvpn_tcp(keys: OpenVPNKeys) -> LayerVerdict | None:
     return None
 
 
-def _openvpn_handshake(keys: OpenVPNKeys) -> tuple[LayerVerdict, str | None]:
+def _openvpn_handshake(keys: OpenVPNKeys, tcp_failed: bool) -> tuple[LayerVerdict, str | None]:
     tries = keys.openvpn_handshake or []
     witnesses = tuple(
         Witness(ref=f"test_keys.openvpn_handshake[{n}]", observed=f"{h.endpoint}: {h.failure}")
         for n, h in enumerate(tries)
     )
+    # 0.0.x: `success` also needs the ICMP pings and the fetch through the tunnel; the
+    # handshake is `success_handshake`. No handshake can follow a failed TCP connect.
     ok = keys.success is True or keys.success_handshake is True
     if tries:
         ok = any(h.failure is None for h in tries) and keys.success is not False
-    if ok:
+    if ok and not tcp_failed:
         seen = witnesses or (Witness(ref="test_keys.success", observed="true"),)
         return RULES.verdict(
             Layer.TUNNEL, "openvpn.handshake_ok", technique="tunnel.handshake", witnesses=seen
@@ -116,7 +118,8 @@ def analyze_openvpn(measurement: AnyMeasurement, fingerprints: FingerprintDB) ->
     if keys is None:
         return verdict_of(measurement, (), access=Layer.TUNNEL, reason="no test keys")
     tcp = _openvpn_tcp(keys)
-    tunnel, reason = _openvpn_handshake(keys)
+    tcp_failed = tcp is not None and tcp.rule == "openvpn.tcp_failed"
+    tunnel, reason = _openvpn_handshake(keys, tcp_failed)
     if tcp is not None and tcp.outcome is Outcome.INSUFFICIENT and reason is not None:
         reason = f"the TCP connection to the server failed; {_NO_CONTROL}"
     layers = (tcp, tunnel) if tcp is not None else (tunnel,)
