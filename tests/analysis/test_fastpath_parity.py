@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from netvigil.analysis.fastpath import fastpath_scores
+from netvigil.analysis.fastpath import SCORERS, fastpath_scores
 from netvigil.analysis.fastpath_signal import BadVersion, version_key
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
@@ -517,3 +517,49 @@ def test_our_anomaly_is_oonis_for_every_analysed_fixture() -> None:
     ]
     assert not wrong, "\n".join(wrong)
     assert set(DIFFERENCES) <= {path.name for path, _, _ in SCORED}
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+ODD: tuple[Any, ...] = (None, [], {}, "x", "", 0, 1.5, True, [None], [1], ["x"], [{}], [[]])
+ODD += ({"a": None}, [{"request": None}], [{"response": None, "request": {}}], [{"failure": ""}])
+SHAPED: tuple[str, ...] = (
+    "requests",
+    "tcp_connect",
+    "targets",
+    "tor_logs",
+    "tor_progress",
+    "failure",
+    "sent",
+)
+SHAPED += ("received", "queries", "result", "connection", "signal_backend_status", "blocking")
+
+
+# By hand from core.py: where it raises, process_measurement logs the exception and stores no
+# row (None); where it catches the error, the measurement is a failure.
+HOSTILE: tuple[tuple[str, dict[str, Any], dict[str, Any] | None, str], ...] = (
+    ("tor", {"targets": "x"}, None, "score_tor: 'x'.values() raises AttributeError"),
+    ("http_header_field_manipulation", {"requests": None}, FAILED, "TypeError caught"),
+    ("vanilla_tor", {"tor_logs": "started", "tor_progress": "x"}, None, "float('x') raises"),
+    ("http_invalid_request_line", {"sent": None, "received": None}, None, "len(None) raises"),
+    ("telegram", {"requests": [{"request": {}, "failure": None}]}, FAILED, "KeyError caught"),
+    ("tcp_connect", {"connection": "success"}, None, "no input: msm['input'] raises"),
+)
+
+
+def test_no_shape_of_test_keys_makes_a_scorer_raise() -> None:
+    """Where core.py itself would raise, we say None (no row); nothing ever raises here."""
+    names = [*SCORERS, "web_connectivity", "http_requests", "urlgetter"]
+    calls = 0
+    for name, odd in ((n, v) for n in names for v in ODD):
+        for keys in (odd, *({key: odd} for key in SHAPED)):
+            raw = {"test_name": name, "input": "x", "probe_cc": "IT", "test_keys": keys}
+            fastpath_scores(decode_any(json.dumps(raw).encode()), DB)
+            calls += 1
+    assert calls == len(names) * len(ODD) * (1 + len(SHAPED))
+    wrong = []
+    for name, keys, expected, why in HOSTILE:
+        score = fastpath_scores(_measurement(test_name=name, probe_cc="IT", test_keys=keys), DB)
+        if (None if score is None else score.scores) != expected:
+            wrong.append(f"{name} {keys} ({why}): expected {expected}, got {score}")
+    assert not wrong, "\n".join(wrong)
