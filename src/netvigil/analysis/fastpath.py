@@ -73,11 +73,13 @@ _ENVELOPE_FIELDS = tuple(f for f in Envelope.__struct_fields__)
 
 
 def measurement_dict(measurement: AnyMeasurement) -> dict[str, Any]:
-    """The measurement as the plain JSON object core.py reads (null envelope keys left out)."""
+    """The measurement as the plain JSON object core.py reads (null envelope keys left out,
+    and an empty test_version: the envelope's default for a missing one)."""
     msm: dict[str, Any] = {
         name: msgspec.to_builtins(value)
         for name in _ENVELOPE_FIELDS
         if (value := getattr(measurement, name)) is not None
+        and not (name == "test_version" and value == "")
     }
     msm["test_keys"] = measurement.test_keys_object()
     return msm

@@ -152,7 +152,7 @@ def _score_web(msm: dict[str, Any], tk: dict[str, Any], matches: list[Fingerprin
     if isinstance(blocking, str) and blocking in _BLOCKING_TYPES:
         scores["blocking_general"] = 1.0
         scores["analysis"] = {"blocking_type": blocking}
-    elif blocking is False:
+    elif blocking == False:  # noqa: E712 -- core.py compares with ==, so a 0 counts too
         pass
     elif blocking is None:
         if not matches:  # backend#610: somewhat-broken, unless a fingerprint confirms
