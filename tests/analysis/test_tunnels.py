@@ -181,7 +181,12 @@ def test_real_riseupvpn_whose_api_failed_is_insufficient_with_its_witnesses() ->
     assert refs == [
         ("test_keys.requests[0]", "https://black.riseup.net/ca.crt: ssl_invalid_certificate"),
         ("test_keys.ca_cert_status", "false"),
+        ("test_keys.api_status", "blocked"),
     ]
+    assert (raw["test_keys"]["ca_cert_status"], raw["test_keys"]["api_status"]) == (
+        False,
+        "blocked",
+    )
 
 
 def _working_riseup(*gateways: tuple[str, bool]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from netvigil.analysis.verdicts import (
     Verdict,
     Witness,
 )
-from netvigil.records import AnyMeasurement, decode_keys
+from netvigil.records import AnyMeasurement, TCPConnect, decode_keys
 from netvigil.records.tunnels import OpenVPNKeys, PsiphonKeys, RiseupVPNKeys
 
 _NO_CONTROL = "without a control a failure cannot be told from an outage"
@@ -74,9 +74,11 @@ def analyze_psiphon(measurement: AnyMeasurement, fingerprints: FingerprintDB) ->
 
 
 def _openvpn_tcp(keys: OpenVPNKeys) -> LayerVerdict | None:
-    connects = keys.tcp_connect if isinstance(keys.tcp_connect, list) else [keys.tcp_connect]
-    for n, tcp in enumerate(c for c in connects if c is not None):
-        ref = "test_keys.tcp_connect" + (f"[{n}]" if isinstance(keys.tcp_connect, list) else "")
+    raw = keys.tcp_connect
+    listed = isinstance(raw, list)
+    connects: list[TCPConnect] = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    for n, tcp in enumerate(connects):
+        ref = "test_keys.tcp_connect" + (f"[{n}]" if listed else "")
         seen = Witness(ref=ref, observed=f"{tcp.ip}:{tcp.port} {tcp.status.failure or 'connected'}")
         if tcp.status.success is False or tcp.status.failure is not None:
             return RULES.verdict(Layer.TCP, "openvpn.tcp_failed", witnesses=(seen,))
@@ -99,7 +101,8 @@ def _openvpn_handshake(keys: OpenVPNKeys, tcp_failed: bool) -> tuple[LayerVerdic
     if tries:
         ok = any(h.failure is None for h in tries) and keys.success is not False
     if ok and not tcp_failed:
-        seen = witnesses or (Witness(ref="test_keys.success", observed="true"),)
+        key = "success" if keys.success is True else "success_handshake"
+        seen = witnesses or (Witness(ref=f"test_keys.{key}", observed="true"),)
         return RULES.verdict(
             Layer.TUNNEL, "openvpn.handshake_ok", technique="tunnel.handshake", witnesses=seen
         ), None
@@ -138,10 +141,12 @@ def _riseup_api(keys: RiseupVPNKeys) -> tuple[LayerVerdict, str | None]:
     ) + tuple(
         Witness(ref="test_keys.api_failures", observed=f) for f in listed if keys.api_failures
     )
-    if keys.ca_cert_status is False:
-        witnesses += (Witness(ref="test_keys.ca_cert_status", observed="false"),)
-    if failed or listed or keys.api_status == "blocked" or keys.ca_cert_status is False:
-        first = failed[0][1].failure if failed else (listed[0] if listed else "ca.crt invalid")
+    flags = [("ca_cert_status", "false")] if keys.ca_cert_status is False else []
+    flags += [("api_status", "blocked")] if keys.api_status == "blocked" else []
+    witnesses += tuple(Witness(ref=f"test_keys.{key}", observed=value) for key, value in flags)
+    if failed or listed or flags:
+        said = [r.failure for _, r in failed] + listed + [f"{k} {v}" for k, v in flags]
+        first = said[0]
         reason = f"the RiseupVPN API did not answer ({first}); {_NO_CONTROL}"
         return RULES.verdict(Layer.HTTP, "riseupvpn.api_failed", witnesses=witnesses), reason
     seen = tuple(
