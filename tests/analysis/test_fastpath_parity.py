@@ -385,6 +385,25 @@ SYNTHETIC: dict[str, tuple[AnyMeasurement, dict[str, Any] | None, str]] = {
     "urlgetter": (_measurement(test_name="urlgetter", test_keys={}), FAILED, "by hand"),
     "dnscheck": (_measurement(test_name="dnscheck", test_keys={}), FAILED, "by hand"),
     "ndt": (_measurement(test_name="ndt", test_keys={}), None, "by hand: score_ndt is a stub"),
+    # by hand, flag_measurements_with_wrong_date: received 2024-01-01 00:00:00, started
+    # 2022-11-18 10:44:20, over 31536000 s (a year) before -> accuracy 0 and its message.
+    "signal too old": (
+        _signal_022(measurement_uid="20240101000000.000000_IT_signal_0123456789abcdef"),
+        z(accuracy=0.0, msg="Measurement start time too old"),
+        "by hand",
+    ),
+    # by hand: received 2022-02-19 00:00:00, started 2022-02-20 00:21:47, more than an hour
+    # later -> the check fills riseupvpn's empty `{}` too.
+    "riseupvpn from the future": (
+        decode_any(
+            json.dumps(
+                json.loads((OTHER / "riseupvpn.json").read_text())
+                | {"measurement_uid": "20220219000000.000000_AF_riseupvpn_0123456789abcdef"}
+            ).encode()
+        ),
+        {"accuracy": 0.0, "msg": "Measurement start time from the future"},
+        "by hand",
+    ),
 }
 
 

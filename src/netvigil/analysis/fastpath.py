@@ -9,11 +9,14 @@ function. This is OONI's verdict, reproduced to compare ours with (tests/analysi
 test_fastpath_parity.py); it never feeds our own verdicts.
 
 Returns None where the fastpath writes no score: the scorers that return `{}` (riseupvpn
-since ooni/backend#745, ndt) and the shapes on which core.py raises (no row is stored).
+since ooni/backend#745, ndt; unless the date check below fills it) and the shapes on which
+core.py raises (NoRow: no row is stored).
 A test_name core.py does not know (dnscheck, urlgetter, anything new) scores zeros with
-accuracy 0, a "failure", as there. Not reproduced: `process_measurement`'s filters (it drops
-measurements without report_id, from ZZ or AS0) and `flag_measurements_with_wrong_date`,
-which needs the collector's measurement_uid time.
+accuracy 0, a "failure", as there. `flag_measurements_with_wrong_date` runs on the
+measurement's own `measurement_uid` (core.py gets the collector's, the same string): a start
+time over an hour after the uid's reception time, or over a year before it, is a failure.
+Not reproduced: `process_measurement`'s filters (it stores nothing for a measurement without
+report_id, from ZZ or AS0).
 
 Differences forced by reading our decoded measurements rather than OONI's raw dict: a null
 envelope key counts as missing (psiphon's `"resolver_ip" not in msm`), and a
@@ -23,6 +26,7 @@ null where the probe wrote none).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +39,13 @@ from netvigil.analysis import (
     fastpath_signal,
     fastpath_web,
 )
-from netvigil.analysis.fastpath_score import FastpathScore, Scores, failed_scores, score_of
+from netvigil.analysis.fastpath_score import (
+    FastpathScore,
+    NoRow,
+    Scores,
+    failed_scores,
+    score_of,
+)
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.records import AnyMeasurement, Envelope
 
@@ -95,11 +105,37 @@ def fastpath_scores(
     """
     msm = measurement_dict(measurement)
     name = measurement.test_name
-    if name in _WITH_FINGERPRINTS:
-        db = fingerprints if fingerprints is not None else FingerprintDB.load()
-        scores = _WITH_FINGERPRINTS[name](msm, db)
-    elif name in SCORERS:
-        scores = SCORERS[name](msm)
-    else:
-        scores = failed_scores()  # "Unsupported test name"
+    try:
+        if name in _WITH_FINGERPRINTS:
+            db = fingerprints if fingerprints is not None else FingerprintDB.load()
+            scores = _WITH_FINGERPRINTS[name](msm, db)
+        elif name in SCORERS:
+            scores = SCORERS[name](msm)
+        else:
+            scores = failed_scores()  # "Unsupported test name"
+    except NoRow:
+        return None
+    _flag_wrong_date(msm, measurement.measurement_uid or "", scores)
     return score_of(scores) if scores else None
+
+
+_YEAR = 31536000  # seconds, core.py's "too old"
+
+
+def _flag_wrong_date(msm: dict[str, Any], uid: str, scores: Scores) -> None:
+    """core.py `flag_measurements_with_wrong_date`: it fills even an empty `{}`."""
+    if not uid.startswith("20") or len(uid) < 20:
+        return
+    try:
+        received = dt.datetime.strptime(uid[:22], "%Y%m%d%H%M%S.%f_")
+        started = dt.datetime.strptime(str(msm.get("measurement_start_time") or ""), _TIME)
+    except ValueError:
+        return
+    delta = (received - started).total_seconds()
+    if delta < -3600:
+        scores.update(accuracy=0.0, msg="Measurement start time from the future")
+    elif delta > _YEAR:
+        scores.update(accuracy=0.0, msg="Measurement start time too old")
+
+
+_TIME = "%Y-%m-%d %H:%M:%S"

@@ -3,7 +3,7 @@
 Rules from ooni/backend fastpath/fastpath/core.py `score_measurement_telegram`,
 `score_measurement_facebook_messenger` and `score_measurement_whatsapp` (signal is in
 fastpath_signal.py). Where core.py itself would raise on a shape (a request that is not an
-object, a `failure` key missing), the fastpath stores no row; the scorer then returns `{}`
+object, a `failure` key missing), the fastpath stores no row; the scorer then raises NoRow
 and :func:`netvigil.analysis.fastpath.fastpath_scores` says None (no score).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from netvigil.analysis.fastpath_score import (
+    NoRow,
     Scores,
     all_keys_are,
     as_dict,
@@ -38,15 +39,15 @@ def score_telegram(msm: dict[str, Any]) -> Scores:
     for request in as_list(dget_or(tk, "requests", ())):
         if not isinstance(request, dict) or "request" not in request:
             if not isinstance(request, dict):
-                return {}  # core.py: TypeError, no row
+                raise NoRow  # core.py: TypeError, no row
             return failed_scores()  # core.py: KeyError, "client bug"
         inner = request["request"]
         if not isinstance(inner, dict):
-            return {}
+            raise NoRow
         if "url" not in inner:
             return failed_scores()
         if "failure" not in request:
-            return {}
+            raise NoRow
         if inner["url"] in _TELEGRAM_WEB:
             if request["failure"] is not None:
                 web_failure = request["failure"]

@@ -4,8 +4,8 @@ openvpn, meek_fronted_requests_test and stunreachability.
 Rules from ooni/backend fastpath/fastpath/core.py, functions `score_tor`,
 `score_vanilla_tor`, `score_torsf`, `score_psiphon`, `score_riseupvpn` (scoring disabled on
 2023-10-17, ooni/backend#745: `{}`), `score_openvpn`, `score_meek_fronted_requests_test` and
-`score_stunreachability`. `{}` also stands for a shape on which core.py raises (its
-`assert 0` on an empty Tor failure string, a progress that is not a number): no row.
+`score_stunreachability`. Where core.py raises on a shape (its `assert 0` on an empty Tor
+failure string, a progress that is not a number) they raise NoRow: no row is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from netvigil.analysis.fastpath_score import (
+    NoRow,
     Scores,
     as_dict,
     as_list,
@@ -29,18 +30,18 @@ def score_tor(msm: dict[str, Any]) -> Scores:
     if not targets or isinstance(targets, list):
         return failed_scores()  # logbug(5), or the early experiments' list (tor_list.json)
     if not isinstance(targets, dict):
-        return {}
+        raise NoRow from None
     blocked = ok = 0
     for target in targets.values():
         if not isinstance(target, dict):
-            return {}
+            raise NoRow
         if "failure" not in target or "network_events" not in target:
             return failed_scores()  # logbug(6)
         failure = target["failure"]
         if failure is None:
             ok += 1
         elif failure == "":
-            return {}  # core.py: assert 0
+            raise NoRow  # core.py: assert 0
         elif failure is not False:
             blocked += 1
     scores = init_scores()
@@ -62,17 +63,17 @@ def score_vanilla_tor(msm: dict[str, Any]) -> Scores:
     if logs is None:
         return failed_scores()
     if not isinstance(logs, str | list | dict):
-        return {}
+        raise NoRow from None
     scores = init_scores()
     if any(line in logs for line in _BOOTSTRAPPED):
         return scores
     progress_value = tk.get("tor_progress", 0)
     if isinstance(progress_value, bool) or not isinstance(progress_value, int | float | str):
-        return {}  # float(None) raises in core.py
+        raise NoRow  # float(None) raises in core.py
     try:
         progress = min(100.0, max(0.0, float(progress_value)))
     except ValueError:
-        return {}
+        raise NoRow from None
     if progress != 100:
         scores["blocking_general"] = 1.0 - progress * 0.004
     return scores
@@ -143,11 +144,11 @@ def score_meek(msm: dict[str, Any]) -> Scores:
         headers = resp.get("headers", {})
         if isinstance(headers, list):  # [[name, [value, ...]], ...] in older probes
             if not all(_header_pair(h) for h in headers if h):
-                return {}
+                raise NoRow
             headers = {h[0]: h[1][0] for h in headers if h}
         server = as_dict(headers).get("Server", "")
         if not isinstance(server, str):
-            return {}
+            raise NoRow
         if not server.startswith("ECAcc "):
             scores["blocking_general"] += 0.5
     return scores

@@ -3,7 +3,7 @@
 Rules from ooni/backend fastpath/fastpath/core.py: `score_measurement_hhfm`
 (http_header_field_manipulation), `score_http_invalid_request_line`,
 `score_dns_consistency` (no scoring: zeros), `score_tcp_connect`, `score_ndt` (`{}`),
-`score_dash` and `score_browser_web`. `{}` also stands for a shape on which core.py raises.
+`score_dash` and `score_browser_web`. Where core.py raises on a shape, they raise NoRow.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from netvigil.analysis.fastpath_score import (
+    NoRow,
     Scores,
     as_dict,
     dget_or,
@@ -46,12 +47,12 @@ def score_hhfm(msm: dict[str, Any]) -> Scores:
         return failed_scores()  # core.py: KeyError / IndexError / TypeError
     first = requests[0]
     if not isinstance(first, dict):
-        return {}
+        raise NoRow
     resp = first.get("response", {})
     if resp is None:
         return failed_scores()
     if not isinstance(resp, dict):
-        return {}
+        raise NoRow
     body = resp.get("body")
     if body is None:
         scores.update(total_tampering=True, blocking_general=1.0, msg="Empty body")
@@ -61,10 +62,10 @@ def score_hhfm(msm: dict[str, Any]) -> Scores:
         scores.update(blocking_general=1.0, msg="Malformed ctrl_headers")
         return scores
     if not isinstance(echoed, dict) or not all(_first_hashable(v) for v in echoed.values()):
-        return {}  # core.py: `v[0]` of a value that is not a list raises
+        raise NoRow  # core.py: `v[0]` of a value that is not a list raises
     sent = as_dict(as_dict(first.get("request", {})).get("headers", {}))
     if not all(isinstance(v, str | int | float | bool) or v is None for v in sent.values()):
-        return {}  # an unhashable value: core.py's set() raises
+        raise NoRow  # an unhashable value: core.py's set() raises
     ctrl = {(k, v[0]) for k, v in echoed.items()} - {("Connection", "close")}
     expected = set(sent.items()) - {("Connection", "close")}
     if expected != ctrl:
@@ -85,7 +86,7 @@ def score_http_invalid_request_line(msm: dict[str, Any]) -> Scores:
     tk = as_dict(dget_or(msm, "test_keys", {}))
     sent, received = tk.get("sent", []), tk.get("received", [])
     if not isinstance(sent, list | str | dict) or not isinstance(received, list | str | dict):
-        return {}  # len(None) raises in core.py
+        raise NoRow  # len(None) raises in core.py
     if not sent and not received:
         return failed_scores()
     scores = init_scores()
@@ -104,7 +105,7 @@ _TCP_FAILURES = ("generic_timeout_error", "connection_refused_error", "connect_e
 def score_tcp_connect(msm: dict[str, Any]) -> Scores:
     """ts-008: 0.8 for the known connect failures, 1.0 for any other non-success."""
     if not msm.get("input"):
-        return {}  # core.py: `assert msm["input"]`
+        raise NoRow  # core.py: `assert msm["input"]`
     result = as_dict(dget_or(msm, "test_keys", {})).get("connection")
     scores = init_scores()
     if result == "success":
@@ -139,7 +140,7 @@ def score_dash(msm: dict[str, Any]) -> Scores:
     if failure is None:
         return scores
     if not isinstance(failure, str | list | dict):
-        return {}  # `"ssl_error" in failure` raises
+        raise NoRow  # `"ssl_error" in failure` raises
     if (isinstance(failure, str) and failure in _DASH_FAILURES) or "ssl_error" in failure:
         scores["blocking_general"] = 0.1
     else:

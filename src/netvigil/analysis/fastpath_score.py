@@ -42,6 +42,11 @@ class FastpathScore(msgspec.Struct, frozen=True, kw_only=True):
     scores: dict[str, Any] = {}  # the whole dict, exactly as core.py builds it
 
 
+class NoRow(Exception):
+    """Raised where core.py's scorer itself raises on a shape: `process_measurement` logs
+    the exception and stores nothing for the measurement."""
+
+
 def score_of(scores: Scores) -> FastpathScore:
     """The typed score of a core.py scores dict; flags as `process_measurement` derives them."""
     accuracy = scores.get("accuracy")

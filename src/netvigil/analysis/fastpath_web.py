@@ -18,6 +18,7 @@ import binascii
 from typing import Any
 
 from netvigil.analysis.fastpath_score import (
+    NoRow,
     Scores,
     as_dict,
     as_list,
@@ -190,6 +191,6 @@ def score_http_requests(msm: dict[str, Any], db: FingerprintDB) -> Scores:
         try:
             _http_matches(as_dict(dget_or(req, "response", {})), db, found)
         except _Base64Error:
-            return {}  # core.py raises binascii.Error here: the measurement gets no row
+            raise NoRow from None  # core.py raises binascii.Error here: the measurement gets no row
     _confirm(scores, found, str(dget_or(msm, "probe_cc", "ZZ")).upper())
     return scores
