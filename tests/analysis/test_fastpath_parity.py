@@ -24,6 +24,7 @@ from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.nettests import ANALYSERS
 from netvigil.analysis.verdicts import Outcome
+from netvigil.readers import Item, ReadError, read_paths
 from netvigil.records import AnyMeasurement, MeasurementFormatError, decode_any
 from tests.corpus import MEASUREMENTS
 
@@ -191,9 +192,13 @@ def _mismatches(folder: Path, table: dict[str, tuple[dict[str, Any] | None, str]
 def test_every_other_fixture_is_read_and_scored_as_ooni_scores_it() -> None:
     files = sorted(p.name for p in OTHER.glob("*.json"))
     assert len(files) == 31, files
+    read = list(read_paths([OTHER]))  # the importers' reader: one result per file here
+    errors = [Path(r.source).name for r in read if isinstance(r, ReadError)]
+    assert errors == [NOT_A_MEASUREMENT]  # a per-item error for the one non-measurement
+    items = sorted(Path(r.source).name for r in read if isinstance(r, Item))
     with pytest.raises(MeasurementFormatError, match="Expected `object`, got `array`"):
         _read(OTHER / NOT_A_MEASUREMENT)
-    assert sorted(EXPECTED) == [f for f in files if f != NOT_A_MEASUREMENT]
+    assert sorted(EXPECTED) == items == [f for f in files if f != NOT_A_MEASUREMENT]
     wrong = _mismatches(OTHER, EXPECTED)
     assert not wrong, "\n".join(wrong)
 
