@@ -108,6 +108,15 @@ def test_psiphon_that_bootstrapped_but_could_not_fetch_is_ok_with_a_finding() ->
     ]
 
 
+def test_psiphon_resolving_outside_its_tunnel_is_a_finding() -> None:
+    query = {"hostname": "www.google.com", "query_type": "A", "engine": "system"}
+    verdict = judge(edited(PSIPHON, queries=[query]))
+    assert verdict.outcome is OK  # the tunnel bootstrapped; the leak is worth knowing
+    assert [(f.kind, f.layer, f.detail) for f in verdict.findings] == [
+        ("dns_outside_tunnel", Layer.DNS, "1 DNS queries outside the tunnel: www.google.com")
+    ]
+
+
 def test_psiphon_without_bootstrap_time_or_failure_is_invalid() -> None:
     verdict = judge(edited(PSIPHON, bootstrap_time=0))  # ts-015: "should not happen"
     assert (verdict.outcome, verdict.rule) == (INSUFFICIENT, "psiphon.no_bootstrap_time")

@@ -56,6 +56,13 @@ def analyze_psiphon(measurement: AnyMeasurement, fingerprints: FingerprintDB) ->
     boot = keys.bootstrap_time or 0.0
     seen = Witness(ref="test_keys.bootstrap_time", observed=f"{boot}s, failure {keys.failure}")
     findings: list[Finding] = []
+    if keys.queries:  # ts-015: Psiphon resolves inside its tunnel, so queries should be null
+        names = sorted({q.hostname for q in keys.queries})
+        detail = f"{len(keys.queries)} DNS queries outside the tunnel: {', '.join(names)}"
+        seen_dns = (Witness(ref="test_keys.queries[0]", observed=keys.queries[0].hostname),)
+        findings.append(
+            Finding(kind="dns_outside_tunnel", layer=Layer.DNS, detail=detail, witnesses=seen_dns)
+        )
     if boot > 0:
         tunnel = RULES.verdict(
             Layer.TUNNEL, "psiphon.bootstrapped", technique="tunnel.bootstrapped", witnesses=(seen,)
