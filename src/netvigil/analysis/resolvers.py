@@ -124,7 +124,7 @@ def _lookup(url: str, result: URLGetterResult, bootstrap_ok: bool, bogon: Bogons
             continue
         seen = Witness(ref=f"{base}.tcp_connect[{n}]", observed=f"{tcp.ip}:{tcp.port} {failure}")
         kind = kind_of(failure)
-        if is_misconfigured_ipv6(failure, tcp.ip):
+        if _probe_lacks_ipv6(failure, tcp.ip):
             rule, technique = "dnscheck.connect_ipv6_unreachable", None
         elif kind is FailureKind.RESET:
             rule, technique = "dnscheck.connect_reset", "tcp.reset"
@@ -197,6 +197,13 @@ def _round_trip(base: str, engine: str, layer: Layer, queries: list[DNSQuery]) -
             witnesses=(seen,),
         )
     return RULES.verdict(layer, "dnscheck.failed_other", witnesses=(seen,))
+
+
+def _probe_lacks_ipv6(failure: str, ip: str) -> bool:
+    """An IPv6 endpoint the probe cannot route to (Go's "connect: no route to host", as the
+    ts-028 example shows for dns.google's IPv6 addresses) is the probe's network, not a
+    censor's (ooni/probe#2284)."""
+    return is_misconfigured_ipv6(failure, ip) or (":" in ip and "no route to host" in failure)
 
 
 def _observed(query: DNSQuery) -> str:
