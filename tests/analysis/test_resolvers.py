@@ -19,7 +19,8 @@ import pytest
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
-from netvigil.analysis.resolvers import analyse_dnscheck, analyse_stun
+from netvigil.analysis.resolvers import analyse_dnscheck
+from netvigil.analysis.stunreachability import analyse_stun
 from netvigil.analysis.verdicts import Layer, Outcome
 from netvigil.records import Measurement, MeasurementFormatError, decode_measurement
 
@@ -189,9 +190,7 @@ def test_the_spec_example_is_ok_over_tls_and_the_unroutable_ipv6_endpoints_say_n
     assert analyze(_measurement(DNSCHECK_EXAMPLE), NO_FINGERPRINTS).rule == "dnscheck.lookup_ok"
 
 
-def test_a_tls_reset_after_the_bootstrap_worked_is_blocking_at_tls_with_the_endpoint_as_witness() -> (
-    None
-):
+def test_a_tls_reset_after_a_good_bootstrap_is_blocking_at_tls_the_endpoint_witness() -> None:
     verdict = analyse_dnscheck(
         _measurement(_edited(tls_failure="connection_reset")), NO_FINGERPRINTS
     )

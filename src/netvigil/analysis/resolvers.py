@@ -1,4 +1,4 @@
-"""Verdicts of dnscheck (ts-028) and stunreachability (ts-025): does the resolver work here?
+"""Verdicts of dnscheck (ts-028): does this resolver — Do53, DoT, DoH — work here?
 
 OONI's fastpath does not score dnscheck (it marks every one a measurement failure) and
 calls any STUN failure an anomaly (ooni/backend fastpath/core.py score_stunreachability).
@@ -13,9 +13,7 @@ Ours follow the steps of each lookup, so a verdict says *where* it stopped:
   blocked (a lying resolver or injection). The bootstrap (the system resolver asked for the
   resolver's name) is a DNS layer: NXDOMAIN or a bogon → blocked, other failures →
   insufficient (an offline probe looks the same).
-- stunreachability: a Binding response → ok (UDP); DNS failures of the STUN host are judged
-  at the DNS layer; silence from one server is weak evidence — blocked, confidence 0.5, with
-  the counter-evidence said; a refused port → down.
+- stunreachability: see :mod:`netvigil.analysis.stunreachability`.
 
 `bogon` says which answers are bogons (a lab passes the networks it plays the Internet with).
 """
@@ -25,10 +23,11 @@ from __future__ import annotations
 from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
+from netvigil.analysis.stunreachability import analyse_stun
 from netvigil.analysis.verdicts import Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.failures import Failure, FailureKind, is_misconfigured_ipv6, kind_of
 from netvigil.records import AnyMeasurement, DNSQuery, answer_addresses, decode_keys
-from netvigil.records.resolvers import DNSCheckKeys, STUNReachabilityKeys, URLGetterResult
+from netvigil.records.resolvers import DNSCheckKeys, URLGetterResult
 
 RULES = RuleBook(
     {
@@ -51,12 +50,6 @@ RULES = RuleBook(
         "dnscheck.doh_error_status": (0.1, 0.8, 0.1),
         "dnscheck.udp_no_reply": (0.5, 0.5, 0.0),
         "dnscheck.failed_other": (0.5, 0.5, 0.0),
-        "stun.binding_ok": (0.0, 0.0, 1.0),
-        "stun.dns_bogon": (0.8, 0.1, 0.1),
-        "stun.dns_failed": (0.5, 0.5, 0.0),
-        "stun.timeout": (0.5, 0.4, 0.1),
-        "stun.refused": (0.1, 0.8, 0.1),
-        "stun.failed_other": (0.5, 0.5, 0.0),
     },
     tampering=frozenset({"dnscheck.tls_certificate_rejected"}),
 )
@@ -65,7 +58,7 @@ SUCCESS_LAYER = {"udp": Layer.UDP, "tcp": Layer.TCP, "dot": Layer.TLS, "doh": La
 _SCHEMES = {"udp": "udp", "tcp": "tcp", "dot": "dot", "https": "doh"}
 ACCESS = frozenset(SUCCESS_LAYER.values())
 _INTERRUPTED = (FailureKind.RESET, FailureKind.TIMEOUT, FailureKind.EOF)
-_DNS_KINDS = (
+DNS_KINDS = (
     FailureKind.NXDOMAIN,
     FailureKind.NO_ANSWER,
     FailureKind.DNS_REFUSED,
@@ -175,7 +168,7 @@ def _round_trip(base: str, engine: str, layer: Layer, queries: list[DNSQuery]) -
     n, query = failed
     seen = Witness(ref=f"{base}.queries[{n}]", observed=_observed(query))
     kind = kind_of(query.failure)
-    if kind in _DNS_KINDS or query.failure == Failure.DNS_WRONG_QUERY_ID:
+    if kind in DNS_KINDS or query.failure == Failure.DNS_WRONG_QUERY_ID:
         if engine in ("dot", "doh"):  # the answer came from the genuine, verified server
             return RULES.verdict(layer, "dnscheck.encrypted_answer_error", witnesses=(seen,))
         return RULES.verdict(
@@ -228,47 +221,6 @@ def analyse_dnscheck(
         layers.append(_lookup(url, result, bootstrap_ok, bogon))
     reason = None if keys.lookups else "no lookup: the bootstrap gave no address to test"
     return verdict_of(measurement, layers, access=ACCESS, reason=reason)
-
-
-def analyse_stun(
-    measurement: AnyMeasurement, fingerprints: FingerprintDB, bogon: Bogons = REAL_WORLD
-) -> Verdict:
-    keys = decode_keys(measurement, STUNReachabilityKeys)
-    if keys is None:
-        return verdict_of(measurement, (), access=Layer.UDP, reason="no test keys")
-    seen = Witness(ref="test_keys.failure", observed=f"{keys.endpoint}: {keys.failure or 'ok'}")
-    failed_query = next((n for n, q in enumerate(keys.queries or ()) if q.failure), None)
-    kind = kind_of(keys.failure)
-    if keys.failure is None:
-        layer = RULES.verdict(Layer.UDP, "stun.binding_ok", witnesses=(seen,))
-    elif kind is FailureKind.DNS_BOGON:
-        layer = RULES.verdict(Layer.DNS, "stun.dns_bogon", technique="dns.bogon", witnesses=(seen,))
-    elif failed_query is not None or kind in _DNS_KINDS:
-        at = Witness(ref=f"test_keys.queries[{failed_query or 0}]", observed=keys.failure)
-        layer = RULES.verdict(Layer.DNS, "stun.dns_failed", witnesses=(at,))
-    elif kind is FailureKind.TIMEOUT:
-        layer = RULES.verdict(
-            Layer.UDP,
-            "stun.timeout",
-            technique="udp.timeout",
-            witnesses=(seen,),
-            counter_evidence=(
-                "one STUN server's silence: public STUN servers often stop "
-                "answering, and no control measured this one",
-            ),
-        )
-    elif kind is FailureKind.REFUSED:
-        layer = RULES.verdict(Layer.UDP, "stun.refused", witnesses=(seen,))
-    else:
-        layer = RULES.verdict(Layer.UDP, "stun.failed_other", witnesses=(seen,))
-    return verdict_of(
-        measurement,
-        (layer,),
-        access=Layer.UDP,
-        reason=f"{keys.endpoint}: {keys.failure} (no control to tell down from blocked)"
-        if keys.failure
-        else None,
-    )
 
 
 # ts-025's example (v0.0.1) spells the name "stun_reachability"; probes since write it as one word.
