@@ -70,7 +70,7 @@ def parse_response(datagram: bytes, transaction_id: bytes) -> Response:
     offset, end = HEADER.size, HEADER.size + length
     while offset + _ATTRIBUTE.size <= end:
         attribute, size = _ATTRIBUTE.unpack_from(datagram, offset)
-        value = datagram[offset + _ATTRIBUTE.size : offset + _ATTRIBUTE.size + size]
+        value = datagram[offset + _ATTRIBUTE.size : min(offset + _ATTRIBUTE.size + size, end)]
         if len(value) < size:
             return Response(is_stun=False, problem="truncated attribute")
         if attribute in (MAPPED_ADDRESS, XOR_MAPPED_ADDRESS) and size >= 8:

@@ -4,10 +4,10 @@ The four transports of dnscheck (ts-028): Do53 over UDP (`net/dns.py`), over TCP
 TLS (`net/dot.py`, framed), and DoH (`net/doh.py`), each over the probe's Backend. Every
 step is kept as OONI's urlgetter keeps it (probe-cli internal/experiment/urlgetter): the
 query with its engine ("udp", "tcp", "dot", "doh"), each TCP connect and TLS handshake,
-the DoH round trip, and df-008 network events (connect, tls_handshake_start/done, write
-and read with their sizes, dns_round_trip_start/done). As OONI's netxlite does for TCP,
-DoT and DoH, each query opens its own connection (the ts-028 example shows two connects
-per endpoint). Answers that are bogons make the query fail with `dns_bogon_error`, the
+the DoH round trip, and df-008 network events (resolve_start/done,
+dns_round_trip_start/done, connect, tls_handshake_start/done, write and read with their
+sizes). As OONI's netxlite does for TCP, DoT and DoH, each query opens its own connection
+(the ts-028 example shows two connects per endpoint). Answers that are bogons make the query fail with `dns_bogon_error`, the
 answers kept (dnscheck sets RejectDNSBogons; dnscheck.go).
 """
 
@@ -101,6 +101,7 @@ async def lookup(
 ) -> URLGetterResult:
     """A and AAAA of `domain` through `resolver`; success when either query answered."""
     failures: list[tuple[str, str]] = []
+    steps.event("resolve_start")
     for query_type in QUERY_TYPES:
         steps.event("dns_round_trip_start")
         record, failed = await _one(backend, resolver, domain, query_type, limits, steps, scrub)
@@ -112,7 +113,9 @@ async def lookup(
         if record.failure is not None:
             failures.append((record.failure, failed or FailedOperation.RESOLVE))
     if len(failures) < len(QUERY_TYPES):
+        steps.event("resolve_done")
         return steps.result(None, None)
+    steps.event("resolve_done", failure=failures[0][0])
     return steps.result(failures[0][0], failures[0][1])
 
 
