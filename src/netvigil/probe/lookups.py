@@ -7,8 +7,9 @@ query with its engine ("udp", "tcp", "dot", "doh"), each TCP connect and TLS han
 the DoH round trip, and df-008 network events (resolve_start/done,
 dns_round_trip_start/done, connect, tls_handshake_start/done, write and read with their
 sizes). As OONI's netxlite does for TCP, DoT and DoH, each query opens its own connection
-(the ts-028 example shows two connects per endpoint). Answers that are bogons make the query fail with `dns_bogon_error`, the
-answers kept (dnscheck sets RejectDNSBogons; dnscheck.go).
+(the ts-028 example shows two connects per endpoint). Answers that are bogons make the
+query fail with `dns_bogon_error`, the answers kept (dnscheck sets RejectDNSBogons;
+dnscheck.go).
 """
 
 from __future__ import annotations
