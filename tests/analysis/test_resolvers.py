@@ -397,3 +397,22 @@ def test_stun_anomaly_equals_the_fastpath_on_its_rows() -> None:
             mismatches.append(f"{uid}: ours {verdict.outcome}, OONI anomaly {anomaly}")
     assert compared == 47  # of the 48 rows, one unscored
     assert mismatches == [], "\n".join(mismatches)
+
+
+@pytest.mark.parametrize(
+    ("keys", "reason"),
+    [
+        (None, "no test keys"),
+        (
+            {"domain": "example.org", "lookups": {}},
+            "no lookup: the bootstrap gave no address to test",
+        ),
+        ({"lookups": {"dot://9.9.9.9:853": {}}}, "no layer has evidence for an outcome"),
+    ],
+    ids=["null-keys", "no-lookups", "empty-lookup"],
+)
+def test_odd_but_valid_keys_are_insufficient_never_ok(keys: Any, reason: str) -> None:
+    data = copy.deepcopy(DNSCHECK_EXAMPLE)
+    data["test_keys"] = keys
+    verdict = analyse_dnscheck(_measurement(data), NO_FINGERPRINTS)
+    assert (verdict.outcome, verdict.reason) == (Outcome.INSUFFICIENT, reason)

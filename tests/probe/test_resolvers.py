@@ -32,8 +32,8 @@ from netvigil.probe.nettest import Context, EndpointError, Endpoints, Settings
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope
 from netvigil.probe.stun import STUNReachability
-from netvigil.probe.whoami import learn_resolver, with_resolver
-from netvigil.records import Measurement, Record
+from netvigil.probe.whoami import learn_resolver, with_client_resolver, with_resolver
+from netvigil.records import Measurement, Record, WebConnectivityKeys
 from netvigil.records.resolvers import DNSCheckKeys, STUNReachabilityKeys
 from netvigil.scrub import Scrubber
 from tests.probe.keyset import missing_or_different
@@ -469,5 +469,7 @@ def test_whoami_names_the_resolver_but_never_the_probe() -> None:
     assert (identity.ip, identity.asn) == ("198.51.100.53", "AS0")
     filled = with_resolver(_envelope("dnscheck", "0.9.2", None, DNSCheckKeys()), identity)
     assert (filled.resolver_ip, filled.resolver_asn) == ("198.51.100.53", "AS0")
+    web = with_client_resolver(WebConnectivityKeys(), identity)
+    assert web.client_resolver == "198.51.100.53"
     # A probe that is its own recursive resolver: the whoami answer is its own address.
     assert run(lambda: learn("198.51.100.53")) is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -26,9 +27,13 @@ from netvigil.net.backend import Backend
 from netvigil.net.dns import addresses_of, lookup_system
 from netvigil.probe.location import locate
 from netvigil.probe.recording import Scrub
-from netvigil.records import Measurement
+from netvigil.records import Envelope, WebConnectivityKeys
 
-WHOAMI = "whoami.v4.powerdns.org"  # OONI's (probe-cli internal/enginelocate)
+AnyEnvelope = TypeVar("AnyEnvelope", bound=Envelope)
+
+# OONI's: the system resolver, its first address (probe-cli internal/enginelocate, "MUST be
+# the system resolver", ooni/probe#2360).
+WHOAMI = "whoami.v4.powerdns.org"
 WHOAMI_AKAMAI = "whoami.akamai.net"
 
 
@@ -56,19 +61,21 @@ async def learn_resolver(
     query = await lookup_system(backend, name)
     if query.failure is not None:
         return None
-    for address in addresses_of(query):
-        if bogon(address) or is_probe_address(address, scrub):
-            continue
-        location, _warning = locate(address, database)
-        return ResolverIdentity(
-            ip=address, asn=location.probe_asn, network_name=location.probe_network_name
-        )
-    return None
+    addresses = addresses_of(query)
+    if not addresses:
+        return None
+    address = addresses[0]
+    if bogon(address) or is_probe_address(address, scrub):
+        return None
+    location, _warning = locate(address, database)
+    return ResolverIdentity(
+        ip=address, asn=location.probe_asn, network_name=location.probe_network_name
+    )
 
 
-def with_resolver(measurement: Measurement, identity: ResolverIdentity | None) -> Measurement:
-    """The measurement with its envelope's resolver keys filled (left as OONI's "unknown"
-    values, "" and AS0, without an identity)."""
+def with_resolver(measurement: AnyEnvelope, identity: ResolverIdentity | None) -> AnyEnvelope:
+    """Any nettest's measurement with its envelope's resolver keys filled (left as OONI's
+    "unknown" values, "" and AS0, without an identity)."""
     if identity is None:
         return measurement
     return msgspec.structs.replace(
@@ -77,3 +84,10 @@ def with_resolver(measurement: Measurement, identity: ResolverIdentity | None) -
         resolver_asn=identity.asn,
         resolver_network_name=identity.network_name,
     )
+
+
+def with_client_resolver(
+    keys: WebConnectivityKeys, identity: ResolverIdentity | None
+) -> WebConnectivityKeys:
+    """web_connectivity's `client_resolver` (ts-017): the resolver's address, or "" unknown."""
+    return msgspec.structs.replace(keys, client_resolver=identity.ip if identity else "")
