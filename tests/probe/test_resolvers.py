@@ -129,8 +129,9 @@ def test_do53_over_udp(zone_answer: Answer, expected: tuple[str | None, Outcome,
     async def scenario() -> Measurement:
         resolver = await serve_dns({"example.org": zone_answer})
         try:
-            url = f"udp://127.0.0.1:{resolver.port}"
-            return await _measure(DNSCheck(bogon=LAB), url)
+            # no input: the resolver and the name come from --endpoint, as on the command line
+            given = (f"resolver=udp://127.0.0.1:{resolver.port}", "domain=example.org")
+            return await _measure(DNSCheck(bogon=LAB), None, endpoints=given)
         finally:
             assert resolver.transport is not None
             resolver.transport.close()

@@ -20,7 +20,7 @@ Ours follow the steps of each lookup, so a verdict says *where* it stopped:
 
 from __future__ import annotations
 
-from netvigil.addresses import REAL_WORLD, Bogons
+from netvigil.addresses import REAL_WORLD, Bogons, join_host_port
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.stunreachability import analyse_stun
@@ -115,18 +115,18 @@ def _lookup(url: str, result: URLGetterResult, bootstrap_ok: bool, bogon: Bogons
         failure = tcp.status.failure
         if not failure:
             continue
-        seen = Witness(ref=f"{base}.tcp_connect[{n}]", observed=f"{tcp.ip}:{tcp.port} {failure}")
+        seen = Witness(
+            ref=f"{base}.tcp_connect[{n}]", observed=f"{join_host_port(tcp.ip, tcp.port)} {failure}"
+        )
         kind = kind_of(failure)
         if _probe_lacks_ipv6(failure, tcp.ip):
             rule, technique = "dnscheck.connect_ipv6_unreachable", None
         elif kind is FailureKind.RESET:
             rule, technique = "dnscheck.connect_reset", "tcp.reset"
         elif kind is FailureKind.TIMEOUT:
-            rule = (
-                "dnscheck.connect_timeout_bootstrap_ok"
-                if bootstrap_ok
-                else ("dnscheck.connect_timeout")
-            )
+            rule = "dnscheck.connect_timeout"
+            if bootstrap_ok:  # the resolver's name resolved: the network was up
+                rule = "dnscheck.connect_timeout_bootstrap_ok"
             technique = "tcp.timeout"
         elif kind is FailureKind.REFUSED:
             rule, technique = "dnscheck.connect_refused", None
