@@ -106,7 +106,7 @@ class DoHServer:
     zone: Mapping[str, str]
     tls: ssl.SSLContext
     behaviour: str = "honest"
-    posts: list[str] = field(default_factory=list)
+    posts: list[tuple[str, str]] = field(default_factory=list)  # (Host, target)
     server: asyncio.Server | None = None
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -125,18 +125,19 @@ class DoHServer:
             async with asyncio.timeout(10):
                 await writer.start_tls(self.tls)
                 connection = h11.Connection(h11.SERVER)
-                body, target = b"", ""
+                body, target, host = b"", "", ""
                 while True:
                     event = connection.next_event()
                     if event is h11.NEED_DATA:
                         connection.receive_data(await reader.read(65536))
                     elif isinstance(event, h11.Request):
                         target = event.target.decode()
+                        host = dict(event.headers).get(b"host", b"").decode()
                     elif isinstance(event, h11.Data):
                         body += bytes(event.data)
                     else:
                         break
-                self.posts.append(target)
+                self.posts.append((host, target))
                 status, kind, data = 200, "application/dns-message", b""
                 if self.behaviour == "forbidden":
                     status, kind, data = 403, "text/html", b"<h1>blocked</h1>"

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 import pytest
@@ -247,8 +248,8 @@ def test_dot_blocked(
     assert verdict.layers[1].witnesses[0].ref.startswith(f'test_keys.lookups["{url}"]')
 
 
-def _doh(tmp_path: Path, behaviour: str) -> tuple[Measurement, list[str]]:
-    async def scenario() -> tuple[Measurement, list[str]]:
+def _doh(tmp_path: Path, behaviour: str) -> tuple[Measurement, list[tuple[str, str]]]:
+    async def scenario() -> tuple[Measurement, list[tuple[str, str]]]:
         ca, tls = _tls(tmp_path / behaviour)
         server = DoHServer(ZONE, tls, behaviour)
         async with running(server) as port:
@@ -261,7 +262,8 @@ def _doh(tmp_path: Path, behaviour: str) -> tuple[Measurement, list[str]]:
 def test_doh_honest_forbidden_and_reset(tmp_path: Path) -> None:
     measurement, posts = _doh(tmp_path, "honest")
     keys, verdict = _dnscheck(measurement)
-    assert posts == ["/dns-query", "/dns-query"]
+    host = urlsplit(measurement.url).netloc  # dns.lab.test:PORT
+    assert posts == [(host, "/dns-query"), (host, "/dns-query")]  # the name, not the address
     (lookup,) = (keys.lookups or {}).values()
     requests = [
         (r.request.method, r.response.code if r.response else None) for r in lookup.requests or ()

@@ -28,12 +28,15 @@ class DoHResult:
     failure: str | None
 
 
-def request_headers(url: str, body: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """The request target and headers of a DoH POST to `url`."""
+def request_headers(
+    url: str, body: bytes, host: str | None = None
+) -> tuple[str, list[tuple[str, str]]]:
+    """The request target and headers of a DoH POST to `url`; `host` for the Host header
+    when the URL names an address (dnscheck keeps the resolver's name: dnscheck.go httpHost)."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = [
-        ("Host", parts.netloc.rsplit("@", 1)[-1]),
+        ("Host", host or parts.netloc.rsplit("@", 1)[-1]),
         ("Accept", CONTENT_TYPE),
         ("Content-Type", CONTENT_TYPE),
         ("Content-Length", str(len(body))),
@@ -41,9 +44,11 @@ def request_headers(url: str, body: bytes) -> tuple[str, list[tuple[str, str]]]:
     return target, headers
 
 
-async def query(connection: Connection, url: str, message: bytes, *, timeout: float) -> DoHResult:
+async def query(
+    connection: Connection, url: str, message: bytes, *, timeout: float, host: str | None = None
+) -> DoHResult:
     """POST `message` to `url` over `connection`; the reply's bytes when it is one."""
-    target, headers = request_headers(url, message)
+    target, headers = request_headers(url, message, host)
     exchange = await round_trip(
         connection.reader,
         connection.writer,

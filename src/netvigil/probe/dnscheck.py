@@ -52,6 +52,10 @@ class ResolverURL:
     query: str
 
     @property
+    def host_header(self) -> str:
+        return join_host_port(self.host, self.port) if self.explicit_port else _bracket(self.host)
+
+    @property
     def engine(self) -> str:
         return _ENGINES[self.scheme][0]
 
@@ -134,6 +138,7 @@ class DNSCheck:
                 port=target.port,
                 server_name=target.host,
                 url=target.with_address(ip),
+                host_header=target.host_header,
             )
             lookups[resolver.url] = await lookup(
                 ctx.backend,

@@ -53,6 +53,7 @@ class Resolver:
     port: int
     server_name: str  # SNI for dot and doh (the input's host name)
     url: str  # the lookup's key in `lookups`, and DoH's request URL
+    host_header: str = ""  # DoH's Host: the input's host[:port], not the address
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,13 @@ async def _one(
         failure: str | None
         if resolver.engine == "doh":
             started = steps.now()
-            result = await doh_query(connection, resolver.url, wire, timeout=limits.round_trip)
+            result = await doh_query(
+                connection,
+                resolver.url,
+                wire,
+                timeout=limits.round_trip,
+                host=resolver.host_header or None,
+            )
             steps.requests.append(
                 _post_record(resolver.url, connection, result, wire, started, steps.now(), scrub)
             )
