@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netvigil.analysis import tunnels
+from netvigil.analysis import resolvers, tunnels
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.verdicts import Verdict
 from netvigil.records import AnyMeasurement
 
 Analyser = Callable[[AnyMeasurement, FingerprintDB], Verdict]
 
-ANALYSERS: dict[str, Analyser] = {**tunnels.ANALYSERS}
+ANALYSERS: dict[str, Analyser] = {
+    **resolvers.ANALYSERS,
+    **tunnels.ANALYSERS,
+}

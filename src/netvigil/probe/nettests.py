@@ -6,6 +6,11 @@ Each module defines its :class:`~netvigil.probe.nettest.Nettest` and is listed h
 
 from __future__ import annotations
 
+from netvigil.probe.dnscheck import DNSCheck
 from netvigil.probe.nettest import Nettest
+from netvigil.probe.stun import STUNReachability
 
-NETTESTS: dict[str, Nettest] = {}
+NETTESTS: dict[str, Nettest] = {
+    "dnscheck": DNSCheck(),
+    "stunreachability": STUNReachability(),
+}
