@@ -133,8 +133,12 @@ def trace(keys: URLGetterKeys, url: str, index: int | None) -> Target:
         if transaction:
             mine = tls.transaction_id == transaction
         else:
-            where = host_port(tls.address)[0] if tls.address else None
-            mine = (tls.server_name or "").lower() == host and (where is None or where in addresses)
+            where = host_port(tls.address) if tls.address else None
+            mine = (
+                url.startswith("https://")
+                and (tls.server_name or "").lower() == host
+                and (where is None or (where[0] in addresses and where[1] == port))
+            )
         if mine:
             steps.append(
                 Step(Layer.TLS, f"test_keys.tls_handshakes[{i}]", tls.failure, "handshake done")
