@@ -27,7 +27,7 @@ from netvigil.analysis.messaging_rules import (
 )
 from netvigil.analysis.messaging_trace import Target, request_host, technique, trace
 from netvigil.analysis.nettest_verdict import verdict_of
-from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, RuleBook, Verdict
+from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
 from netvigil.records.base import text_of
 from netvigil.records.envelope import decode_keys
@@ -65,31 +65,45 @@ def _url(request: HTTPTransaction) -> str:
     return f"http://{host}/"
 
 
-def _dc_layers(dcs: list[Target]) -> tuple[list[LayerVerdict], list[Finding]]:
+def _dc_layers(
+    keys: TelegramKeys, dcs: list[Target], web: list[Target]
+) -> tuple[list[LayerVerdict], list[Finding]]:
+    """TCP over every connect the web fetch does not account for (a DC may have connects
+    and no request: Measurement Kit's 0.0.3), HTTP over the DCs' requests."""
     verdicts: list[LayerVerdict] = []
     findings: list[Finding] = []
-    at_tcp = [t for t in dcs if t.at(Layer.TCP)]
-    tcp_failed = [t for t in at_tcp if (f := t.failure()) and f[0] is Layer.TCP]
-    if at_tcp and len(tcp_failed) == len(at_tcp):
-        first = tcp_failed[0].at(Layer.TCP)[0].failure
-        witnesses = tuple(s.witness(f" ({t.name})") for t in tcp_failed for s in t.at(Layer.TCP))
+    used = {s.ref for t in web for s in t.at(Layer.TCP)}
+    connects = [
+        (f"test_keys.tcp_connect[{i}]", tcp)
+        for i, tcp in enumerate(keys.tcp_connect or ())
+        if f"test_keys.tcp_connect[{i}]" not in used
+    ]
+    failed = [
+        Witness(ref=ref, observed=f"{tcp.status.failure or 'failed'} ({tcp.ip}:{tcp.port})")
+        for ref, tcp in connects
+        if not tcp.status.success
+    ]
+    if connects and len(failed) == len(connects):
+        first = next(tcp.status.failure for _, tcp in connects)
         verdicts.append(
             RULES.verdict(
                 Layer.TCP,
                 "telegram.dc_tcp_all_failed",
                 technique=technique(Layer.TCP, first),
-                witnesses=witnesses,
+                witnesses=tuple(failed),
             )
         )
         return verdicts, findings
-    if at_tcp:
-        ok = [s for t in at_tcp for s in t.at(Layer.TCP) if not s.failure]
-        verdicts.append(
-            RULES.verdict(Layer.TCP, "telegram.dc_tcp_ok", witnesses=tuple(s.witness() for s in ok))
+    if connects:
+        ok = tuple(
+            Witness(ref=ref, observed=f"connected ({tcp.ip}:{tcp.port})")
+            for ref, tcp in connects
+            if tcp.status.success
         )
-        if tcp_failed:
-            failed = [s.witness(f" ({t.name})") for t in tcp_failed for s in t.at(Layer.TCP)]
-            findings.append(partial(APP, "dc_connects", Layer.TCP, failed, len(at_tcp)))
+        verdicts.append(RULES.verdict(Layer.TCP, "telegram.dc_tcp_ok", witnesses=ok))
+        if failed:
+            findings.append(partial(APP, "dc_connects", Layer.TCP, failed, len(connects)))
+    tcp_failed = [t for t in dcs if (f := t.failure()) and f[0] is Layer.TCP]
     reached = [t for t in dcs if t.at(Layer.HTTP) and t not in tcp_failed]
     answered = [t for t in reached if t.answered()]
     if reached and not answered:
@@ -162,7 +176,7 @@ def analyse(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Verdict
         )
     dcs = [trace(keys, _url(r), i) for i, r in enumerate(requests) if _is_dc(r)]
     web = [trace(keys, _url(r), i) for i, r in enumerate(requests) if not _is_dc(r)]
-    dc_verdicts, findings = _dc_layers(dcs)
+    dc_verdicts, findings = _dc_layers(keys, dcs, web)
     layers = pick([*dc_verdicts, *every_target(APP, web, RULES, "web_")])
     return verdict_of(
         measurement,

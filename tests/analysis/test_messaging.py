@@ -1,0 +1,265 @@
+"""The messaging analysers over OONI's real measurements, and over edits of them.
+
+Expected outcomes come from each measurement's own keys and from what OONI's fastpath
+tests expect of the same fixtures (ooni/backend fastpath/fastpath/tests/test_unit.py at
+32d8349d; shared/corpus/ooni-measurements/ooni-backend-fastpath-other/). The variants edit
+one real measurement's raw steps the way a censor would change them (every data centre
+reset, the web fetch reset, a certificate replaced) and say what the edit means.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import pytest
+
+from netvigil.analysis.fingerprints import FingerprintDB
+from netvigil.analysis.layered import analyze
+from netvigil.analysis.verdicts import Layer, Outcome, Verdict
+from netvigil.records import MeasurementFormatError, decode_measurement
+from tests.corpus import MEASUREMENTS
+
+OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
+NO_FINGERPRINTS = FingerprintDB([], [])
+Edit = Callable[[dict[str, Any]], None]
+
+
+def raw(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((OTHER / f"{name}.json").read_text())
+    return data
+
+
+def judge(data: dict[str, Any], edit: Edit | None = None) -> Verdict:
+    data = copy.deepcopy(data)
+    if edit is not None:
+        edit(data["test_keys"])
+    return analyze(decode_measurement(msgspec.json.encode(data)), NO_FINGERPRINTS)
+
+
+def refs(verdict: Verdict, layer: Layer) -> list[str]:
+    return [w.ref for v in verdict.layers if v.layer is layer for w in v.witnesses]
+
+
+# --- the real measurements ---------------------------------------------------------------
+
+# name -> (outcome, rule, why, from the measurement's keys and OONI's fastpath test)
+REAL = {
+    # signal_backend_status "ok", all six GETs answered (404/403/503) over pinned TLS;
+    # fastpath test_score_signal_2627 (second half) scores it 0, accuracy kept.
+    "signal_022": ("ok", "signal.http_ok"),
+    # test_version 0.2.0 on 2022-10-27, after 2022-10-19: fastpath accuracy 0.0
+    # (test_score_signal_2627); its "blocked" is Signal's new CA, not censorship.
+    "signal_2627": ("insufficient", "signal.inaccurate_probe"),
+    # engine 3.17.1 on 2023-05-30 (< 3.17.2 after 2023-05-02, ooni/backend#679):
+    # fastpath accuracy 0.0 (test_score_signal_679).
+    "signal_679": ("insufficient", "signal.inaccurate_probe"),
+    # telegram_tcp_blocking false, telegram_http_blocking false, telegram_web_status "ok":
+    # all 12 connects succeeded and every DC POST got nginx's answer.
+    "telegram_nourl": ("ok", "telegram.dc_http_answered"),
+    # registration 200, web 400 over TLS, endpoints connected: fastpath
+    # test_score_whatsapp_failure finds all three accessible (blocking_general 0.0).
+    "whatsapp": ("ok", "whatsapp.http_ok"),
+}
+
+
+def test_every_real_messaging_measurement_gets_the_outcome_its_keys_show() -> None:
+    wrong = []
+    for name, (outcome, rule) in REAL.items():
+        verdict = judge(raw(name))
+        if (verdict.outcome.value, verdict.rule) != (outcome, rule):
+            wrong.append(f"{name}: {verdict.outcome.value} {verdict.rule}, want {outcome} {rule}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_inaccurate_signal_says_why() -> None:
+    verdict = judge(raw("signal_2627"))
+    assert verdict.reason is not None and "0.2.0" in verdict.reason
+    assert verdict.layers[0].witnesses[0].ref == "test_version"
+
+
+def test_whatsapp_web_status_contradicted_by_the_answer_is_a_finding() -> None:
+    verdict = judge(raw("whatsapp"))
+    kinds = [f.kind for f in verdict.findings]
+    assert kinds == ["whatsapp.summary_contradicted"]
+    assert verdict.findings[0].witnesses[0].ref == "test_keys.whatsapp_web_status"
+
+
+def test_telegram_witnesses_name_the_dc_requests() -> None:
+    verdict = judge(raw("telegram_nourl"))
+    http = next(v for v in verdict.layers if v.layer is Layer.HTTP)
+    # The 10 requests whose Host is an IP literal are the DCs' (no URL in this old probe).
+    assert [w.ref for w in http.witnesses] == [
+        f"test_keys.requests[{i}]" for i in (0, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+    ]
+
+
+# --- telegram variants -------------------------------------------------------------------
+
+
+def _reset_all_dcs(keys: dict[str, Any]) -> None:
+    for tcp in keys["tcp_connect"]:
+        tcp["status"] = {"success": False, "failure": "connection_reset"}
+    for request in keys["requests"]:
+        if request["request"]["headers"]["Host"][0].isdigit():
+            request["failure"] = "connection_reset"
+            request["response"] = None
+    keys["telegram_tcp_blocking"] = True
+
+
+def _reset_web(keys: dict[str, Any]) -> None:
+    for request in keys["requests"]:
+        if request["request"]["headers"]["Host"] == "web.telegram.org":
+            request["failure"] = "connection_reset"
+            request["response"] = None
+
+
+def _half_dcs_time_out(keys: dict[str, Any]) -> None:
+    for tcp in keys["tcp_connect"][:6]:
+        tcp["status"] = {"success": False, "failure": "generic_timeout_error"}
+
+
+def test_all_dcs_reset_is_tcp_blocking() -> None:
+    verdict = judge(raw("telegram_nourl"), _reset_all_dcs)
+    assert (verdict.outcome, verdict.layer, verdict.rule, verdict.technique) == (
+        Outcome.BLOCKED,
+        Layer.TCP,
+        "telegram.dc_tcp_all_failed",
+        "tcp_reset",
+    )
+    assert refs(verdict, Layer.TCP) == [f"test_keys.tcp_connect[{i}]" for i in range(12)]
+
+
+def test_web_reset_is_blocked_even_when_the_dcs_answer() -> None:
+    verdict = judge(raw("telegram_nourl"), _reset_web)
+    assert (verdict.outcome, verdict.layer, verdict.rule) == (
+        Outcome.BLOCKED,
+        Layer.HTTP,
+        "telegram.web_http_failure",
+    )
+    assert refs(verdict, Layer.HTTP) == ["test_keys.requests[1]", "test_keys.requests[2]"]
+
+
+def test_some_dcs_failing_is_a_finding_not_a_block() -> None:
+    verdict = judge(raw("telegram_nourl"), _half_dcs_time_out)
+    assert verdict.outcome is Outcome.OK
+    assert [(f.kind, f.detail) for f in verdict.findings] == [
+        ("telegram.partial_dc_connects", "6 of 12 dc_connects failed; the others worked")
+    ]
+
+
+def test_only_the_summary_keys_decide_and_say_so() -> None:
+    def summary_only(keys: dict[str, Any]) -> None:
+        del keys["requests"], keys["tcp_connect"]
+        keys["telegram_tcp_blocking"] = True
+
+    verdict = judge(raw("telegram_nourl"), summary_only)
+    assert (verdict.outcome, verdict.rule) == (Outcome.BLOCKED, "telegram.summary_tcp_blocking")
+    witness = verdict.layers[0].witnesses[0]
+    assert witness.ref == "test_keys.telegram_tcp_blocking"
+    assert witness.observed == "true (the probe's summary only: no raw observation recorded)"
+
+
+# --- signal variants (signal_022: accurate, all fine) ------------------------------------
+
+
+def _storage(failure_at: str, failure: str) -> Edit:
+    def edit(keys: dict[str, Any]) -> None:
+        if failure_at == "dns":
+            for query in keys["queries"]:
+                if query["hostname"] == "storage.signal.org":
+                    query["answers"], query["failure"] = None, failure
+        if failure_at == "tls":
+            keys["tls_handshakes"][1]["failure"] = failure  # storage.signal.org's handshake
+        request = keys["requests"][1]  # https://storage.signal.org/
+        request["failure"], request["response"] = failure, None
+        keys["signal_backend_status"], keys["signal_backend_failure"] = "blocked", failure
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("where", "failure", "outcome", "layer", "rule", "technique"),
+    [
+        ("dns", "dns_nxdomain_error", "blocked", "dns", "signal.dns_failure", "dns_nxdomain"),
+        ("tls", "connection_reset", "blocked", "tls", "signal.tls_failure", "tls_reset"),
+        (
+            "tls",
+            "ssl_unknown_authority",
+            "tampered",
+            "tls",
+            "signal.tls_certificate_invalid",
+            "tls_mitm_certificate",
+        ),
+        ("http", "generic_timeout_error", "blocked", "http", "signal.http_failure", "http_timeout"),
+    ],
+)
+def test_one_signal_backend_failing_blocks_its_layer(
+    where: str, failure: str, outcome: str, layer: str, rule: str, technique: str
+) -> None:
+    verdict = judge(raw("signal_022"), _storage(where, failure))
+    got = (verdict.outcome.value, verdict.layer, verdict.rule, verdict.technique)
+    assert got == (outcome, layer, rule, technique)
+
+
+def test_signal_up_to_0_2_3_after_2023_11_07_is_insufficient() -> None:
+    data = raw("signal_022")
+    data["test_version"], data["measurement_start_time"] = "0.2.3", "2023-11-08 00:00:00"
+    data["annotations"]["engine_version"] = "3.19.0"
+    verdict = judge(data)
+    assert (verdict.outcome, verdict.rule) == (Outcome.INSUFFICIENT, "signal.inaccurate_probe")
+    assert verdict.reason is not None and "ooni/probe#2627" in verdict.reason
+
+
+# --- whatsapp variants -------------------------------------------------------------------
+
+
+def test_no_whatsapp_endpoint_connecting_is_tcp_blocking() -> None:
+    def refuse_endpoints(keys: dict[str, Any]) -> None:
+        for tcp in keys["tcp_connect"]:
+            if not tcp["ip"].startswith("31.13."):  # 31.13.73.52 is web's and registration's
+                tcp["status"] = {"success": False, "failure": "connection_refused"}
+
+    verdict = judge(raw("whatsapp"), refuse_endpoints)
+    assert (verdict.outcome, verdict.layer, verdict.rule) == (
+        Outcome.BLOCKED,
+        Layer.TCP,
+        "whatsapp.endpoints_all_failed",
+    )
+
+
+def test_registration_failing_is_blocked() -> None:
+    def reset_registration(keys: dict[str, Any]) -> None:
+        for request in keys["requests"]:
+            if request["request"]["url"] == "https://v.whatsapp.net/v2/register":
+                request["failure"], request["response"] = "connection_reset", None
+
+    verdict = judge(raw("whatsapp"), reset_registration)
+    assert (verdict.outcome, verdict.layer, verdict.rule) == (
+        Outcome.BLOCKED,
+        Layer.HTTP,
+        "whatsapp.http_failure",
+    )
+
+
+# --- hostile input -----------------------------------------------------------------------
+
+
+def test_a_summary_key_of_the_wrong_type_is_a_format_error() -> None:
+    data = raw("telegram_nourl")
+    data["test_keys"]["telegram_tcp_blocking"] = "yes"
+    with pytest.raises(MeasurementFormatError, match="telegram_tcp_blocking"):
+        judge(data)
+
+
+def test_no_test_keys_is_insufficient() -> None:
+    data = raw("whatsapp")
+    data["test_keys"] = None
+    verdict = judge(data)
+    assert (verdict.outcome, verdict.reason) == (
+        Outcome.INSUFFICIENT,
+        "the probe wrote no test keys",
+    )
