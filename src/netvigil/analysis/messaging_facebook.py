@@ -22,12 +22,10 @@ from netvigil.analysis.messaging_trace import technique
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
-from netvigil.records.base import Record
 from netvigil.records.envelope import decode_keys
-from netvigil.records.messaging import FACEBOOK_ENDPOINTS, FacebookMessengerKeys
+from netvigil.records.messaging import FACEBOOK_ASN, FACEBOOK_ENDPOINTS, FacebookMessengerKeys
 
 APP = "facebook_messenger"
-FACEBOOK_ASN = 32934  # fbmessenger.go FacebookASN
 RULES = RuleBook(
     {
         "facebook_messenger.dns_failure": (0.7, 0.3, 0.0),
@@ -42,10 +40,6 @@ RULES = RuleBook(
         "facebook_messenger.summary_ok": (0.0, 0.0, 0.6),
     }
 )
-
-
-class _Expected(Record, frozen=True):
-    x_facebook_asn: int | None = None
 
 
 def _dns(keys: FacebookMessengerKeys, asn: int) -> tuple[LayerVerdict | None, set[str], bool]:
@@ -159,8 +153,7 @@ def analyse(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Verdict
     keys = decode_keys(measurement, FacebookMessengerKeys)
     if keys is None:
         return verdict_of(measurement, (), access=Layer.TCP, reason="the probe wrote no test keys")
-    expected = decode_keys(measurement, _Expected)
-    asn = (expected.x_facebook_asn if expected else None) or FACEBOOK_ASN
+    asn = keys.x_facebook_asn or FACEBOOK_ASN
     dns, inside, known = _dns(keys, asn)
     raw = [v for v in (dns, _tcp(keys, inside)) if v is not None]
     # Without any answer's AS (Measurement Kit wrote none; ts-019's example), the raw steps

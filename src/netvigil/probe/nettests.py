@@ -6,6 +6,12 @@ Each module defines its :class:`~netvigil.probe.nettest.Nettest` and is listed h
 
 from __future__ import annotations
 
+from netvigil.probe.fbmessenger import FacebookMessenger
 from netvigil.probe.nettest import Nettest
+from netvigil.probe.signal import Signal
+from netvigil.probe.telegram import Telegram
+from netvigil.probe.whatsapp import WhatsApp
 
-NETTESTS: dict[str, Nettest] = {}
+NETTESTS: dict[str, Nettest] = {
+    **{n.name: n for n in (Signal(), Telegram(), WhatsApp(), FacebookMessenger())},
+}

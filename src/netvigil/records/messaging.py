@@ -69,6 +69,8 @@ class WhatsAppKeys(URLGetterKeys, frozen=True):
     whatsapp_web_status: str | None = None
 
 
+FACEBOOK_ASN = 32934  # fbmessenger.go FacebookASN: the AS consistent answers are in
+
 # The endpoint identifiers of ts-019 ("In parens is the identifier used inside of the
 # report file"), in the spec's order, with OONI's host names (fbmessenger.go `Services`).
 FACEBOOK_ENDPOINTS: dict[str, str] = {
@@ -99,6 +101,9 @@ class FacebookMessengerKeys(URLGetterKeys, frozen=True):
     facebook_stun_reachable: bool | None = None  # always null: STUN is UDP (ts-019)
     facebook_dns_blocking: bool | None = None
     facebook_tcp_blocking: bool | None = None
+    # Ours (df-000 allows `x_` keys anywhere): the AS the answers were checked against, when
+    # the probe was told another than Facebook's (the lab's own, in tests).
+    x_facebook_asn: int | None = None
 
     def consistent(self, endpoint: str) -> bool | None:
         """`facebook_<endpoint>_dns_consistent`."""
