@@ -19,8 +19,9 @@ import pytest
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
+from netvigil.analysis.messaging_fastpath import ooni_anomaly, ooni_scores
 from netvigil.analysis.verdicts import Layer, Outcome, Verdict
-from netvigil.records import MeasurementFormatError, decode_measurement
+from netvigil.records import Measurement, MeasurementFormatError, decode_measurement
 from tests.corpus import MEASUREMENTS
 
 OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
@@ -263,3 +264,86 @@ def test_no_test_keys_is_insufficient() -> None:
         Outcome.INSUFFICIENT,
         "the probe wrote no test keys",
     )
+
+
+# --- OONI's fastpath, reproduced, and our anomaly beside it ------------------------------
+
+# name -> (blocking_general, accuracy) as fastpath/tests/test_unit.py expects of the fixture
+# (test_score_signal_2627, test_score_signal_679, test_score_measurement_telegram_nourl:
+# `scores_failed`, test_score_whatsapp_failure); a missing "accuracy" there is 1.0.
+FASTPATH_EXPECTS = {
+    "signal_022": (0.0, 1.0),
+    "signal_2627": (0.0, 0.0),
+    "signal_679": (0.0, 0.0),
+    "telegram_nourl": (0.0, 0.0),
+    "whatsapp": (0.0, 1.0),
+}
+
+
+def _measurement(data: dict[str, Any], edit: Edit | None = None) -> Measurement:
+    data = copy.deepcopy(data)
+    if edit is not None:
+        edit(data["test_keys"])
+    return decode_measurement(msgspec.json.encode(data))
+
+
+def test_the_fastpath_reproduction_scores_the_fixtures_as_ooni_s_tests_expect() -> None:
+    wrong = [
+        f"{name}: {ooni_scores(_measurement(raw(name)))}, want {want}"
+        for name, want in FASTPATH_EXPECTS.items()
+        if ooni_scores(_measurement(raw(name))) != want
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def _with_urls(keys: dict[str, Any]) -> None:
+    """telegram_nourl as a Go probe writes it: each request with its URL and method."""
+    for request in keys["requests"]:
+        host = request["request"]["headers"]["Host"]
+        web = host == "web.telegram.org"
+        request["request"]["url"] = "https://web.telegram.org/" if web else f"http://{host}/"
+        request["request"]["method"] = "GET" if web else "POST"
+
+
+def _then(*edits: Edit) -> Edit:
+    def edit(keys: dict[str, Any]) -> None:
+        for one in edits:
+            one(keys)
+
+    return edit
+
+
+def _web_status_blocked(keys: dict[str, Any]) -> None:
+    keys["telegram_web_status"], keys["telegram_web_failure"] = "blocked", "connection_reset"
+
+
+# (fixture, edit) -> OONI's blocking_general by hand: share of failed connects + share of
+# failed DC requests + 1 if telegram_web_status is blocked (core.py score_measurement_telegram).
+TELEGRAM_SCORES = {
+    "as is": (None, 0.0),
+    "every DC reset": (_reset_all_dcs, 12 / 12 + 10 / 10),
+    "web reset": (_then(_reset_web, _web_status_blocked), 1.0),
+    "half the connects time out": (_half_dcs_time_out, 6 / 12),
+}
+
+
+def test_our_anomaly_equals_ooni_s_on_telegram_as_go_probes_write_it() -> None:
+    wrong = []
+    for name, (edit, score) in TELEGRAM_SCORES.items():
+        measurement = _measurement(
+            raw("telegram_nourl"), _then(_with_urls, *[e for e in [edit] if e])
+        )
+        ours = analyze(measurement, NO_FINGERPRINTS).outcome in (Outcome.BLOCKED, Outcome.TAMPERED)
+        if ooni_scores(measurement) != (score, 1.0) or ours != (score > 0.5):
+            wrong.append(f"{name}: OONI {ooni_scores(measurement)} want {score}; ours {ours}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_our_anomaly_equals_ooni_s_on_every_real_messaging_measurement() -> None:
+    wrong = []
+    for name in REAL:
+        measurement = _measurement(raw(name))
+        ours = analyze(measurement, NO_FINGERPRINTS).outcome in (Outcome.BLOCKED, Outcome.TAMPERED)
+        if ours != ooni_anomaly(measurement):
+            wrong.append(f"{name}: ours {ours}, OONI's {ooni_anomaly(measurement)}")
+    assert not wrong, "\n".join(wrong)

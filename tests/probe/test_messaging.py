@@ -25,6 +25,7 @@ import pytest
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
+from netvigil.analysis.messaging_fastpath import ooni_anomaly, ooni_scores
 from netvigil.analysis.verdicts import Verdict
 from netvigil.lab.ca import TestCA
 from netvigil.lab.webserver import server_tls_context
@@ -456,3 +457,38 @@ def test_our_measurement_has_every_key_of_ooni_s(app: str, tmp_path: Path) -> No
         theirs = msgspec.json.decode((OTHER / f"{REFERENCES[app]}.json").read_bytes())
         problems = missing_or_different(theirs, ours)
     assert not problems, "\n".join(problems)
+
+
+# Where we part from OONI's fastpath on purpose. WhatsApp: the fastpath counts every connect
+# as an endpoint's (core.py `_extract_tcp_connect` over all of `tcp_connect`), so working web
+# and registration connects hide endpoints that all failed; OONI's probe itself says
+# `whatsapp_endpoints_status: blocked` (and its summary an anomaly, whatsapp.go), as do we.
+DIVERGENCES = {"whatsapp-reset": "ours True, OONI's False"}
+
+
+def test_our_anomaly_equals_ooni_s_fastpath_on_our_own_measurements(tmp_path: Path) -> None:
+    """Every world but signal's (below): OONI's fastpath, reproduced, flags an anomaly
+    exactly where our verdict is blocked or tampered, but for the listed divergences."""
+    wrong = {}
+    for n, (app, variant) in enumerate(c for c in CASES if c[0] != "signal"):
+        (tmp_path / str(n)).mkdir()
+        measured = decode_measurement(
+            msgspec.json.encode(asyncio.run(measure(app, variant, tmp_path / str(n))))
+        )
+        ours = analyze(measured, FingerprintDB([], [])).outcome.value in ("blocked", "tampered")
+        if ours != ooni_anomaly(measured):
+            wrong[f"{app}-{variant}"] = f"ours {ours}, OONI's {ooni_anomaly(measured)}"
+    assert wrong == DIVERGENCES
+
+
+def test_ooni_s_fastpath_would_call_any_non_ooni_signal_measurement_a_failure(
+    tmp_path: Path,
+) -> None:
+    """core.py score_signal reads annotations.engine_version whatever the engine: ours
+    (netvigil's version, < 3.17.2) after 2023-05-02 scores accuracy 0. Our own analysis
+    applies that rule to OONI's engine only (messaging_signal.inaccurate)."""
+    measured = decode_measurement(
+        msgspec.json.encode(asyncio.run(measure("signal", "ok", tmp_path)))
+    )
+    assert ooni_scores(measured) == (0.0, 0.0)
+    assert analyze(measured, FingerprintDB([], [])).outcome.value == "ok"

@@ -48,8 +48,12 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def inaccurate(measurement: AnyMeasurement) -> str | None:
-    """Why OONI marks this measurement inaccurate (words), or None."""
+def inaccurate(measurement: AnyMeasurement, *, any_engine: bool = False) -> str | None:
+    """Why OONI marks this measurement inaccurate (words), or None.
+
+    OONI's fastpath reads `engine_version` whatever the engine (a missing one is 0.0.0), so
+    it would mark any other probe's signal measurement inaccurate after 2023-05-02; we apply
+    that rule to OONI's engine only, unless `any_engine` (to reproduce the fastpath)."""
     version = _version(measurement.test_version or "0.0.0")
     try:
         start = dt.datetime.strptime(measurement.measurement_start_time or "", "%Y-%m-%d %H:%M:%S")
@@ -65,9 +69,9 @@ def inaccurate(measurement: AnyMeasurement) -> str | None:
     if version < (0, 2, 2) and start >= dt.datetime(2022, 10, 19):
         return f"{shown}: versions before 0.2.2 are inaccurate from 2022-10-19 (OONI fastpath)"
     annotations = measurement.annotations or {}
-    engine = annotations.get("engine_version")
+    engine = annotations.get("engine_version") or ("0.0.0" if any_engine else None)
     if (
-        annotations.get("engine_name") == "ooniprobe-engine"
+        (any_engine or annotations.get("engine_name") == "ooniprobe-engine")
         and isinstance(engine, str)
         and _version(engine) < (3, 17, 2)
         and start >= dt.datetime(2023, 5, 2)
