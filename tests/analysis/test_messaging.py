@@ -347,3 +347,93 @@ def test_our_anomaly_equals_ooni_s_on_every_real_messaging_measurement() -> None
         if ours != ooni_anomaly(measurement):
             wrong.append(f"{name}: ours {ours}, OONI's {ooni_anomaly(measurement)}")
     assert not wrong, "\n".join(wrong)
+
+
+# --- facebook_messenger: the corpus has no measurement; ts-019's example instead ---------
+
+# ooni/spec nettests/ts-019-facebook-messenger.md (e8aafe45), "Example output sample": the
+# test keys of a working measurement (IT, 2016-11-25, ooniprobe 2.0.3.dev0, test 0.4.0),
+# with two of its seven lookups and their connects. Its `"failure": false` in tcp_connect
+# status is written null here: df-005 says a string or null, and our records say so too.
+FB_EXAMPLE: dict[str, Any] = {
+    "test_name": "facebook_messenger",
+    "test_version": "0.4.0",
+    "measurement_start_time": "2016-11-25 12:52:05",
+    "probe_cc": "IT",
+    "probe_asn": "AS30722",
+    "report_id": "OOc2k6mbJ0a4w32uXfr02vdlR7292kpbnN1jTPcSWx4bcUo0N8kurasA4fsvrLbh",
+    "test_keys": {
+        "agent": "redirect",
+        **{
+            f"facebook_{e}_{what}": True
+            for e in ("b_api", "b_graph", "edge", "external_cdn", "scontent_cdn", "star")
+            for what in ("dns_consistent", "reachable")
+        },
+        "facebook_stun_dns_consistent": True,
+        "facebook_stun_reachable": None,
+        "facebook_dns_blocking": False,
+        "facebook_tcp_blocking": False,
+        "queries": [
+            {
+                "answers": [{"answer_type": "A", "ipv4": "31.13.86.8"}],
+                "failure": None,
+                "hostname": "star.c10r.facebook.com",
+                "query_type": "A",
+            },
+            {
+                "answers": [{"answer_type": "A", "ipv4": "69.171.239.36"}],
+                "failure": None,
+                "hostname": "stun.fbsbx.com",
+                "query_type": "A",
+            },
+        ],
+        "tcp_connect": [
+            {"ip": "31.13.86.8", "port": 443, "status": {"failure": None, "success": True}},
+        ],
+    },
+}
+
+
+def _asns(*asns: int) -> Edit:
+    """Give the example's answers the AS a probe with an ASN database would write."""
+
+    def edit(keys: dict[str, Any]) -> None:
+        for query, asn in zip(keys["queries"], asns, strict=True):
+            query["answers"][0]["asn"] = asn
+
+    return edit
+
+
+def _connect_reset(keys: dict[str, Any]) -> None:
+    keys["tcp_connect"][0]["status"] = {"failure": "connection_reset", "success": False}
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "outcome", "layer", "rule"),
+    [
+        # no AS in the answers (Measurement Kit wrote none): the keys decide, all true
+        ("as written", None, "ok", None, "facebook_messenger.summary_ok"),
+        ("answers in AS32934", _asns(32934, 32934), "ok", None, "facebook_messenger.tcp_ok"),
+        # star's address in another AS: OONI's consistency check fails (fbmessenger.go)
+        (
+            "star outside",
+            _asns(12345, 32934),
+            "blocked",
+            "dns",
+            "facebook_messenger.dns_outside_asn",
+        ),
+        (
+            "connect reset",
+            _then(_asns(32934, 32934), _connect_reset),
+            "blocked",
+            "tcp",
+            "facebook_messenger.tcp_failure",
+        ),
+    ],
+)
+def test_facebook_messenger_from_the_spec_example(
+    name: str, edit: Edit | None, outcome: str, layer: str | None, rule: str
+) -> None:
+    verdict = judge(FB_EXAMPLE, edit)
+    got = (verdict.outcome.value, verdict.layer.value if verdict.layer else None, verdict.rule)
+    assert got == (outcome, layer, rule), name

@@ -492,3 +492,36 @@ def test_ooni_s_fastpath_would_call_any_non_ooni_signal_measurement_a_failure(
     )
     assert ooni_scores(measured) == (0.0, 0.0)
     assert analyze(measured, FingerprintDB([], [])).outcome.value == "ok"
+
+
+def test_facebook_without_an_asn_database_is_never_ok(tmp_path: Path) -> None:
+    """The registered nettest knows no address's AS until the runner gives it a database:
+    consistency is then unknown (null, not false), and the verdict insufficient."""
+    ca = TestCA(tmp_path, now=dt.datetime.now(dt.UTC))
+    world = facebook(lambda status: accept, lambda status: accept, "ok")
+    network = FakeNetwork(names=world.names, endpoints=world.endpoints)
+    ctx = Context(
+        backend=network,
+        trace=Trace(),
+        endpoints=Endpoints.parse(world.flags),
+        settings=Settings(connect_timeout=0.5, ca_file=str(ca.cert_file)),
+    )
+    keys = asyncio.run(NETTESTS["facebook_messenger"].measure(None, ctx))
+    now = dt.datetime.now(dt.UTC)
+    measurement = nettest_envelope(
+        "facebook_messenger",
+        "0.2.1",
+        None,
+        keys,
+        location=Location(probe_cc="IT", probe_asn="AS137"),
+        report="r",
+        started=now,
+        test_started=now,
+        runtime=0,
+    )
+    built, verdict = judge(measurement)
+    assert (built["facebook_b_api_dns_consistent"], built["facebook_b_api_reachable"]) == (
+        None,
+        True,
+    )
+    assert (built["facebook_dns_blocking"], verdict.outcome.value) == (False, "insufficient")

@@ -143,7 +143,10 @@ def _from_summary(keys: FacebookMessengerKeys) -> list[LayerVerdict]:
             RULES.verdict(Layer.TCP, "facebook_messenger.summary_tcp_blocking", witnesses=tuple(w))
         )
     reachable = [e for e in FACEBOOK_ENDPOINTS if e != "stun" and keys.reachable(e)]
-    if not out and reachable and keys.facebook_tcp_blocking is False:
+    # ok only when the probe also found every host inside the AS: a connect to an address of
+    # unknown AS (consistency null: no ASN database) shows nothing about Facebook.
+    consistent = all(keys.consistent(e) is True for e in FACEBOOK_ENDPOINTS)
+    if not out and reachable and consistent and keys.facebook_tcp_blocking is False:
         seen = tuple(summary_witness(f"facebook_{e}_reachable", True) for e in reachable)
         out.append(RULES.verdict(Layer.TCP, "facebook_messenger.summary_ok", witnesses=seen))
     return out
