@@ -31,7 +31,7 @@ from netvigil.lab.ca import TestCA
 from netvigil.lab.webserver import server_tls_context
 from netvigil.net.fake import BLACKHOLE, FakeNetwork, Handler, http_response, tls
 from netvigil.probe.fbmessenger import FacebookMessenger
-from netvigil.probe.nettest import Context, Endpoints, Settings
+from netvigil.probe.nettest import Context, EndpointError, Endpoints, Settings
 from netvigil.probe.nettests import NETTESTS
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope
@@ -525,3 +525,22 @@ def test_facebook_without_an_asn_database_is_never_ok(tmp_path: Path) -> None:
         True,
     )
     assert (built["facebook_dns_blocking"], verdict.outcome.value) == (False, "insufficient")
+
+
+@pytest.mark.parametrize(
+    ("app", "flag", "said"),
+    [
+        ("telegram", "dc=149.154.175.50", "'149.154.175.50' is not HOST:PORT"),
+        ("telegram", "dcs=127.0.0.1:80", "--endpoint key 'dcs' is not one this test takes"),
+        ("signal", "backend=http://chat.signal.org/", "is not a https URL"),
+        ("whatsapp", "web=web.whatsapp.com", "'web.whatsapp.com' is not a http/https URL"),
+        ("facebook_messenger", "asn=Facebook", "--endpoint asn='Facebook' is not an AS number"),
+    ],
+)
+def test_an_endpoint_that_does_not_parse_is_a_one_line_error(
+    app: str, flag: str, said: str
+) -> None:
+    ctx = Context(backend=FakeNetwork(), trace=Trace(), endpoints=Endpoints.parse([flag]))
+    with pytest.raises(EndpointError) as raised:
+        asyncio.run(NETTESTS[app].measure(None, ctx))
+    assert said in str(raised.value) and "\n" not in str(raised.value)

@@ -117,7 +117,6 @@ def _dc_layers(
             )
         )
     elif answered:
-        steps = [s for t in answered for s in t.at(Layer.HTTP)]
         verdicts.append(
             RULES.verdict(
                 Layer.HTTP,
