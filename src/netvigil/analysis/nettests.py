@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netvigil.analysis import resolvers, tunnels
+from netvigil.analysis import messaging, resolvers, tunnels
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.verdicts import Verdict
 from netvigil.records import AnyMeasurement
@@ -19,6 +19,7 @@ from netvigil.records import AnyMeasurement
 Analyser = Callable[[AnyMeasurement, FingerprintDB], Verdict]
 
 ANALYSERS: dict[str, Analyser] = {
+    **messaging.ANALYSERS,
     **resolvers.ANALYSERS,
     **tunnels.ANALYSERS,
 }

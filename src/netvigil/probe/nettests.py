@@ -7,10 +7,21 @@ Each module defines its :class:`~netvigil.probe.nettest.Nettest` and is listed h
 from __future__ import annotations
 
 from netvigil.probe.dnscheck import DNSCheck
+from netvigil.probe.fbmessenger import FacebookMessenger
 from netvigil.probe.nettest import Nettest
+from netvigil.probe.signal import Signal
 from netvigil.probe.stun import STUNReachability
+from netvigil.probe.telegram import Telegram
+from netvigil.probe.whatsapp import WhatsApp
 
 NETTESTS: dict[str, Nettest] = {
-    "dnscheck": DNSCheck(),
-    "stunreachability": STUNReachability(),
+    n.name: n
+    for n in (
+        Signal(),
+        Telegram(),
+        WhatsApp(),
+        FacebookMessenger(),
+        DNSCheck(),
+        STUNReachability(),
+    )
 }
