@@ -7,5 +7,11 @@ Each module defines its :class:`~netvigil.probe.nettest.Nettest` and is listed h
 from __future__ import annotations
 
 from netvigil.probe.nettest import Nettest
+from netvigil.probe.tor import Tor
+from netvigil.probe.tor_bootstrap import TorSnowflake, VanillaTor
 
-NETTESTS: dict[str, Nettest] = {}
+NETTESTS: dict[str, Nettest] = {
+    "tor": Tor(),
+    "vanilla_tor": VanillaTor(),
+    "torsf": TorSnowflake(),
+}
