@@ -9,16 +9,18 @@ probe does it by passing the target's JSON through its scrubber of every IP endp
 We scrub the private bridge's own addresses, every spelling of them, from the *whole*
 measurement (scrub.py's :class:`Scrubber`, which also reads percent- and JSON-escaped forms),
 not only from its target: a bridge's address in a public target's trace or in a log line
-would publish it just the same. A target id that spells the address (ours are hashes, as
-OONI's, but a hostile submission's may not be) is replaced by its SHA-256. This runs where
-a tor measurement enters: the probe's output (probe/tor.py), the collector's submissions
-(observatory/collector.py) and every file the pipeline reads (readers.py `parse_line`).
+would publish it just the same. A target id that spells the address (ours are random, OONI's
+hashes, but a hostile submission's may not be) is replaced by a randomly salted SHA-256.
+This runs where a tor measurement enters: the probe's output (probe/tor.py), the collector's
+submissions (observatory/collector.py) and every file the pipeline reads (readers.py
+`parse_line`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,7 +74,9 @@ def _mark_private(keys: Any) -> set[str]:
             hosts |= found
             target["target_address"] = REPLACEMENT
             if isinstance(key, str) and any(host in key for host in found):
-                renamed[key] = hashlib.sha256(key.encode()).hexdigest()
+                # Salted at random: an unsalted hash of "ip:port" is undone by trying all
+                # 2^48 of them, where OONI's also hashes the bridge's secret fingerprint.
+                renamed[key] = hashlib.sha256(secrets.token_bytes(32) + key.encode()).hexdigest()
     if isinstance(targets, dict) and renamed:
         keys["targets"] = {renamed.get(k, k): v for k, v in targets.items()}
     return hosts

@@ -33,11 +33,11 @@ from netvigil.analysis.layered import analyze
 from netvigil.analysis.verdicts import Layer, Outcome
 from netvigil.lab.ca import TestCA
 from netvigil.net.backend import AsyncioBackend
-from netvigil.probe.nettest import Context, Endpoints, Settings
+from netvigil.probe.nettest import Context, EndpointError, Endpoints, Settings
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope, report_id
 from netvigil.probe.tor import Tor
-from netvigil.probe.tor_bootstrap import ToolMissing, TorSnowflake, VanillaTor
+from netvigil.probe.tor_bootstrap import ICE, ToolMissing, TorSnowflake, VanillaTor, torrc
 from netvigil.records import Record, decode_measurement
 from tests.corpus import CORPUS
 from tests.probe.keyset import missing_or_different
@@ -320,3 +320,31 @@ def _keys_type() -> type[Record]:
     from netvigil.records.tor import BootstrapKeys
 
     return BootstrapKeys
+
+
+def test_the_tests_torrc_keeps_tor_on_loopback(tmp_path: Path) -> None:
+    given = Endpoints.parse(["dirauth=127.0.0.1:9001", "broker=http://127.0.0.1:1/", "front=none"])
+    lines = torrc(tmp_path, given, "/usr/bin/snowflake-client").splitlines()
+    authorities = [line for line in lines if line.startswith("DirAuthority")]
+    assert len(authorities) == 1 and " 127.0.0.1:9001 " in authorities[0]
+    assert "UseDefaultFallbackDirs 0" in lines and "TestingTorNetwork 1" in lines
+    assert not [line for line in lines if line.startswith("FallbackDir")]
+    plugin = next(line for line in lines if line.startswith("ClientTransportPlugin"))
+    assert plugin.endswith("-url http://127.0.0.1:1/ -ice " + ICE)  # no front domain
+    vanilla = torrc(tmp_path, given, None).splitlines()
+    assert "UseBridges 0" in vanilla and not [x for x in vanilla if x.startswith("Bridge ")]
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("dirauth=tor.example:9001", "tor needs an IP address"),
+        ("ice=stun:1.2.3.4:1\nBridge x", "not a plain URL, name or list"),
+        ("front=a b", "not a plain URL, name or list"),
+    ],
+)
+def test_a_torrc_value_that_could_inject_a_line_is_refused(
+    tmp_path: Path, item: str, message: str
+) -> None:
+    with pytest.raises(EndpointError, match=message):
+        torrc(tmp_path, Endpoints.parse([item]), "/usr/bin/snowflake-client")

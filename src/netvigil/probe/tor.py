@@ -12,8 +12,8 @@ compiled into tor 0.4.9.11 (Debian bookworm's `tor`: name, IP, DirPort, ORPort),
 `dir_port` and an `or_port_dirauth` target with OONI's "ip:port" id. `--endpoint` replaces
 them: `dir_port=HOST:PORT`, `or_port_dirauth=HOST:PORT`, `or_port=HOST:PORT` (a public
 bridge) and `bridge=HOST:PORT`, a *private* bridge (source "user"): its address is scrubbed
-from the keys and never logged (ts-023 privacy; netvigil.bridges). Bridge ids are the SHA-256
-of the address, as OONI's are of address and fingerprint.
+from the keys and never logged (ts-023 privacy; netvigil.bridges). Bridge ids are SHA-256
+hex, as OONI's, of the address with a random salt.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import secrets
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,7 +98,9 @@ def targets(ctx: Context) -> list[Target]:
             if key in (DIR_PORT, OR_PORT_DIRAUTH):
                 found.append(Target(address, host, port, key, _NAMES.get(address)))
             else:
-                ident = hashlib.sha256(address.encode()).hexdigest()
+                # OONI's id hashes address and fingerprint; we know no fingerprint, and a hash
+                # of "ip:port" alone is undone by trying them all: a random salt.
+                ident = hashlib.sha256(secrets.token_bytes(32) + address.encode()).hexdigest()
                 source = "user" if key == "bridge" else None
                 found.append(Target(ident, host, port, OR_PORT, source=source))
     return found
