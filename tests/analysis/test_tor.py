@@ -227,3 +227,13 @@ def test_torsf_progress_reached_is_the_witness_of_a_failure() -> None:
     doc["test_keys"] |= {"failure": None, "success": False, "bootstrap_time": 0}
     got = verdict(doc)  # no failure, but nothing shows a bootstrap: never ok without evidence
     assert (got.outcome, got.rule) == (Outcome.INSUFFICIENT, "torsf.no_evidence")
+
+
+def test_tor_target_without_failure_or_network_events_key_is_insufficient() -> None:
+    # the fastpath: "missing Tor failure or network_events field" -> accuracy 0
+    for key in ("failure", "network_events"):
+        doc = load("tor.json")
+        del doc["test_keys"]["targets"]["66.111.2.131:9030"][key]
+        got = verdict(doc)
+        assert (got.outcome, got.rule) == (Outcome.INSUFFICIENT, "tor.target_keys_missing"), key
+        assert got.reason == "target '66.111.2.131:9030' has no failure or network_events key"

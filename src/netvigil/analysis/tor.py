@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from msgspec import UNSET
+
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.tor_bootstrap import BOOTSTRAP_ANALYSERS, Analyser
@@ -49,6 +51,7 @@ RULES = RuleBook(
         "tor.no_targets": (0.0, 0.0, 0.0),
         "tor.targets_as_list": (0.0, 0.0, 0.0),
         "tor.no_target_ran": (0.0, 0.0, 0.0),
+        "tor.target_keys_missing": (0.0, 0.0, 0.0),
         "tor.kind_all_failed": (0.8, 0.2, 0.0),
         "tor.most_targets_failed": (0.6, 0.4, 0.0),
         "tor.kind_reached": (0.0, 0.0, 1.0),
@@ -108,6 +111,10 @@ def analyse_tor(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Ver
         return _insufficient(measurement, Layer.TCP, "tor.targets_as_list", why)
     if not targets:
         return _insufficient(measurement, Layer.TCP, "tor.no_targets", "no targets measured")
+    incomplete = sorted(i for i, t in targets.items() if UNSET in (t.failure, t.network_events))
+    if incomplete:  # the fastpath's "missing Tor failure or network_events field"
+        why = f"target {incomplete[0]!r} has no failure or network_events key"
+        return _insufficient(measurement, Layer.TCP, "tor.target_keys_missing", why)
     kinds: dict[str, list[tuple[str, TorTarget]]] = {}
     for target_id, target in sorted(targets.items()):
         if target.failure is not False:  # false: this target did not run

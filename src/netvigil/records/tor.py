@@ -18,6 +18,8 @@ The probe-cli tor experiment adds `conn_id`/`dial_id` to its TCP, TLS and networ
 
 from __future__ import annotations
 
+import msgspec
+
 from netvigil.records.base import Record
 from netvigil.records.templates import (
     DNSQuery,
@@ -60,9 +62,10 @@ class TorTarget(Record, frozen=True):
     """ts-023 `Target`: one directory authority or bridge, as measured."""
 
     agent: str | None = None
-    # null: reached; a string: failed; false: did not run (fastpath score_tor).
-    failure: str | bool | None = None
-    network_events: list[TorNetworkEvent] | None = None
+    # null: reached; a string: failed; false: did not run (fastpath score_tor). UNSET: the
+    # key is missing, which the fastpath scores with accuracy 0 (as a missing network_events).
+    failure: str | bool | msgspec.UnsetType | None = msgspec.UNSET
+    network_events: list[TorNetworkEvent] | msgspec.UnsetType | None = msgspec.UNSET
     queries: list[DNSQuery] | None = None
     requests: list[HTTPTransaction] | None = None
     summary: dict[str, TorOperation] | None = None
