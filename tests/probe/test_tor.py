@@ -36,7 +36,7 @@ from netvigil.net.backend import AsyncioBackend
 from netvigil.probe.nettest import Context, EndpointError, Endpoints, Settings
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope, report_id
-from netvigil.probe.tor import Tor
+from netvigil.probe.tor import Tor, targets
 from netvigil.probe.tor_bootstrap import ICE, ToolMissing, TorSnowflake, VanillaTor, torrc
 from netvigil.records import Record, decode_measurement
 from tests.corpus import CORPUS
@@ -89,6 +89,7 @@ async def _measure_tor(servers: dict[str, tuple[Handler, ssl.SSLContext | None, 
             items.append(f"{key.split('#')[0]}={host}:{server.sockets[0].getsockname()[1]}")
         settings = Settings(connect_timeout=2, tls_timeout=1, http_timeout=2)
         ctx = Context(AsyncioBackend(), Trace(), Endpoints.parse(items), settings)
+        assert {t.host for t in targets(ctx)} <= {"127.0.0.1", "127.0.0.2"}  # loopback only
         return await Tor().measure(None, ctx)
     finally:
         for server in started:
@@ -352,3 +353,15 @@ def test_a_torrc_value_that_could_inject_a_line_is_refused(
 ) -> None:
     with pytest.raises(EndpointError, match=message):
         torrc(tmp_path, Endpoints.parse([item]), "/usr/bin/snowflake-client")
+
+
+def test_targets_given_replace_every_default() -> None:
+    # one kind given: tor's real authorities of the other kinds are not measured either
+    ctx = Context(AsyncioBackend(), Trace(), Endpoints.parse(["or_port=127.0.0.1:9"]))
+    assert [(t.host, t.port, t.protocol) for t in targets(ctx)] == [("127.0.0.1", 9, "or_port")]
+    defaults = targets(Context(AsyncioBackend(), Trace()))  # the real probe's: 9 + 9 targets
+    assert [t.protocol for t in defaults].count("dir_port") == 9
+    assert {t.id for t in defaults if t.name == "moria1"} == {
+        "128.31.0.39:9231",
+        "128.31.0.39:9201",
+    }

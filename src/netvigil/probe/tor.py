@@ -10,7 +10,7 @@ named certificates; probe-cli: InsecureSkipVerify). Two targets at a time (probe
 Targets: OONI fetches them from its backend; our defaults are the nine directory authorities
 compiled into tor 0.4.9.11 (Debian bookworm's `tor`: name, IP, DirPort, ORPort), each as a
 `dir_port` and an `or_port_dirauth` target with OONI's "ip:port" id. `--endpoint` replaces
-them: `dir_port=HOST:PORT`, `or_port_dirauth=HOST:PORT`, `or_port=HOST:PORT` (a public
+them all: `dir_port=HOST:PORT`, `or_port_dirauth=HOST:PORT`, `or_port=HOST:PORT` (a public
 bridge) and `bridge=HOST:PORT`, a *private* bridge (source "user"): its address is scrubbed
 from the keys and never logged (ts-023 privacy; netvigil.bridges). Bridge ids are SHA-256
 hex, as OONI's, of the address with a random salt.
@@ -91,9 +91,12 @@ class Target:
 def targets(ctx: Context) -> list[Target]:
     """The targets to measure, from `--endpoint` or the defaults (EndpointError if bad)."""
     ctx.endpoints.check(DEFAULTS)
+    # Any target given replaces the whole default list, not only its own kind's: a lab or a
+    # test that names its targets must never also reach tor's real authorities.
+    given = bool(ctx.endpoints.keys() & DEFAULTS.keys())
     found: list[Target] = []
     for key, default in DEFAULTS.items():
-        for host, port in ctx.endpoints.host_ports(key, default):
+        for host, port in ctx.endpoints.host_ports(key, () if given else default):
             address = join_host_port(host, port)
             if key in (DIR_PORT, OR_PORT_DIRAUTH):
                 found.append(Target(address, host, port, key, _NAMES.get(address)))
