@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 import msgspec
 
+from netvigil.bridges import scrub_private_bridges
 from netvigil.records import AnyMeasurement, MeasurementFormatError, decode_any
 
 
@@ -60,6 +61,7 @@ _NOT_A_MEASUREMENT = "not an OONI measurement (no test_name)"
 
 def parse_line(data: bytes, source: str, line: int | None) -> ReadResult:
     """Decode one measurement's JSON bytes into an :class:`Item` or a :class:`ReadError`."""
+    data = scrub_private_bridges(data)  # ts-023: a private bridge's address is never kept
     try:
         measurement = decode_any(data)
     except MeasurementFormatError as exc:

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from netvigil.bodies import BadBody, decode_object
+from netvigil.bridges import scrub_private_bridges
 from netvigil.observatory.archive import Archive, ArchiveError, Stored
 from netvigil.observatory.errors import BadRequest, Busy, Conflict, NotFound, NotStored
 from netvigil.observatory.ids import (
@@ -124,6 +125,7 @@ def _validated(data: bytes, *, web: bool) -> bytes:
     """The measurement's JSON, checked against the typed records and scrubbed of the probe's
     address in every textual form (OONI probes send 127.0.0.1, and then nothing changes).
     Raises BadRequest naming the field."""
+    data = scrub_private_bridges(data)  # ts-023: a private bridge's address is never kept
     try:
         measurement = typed_content(data, web)
         address = public_address(measurement.probe_ip)

@@ -12,6 +12,8 @@ from netvigil.probe.nettest import Nettest
 from netvigil.probe.signal import Signal
 from netvigil.probe.stun import STUNReachability
 from netvigil.probe.telegram import Telegram
+from netvigil.probe.tor import Tor
+from netvigil.probe.tor_bootstrap import TorSnowflake, VanillaTor
 from netvigil.probe.whatsapp import WhatsApp
 
 NETTESTS: dict[str, Nettest] = {
@@ -21,6 +23,9 @@ NETTESTS: dict[str, Nettest] = {
         Telegram(),
         WhatsApp(),
         FacebookMessenger(),
+        Tor(),
+        VanillaTor(),
+        TorSnowflake(),
         DNSCheck(),
         STUNReachability(),
     )
