@@ -6,6 +6,9 @@ Each module defines its :class:`~netvigil.probe.nettest.Nettest` and is listed h
 
 from __future__ import annotations
 
+from netvigil.probe.ndt7 import NDT7
 from netvigil.probe.nettest import Nettest
 
-NETTESTS: dict[str, Nettest] = {}
+NETTESTS: dict[str, Nettest] = {
+    NDT7.name: NDT7,
+}
