@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
@@ -33,6 +33,7 @@ import msgspec
 import wsproto
 import wsproto.events as ws
 import wsproto.utilities
+from wsproto.connection import ConnectionState
 
 from netvigil.addresses import join_host_port, parse_ip
 from netvigil.failures import Failure, unknown
@@ -68,14 +69,20 @@ class _Channel:
 
     connection: Connection
     socket: wsproto.WSConnection
+    pending: list[ws.Event] = field(default_factory=list)  # read with the upgrade's answer
 
     def send(self, event: ws.Event) -> None:
         self.connection.writer.write(self.socket.send(event))
 
     async def events(self) -> list[ws.Event]:
         """The next events (an empty list once the peer has closed the stream)."""
+        if self.pending:
+            found, self.pending = self.pending, []
+            return found
         while True:
             data = await self.connection.reader.read(READ)
+            if not data and self.socket.state is ConnectionState.CONNECTING:
+                raise EOFError("closed before the upgrade")  # map_failures: eof_error
             self.socket.receive_data(data or None)
             found = list(self.socket.events())
             if found or not data:
@@ -121,17 +128,18 @@ class _Samples:
         return last.app_info.NumBytes * 8 / last.app_info.ElapsedTime * 1e3  # bit/µs → kbit/s
 
 
-@dataclass(frozen=True)
 class Ndt7:
-    name: str = "ndt"
-    version: str = "0.10.1"  # probe-cli ndt7.go testVersion
-    input: Literal["none", "required", "optional"] = "none"
-    duration: float = 10.0
-    max_bytes: int = 1 << 30
+    """The nettest; `duration` seconds and `max_bytes` bytes bound each subtest."""
 
-    @property
-    def endpoint_help(self) -> dict[str, str]:
-        return {"server": f"base URL of an ndt7 server (http[s]:// or ws[s]://; {LOCATE})"}
+    name = "ndt"
+    version = "0.10.1"  # probe-cli ndt7.go testVersion
+    input: Literal["none", "required", "optional"] = "none"
+    endpoint_help: Mapping[str, str] = {
+        "server": f"base URL of an ndt7 server, http[s]:// or ws[s]:// (default {LOCATE})"
+    }
+
+    def __init__(self, *, duration: float = 10.0, max_bytes: int = 1 << 30) -> None:
+        self.duration, self.max_bytes = duration, max_bytes
 
     async def measure(self, input: str | None, ctx: Context) -> NdtKeys:
         ctx.endpoints.check(self.endpoint_help)
@@ -192,7 +200,7 @@ class Ndt7:
 
     async def _receive(self, channel: _Channel, samples: _Samples) -> None:
         text: list[str] = []
-        while samples.count <= self.max_bytes:
+        while samples.count < self.max_bytes:
             found = await channel.events()
             if not found:
                 break  # the server closed the stream
@@ -211,7 +219,10 @@ class Ndt7:
                     channel.send(event.response())
                     return
             samples.sample(channel)
+            if not samples.running(self.duration):
+                break  # our own bound, whatever the server's
         samples.sample(channel, force=True)
+        channel.send(ws.CloseConnection(code=1000))
 
     async def _send(self, channel: _Channel, samples: _Samples) -> None:
         async def read() -> None:
@@ -273,14 +284,12 @@ async def _open(ctx: Context, where: SplitResult, path: str) -> _Channel:
     channel.send(ws.Request(host=authority, target=path, subprotocols=[SUBPROTOCOL]))
     while True:
         found = await channel.events()
-        if not found:
-            connection.close()
-            raise _Failed(Failure.EOF)
-        for event in found:
+        for n, event in enumerate(found):
             if isinstance(event, ws.AcceptConnection):
                 if event.subprotocol != SUBPROTOCOL:
                     connection.close()
                     raise _Failed(unknown("the server did not select the ndt7 subprotocol"))
+                channel.pending = found[n + 1 :]
                 return channel
             if isinstance(event, ws.RejectConnection):
                 connection.close()

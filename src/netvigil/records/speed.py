@@ -28,7 +28,7 @@ DOWNLOAD_PATH = "/ndt/v7/download"
 UPLOAD_PATH = "/ndt/v7/upload"
 
 
-class AppInfo(Record, frozen=True, omit_defaults=True):
+class AppInfo(Record, frozen=True):
     """Application-level bytes since the subtest began, and when (microseconds)."""
 
     ElapsedTime: int = 0
