@@ -24,10 +24,10 @@ from typing import Any
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
-from netvigil.analysis.verdicts import Finding, Layer, RuleBook, Verdict, Witness
+from netvigil.analysis.verdicts import Finding, Layer, Outcome, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
 from netvigil.records.envelope import decode_keys
-from netvigil.records.speed import DashKeys, NdtKeys
+from netvigil.records.speed import DashKeys, NdtKeys, ndt_download
 
 RULES = RuleBook(
     {
@@ -106,6 +106,14 @@ def _insufficient(
 ) -> Verdict:
     judged = RULES.verdict(layer, rule, witnesses=witnesses)
     return verdict_of(measurement, [judged], access=layer, reason=reason)
+
+
+def throughput_of(measurement: AnyMeasurement, verdict: Verdict) -> float | None:
+    """The download speed (kbit/s) an ok ndt measurement shows, for the analysis table's
+    `throughput` column (the throughput detector's input); None for anything else."""
+    if measurement.test_name != "ndt" or verdict.outcome is not Outcome.OK:
+        return None
+    return ndt_download(decode_keys(measurement, NdtKeys))
 
 
 ANALYSERS = {"ndt": analyse_ndt, "dash": analyse_dash}
