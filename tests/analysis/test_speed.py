@@ -9,6 +9,8 @@ changes (ooni/probe-cli internal/experiment/ndt7/ndt7.go: `failure` set, summary
 from __future__ import annotations
 
 import copy
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -17,6 +19,10 @@ import pytest
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
 from netvigil.analysis.verdicts import Outcome, Verdict
+from netvigil.detect.throughput import Throughput
+from netvigil.observatory import detection
+from netvigil.observatory.rows import row_for
+from netvigil.observatory.tables import write_rows
 from netvigil.records import MeasurementFormatError, decode_measurement
 from netvigil.records.envelope import decode_keys
 from netvigil.records.speed import NdtKeys, ndt_download
@@ -199,3 +205,26 @@ def test_a_failed_dash_run_is_insufficient() -> None:
 def test_malformed_speed_keys_are_format_errors(base: dict[str, Any], keys: Any) -> None:
     with pytest.raises(MeasurementFormatError, match=r"test_keys"):
         verdict(variant(base, **keys))
+
+
+def test_the_analysis_table_keeps_ndts_download_and_detection_reads_it(tmp_path: Path) -> None:
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    failed = variant(NDT, failure="generic_timeout_error", summary=ZERO_SUMMARY)
+    rows = [
+        row_for(
+            decode_measurement(msgspec.json.encode(m)), uid, None, (), FingerprintDB([], []), now
+        )
+        for uid, m in (("ok", NDT), ("failed", failed), ("dash", DASH))
+    ]
+    assert [r.throughput for r in rows] == [86735.17865757788, None, None]
+    write_rows(tmp_path, rows)
+    since, until = dt.datetime(2020, 1, 1, tzinfo=dt.UTC), now
+    assert detection.throughput(tmp_path, since, until) == [
+        Throughput(
+            uid="ok",
+            time=dt.datetime(2020, 4, 8, 10, 18, tzinfo=dt.UTC),
+            probe_cc="IT",
+            probe_asn=30722,
+            download=86735.17865757788,
+        )
+    ]

@@ -30,7 +30,16 @@ from netvigil.probe.nettest import Context, Endpoints, Settings
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope
 from netvigil.records import decode_measurement
-from netvigil.records.speed import DOWNLOAD_PATH, SUBPROTOCOL, NdtKeys
+from netvigil.records.speed import (
+    DOWNLOAD_PATH,
+    SUBPROTOCOL,
+    AppInfo,
+    Ndt7Message,
+    NdtKeys,
+    NdtSummary,
+    TCPInfo,
+    summarise,
+)
 from netvigil.testhelper.ndt7 import Slots, SpeedSettings, routes
 from tests.probe.keyset import missing_or_different
 
@@ -240,3 +249,30 @@ def test_the_slot_limit_refuses_one_client_beyond_it_and_counts_it() -> None:
     assert refused.failure == "http_unexpected_status_code"
     assert after.failure is None
     assert (slots.refused, slots.running) == (1, 0)
+
+
+def test_the_summary_is_computed_as_ooni_computes_it_by_hand() -> None:
+    def client(test: str, count: int, elapsed: int, **tcp: int) -> Ndt7Message:
+        return Ndt7Message(
+            app_info=AppInfo(ElapsedTime=elapsed, NumBytes=count),
+            origin="client",
+            test=test,
+            tcp_info=TCPInfo(ElapsedTime=elapsed, **tcp),
+        )
+
+    download = [
+        client("download", 1_000_000, 500_000, RTT=30_000, MinRTT=20_000, AdvMSS=1460),
+        client("download", 2_500_000, 1_000_000, RTT=50_000, MinRTT=20_000, AdvMSS=1460),
+        client("download", 5_000_000, 2_000_000, RTT=40_000, MinRTT=19_000, AdvMSS=1448),
+    ]
+    upload = [client("upload", 1_000_000, 1_000_000, BytesSent=1_000_000, BytesRetrans=2_500)]
+    assert summarise(download, upload) == NdtSummary(
+        avg_rtt=40.0,  # the last smoothed RTT, ms
+        download=20_000.0,  # 5,000,000 B × 8 / 2 s = 20,000 kbit/s
+        mss=1448,
+        max_rtt=50.0,
+        min_rtt=19.0,
+        ping=19.0,
+        retransmit_rate=0.0025,
+        upload=8_000.0,  # 1,000,000 B × 8 / 1 s
+    )

@@ -123,3 +123,37 @@ def ndt_download(keys: NdtKeys | None) -> float | None:
         return None
     speed = keys.summary.download
     return speed if speed > 0 else None
+
+
+def _kbps(messages: list[Ndt7Message]) -> float:
+    """Bytes × 8 / elapsed at the client's last sample, in kbit/s."""
+    last = next((m for m in reversed(messages) if m.origin == "client"), None)
+    if last is None or last.app_info is None or last.app_info.ElapsedTime <= 0:
+        return 0.0
+    return last.app_info.NumBytes * 8 / last.app_info.ElapsedTime * 1e3  # bit/µs → kbit/s
+
+
+def summarise(download: list[Ndt7Message], upload: list[Ndt7Message]) -> NdtSummary:
+    """Our probe's summary (probe/ndt7.py says why from the client's TCPInfo): OONI's
+    formulas (probe-cli ndt7.go) — avg_rtt the last smoothed RTT, max_rtt the largest,
+    min_rtt (= ping) and mss the last sample's — over the download's client samples; the
+    retransmit rate from the upload's last one, where the client is the sender."""
+
+    def infos(messages: list[Ndt7Message]) -> list[TCPInfo]:
+        return [m.tcp_info for m in messages if m.origin == "client" and m.tcp_info is not None]
+
+    received, sent = infos(download), infos(upload)
+    rtts = [i.RTT / 1e3 for i in received if i.RTT]
+    last = received[-1] if received else TCPInfo()
+    final = sent[-1] if sent else TCPInfo()
+    min_rtt = (last.MinRTT or 0) / 1e3
+    return NdtSummary(
+        avg_rtt=rtts[-1] if rtts else 0.0,
+        download=_kbps(download),
+        mss=last.AdvMSS or 0,
+        max_rtt=max(rtts, default=0.0),
+        min_rtt=min_rtt,
+        ping=min_rtt,
+        retransmit_rate=(final.BytesRetrans or 0) / final.BytesSent if final.BytesSent else 0.0,
+        upload=_kbps(upload),
+    )
