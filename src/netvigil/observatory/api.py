@@ -53,7 +53,7 @@ HIDDEN = frozenset(
         "throughput",  # the detector's (detect/throughput.py); the raw summary has it
     }
 )
-SCORES = ("outcome", "layer", "technique", "rule", "confidence", "error")  # OONI's `scores`
+SCORES = ("outcome", "layer", "technique", "rule", "confidence", "error", "vendor")  # `scores`
 ANALYSIS_ONLY = frozenset({"rules_version", "addresses"})  # in /analysis rows, not OONI's
 
 
