@@ -12,12 +12,14 @@ import datetime as dt
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import wsproto
 import wsproto.events as ws
 from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
 
 from netvigil import serving
 from netvigil.analysis.fingerprints import FingerprintDB
@@ -33,6 +35,7 @@ from netvigil.records import decode_measurement
 from netvigil.records.speed import (
     DOWNLOAD_PATH,
     SUBPROTOCOL,
+    UPLOAD_PATH,
     AppInfo,
     Ndt7Message,
     NdtKeys,
@@ -40,6 +43,9 @@ from netvigil.records.speed import (
     TCPInfo,
     summarise,
 )
+from netvigil.server import create_app
+from netvigil.testhelper.app import create_app as create_helper
+from netvigil.testhelper.measure import HelperSettings
 from netvigil.testhelper.ndt7 import Slots, SpeedSettings, routes
 from tests.probe.keyset import missing_or_different
 
@@ -276,3 +282,24 @@ def test_the_summary_is_computed_as_ooni_computes_it_by_hand() -> None:
         retransmit_rate=0.0025,
         upload=8_000.0,  # 1,000,000 B × 8 / 1 s
     )
+
+
+def test_th_serve_hosts_the_ndt7_routes_and_serve_mounts_them_at_the_root(tmp_path: Path) -> None:
+    helper = create_helper(AsyncioBackend(), HelperSettings())  # `th serve`'s app, as it runs
+
+    async def work() -> NdtKeys:
+        sock = listen("127.0.0.1", 0)
+        port = sock.getsockname()[1]
+        task = asyncio.create_task(serving.serve_here(helper, sock, lifespan="off"))
+        try:
+            await _until_listening(port)
+            return await PROBE.measure(None, context(port))
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    keys = run(work)
+    assert keys.failure is None and keys.summary is not None and keys.summary.upload > 0
+    served = create_app(tmp_path)  # `netvigil serve`'s app, built, not started
+    sockets = {r.path for r in served.routes if isinstance(r, WebSocketRoute)}
+    assert sockets == {DOWNLOAD_PATH, UPLOAD_PATH}
