@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ import wsproto
 import wsproto.events as ws
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
 from netvigil import serving
 from netvigil.analysis.fingerprints import FingerprintDB
@@ -303,3 +305,39 @@ def test_th_serve_hosts_the_ndt7_routes_and_serve_mounts_them_at_the_root(tmp_pa
     served = create_app(tmp_path)  # `netvigil serve`'s app, built, not started
     sockets = {r.path for r in served.routes if isinstance(r, WebSocketRoute)}
     assert sockets == {DOWNLOAD_PATH, UPLOAD_PATH}
+
+
+def test_a_hostile_servers_text_is_never_recorded() -> None:
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept(subprotocol=SUBPROTOCOL)
+        await websocket.send_text("x" * (1 << 20))  # past the text limit: dropped
+        await websocket.send_text("your address is 192.0.2.7")  # not a measurement: ignored
+        measurement = {"AppInfo": {"NumBytes": 5, "ElapsedTime": 1}, "Origin": "192.0.2.7"}
+        await websocket.send_text(json.dumps(measurement))  # kept, its Origin ours to say
+        await websocket.send_bytes(bytes(1000))
+        await websocket.close()
+
+    app = Starlette(routes=[WebSocketRoute(p, endpoint) for p in (DOWNLOAD_PATH, UPLOAD_PATH)])
+
+    async def work() -> NdtKeys:
+        sock = listen("127.0.0.1", 0)
+        port = sock.getsockname()[1]
+        task = asyncio.create_task(serving.serve_here(app, sock, lifespan="off"))
+        try:
+            await _until_listening(port)
+            return await PROBE.measure(None, context(port))
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    keys = run(work)
+    encoded = msgspec.json.encode(keys)
+    assert b"192.0.2.7" not in encoded and b"xxxx" not in encoded
+    served = [m for m in keys.download or [] if m.origin == "server"]
+    assert [(m.test, m.app_info) for m in served] == [
+        ("download", AppInfo(NumBytes=5, ElapsedTime=1))
+    ]
+    counted = [
+        m.app_info.NumBytes for m in keys.download or [] if m.app_info and m.origin == "client"
+    ]
+    assert counted[-1] == 1000

@@ -55,6 +55,7 @@ from netvigil.records.speed import (
 LOCATE = "https://locate.measurementlab.net/v2/nearest/ndt/ndt7"  # OONI's default
 INTERVAL = 0.25  # seconds between samples (probe-cli param.go)
 MIN_MESSAGE, MAX_MESSAGE = 1 << 13, 1 << 20
+MAX_TEXT = 1 << 17  # a measurement message is small; the spec's smallest message limit
 GRACE = 5.0  # seconds past `duration` a download may run (the spec's 15 s for 10)
 
 
@@ -85,8 +86,12 @@ class _Samples:
         if isinstance(event, ws.TextMessage):
             self.text.append(event.data)
             if event.message_finished:
-                self.server("".join(self.text))
+                whole = "".join(self.text)
                 self.text.clear()
+                if len(whole) <= MAX_TEXT:  # a hostile server's endless text is not kept
+                    self.server(whole)
+            elif sum(map(len, self.text)) > MAX_TEXT:
+                self.text = [" " * (MAX_TEXT + 1)]  # over the limit: dropped when it ends
         elif isinstance(event, ws.Ping):
             channel.send(event.response())
 
