@@ -16,7 +16,8 @@ random payload is drawn once per server: only its size matters to the measuremen
 
 TCPInfo: M-Lab's server reads its socket's TCP_INFO; ASGI does not hand an app its socket, so
 ours sends AppInfo only (TCPInfo is optional, ts-022) and the client reads the kernel's view
-of its own end (probe/ndt7.py). Nothing here reads, logs or stores the client's address.
+of its own end (probe/ndt7.py). Nothing here reads, logs or stores the client's address
+(uvicorn's WebSocket protocol logs it at INFO on accept: netvigil.serving runs at WARNING).
 """
 
 from __future__ import annotations
