@@ -39,6 +39,7 @@ from netvigil.net.backend import AsyncioBackend
 from netvigil.observatory import errors
 from netvigil.observatory.app import Observatory
 from netvigil.observatory.eventstore import Change
+from netvigil.testhelper import ndt7
 from netvigil.testhelper.app import create_app as create_helper
 from netvigil.testhelper.measure import HelperSettings, no_asn
 from netvigil.web import explorer, openapi
@@ -127,10 +128,12 @@ def create_app(
         detection_interval=detection_interval,
     )
     geo = observatory.geo
+    speed = ndt7.routes()  # one pool of speed-test slots, at /ndt/v7/ and /th/ndt/v7/
     helper = create_helper(
         AsyncioBackend(),
         HelperSettings(allow_private=allow_private_targets),
         asn_of=geo.asn_of if geo is not None else no_asn,
+        speed=speed,
     )
     incidents = Instance(
         data_dir,
@@ -166,6 +169,7 @@ def create_app(
         *observatory.routes(),
         *incident_routes(incidents),
         Route("/openapi.json", openapi.endpoint, methods=["GET"]),
+        *speed,
         Mount("/th", app=helper),
     ]
     handlers = {**json_errors(routes), **errors.HANDLERS}

@@ -9,6 +9,8 @@
    or a network's (scope.py), and become `shutdown`, `outage` or `throttling` events with
    their witnesses.
 4. The verdicts become `blocking_change` events (blocking.py, OONI's CUSUM).
+5. Completed speed tests become `throttling` events where a network's throughput fell
+   against its own baseline (throughput.py).
 
 Pure: `now` is the end of the data (an event not yet over at `now` is ongoing); nothing here
 reads a clock, a file or the network.
@@ -28,6 +30,7 @@ from netvigil.detect.blocking import BlockingEvent, Verdict, blocking_events
 from netvigil.detect.cusum import THRESHOLD
 from netvigil.detect.fusion import Timed
 from netvigil.detect.model import Event, LocalCheck, Series, event_id
+from netvigil.detect.throughput import Throughput, throttling_events
 
 Rule = Callable[[Sequence[Timed]], bool]  # when an event's witnesses make it critical
 
@@ -203,6 +206,7 @@ def detect(
     *,
     local: Sequence[LocalCheck] = (),
     verdicts: Sequence[Verdict] = (),
+    throughput: Sequence[Throughput] = (),
     now: dt.datetime | None = None,
 ) -> list[Event]:
     """Every event in the data, oldest first (then by entity)."""
@@ -213,4 +217,5 @@ def detect(
         now = max(ends) if ends else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     events = _connectivity(everything, local, now)
     events += [_blocking(found) for found in blocking_events(verdicts)]
+    events += throttling_events(throughput)
     return sorted(events, key=lambda e: (e.start, e.entity, e.kind))

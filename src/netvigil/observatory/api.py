@@ -42,7 +42,16 @@ from netvigil.observatory.sources import from_archive, raw_measurement
 # the collector's flags (kept in the table, not yet in OONI's row shape), and when and from
 # which file the row was made (the server's business; raw_measurement reads it back).
 HIDDEN = frozenset(
-    {"domain", "date", "blocking_type", "flags", "analysed_at", "source", "source_line"}
+    {
+        "domain",
+        "date",
+        "blocking_type",
+        "flags",
+        "analysed_at",
+        "source",
+        "source_line",
+        "throughput",  # the detector's (detect/throughput.py); the raw summary has it
+    }
 )
 SCORES = ("outcome", "layer", "technique", "rule", "confidence", "error", "vendor")  # `scores`
 ANALYSIS_ONLY = frozenset({"rules_version", "addresses"})  # in /analysis rows, not OONI's

@@ -47,6 +47,8 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
     addresses: tuple[Address, ...] = ()
     error: str | None = None  # why the measurement could not be analysed (outcome "error")
     vendor: str | None = None  # the product the evidence names (a blockpage, a middlebox)
+    # kbit/s downloaded by a completed speed test (ndt's summary; the throughput detector's)
+    throughput: float | None = None
 
 
 ARCHIVE = "archive"
@@ -71,6 +73,7 @@ class Judged(msgspec.Struct, frozen=True, kw_only=True):
     confirmed: bool = False
     blocking_type: str | None = None
     vendor: str | None = None
+    throughput: float | None = None
 
 
 def build(
@@ -120,4 +123,5 @@ def build(
         addresses=addresses,
         error=error,
         vendor=judged.vendor,
+        throughput=judged.throughput,
     )

@@ -38,6 +38,7 @@ import numpy as np
 from netvigil.detect.blocking import VERDICTS, Verdict
 from netvigil.detect.engine import detect
 from netvigil.detect.model import Event, LocalCheck, Series, country_of
+from netvigil.detect.throughput import Throughput
 from netvigil.observatory.data import query_rows
 from netvigil.observatory.eventstore import Change, EventStore
 from netvigil.observatory.worker import reap, receive
@@ -70,6 +71,7 @@ class Inputs:
     series: list[Series]
     local: list[LocalCheck]
     verdicts: list[Verdict]
+    throughput: list[Throughput] = dataclasses.field(default_factory=list)
 
 
 def verdicts(tables: Path, since: dt.datetime, until: dt.datetime) -> list[Verdict]:
@@ -84,6 +86,19 @@ def verdicts(tables: Path, since: dt.datetime, until: dt.datetime) -> list[Verdi
         [since, until],
     )
     return msgspec.convert(rows, list[Verdict])
+
+
+def throughput(tables: Path, since: dt.datetime, until: dt.datetime) -> list[Throughput]:
+    """Completed speed tests in [since, until) with their download speed, oldest first."""
+    rows = query_rows(
+        tables,
+        "SELECT measurement_uid AS uid, measurement_start_time AS time, probe_cc, probe_asn, "
+        "throughput AS download FROM analysis WHERE measurement_start_time >= ? AND "
+        "measurement_start_time < ? AND throughput > 0 "
+        "ORDER BY measurement_start_time, measurement_uid",
+        [since, until],
+    )
+    return msgspec.convert(rows, list[Throughput])
 
 
 def measurement_series(tables: Path, since: dt.datetime, until: dt.datetime) -> list[Series]:
@@ -122,6 +137,7 @@ def gather(tables: Path, heartbeats: Heartbeats, since: dt.datetime, until: dt.d
         series=[*measurement_series(tables, since, until), *heartbeats.series(since, until)],
         local=heartbeats.local_checks(since, until),
         verdicts=verdicts(tables, since, until),
+        throughput=throughput(tables, since, until),
     )
 
 
@@ -139,7 +155,13 @@ def countries(event: Event, inputs: Inputs) -> tuple[str, ...]:
 
 def detect_events(inputs: Inputs, now: dt.datetime) -> list[Event]:
     """The engine over the inputs (in the worker process: a module-level function pickles)."""
-    return detect(inputs.series, local=inputs.local, verdicts=inputs.verdicts, now=now)
+    return detect(
+        inputs.series,
+        local=inputs.local,
+        verdicts=inputs.verdicts,
+        throughput=inputs.throughput,
+        now=now,
+    )
 
 
 class Detection:

@@ -29,6 +29,7 @@ import msgspec
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
+from netvigil.analysis.speed import throughput_of
 from netvigil.geoip import GeoIP
 from netvigil.observatory.archive import Stored
 from netvigil.observatory.columns import (
@@ -151,6 +152,7 @@ def _row_for(
             confidence=verdict.confidence,
             confirmed=verdict.confirmed,
             vendor=verdict.vendor,
+            throughput=throughput_of(measurement, verdict),
             blocking_type=keys.blocking
             if keys is not None and isinstance(keys.blocking, str)
             else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from netvigil.probe.dnscheck import DNSCheck
 from netvigil.probe.fbmessenger import FacebookMessenger
+from netvigil.probe.ndt7 import Ndt7
 from netvigil.probe.nettest import Nettest
 from netvigil.probe.signal import Signal
 from netvigil.probe.stun import STUNReachability
@@ -28,5 +29,6 @@ NETTESTS: dict[str, Nettest] = {
         TorSnowflake(),
         DNSCheck(),
         STUNReachability(),
+        Ndt7(),
     )
 }

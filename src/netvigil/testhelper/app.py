@@ -18,11 +18,12 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from netvigil.bodies import BadBody, decode
 from netvigil.net.backend import Backend
 from netvigil.records import ControlRequest
+from netvigil.testhelper import ndt7
 from netvigil.testhelper.measure import HelperSettings, control, no_asn
 from netvigil.testlists import url_problem
 
@@ -40,9 +41,11 @@ def create_app(
     *,
     in_flight: int = IN_FLIGHT,
     asn_of: Callable[[str], int] = no_asn,
+    speed: list[BaseRoute] | None = None,
 ) -> Starlette:
     """The helper as an ASGI app; `in_flight` caps concurrent control measurements, `asn_of`
-    gives `ip_info` its AS numbers (from a geoip database)."""
+    gives `ip_info` its AS numbers (from a geoip database), `speed` are the ndt7 routes
+    (testhelper/ndt7.py; their own by default, the server shares its own)."""
     state = {"in_flight": 0}
 
     async def endpoint(request: Request) -> Response:
@@ -79,6 +82,6 @@ def create_app(
         return _error(405, "only GET and POST are supported", Allow="GET, POST")
 
     return Starlette(
-        routes=[Route("/", endpoint, methods=["GET", "POST"])],
+        routes=[Route("/", endpoint, methods=["GET", "POST"]), *(speed or ndt7.routes())],
         exception_handlers={405: not_allowed},
     )
