@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from netvigil.analysis import middlebox
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.verdicts import Verdict
 from netvigil.records import AnyMeasurement
 
 Analyser = Callable[[AnyMeasurement, FingerprintDB], Verdict]
 
-ANALYSERS: dict[str, Analyser] = {}
+ANALYSERS: dict[str, Analyser] = {
+    **middlebox.ANALYSERS,
+}

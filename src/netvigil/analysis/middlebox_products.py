@@ -1,0 +1,116 @@
+"""Which product a middlebox's behaviour names: a header it adds, the error page it answers.
+
+This is middlebox-behaviour attribution (what the echo helpers saw come back); blockpages
+met while fetching a site are the fingerprints' (analysis/fingerprints.py). The table is
+small on purpose: every row names the evidence that identified the product, and a product
+is named only when its own words or its own header are in what came back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Product:
+    vendor: str
+    where: str  # "header:<lower-case name>" or "body"
+    pattern: re.Pattern[str]  # searched in the header's value or the body
+    source: str  # where this identification comes from
+
+
+def _p(text: str) -> re.Pattern[str]:
+    return re.compile(text, re.IGNORECASE)
+
+
+PRODUCTS: tuple[Product, ...] = (
+    Product(
+        "Squid",
+        "header:via",
+        _p(r"\(squid(/[^)]*)?\)|\bsquid/"),
+        "ooni/spec ts-007: a Squid cache answers 'Via: 1.0 cache_server:3128 (squid/2.6.STABLE21)'",
+    ),
+    Product(
+        "Squid",
+        "header:x-squid-error",
+        _p(r"."),
+        "ooni/spec ts-007: Squid's answer to an invalid request line carries X-Squid-Error",
+    ),
+    Product(
+        "Squid",
+        "header:server",
+        _p(r"^squid\b"),
+        "ooni/spec ts-007: the same answer's 'Server: squid/2.6.STABLE21'",
+    ),
+    Product(
+        "Blue Coat ProxySG",
+        "header:x-bluecoat-via",
+        _p(r"."),
+        "ooni/backend fastpath/core.py score_measurement_hhfm names X-BlueCoat-Via among the "
+        "headers proxies add",
+    ),
+    Product(
+        "AdGuard",
+        "body",
+        _p(r"Blocking pages for AdGuard projects"),
+        "ooni/backend fastpath/tests/data/mbx-1.json (ooni/pipeline#294, 'AdGuard'): the page "
+        "AdGuard answered to every invalid request line",
+    ),
+    Product(
+        "gateprotect",
+        "body",
+        _p(r"GATEPROTECT FIREWALL SERVER"),
+        "ooni/backend fastpath/tests/data/mbx-2.json (ooni/pipeline#293): the firewall's "
+        "'ERROR: Invalid Request' page",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Identified:
+    vendor: str
+    where: str  # the header or body that matched, e.g. "header:via"
+    matched: str  # the text that matched
+    source: str
+
+
+def identify(headers: Iterable[tuple[str, str]], bodies: Iterable[str] = ()) -> Identified | None:
+    """The first product whose evidence is among `headers` (name, value) or `bodies`."""
+    by_name: dict[str, list[str]] = {}
+    for name, value in headers:
+        by_name.setdefault(name.strip().lower(), []).append(value)
+    texts = tuple(bodies)
+    for product in PRODUCTS:
+        kind, _, name = product.where.partition(":")
+        values = by_name.get(name, []) if kind == "header" else list(texts)
+        for value in values:
+            found = product.pattern.search(value)
+            if found is not None:
+                shown = f"{name}: {value}" if kind == "header" else found.group(0)
+                return Identified(product.vendor, product.where, shown[:200], product.source)
+    return None
+
+
+def response_parts(text: str) -> tuple[list[tuple[str, str]], str]:
+    """The headers and body of what looks like an HTTP response (no headers otherwise)."""
+    if not text.startswith("HTTP/"):
+        return [], text
+    head, _, body = text.replace("\r\n", "\n").partition("\n\n")
+    headers = []
+    for line in head.split("\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            headers.append((name.strip(), value.strip()))
+    return headers, body
+
+
+def looks_like_a_response(text: str) -> bool:
+    """An HTTP status line or an HTML page: something answered in the helper's place."""
+    start = text.lstrip()[:512].lower()
+    return start.startswith("http/") or "<html" in start or "<!doctype html" in start
+
+
+def header_pairs(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    return list(headers.items())
