@@ -9,7 +9,7 @@ is named only when its own words or its own header are in what came back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -110,7 +110,3 @@ def looks_like_a_response(text: str) -> bool:
     """An HTTP status line or an HTML page: something answered in the helper's place."""
     start = text.lstrip()[:512].lower()
     return start.startswith("http/") or "<html" in start or "<!doctype html" in start
-
-
-def header_pairs(headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    return list(headers.items())

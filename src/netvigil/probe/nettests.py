@@ -6,6 +6,10 @@ Each module defines its :class:`~netvigil.probe.nettest.Nettest` and is listed h
 
 from __future__ import annotations
 
+from netvigil.probe import middlebox
 from netvigil.probe.nettest import Nettest
 
-NETTESTS: dict[str, Nettest] = {}
+NETTESTS: dict[str, Nettest] = {
+    middlebox.HeaderFieldManipulation.name: middlebox.HeaderFieldManipulation(),
+    middlebox.InvalidRequestLine.name: middlebox.InvalidRequestLine(),
+}
