@@ -24,7 +24,7 @@ import asyncio
 import random
 import string
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
 import msgspec
@@ -57,8 +57,8 @@ _UPPER = string.ascii_uppercase
 class HeaderFieldManipulation:
     name = "http_header_field_manipulation"
     version = "0.2.1"
-    input = "none"
-    endpoint_help: ClassVar[Mapping[str, str]] = {
+    input: Literal["none", "required", "optional"] = "none"
+    endpoint_help: Mapping[str, str] = {
         "backend": f"the http-return-json-headers helper's URL (default {HHFM_HELPER})"
     }
 
@@ -164,8 +164,8 @@ class HeaderFieldManipulation:
 class InvalidRequestLine:
     name = "http_invalid_request_line"
     version = "0.2.1"
-    input = "none"
-    endpoint_help: ClassVar[Mapping[str, str]] = {
+    input: Literal["none", "required", "optional"] = "none"
+    endpoint_help: Mapping[str, str] = {
         "backend": f"the tcp-echo helper, HOST:PORT (default {ECHO_HELPER})"
     }
 
