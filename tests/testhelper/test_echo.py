@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from netvigil.listening import listen
 from netvigil.testhelper.echo import (
@@ -16,6 +24,9 @@ from netvigil.testhelper.echo import (
     serve_json_headers,
     serve_tcp_echo,
 )
+from tests.observatory.running import read_until
+from tests.probe.world import free_port
+from tests.served import served
 
 Serve = Callable[..., Coroutine[Any, Any, None]]
 DEADLINE = 10.0  # every wait in these tests ends by then (events are counted, not timed)
@@ -149,3 +160,63 @@ def test_slots_count_open_connections_only() -> None:
     slots.give("a")
     slots.give("b")
     assert (slots.open, slots.total) == ({}, 0)  # nothing is kept of a peer that left
+
+
+def _th_serve(*options: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "netvigil", "th", "serve", "--port", str(free_port()), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_th_serve_runs_both_helpers_beside_the_web_connectivity_one() -> None:
+    hhfm, echo = free_port(), free_port()
+    helper = _th_serve("--hhfm-port", str(hhfm), "--echo-port", str(echo))
+    try:
+        assert helper.stderr is not None
+        said = read_until(helper.stderr.fileno(), b"tcp-echo helper", 60).decode()
+        assert f"netvigil http-return-json-headers helper on 127.0.0.1:{hhfm}\n" in said
+        assert f"netvigil tcp-echo helper on 127.0.0.1:{echo}" in said
+
+        async def go() -> tuple[bytes, bytes]:
+            return (
+                await exchange(echo, b"GET / HTTP/D9S"),
+                await exchange(hhfm, b"gEt / HTTP/1.1\r\nhOsT: a.com\r\n\r\n"),
+            )
+
+        echoed, answered = asyncio.run(go())
+        assert echoed == b"GET / HTTP/D9S"
+        assert json.loads(answered.partition(b"\r\n\r\n")[2])["request_headers"] == [
+            ["hOsT", "a.com"]
+        ]
+    finally:
+        helper.terminate()
+        helper.communicate(timeout=10)
+    assert helper.returncode == -signal.SIGTERM  # uvicorn ends, then re-raises the signal
+
+
+def test_a_busy_echo_port_is_one_line_naming_its_option() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        helper = _th_serve("--echo-port", str(port))
+        out, err = helper.communicate(timeout=60)
+    assert helper.returncode == 1 and out == b""
+    assert err.decode().splitlines() == [
+        f"error: 127.0.0.1:{port} is already in use (another server?): stop it or choose "
+        "another --echo-port"
+    ]
+
+
+def test_the_observatory_runs_the_echo_helpers_for_as_long_as_it_runs(tmp_path: Path) -> None:
+    from netvigil.server import create_app
+
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    app = create_app(tmp_path, echo_helpers=[functools.partial(serve_tcp_echo, sock)])
+    with served(app, free_port()) as loop:
+        assert loop.run(exchange(port, b"HXDP / HTTP/1.1\n\r")) == b"HXDP / HTTP/1.1\n\r"
+    with pytest.raises(ConnectionRefusedError):  # its lifespan ended: so did the helper
+        asyncio.run(exchange(port, b"after"))
