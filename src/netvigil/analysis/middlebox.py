@@ -23,21 +23,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netvigil.analysis.fingerprints import FingerprintDB
-from netvigil.analysis.middlebox_hhfm import hhfm_layer
-from netvigil.analysis.middlebox_products import (
-    Identified,
-    identify,
-    looks_like_a_response,
-    response_parts,
-)
-from netvigil.analysis.middlebox_rules import (
+from netvigil.analysis.middlebox_evidence import (
     LINE_REWRITE,
     PROXY,
     RULES,
+    Identified,
     Judged,
+    identify,
+    looks_like_a_response,
     product_finding,
+    response_parts,
     short,
 )
+from netvigil.analysis.middlebox_hhfm import hhfm_layer
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Layer, Verdict, Witness
 from netvigil.records import AnyMeasurement, bytes_of, text_of
