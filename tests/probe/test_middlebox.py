@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import json
 import random
 import socket
@@ -28,6 +29,7 @@ from netvigil.probe.nettests import NETTESTS
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope
 from netvigil.records import Record, decode_measurement
+from netvigil.scrub import Scrubber
 from netvigil.testhelper.echo import EchoLimits, serve_json_headers, serve_tcp_echo
 from tests.corpus import MEASUREMENTS
 from tests.probe.keyset import missing_or_different
@@ -78,9 +80,10 @@ async def _head(reader: asyncio.StreamReader, http: bool) -> bytes:
     return data
 
 
-def rewrite(data: bytes, http: bool) -> bytes:
+def rewrite(data: bytes, http: bool, client: str = "") -> bytes:
     """What the test proxy forwards: a request line's method upper-cased; a head's header
-    names lower-cased and a Via added; a bare line's "\n\r" ending made "\r\n"."""
+    names lower-cased, a Via and the client's address (X-Forwarded-For) added; a bare
+    line's "\n\r" ending made "\r\n"."""
     text = data.decode("latin-1")
     if not http:
         return (text[:-2] + "\r\n" if text.endswith("\n\r") else text).encode("latin-1")
@@ -90,6 +93,7 @@ def rewrite(data: bytes, http: bool) -> bytes:
     lines = [method.upper() + sep + tail]
     lines += [f"{n.lower()}:{v}" for n, _, v in (f.partition(":") for f in fields)]
     lines.append(": ".join(VIA))
+    lines.append(f"X-Forwarded-For: {client}")  # ts-006 "Privacy considerations"
     return ("\r\n".join(lines) + blank + rest).encode("latin-1")
 
 
@@ -97,7 +101,8 @@ def rewriting_proxy(upstream: int, http: bool) -> Handler:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream)
         try:
-            up_writer.write(rewrite(await _head(reader, http), http))
+            client = writer.get_extra_info("peername")[0]
+            up_writer.write(rewrite(await _head(reader, http), http, client))
             await up_writer.drain()
             async with asyncio.timeout(DEADLINE):
                 writer.write(await up_reader.read(-1))
@@ -119,12 +124,17 @@ def resetting(http: bool) -> Handler:
     return handle
 
 
+# The probe's own address, on loopback: what comes back must not carry it.
+SCRUB = Scrubber(["127.0.0.1"], lab=[ipaddress.ip_network("127.0.0.0/8")]).data
+
+
 def context(endpoint: str) -> Context:
     return Context(
         backend=AsyncioBackend(),
         trace=Trace(),
         endpoints=Endpoints.parse([f"backend={endpoint}"]),
         settings=Settings(connect_timeout=DEADLINE, http_timeout=DEADLINE),
+        scrub=SCRUB,
     )
 
 
@@ -201,6 +211,7 @@ def test_hhfm_through_a_rewriting_proxy_names_each_change() -> None:
         if name != name.lower()
     ]
     expected += [(f"header added: {': '.join(VIA)}", "(not sent)")]
+    expected += [("header added: X-Forwarded-For: [scrubbed]", "(not sent)")]
     expected += [("request line: GET / HTTP/1.1", "GeT / HTTP/1.1")]
     verdict = verdict_of(HHFM.name, HHFM.version, keys)
     got = [(w.observed, w.control) for w in verdict.layers[0].witnesses]
