@@ -296,6 +296,20 @@ def test_an_answer_that_is_not_the_helpers_json_is_a_transparent_proxy() -> None
     )
 
 
+def test_a_200_cut_off_by_a_reset_is_no_evidence_unless_it_names_a_product() -> None:
+    cut = hhfm(body='{"request_headers": [["AcCEPT-laNGUaGe", "en-US')
+    cut["test_keys"]["requests"][0]["failure"] = "connection_reset"
+    verdict = judge(cut)
+    assert (verdict.outcome, verdict.rule, verdict.reason) == (
+        Outcome.INSUFFICIENT,
+        "hhfm.answer_cut_off",
+        "the echo helper's answer was cut off (connection_reset)",
+    )
+    page = hhfm(body="<html>GATEPROTECT FIREWALL SERVER")  # mbx-2's firewall, then a reset
+    page["test_keys"]["requests"][0]["failure"] = "connection_reset"
+    assert (judge(page).outcome, judge(page).vendor) == (Outcome.TAMPERED, "gateprotect")
+
+
 def test_a_status_other_than_200_recorded_only_as_a_failure_is_tampering_with_less_weight() -> None:
     data = load("http_header_field_manipulation_3")
     data["test_keys"]["requests"][0]["failure"] = "http_request_failed"

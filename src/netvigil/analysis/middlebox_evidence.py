@@ -128,6 +128,7 @@ RULES = RuleBook(
         # The helper always answers 200 (oonib SimpleHTTPChannel); another status came from
         # something else on the path, or from a broken front of the helper.
         "hhfm.unexpected_status": (0.6, 0.4, 0.0),
+        "hhfm.answer_cut_off": (0.0, 0.0, 0.0),  # a 200 whose body a reset or timeout cut
         "hhfm.not_echo": (0.9, 0.05, 0.05),  # an answer, but not the helper's JSON echo
         "hhfm.echo_changed": (0.95, 0.0, 0.05),
         "hhfm.echo_intact": (0.0, 0.0, 1.0),

@@ -31,7 +31,7 @@ from netvigil.analysis.middlebox_evidence import (
     short,
 )
 from netvigil.analysis.verdicts import Layer, Witness
-from netvigil.failures import Failure
+from netvigil.failures import Failure, FailureKind, kind_of
 from netvigil.records import text_of
 from netvigil.records.middlebox import EchoAnswer, EchoRequest, EchoTransaction, HHFMKeys
 
@@ -174,8 +174,14 @@ def _compare(tx: EchoTransaction, keys: HHFMKeys | None) -> Judged:
         witness = Witness(
             ref=f"{_REF}.response.body", observed=shown, control="the helper's JSON echo"
         )
+        product = identify(answered, [body])
+        if product is None and tx.response.code == 200 and _cut_off(tx.failure):
+            # The helper's 200 began, then the connection failed: a network that drops
+            # connections, or something cutting this one; nothing says which.
+            verdict = RULES.verdict(Layer.HTTP, "hhfm.answer_cut_off", witnesses=(witness,))
+            return Judged(verdict, f"the echo helper's answer was cut off ({tx.failure})")
         verdict = RULES.verdict(Layer.HTTP, "hhfm.not_echo", technique=PROXY, witnesses=(witness,))
-        return Judged(verdict, found=identify(answered, [body]), where=f"{_REF}.response")
+        return Judged(verdict, found=product, where=f"{_REF}.response")
     sent = sent_headers(tx.request)
     found = changes(sent, answer)
     expected = request_line_of(tx.request)
@@ -207,6 +213,10 @@ def _compare(tx: EchoTransaction, keys: HHFMKeys | None) -> Judged:
     )
     echoed = [change.header for change in found if change.header is not None]
     return Judged(verdict, found=identify(echoed + answered), where=f"{_REF}.response.body")
+
+
+def _cut_off(failure: str | None) -> bool:
+    return kind_of(failure or "") in (FailureKind.RESET, FailureKind.TIMEOUT, FailureKind.EOF)
 
 
 def _probe_disagrees(keys: HHFMKeys | None) -> tuple[str, ...]:

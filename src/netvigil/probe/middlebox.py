@@ -157,7 +157,8 @@ class HeaderFieldManipulation:
         try:
             answer = msgspec.json.decode(body, type=EchoAnswer)
         except msgspec.DecodeError:
-            return Failure.JSON_PARSE_ERROR, None, response, None
+            # An answer cut off (a reset, a timeout) says so rather than "not JSON".
+            return read_failure or Failure.JSON_PARSE_ERROR, None, response, None
         return None, None, response, answer
 
 
