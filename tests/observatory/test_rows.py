@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from netvigil.analysis.fingerprints import FingerprintDB
+from netvigil.analysis.nettests import ANALYSERS
 from netvigil.observatory.archive import Stored
 from netvigil.observatory.rows import row_of
 from netvigil.observatory.tables import connect, write_rows
@@ -26,6 +27,7 @@ NOT_WEB = sorted(
     if isinstance(m := json.loads(path.read_text()), dict)
     and m.get("probe_cc")
     and m.get("test_name") != "web_connectivity"
+    and m.get("test_name") not in ANALYSERS  # those are analysed (analysis/nettests.py)
 )
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
