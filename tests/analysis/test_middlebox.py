@@ -386,3 +386,20 @@ def test_the_spec_example_is_ok() -> None:
     assert (
         verdict.layers[0].witnesses[0].observed == "echoed intact: 'get / HTTP/1.1' and 6 headers"
     )
+
+
+@pytest.mark.parametrize("name", ["http_header_field_manipulation_3", "mbx-2"])
+def test_null_test_keys_are_insufficient(name: str) -> None:
+    data = load(name)
+    data["test_keys"] = None
+    verdict = judge(data)
+    assert (verdict.outcome, verdict.layer, verdict.vendor) == (Outcome.INSUFFICIENT, None, None)
+
+
+def test_lists_of_different_lengths_and_null_items_are_read_as_far_as_they_go() -> None:
+    data = hirl([SENT[0], None])  # two echoes for four lines, the second null
+    data["test_keys"]["sent"] = [*SENT[:3], None]
+    verdict = judge(data)
+    # Line 0 came back intact; line 1 got nothing back with no failure; 2 and 3 unpaired.
+    assert (verdict.outcome, verdict.rule) == (Outcome.TAMPERED, "hirl.echo_missing")
+    assert [w.ref for w in verdict.layers[0].witnesses] == ["test_keys.received[1]"]

@@ -12,10 +12,12 @@ OONI's fastpath (ooni/backend fastpath/core.py `score_measurement_hhfm`,
 `score_http_invalid_request_line`) flags an anomaly when the echoed headers, less
 `Connection: close`, differ from those sent, when the body is missing or not JSON, and when
 any sent line differs from the one received; a measurement with no request or no response
-scores accuracy 0. We follow it, with two differences said where they apply: a
-request line whose capitalisation changed counts (fastpath compares headers only), and an
-echo that brought nothing back for every method shows no helper at all (insufficient,
-where fastpath says anomaly).
+scores accuracy 0. We follow it, with differences said where they apply: a request line
+whose capitalisation changed counts (fastpath compares headers only); a line that got
+nothing back because its connection failed (a reset, a refused slot), or nothing back for
+every line, shows no helper at all (insufficient, where fastpath says anomaly); and a
+helper's answer cut off by a reset is no evidence unless what arrived names a product.
+On OONI's own fixtures the anomaly flag is the fastpath's (tests/analysis/test_middlebox.py).
 """
 
 from __future__ import annotations
