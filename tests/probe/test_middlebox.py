@@ -128,6 +128,18 @@ def resetting(http: bool) -> Handler:
 SCRUB = Scrubber(["127.0.0.1"], lab=[ipaddress.ip_network("127.0.0.0/8")]).data
 
 
+def answering(reply: bytes, http: bool) -> Handler:
+    """A middlebox that answers `reply` itself (nothing: it just closes) and closes."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _head(reader, http)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    return handle
+
+
 def context(endpoint: str) -> Context:
     return Context(
         backend=AsyncioBackend(),
@@ -164,7 +176,13 @@ async def _through(
     async with helper(serve) as port:
         if via == "clean":
             return await go(port)
-        handler = rewriting_proxy(port, http) if via == "rewriting" else resetting(http)
+        handlers = {
+            "rewriting": rewriting_proxy(port, http),
+            "resetting": resetting(http),
+            "closing": answering(b"", http),
+            "garbage": answering(b"\xff\xfe not http", http),
+        }
+        handler = handlers[via]
         async with server(handler) as proxy:
             return await go(proxy)
 
@@ -174,6 +192,21 @@ def run_hhfm(via: str) -> Any:
         return await HHFM.measure(None, context(f"http://127.0.0.1:{port}/"))
 
     return asyncio.run(_through(via, serve_json_headers, True, go))
+
+
+def test_hhfm_closed_without_an_answer_is_insufficient() -> None:
+    keys = run_hhfm("closing")
+    assert (keys.failure, keys.requests[0].response) == ("eof_error", None)
+    verdict = verdict_of(HHFM.name, HHFM.version, keys)
+    assert (verdict.outcome, verdict.rule) == (Outcome.INSUFFICIENT, "hhfm.helper_unreachable")
+
+
+def test_hhfm_answered_with_bytes_that_are_not_http_is_tampering() -> None:
+    keys = run_hhfm("garbage")
+    body = msgspec.to_builtins(keys.requests[0].response.body)
+    assert body == {"format": "base64", "data": "//4gbm90IGh0dHA="}  # b"\xff\xfe not http"
+    verdict = verdict_of(HHFM.name, HHFM.version, keys)
+    assert (verdict.outcome, verdict.rule) == (Outcome.TAMPERED, "hhfm.not_echo")
 
 
 def run_hirl(via: str) -> Any:

@@ -29,7 +29,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
-from netvigil.failures import Failure
+from netvigil.failures import MALFORMED_HTTP_RESPONSE, Failure
 from netvigil.probe.middlebox_wire import (
     open_helper,
     parse_response,
@@ -138,9 +138,13 @@ class HeaderFieldManipulation:
         finally:
             connection.close()
         failure = failure or read_failure
+        if not raw:  # closed, reset or silent before a byte came: no answer at all
+            return failure or Failure.EOF, "http_round_trip", None, None
         parsed = parse_response(raw)
-        if parsed is None:
-            return failure or Failure.HTTP_REQUEST_FAILED, "http_round_trip", None, None
+        if parsed is None:  # bytes, but not HTTP: kept, as what answered in the helper's place
+            what = maybe_binary(ctx.scrub(raw))
+            response = HTTPResponse(code=0, headers={}, headers_list=[], body=what)
+            return failure or MALFORMED_HTTP_RESPONSE, "http_round_trip", response, None
         code, headers, body = parsed
         recorded = [
             (name, ctx.scrub(value.encode("latin-1")).decode("latin-1")) for name, value in headers
