@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +95,14 @@ def create_app(
     database: str | None = None,
     alert_rules: Rules | None = None,
     detection_interval: float = 60.0,
+    echo_helpers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
 ) -> Starlette:
     """The app over a data folder; `geoip` defaults to the folder's database.
 
     Raises GeoIPError (one line) for a database that cannot be read, AlertRulesError for
     rules naming an organisation or group the incidents do not have. Detection runs every
-    `detection_interval` seconds.
+    `detection_interval` seconds. `echo_helpers` (testhelper/echo.py, on their own sockets)
+    run for as long as the app does.
     """
     folder = DataDir(root=data_dir)
     alerts: Alerts | None = None  # set below, once the incidents exist
@@ -149,7 +151,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with asyncio.TaskGroup() as group:
             sharing = incidents.run(AsyncioBackend(), allow_private=allow_private_targets)
-            workers = [group.create_task(work) for work in [*observatory.workers(), sharing]]
+            extra = [helper() for helper in echo_helpers]
+            workers = [
+                group.create_task(work) for work in [*observatory.workers(), sharing, *extra]
+            ]
             try:
                 yield
             finally:

@@ -24,6 +24,7 @@ from netvigil.analysis.http_rules import diff_of, http_layer
 from netvigil.analysis.model import Observed
 from netvigil.analysis.nettests import ANALYSERS
 from netvigil.analysis.observe import observe
+from netvigil.analysis.tls_interception import tls_interception
 from netvigil.analysis.transport_rules import transport_layers
 from netvigil.analysis.trust import untrusted
 from netvigil.analysis.verdicts import (
@@ -105,10 +106,13 @@ def analyze_web(
     probe_cc = (measurement.probe_cc or "ZZ").upper()
     layers: tuple[LayerVerdict, ...] = ()
     findings: tuple[Finding, ...] = ()
+    tls_vendor: str | None = None  # a product a forged certificate's issuer names
     no_control = False
     if keys is not None:
         seen = observe(keys, measurement.url, bogon)
         layers, findings = judge(seen, fingerprints, probe_cc)
+        interception, tls_vendor = tls_interception(keys, seen)
+        findings += interception
         no_control = seen.control is None
     outcome, primary = combine(layers)
     reason: str | None = None
@@ -141,6 +145,7 @@ def analyze_web(
         layers=layers,
         findings=findings,
         reason=reason,
+        vendor=tls_vendor if outcome is Outcome.BLOCKED else None,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netvigil.analysis import messaging, resolvers, speed, tor, tunnels
+from netvigil.analysis import messaging, middlebox, resolvers, speed, tor, tunnels
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.verdicts import Verdict
 from netvigil.records import AnyMeasurement
@@ -20,6 +20,7 @@ Analyser = Callable[[AnyMeasurement, FingerprintDB], Verdict]
 
 ANALYSERS: dict[str, Analyser] = {
     **messaging.ANALYSERS,
+    **middlebox.ANALYSERS,
     **resolvers.ANALYSERS,
     **speed.ANALYSERS,
     **tor.ANALYSERS,

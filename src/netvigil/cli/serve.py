@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import typer
 
 from netvigil.cli.console import HostOpt, PortOpt, fail, listening, open_data_dir
+from netvigil.cli.th import EchoPortOpt, HhfmPortOpt, echo_helpers
 from netvigil.datadir import DataDir
 from netvigil.listening import url_of
 
@@ -150,6 +151,8 @@ def serve_command(
             "a suspected incident, sent by the signed webhooks.",
         ),
     ] = None,
+    hhfm_port: HhfmPortOpt = None,
+    echo_port: EchoPortOpt = None,
 ) -> None:
     """Run the observatory: collector, probe services, test helper, data API, incidents."""
     try:
@@ -166,6 +169,7 @@ def serve_command(
     if geoip_db is not None:
         check_geoip(geoip_db)  # a bad database is one line before anything is created
     sock = listening(host, port)  # and so is a busy port
+    helpers = echo_helpers(host, hhfm_port, echo_port)
     folder = open_data_dir(data_dir)
     geoip = geoip_of(folder, geoip_db)
     empty = not any(folder.tables.glob("**/*.parquet")) and not folder.archive.exists()
@@ -199,8 +203,11 @@ def serve_command(
             database=database,
             public_url=public_url or url_of(host, port).rstrip("/"),
             alert_rules=rules,
+            echo_helpers=[helper for _, helper in helpers],
         )
     except refused as exc:
         raise fail(f"cannot start: {exc}".splitlines()[0]) from None
     typer.echo(f"netvigil observatory on {url_of(host, port)} (data in {folder.root})", err=True)
+    for line, _ in helpers:
+        typer.echo(line, err=True)
     serve(app, sock)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from netvigil.probe.dnscheck import DNSCheck
 from netvigil.probe.fbmessenger import FacebookMessenger
+from netvigil.probe.middlebox import HeaderFieldManipulation, InvalidRequestLine
 from netvigil.probe.ndt7 import Ndt7
 from netvigil.probe.nettest import Nettest
 from netvigil.probe.signal import Signal
@@ -30,5 +31,7 @@ NETTESTS: dict[str, Nettest] = {
         DNSCheck(),
         STUNReachability(),
         Ndt7(),
+        HeaderFieldManipulation(),
+        InvalidRequestLine(),
     )
 }
