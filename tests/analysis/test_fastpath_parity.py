@@ -22,7 +22,6 @@ from netvigil.analysis.fastpath import SCORERS, fastpath_scores
 from netvigil.analysis.fastpath_signal import BadVersion, version_key
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
-from netvigil.analysis.nettests import ANALYSERS
 from netvigil.analysis.verdicts import Outcome
 from netvigil.readers import Item, ReadError, read_paths
 from netvigil.records import AnyMeasurement, MeasurementFormatError, decode_any
@@ -489,11 +488,6 @@ def _scored() -> list[tuple[Path, str, bool]]:
 SCORED = _scored()
 
 
-def _pending(test_name: str) -> bool:
-    """Another helper's nettest whose analyser has not merged yet (the lead drops this)."""
-    return test_name not in ANALYSERS and test_name not in NOT_ANALYSED | {"web_connectivity"}
-
-
 def _mismatch(path: Path, ooni_anomaly: bool) -> str | None:
     measurement = _read(path)
     ours = _our_outcome(measurement)
@@ -512,17 +506,7 @@ def _mismatch(path: Path, ooni_anomaly: bool) -> str | None:
 
 @pytest.mark.parametrize(
     ("path", "ooni_anomaly"),
-    [
-        pytest.param(
-            path,
-            anomaly,
-            id=path.name,
-            marks=[pytest.mark.xfail(strict=True, reason="analyser not merged yet")]
-            if _pending(name)
-            else [],
-        )
-        for path, name, anomaly in SCORED
-    ],
+    [pytest.param(path, anomaly, id=path.name) for path, _name, anomaly in SCORED],
 )
 def test_our_anomaly_is_oonis(path: Path, ooni_anomaly: bool) -> None:
     problem = _mismatch(path, ooni_anomaly)
@@ -530,14 +514,14 @@ def test_our_anomaly_is_oonis(path: Path, ooni_anomaly: bool) -> None:
 
 
 def test_our_anomaly_is_oonis_for_every_analysed_fixture() -> None:
-    """The same over every fixture already analysable, listing every mismatch at once."""
+    """The same over every scored fixture, listing every mismatch at once."""
     # 30 measurements in ooni-backend-fastpath-other/ and 13 in ooni-backend-fastpath/,
     # all scored but riseupvpn.json (OONI writes `{}` since ooni/backend#745).
     assert len(SCORED) == 30 + 13 - 1
     wrong = [
         problem
-        for path, name, anomaly in SCORED
-        if not _pending(name) and (problem := _mismatch(path, anomaly)) is not None
+        for path, _name, anomaly in SCORED
+        if (problem := _mismatch(path, anomaly)) is not None
     ]
     assert not wrong, "\n".join(wrong)
     assert set(DIFFERENCES) <= {path.name for path, _, _ in SCORED}

@@ -41,12 +41,12 @@ def unanalysed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]
     # The nettests no analyser judges (issue 13 analyses the rest): browser_web x2,
     # http_requests x2 (yaml16_0 is one), meek x2 (meek3.json names no probe_cc),
     # dns_consistency x1 (yaml17_0).
-    assert TESTS == {
+    assert {
         "browser_web",
         "http_requests",
         "meek_fronted_requests_test",
         "dns_consistency",
-    }
+    } == TESTS
     assert len(NOT_WEB) == 7, NOT_WEB
     with observatory(tmp_path_factory.mktemp("observatory")) as running:
         client = running.client
