@@ -28,7 +28,8 @@ from tests.detect.test_engine import CUT_MINUTES, bago, checks, network, probes
 from tests.observatory.events import event
 
 OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
-UNANALYSED = (OTHER / "whatsapp.json", OTHER / "mbx-1.json")  # mbx-1: 570 KB
+# Other nettests: meek's is one no analyser judges; mbx-1 (570 KB) is a tampered one.
+OTHER_TESTS = (OTHER / "meek.json", OTHER / "mbx-1.json")
 CN_2017 = "01201705167c104b698173927d63aadf48fb2fa1"  # the sample's CN line: probe_ip set
 IR_FACEBOOK = "20220815190130.000000_IR_web_connectivity_ccf32c57f5bbfc33"
 # OONI's fastpath verdicts bundled with the demo (SOURCES.md: 1,081 rows, OONI's only)
@@ -57,7 +58,7 @@ def load(root: Path) -> None:
     folder = DataDir(root=root)
     analysis = str(folder.tables)
     with sample_path() as sample:
-        for path in (sample, JSONL, *UNANALYSED, broken(root)):
+        for path in (sample, JSONL, *OTHER_TESTS, broken(root)):
             result = ingest_file(str(path), analysis)
             assert result.rows > 0 and not result.errors, result
     tables.compact(folder.tables)

@@ -120,15 +120,24 @@ def test_the_download_is_the_raw_measurement_as_an_attachment(site: TestClient) 
         assert f'href="/measurement/{uid}.json"' in site.get(f"/measurement/{uid}").text
 
 
-def test_an_unanalysed_nettest_says_so_and_a_big_one_is_cut(site: TestClient) -> None:
+def test_an_unanalysed_nettest_says_so(site: TestClient) -> None:
+    (meek,) = [r for r in rows(site) if r["test_name"] == "meek_fronted_requests_test"]
+    assert meek["scores"]["outcome"] == "unanalysed"
+    words = text(site.get(f"/measurement/{meek['measurement_uid']}").text)
+    assert (
+        "Not analysed: netvigil has no layered analysis of the meek_fronted_requests_test" in words
+    )
+
+
+def test_a_tampered_measurement_says_how_and_a_big_one_is_cut(site: TestClient) -> None:
     (mbx,) = [r for r in rows(site) if r["test_name"] == "http_invalid_request_line"]
+    # mbx-1 (PT): the request lines came back changed, a proxy's page instead (analysis/middlebox)
+    assert mbx["scores"]["outcome"] == "tampered"
     size = len(site.get(f"/measurement/{mbx['measurement_uid']}.json").content)
     assert size > 500_000
     page = site.get(f"/measurement/{mbx['measurement_uid']}").text
     words = text(page)
-    assert (
-        "Not analysed: netvigil has no layered analysis of the http_invalid_request_line" in words
-    )
+    assert "Tampered with: traffic was altered in transit at the HTTP layer, not refused" in words
     assert "Only the first 64 KB are shown" in words
     assert len(page) < 64 * 1024 + 20_000  # the page, and 64 KB of the measurement
     assert f"(JSON, {size} bytes)" in words
