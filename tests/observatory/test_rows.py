@@ -123,3 +123,10 @@ def test_a_measurement_that_fails_a_step_is_an_error_row(
     assert write_rows(tmp_path, [row]) == 1  # whatever it held, the row can be written
     found = connect(tmp_path).execute("SELECT outcome, error FROM analysis").fetchall()
     assert found == [("error", row.error)]
+
+
+def test_the_api_and_the_rows_spell_the_same_outcomes() -> None:
+    from netvigil.observatory import columns, query
+
+    assert query.OUTCOMES == columns.OUTCOMES
+    assert {"blocked", "tampered"} == columns.ANOMALIES

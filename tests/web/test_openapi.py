@@ -87,7 +87,7 @@ def test_parameters_are_typed_bounded_and_enumerated() -> None:
     }
     assert parameter(search, "outcome")["enum"] == list(query.OUTCOMES)
     assert {"unanalysed", "error"} <= set(query.OUTCOMES)
-    assert parameter(search, "layer")["enum"] == ["dns", "tcp", "tls", "http"]
+    assert parameter(search, "layer")["enum"] == ["dns", "tcp", "udp", "tls", "http", "tunnel"]
     grains = parameter(operation("/api/v1/aggregation", "get"), "time_grain")["enum"]
     assert grains == ["hour", "day", "week", "month", "year", "auto"]
     kinds = parameter(operation("/api/v1/incidents", "get"), "kind")["enum"]

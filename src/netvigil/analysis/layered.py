@@ -22,6 +22,7 @@ from netvigil.analysis.dns_rules import dns_layer
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.http_rules import diff_of, http_layer
 from netvigil.analysis.model import Observed
+from netvigil.analysis.nettests import ANALYSERS
 from netvigil.analysis.observe import observe
 from netvigil.analysis.transport_rules import transport_layers
 from netvigil.analysis.trust import untrusted
@@ -146,17 +147,21 @@ def analyze_web(
 def analyze(
     measurement: AnyMeasurement, fingerprints: FingerprintDB, bogon: Bogons = REAL_WORLD
 ) -> Verdict:
-    """Layered verdict of any measurement; raises MeasurementFormatError on bad test keys."""
-    if measurement.test_name != "web_connectivity":
+    """Layered verdict of any measurement; raises MeasurementFormatError on bad test keys
+    and UnsupportedTest for a nettest no analyser judges (analysis/nettests.py)."""
+    if measurement.test_name == "web_connectivity":
+        return analyze_web(measurement, web_connectivity_keys(measurement), fingerprints, bogon)
+    analyser = ANALYSERS.get(measurement.test_name)
+    if analyser is None:
         raise UnsupportedTest(measurement.test_name)
-    return analyze_web(measurement, web_connectivity_keys(measurement), fingerprints, bogon)
+    return analyser(measurement, fingerprints)
 
 
 class UnsupportedTest(ValueError):
     """A nettest the layered engine does not judge yet (its keys are kept, not analysed)."""
 
     def __init__(self, test_name: str) -> None:
-        super().__init__(f"no layered analysis for test_name {test_name!r} (web_connectivity only)")
+        super().__init__(f"no layered analysis for test_name {test_name!r}")
         self.test_name = test_name
 
 

@@ -23,15 +23,21 @@ RULES_VERSION = "2026.12.2"  # issue 12 (docs/design/003: "Issue 12")
 class Layer(StrEnum):
     DNS = "dns"
     TCP = "tcp"
+    UDP = "udp"  # STUN, Do53 over UDP: a datagram and its reply (issue 13)
     TLS = "tls"
     HTTP = "http"
+    TUNNEL = "tunnel"  # a circumvention tool's bootstrap or tunnel handshake (issue 13)
 
 
-LAYER_ORDER = (Layer.DNS, Layer.TCP, Layer.TLS, Layer.HTTP)
+# Connection order: a later layer's failure on the way to a censor's answer is a consequence.
+LAYER_ORDER = (Layer.DNS, Layer.TCP, Layer.UDP, Layer.TLS, Layer.HTTP, Layer.TUNNEL)
 
 
 class Outcome(StrEnum):
     BLOCKED = "blocked"
+    # Traffic altered in transit (a middlebox rewrote headers or a request line, a
+    # certificate was replaced): an anomaly, but the thing asked for was not refused.
+    TAMPERED = "tampered"
     DOWN = "down"
     OK = "ok"
     INSUFFICIENT = "insufficient"
@@ -139,6 +145,8 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     rules_version: str = RULES_VERSION
     # Why the outcome is `insufficient`, in words (e.g. "no control: ..."); None otherwise.
     reason: str | None = None
+    # The product a blockpage fingerprint or a middlebox's behaviour identifies (issue 13).
+    vendor: str | None = None
 
 
 def _argmax(scores: tuple[float, float, float]) -> tuple[Outcome, float]:
@@ -151,18 +159,14 @@ def _argmax(scores: tuple[float, float, float]) -> tuple[Outcome, float]:
     return (winners[0], best) if best > 0 and len(winners) == 1 else (Outcome.INSUFFICIENT, best)
 
 
-_OUTCOMES = {rule: _argmax(scores) for rule, scores in RULES.items()}
-
-
 def rule_outcome(rule: str) -> Outcome:
-    """The outcome a rule gives (the strict argmax of its scores)."""
-    return _OUTCOMES[rule][0]
+    """The outcome a web_connectivity rule gives (the strict argmax of its scores)."""
+    return WEB_RULES.outcome(rule)
 
 
 def rule_confidence(rule: str) -> float:
-    """The confidence a rule gives: its winning score, 0 when insufficient."""
-    outcome, best = _OUTCOMES[rule]
-    return 0.0 if outcome is Outcome.INSUFFICIENT else best
+    """The confidence a web_connectivity rule gives: its winning score, 0 when insufficient."""
+    return WEB_RULES.verdict(Layer.DNS, rule).confidence
 
 
 def layer_verdict(
@@ -174,19 +178,70 @@ def layer_verdict(
     witnesses: tuple[Witness, ...] = (),
     counter_evidence: tuple[str, ...] = (),
 ) -> LayerVerdict:
-    """A layer's verdict from a rule id; the outcome is the strict argmax of its scores."""
-    blocked, down, ok = RULES[rule]
-    outcome, best = _OUTCOMES[rule]
-    return LayerVerdict(
-        layer=layer,
-        outcome=outcome,
-        blocked=blocked,
-        down=down,
-        ok=ok,
-        rule=rule,
-        technique=technique if outcome is not Outcome.INSUFFICIENT else None,
-        confidence=best if outcome is not Outcome.INSUFFICIENT else 0.0,
-        confirmed=confirmed and outcome is Outcome.BLOCKED,
+    """A web_connectivity layer's verdict from a rule id (see :class:`RuleBook`)."""
+    return WEB_RULES.verdict(
+        layer,
+        rule,
+        technique=technique,
+        confirmed=confirmed,
         witnesses=witnesses,
         counter_evidence=counter_evidence,
     )
+
+
+class RuleBook:
+    """One nettest's rules: rule id -> (blocked, down, ok), as :data:`RULES` is for
+    web_connectivity, with the same strict-argmax semantics as :func:`layer_verdict`.
+
+    A rule in `tampering` whose argmax is "blocked" gives the outcome TAMPERED: the scores
+    weigh "something interfered" against "down" and "ok" alike, the outcome says how.
+    """
+
+    def __init__(
+        self,
+        rules: dict[str, tuple[float, float, float]],
+        tampering: frozenset[str] = frozenset(),
+    ) -> None:
+        unknown = tampering - rules.keys()
+        if unknown:
+            raise ValueError(f"tampering rules not in the book: {sorted(unknown)}")
+        self.rules = dict(rules)
+        self.tampering = tampering
+        self._outcomes = {rule: _argmax(scores) for rule, scores in rules.items()}
+
+    def outcome(self, rule: str) -> Outcome:
+        outcome = self._outcomes[rule][0]
+        if outcome is Outcome.BLOCKED and rule in self.tampering:
+            return Outcome.TAMPERED
+        return outcome
+
+    def verdict(
+        self,
+        layer: Layer,
+        rule: str,
+        *,
+        technique: str | None = None,
+        confirmed: bool = False,
+        witnesses: tuple[Witness, ...] = (),
+        counter_evidence: tuple[str, ...] = (),
+    ) -> LayerVerdict:
+        """A layer's verdict from one of this book's rules (KeyError for any other id)."""
+        blocked, down, ok = self.rules[rule]
+        outcome, best = self.outcome(rule), self._outcomes[rule][1]
+        judged = outcome is not Outcome.INSUFFICIENT
+        return LayerVerdict(
+            layer=layer,
+            outcome=outcome,
+            blocked=blocked,
+            down=down,
+            ok=ok,
+            rule=rule,
+            technique=technique if judged else None,
+            confidence=best if judged else 0.0,
+            confirmed=confirmed and outcome is Outcome.BLOCKED,
+            witnesses=witnesses,
+            counter_evidence=counter_evidence,
+        )
+
+
+WEB_RULES = RuleBook(RULES)

@@ -30,6 +30,7 @@ from netvigil.readers import ReadError, ReadResult, list_files, read_path
 
 _OUTCOME_STYLE = {
     Outcome.BLOCKED: "bold red",
+    Outcome.TAMPERED: "bold magenta",
     Outcome.DOWN: "yellow",
     Outcome.OK: "green",
     Outcome.INSUFFICIENT: "dim",

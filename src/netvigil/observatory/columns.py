@@ -46,12 +46,15 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
     source_line: int | None  # the line in that file (None: the whole file is one)
     addresses: tuple[Address, ...] = ()
     error: str | None = None  # why the measurement could not be analysed (outcome "error")
+    vendor: str | None = None  # the product the evidence names (a blockpage, a middlebox)
 
 
 ARCHIVE = "archive"
 UNANALYSED = "unanalysed"
 ERROR = "error"
 OUTCOMES = (*(o.value for o in Outcome), UNANALYSED, ERROR)  # every row's outcome is one
+# (query.OUTCOMES spells the same vocabulary for the API; a test holds them equal.)
+ANOMALIES = frozenset({Outcome.BLOCKED.value, Outcome.TAMPERED.value})  # `anomaly` rows
 NO_VERDICT = frozenset({Outcome.INSUFFICIENT.value, UNANALYSED, ERROR})  # `failure` rows
 MAX_ASN = 2**32 - 1  # AS numbers are 32 bits (RFC 6793)
 MAX_ERROR = 500  # characters of an error row's reason (a value quoted in it may be huge)
@@ -67,6 +70,7 @@ class Judged(msgspec.Struct, frozen=True, kw_only=True):
     confidence: float = 0.0
     confirmed: bool = False
     blocking_type: str | None = None
+    vendor: str | None = None
 
 
 def build(
@@ -99,7 +103,7 @@ def build(
         test_name=test,
         measurement_start_time=started,
         date=started.strftime("%Y-%m-%d"),
-        anomaly=judged.outcome == Outcome.BLOCKED,
+        anomaly=judged.outcome in ANOMALIES,
         confirmed=judged.confirmed,
         failure=judged.outcome in NO_VERDICT,
         outcome=judged.outcome,
@@ -115,4 +119,5 @@ def build(
         source_line=line,
         addresses=addresses,
         error=error,
+        vendor=judged.vendor,
     )

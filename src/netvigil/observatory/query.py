@@ -36,8 +36,8 @@ GRAINS = ("hour", "day", "week", "month", "year")
 ORDER_BY = ("measurement_start_time", "input", "probe_cc", "probe_asn", "test_name")
 # `unanalysed`: a nettest the analysis does not cover yet; `error`: a measurement that failed
 # a step of the pipeline (an error row, with its message).
-OUTCOMES = ("blocked", "down", "ok", "insufficient", "unanalysed", "error")
-LAYERS = ("dns", "tcp", "tls", "http")
+OUTCOMES = ("blocked", "tampered", "down", "ok", "insufficient", "unanalysed", "error")
+LAYERS = ("dns", "tcp", "udp", "tls", "http", "tunnel")
 FAILURES = ("timeout", "reset", "refused", "eof", "unreachable", "failure")
 # Every technique a layer verdict can name (analysis/*_rules.py); a blockpage is named by its
 # fingerprint: `http_blockpage:NAME`.

@@ -7,10 +7,11 @@ re-analysis with newer rules can replace rows by `measurement_uid`, and where th
 measurement is (`source`: "archive", or the imported file and its line), so re-analysis
 and `/api/v1/raw_measurement` can read it again.
 
-`anomaly` is a blocked outcome; `confirmed` a blocked outcome with an artefact; `failure`
-means no verdict (OONI's fastpath calls a measurement it cannot score a failure): the data
-was insufficient, the nettest is one we do not analyse yet (outcome "unanalysed"), or the
-measurement failed a step (outcome "error"). None of these is ever ok.
+`anomaly` is a blocked or tampered outcome (columns.ANOMALIES); `confirmed` a blocked
+outcome with an artefact; `failure` means no verdict (OONI's fastpath calls a measurement
+it cannot score a failure): the data was insufficient, the nettest is one we do not
+analyse yet (outcome "unanalysed"), or the measurement failed a step (outcome "error").
+None of these is ever ok.
 
 Error rows: a measurement that cannot be decoded, or holds values a row cannot (a probe_cc
 that is not a country, an AS number beyond 32 bits), becomes a row with outcome "error" and
@@ -149,6 +150,7 @@ def _row_for(
             rule=verdict.rule,
             confidence=verdict.confidence,
             confirmed=verdict.confirmed,
+            vendor=verdict.vendor,
             blocking_type=keys.blocking
             if keys is not None and isinstance(keys.blocking, str)
             else None,

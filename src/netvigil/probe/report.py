@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import secrets
+from typing import Any
 
 import msgspec
 
 from netvigil import __version__
 from netvigil.analysis.classic import classic_verdict
 from netvigil.analysis.observe import observe
-from netvigil.records import WebConnectivityKeys, WebMeasurement
+from netvigil.records import Measurement, Record, WebConnectivityKeys, WebMeasurement
 
 TEST_NAME = "web_connectivity"
 # The version of ts-017 whose behaviour we implement (v0.5 "LTE"); `software_name` tells
@@ -46,11 +47,13 @@ def ooni_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def report_id(start: dt.datetime, location: Location) -> str:
-    """A local report id in OONI's shape; a collector issues the real one on upload."""
+def report_id(start: dt.datetime, location: Location, test_name: str = TEST_NAME) -> str:
+    """A local report id in OONI's shape (the nettest's name without underscores); a
+    collector issues the real one on upload."""
     asn = location.probe_asn.removeprefix("AS")
     stamp = start.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}_webconnectivity_{location.probe_cc}_{asn}_n1_{secrets.token_urlsafe(12)}"
+    test = test_name.replace("_", "")
+    return f"{stamp}_{test}_{location.probe_cc}_{asn}_n1_{secrets.token_urlsafe(12)}"
 
 
 def with_classic_keys(keys: WebConnectivityKeys) -> WebConnectivityKeys:
@@ -83,6 +86,54 @@ def _blocking_flags(blocking: str | bool | None, accessible: bool | None) -> int
     return 32 if blocking is False and accessible else 0
 
 
+def _annotations() -> dict[str, str]:
+    return {
+        "architecture": platform.machine(),
+        "engine_name": "netvigil",
+        "engine_version": __version__,
+        "platform": platform.system().lower(),
+    }
+
+
+def nettest_envelope(
+    name: str,
+    version: str,
+    input: str | None,
+    keys: Record,
+    *,
+    location: Location,
+    report: str,
+    started: dt.datetime,
+    test_started: dt.datetime,
+    runtime: float,
+    test_helpers: dict[str, Any] | None = None,
+) -> Measurement:
+    """A df-000 measurement of any nettest: the same envelope as web_connectivity's."""
+    return Measurement(
+        annotations=_annotations(),
+        data_format_version=DATA_FORMAT_VERSION,
+        extensions=dict(EXTENSIONS),
+        input=input,
+        measurement_start_time=ooni_time(started),
+        test_start_time=ooni_time(test_started),
+        test_runtime=round(runtime, 6),
+        probe_asn=location.probe_asn,
+        probe_cc=location.probe_cc,
+        probe_network_name=location.probe_network_name,
+        probe_ip="127.0.0.1",
+        resolver_asn="AS0",
+        resolver_ip="",
+        resolver_network_name="",
+        report_id=report,
+        software_name="netvigil",
+        software_version=__version__,
+        test_helpers=test_helpers or {},
+        test_name=name,
+        test_version=version,
+        test_keys=msgspec.Raw(msgspec.json.encode(keys)),
+    )
+
+
 def envelope(
     url: str,
     keys: WebConnectivityKeys,
@@ -95,12 +146,7 @@ def envelope(
     test_helper: str | None,
 ) -> WebMeasurement:
     return WebMeasurement(
-        annotations={
-            "architecture": platform.machine(),
-            "engine_name": "netvigil",
-            "engine_version": __version__,
-            "platform": platform.system().lower(),
-        },
+        annotations=_annotations(),
         data_format_version=DATA_FORMAT_VERSION,
         extensions=dict(EXTENSIONS),
         input=url,

@@ -30,6 +30,7 @@ from netvigil.records.envelope import (
     MeasurementFormatError,
     WebMeasurement,
     decode_any,
+    decode_keys,
     decode_measurement,
     web_connectivity_keys,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "answer_addresses",
     "bytes_of",
     "decode_any",
+    "decode_keys",
     "decode_measurement",
     "maybe_binary",
     "text_of",

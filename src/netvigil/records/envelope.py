@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from netvigil.records.base import Record
 from netvigil.records.web import WebConnectivityKeys
+
+Keys = TypeVar("Keys", bound=Record)
 
 # --- df-000 envelope ----------------------------------------------------------------------
 
@@ -96,6 +98,23 @@ def decode_any(data: bytes) -> AnyMeasurement:
             if measurement.test_name == "web_connectivity":
                 return measurement
     return decode_measurement(data)
+
+
+def decode_keys(measurement: AnyMeasurement, keys_type: type[Keys]) -> Keys | None:
+    """A nettest's typed test keys (``None`` when the probe wrote none); a shape that does
+    not fit the type raises :class:`MeasurementFormatError` naming the path."""
+    raw = (
+        bytes(measurement.test_keys)
+        if isinstance(measurement, Measurement)
+        else msgspec.json.encode(measurement.test_keys)
+    )
+    try:
+        return msgspec.json.decode(raw, type=keys_type | None)
+    except msgspec.DecodeError as exc:
+        message = str(exc).replace("- at `$", "- at `$.test_keys", 1)
+        raise MeasurementFormatError(
+            message if "`$.test_keys" in message else f"test_keys: {message}"
+        ) from None
 
 
 def web_connectivity_keys(measurement: AnyMeasurement) -> WebConnectivityKeys | None:

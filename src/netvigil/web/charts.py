@@ -28,6 +28,7 @@ from netvigil.observatory.query import OUTCOMES
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 COLOURS = {
     "blocked": "#D55E00",  # vermillion
+    "tampered": "#F0E442",  # yellow: altered in transit, not refused
     "down": "#CC79A7",  # reddish purple: the site is down for its control too
     "ok": "#009E73",  # bluish green
     "insufficient": "#E69F00",  # orange
@@ -56,7 +57,15 @@ def N_(text: str) -> str:  # gettext's name for it: pybabel extracts N_ calls
 
 
 WORDS = (
-    *(N_("blocked"), N_("down"), N_("ok"), N_("insufficient"), N_("unanalysed"), N_("error")),
+    *(
+        N_("blocked"),
+        N_("tampered"),
+        N_("down"),
+        N_("ok"),
+        N_("insufficient"),
+        N_("unanalysed"),
+        N_("error"),
+    ),
     *(N_("shutdown"), N_("outage"), N_("throttling"), N_("service_block")),
     *(N_("blocking_change"), N_("warning"), N_("critical")),
     *(N_("day"), N_("country"), N_("network"), N_("domain"), N_("input"), N_("test name")),

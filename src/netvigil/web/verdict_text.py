@@ -134,6 +134,12 @@ def conclusion(
     if outcome == "blocked":
         text = N_("Blocked at the %(layer)s layer: rule %(rule)s, confidence %(confidence)s.")
         return Sentence(text, where)
+    if outcome == "tampered":
+        text = N_(
+            "Tampered with: traffic was altered in transit at the %(layer)s layer, not "
+            "refused (rule %(rule)s, confidence %(confidence)s)."
+        )
+        return Sentence(text, where)
     if outcome == "down":
         text = N_(
             "Down, not blocked: the site failed for the test helper too, at the %(layer)s "
@@ -141,6 +147,11 @@ def conclusion(
         )
         return Sentence(text, where)
     if outcome == "ok":
+        if test and test != "web_connectivity":
+            text = N_(
+                "Works: the probe reached the service (rule %(rule)s, confidence %(confidence)s)."
+            )
+            return Sentence(text, where)
         text = N_(
             "Accessible: the probe reached the page (rule %(rule)s, confidence %(confidence)s)."
         )
