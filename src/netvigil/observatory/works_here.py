@@ -139,7 +139,12 @@ GROUP BY probe_asn, test_name, outcome
 
 
 def tallies(
-    tables: Path, cc: str, *, now: dt.datetime, window: dt.timedelta = WINDOW, asn: int | None = None
+    tables: Path,
+    cc: str,
+    *,
+    now: dt.datetime,
+    window: dt.timedelta = WINDOW,
+    asn: int | None = None,
 ) -> list[Tally]:
     """The analysis table's tallies of the apps and tools for a country (and a network)."""
     sql = _TALLIES.format(
@@ -164,7 +169,12 @@ def tallies(
 
 
 def works_here(
-    tables: Path, cc: str, *, now: dt.datetime, window: dt.timedelta = WINDOW, asn: int | None = None
+    tables: Path,
+    cc: str,
+    *,
+    now: dt.datetime,
+    window: dt.timedelta = WINDOW,
+    asn: int | None = None,
 ) -> Place:
     """What works in a country (or one of its networks) over the window ending at `now`."""
     found = tallies(tables, cc, now=now, window=window, asn=asn)
