@@ -27,7 +27,12 @@ from netvigil.probe.nettest import EndpointError, Endpoints, Nettest, parse_host
 from netvigil.probe.nettests import NETTESTS
 
 WEB = "web_connectivity"
-KNOWN = (WEB, *sorted(NETTESTS))
+
+
+def known() -> tuple[str, ...]:
+    return (WEB, *sorted(NETTESTS))
+
+
 # The nettests that drive a local `tor` (ts-016, ts-030). Until probe/tor_bootstrap.py is on
 # main, the check is ours: the binary --tor-binary names, or `tor` on PATH.
 NEEDS_TOR = frozenset({"vanilla_tor", "torsf"})
@@ -38,7 +43,7 @@ TestOpt = Annotated[
         "--test",
         metavar="NAME[,NAME...]",
         help="The nettest(s) to run (repeatable or comma-separated; default "
-        f"web_connectivity): {', '.join(KNOWN)}.",
+        f"web_connectivity): {', '.join(known())}.",
     ),
 ]
 EndpointOpt = Annotated[
@@ -79,8 +84,8 @@ def test_names(values: Sequence[str]) -> tuple[str, ...]:
     names: dict[str, None] = {}
     for value in values or [WEB]:
         for name in (part.strip() for part in value.split(",")):
-            if name not in KNOWN:
-                raise fail(f"--test: unknown nettest {name!r} (known: {', '.join(KNOWN)})")
+            if name not in known():
+                raise fail(f"--test: unknown nettest {name!r} (known: {', '.join(known())})")
             names[name] = None
     return tuple(names)
 
@@ -99,10 +104,11 @@ def endpoints_for(items: Sequence[str], nettests: Sequence[Nettest], web: bool) 
     for item in items:
         key, _, value = (part.strip() for part in item.partition("="))
         if key not in accepted:
-            takes = "; ".join(f"{n.name} takes {_takes(n)}" for n in nettests)
-            if web:
-                takes = "; ".join(filter(None, (takes, f"{WEB} takes none (its helper is --th)")))
-            raise fail(f"--endpoint {item!r}: no nettest of this run takes {key!r} ({takes})")
+            takes = [f"{n.name} takes {_takes(n)}" for n in nettests]
+            takes += [f"{WEB} takes none: its test helper is --th"] if web else []
+            raise fail(
+                f"--endpoint {item!r}: no nettest of this run takes {key!r}; {'; '.join(takes)}"
+            )
         if not _parses(value):
             raise fail(f"--endpoint {item!r}: {value!r} is neither HOST:PORT nor a URL")
     return endpoints
