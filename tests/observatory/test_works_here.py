@@ -44,9 +44,7 @@ EXPECTED = {
 
 def test_each_app_and_tool_gets_the_status_its_verdicts_allow(tmp_path: Path) -> None:
     place = works_here(tables(tmp_path), "IR", now=NOW)
-    got = {
-        i.test_name: (i.status, i.counts, i.latest_uid, i.witness_uid) for i in place.items
-    }
+    got = {i.test_name: (i.status, i.counts, i.latest_uid, i.witness_uid) for i in place.items}
     mismatches = [
         f"{test}: got {got.get(test)}, expected {wanted}"
         for test, wanted in EXPECTED.items()
