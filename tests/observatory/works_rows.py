@@ -16,6 +16,10 @@ from netvigil.records import Envelope
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 IRANCELL, MCI = 44244, 197207
+HOW = {
+    "blocked": {"layer": "tcp", "technique": "tcp_timeout", "rule": "x.tcp_failed"},
+    "tampered": {"layer": "tls", "technique": "tls_mitm_certificate", "rule": "x.tls_mitm"},
+}
 
 
 def row(uid: str, test: str, outcome: str, hours_ago: float, asn: int, cc: str = "IR") -> Row:
@@ -26,7 +30,8 @@ def row(uid: str, test: str, outcome: str, hours_ago: float, asn: int, cc: str =
         None,
         (),
         NOW,
-        Judged(outcome=outcome),
+        # A blocked or tampered verdict names its layer and technique, as every analyser's does.
+        Judged(outcome=outcome, **HOW.get(outcome, {})),
         cc=cc,
         asn=asn,
         test=test,
