@@ -17,8 +17,10 @@ from netvigil.records import Envelope
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 IRANCELL, MCI = 44244, 197207
 HOW = {
-    "blocked": {"layer": "tcp", "technique": "tcp_timeout", "rule": "x.tcp_failed"},
-    "tampered": {"layer": "tls", "technique": "tls_mitm_certificate", "rule": "x.tls_mitm"},
+    "blocked": Judged(outcome="blocked", layer="tcp", technique="tcp_timeout", rule="x.tcp"),
+    "tampered": Judged(
+        outcome="tampered", layer="tls", technique="tls_mitm_certificate", rule="x.tls_mitm"
+    ),
 }
 
 
@@ -31,7 +33,7 @@ def row(uid: str, test: str, outcome: str, hours_ago: float, asn: int, cc: str =
         (),
         NOW,
         # A blocked or tampered verdict names its layer and technique, as every analyser's does.
-        Judged(outcome=outcome, **HOW.get(outcome, {})),
+        HOW.get(outcome, Judged(outcome=outcome)),
         cc=cc,
         asn=asn,
         test=test,

@@ -42,7 +42,7 @@ def _page(tmp_path: Path, path: str = "/country/IR") -> str:
     client = TestClient(create_app(tmp_path, now=lambda: NOW))
     response = client.get(path, headers={"Accept": "text/html"})
     assert response.status_code == 200
-    return response.text
+    return str(response.text)
 
 
 def _section(html: str) -> str:
