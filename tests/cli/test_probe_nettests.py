@@ -8,6 +8,7 @@ for the test as the other nettests register themselves in probe/nettests.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import socket
@@ -20,12 +21,15 @@ import pytest
 from typer.testing import CliRunner
 
 from netvigil.cli.main import app
+from netvigil.cli.probe_summary import works_here_block
 from netvigil.lab.webserver import Behaviour
+from netvigil.observatory.works_here import Tally
 from netvigil.probe.nettests import NETTESTS
 from tests.cli.test_probe import running_site
 from tests.probe.knock import Knock
 
 runner = CliRunner()
+HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -201,3 +205,25 @@ def test_web_connectivity_through_the_test_option_is_the_default_run(
         assert line["measurement"]["test_name"] == "web_connectivity"
         assert "_webconnectivity_" in line["measurement"]["report_id"]
         assert line["verdict"]["test_name"] == "web_connectivity"
+
+
+def test_what_works_here_after_a_run_reads_this_run_s_verdicts_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    run = [
+        Tally(test_name="vanilla_tor", outcome="blocked", count=1, last=now - HOUR, uid=None),
+        Tally(test_name="torsf", outcome="ok", count=1, last=now - HOUR, uid=None),
+        Tally(test_name="telegram", outcome="insufficient", count=1, last=now, uid=None),
+        Tally(test_name="web_connectivity", outcome="blocked", count=1, last=now, uid=None),
+    ]
+    works_here_block(run, now)
+    assert capsys.readouterr().out.splitlines() == [
+        "What works here now (this run's measurements only; the explorer's country page adds "
+        "everyone's of the last day):",
+        "  Telegram: no evidence either way (1 insufficient)",
+        "  Tor blocked (vanilla_tor) — 1 measurement, last 1 h ago",
+        "  Snowflake works (torsf) — 1 measurement, last 1 h ago",
+    ]
+    works_here_block(run[3:], now)  # no app or tool in the run: nothing said
+    assert capsys.readouterr().out == ""
