@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -26,7 +27,9 @@ from netvigil.lab.webserver import Behaviour
 from netvigil.observatory.works_here import Tally
 from netvigil.probe.nettests import NETTESTS
 from tests.cli.test_probe import running_site
+from tests.observatory.running import start_server, wait_ready
 from tests.probe.knock import Knock
+from tests.probe.world import free_port
 
 runner = CliRunner()
 HOUR = dt.timedelta(hours=1)
@@ -227,3 +230,30 @@ def test_what_works_here_after_a_run_reads_this_run_s_verdicts_only(
     ]
     works_here_block(run[3:], now)  # no app or tool in the run: nothing said
     assert capsys.readouterr().out == ""
+
+
+def test_a_nettest_s_measurements_upload_unchanged(
+    tmp_path: Path, knocks: dict[str, Any], listener: int
+) -> None:
+    """The collector opens a report for any test_name and keeps the measurement as sent."""
+    port = free_port()
+    server = start_server(tmp_path / "observatory", port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        result = _probe(
+            tmp_path,
+            *("--test", "knock_test", "--endpoint", f"knock=127.0.0.1:{listener}"),
+            *("--upload", url, "--probe-ip", "127.0.0.1"),
+        )
+        assert result.exit_code == 0, result.output
+        assert "uploaded 1, already uploaded 0" in result.stderr
+        (uid,) = [json.loads(x)["uid"] for x in (tmp_path / "d" / "uploaded.jsonl").open()]
+        raw = httpx.get(f"{url}/api/v1/raw_measurement", params={"measurement_uid": uid}).json()
+        (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
+        sent = json.loads(saved.read_text())
+        assert raw["test_name"] == "knock_test" and raw["test_keys"] == sent["test_keys"]
+        assert "_knocktest_" in raw["report_id"]  # the collector's own id names it too
+    finally:
+        server.terminate()
+        server.wait(10)
