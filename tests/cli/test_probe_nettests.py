@@ -248,7 +248,8 @@ def test_a_nettest_s_measurements_upload_unchanged(
         )
         assert result.exit_code == 0, result.output
         assert "uploaded 1, already uploaded 0" in result.stderr
-        (uid,) = [json.loads(x)["uid"] for x in (tmp_path / "d" / "uploaded.jsonl").open()]
+        ledger = (tmp_path / "d" / "uploaded.jsonl").read_text().splitlines()
+        (uid,) = [json.loads(x)["uid"] for x in ledger]
         raw = httpx.get(f"{url}/api/v1/raw_measurement", params={"measurement_uid": uid}).json()
         (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
         sent = json.loads(saved.read_text())

@@ -93,3 +93,13 @@ def test_a_country_without_apps_measured_says_so(tmp_path: Path) -> None:
     section = _section(_page(tmp_path, "/country/UG"))
     assert "No app or circumvention tool was measured here in the last day." in section
     assert "<table" not in section
+
+
+def test_the_network_page_shows_what_works_on_it(tmp_path: Path) -> None:
+    section = _section(_page(tmp_path, f"/network/AS{MCI}"))
+    assert {m["test"]: m["status"] for m in ROW.finditer(section) if "none" not in m["cells"]} == {
+        "signal": "no recent evidence",
+        "telegram": "works",
+    }
+    assert "By network" not in section
+    assert f'href="/api/v1/works_here?probe_cc=IR&amp;probe_asn={MCI}"' in section
