@@ -145,7 +145,7 @@ def test_help_describes_every_option_with_its_metavar_and_lists_the_nettests() -
         ("--test", "NAME[,NAME...]"),
         ("--endpoint", "KEY=VALUE"),
         ("--tor-binary", "PATH"),
-        ("--input", "URL"),
+        ("--input", "INPUT"),
     ]:
         assert re.search(rf"{re.escape(option)} {re.escape(metavar)} ", text), option
     assert "web_connectivity" in text

@@ -46,13 +46,26 @@ TestOpt = Annotated[
         f"web_connectivity): {', '.join(known())}.",
     ),
 ]
+
+
+def endpoint_keys() -> str:
+    """Each nettest's --endpoint keys with what they are, for --help."""
+    listed = [
+        f"{name}: "
+        + ", ".join(f"{key} ({what})" for key, what in sorted(test.endpoint_help.items()))
+        for name, test in sorted(NETTESTS.items())
+        if test.endpoint_help
+    ]
+    return "; ".join(listed) or "no nettest here takes one"
+
+
 EndpointOpt = Annotated[
     list[str],
     typer.Option(
         "--endpoint",
         metavar="KEY=VALUE",
         help="Replace a server a nettest contacts, e.g. dc=127.0.0.1:8443 (repeatable; a key "
-        "given twice is a list). The keys each nettest takes are in its error message.",
+        f"given twice is a list). Keys: {endpoint_keys()}.",
     ),
 ]
 TorBinaryOpt = Annotated[
