@@ -103,6 +103,7 @@ OTHER_ROUTES = {
     ("/api/v1/raw_measurement", "GET"): ("/api/v1/raw_measurement?measurement_uid=x", b""),
     ("/api/v1/aggregation", "GET"): ("/api/v1/aggregation", b""),
     ("/api/v1/analysis", "GET"): ("/api/v1/analysis", b""),
+    ("/api/v1/works_here", "GET"): ("/api/v1/works_here?probe_cc=IR", b""),
     ("/api/v1/events", "GET"): ("/api/v1/events", b""),  # detected events, no incident's
     ("/api/v1/events.atom", "GET"): ("/api/v1/events.atom", b""),
     ("/api/v1/events/{id}", "GET"): ("/api/v1/events/nope", b""),

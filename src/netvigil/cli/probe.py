@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import msgspec
-import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from netvigil import testlists
 from netvigil.addresses import Bogons
 from netvigil.cli.console import err, fail, open_data_dir
+from netvigil.cli.probe_execute import Work, execute
+from netvigil.cli.probe_nettests import (
+    EndpointOpt,
+    TestOpt,
+    TorBinaryOpt,
+    file_lines,
+    nettest_inputs,
+    plan_run,
+)
 from netvigil.cli.probe_options import (
     AcceptRisksOpt,
     AsJsonOpt,
@@ -49,20 +53,15 @@ from netvigil.cli.probe_options import (
     inputs_of,
     is_http_url,
 )
-from netvigil.cli.results import (
-    print_summary,
-    upload_hint,
-    upload_results,
-    verdict_json,
-    where_results_went,
-)
+from netvigil.cli.probe_summary import print_summary, verdict_json
+from netvigil.cli.results import upload_hint, upload_results, where_results_went
 from netvigil.datadir import DataDir
 from netvigil.net.backend import AsyncioBackend, Backend, StubResolverBackend
-from netvigil.probe import consent
+from netvigil.probe import consent, nettest
 from netvigil.probe.control import missing_control_warning
 from netvigil.probe.location import UNKNOWN, learn_address, locate
-from netvigil.probe.results import new_result
-from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig, run
+from netvigil.probe.nettest_runner import NettestConfig
+from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig
 from netvigil.probe.webconnectivity import Settings
 from netvigil.records import WebMeasurement
 from netvigil.scrub import Scrubber
@@ -87,6 +86,8 @@ def _require_consent(folder: DataDir, accept_risks: bool) -> None:
 
 
 def run_command(
+    test: TestOpt = [],  # noqa: B006
+    endpoint: EndpointOpt = [],  # noqa: B006
     input_urls: InputUrlsOpt = [],  # noqa: B006
     input_file: InputFileOpt = None,
     test_list: TestListOpt = None,
@@ -108,24 +109,29 @@ def run_command(
     lab_network: LabNetworkOpt = [],  # noqa: B006
     upload_to: UploadToOpt = None,
     probe_services: ProbeServicesOpt = None,
+    tor_binary: TorBinaryOpt = None,
 ) -> None:
-    """Measure websites: DNS, TCP, TLS and HTTP, compared with a test helper's view.
+    """Measure websites (web_connectivity: DNS, TCP, TLS and HTTP, compared with a test
+    helper's view), messaging apps, circumvention tools and more (--test).
 
     Results go to the data folder (one result per run, see `netvigil probe list`) and to
     --output; the end of the run says where, with their ids, and how to upload them.
     """
     checked = check_options(resolver, max_runtime, ca_file, geoip_db)  # before any change
+    plan = plan_run(
+        test,
+        endpoint,
+        tor_binary,
+        urls_given=bool(input_urls or input_file),
+        lists_given=bool(test_list or country or category),
+    )
     folder = open_data_dir(data_dir)
     _require_consent(folder, accept_risks)
-    targets = inputs_of(input_urls, input_file, test_list, category, country)
-    for problem in targets.problems:
-        where = problem.source + (f":{problem.line}" if problem.line else "")
-        err.print(
-            f"[yellow]skipped:[/yellow] {where}: {problem.value!r}: {problem.reason}",
-            soft_wrap=True,
-        )
-    if not targets.targets:
-        raise fail("nothing to measure: give --input, --input-file, --test-list or --country")
+    urls = _web_urls(input_urls, input_file, test_list, category, country) if plan.web else []
+    lines = file_lines(input_file) if input_file and plan.nettests else []
+    work = Work(
+        urls=urls, inputs={n.name: nettest_inputs(n, input_urls, lines) for n in plan.nettests}
+    )
     backend: Backend = (
         StubResolverBackend(host_port(system_resolver, 53), source=source_address)
         if system_resolver
@@ -162,9 +168,19 @@ def run_command(
     config = RunConfig(
         settings=settings, location=location, parallelism=parallelism, max_runtime=max_runtime
     )
+    other = NettestConfig(
+        settings=nettest.Settings(ca_file=checked.ca_file, tor_binary=tor_binary),
+        endpoints=plan.endpoints,
+        location=location,
+        parallelism=min(parallelism, 8),
+        max_runtime=max_runtime,
+    )
     describe = verdict_json(scrubber, bogons) if as_json else None
-    results, result_file = _execute(targets, backend, config, scrubber, folder, output, describe)
-    if (no_control := missing_control_warning(results)) is not None:
+    results, result_file = execute(
+        plan, work, backend, (config, other), scrubber, folder, output, describe
+    )
+    web = [m for m in results if isinstance(m, WebMeasurement)]
+    if (no_control := missing_control_warning(web)) is not None:
         err.print(f"[yellow]warning:[/yellow] {escape(no_control)}", soft_wrap=True)
     print_summary(results, bogons, as_json)
     where_results_went(results, result_file, output)
@@ -176,60 +192,21 @@ def run_command(
         )
 
 
-def _execute(
-    targets: testlists.Inputs,
-    backend: Backend,
-    config: RunConfig,
-    scrubber: Scrubber,
-    folder: DataDir,
-    output: Path | None,
-    describe: Callable[[WebMeasurement], bytes] | None,
-) -> tuple[list[WebMeasurement], Path]:
-    result_file = new_result(folder.results, dt.datetime.now(dt.UTC))
-    files = [open(result_file, "ab")]  # noqa: SIM115 - closed below
-    if output is not None:
-        try:
-            files.append(open(output, "ab"))  # noqa: SIM115
-        except OSError as exc:
-            raise fail(f"cannot write {output}: {exc.strerror}") from None
-    results: list[WebMeasurement] = []
-    encoder = msgspec.json.Encoder()
-
-    def sink(measurement: WebMeasurement) -> None:
-        line = scrubber.json(encoder.encode(measurement)) + b"\n"
-        for handle in files:
-            handle.write(line)
-            handle.flush()
-        if describe is not None:  # --json: the measurement and our verdict beside it
-            sys.stdout.buffer.write(
-                b'{"measurement":' + line[:-1] + b',"verdict":' + describe(measurement) + b"}\n"
-            )
-            sys.stdout.flush()
-        results.append(measurement)
-
-    urls = [t.url for t in targets.targets]
-    columns = (TextColumn("measuring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("urls", total=len(urls))
-        try:
-            summary = asyncio.run(
-                run(
-                    urls,
-                    backend,
-                    config,
-                    sink,
-                    scrub=scrubber.data,
-                    progress=lambda url: bar.advance(task),
-                )
-            )
-        except KeyboardInterrupt:
-            err.print(f"interrupted: kept {len(results)} measurement(s)")
-            raise typer.Exit(130) from None
-        finally:
-            for handle in files:
-                handle.close()
-    if summary.timed_out:
+def _web_urls(
+    urls: list[str],
+    input_file: Path | None,
+    test_list: Path | None,
+    category: list[str],
+    country: str | None,
+) -> list[str]:
+    """web_connectivity's URLs; a malformed one is skipped with a line saying why."""
+    targets = inputs_of(urls, input_file, test_list, category, country)
+    for problem in targets.problems:
+        where = problem.source + (f":{problem.line}" if problem.line else "")
         err.print(
-            f"max runtime reached: {summary.measured} measured, {summary.skipped} not started"
+            f"[yellow]skipped:[/yellow] {where}: {problem.value!r}: {problem.reason}",
+            soft_wrap=True,
         )
-    return results, result_file
+    if not targets.targets:
+        raise fail("nothing to measure: give --input, --input-file, --test-list or --country")
+    return [t.url for t in targets.targets]

@@ -21,11 +21,14 @@ from netvigil import testlists
 from netvigil.cli.console import fail
 
 InputUrlsOpt = Annotated[
-    list[str], typer.Option("--input", metavar="URL", help="A URL to measure (repeatable).")
+    list[str],
+    typer.Option(
+        "--input", metavar="INPUT", help="A URL, or another nettest's input (repeatable)."
+    ),
 ]
 InputFileOpt = Annotated[
     Path | None,
-    typer.Option("--input-file", metavar="FILE", help="A file with one URL per line."),
+    typer.Option("--input-file", metavar="FILE", help="A file with one input per line."),
 ]
 TestListOpt = Annotated[
     Path | None,
@@ -69,7 +72,7 @@ CaFileOpt = Annotated[
 ]
 ParallelismOpt = Annotated[
     int,
-    typer.Option("--parallelism", metavar="N", min=1, max=256, help="URLs measured at once."),
+    typer.Option("--parallelism", metavar="N", min=1, max=256, help="Measurements at once."),
 ]
 MaxRuntimeOpt = Annotated[
     float | None,
@@ -88,16 +91,12 @@ AsJsonOpt = Annotated[
     typer.Option(
         "--json",
         help='JSON lines on stdout: {"measurement": the OONI measurement, "verdict": '
-        "our layered verdict} for each URL.",
+        "our layered verdict, null when none} for each measurement.",
     ),
 ]
 ProbeIpOpt = Annotated[
     str | None,
-    typer.Option(
-        "--probe-ip",
-        metavar="IP",
-        help="This probe's public address (scrubbed from everything written).",
-    ),
+    typer.Option("--probe-ip", metavar="IP", help="This probe's public address (scrubbed)."),
 ]
 GeoipDbOpt = Annotated[
     Path | None,

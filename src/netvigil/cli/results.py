@@ -1,4 +1,5 @@
-"""The probe's results for people: `probe list`, `show`, `upload` and the end of `probe run`.
+"""The probe's results for people: `probe list`, `show`, `upload` and where a run's results went
+(the verdicts at the end of `probe run` are cli/probe_summary.py's).
 
 Each run of `probe run` writes one JSONL file in the data folder's `results/`; its name
 (the run's UTC start, `YYYYMMDDTHHMMSSZ`) is the result's id (netvigil.probe.results).
@@ -13,7 +14,7 @@ import asyncio
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -22,9 +23,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netvigil.addresses import Bogons
-from netvigil.analysis.fingerprints import FingerprintDB
-from netvigil.analysis.layered import analyze_web
 from netvigil.cli.console import err, fail, open_data_dir
 from netvigil.cli.probe_options import check_ca_file, is_http_url
 from netvigil.datadir import DataDir
@@ -32,8 +30,7 @@ from netvigil.net.backend import AsyncioBackend, Backend
 from netvigil.probe.results import results, summarize
 from netvigil.probe.upload import upload
 from netvigil.readers import Item, ReadError, read_path
-from netvigil.records import WebMeasurement
-from netvigil.scrub import Scrubber
+from netvigil.records import AnyMeasurement
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
 DataDirOpt = Annotated[
@@ -132,7 +129,7 @@ def upload_command(
 
 
 def where_results_went(
-    results: list[WebMeasurement], result_file: Path, output: Path | None
+    results: Sequence[AnyMeasurement], result_file: Path, output: Path | None
 ) -> None:
     """Where the measurements are and their ids (stderr: --json keeps stdout for data)."""
     if not results:
@@ -148,38 +145,3 @@ def where_results_went(
         markup=False,
         highlight=False,
     )
-
-
-def verdict_json(scrubber: Scrubber, bogons: Bogons) -> Callable[[WebMeasurement], bytes]:
-    """Our layered verdict of a measurement as scrubbed JSON, for --json's lines."""
-    fingerprints = FingerprintDB.load()
-    encoder = msgspec.json.Encoder()
-
-    def describe(measurement: WebMeasurement) -> bytes:
-        verdict = analyze_web(measurement, measurement.test_keys, fingerprints, bogons)
-        return scrubber.json(encoder.encode(verdict))
-
-    return describe
-
-
-def print_summary(results: list[WebMeasurement], bogons: Bogons, as_json: bool) -> None:
-    if as_json or not results:
-        return
-    fingerprints = FingerprintDB.load()
-    table = Table("URL", "outcome", "layer", "technique", "failing step", "OONI blocking")
-    for m in results:
-        verdict = analyze_web(m, m.test_keys, fingerprints, bogons)
-        keys = m.test_keys
-        step = (keys.http_experiment_failure or keys.dns_experiment_failure or "") if keys else ""
-        table.add_row(
-            m.url,
-            # "insufficient: no control" says why nothing could be concluded.
-            f"{verdict.outcome.value}: {verdict.reason.split(':')[0]}"
-            if verdict.reason
-            else verdict.outcome.value,
-            verdict.layer.value if verdict.layer else "",
-            verdict.technique or "",
-            step,
-            str(keys.blocking if keys else None),
-        )
-    Console().print(table)

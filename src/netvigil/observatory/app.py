@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
-from netvigil.observatory import api, collector, events_api, heartbeats, services
+from netvigil.observatory import api, collector, events_api, heartbeats, services, works_api
 from netvigil.observatory.archive import Archive
 from netvigil.observatory.data import ObservatoryData
 from netvigil.observatory.detection import Detection
@@ -69,6 +69,7 @@ class Observatory:
             ),
             *services.routes(self.secret, now=self.now, geo=self.geo),
             *api.routes(self.folder.tables, self.archive),
+            *works_api.routes(self.folder.tables, self.now),
             *events_api.routes(self.events, self.now),
             *heartbeats.routes(self.heartbeats, now=self.now),
         ]

@@ -2,7 +2,9 @@
 
 The overview says how many measurements, networks and days the data holds and what they
 showed, outcome by outcome, never more (a measurement without a verdict is counted as one,
-and a country with no measurement of access reads so); then the websites and apps blocked,
+and a country with no measurement of access reads so); what works here now (each messaging
+app and circumvention tool over the last day, observatory/works_here.py, by network when
+there are several); then the websites and apps blocked,
 how and since when, each with its witness measurement; the networks measured; the shutdown
 and outage timeline with the signals that fired; the incidents; and OONI's own verdicts in a
 section of their own. A real country with nothing measured is a page saying so, not a 404.
@@ -15,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from netvigil.observatory.eventstore import Stored
+from netvigil.observatory.works_here import works_here
 from netvigil.web import chart_data, place_ooni
 from netvigil.web.charts import Chart
 from netvigil.web.layout import Missing, language, page, render
@@ -43,6 +46,7 @@ def country_page(request: Request, site: Site) -> Response:
     known = overview(site.tables, place)
     targets = blocked(site.tables, place, by="target")
     networks = shares(site.tables, place, by="probe_asn")
+    works = works_here(site.tables, cc, now=site.now())
     events = country_events(site, cc)
     step = grain(known.first, known.last)
     lang, seen = language(request), header(request, site)
@@ -58,7 +62,8 @@ def country_page(request: Request, site: Site) -> Response:
         ooni=place_ooni.verdicts(site.folder, "probe_cc", cc),
         step=step,
         timeline=timeline(site.tables, place, step),
-        names=names(site, targets, networks, events),
+        works=works,
+        names=names(site, targets, networks, events, more=[n.probe_asn for n in works.networks]),
         charts=charts(request, site, cc, step, known.measurements > 0),
         events_chart=timeline_chart(request, site, cc, events),
         regions=regions(events),
@@ -86,6 +91,7 @@ def country_page(request: Request, site: Site) -> Response:
                 },
             ),
             "events": api("/api/v1/events", {"country": cc}, csv="csv"),
+            "works": f"/api/v1/works_here?probe_cc={cc}",
             "incidents": incidents_api({"country": cc}),
         },
     )

@@ -2,7 +2,8 @@
 
 Its country or countries (an AS can serve several, and probes report where they are), what
 was blocked on it and how, since when, each with its witness measurement; its measurements
-over time by outcome; its detected events (the `asn:N` entity) and the incidents naming it;
+over time by outcome; what works on it now (apps and circumvention tools, in the country it
+is measured from most); its detected events (the `asn:N` entity) and the incidents naming it;
 OONI's verdicts in their own section. A number nothing is known of (no measurement, no
 event, no OONI row) is a 404: an empty page would read as a network measured and clean.
 """
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from netvigil.observatory.works_here import works_here
 from netvigil.web import chart_data, place_ooni
 from netvigil.web.layout import Missing, language, page, render
 from netvigil.web.names import parse_asn
@@ -44,6 +46,10 @@ def network_page(request: Request, site: Site) -> Response:
         raise Missing(f"netvigil knows nothing of AS{asn}: no measurement, event or verdict.")
     targets = blocked(site.tables, place, by="target")
     step = grain(known.first, known.last)
+    countries = shares(site.tables, place, by="probe_cc")
+    # What works here: in the country it is measured from most (an AS rarely serves two).
+    home = str(countries[0].key) if countries else None
+    works = works_here(site.tables, home, now=site.now(), asn=asn) if home else None
     shown = names(site, targets, events=events, more=[asn])
     lang, seen = language(request), header(request, site)
     return render(
@@ -52,7 +58,8 @@ def network_page(request: Request, site: Site) -> Response:
         asn=asn,
         as_name=shown.get(asn),
         known=known,
-        countries=shares(site.tables, place, by="probe_cc"),
+        countries=countries,
+        works=works,
         blocked=targets,
         events=events,
         incidents=incidents(site, lang, asn=asn, who=seen["who"]),
@@ -91,6 +98,7 @@ def network_page(request: Request, site: Site) -> Response:
                 },
             ),
             "events": api("/api/v1/events", {"entity": f"asn:{asn}"}, csv="csv"),
+            "works": f"/api/v1/works_here?probe_cc={home}&probe_asn={asn}",
             "incidents": incidents_api({"asn": asn}),
         },
     )

@@ -1,0 +1,260 @@
+"""`netvigil probe run --test NAME --endpoint KEY=VALUE`: one-line errors first, then the run.
+
+Every mistake is refused in one line before consent is asked or the data folder created.
+The runs go end to end through the command line on loopback: web_connectivity through the
+same sink, and `Knock` (tests/probe/knock.py, a real nettest of TCP connects) registered
+for the test as the other nettests register themselves in probe/nettests.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from netvigil.cli.main import app
+from netvigil.cli.probe_summary import works_here_block
+from netvigil.lab.webserver import Behaviour
+from netvigil.observatory.works_here import Tally
+from netvigil.probe.nettests import NETTESTS
+from tests.cli.test_probe import running_site
+from tests.observatory.running import start_server, wait_ready
+from tests.probe.knock import Knock
+from tests.probe.world import free_port
+
+runner = CliRunner()
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def knocks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    tests: dict[str, Any] = {
+        "knock_test": Knock(),
+        "knock_input": Knock(name="knock_input", input="required"),
+        # Tor's nettests as the registry holds them, or a stand-in until they are on main:
+        # the check of the binary comes before any nettest runs.
+        "vanilla_tor": NETTESTS.get("vanilla_tor", Knock(name="vanilla_tor")),
+    }
+    for name, test in tests.items():
+        monkeypatch.setitem(NETTESTS, name, test)
+    return tests
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A loopback port that accepts connections (a thread, closed after the test)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                server.accept()[0].close()
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(10)
+    server.close()
+
+
+def _probe(tmp_path: Path, *extra: str) -> Any:
+    return runner.invoke(
+        app,
+        ["probe", "run", "--accept-risks", "--data-dir", str(tmp_path / "d"), *extra],
+        env={"COLUMNS": "200"},  # the summary table's cells whole
+    )
+
+
+KNOWN = "web_connectivity, knock_input, knock_test, vanilla_tor"
+BAD = [
+    (["--test", "nope"], f"error: --test: unknown nettest 'nope' (known: {KNOWN})"),
+    (["--test", "knock_test,nope"], f"error: --test: unknown nettest 'nope' (known: {KNOWN})"),
+    (
+        ["--test", "knock_test", "--endpoint", "knock"],
+        "error: --endpoint 'knock' is not KEY=VALUE (e.g. dc=127.0.0.1:443)",
+    ),
+    (
+        ["--test", "knock_test", "--endpoint", "knock=127.0.0.1"],
+        "error: --endpoint 'knock=127.0.0.1': '127.0.0.1' is neither HOST:PORT nor a URL",
+    ),
+    (
+        ["--test", "knock_test", "--endpoint", "dc=127.0.0.1:1"],
+        "error: --endpoint 'dc=127.0.0.1:1': no nettest of this run takes 'dc'; knock_test "
+        "takes knock",
+    ),
+    (
+        ["--input", "http://127.0.0.1:1/", "--endpoint", "dc=127.0.0.1:1"],
+        "error: --endpoint 'dc=127.0.0.1:1': no nettest of this run takes 'dc'; "
+        "web_connectivity takes none: its test helper is --th",
+    ),
+    (
+        ["--test", "knock_test", "--input", "x"],
+        "error: knock_test: takes no input (--input and --input-file are for web_connectivity "
+        "and nettests that take input)",
+    ),
+    (["--test", "knock_input"], "error: knock_input needs input: give --input or --input-file"),
+    (
+        ["--test", "knock_test", "--country", "IT"],
+        "error: --test-list, --country and --category are web_connectivity's inputs: add "
+        "--test web_connectivity",
+    ),
+    (
+        ["--test", "vanilla_tor", "--tor-binary", "{missing}"],
+        "error: vanilla_tor needs the tor binary ({missing} not found): install it (Debian: "
+        "apt install tor) or pass --tor-binary PATH",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "wanted"), BAD)
+def test_mistakes_are_one_line_before_consent_and_nothing_is_written(
+    tmp_path: Path, knocks: dict[str, Any], options: list[str], wanted: str
+) -> None:
+    missing = str(tmp_path / "no-tor-here")
+    result = runner.invoke(
+        app,
+        ["probe", "run", "--data-dir", str(tmp_path / "d")]  # no --accept-risks: no quiz
+        + [o.format(missing=missing) for o in options],
+    )
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # an exit, not a traceback
+    assert result.stderr.splitlines() == [wanted.format(missing=missing)]
+    assert not (tmp_path / "d").exists()  # no consent asked, no folder, nothing measured
+    assert knocks["knock_test"].most == 0 and knocks["knock_input"].most == 0
+
+
+def test_help_describes_every_option_with_its_metavar_and_lists_the_nettests() -> None:
+    result = runner.invoke(app, ["probe", "run", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = re.sub(r"\s+", " ", result.output)
+    for option, metavar in [
+        ("--test", "NAME[,NAME...]"),
+        ("--endpoint", "KEY=VALUE"),
+        ("--tor-binary", "PATH"),
+        ("--input", "INPUT"),
+    ]:
+        assert re.search(rf"{re.escape(option)} {re.escape(metavar)} ", text), option
+    assert "web_connectivity" in text
+
+
+def test_a_nettest_runs_end_to_end_written_scrubbed_with_its_report_id(
+    tmp_path: Path, knocks: dict[str, Any], listener: int
+) -> None:
+    out = tmp_path / "out.jsonl"
+    # The probe's "public" address is a lab one here: the connect to it must be scrubbed.
+    result = _probe(
+        tmp_path,
+        *("--test", "knock_test", "--output", str(out), "--json"),
+        *("--probe-ip", "127.0.0.5", "--lab-network", "127.0.0.0/8"),
+        *("--endpoint", f"knock=127.0.0.1:{listener}", "--endpoint", "knock=127.0.0.5:9"),
+    )
+    assert result.exit_code == 0, result.output
+    (written,) = [json.loads(line) for line in out.read_text().splitlines()]
+    (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
+    assert saved.read_text() == out.read_text()
+    assert "127.0.0.5" not in out.read_text()
+    connects = [(c["ip"], c["status"]["success"]) for c in written["test_keys"]["tcp_connect"]]
+    assert connects == [("127.0.0.1", True), ("[scrubbed]", False)]
+    assert "_knocktest_ZZ_0_n1_" in written["report_id"]
+    # --json: the measurement, and no verdict (no analyser judges this nettest).
+    (line,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert line == {"measurement": written, "verdict": None}
+
+
+def test_web_connectivity_and_a_nettest_share_the_run(
+    tmp_path: Path, knocks: dict[str, Any], listener: int
+) -> None:
+    for site in running_site(lambda host, path, client: Behaviour()):
+        result = _probe(
+            tmp_path,
+            *("--test", "web_connectivity,knock_test", "--th", "http://127.0.0.1:1/"),
+            *("--input", f"http://127.0.0.1:{site.port}/"),
+            *("--endpoint", f"knock=127.0.0.1:{listener}"),
+        )
+    assert result.exit_code == 0, result.output
+    (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
+    lines = [json.loads(line) for line in saved.read_text().splitlines()]
+    assert [m["test_name"] for m in lines] == ["web_connectivity", "knock_test"]
+    assert "saved 2 measurement(s)" in result.stderr
+    # The summary names each nettest; one no analyser judges reads "unanalysed", never ok.
+    rows = [r for r in result.stdout.splitlines() if "knock_test" in r]
+    assert len(rows) == 1 and "unanalysed" in rows[0], result.stdout
+
+
+def test_web_connectivity_through_the_test_option_is_the_default_run(
+    tmp_path: Path,
+) -> None:
+    for site in running_site(lambda host, path, client: Behaviour()):
+        given = ("--input", f"http://127.0.0.1:{site.port}/", "--th", "http://127.0.0.1:1/")
+        named = _probe(tmp_path / "a", "--test", "web_connectivity", *given, "--json")
+        default = _probe(tmp_path / "b", *given, "--json")
+    for result in (named, default):
+        assert result.exit_code == 0, result.output
+        (line,) = [json.loads(x) for x in result.stdout.splitlines()]
+        assert line["measurement"]["test_name"] == "web_connectivity"
+        assert "_webconnectivity_" in line["measurement"]["report_id"]
+        assert line["verdict"]["test_name"] == "web_connectivity"
+
+
+def test_what_works_here_after_a_run_reads_this_run_s_verdicts_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    run = [
+        Tally(test_name="vanilla_tor", outcome="blocked", count=1, last=now - HOUR, uid=None),
+        Tally(test_name="torsf", outcome="ok", count=1, last=now - HOUR, uid=None),
+        Tally(test_name="telegram", outcome="insufficient", count=1, last=now, uid=None),
+        Tally(test_name="web_connectivity", outcome="blocked", count=1, last=now, uid=None),
+    ]
+    works_here_block(run, now)
+    assert capsys.readouterr().out.splitlines() == [
+        "What works here now (this run's measurements only; the explorer's country page adds "
+        "everyone's of the last day):",
+        "  Telegram: no evidence either way (1 insufficient)",
+        "  Tor blocked (vanilla_tor) — 1 measurement, last 1 h ago",
+        "  Snowflake works (torsf) — 1 measurement, last 1 h ago",
+    ]
+    works_here_block(run[3:], now)  # no app or tool in the run: nothing said
+    assert capsys.readouterr().out == ""
+
+
+def test_a_nettest_s_measurements_upload_unchanged(
+    tmp_path: Path, knocks: dict[str, Any], listener: int
+) -> None:
+    """The collector opens a report for any test_name and keeps the measurement as sent."""
+    port = free_port()
+    server = start_server(tmp_path / "observatory", port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        result = _probe(
+            tmp_path,
+            *("--test", "knock_test", "--endpoint", f"knock=127.0.0.1:{listener}"),
+            *("--upload", url, "--probe-ip", "127.0.0.1"),
+        )
+        assert result.exit_code == 0, result.output
+        assert "uploaded 1, already uploaded 0" in result.stderr
+        ledger = (tmp_path / "d" / "uploaded.jsonl").read_text().splitlines()
+        (uid,) = [json.loads(x)["uid"] for x in ledger]
+        raw = httpx.get(f"{url}/api/v1/raw_measurement", params={"measurement_uid": uid}).json()
+        (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
+        sent = json.loads(saved.read_text())
+        assert raw["test_name"] == "knock_test" and raw["test_keys"] == sent["test_keys"]
+        assert "_knocktest_" in raw["report_id"]  # the collector's own id names it too
+    finally:
+        server.terminate()
+        server.wait(10)
