@@ -121,8 +121,9 @@ _BLOCKED = (
     "any_value(domain) AS domain, "
     "list_sort(list_distinct(list(probe_cc) FILTER (WHERE outcome = 'blocked'))) AS probe_cc, "
     "list_sort(list_distinct(list(probe_asn) FILTER (WHERE outcome = 'blocked'))) AS probe_asn, "
-    "list_sort(list_distinct(list(technique) FILTER "
-    "(WHERE outcome = 'blocked' AND technique IS NOT NULL))) AS techniques, "
+    # No row with a technique gives NULL, not []: a blocked nettest may name none.
+    "coalesce(list_sort(list_distinct(list(technique) FILTER "
+    "(WHERE outcome = 'blocked' AND technique IS NOT NULL))), []::VARCHAR[]) AS techniques, "
     "min(measurement_start_time) FILTER (WHERE outcome = 'blocked') AS first, "
     "max(measurement_start_time) FILTER (WHERE outcome = 'blocked') AS last, "
     "count(*) FILTER (WHERE outcome = 'blocked') AS blocked, count(*) AS measured, "
