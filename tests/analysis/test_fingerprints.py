@@ -20,6 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netvigil.analysis.fingerprint_censoredplanet import BLOCKPAGE_FILE as CP_BLOCKPAGES
+from netvigil.analysis.fingerprint_censoredplanet import FALSE_POSITIVE_FILE as CP_FALSE_POSITIVES
 from netvigil.analysis.fingerprint_index import LiteralIndex, required_literals
 from netvigil.analysis.fingerprint_reference import NaiveMatcher
 from netvigil.analysis.fingerprints import (
@@ -33,6 +35,7 @@ from netvigil.analysis.fingerprints import (
     is_false_positive_page,
 )
 
+CP_SOURCE = "censored planet signatures (assets-censoredplanet fcbafca)"
 CORPUS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 MEASUREMENTS = CORPUS / "ooni-measurements"
 
@@ -72,9 +75,11 @@ def bundled_rows(name: str) -> list[dict[str, str]]:
 
 def test_bundled_counts_match_csv() -> None:
     dns_rows, http_rows = bundled_rows(DNS_FILE), bundled_rows(HTTP_FILE)
-    assert (len(db().dns), len(db().http)) == (len(dns_rows), len(http_rows)) == (226, 1729)
-    assert [f.name for f in db().http] == [r["name"] for r in http_rows]
-    assert sum(f.pattern_type == "regexp" for f in db().http) == 14
+    assert (len(db().dns), len(http_rows)) == (len(dns_rows), 1729) == (226, 1729)
+    # OONI's rows first, in CSV order, then Censored Planet's that OONI's import lacks.
+    assert [f.name for f in db().http[:1729]] == [r["name"] for r in http_rows]
+    assert {f.source for f in db().http[1729:]} == {CP_SOURCE}
+    assert sum(f.pattern_type == "regexp" for f in db().http[:1729]) == 14
     assert FingerprintDB.load() is db()  # the bundled DB is loaded once
     with pytest.raises(AttributeError):
         db().http = ()  # type: ignore[misc]
@@ -90,6 +95,10 @@ def test_row_fields_parsed() -> None:
 def test_override_directory(tmp_path: pathlib.Path) -> None:
     src = resources.files("netvigil") / "data" / "fingerprints"
     for name in (DNS_FILE, HTTP_FILE):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    only_ooni = FingerprintDB.load(tmp_path)  # without Censored Planet's lists: OONI's rows
+    assert (only_ooni.dns, only_ooni.http) == (db().dns, db().http[:1729])
+    for name in (CP_BLOCKPAGES, CP_FALSE_POSITIVES):
         (tmp_path / name).write_bytes((src / name).read_bytes())
     other = FingerprintDB.load(tmp_path)
     assert other is not db()
@@ -302,6 +311,7 @@ def small_regexes(draw: st.DrawFn) -> str:
 
 
 REAL_REGEXPS = [f.pattern for f in FingerprintDB.load().http if f.pattern_type == "regexp"]
+assert len(REAL_REGEXPS) > 14  # Censored Planet's regexps are in there too
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -365,14 +375,25 @@ def test_differential_real_pages() -> None:
     assert len(pages) == 204
     assert sum(body is not None and len(body) > 1000 for body, _ in pages) == 40
     matches = [m for body, headers in pages for m in assert_same(body, headers)]
-    assert len(matches) == 46
-    assert {m.location for m in matches} == {"body", "header.location"}
-    assert sum(m.fingerprint.pattern_type == "regexp" for m in matches) == 4
+    # 46 of OONI's rows, and Censored Planet's fp r_fp_28 (`Set-Cookie:.*domain=\.`) on the
+    # three responses whose Set-Cookie names a domain (Cloudflare's __cfduid).
+    assert len(matches) == 46 + 3
+    assert sum(m.fingerprint.name == "cp.r_fp_28" for m in matches) == 3
+    assert {m.location for m in matches} == {"body", "header.location", "header.set-cookie"}
+    assert sum(m.fingerprint.pattern_type == "regexp" for m in matches) == 4 + 3
+
+
+def craftable(pattern: str) -> bool:
+    """Whether crafted_match handles ``pattern``: literals, escapes, dots, dot-stars."""
+    rest = re.sub(r"\\.|(?:\.|\[\\s\\S\])\*?", "", pattern.removeprefix("^"))
+    return not re.search(r"[()|*+?\[\]^$]", rest)
 
 
 def crafted_match(pattern: str, rng: random.Random) -> str:
     """A string matching one of the corpus regexps: `.*` becomes filler, `\\x` becomes x."""
-    text = re.sub(r"\.\*", lambda _: rng.choice(["", "ab", " some words "]), pattern)
+    # Censored Planet's rows spell re.DOTALL's `.` as `[\s\S]`: the same filler serves.
+    text = re.sub(r"(?:\.|\[\\s\\S\])\*", lambda _: rng.choice(["", "ab", " some words "]), pattern)
+    text = text.replace("[\\s\\S]", "\n").lstrip("^")
     text = re.sub(r"(?<!\\)\.", "'", text)
     return re.sub(r"\\(.)", r"\1", text)
 
@@ -404,22 +425,28 @@ def synthetic_page(rows: list[Fingerprint], rng: random.Random) -> Page:
 
 def test_crafted_regexp_strings_match() -> None:
     rng = random.Random(1)
-    for row in (f for f in db().http if f.pattern_type == "regexp"):
+    # OONI's 14 and Censored Planet's that are literals with `.`/`.*` (the others, with groups
+    # or alternations, are exercised by test_differential_hypothesis's st.from_regex).
+    rows = [f for f in db().http if f.pattern_type == "regexp" and craftable(f.pattern)]
+    ooni = {f.name for f in db().http[:1729] if f.pattern_type == "regexp"}
+    assert len(ooni) == 14 and ooni < {f.name for f in rows}
+    for row in rows:
         assert re.search(row.pattern, crafted_match(row.pattern, rng)), row.pattern
 
 
 def test_differential_synthetic_pages() -> None:
     rng = random.Random(20241020)
     http = db().http
-    regexp_rows = [f for f in http if f.pattern_type == "regexp"]
+    regexp_rows = [f for f in http if f.pattern_type == "regexp" and craftable(f.pattern)]
     total, matched = 0, set()
     for i in range(600):
-        rows = rng.sample(http, rng.randrange(0, 4)) + ([regexp_rows[i % 14]] if i % 5 == 0 else [])
+        extra = [regexp_rows[i % len(regexp_rows)]] if i % 5 == 0 else []
+        rows = rng.sample(http, rng.randrange(0, 4)) + extra
         matches = assert_same(*synthetic_page(rows, rng))
         total += len(matches)
         matched |= {m.fingerprint.name for m in matches}
-    assert total == 1167  # the pages are seeded, so these counts are fixed
-    assert len(matched) == 763
+    assert total == 1372  # the pages are seeded, so these counts are fixed
+    assert len(matched) == 758
     assert {f.name for f in regexp_rows} <= matched
 
 
