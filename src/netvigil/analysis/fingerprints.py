@@ -76,10 +76,13 @@ VENDORS_FILE: Final = "vendors.csv"
 class FingerprintDB:
     """The loaded fingerprints, indexed for fast matching. Immutable; load once and reuse."""
 
-    __slots__ = ("_body", "_dns", "_dns_index", "_headers", "_http")
+    __slots__ = ("_body", "_by_name", "_dns", "_dns_index", "_headers", "_http")
 
     def __init__(self, dns: Sequence[Fingerprint], http: Sequence[Fingerprint]) -> None:
         self._dns, self._http = tuple(dns), tuple(http)
+        self._by_name: dict[str, Fingerprint] = {}
+        for fp in self._dns + self._http:
+            self._by_name.setdefault(fp.name, fp)
         dns_index: dict[str, list[int]] = {}
         for row, fp in enumerate(self._dns):
             dns_index.setdefault(fp.pattern, []).append(row)
@@ -121,6 +124,10 @@ class FingerprintDB:
     def http(self) -> tuple[Fingerprint, ...]:
         """HTTP rows in CSV order."""
         return self._http
+
+    def named(self, name: str) -> Fingerprint | None:
+        """The first row called ``name`` (a verdict's technique names its fingerprint)."""
+        return self._by_name.get(name)
 
     def match_dns(self, answer: str) -> tuple[FingerprintMatch, ...]:
         """Rows whose pattern equals this resolver answer (IP or CNAME), in CSV order."""

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.dns_rules import dns_layer
+from netvigil.analysis.fingerprint_attribution import blockpage_vendor
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.http_rules import diff_of, http_layer
 from netvigil.analysis.model import Observed
@@ -106,10 +107,12 @@ def analyze_web(
     layers: tuple[LayerVerdict, ...] = ()
     findings: tuple[Finding, ...] = ()
     no_control = False
+    answers: tuple[str, ...] = ()
     if keys is not None:
         seen = observe(keys, measurement.url, bogon)
         layers, findings = judge(seen, fingerprints, probe_cc)
         no_control = seen.control is None
+        answers = tuple(ip for lookup in seen.lookups if lookup.depth == 0 for ip in lookup.addrs)
     outcome, primary = combine(layers)
     reason: str | None = None
     if no_control and not (outcome is Outcome.BLOCKED and primary and primary.confirmed):
@@ -141,6 +144,7 @@ def analyze_web(
         layers=layers,
         findings=findings,
         reason=reason,
+        vendor=blockpage_vendor(decisive, fingerprints, probe_cc, answers),
     )
 
 
