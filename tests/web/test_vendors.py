@@ -93,6 +93,9 @@ def test_the_country_page_lists_its_vendors(client: TestClient) -> None:
 def test_the_persian_page_translates_or_keeps_every_string(client: TestClient) -> None:
     page = client.get("/vendors", headers={"Accept-Language": "fa"})
     assert page.status_code == 200 and "Check Point" in page.text
+    # The catalogue's Persian for "Filtering products seen" and "Witness measurements".
+    assert "محصولات فیلترینگ مشاهده‌شده" in page.text and "سنجش‌های گواه" in page.text
+    assert "Filtering products seen" not in page.text
 
 
 def test_the_data_api_filters_and_aggregates_by_vendor(client: TestClient) -> None:
