@@ -16,10 +16,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pyarrow.parquet as pq
 import pytest
 from starlette.testclient import TestClient
 
+from netvigil.incidents import accounts, misp, stix
+from netvigil.incidents.access import ROLE_SCOPES, Principal, Role
+from netvigil.incidents.instance import Instance
+from netvigil.incidents.model import IncidentInput
 from netvigil.observatory import tables
 from netvigil.observatory.ingest import ingest_file
 from netvigil.server import create_app
@@ -27,6 +32,7 @@ from netvigil.web.vendors import vendors_seen
 from tests.corpus import JSONL
 
 UID = "01201707254a40e230fa0f9c80ea07a421b9f2ec"
+AT = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def measurement() -> dict[str, Any]:
@@ -138,3 +144,50 @@ def test_old_files_without_the_vendor_column(root: Path, tmp_path: Path) -> None
         )
         (total,) = db.execute("SELECT count(*) FROM analysis").fetchone() or (0,)
     assert count == total > 0
+
+
+def person(instance: Instance, org: str) -> Principal:
+    ident = accounts.create_member(
+        instance.engine, org, "analyst", Role.MEMBER.value, password=None, actor="operator", now=AT
+    )
+    return Principal(
+        kind="member",
+        member_id=ident,
+        org_id=org,
+        role=Role.MEMBER,
+        scopes=ROLE_SCOPES[Role.MEMBER],
+        name="analyst",
+    )
+
+
+def test_an_incident_s_evidence_names_the_vendor(client: TestClient) -> None:
+    instance: Instance = client.app.state.incidents  # type: ignore[attr-defined]
+    org = accounts.create_org(instance.engine, "Vendors test org", actor="operator", now=AT)
+    other = next(  # a measurement of the corpus whose verdict names no product
+        r["measurement_uid"]
+        for r in client.get("/api/v1/analysis", params={"probe_cc": "IT"}).json()["results"]
+    )
+    data = {
+        "title": "feminist.org blocked by a Check Point filter in Australia",
+        "kind": "website_blocking",
+        "countries": ["AU"],
+        "start": {"time": "2017-07-25T17:00:00Z", "precision": "hour"},
+        "techniques": ["http_blockpage"],
+        "targets": [{"type": "domain", "value": "www.feminist.org"}],
+        "evidence": [{"type": "measurement", "ref": UID}, {"type": "measurement", "ref": other}],
+        "visibility": "coalition",
+    }
+    made = instance.service.create(person(instance, org), msgspec.convert(data, IncidentInput))
+    assert [(e.ref, e.vendor) for e in made.evidence] == [(UID, "Check Point"), (other, None)]
+    comments = [
+        getattr(a, "comment", "")
+        for a in misp.event(made, "Vendors test org", "http://x").attributes
+    ]
+    assert [c for c in comments if "vendor" in c] == [
+        f"measurement; sha256 {made.evidence[0].sha256}; vendor Check Point"
+    ]
+    record = next(
+        o for o in stix.bundle([made], {org: "Vendors test org"}).objects if o.type == "incident"
+    )
+    fields = next(iter(record.extensions.values()))
+    assert [e.get("vendor") for e in fields["evidence"]] == ["Check Point", None]
