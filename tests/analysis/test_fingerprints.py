@@ -34,6 +34,7 @@ from netvigil.analysis.fingerprints import (
     confirms,
     is_false_positive_page,
 )
+from netvigil.analysis.vendors import VendorTable, product_token
 
 CP_SOURCE = "censored planet signatures (assets-censoredplanet fcbafca)"
 CORPUS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
@@ -504,3 +505,125 @@ def test_scanner_engines_agree() -> None:
         assert all(result == results[0] for result in results), body[:80]
         hits += len(results[0])
     assert hits > 100
+
+
+# --- vendors and Censored Planet's rows ------------------------------------------------------
+
+
+def test_every_product_name_has_a_vendor() -> None:
+    """Every `prod_` token of every list's names (and OONI's other_names) is in vendors.csv."""
+    table = VendorTable.load()
+    missing = sorted(
+        {
+            f"{fp.name}: {name}"
+            for fp in db().dns + db().http
+            for name in (fp.name, *fp.other_names)
+            if (token := product_token(name)) is not None and table.vendor_of_token(token) is None
+        }
+    )
+    assert missing == []
+    unnamed = sorted(fp.name for fp in db().dns + db().http if fp.scope == "prod" and not fp.vendor)
+    # OONI's prod rows whose names and notes name no product (Cloudflare-like waiting pages, a
+    # "Web Filter Violation" title, a Squid-like error): no vendor rather than a guess.
+    assert unnamed == ["ooni.id_39", "ooni.in_12", "ooni.in_6", "ooni.kh_http_1", "ooni.mm_http_2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "vendor"),
+    [
+        ("cl.prod_fortiguard_webfilter_blocktext", "Fortinet FortiGuard"),
+        ("cp.a_prod_fortinet_5", "Fortinet FortiGuard"),
+        ("cl.prod_cisco_opendns_forward", "Cisco OpenDNS"),  # the longer token wins
+        ("cp.a_prod_cisco", "Cisco"),
+        ("cl.prod_ciscomeraki_filter_block", "Cisco Meraki"),
+        ("cl.prod_squidguard_forward", "SquidGuard"),
+        ("cl.prod_squid_error_page", "Squid"),
+        ("cp.d_corp_mckesson_using_a_prod_paloalto", "Palo Alto Networks"),
+        ("ooni.au_2", "ContentKeeper"),  # through its other name cl.prod_contentkeeper
+        ("ooni.il_0", "NetSpark"),
+        ("ooni.ug_cyber_roam_0", "Sophos Cyberoam"),  # a `row` line: OONI's own pattern says so
+        ("ooni.ir_0", None),
+        ("cl.isp_gb_talktalk_optinporn_block", None),
+    ],
+)
+def test_vendor_of_rows(name: str, vendor: str | None) -> None:
+    fp = db().named(name)
+    assert fp is not None and fp.vendor == vendor
+
+
+def test_every_match_carries_its_vendor() -> None:
+    (m,) = assert_same("<title>x</title>Internet Security by Zscaler<p>", {})
+    assert (m.fingerprint.name, m.vendor) == ("cl.prod_zscaler_block", "Zscaler")
+    (d,) = db().match_dns("208.91.112.55")
+    assert (d.fingerprint.name, d.vendor) == ("cl.dns_prod_fortidns", "Fortinet FortiGuard")
+
+
+def test_censoredplanet_rows_added() -> None:
+    added = {f.name: f for f in db().http[1729:]}
+    # A header pattern goes to its header, anchored: OONI filed this one under Location (as
+    # cp.a_prod_huawei_esight); its `.` is a regex `.`, spelled for DOTALL.
+    huawei = added["cp.a_prod_huawei_esight_v2"]
+    assert (huawei.location_found, huawei.pattern_type, huawei.pattern) == (
+        "header.server",
+        "regexp",
+        r"^V2R2C00-IAE/1[\s\S]0",
+    )
+    assert huawei.vendor == "Huawei" and huawei.scope == "prod"
+    found = assert_same(None, {"Server": "V2R2C00-IAE/1.0"})
+    assert huawei.name in names(found)
+    assert "cp.a_prod_huawei_esight_v2" not in names(
+        assert_same(None, {"Server": "x V2R2C00-IAE/1.0"})
+    )
+    # Censored Planet's `Server: Barracuda/NGFirewall` is OONI's ooni.zz_2 already: not added
+    # again, and that row names Barracuda (vendors.csv).
+    assert "cp.a_prod_barracuda_2_v2" not in added
+    assert [
+        (m.fingerprint.name, m.vendor)
+        for m in assert_same(None, {"Server": "Barracuda/NGFirewall"})
+    ] == [("ooni.zz_2", "Barracuda")]
+    # A regex keeps DOTALL semantics: `.` matches a newline, as in Censored Planet's matcher.
+    keweon = added["cp.a_prod_keweon_satellite"]
+    assert keweon.pattern == r"keweon[\s\S]*mode=block"
+    assert "cp.a_prod_keweon_satellite" in names(assert_same("keweon\n<a href=?mode=block>", {}))
+    # Signatures OONI already imported are not added twice (fortinet_1 is cp.a_prod_fortinet_1).
+    assert "cp.a_prod_fortinet_1_v2" not in added and "cp.a_prod_fortinet_1" not in added
+    # The false-positive list's rows are fp: evidence of a legitimate page, never confirming.
+    fps = [f for f in added.values() if f.scope == "fp"]
+    assert fps and not any(confirms(f, "RU") for f in fps)
+    # e_unk ("unknown" entity) rows do not confirm alone.
+    assert added["cp.e_unk_redirect_localhost_satellite_v2"].scope == "vbw"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"fingerprint": "z_odd_1", "pattern": "x"}', "z_odd_1: no scope prefix"),
+        (
+            '{"fingerprint": "a_prod_x", "pattern": "a(b"}',
+            "a_prod_x: regexp 'a(b' does not compile",
+        ),
+        ('{"fingerprint": "a_prod_x"}', "line 1: 'pattern'"),
+        ("not json", "line 1:"),
+    ],
+)
+def test_bad_censoredplanet_file(tmp_path: pathlib.Path, line: str, expected: str) -> None:
+    src = resources.files("netvigil") / "data" / "fingerprints"
+    for name in (DNS_FILE, HTTP_FILE):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    (tmp_path / CP_BLOCKPAGES).write_text(line + "\n", "utf-8")
+    with pytest.raises(FingerprintError, match=re.escape(expected)) as info:
+        FingerprintDB.load(tmp_path)
+    assert CP_BLOCKPAGES in str(info.value) and "\n" not in str(info.value)
+
+
+def test_bad_vendor_table(tmp_path: pathlib.Path) -> None:
+    src = resources.files("netvigil") / "data" / "fingerprints"
+    for name in (DNS_FILE, HTTP_FILE):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    (tmp_path / "vendors.csv").write_text("kind,key,vendor,evidence\nbrand,x,X,y\n", "utf-8")
+    with pytest.raises(FingerprintError, match=r"vendors\.csv: line 2: kind 'brand'"):
+        FingerprintDB.load(tmp_path)
+    (tmp_path / "vendors.csv").write_text("kind,key,vendor,evidence\nproduct,zscaler,Z,own\n")
+    other = FingerprintDB.load(tmp_path)  # a folder's own table replaces ours
+    assert other.named("cl.prod_zscaler_block").vendor == "Z"  # type: ignore[union-attr]
+    assert other.named("cl.prod_iboss_iphantom_block").vendor is None  # type: ignore[union-attr]
