@@ -50,7 +50,15 @@ def test_analysed_submissions_are_listed_in_oonis_row_shape(loaded: TestClient) 
     assert body["metadata"]["count"] == 50
     row = body["results"][0]
     assert list(row) == OONI_ROW
-    assert list(row["scores"]) == ["outcome", "layer", "technique", "rule", "confidence", "error"]
+    assert list(row["scores"]) == [
+        "outcome",
+        "layer",
+        "technique",
+        "rule",
+        "confidence",
+        "error",
+        "vendor",
+    ]
     assert (
         row["measurement_url"] == f"http://testserver/api/v1/measurement/{row['measurement_uid']}"
     )

@@ -44,7 +44,7 @@ from netvigil.observatory.sources import from_archive, raw_measurement
 HIDDEN = frozenset(
     {"domain", "date", "blocking_type", "flags", "analysed_at", "source", "source_line"}
 )
-SCORES = ("outcome", "layer", "technique", "rule", "confidence", "error")  # OONI's `scores`
+SCORES = ("outcome", "layer", "technique", "rule", "confidence", "error", "vendor")  # `scores`
 ANALYSIS_ONLY = frozenset({"rules_version", "addresses"})  # in /analysis rows, not OONI's
 
 
