@@ -92,6 +92,7 @@ def test_the_vendors_page(client: TestClient) -> None:
 def test_the_country_page_lists_its_vendors(client: TestClient) -> None:
     au = client.get("/country/AU").text
     assert 'id="vendors"' in au and "Check Point" in au and f"/measurement/{UID}" in au
+    assert '<a href="/vendors">' in au
     it = client.get("/country/IT").text  # measured, but no blockpage there names a product
     assert client.get("/country/IT").status_code == 200 and 'id="vendors"' not in it
 
