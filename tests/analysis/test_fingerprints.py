@@ -20,6 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netvigil.analysis.fingerprint_censoredplanet import BLOCKPAGE_FILE as CP_BLOCKPAGES
+from netvigil.analysis.fingerprint_censoredplanet import FALSE_POSITIVE_FILE as CP_FALSE_POSITIVES
 from netvigil.analysis.fingerprint_index import LiteralIndex, required_literals
 from netvigil.analysis.fingerprint_reference import NaiveMatcher
 from netvigil.analysis.fingerprints import (
@@ -32,7 +34,9 @@ from netvigil.analysis.fingerprints import (
     confirms,
     is_false_positive_page,
 )
+from netvigil.analysis.vendors import VendorTable, product_token
 
+CP_SOURCE = "censored planet signatures (assets-censoredplanet fcbafca)"
 CORPUS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 MEASUREMENTS = CORPUS / "ooni-measurements"
 
@@ -72,9 +76,11 @@ def bundled_rows(name: str) -> list[dict[str, str]]:
 
 def test_bundled_counts_match_csv() -> None:
     dns_rows, http_rows = bundled_rows(DNS_FILE), bundled_rows(HTTP_FILE)
-    assert (len(db().dns), len(db().http)) == (len(dns_rows), len(http_rows)) == (226, 1729)
-    assert [f.name for f in db().http] == [r["name"] for r in http_rows]
-    assert sum(f.pattern_type == "regexp" for f in db().http) == 14
+    assert (len(db().dns), len(http_rows)) == (len(dns_rows), 1729) == (226, 1729)
+    # OONI's rows first, in CSV order, then Censored Planet's that OONI's import lacks.
+    assert [f.name for f in db().http[:1729]] == [r["name"] for r in http_rows]
+    assert {f.source for f in db().http[1729:]} == {CP_SOURCE}
+    assert sum(f.pattern_type == "regexp" for f in db().http[:1729]) == 14
     assert FingerprintDB.load() is db()  # the bundled DB is loaded once
     with pytest.raises(AttributeError):
         db().http = ()  # type: ignore[misc]
@@ -90,6 +96,10 @@ def test_row_fields_parsed() -> None:
 def test_override_directory(tmp_path: pathlib.Path) -> None:
     src = resources.files("netvigil") / "data" / "fingerprints"
     for name in (DNS_FILE, HTTP_FILE):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    only_ooni = FingerprintDB.load(tmp_path)  # without Censored Planet's lists: OONI's rows
+    assert (only_ooni.dns, only_ooni.http) == (db().dns, db().http[:1729])
+    for name in (CP_BLOCKPAGES, CP_FALSE_POSITIVES):
         (tmp_path / name).write_bytes((src / name).read_bytes())
     other = FingerprintDB.load(tmp_path)
     assert other is not db()
@@ -302,6 +312,7 @@ def small_regexes(draw: st.DrawFn) -> str:
 
 
 REAL_REGEXPS = [f.pattern for f in FingerprintDB.load().http if f.pattern_type == "regexp"]
+assert len(REAL_REGEXPS) > 14  # Censored Planet's regexps are in there too
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -365,14 +376,25 @@ def test_differential_real_pages() -> None:
     assert len(pages) == 204
     assert sum(body is not None and len(body) > 1000 for body, _ in pages) == 40
     matches = [m for body, headers in pages for m in assert_same(body, headers)]
-    assert len(matches) == 46
-    assert {m.location for m in matches} == {"body", "header.location"}
-    assert sum(m.fingerprint.pattern_type == "regexp" for m in matches) == 4
+    # 46 of OONI's rows, and Censored Planet's fp r_fp_28 (`Set-Cookie:.*domain=\.`) on the
+    # three responses whose Set-Cookie names a domain (Cloudflare's __cfduid).
+    assert len(matches) == 46 + 3
+    assert sum(m.fingerprint.name == "cp.r_fp_28" for m in matches) == 3
+    assert {m.location for m in matches} == {"body", "header.location", "header.set-cookie"}
+    assert sum(m.fingerprint.pattern_type == "regexp" for m in matches) == 4 + 3
+
+
+def craftable(pattern: str) -> bool:
+    """Whether crafted_match handles ``pattern``: literals, escapes, dots, dot-stars."""
+    rest = re.sub(r"\\.|(?:\.|\[\\s\\S\])\*?", "", pattern.removeprefix("^"))
+    return not re.search(r"[()|*+?\[\]^$]", rest)
 
 
 def crafted_match(pattern: str, rng: random.Random) -> str:
     """A string matching one of the corpus regexps: `.*` becomes filler, `\\x` becomes x."""
-    text = re.sub(r"\.\*", lambda _: rng.choice(["", "ab", " some words "]), pattern)
+    # Censored Planet's rows spell re.DOTALL's `.` as `[\s\S]`: the same filler serves.
+    text = re.sub(r"(?:\.|\[\\s\\S\])\*", lambda _: rng.choice(["", "ab", " some words "]), pattern)
+    text = text.replace("[\\s\\S]", "\n").lstrip("^")
     text = re.sub(r"(?<!\\)\.", "'", text)
     return re.sub(r"\\(.)", r"\1", text)
 
@@ -404,22 +426,28 @@ def synthetic_page(rows: list[Fingerprint], rng: random.Random) -> Page:
 
 def test_crafted_regexp_strings_match() -> None:
     rng = random.Random(1)
-    for row in (f for f in db().http if f.pattern_type == "regexp"):
+    # OONI's 14 and Censored Planet's that are literals with `.`/`.*` (the others, with groups
+    # or alternations, are exercised by test_differential_hypothesis's st.from_regex).
+    rows = [f for f in db().http if f.pattern_type == "regexp" and craftable(f.pattern)]
+    ooni = {f.name for f in db().http[:1729] if f.pattern_type == "regexp"}
+    assert len(ooni) == 14 and ooni < {f.name for f in rows}
+    for row in rows:
         assert re.search(row.pattern, crafted_match(row.pattern, rng)), row.pattern
 
 
 def test_differential_synthetic_pages() -> None:
     rng = random.Random(20241020)
     http = db().http
-    regexp_rows = [f for f in http if f.pattern_type == "regexp"]
+    regexp_rows = [f for f in http if f.pattern_type == "regexp" and craftable(f.pattern)]
     total, matched = 0, set()
     for i in range(600):
-        rows = rng.sample(http, rng.randrange(0, 4)) + ([regexp_rows[i % 14]] if i % 5 == 0 else [])
+        extra = [regexp_rows[i % len(regexp_rows)]] if i % 5 == 0 else []
+        rows = rng.sample(http, rng.randrange(0, 4)) + extra
         matches = assert_same(*synthetic_page(rows, rng))
         total += len(matches)
         matched |= {m.fingerprint.name for m in matches}
-    assert total == 1167  # the pages are seeded, so these counts are fixed
-    assert len(matched) == 763
+    assert total == 1372  # the pages are seeded, so these counts are fixed
+    assert len(matched) == 758
     assert {f.name for f in regexp_rows} <= matched
 
 
@@ -477,3 +505,125 @@ def test_scanner_engines_agree() -> None:
         assert all(result == results[0] for result in results), body[:80]
         hits += len(results[0])
     assert hits > 100
+
+
+# --- vendors and Censored Planet's rows ------------------------------------------------------
+
+
+def test_every_product_name_has_a_vendor() -> None:
+    """Every `prod_` token of every list's names (and OONI's other_names) is in vendors.csv."""
+    table = VendorTable.load()
+    missing = sorted(
+        {
+            f"{fp.name}: {name}"
+            for fp in db().dns + db().http
+            for name in (fp.name, *fp.other_names)
+            if (token := product_token(name)) is not None and table.vendor_of_token(token) is None
+        }
+    )
+    assert missing == []
+    unnamed = sorted(fp.name for fp in db().dns + db().http if fp.scope == "prod" and not fp.vendor)
+    # OONI's prod rows whose names and notes name no product (Cloudflare-like waiting pages, a
+    # "Web Filter Violation" title, a Squid-like error): no vendor rather than a guess.
+    assert unnamed == ["ooni.id_39", "ooni.in_12", "ooni.in_6", "ooni.kh_http_1", "ooni.mm_http_2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "vendor"),
+    [
+        ("cl.prod_fortiguard_webfilter_blocktext", "Fortinet FortiGuard"),
+        ("cp.a_prod_fortinet_5", "Fortinet FortiGuard"),
+        ("cl.prod_cisco_opendns_forward", "Cisco OpenDNS"),  # the longer token wins
+        ("cp.a_prod_cisco", "Cisco"),
+        ("cl.prod_ciscomeraki_filter_block", "Cisco Meraki"),
+        ("cl.prod_squidguard_forward", "SquidGuard"),
+        ("cl.prod_squid_error_page", "Squid"),
+        ("cp.d_corp_mckesson_using_a_prod_paloalto", "Palo Alto Networks"),
+        ("ooni.au_2", "ContentKeeper"),  # through its other name cl.prod_contentkeeper
+        ("ooni.il_0", "NetSpark"),
+        ("ooni.ug_cyber_roam_0", "Sophos Cyberoam"),  # a `row` line: OONI's own pattern says so
+        ("ooni.ir_0", None),
+        ("cl.isp_gb_talktalk_optinporn_block", None),
+    ],
+)
+def test_vendor_of_rows(name: str, vendor: str | None) -> None:
+    fp = db().named(name)
+    assert fp is not None and fp.vendor == vendor
+
+
+def test_every_match_carries_its_vendor() -> None:
+    (m,) = assert_same("<title>x</title>Internet Security by Zscaler<p>", {})
+    assert (m.fingerprint.name, m.vendor) == ("cl.prod_zscaler_block", "Zscaler")
+    (d,) = db().match_dns("208.91.112.55")
+    assert (d.fingerprint.name, d.vendor) == ("cl.dns_prod_fortidns", "Fortinet FortiGuard")
+
+
+def test_censoredplanet_rows_added() -> None:
+    added = {f.name: f for f in db().http[1729:]}
+    # A header pattern goes to its header, anchored: OONI filed this one under Location (as
+    # cp.a_prod_huawei_esight); its `.` is a regex `.`, spelled for DOTALL.
+    huawei = added["cp.a_prod_huawei_esight_v2"]
+    assert (huawei.location_found, huawei.pattern_type, huawei.pattern) == (
+        "header.server",
+        "regexp",
+        r"^V2R2C00-IAE/1[\s\S]0",
+    )
+    assert huawei.vendor == "Huawei" and huawei.scope == "prod"
+    found = assert_same(None, {"Server": "V2R2C00-IAE/1.0"})
+    assert huawei.name in names(found)
+    assert "cp.a_prod_huawei_esight_v2" not in names(
+        assert_same(None, {"Server": "x V2R2C00-IAE/1.0"})
+    )
+    # Censored Planet's `Server: Barracuda/NGFirewall` is OONI's ooni.zz_2 already: not added
+    # again, and that row names Barracuda (vendors.csv).
+    assert "cp.a_prod_barracuda_2_v2" not in added
+    assert [
+        (m.fingerprint.name, m.vendor)
+        for m in assert_same(None, {"Server": "Barracuda/NGFirewall"})
+    ] == [("ooni.zz_2", "Barracuda")]
+    # A regex keeps DOTALL semantics: `.` matches a newline, as in Censored Planet's matcher.
+    keweon = added["cp.a_prod_keweon_satellite"]
+    assert keweon.pattern == r"keweon[\s\S]*mode=block"
+    assert "cp.a_prod_keweon_satellite" in names(assert_same("keweon\n<a href=?mode=block>", {}))
+    # Signatures OONI already imported are not added twice (fortinet_1 is cp.a_prod_fortinet_1).
+    assert "cp.a_prod_fortinet_1_v2" not in added and "cp.a_prod_fortinet_1" not in added
+    # The false-positive list's rows are fp: evidence of a legitimate page, never confirming.
+    fps = [f for f in added.values() if f.scope == "fp"]
+    assert fps and not any(confirms(f, "RU") for f in fps)
+    # e_unk ("unknown" entity) rows do not confirm alone.
+    assert added["cp.e_unk_redirect_localhost_satellite_v2"].scope == "vbw"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"fingerprint": "z_odd_1", "pattern": "x"}', "z_odd_1: no scope prefix"),
+        (
+            '{"fingerprint": "a_prod_x", "pattern": "a(b"}',
+            "a_prod_x: regexp 'a(b' does not compile",
+        ),
+        ('{"fingerprint": "a_prod_x"}', "line 1: 'pattern'"),
+        ("not json", "line 1:"),
+    ],
+)
+def test_bad_censoredplanet_file(tmp_path: pathlib.Path, line: str, expected: str) -> None:
+    src = resources.files("netvigil") / "data" / "fingerprints"
+    for name in (DNS_FILE, HTTP_FILE):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    (tmp_path / CP_BLOCKPAGES).write_text(line + "\n", "utf-8")
+    with pytest.raises(FingerprintError, match=re.escape(expected)) as info:
+        FingerprintDB.load(tmp_path)
+    assert CP_BLOCKPAGES in str(info.value) and "\n" not in str(info.value)
+
+
+def test_bad_vendor_table(tmp_path: pathlib.Path) -> None:
+    src = resources.files("netvigil") / "data" / "fingerprints"
+    for name in (DNS_FILE, HTTP_FILE):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    (tmp_path / "vendors.csv").write_text("kind,key,vendor,evidence\nbrand,x,X,y\n", "utf-8")
+    with pytest.raises(FingerprintError, match=r"vendors\.csv: line 2: kind 'brand'"):
+        FingerprintDB.load(tmp_path)
+    (tmp_path / "vendors.csv").write_text("kind,key,vendor,evidence\nproduct,zscaler,Z,own\n")
+    other = FingerprintDB.load(tmp_path)  # a folder's own table replaces ours
+    assert other.named("cl.prod_zscaler_block").vendor == "Z"  # type: ignore[union-attr]
+    assert other.named("cl.prod_iboss_iphantom_block").vendor is None  # type: ignore[union-attr]

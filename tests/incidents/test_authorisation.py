@@ -121,6 +121,7 @@ OTHER_ROUTES = {
     ("/country/{cc}", "GET"): ("/country/IR", b""),  # the public incidents only
     ("/network/{asn}", "GET"): ("/network/AS197207", b""),
     ("/domain/{name:path}", "GET"): ("/domain/twitter.com", b""),
+    ("/vendors", "GET"): ("/vendors", b""),  # measurements' vendors, no incident's
 }
 
 

@@ -59,6 +59,9 @@ class Known:
     def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
         return {}
 
+    def vendors(self, uids: Sequence[str]) -> dict[str, str]:
+        return {}
+
 
 class World:
     def __init__(self, url: str, folder: Path, clock: Clock | None = None) -> None:

@@ -30,7 +30,7 @@ _CLASS_ESCAPES: Final = frozenset("dDwWsSbBAZ")
 _REPEAT: Final = re.compile(r"\{\d*(?:,\d*)?\}")
 
 
-def _skip_class(pattern: str, i: int) -> int:
+def skip_class(pattern: str, i: int) -> int:
     """Index just past the `[...]` set starting at ``pattern[i]``, following sre_parse's rules."""
     j = i + 1
     if j < len(pattern) and pattern[j] == "^":
@@ -75,7 +75,7 @@ def required_literals(pattern: str) -> tuple[str, ...]:
             i += 2
         elif c == "[":
             end_run()
-            i = _skip_class(pattern, i)
+            i = skip_class(pattern, i)
         elif c == "(":
             if pattern.startswith("(?", i) and not pattern.startswith(("(?:", "(?P<"), i):
                 return ()  # inline flags, lookarounds, conditionals: not worth modelling

@@ -13,6 +13,10 @@ mark a measurement *confirmed* (ooni/backend fastpath/core.py ``match_fingerprin
   that callers can use them to argue against censorship, but they never confirm blocking
   (see :func:`confirms`).
 
+Censored Planet's newer signatures and false-positive list join the same rows, hence the same
+one-pass scanner (analysis/fingerprint_censoredplanet.py), and every row carries the product
+its names identify (analysis/vendors.py), so every match has a ``vendor``.
+
 Matching is case-sensitive over ``str`` (callers decode byte bodies as UTF-8 with
 ``errors="replace"``); header names compare case-insensitively, as HTTP requires. Patterns
 keep their bytes: a quoted CRLF stays CRLF, as in the pages it was copied from.
@@ -32,7 +36,16 @@ from typing import Final
 
 import msgspec
 
+from netvigil.analysis.fingerprint_censoredplanet import censoredplanet_rows
 from netvigil.analysis.fingerprint_index import LiteralIndex
+from netvigil.analysis.fingerprint_model import (
+    Fingerprint,
+    FingerprintError,
+    FingerprintMatch,
+    confirms,
+    is_false_positive_page,
+)
+from netvigil.analysis.vendors import VendorError, VendorTable
 
 __all__ = [
     "Fingerprint",
@@ -46,7 +59,7 @@ __all__ = [
 DNS_FILE: Final = "fingerprints_dns.csv"
 HTTP_FILE: Final = "fingerprints_http.csv"
 PATTERN_TYPES: Final = frozenset({"full", "prefix", "contains", "regexp"})
-# Columns we read; the others (other_names, exp_url, notes) are documentation only.
+# Columns we need; other_names is read when present; exp_url and notes are documentation only.
 REQUIRED_COLUMNS: Final = (
     "name",
     "scope",
@@ -57,69 +70,19 @@ REQUIRED_COLUMNS: Final = (
     "expected_countries",
     "source",
 )
-# With no expected_countries, only scopes naming a real censor (national, ISP, institution,
-# middlebox product) confirm. OONI's is_confirmed accepts only isp/nat there; prod and inst
-# pages are just as specific to a filtering deployment, so we accept them too.
-_CONFIRMING_SCOPES: Final = frozenset({"nat", "isp", "inst", "prod"})
-
-
-class FingerprintError(ValueError):
-    """The fingerprint files cannot be used; the message is one line naming the file and row."""
-
-
-class Fingerprint(msgspec.Struct, frozen=True, kw_only=True):
-    """One CSV row. ``location_found`` is ``dns``, ``body`` or ``header.<lowercase name>``."""
-
-    name: str
-    scope: str
-    location_found: str
-    pattern_type: str
-    pattern: str
-    expected_countries: tuple[str, ...]
-    source: str
-    confidence_no_fp: int | None
-
-
-class FingerprintMatch(msgspec.Struct, frozen=True, kw_only=True):
-    """A fingerprint found in a response.
-
-    ``location`` is ``dns``, ``body`` or ``header.<lowercase name>``. ``witness`` is what matched:
-    the DNS answer, the whole header value, or for a body the matched text (the pattern itself
-    for literal rows, the regex's match for ``regexp`` rows).
-    """
-
-    fingerprint: Fingerprint
-    location: str
-    witness: str
-
-
-def is_false_positive_page(fp: Fingerprint) -> bool:
-    """True for ``fp`` rows: known non-censorship pages (CDN/WAF/captcha/parking)."""
-    return fp.scope == "fp"
-
-
-def confirms(fp: Fingerprint, probe_cc: str) -> bool:
-    """Whether a match of ``fp`` in a measurement from ``probe_cc`` confirms blocking.
-
-    ``fp`` rows recognise a legitimate page and ``vbw`` ("vague blocking word") rows are
-    too generic to stand alone. A row that names countries confirms only there (stricter than
-    OONI's is_confirmed, which also accepts any isp/nat row elsewhere: a national blockpage IP
-    seen from another country is more likely a resolver quirk than that country's censor).
-    """
-    if fp.scope in ("fp", "vbw"):
-        return False
-    if fp.expected_countries:
-        return probe_cc.upper() in fp.expected_countries
-    return fp.scope in _CONFIRMING_SCOPES
+VENDORS_FILE: Final = "vendors.csv"
 
 
 class FingerprintDB:
     """The loaded fingerprints, indexed for fast matching. Immutable; load once and reuse."""
 
-    __slots__ = ("_body", "_dns", "_dns_index", "_headers", "_http")
+    __slots__ = ("_body", "_by_name", "_dns", "_dns_index", "_headers", "_http")
 
     def __init__(self, dns: Sequence[Fingerprint], http: Sequence[Fingerprint]) -> None:
         self._dns, self._http = tuple(dns), tuple(http)
+        self._by_name: dict[str, Fingerprint] = {}
+        for fp in self._dns + self._http:
+            self._by_name.setdefault(fp.name, fp)
         dns_index: dict[str, list[int]] = {}
         for row, fp in enumerate(self._dns):
             dns_index.setdefault(fp.pattern, []).append(row)
@@ -140,9 +103,17 @@ class FingerprintDB:
 
     @classmethod
     def _load_from(cls, folder: Traversable) -> FingerprintDB:
+        """OONI's two CSVs, then Censored Planet's rows they lack (if the folder has the lists),
+        each row given the vendor its names identify (the folder's vendors.csv, else ours)."""
         dns = _read_csv(folder.joinpath(DNS_FILE), http=False)
         http = _read_csv(folder.joinpath(HTTP_FILE), http=True)
-        return cls(dns, http)
+        http += censoredplanet_rows(folder, http)
+        try:
+            own = folder.joinpath(VENDORS_FILE).is_file()
+            table = VendorTable.load(folder if own else None)
+        except VendorError as exc:
+            raise FingerprintError(str(exc)) from exc
+        return cls(_attributed(dns, table), _attributed(http, table))
 
     @property
     def dns(self) -> tuple[Fingerprint, ...]:
@@ -153,6 +124,10 @@ class FingerprintDB:
     def http(self) -> tuple[Fingerprint, ...]:
         """HTTP rows in CSV order."""
         return self._http
+
+    def named(self, name: str) -> Fingerprint | None:
+        """The first row called ``name`` (a verdict's technique names its fingerprint)."""
+        return self._by_name.get(name)
 
     def match_dns(self, answer: str) -> tuple[FingerprintMatch, ...]:
         """Rows whose pattern equals this resolver answer (IP or CNAME), in CSV order."""
@@ -183,6 +158,12 @@ class FingerprintDB:
             FingerprintMatch(fingerprint=self._http[row], location=loc, witness=witness)
             for row, (loc, witness) in sorted(found.items())
         )
+
+
+def _attributed(rows: tuple[Fingerprint, ...], table: VendorTable) -> tuple[Fingerprint, ...]:
+    return tuple(
+        msgspec.structs.replace(fp, vendor=table.vendor_of(fp.name, fp.other_names)) for fp in rows
+    )
 
 
 @functools.cache
@@ -237,6 +218,7 @@ def _parse_row(row: dict[str, str | None], *, http: bool) -> Fingerprint:
         confidence = int(raw_confidence) if raw_confidence else None
     except ValueError:
         raise ValueError(f"{name}: confidence_no_fp {raw_confidence!r} is not an int") from None
+    others = tuple(n.strip() for n in (row.get("other_names") or "").split(",") if n.strip())
     countries = tuple(cc.strip().upper() for cc in v["expected_countries"].split(",") if cc.strip())
     return Fingerprint(
         name=name,
@@ -247,4 +229,5 @@ def _parse_row(row: dict[str, str | None], *, http: bool) -> Fingerprint:
         expected_countries=countries,
         source=v["source"],
         confidence_no_fp=confidence,
+        other_names=others,
     )

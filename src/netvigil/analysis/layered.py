@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.dns_rules import dns_layer
+from netvigil.analysis.fingerprint_attribution import blockpage_vendor
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.http_rules import diff_of, http_layer
 from netvigil.analysis.model import Observed
@@ -108,12 +109,14 @@ def analyze_web(
     findings: tuple[Finding, ...] = ()
     tls_vendor: str | None = None  # a product a forged certificate's issuer names
     no_control = False
+    answers: tuple[str, ...] = ()
     if keys is not None:
         seen = observe(keys, measurement.url, bogon)
         layers, findings = judge(seen, fingerprints, probe_cc)
         interception, tls_vendor = tls_interception(keys, seen)
         findings += interception
         no_control = seen.control is None
+        answers = tuple(ip for lookup in seen.lookups if lookup.depth == 0 for ip in lookup.addrs)
     outcome, primary = combine(layers)
     reason: str | None = None
     if no_control and not (outcome is Outcome.BLOCKED and primary and primary.confirmed):
@@ -145,7 +148,10 @@ def analyze_web(
         layers=layers,
         findings=findings,
         reason=reason,
-        vendor=tls_vendor if outcome is Outcome.BLOCKED else None,
+        # The blockpage's product first (the decisive evidence), else the one a forged
+        # certificate's issuer names.
+        vendor=blockpage_vendor(decisive, fingerprints, probe_cc, answers)
+        or (tls_vendor if outcome is Outcome.BLOCKED else None),
     )
 
 

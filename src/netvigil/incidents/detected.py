@@ -196,6 +196,9 @@ def input_of(incident: Incident) -> IncidentInput:
     """A stored revision as the input that would make it again."""
     fields = set(IncidentInput.__struct_fields__)
     data = msgspec.to_builtins(incident, builtin_types=(dt.datetime,))
+    # An evidence's `vendor` is the instance's reading of its data, not input: made again.
+    given = set(EvidenceInput.__struct_fields__)
+    data["evidence"] = [{k: v for k, v in e.items() if k in given} for e in data["evidence"]]
     return msgspec.convert({k: v for k, v in data.items() if k in fields}, IncidentInput)
 
 

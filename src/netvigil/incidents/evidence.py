@@ -41,6 +41,9 @@ class Observatory(Protocol):
     def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
         """measurement uid → (country, AS number, network name), for those it holds."""
 
+    def vendors(self, uids: Sequence[str]) -> dict[str, str]:
+        """measurement uid → the product its verdict names (its `vendor`), for those that do."""
+
 
 class ObservatoryEvidence:
     def __init__(self, observatory: Observatory) -> None:
@@ -73,3 +76,7 @@ class ObservatoryEvidence:
     def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
         """measurement uid → (country, AS number, network name as the probe reported it)."""
         return self.observatory.seen(uids)
+
+    def vendors(self, uids: Sequence[str]) -> dict[str, str]:
+        """measurement uid → the product its verdict names, for those that name one."""
+        return self.observatory.vendors(uids)

@@ -77,7 +77,8 @@ def event(incident: Incident, org_name: str, instance: str) -> MISPEvent:
             kind,
             ref,
             category="External analysis",
-            comment=f"{evidence.type}; sha256 {evidence.sha256}",
+            comment=f"{evidence.type}; sha256 {evidence.sha256}"
+            + (f"; vendor {evidence.vendor}" if evidence.vendor else ""),
         )
     for n, attribute in enumerate(item.attributes):  # stable ids: the same export twice
         attribute.uuid = str(uuid.uuid5(uuid.UUID(incident.id), f"{incident.revision}/{n}"))

@@ -104,6 +104,9 @@ class Evidence(Part, frozen=True):
     archive_url: str | None = None
     note: I18n = msgspec.field(default_factory=dict)
     identifies_volunteer: bool = False
+    # The product a measurement's verdict names (its blockpage's fingerprint; the analysis
+    # table's `vendor`), set by the instance from its data; None for anything else.
+    vendor: str | None = None
 
 
 class Verification(Part, frozen=True):

@@ -46,6 +46,9 @@ class Evidence(Protocol):
     def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
         """measurement uid → (country, AS number, network name), for those it holds."""
 
+    def vendors(self, uids: Sequence[str]) -> dict[str, str]:
+        """measurement uid → the product its verdict names, for those that name one."""
+
 
 # ICD 203 (2015), "expressions of likelihood": upper bound of each band, in percent.
 ESTIMATIVE = (
@@ -75,6 +78,7 @@ def estimative(confidence: int) -> str:
 
 
 def _evidence(item: EvidenceInput, level: Level, resolver: Evidence, where: str) -> EvidenceItem:
+    vendor: str | None = None
     if item.type in RESOLVED:
         try:
             found = resolver.sha256(item.type, item.ref)
@@ -83,6 +87,8 @@ def _evidence(item: EvidenceInput, level: Level, resolver: Evidence, where: str)
         if found is None:
             raise InvalidIncident([f"{where}.ref: no {item.type.replace('_', ' ')} {item.ref!r}"])
         sha = found
+        if item.type == "measurement":
+            vendor = resolver.vendors([item.ref]).get(item.ref)
     else:
         claim = msgspec.to_builtins(msgspec.structs.replace(item, sha256=None))
         sha = item.sha256 or hashlib.sha256(rfc8785.dumps(claim)).hexdigest()
@@ -96,6 +102,7 @@ def _evidence(item: EvidenceInput, level: Level, resolver: Evidence, where: str)
         archive_url=item.archive_url,
         note=i18n(item.note) if item.note else {},
         identifies_volunteer=item.identifies_volunteer,
+        vendor=vendor,
     )
 
 

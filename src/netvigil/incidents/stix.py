@@ -86,7 +86,15 @@ def _fields(incident: Incident) -> dict[str, Any]:
         "trigger_event": incident.context.trigger_event,
         "ordered_by": incident.context.ordered_by or None,
         "retraction_reason": incident.retraction_reason,
-        "evidence": [{"type": e.type, "ref": e.ref, "sha256": e.sha256} for e in incident.evidence],
+        "evidence": [
+            {
+                "type": e.type,
+                "ref": e.ref,
+                "sha256": e.sha256,
+                **({"vendor": e.vendor} if e.vendor else {}),
+            }
+            for e in incident.evidence
+        ],
     }
 
 

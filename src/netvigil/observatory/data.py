@@ -121,6 +121,18 @@ class ObservatoryData:
         )
         return {int(r["asn"]): str(r["name"]) for r in [*probes, *geoip]}  # GeoIP's win
 
+    def vendors(self, uids: Sequence[str]) -> dict[str, str]:
+        """measurement uid → the product its verdict names (the `vendor` column), if any."""
+        if not uids:
+            return {}
+        rows = query_rows(
+            self.tables,
+            "SELECT measurement_uid, any_value(vendor) AS vendor FROM analysis WHERE vendor "
+            f"IS NOT NULL AND measurement_uid IN ({', '.join('?' for _ in uids)}) GROUP BY 1",
+            list(uids),
+        )
+        return {str(r["measurement_uid"]): str(r["vendor"]) for r in rows}
+
     def seen(self, uids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
         """measurement uid → (country, AS number, network name as the probe reported it)."""
         if not uids:

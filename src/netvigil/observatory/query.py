@@ -29,6 +29,7 @@ AXES = {
     "outcome": "outcome",
     "layer": "layer",
     "technique": "technique",
+    "vendor": "vendor",  # the product a blockpage names (analysis/vendors.py); NULL if none
     # The test lists' category of the domain; only the aggregation joins it in (data.py).
     "category_code": categories.COLUMN,
 }
@@ -64,10 +65,12 @@ MAX_ASN = 2**32 - 1
 CC = r"^[A-Za-z]{2}$"
 ASN = rf"^([Aa][Ss])?{UINT32}$"
 TEST_NAME = r"^[a-z0-9_]{1,64}$"
+VENDOR = r"^[^\x00-\x1f\x7f]{1,128}$"  # a product's name as vendors.csv spells it
 FILTERS = (
     *("probe_cc", "probe_asn", "test_name", "input", "domain", "report_id"),
     *("since", "until", "anomaly", "confirmed", "failure", "outcome", "layer", "technique"),
     "category_code",
+    "vendor",
 )
 
 
@@ -155,6 +158,11 @@ def conditions(params: Mapping[str, str], *, categorised: bool = False) -> tuple
         if value := params.get(name):
             clauses.append(f"{name} = ?")
             args.append(checks[name](value) if name in checks else value)
+    if vendor := params.get("vendor"):
+        if not re.fullmatch(VENDOR, vendor):
+            raise BadQuery(f"vendor: expected a product's name (1-128 characters), got {vendor!r}")
+        clauses.append("vendor = ?")
+        args.append(vendor)
     if since := params.get("since"):
         clauses.append("measurement_start_time >= ?")
         args.append(_date("since", since))

@@ -27,6 +27,7 @@ from netvigil.web.place_queries import Place, blocked, grain, overview, shares, 
 from netvigil.web.place_reports import country_events, incidents, regions
 from netvigil.web.session import NO_STORE, header
 from netvigil.web.site import Site
+from netvigil.web.vendors import vendor_links, vendors_seen
 
 
 def code(asked: str) -> str:
@@ -67,6 +68,7 @@ def country_page(request: Request, site: Site) -> Response:
         charts=charts(request, site, cc, step, known.measurements > 0),
         events_chart=timeline_chart(request, site, cc, events),
         regions=regions(events),
+        seen_vendors=vendors_seen(site.tables, cc),
         headers=NO_STORE if seen["who"].kind == "member" else None,
         **seen,
         links={
@@ -93,6 +95,7 @@ def country_page(request: Request, site: Site) -> Response:
             "events": api("/api/v1/events", {"country": cc}, csv="csv"),
             "works": f"/api/v1/works_here?probe_cc={cc}",
             "incidents": incidents_api({"country": cc}),
+            "vendors": vendor_links(cc),
         },
     )
 

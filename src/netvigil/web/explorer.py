@@ -22,6 +22,7 @@ from netvigil.web import (
     search,
     session,
     static,
+    vendors,
 )
 from netvigil.web.site import Site
 
@@ -41,4 +42,5 @@ def routes(site: Site) -> list[BaseRoute]:
         *country.routes(site),
         *network.routes(site),
         *domain.routes(site),
+        *vendors.routes(site),
     ]

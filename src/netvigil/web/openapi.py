@@ -66,6 +66,11 @@ FILTERS = (
         "How it was blocked; a blockpage is http_blockpage:FINGERPRINT.",
         {"anyOf": [one_of(query.TECHNIQUES), string(pattern=query.BLOCKPAGE.pattern)]},
     ),
+    Param(
+        "vendor",
+        "The product the evidence names (a blockpage's fingerprint), e.g. Fortinet FortiGuard.",
+        string(pattern=query.VENDOR),
+    ),
 )
 FORMAT = Param("format", "JSON (default) or CSV.", one_of(query.FORMATS))
 PAGING = (
