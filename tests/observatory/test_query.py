@@ -33,8 +33,8 @@ def test_integer_accepts_ascii_digits() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "named"),
     [
-        ("outcome", "censored", "blocked, down, ok, insufficient, unanalysed, error"),
-        ("layer", "ip", "dns, tcp, tls, http"),
+        ("outcome", "censored", "blocked, tampered, down, ok, insufficient, unanalysed, error"),
+        ("layer", "ip", "dns, tcp, udp, tls, http, tunnel"),
         ("anomaly", "True", "true, false"),
         ("probe_cc", "ß", "two letters"),
         ("probe_cc", "IT\n", "two letters"),
