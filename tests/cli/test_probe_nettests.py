@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from netvigil.cli.main import app
 from netvigil.cli.probe_summary import works_here_block
 from netvigil.lab.webserver import Behaviour
+from netvigil.net import stun
 from netvigil.observatory.works_here import Tally
 from netvigil.probe.nettests import NETTESTS
 from tests.cli.test_probe import running_site
@@ -40,9 +41,6 @@ def knocks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     tests: dict[str, Any] = {
         "knock_test": Knock(),
         "knock_input": Knock(name="knock_input", input="required"),
-        # Tor's nettests as the registry holds them, or a stand-in until they are on main:
-        # the check of the binary comes before any nettest runs.
-        "vanilla_tor": NETTESTS.get("vanilla_tor", Knock(name="vanilla_tor")),
     }
     for name, test in tests.items():
         monkeypatch.setitem(NETTESTS, name, test)
@@ -79,7 +77,12 @@ def _probe(tmp_path: Path, *extra: str) -> Any:
     )
 
 
-KNOWN = "web_connectivity, knock_input, knock_test, vanilla_tor"
+# Issue 13's nettests, and the two knocks this module adds.
+KNOWN = (
+    "web_connectivity, dnscheck, facebook_messenger, http_header_field_manipulation, "
+    "http_invalid_request_line, knock_input, knock_test, ndt, signal, stunreachability, "
+    "telegram, tor, torsf, vanilla_tor, whatsapp"
+)
 BAD = [
     (["--test", "nope"], f"error: --test: unknown nettest 'nope' (known: {KNOWN})"),
     (["--test", "knock_test,nope"], f"error: --test: unknown nettest 'nope' (known: {KNOWN})"),
@@ -114,8 +117,8 @@ BAD = [
     ),
     (
         ["--test", "vanilla_tor", "--tor-binary", "{missing}"],
-        "error: vanilla_tor needs the tor binary ({missing} not found): install it (Debian: "
-        "apt install tor) or pass --tor-binary PATH",
+        "error: vanilla_tor: tor: no `{missing}` binary found; install it: apt install tor "
+        "(or pass --tor-binary PATH)",
     ),
 ]
 
@@ -258,3 +261,63 @@ def test_a_nettest_s_measurements_upload_unchanged(
     finally:
         server.terminate()
         server.wait(10)
+
+
+class _ThreadedSTUN:
+    """A STUN responder on a loopback UDP port, in a thread (the CLI runs its own loop)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.answered = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            tid = stun.transaction_of(data)
+            if tid is not None:
+                self.sock.sendto(stun.binding_response(tid, peer), peer)
+                self.answered += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_a_real_nettest_runs_through_the_cli_with_the_lab_networks_it_was_given(
+    tmp_path: Path,
+) -> None:
+    """stunreachability against a loopback STUN server named `localhost` (/etc/hosts): without
+    --lab-network the name's answer is a bogon the probe does not contact (OONI's rule); with
+    it, the binding is answered."""
+    server = _ThreadedSTUN()
+    try:
+        stun_at = f"stun=localhost:{server.port}"
+        refused = _probe(tmp_path, "--test", "stunreachability", "--endpoint", stun_at, "--json")
+        told = _probe(
+            tmp_path,
+            *("--test", "stunreachability", "--endpoint", stun_at, "--json"),
+            *("--lab-network", "127.0.0.0/8"),
+        )
+    finally:
+        server.close()
+    assert refused.exit_code == 0 and told.exit_code == 0, (refused.output, told.output)
+    (bogon,) = [json.loads(x) for x in refused.stdout.splitlines()]
+    (answered,) = [json.loads(x) for x in told.stdout.splitlines()]
+    assert server.answered == 1  # only the run that was told the lab's networks sent one
+    assert bogon["measurement"]["test_keys"]["failure"] is not None
+    assert bogon["verdict"]["outcome"] != "ok"
+    assert answered["measurement"]["test_keys"]["failure"] is None
+    assert (answered["verdict"]["outcome"], answered["verdict"]["rule"]) == (
+        "ok",
+        "stun.binding_ok",
+    )

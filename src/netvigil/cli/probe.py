@@ -9,6 +9,7 @@ each line scrubbed of the probe's address before it touches the disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from netvigil.cli.probe_nettests import (
     EndpointOpt,
     TestOpt,
     TorBinaryOpt,
+    configured,
     file_lines,
     nettest_inputs,
     plan_run,
@@ -56,6 +58,7 @@ from netvigil.cli.probe_options import (
 from netvigil.cli.probe_summary import print_summary, verdict_json
 from netvigil.cli.results import upload_hint, upload_results, where_results_went
 from netvigil.datadir import DataDir
+from netvigil.geoip import GeoIP
 from netvigil.net.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe import consent, nettest
 from netvigil.probe.control import missing_control_warning
@@ -176,9 +179,12 @@ def run_command(
         max_runtime=max_runtime,
     )
     describe = verdict_json(scrubber, bogons) if as_json else None
-    results, result_file = execute(
-        plan, work, backend, (config, other), scrubber, folder, output, describe
-    )
+    with contextlib.ExitStack() as stack:
+        geo = stack.enter_context(GeoIP(database)) if database and plan.nettests else None
+        told = configured(plan, bogon=bogons, asn_of=geo.asn_of if geo else None)
+        results, result_file = execute(
+            told, work, backend, (config, other), scrubber, folder, output, describe
+        )
     web = [m for m in results if isinstance(m, WebMeasurement)]
     if (no_control := missing_control_warning(web)) is not None:
         err.print(f"[yellow]warning:[/yellow] {escape(no_control)}", soft_wrap=True)

@@ -14,17 +14,22 @@ take input, and runs those that take none once each.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from netvigil.addresses import Bogons
 from netvigil.cli.console import fail
+from netvigil.probe.dnscheck import DNSCheck
+from netvigil.probe.fbmessenger import FacebookMessenger
 from netvigil.probe.nettest import EndpointError, Endpoints, Nettest, parse_host_port, parse_url
 from netvigil.probe.nettests import NETTESTS
+from netvigil.probe.stun import STUNReachability
+from netvigil.probe.tor_bootstrap import ToolMissing, find_binary
 
 WEB = "web_connectivity"
 
@@ -33,8 +38,8 @@ def known() -> tuple[str, ...]:
     return (WEB, *sorted(NETTESTS))
 
 
-# The nettests that drive a local `tor` (ts-016, ts-030). Until probe/tor_bootstrap.py is on
-# main, the check is ours: the binary --tor-binary names, or `tor` on PATH.
+# The nettests that drive a local `tor` (ts-016, ts-030): the binary --tor-binary names, or
+# `tor` on PATH, must exist before anything is measured (probe/tor_bootstrap.py).
 NEEDS_TOR = frozenset({"vanilla_tor", "torsf"})
 
 TestOpt = Annotated[
@@ -137,10 +142,6 @@ def _parses(value: str) -> bool:
     return False
 
 
-def tor_missing(tor_binary: str | None) -> bool:
-    return shutil.which(tor_binary or "tor") is None
-
-
 def plan_run(
     tests: Sequence[str],
     endpoint_items: Sequence[str],
@@ -166,12 +167,27 @@ def plan_run(
     for nettest in nettests:
         if nettest.input == "required" and not urls_given:
             raise fail(f"{nettest.name} needs input: give --input or --input-file")
-        if nettest.name in NEEDS_TOR and tor_missing(tor_binary):
-            raise fail(
-                f"{nettest.name} needs the tor binary ({tor_binary or 'tor'} not found): "
-                "install it (Debian: apt install tor) or pass --tor-binary PATH"
-            )
+        if nettest.name in NEEDS_TOR:
+            try:
+                find_binary(tor_binary, "tor", "tor")
+            except ToolMissing as exc:
+                raise fail(f"{nettest.name}: {exc} (or pass --tor-binary PATH)") from None
     return Plan(web=web, nettests=nettests, endpoints=endpoints, tor_binary=tor_binary)
+
+
+def configured(plan: Plan, *, bogon: Bogons, asn_of: Callable[[str], int] | None) -> Plan:
+    """The plan's nettests told what the run knows: the lab's networks (--lab-network: their
+    addresses are not bogons to dnscheck and stunreachability) and the IP-to-AS database
+    facebook_messenger checks its answers against (without one it is never ok)."""
+
+    def told(nettest: Nettest) -> Nettest:
+        if isinstance(nettest, DNSCheck | STUNReachability):
+            return dataclasses.replace(nettest, bogon=bogon)
+        if isinstance(nettest, FacebookMessenger) and asn_of is not None:
+            return FacebookMessenger(asn_of=asn_of)
+        return nettest
+
+    return dataclasses.replace(plan, nettests=tuple(told(n) for n in plan.nettests))
 
 
 def nettest_inputs(nettest: Nettest, urls: Sequence[str], lines: Sequence[str]) -> list[str]:
