@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import msgspec
 
-RULES_VERSION = "2026.12.2"  # issue 12 (docs/design/003: "Issue 12")
+RULES_VERSION = "2026.12.3"  # issue 13 (docs/design/003: "Issue 13")
 
 
 class Layer(StrEnum):
