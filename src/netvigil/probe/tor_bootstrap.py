@@ -6,13 +6,13 @@ tor's other lines name relays and bridges, so they are neither kept nor logged),
 "Bootstrapped 100%" or at the deadline (200 s for vanilla_tor, 600 s for torsf: probe-cli
 `maxRuntime`), and always stop tor: terminated, then killed if it lingers, then reaped.
 
-The torrc is ours, and only ours (`--defaults-torrc` is an empty file, so /etc/tor/torrc-defaults
-cannot add a port or a bridge). vanilla_tor uses tor's own directory authorities unless
-`--endpoint dirauth=HOST:PORT` names the lab's: then tor's built-in fallback directories are
-off too (`UseDefaultFallbackDirs 0`), and when every authority is on a private or loopback
-address `TestingTorNetwork 1` lets tor dial it. torsf adds Debian's `snowflake-client` as the
-pluggable transport with probe-cli's domain-fronting rendezvous (ptx/snowflake.go: broker, front
-domain; its bridge line's 192.0.2.3:1 is a placeholder the transport ignores).
+The torrc is ours only (`--defaults-torrc` is an empty file: /etc/tor/torrc-defaults adds no
+port or bridge). vanilla_tor uses tor's own authorities unless `--endpoint dirauth=HOST:PORT`
+names the lab's (with `dirauth_id`, a private network's identities): then tor's fallback
+directories are off (`UseDefaultFallbackDirs 0`), and `TestingTorNetwork 1` lets tor dial
+authorities all on private or loopback addresses. torsf adds Debian's `snowflake-client` as
+the pluggable transport with probe-cli's domain-fronting rendezvous (ptx/snowflake.go: broker,
+front domain; its bridge line's 192.0.2.3:1 is a placeholder the transport ignores).
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ from netvigil.records.tor import BootstrapKeys
 
 BOOTSTRAPPED = re.compile(r"\[notice\] Bootstrapped (\d{1,3})% \(([A-Za-z_]+)\): (.*)$")
 _VERSION = re.compile(r"\[notice\] Tor (\S+) running on")
+_IDENTITY = re.compile(r"([0-9A-Fa-f]{40}):([0-9A-Fa-f]{40})")
 _TORRC_WORD = re.compile(r"[A-Za-z0-9.:,/_?=&%+-]{1,512}")
 MAX_LINES = 100_000  # tor writes a few dozen lines while bootstrapping; a flood is cut off
 SNOWFLAKE_BRIDGE = "snowflake 192.0.2.3:1 2B280B23E1107BB62ABFC40DDCC8824814F80A72"
 BROKER = "https://1098762253.rsc.cdn77.org/"  # probe-cli ptx/snowflake.go, domain_fronting
 FRONT = "www.phpmyadmin.net"
+DIRAUTH_ID_HELP = "private test networks only: each dirauth's FINGERPRINT:V3IDENT, in order"
 ICE = "stun:stun.epygi.com:3478,stun:stun.uls.co.za:3478"  # probe-cli stuninput
 
 
@@ -57,19 +59,31 @@ def find_binary(given: str | None, name: str, package: str) -> str:
     return found
 
 
+def _identities(endpoints: Endpoints, addresses: list[bytes]) -> list[tuple[str, str]]:
+    """(fingerprint, v3ident) per `dirauth`: `dirauth_id`'s, a private network's (the link
+    handshake checks the first, the consensus's signatures the second), else derived from the
+    address (nothing else is known of them; SHA-1 only names them, as tor's fingerprints do)."""
+    given = endpoints.get("dirauth_id", ())
+    if not given:
+        sha1 = [(hashlib.sha1(a), hashlib.sha1(b"v3ident " + a)) for a in addresses]
+        return [(key.hexdigest().upper(), v3.hexdigest().upper()) for key, v3 in sha1]
+    found = [m for v in given if (m := _IDENTITY.fullmatch(v))]
+    if len(found) != len(given) or len(given) != len(addresses):
+        raise EndpointError(f"--endpoint dirauth_id: not FINGERPRINT:V3IDENT per dirauth {given}")
+    return [(m[1].upper(), m[2].upper()) for m in found]
+
+
 def authority_lines(endpoints: Endpoints) -> list[str]:
-    """DirAuthority lines for `--endpoint dirauth=HOST:PORT` (OR and dir port alike): a lab's
-    authorities, with identities derived from the address (nothing else is known of them;
-    SHA-1 only names them, as tor's fingerprints do)."""
-    lines = []
-    for n, (host, port) in enumerate(endpoints.host_ports("dirauth", ())):
-        if parse_ip(host) is None:
-            raise EndpointError(f"--endpoint dirauth={host}:{port}: tor needs an IP address")
-        address = join_host_port(host, port).encode()
-        v3 = hashlib.sha1(b"v3ident " + address).hexdigest().upper()
-        key = hashlib.sha1(address).hexdigest().upper()
-        lines.append(f"DirAuthority lab{n} orport={port} no-v2 v3ident={v3} {host}:{port} {key}")
-    return lines
+    """DirAuthority lines for `--endpoint dirauth=HOST:PORT` (OR and dir port alike: a client
+    fetches directories over the OR port, tor's begindir), a lab's authorities."""
+    hosts = endpoints.host_ports("dirauth", ())
+    if bad := [f"{h}:{p}" for h, p in hosts if parse_ip(h) is None]:
+        raise EndpointError(f"--endpoint dirauth={bad[0]}: tor needs an IP address")
+    identities = _identities(endpoints, [join_host_port(h, p).encode() for h, p in hosts])
+    return [
+        f"DirAuthority lab{n} orport={port} no-v2 v3ident={v3} {host}:{port} {key}"
+        for n, ((host, port), (key, v3)) in enumerate(zip(hosts, identities, strict=True))
+    ]
 
 
 def _safe(key: str, value: str) -> str:
@@ -203,7 +217,8 @@ class VanillaTor:
     version = "0.3.0"  # probe-cli vanillator testVersion
     input: Literal["none", "required", "optional"] = "none"
     endpoint_help: Mapping[str, str] = {
-        "dirauth": "a lab's directory authority, HOST:PORT (default: tor's own)"
+        "dirauth": "a lab's directory authority, HOST:PORT (default: tor's own)",
+        "dirauth_id": DIRAUTH_ID_HELP,
     }
 
     def __init__(self, timeout: float = 200.0) -> None:
@@ -221,6 +236,7 @@ class TorSnowflake:
     input: Literal["none", "required", "optional"] = "none"
     endpoint_help: Mapping[str, str] = {
         "dirauth": "a lab's directory authority, HOST:PORT (default: tor's own)",
+        "dirauth_id": DIRAUTH_ID_HELP,
         "broker": f"the Snowflake broker's URL (default: {BROKER})",
         "front": f"the front domain, or 'none' (default: {FRONT})",
         "ice": f"comma-separated STUN servers (default: {ICE})",
