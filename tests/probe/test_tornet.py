@@ -4,8 +4,8 @@ A network namespace this test creates (`unshare -rn`: nothing but its own loopba
 private Tor network (tests/probe/tornet.py: three authorities that are also relays) and our
 probe's `vanilla_tor` with `dirauth=HOST:PORT` and `dirauth_id=FINGERPRINT:V3IDENT` endpoints.
 The namespace is checked to have no interface but `lo` before any tor starts, so no tor process
-can reach anything but this machine's loopback. The blocked variants (tor stalling at 5, 10 and
-14 %) are tests/probe/test_tor.py's.
+can reach anything but this machine's loopback. The blocked variant here is an impersonated
+authority (tor stalls at its link handshake); tests/probe/test_tor.py's stall at 5, 10, 14 %.
 """
 
 from __future__ import annotations
@@ -38,16 +38,29 @@ MISSING = [tool for tool in ("tor", "tor-gencert", "unshare") if shutil.which(to
 
 def child(folder: str) -> None:
     """In the namespace (python -c, from the test below): loopback up, only `lo` checked,
-    the network up, then our probe's vanilla_tor against it; one JSON line on stdout."""
+    the network up, then our probe's vanilla_tor against it, twice at once: with the
+    authorities' identities, and with each one's identity given to the next (whoever answers
+    at each address is not the relay the client expects: an impersonated authority). One
+    JSON line on stdout."""
     _loopback_up()
     interfaces = [name for _, name in socket.if_nameindex()]
     assert interfaces == ["lo"], f"the namespace has {interfaces}: no tor is started"
     with tor_network(Path(folder), deadline=150) as net:
-        ctx = Context(AsyncioBackend(), Trace(), Endpoints.parse(net.endpoints))
-        keys = asyncio.run(VanillaTor().measure(None, ctx))
+        addresses = [x for x in net.endpoints if x.startswith("dirauth=")]
+        ids = [x for x in net.endpoints if x.startswith("dirauth_id=")]
+        keys = asyncio.run(_both(net.endpoints, addresses + ids[1:] + ids[:1]))
     reaped = [p.returncode is not None for p in net.processes]
-    doc = _envelope(VanillaTor.name, VanillaTor.version, keys)
-    print(json.dumps({"interfaces": interfaces, "reaped": reaped, "measurement": doc}))
+    docs = [_envelope(VanillaTor.name, VanillaTor.version, k) for k in keys]
+    print(json.dumps({"interfaces": interfaces, "reaped": reaped, "measurements": docs}))
+
+
+async def _both(right: list[str], wrong: list[str]) -> list[Any]:
+    def ctx(items: list[str]) -> Context:
+        return Context(AsyncioBackend(), Trace(), Endpoints.parse(items))
+
+    # 45 s for the impersonated run, a generous bound: on loopback it stalls within seconds
+    runs = VanillaTor().measure(None, ctx(right)), VanillaTor(45).measure(None, ctx(wrong))
+    return list(await asyncio.gather(*runs))
 
 
 def _run_in_namespace(tmp_path: Path) -> dict[str, Any]:
@@ -66,11 +79,13 @@ def _run_in_namespace(tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(bool(MISSING), reason=f"needs {MISSING} (scripts/system-packages.txt)")
-def test_vanilla_tor_bootstraps_on_a_private_network_and_is_ok(tmp_path: Path) -> None:
+def test_vanilla_tor_bootstraps_on_a_private_network_and_stalls_when_impersonated(
+    tmp_path: Path,
+) -> None:
     found = _run_in_namespace(tmp_path)
     assert found["interfaces"] == ["lo"]
     assert found["reaped"] == [True, True, True]  # every authority stopped and reaped
-    ours = found["measurement"]
+    ours, impersonated = found["measurements"]
     keys = ours["test_keys"]
     # OONI's own successful run (the corpus's vanilla_tor_ok.json) has these values
     theirs = json.loads((OTHER / "vanilla_tor_ok.json").read_bytes())
@@ -102,6 +117,21 @@ def test_vanilla_tor_bootstraps_on_a_private_network_and_is_ok(tmp_path: Path) -
     witnesses = [(w.ref, w.observed) for w in tunnel.witnesses]
     # the probe stops at tor's 100 % notice: the last line of its log is the witness
     assert witnesses == [(f"test_keys.tor_logs[{len(logs) - 1}]", logs[-1])]
+
+    # impersonated: tor checks the relay's identity in the link handshake (tor's bootstrap
+    # phases: 14 "handshake" starts it, 15 "handshake_done" would follow a good one)
+    bad = impersonated["test_keys"]
+    assert (bad["tor_progress"], bad["tor_progress_tag"], bad["failure"]) == (
+        14,
+        "handshake",
+        "generic_timeout_error",
+    )
+    stalled = analyze(decode_measurement(json.dumps(impersonated).encode()), FingerprintDB([], []))
+    assert (stalled.outcome, stalled.rule, stalled.layer) == (
+        Outcome.BLOCKED,
+        "vanilla_tor.stalled_at_handshake",
+        Layer.TUNNEL,
+    )
 
 
 def test_dirauth_id_names_each_authority_s_identities_in_order(tmp_path: Path) -> None:
