@@ -5,9 +5,8 @@ server with the lab CA (or_port_dirauth), one that resets, one that never answer
 private bridge on 127.0.0.2 whose address must appear nowhere. `vanilla_tor` / `torsf`: the
 real `tor` binary in a network namespace this test creates (`unshare -rn`: nothing but its
 own loopback exists there), configured with 127.0.0.1 authorities only, no fallback
-directories and no bridges. A tor bootstrap to 100% needs a whole tor network (authorities
-voting a consensus, relays): not built here, so the working variant is the corpus's real
-`vanilla_tor_ok.json` (tests/analysis/test_tor.py) and what tor logs on loopback is parsed here.
+directories and no bridges: the blocked variants. The working one, a bootstrap to 100 %, needs
+a whole tor network (authorities voting a consensus, relays): tests/probe/test_tornet.py.
 """
 
 from __future__ import annotations
