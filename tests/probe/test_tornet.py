@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -64,17 +66,26 @@ async def _both(right: list[str], wrong: list[str]) -> list[Any]:
 
 
 def _run_in_namespace(tmp_path: Path) -> dict[str, Any]:
+    """The child in its own session: should it overrun its deadline, the whole group (its
+    tor processes too, which a killed child could not stop) is killed and reaped."""
     code = f"import tests.probe.test_tornet as t; t.child({str(tmp_path)!r})"
-    done = subprocess.run(
+    with subprocess.Popen(
         ["unshare", "-rn", sys.executable, "-c", code],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=420,  # consensus (≤ 150 s) + tor's bootstrap (≤ 200 s, VanillaTor's)
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    found: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+        start_new_session=True,
+    ) as child:
+        try:
+            # consensus (≤ 150 s) + tor's bootstrap (≤ 200 s, VanillaTor's), generously
+            out, err = child.communicate(timeout=420)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            out, err = child.communicate(timeout=30)
+            pytest.fail(f"the namespace's run overran its deadline: {err[-3000:]}")
+    assert child.returncode == 0, err[-3000:]
+    found: dict[str, Any] = json.loads(out.splitlines()[-1])
     return found
 
 
