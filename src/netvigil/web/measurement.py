@@ -91,11 +91,24 @@ def _layers(judged: Judgement) -> list[dict[str, Any]]:
             "rule": layer.rule,
             "confidence": f"{layer.confidence:.2f}",
             "confirmed": layer.confirmed,
-            "how": verdict_text.how(layer.technique, found),
+            "how": verdict_text.how(layer.technique, found, verdict.test_name),
             "witnesses": layer.witnesses,
             "counter_evidence": layer.counter_evidence,
         }
         for layer in verdict.layers
+    ]
+
+
+def _findings(verdict: Verdict | None) -> list[dict[str, Any]]:
+    """Each finding with its kind in words (the detail is the analyser's own)."""
+    return [
+        {
+            "kind": f.kind,
+            "layer": f.layer.value.upper(),
+            "words": verdict_text.finding(f.kind),
+            "detail": f.detail,
+        }
+        for f in (verdict.findings if verdict is not None else ())
     ]
 
 
@@ -176,7 +189,7 @@ def context(site: Site, uid: str) -> dict[str, Any]:
         "outcome": lead.outcome,
         "sentences": sentences,
         "layers": _layers(judged) if judged is not None else [],
-        "findings": verdict.findings if verdict else (),
+        "findings": _findings(verdict),
         "stored": row if differs and judged is not None else None,
         "envelope": where,
         "rules_version": verdict.rules_version if verdict else None,
