@@ -35,6 +35,7 @@ from netvigil.web import verdict_text
 from netvigil.web.nettest_words import APPS
 from tests.analysis.test_messaging import FB_EXAMPLE, _asns
 from tests.analysis.test_resolvers import DNSCHECK_EXAMPLE, OK_KEY, STUN_EXAMPLE
+from tests.analysis.test_tls_interception import SITE, certificate, measured
 from tests.analysis.test_tunnels import PSIPHON
 from tests.corpus import MEASUREMENTS
 
@@ -215,9 +216,14 @@ def test_every_technique_produced_has_words(judged: list[tuple[str, Verdict]]) -
 
 
 def test_every_finding_produced_has_words(judged: list[tuple[str, Verdict]]) -> None:
+    # A forged certificate a web_connectivity measurement was shown (tls_interception.py),
+    # as tests/analysis/test_tls_interception.py builds it.
+    forged = measured(certificate("CN=FortiGate CA,O=Fortinet,C=US", [SITE]))
     kinds = {f.kind: name for name, verdict in judged for f in verdict.findings}
+    kinds.update({f.kind: "a forged certificate" for f in forged.findings})
     # Read in the analysers: partial DC connects, a product named, a tunnel's fetch failing.
-    assert {"telegram.partial_dc_connects", "middlebox_product", "tunnel_use_failed"} <= set(kinds)
+    wanted = {"telegram.partial_dc_connects", "middlebox_product", "tunnel_use_failed"}
+    assert wanted | {"tls_interception"} <= set(kinds)
     missing = [f"{k} (from {where})" for k, where in sorted(kinds.items()) if not _words(k)]
     assert not missing, "findings without words:\n" + "\n".join(missing)
 

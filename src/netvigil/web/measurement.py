@@ -99,19 +99,6 @@ def _layers(judged: Judgement) -> list[dict[str, Any]]:
     ]
 
 
-def _findings(verdict: Verdict | None) -> list[dict[str, Any]]:
-    """Each finding with its kind in words (the detail is the analyser's own)."""
-    return [
-        {
-            "kind": f.kind,
-            "layer": f.layer.value.upper(),
-            "words": verdict_text.finding(f.kind),
-            "detail": f.detail,
-        }
-        for f in (verdict.findings if verdict is not None else ())
-    ]
-
-
 class Said(msgspec.Struct, frozen=True, kw_only=True):
     """The verdict the page leads with: the analysis run again, else the stored row's."""
 
@@ -189,7 +176,7 @@ def context(site: Site, uid: str) -> dict[str, Any]:
         "outcome": lead.outcome,
         "sentences": sentences,
         "layers": _layers(judged) if judged is not None else [],
-        "findings": _findings(verdict),
+        "findings": verdict_text.findings(verdict.findings if verdict else ()),
         "stored": row if differs and judged is not None else None,
         "envelope": where,
         "rules_version": verdict.rules_version if verdict else None,

@@ -12,7 +12,8 @@ extraction (pybabel's default keywords include it); nothing is translated here.
 The words follow the techniques the rules name (analysis/dns_rules.py, transport_rules.py,
 http_rules.py): a technique says *how* the access failed, the rule *why* we call it so, and
 the outcome is never stronger than the rule's (an "ok" needs the page reached; no control,
-no verdict).
+no verdict). The other nettests' techniques and findings have their words in
+web/nettest_words.py (issue 13); a messaging app's are said with the app's name.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 import msgspec
 
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
-from netvigil.analysis.verdicts import Verdict
+from netvigil.analysis.verdicts import Finding, Verdict
 from netvigil.observatory.ooni_verdicts import Verdict as OONIVerdict
 from netvigil.records import AnyMeasurement, answer_addresses, web_connectivity_keys
 from netvigil.web.nettest_words import APP_HOW, APPS, FINDINGS, NETTEST_HOW, PATTERNS, canonical
@@ -111,6 +112,20 @@ def finding(kind: str) -> Sentence | None:
     """A finding's kind in words (its detail stays the analyser's); None when unknown."""
     text = FINDINGS.get(kind)
     return Sentence(text) if text else None
+
+
+def findings(found: tuple[Finding, ...]) -> list[dict[str, object]]:
+    """The findings as the measurement page lists them: the kind in words, then the kind,
+    the layer and the analyser's detail."""
+    return [
+        {
+            "kind": f.kind,
+            "layer": f.layer.value.upper(),
+            "words": finding(f.kind),
+            "detail": f.detail,
+        }
+        for f in found
+    ]
 
 
 @functools.cache
