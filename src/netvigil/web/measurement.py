@@ -91,7 +91,7 @@ def _layers(judged: Judgement) -> list[dict[str, Any]]:
             "rule": layer.rule,
             "confidence": f"{layer.confidence:.2f}",
             "confirmed": layer.confirmed,
-            "how": verdict_text.how(layer.technique, found),
+            "how": verdict_text.how(layer.technique, found, verdict.test_name),
             "witnesses": layer.witnesses,
             "counter_evidence": layer.counter_evidence,
         }
@@ -176,7 +176,7 @@ def context(site: Site, uid: str) -> dict[str, Any]:
         "outcome": lead.outcome,
         "sentences": sentences,
         "layers": _layers(judged) if judged is not None else [],
-        "findings": verdict.findings if verdict else (),
+        "findings": verdict_text.findings(verdict.findings if verdict else ()),
         "stored": row if differs and judged is not None else None,
         "envelope": where,
         "rules_version": verdict.rules_version if verdict else None,

@@ -12,7 +12,8 @@ extraction (pybabel's default keywords include it); nothing is translated here.
 The words follow the techniques the rules name (analysis/dns_rules.py, transport_rules.py,
 http_rules.py): a technique says *how* the access failed, the rule *why* we call it so, and
 the outcome is never stronger than the rule's (an "ok" needs the page reached; no control,
-no verdict).
+no verdict). The other nettests' techniques and findings have their words in
+web/nettest_words.py (issue 13); a messaging app's are said with the app's name.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import re
 import msgspec
 
 from netvigil.analysis.fingerprints import FingerprintDB, confirms
-from netvigil.analysis.verdicts import Verdict
+from netvigil.analysis.verdicts import Finding, Verdict
 from netvigil.observatory.ooni_verdicts import Verdict as OONIVerdict
 from netvigil.records import AnyMeasurement, answer_addresses, web_connectivity_keys
+from netvigil.web.nettest_words import APP_HOW, APPS, FINDINGS, NETTEST_HOW, PATTERNS, canonical
 
 _QUERY = re.compile(r"test_keys\.queries\[(\d+)\]")
 
@@ -75,22 +77,55 @@ HOW: dict[str, str] = {
     "http_redirect_bogon": N_("The site's answer redirected to a private address"),
     "throttling": N_("The download was far slower than the test helper's (throttled)"),
     "server_challenge": N_("The site answered with its own bot challenge, not a censor's page"),
+    **NETTEST_HOW,  # the other nettests' (issue 13)
 }
 BLOCKPAGE = N_("The page fetched is a known blockpage (fingerprint %(fingerprint)s)")
 DNS_BLOCKPAGE = N_("DNS returned an address of a known blockpage (fingerprint %(fingerprint)s)")
 UNKNOWN = N_("The probe saw %(technique)s")
 
 
-def how(technique: str | None, fingerprints: tuple[str, ...] = ()) -> Sentence | None:
-    """What the probe saw, in words; None when the rule names no technique."""
+def how(
+    technique: str | None, fingerprints: tuple[str, ...] = (), test: str = ""
+) -> Sentence | None:
+    """What the probe saw, in words; None when the rule names no technique. `test` (the
+    nettest's name) picks a messaging app's own words over web_connectivity's."""
     if technique is None:
         return None
     if technique.startswith("http_blockpage:"):
         return Sentence(BLOCKPAGE, {"fingerprint": technique.partition(":")[2]})
     if technique == "dns_blockpage_ip" and fingerprints:
         return Sentence(DNS_BLOCKPAGE, {"fingerprint": ", ".join(fingerprints)})
-    text = HOW.get(technique)
-    return Sentence(text) if text else Sentence(UNKNOWN, {"technique": technique})
+    app = APPS.get(test)
+    if app is not None and (said := APP_HOW.get(canonical(technique, APP_HOW))):
+        return Sentence(said, {"app": app})
+    text = HOW.get(canonical(technique, HOW))
+    if text:
+        return Sentence(text)
+    for pattern, words in PATTERNS:
+        found = pattern.fullmatch(technique)
+        if found is not None:
+            return Sentence(words, found.groupdict())
+    return Sentence(UNKNOWN, {"technique": technique})
+
+
+def finding(kind: str) -> Sentence | None:
+    """A finding's kind in words (its detail stays the analyser's); None when unknown."""
+    text = FINDINGS.get(kind)
+    return Sentence(text) if text else None
+
+
+def findings(found: tuple[Finding, ...]) -> list[dict[str, object]]:
+    """The findings as the measurement page lists them: the kind in words, then the kind,
+    the layer and the analyser's detail."""
+    return [
+        {
+            "kind": f.kind,
+            "layer": f.layer.value.upper(),
+            "words": finding(f.kind),
+            "detail": f.detail,
+        }
+        for f in found
+    ]
 
 
 @functools.cache
@@ -183,9 +218,10 @@ def summary(
     test: str = "",
     fingerprints: tuple[str, ...] = (),
 ) -> list[Sentence]:
-    """The verdict in one or two sentences: what was seen (for blocked and down), then what
-    it means."""
-    said = how(technique, fingerprints) if outcome in ("blocked", "down", "ok") else None
+    """The verdict in one or two sentences: what was seen (for blocked, tampered, down and
+    ok), then what it means."""
+    seen = outcome in ("blocked", "tampered", "down", "ok")
+    said = how(technique, fingerprints, test) if seen else None
     last = conclusion(
         outcome, layer=layer, rule=rule, confidence=confidence, reason=reason, test=test
     )
