@@ -23,6 +23,7 @@ from netvigil.analysis.fingerprint_attribution import blockpage_vendor
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.http_rules import diff_of, http_layer
 from netvigil.analysis.model import Observed
+from netvigil.analysis.nettest_verdict import identity
 from netvigil.analysis.nettests import ANALYSERS
 from netvigil.analysis.observe import observe
 from netvigil.analysis.tls_interception import tls_interception
@@ -132,13 +133,7 @@ def analyze_web(
             reason = "no layer has evidence for an outcome" if layers else "no test keys"
     decisive = primary if outcome in (Outcome.BLOCKED, Outcome.DOWN) else None
     return Verdict(
-        measurement_uid=measurement.measurement_uid,
-        report_id=measurement.report_id,
-        input=measurement.url or None,
-        test_name=measurement.test_name,
-        probe_cc=measurement.probe_cc,
-        probe_asn=measurement.probe_asn,
-        measurement_start_time=measurement.measurement_start_time,
+        **identity(measurement),
         outcome=outcome,
         layer=decisive.layer if decisive else None,
         technique=primary.technique if primary else None,

@@ -13,6 +13,7 @@ access); else insufficient, with the reason in words.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from netvigil.analysis.verdicts import LAYER_ORDER, Finding, Layer, LayerVerdict, Outcome, Verdict
 from netvigil.records import AnyMeasurement
@@ -43,6 +44,19 @@ def decide(
     return Outcome.INSUFFICIENT, None
 
 
+def identity(measurement: AnyMeasurement) -> dict[str, Any]:
+    """The measurement's part of its verdict: which measurement, where and when."""
+    return {
+        "measurement_uid": measurement.measurement_uid,
+        "report_id": measurement.report_id,
+        "input": measurement.url or None,
+        "test_name": measurement.test_name,
+        "probe_cc": measurement.probe_cc,
+        "probe_asn": measurement.probe_asn,
+        "measurement_start_time": measurement.measurement_start_time,
+    }
+
+
 def verdict_of(
     measurement: AnyMeasurement,
     layers: Iterable[LayerVerdict],
@@ -69,13 +83,7 @@ def verdict_of(
         reason = None
     decisive = primary if outcome in (Outcome.BLOCKED, Outcome.TAMPERED, Outcome.DOWN) else None
     return Verdict(
-        measurement_uid=measurement.measurement_uid,
-        report_id=measurement.report_id,
-        input=measurement.url or None,
-        test_name=measurement.test_name,
-        probe_cc=measurement.probe_cc,
-        probe_asn=measurement.probe_asn,
-        measurement_start_time=measurement.measurement_start_time,
+        **identity(measurement),
         outcome=outcome,
         layer=decisive.layer if decisive else None,
         technique=primary.technique if primary else None,

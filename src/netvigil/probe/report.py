@@ -95,6 +95,36 @@ def _annotations() -> dict[str, str]:
     }
 
 
+def _envelope_keys(
+    input: str | None,
+    location: Location,
+    report: str,
+    started: dt.datetime,
+    test_started: dt.datetime,
+    runtime: float,
+) -> dict[str, Any]:
+    """The df-000 keys every nettest's envelope shares (the probe's address is never one)."""
+    return {
+        "annotations": _annotations(),
+        "data_format_version": DATA_FORMAT_VERSION,
+        "extensions": dict(EXTENSIONS),
+        "input": input,
+        "measurement_start_time": ooni_time(started),
+        "test_start_time": ooni_time(test_started),
+        "test_runtime": round(runtime, 6),
+        "probe_asn": location.probe_asn,
+        "probe_cc": location.probe_cc,
+        "probe_network_name": location.probe_network_name,
+        "probe_ip": "127.0.0.1",
+        "resolver_asn": "AS0",
+        "resolver_ip": "",
+        "resolver_network_name": "",
+        "report_id": report,
+        "software_name": "netvigil",
+        "software_version": __version__,
+    }
+
+
 def nettest_envelope(
     name: str,
     version: str,
@@ -110,23 +140,7 @@ def nettest_envelope(
 ) -> Measurement:
     """A df-000 measurement of any nettest: the same envelope as web_connectivity's."""
     return Measurement(
-        annotations=_annotations(),
-        data_format_version=DATA_FORMAT_VERSION,
-        extensions=dict(EXTENSIONS),
-        input=input,
-        measurement_start_time=ooni_time(started),
-        test_start_time=ooni_time(test_started),
-        test_runtime=round(runtime, 6),
-        probe_asn=location.probe_asn,
-        probe_cc=location.probe_cc,
-        probe_network_name=location.probe_network_name,
-        probe_ip="127.0.0.1",
-        resolver_asn="AS0",
-        resolver_ip="",
-        resolver_network_name="",
-        report_id=report,
-        software_name="netvigil",
-        software_version=__version__,
+        **_envelope_keys(input, location, report, started, test_started, runtime),
         test_helpers=test_helpers or {},
         test_name=name,
         test_version=version,
@@ -146,23 +160,7 @@ def envelope(
     test_helper: str | None,
 ) -> WebMeasurement:
     return WebMeasurement(
-        annotations=_annotations(),
-        data_format_version=DATA_FORMAT_VERSION,
-        extensions=dict(EXTENSIONS),
-        input=url,
-        measurement_start_time=ooni_time(started),
-        test_start_time=ooni_time(test_started),
-        test_runtime=round(runtime, 6),
-        probe_asn=location.probe_asn,
-        probe_cc=location.probe_cc,
-        probe_network_name=location.probe_network_name,
-        probe_ip="127.0.0.1",
-        resolver_asn="AS0",
-        resolver_ip="",
-        resolver_network_name="",
-        report_id=report,
-        software_name="netvigil",
-        software_version=__version__,
+        **_envelope_keys(url, location, report, started, test_started, runtime),
         test_helpers=(
             {"backend": {"address": test_helper, "type": test_helper.split(":", 1)[0]}}
             if test_helper
