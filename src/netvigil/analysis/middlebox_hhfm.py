@@ -32,8 +32,8 @@ from netvigil.analysis.middlebox_evidence import (
 )
 from netvigil.analysis.verdicts import Layer, Witness
 from netvigil.failures import Failure, FailureKind, kind_of
-from netvigil.records import text_of
-from netvigil.records.middlebox import EchoAnswer, EchoRequest, EchoTransaction, HHFMKeys
+from netvigil.records import HTTPRequest, HTTPTransaction, text_of
+from netvigil.records.middlebox import EchoAnswer, HHFMKeys
 
 _IGNORED = ("connection", "close")
 
@@ -47,7 +47,7 @@ class Change:
     header: tuple[str, str] | None = None  # the header as received, when there is one
 
 
-def sent_headers(request: EchoRequest) -> list[tuple[str, str]]:
+def sent_headers(request: HTTPRequest) -> list[tuple[str, str]]:
     """The headers the probe sent, in order, as text."""
     if request.headers_list:
         pairs = [
@@ -71,7 +71,7 @@ def received_headers(answer: EchoAnswer) -> list[tuple[str, str]]:
     return [(name, value) for name, value in pairs if (name.lower(), value.lower()) != _IGNORED]
 
 
-def request_line_of(request: EchoRequest) -> str:
+def request_line_of(request: HTTPRequest) -> str:
     """The request line the probe sent: its method as written, the URL's path, HTTP/1.1
     (probe-cli hhfm.go: `fmt.Sprintf("%s / HTTP/1.1", req.Method)`)."""
     path = urlsplit(request.url).path or "/"
@@ -164,7 +164,7 @@ def _echo(body: str) -> EchoAnswer | None:
         return None
 
 
-def _compare(tx: EchoTransaction, keys: HHFMKeys | None) -> Judged:
+def _compare(tx: HTTPTransaction, keys: HHFMKeys | None) -> Judged:
     assert tx.response is not None
     body = text_of(tx.response.body)
     answered = [(name, text_of(value)) for name, value in (tx.response.headers or {}).items()]

@@ -38,15 +38,8 @@ from netvigil.probe.middlebox_wire import (
     tampering_of,
 )
 from netvigil.probe.nettest import Context
-from netvigil.records import HTTPResponse, maybe_binary
-from netvigil.records.middlebox import (
-    EchoAnswer,
-    EchoRequest,
-    EchoTor,
-    EchoTransaction,
-    HHFMKeys,
-    HIRLKeys,
-)
+from netvigil.records import HTTPRequest, HTTPResponse, HTTPTransaction, TorInfo, maybe_binary
+from netvigil.records.middlebox import EchoAnswer, HHFMKeys, HIRLKeys
 
 HHFM_HELPER = "http://37.218.241.94:80"
 ECHO_HELPER = "37.218.241.93:80"
@@ -91,17 +84,17 @@ class HeaderFieldManipulation:
         parts = urlsplit(url)
         sent = self.headers()
         method, path = "GeT", parts.path or "/"
-        request = EchoRequest(
+        request = HTTPRequest(
             url=url,
             method=method,
             headers=dict(sent),
             headers_list=[[name, value] for name, value in sent],
             body=None,
-            tor=EchoTor(),
+            tor=TorInfo(),
         )
         t0 = ctx.trace.now()
         failure, operation, response, answer = await self._exchange(ctx, parts, method, path, sent)
-        transaction = EchoTransaction(
+        transaction = HTTPTransaction(
             failure=failure, request=request, response=response, t0=t0, t=ctx.trace.now()
         )
         return HHFMKeys(

@@ -16,52 +16,16 @@ answer is not UTF-8 (ts-007 "UTF-8 considerations").
 
 from __future__ import annotations
 
-from netvigil.records.base import HeaderValue, MaybeBinary, Record
+from netvigil.records.base import MaybeBinary, Record
 from netvigil.records.templates import (
     DNSQuery,
-    HTTPResponse,
+    HTTPTransaction,
     NetworkEvent,
     TCPConnect,
     TLSHandshake,
 )
 
 # --- http_header_field_manipulation (ts-006) ---------------------------------------------
-
-
-class EchoTor(Record, frozen=True):
-    """df-001 `request.tor`; the Twisted probe wrote `false` for the exit it did not use."""
-
-    exit_ip: str | bool | None = None
-    exit_name: str | bool | None = None
-    is_tor: bool = False
-
-
-class EchoRequest(Record, frozen=True):
-    """What the probe sent: the header names in the random capitalisation it chose."""
-
-    url: str = ""
-    method: str | None = None
-    headers: dict[str, HeaderValue] | None = None
-    headers_list: list[list[MaybeBinary]] | None = None
-    body: MaybeBinary | None = None
-    body_is_truncated: bool | None = None
-    tor: EchoTor | None = None
-    x_transport: str | None = None
-
-
-class EchoTransaction(Record, frozen=True):
-    """One df-001 transaction with the echo helper; `response.body` is the helper's JSON."""
-
-    failure: str | None = None
-    request: EchoRequest = EchoRequest()
-    response: HTTPResponse | None = None
-    network: str | None = None
-    address: str | None = None
-    alpn: str | None = None
-    t0: float | None = None
-    t: float | None = None
-    tags: list[str] | None = None
-    transaction_id: int | None = None
 
 
 class HHFMTampering(Record, frozen=True):
@@ -79,7 +43,7 @@ class HHFMTampering(Record, frozen=True):
 class HHFMKeys(Record, frozen=True):
     agent: str | None = None
     failure: str | None = None
-    requests: list[EchoTransaction] | None = None
+    requests: list[HTTPTransaction] | None = None
     socksproxy: str | None = None
     tampering: HHFMTampering | None = None
     # probe-engine 0.14's urlgetter keys (http_header_field_manipulation_1); we write the

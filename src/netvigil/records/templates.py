@@ -108,10 +108,11 @@ class TLSHandshake(Record, frozen=True):
 
 
 class TorInfo(Record, frozen=True):
-    """df-001 `request.tor`: whether the request went through Tor (never, for our probe)."""
+    """df-001 `request.tor`: whether the request went through Tor (never, for our probe);
+    the Twisted probe wrote `false` for the exit it did not use (http_header_field_manipulation)."""
 
-    exit_ip: str | None = None
-    exit_name: str | None = None
+    exit_ip: str | bool | None = None
+    exit_name: str | bool | None = None
     is_tor: bool = False
 
 
