@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -24,7 +25,7 @@ from netvigil.net.connect import Connection, connect_tcp, tls_handshake
 from netvigil.net.dns import addresses_of, lookup_system
 from netvigil.net.http import REQUEST_HEADERS, round_trip
 from netvigil.probe.nettest import Context
-from netvigil.probe.recording import http_record
+from netvigil.probe.recording import Trace, http_record
 from netvigil.records import HTTPRequest, HTTPResponse, HTTPTransaction, TorInfo
 
 
@@ -35,6 +36,21 @@ class Result:
     failure: str | None = None
     failed_operation: str | None = None
     addresses: tuple[str, ...] = ()
+
+
+def urlgetter_keys(trace: Trace) -> dict[str, Any]:
+    """The keys every messaging test writes as urlgetter does: no failure of its own (each
+    step's failure is in its record), and every step the trace holds."""
+    return {
+        "agent": "redirect",
+        "failed_operation": None,
+        "failure": None,
+        "network_events": list(trace.network_events),
+        "queries": list(trace.queries),
+        "requests": list(trace.requests),
+        "tcp_connect": list(trace.tcp_connect),
+        "tls_handshakes": list(trace.tls_handshakes),
+    }
 
 
 async def resolve(ctx: Context, host: str, tag: str) -> tuple[list[str], str | None]:

@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Mapping
 from typing import Literal
 
-from netvigil.probe.messaging import Result, fetch, resolve
+from netvigil.probe.messaging import Result, fetch, resolve, urlgetter_keys
 from netvigil.probe.nettest import Context
 from netvigil.probe.signal_ca import SIGNAL_CAS
 from netvigil.records.messaging import SignalKeys
@@ -64,16 +64,8 @@ class Signal:
         )
         await asyncio.gather(*(resolve(ctx, host, self.name) for host in uptime))
         failed = next((r.failure for r in fetched if r.failure), None)
-        trace = ctx.trace
         return SignalKeys(
-            agent="redirect",
-            failed_operation=None,
-            failure=None,
-            network_events=list(trace.network_events),
-            queries=list(trace.queries),
-            requests=list(trace.requests),
-            tcp_connect=list(trace.tcp_connect),
-            tls_handshakes=list(trace.tls_handshakes),
+            **urlgetter_keys(ctx.trace),
             signal_backend_status="blocked" if failed else "ok",
             signal_backend_failure=failed,
         )

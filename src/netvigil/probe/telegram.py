@@ -17,7 +17,7 @@ from typing import Literal
 from netvigil.addresses import join_host_port
 from netvigil.failures import FailedOperation
 from netvigil.net.connect import tls_context
-from netvigil.probe.messaging import Result, fetch
+from netvigil.probe.messaging import Result, fetch, urlgetter_keys
 from netvigil.probe.nettest import Context
 from netvigil.records.messaging import TelegramKeys
 
@@ -66,16 +66,8 @@ class Telegram:
         answered = any(r.failure is None for r in dcs)
         past_connect = any(r.failed_operation != FailedOperation.CONNECT for r in dcs)
         web_failure = next((r.failure for r in pages if r.failure), None)
-        trace = ctx.trace
         return TelegramKeys(
-            agent="redirect",
-            failed_operation=None,
-            failure=None,
-            network_events=list(trace.network_events),
-            queries=list(trace.queries),
-            requests=list(trace.requests),
-            tcp_connect=list(trace.tcp_connect),
-            tls_handshakes=list(trace.tls_handshakes),
+            **urlgetter_keys(ctx.trace),
             telegram_http_blocking=not answered,
             telegram_tcp_blocking=not (answered or past_connect),
             telegram_web_failure=web_failure,

@@ -18,7 +18,7 @@ from typing import Literal
 
 from netvigil.failures import FailedOperation
 from netvigil.net.connect import tls_context
-from netvigil.probe.messaging import Result, connect, fetch, resolve
+from netvigil.probe.messaging import Result, connect, fetch, resolve, urlgetter_keys
 from netvigil.probe.nettest import Context
 from netvigil.records.messaging import WhatsAppKeys
 
@@ -67,16 +67,8 @@ class WhatsApp:
         ports = Counter(host for host, _ in endpoints)
         registered = next((r.failure for r in fetched[: len(registration)] if r.failure), None)
         web_failure = next((r.failure for r in fetched[len(registration) :] if r.failure), None)
-        trace = ctx.trace
         return WhatsAppKeys(
-            agent="redirect",
-            failed_operation=None,
-            failure=None,
-            network_events=list(trace.network_events),
-            queries=list(trace.queries),
-            requests=list(trace.requests),
-            tcp_connect=list(trace.tcp_connect),
-            tls_handshakes=list(trace.tls_handshakes),
+            **urlgetter_keys(ctx.trace),
             registration_server_failure=registered,
             registration_server_status="blocked" if registered else "ok",
             whatsapp_endpoints_blocked=sorted(h for h, n in failures.items() if n >= ports[h]),
