@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netvigil.analysis.fingerprint_base64 import decoded_pattern
 from netvigil.analysis.fingerprint_censoredplanet import BLOCKPAGE_FILE as CP_BLOCKPAGES
 from netvigil.analysis.fingerprint_censoredplanet import FALSE_POSITIVE_FILE as CP_FALSE_POSITIVES
 from netvigil.analysis.fingerprint_index import LiteralIndex, required_literals
@@ -627,3 +628,50 @@ def test_bad_vendor_table(tmp_path: pathlib.Path) -> None:
     other = FingerprintDB.load(tmp_path)  # a folder's own table replaces ours
     assert other.named("cl.prod_zscaler_block").vendor == "Z"  # type: ignore[union-attr]
     assert other.named("cl.prod_iboss_iphantom_block").vendor is None  # type: ignore[union-attr]
+
+
+# --- base64-wrapped rows (analysis/fingerprint_base64.py) ---
+
+
+def test_base64_rows_get_their_text() -> None:
+    # The three rows Citizen Lab wrote as base64 (their notes say so); every other row keeps
+    # none, including Censored Planet's long run of letters cp.a_prod_paloalto_4.
+    db = FingerprintDB.load()
+    decoded = {fp.name: fp.decoded for fp in db.http if fp.decoded is not None}
+    assert set(decoded) == {"ooni.ru_35", "ooni.ru_37", "ooni.th_5"}
+    assert re.search(decoded["ooni.ru_35"], "<TITLE>Access Restricted!</TITLE>") is None
+    paloalto = db.named("cp.a_prod_paloalto_4")
+    assert paloalto is not None and paloalto.decoded is None
+
+
+def test_base64_row_matches_its_text_and_its_own_pattern() -> None:
+    db = FingerprintDB.load()
+    th = db.named("ooni.th_5")
+    assert th is not None
+    text = '<html xmlns:v="urn:schemas-microsoft-com:vml"\r\nxmlns:o="urn:schemas"'
+    for body in (text, text.replace("\r\n", "\n"), "x" + th.pattern + "y"):
+        assert "ooni.th_5" in {m.fingerprint.name for m in db.match_http(body, {})}, body
+    assert not db.match_http(text.replace("xmlns:o", "xmlns:p"), {})
+    assert NaiveMatcher(db.http).match_http(text, {}) == db.match_http(text, {})
+
+
+@given(
+    st.text(st.characters(max_codepoint=0x44F, exclude_categories=("Cc", "Cs")), min_size=60),
+    st.integers(min_value=0, max_value=3),
+)
+@settings(max_examples=60, deadline=None)
+def test_base64_slice_at_any_offset_decodes(text: str, start: int) -> None:
+    page = "<p>" + text + "</p>"
+    encoded = base64.b64encode(page.encode()).decode()
+    pattern = decoded_pattern(encoded[start:])
+    if start == 0:
+        assert pattern is not None and re.fullmatch(pattern, page)
+    elif pattern is not None:  # a cut inside a UTF-8 sequence may leave no text: none then
+        assert re.search(pattern, page)
+
+
+def test_short_or_non_base64_patterns_have_no_text() -> None:
+    assert decoded_pattern(base64.b64encode(b"<b>hi</b>").decode()) is None  # too short
+    assert decoded_pattern("Not base64 at all, it has spaces and <markup> in it.........") is None
+    assert decoded_pattern(base64.b64encode(b"\x00\x01" * 40).decode()) is None  # not text
+    assert decoded_pattern(base64.b64encode(b"plain words " * 8).decode()) is None  # no markup

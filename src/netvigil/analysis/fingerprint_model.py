@@ -43,6 +43,7 @@ class Fingerprint(msgspec.Struct, frozen=True, kw_only=True):
     confidence_no_fp: int | None
     other_names: tuple[str, ...] = ()
     vendor: str | None = None
+    decoded: str | None = None
 
 
 class FingerprintMatch(msgspec.Struct, frozen=True, kw_only=True):

@@ -27,6 +27,9 @@ class NaiveMatcher:
             for i, fp in enumerate(self._rows)
             if fp.pattern_type == "regexp"
         }
+        self._decoded = {
+            i: re.compile(fp.decoded) for i, fp in enumerate(self._rows) if fp.decoded is not None
+        }
 
     def match_dns(self, answer: str) -> tuple[FingerprintMatch, ...]:
         return tuple(
@@ -42,6 +45,9 @@ class NaiveMatcher:
         for i, fp in enumerate(self._rows):
             if fp.location_found == "body" and body is not None:
                 witness = self._apply(i, fp, body)
+                if witness is None and i in self._decoded:
+                    m = self._decoded[i].search(body)
+                    witness = m.group() if m is not None else None
                 if witness is not None:
                     out.append(FingerprintMatch(fingerprint=fp, location="body", witness=witness))
             elif fp.location_found.startswith("header."):

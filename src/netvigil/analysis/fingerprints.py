@@ -36,6 +36,7 @@ from typing import Final
 
 import msgspec
 
+from netvigil.analysis.fingerprint_base64 import decoded_pattern
 from netvigil.analysis.fingerprint_censoredplanet import censoredplanet_rows
 from netvigil.analysis.fingerprint_index import LiteralIndex
 from netvigil.analysis.fingerprint_model import (
@@ -90,6 +91,8 @@ class FingerprintDB:
         by_location: dict[str, list[tuple[int, str, str]]] = {}
         for row, fp in enumerate(self._http):
             by_location.setdefault(fp.location_found, []).append((row, fp.pattern_type, fp.pattern))
+            if fp.decoded is not None:
+                by_location[fp.location_found].append((row, "regexp", fp.decoded))
         self._body = LiteralIndex(by_location.pop("body", []))
         # header.<name> -> index keyed by the lowercase header name.
         self._headers = {loc[7:]: LiteralIndex(e) for loc, e in by_location.items()}
@@ -113,7 +116,7 @@ class FingerprintDB:
             table = VendorTable.load(folder if own else None)
         except VendorError as exc:
             raise FingerprintError(str(exc)) from exc
-        return cls(_attributed(dns, table), _attributed(http, table))
+        return cls(_attributed(dns, table), _attributed(_with_decoded(http), table))
 
     @property
     def dns(self) -> tuple[Fingerprint, ...]:
@@ -164,6 +167,16 @@ def _attributed(rows: tuple[Fingerprint, ...], table: VendorTable) -> tuple[Fing
     return tuple(
         msgspec.structs.replace(fp, vendor=table.vendor_of(fp.name, fp.other_names)) for fp in rows
     )
+
+
+def _with_decoded(rows: tuple[Fingerprint, ...]) -> tuple[Fingerprint, ...]:
+    """Body rows that are base64 of a page also carry the text they encode (module docstring
+    of analysis/fingerprint_base64.py); ``pattern`` stays as written, for OONI's matcher."""
+    out = []
+    for fp in rows:
+        text = decoded_pattern(fp.pattern) if fp.location_found == "body" else None
+        out.append(fp if text is None else msgspec.structs.replace(fp, decoded=text))
+    return tuple(out)
 
 
 @functools.cache
