@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 import wsproto
 import wsproto.events as ws
 from starlette.applications import Starlette
@@ -30,6 +31,7 @@ from netvigil.analysis.verdicts import Outcome
 from netvigil.listening import listen
 from netvigil.net.backend import AsyncioBackend
 from netvigil.probe.ndt7 import Ndt7
+from netvigil.probe.ndt7_locate import MAX_ANSWER
 from netvigil.probe.nettest import Context, Endpoints, Settings
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope
@@ -341,3 +343,144 @@ def test_a_hostile_servers_text_is_never_recorded() -> None:
         m.app_info.NumBytes for m in keys.download or [] if m.app_info and m.origin == "client"
     ]
     assert counted[-1] == 1000
+
+
+# --- M-Lab's locate service (probe/ndt7_locate.py), hosted on loopback ---
+
+
+@asynccontextmanager
+async def locate_server(status: int, body: bytes, seen: list[bytes]) -> AsyncIterator[int]:
+    """A tiny locate service: each request's head goes into `seen`, every answer is the same."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+
+
+def answer(port: int, scheme: str = "ws", machine: str = "mlab1-lga03.mlab-oti.example") -> bytes:
+    base = f"{scheme}://127.0.0.1:{port}"
+    urls = {
+        f"{scheme}://{DOWNLOAD_PATH}": f"{base}{DOWNLOAD_PATH}?access_token=d0wn",
+        f"{scheme}://{UPLOAD_PATH}": f"{base}{UPLOAD_PATH}?access_token=up",
+    }
+    return json.dumps({"results": [{"machine": machine, "urls": urls}]}).encode()
+
+
+def located(locate_port: int, settings: Settings | None = None) -> Context:
+    return Context(
+        backend=AsyncioBackend(),
+        trace=Trace(),
+        endpoints=Endpoints.parse([f"locate=http://127.0.0.1:{locate_port}/v2/nearest/ndt/ndt7"]),
+        settings=settings or Settings(connect_timeout=5, http_timeout=5),
+    )
+
+
+def test_without_a_server_the_locate_service_names_one_and_both_subtests_run() -> None:
+    seen: list[bytes] = []
+
+    async def work() -> NdtKeys:
+        async with (
+            ndt7_server(Slots(2)) as ndt_port,
+            locate_server(200, answer(ndt_port), seen) as port,
+        ):
+            return await PROBE.measure(None, located(port))
+
+    keys = run(work)
+    assert keys.failure is None
+    assert keys.server is not None
+    assert (keys.server.hostname, keys.server.site) == ("127.0.0.1", "lga03")
+    assert keys.download and keys.upload  # both subtests measured, against the located server
+    assert len(seen) == 1 and seen[0].startswith(b"GET /v2/nearest/ndt/ndt7 HTTP/1.1\r\n")
+
+
+def test_the_located_token_is_sent_with_each_upgrade() -> None:
+    upgrades: list[bytes] = []
+
+    async def work() -> NdtKeys:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            upgrades.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.close()
+
+        ndt = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ndt_port = int(ndt.sockets[0].getsockname()[1])
+        async with locate_server(200, answer(ndt_port), []) as port:
+            return await PROBE.measure(None, located(port))
+
+    keys = run(work)
+    assert keys.failure == "eof_error"  # the fake server closes: the download never opens
+    assert len(upgrades) == 1
+    assert upgrades[0].startswith(b"GET /ndt/v7/download?access_token=d0wn HTTP/1.1\r\n")
+
+
+def closed_port() -> int:
+    sock = listen("127.0.0.1", 0)
+    port = int(sock.getsockname()[1])
+    sock.close()  # nothing listens there now
+    return port
+
+
+def test_secure_urls_are_preferred_to_plain_ones() -> None:
+    seen_plain: list[bytes] = []
+
+    async def work() -> NdtKeys:
+        async with locate_server(200, b"", seen_plain) as plain:
+            both = json.loads(answer(closed_port(), "wss"))
+            both["results"][0]["urls"].update(json.loads(answer(plain, "ws"))["results"][0]["urls"])
+            async with locate_server(200, json.dumps(both).encode(), []) as port:
+                return await PROBE.measure(None, located(port))
+
+    keys = run(work)
+    # The wss URLs' port has no listener: refused there, and the plain server never asked.
+    assert keys.failure == "connection_refused"
+    assert seen_plain == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "failure"),
+    [
+        (500, b"{}", "http_unexpected_status_code"),
+        (
+            200,
+            b"<html>not json</html>",
+            "unknown_failure: the locate answer is not a locate answer",
+        ),
+        (200, b'{"results": []}', "unknown_failure: the locate service named no ndt7 server"),
+        (
+            200,
+            b'{"results": [{"urls": {"wss:///ndt/v7/download": "wss://x/"}}]}',
+            "unknown_failure: the locate service named no ndt7 server",
+        ),
+        (200, b'{"results": "many"}', "unknown_failure: the locate answer is not a locate answer"),
+        (
+            200,
+            b" " * (MAX_ANSWER + 1),
+            "unknown_failure: the locate answer is larger than a locate answer can be",
+        ),
+    ],
+)
+def test_a_locate_answer_that_names_no_server_is_the_failure(
+    status: int, body: bytes, failure: str
+) -> None:
+    async def work() -> NdtKeys:
+        async with locate_server(status, body, []) as port:
+            return await PROBE.measure(None, located(port))
+
+    keys = run(work)
+    assert keys.failure == failure
+    assert (keys.download, keys.upload) == (None, None)  # nothing else was measured
+
+
+def test_a_dead_locate_service_is_the_failure() -> None:
+    async def work() -> NdtKeys:
+        return await PROBE.measure(None, located(closed_port()))
+
+    assert run(work).failure == "connection_refused"

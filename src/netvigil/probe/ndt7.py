@@ -16,10 +16,10 @@ computed as OONI computes them from the server's (avg_rtt the last smoothed RTT,
 the largest, min_rtt the kernel's minimum), and the retransmit rate the client's during the
 upload, where it is the sender. Speeds are bytes × 8 / elapsed, in kbit/s.
 
-Endpoint `server`: the base URL of an ndt7 server (ours: `netvigil serve` or `th serve`).
-OONI's default is M-Lab's locate service, kept as the default; the tests use ours. We do not
-speak the locate API yet: with the default the measurement says so in its `failure` rather
-than guess at a server.
+Endpoints: `server`, the base URL of an ndt7 server (ours: `netvigil serve` or `th serve`),
+measured as given; without it, the server M-Lab's locate service names (`locate`, OONI's
+default; probe/ndt7_locate.py), whose URLs carry its access token. A locate step that fails is
+the measurement's `failure`, and nothing else is measured.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import wsproto.utilities
 
 from netvigil.failures import Failure, unknown
 from netvigil.net.errors import map_failures
+from netvigil.probe.ndt7_locate import LOCATE, LocateFailed, locate
 from netvigil.probe.nettest import Context
 from netvigil.probe.tcpinfo import tcp_info
 from netvigil.probe.websocket import Channel, OpenFailed, open_channel
@@ -52,7 +53,6 @@ from netvigil.records.speed import (
     summarise,
 )
 
-LOCATE = "https://locate.measurementlab.net/v2/nearest/ndt/ndt7"  # OONI's default
 INTERVAL = 0.25  # seconds between samples (probe-cli param.go)
 MIN_MESSAGE, MAX_MESSAGE = 1 << 13, 1 << 20
 MAX_TEXT = 1 << 17  # a measurement message is small; the spec's smallest message limit
@@ -114,7 +114,9 @@ class Ndt7:
     version = "0.10.1"  # probe-cli ndt7.go testVersion
     input: Literal["none", "required", "optional"] = "none"
     endpoint_help: Mapping[str, str] = {
-        "server": f"base URL of an ndt7 server, http[s]:// or ws[s]:// (default {LOCATE})"
+        "server": "base URL of an ndt7 server, http[s]:// or ws[s]:// (default: the one "
+        "the locate service names)",
+        "locate": f"M-Lab's locate v2 URL for ndt7 (default {LOCATE})",
     }
 
     def __init__(self, *, duration: float = 10.0, max_bytes: int = 1 << 30) -> None:
@@ -122,23 +124,25 @@ class Ndt7:
 
     async def measure(self, input: str | None, ctx: Context) -> NdtKeys:
         ctx.endpoints.check(self.endpoint_help)
-        schemes = ("http", "https", "ws", "wss")
-        (base,) = ctx.endpoints.urls("server", (LOCATE,), schemes)[:1]
-        where = urlsplit(base)
-        server = NdtServer(hostname=where.hostname or "")
+        given = ctx.endpoints.urls("server", (), ("http", "https", "ws", "wss"))[:1]
+        if given:
+            where = urlsplit(given[0])
+            server = NdtServer(hostname=where.hostname or "")
+            base = where.path.rstrip("/")
+            targets = [(where, base + DOWNLOAD_PATH), (where, base + UPLOAD_PATH)]
+        else:
+            (url,) = ctx.endpoints.urls("locate", (LOCATE,))[:1]
+            try:
+                found = await locate(ctx, url)
+            except LocateFailed as failed:
+                return NdtKeys(failure=str(failed), protocol=7, server=NdtServer())
+            server = found.server
+            targets = [_target(found.download), _target(found.upload)]
         download: list[Ndt7Message] = []
         upload: list[Ndt7Message] = []
-        failure = None
-        if base == LOCATE:
-            failure = unknown("the M-Lab locate service is not supported: give --endpoint server=")
-        subtests: list[tuple[Literal["download", "upload"], list[Ndt7Message]]] = [
-            ("download", download),
-            ("upload", upload),
-        ]
-        for test, messages in subtests:
-            if failure is not None:
-                break
-            failure = await self._subtest(ctx, where, test, messages)
+        failure = await self._subtest(ctx, *targets[0], "download", download)
+        if failure is None:
+            failure = await self._subtest(ctx, *targets[1], "upload", upload)
         return NdtKeys(
             download=download,
             failure=failure,
@@ -152,11 +156,12 @@ class Ndt7:
         self,
         ctx: Context,
         where: SplitResult,
+        path: str,
         test: Literal["download", "upload"],
         messages: list[Ndt7Message],
     ) -> str | None:
-        """Run one subtest, its samples into `messages`; the failure when it cannot open."""
-        path = DOWNLOAD_PATH if test == "download" else UPLOAD_PATH
+        """Run one subtest on `path` (with the locate token's query), its samples into
+        `messages`; the failure when it cannot open."""
         channel: Channel | None = None
         with map_failures() as caught:
             try:
@@ -231,3 +236,9 @@ class Ndt7:
 
 
 NDT7 = Ndt7()
+
+
+def _target(url: str) -> tuple[SplitResult, str]:
+    """A located URL as the connection's address and the upgrade's target (token kept)."""
+    where = urlsplit(url)
+    return where, where.path + (f"?{where.query}" if where.query else "")

@@ -55,9 +55,9 @@ class Channel:
                 return found
 
 
-async def open_channel(ctx: Context, where: SplitResult, path: str, subprotocol: str) -> Channel:
-    """TCP (and TLS) to the server, then the upgrade; OpenFailed when a step failed (a name
-    that does not resolve raises the resolver's error, map_failures names it)."""
+async def open_connection(ctx: Context, where: SplitResult) -> Connection:
+    """TCP (and TLS for `https`/`wss`) to the URL's host; OpenFailed when a step failed (a
+    name that does not resolve raises the resolver's error, map_failures names it)."""
     host, secure = where.hostname or "", where.scheme in ("https", "wss")
     port = where.port or (443 if secure else 80)
     ips = [host] if parse_ip(host) else await ctx.backend.resolve(host)
@@ -73,8 +73,15 @@ async def open_channel(ctx: Context, where: SplitResult, path: str, subprotocol:
         )
         if connection is None:
             raise OpenFailed(handshake.failure or Failure.SSL_FAILED_HANDSHAKE)
+    return connection
+
+
+async def open_channel(ctx: Context, where: SplitResult, path: str, subprotocol: str) -> Channel:
+    """The connection (open_connection), then the upgrade on `path` (with any query)."""
+    connection = await open_connection(ctx, where)
     channel = Channel(connection, wsproto.WSConnection(wsproto.ConnectionType.CLIENT))
-    authority = host if where.port is None else join_host_port(host, port)
+    host = where.hostname or ""
+    authority = host if where.port is None else join_host_port(host, where.port)
     channel.send(ws.Request(host=authority, target=path, subprotocols=[subprotocol]))
     while True:
         found = await channel.events()
