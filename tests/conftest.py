@@ -3,7 +3,8 @@
 Every test taking `database_url` runs on each incident database backend (SQLite, and
 PostgreSQL in a throwaway cluster). `live` is one `netvigil serve --demo` shared by the
 black-box tests (schemathesis, hostile input, the home page): starting one loads the sample,
-so they share it.
+so they share it. Every test runs under tests/netguard.py: a socket of this process that
+would reach past loopback raises instead.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests import netguard
 from tests.incidents.coalition import Coalition, coalition_on
 from tests.incidents.databases import BACKENDS, Cluster, cluster
 from tests.observatory.live import Live, live_server
+
+netguard.install()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
