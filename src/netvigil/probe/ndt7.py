@@ -38,7 +38,7 @@ import wsproto.utilities
 
 from netvigil.failures import Failure, unknown
 from netvigil.net.errors import map_failures
-from netvigil.probe.nettest import Context
+from netvigil.probe.nettest import Context, Endpoints
 from netvigil.probe.tcpinfo import tcp_info
 from netvigil.probe.websocket import Channel, OpenFailed, open_channel
 from netvigil.records.speed import (
@@ -120,10 +120,16 @@ class Ndt7:
     def __init__(self, *, duration: float = 10.0, max_bytes: int = 1 << 30) -> None:
         self.duration, self.max_bytes = duration, max_bytes
 
+    def endpoints(self, endpoints: Endpoints) -> str:
+        """The server's base URL; EndpointError for a key or value it cannot use."""
+        endpoints.check(self.endpoint_help)
+        return endpoints.urls("server", (LOCATE,), ("http", "https", "ws", "wss"))[0]
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> NdtKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        schemes = ("http", "https", "ws", "wss")
-        (base,) = ctx.endpoints.urls("server", (LOCATE,), schemes)[:1]
+        base = self.endpoints(ctx.endpoints)
         where = urlsplit(base)
         server = NdtServer(hostname=where.hostname or "")
         download: list[Ndt7Message] = []
