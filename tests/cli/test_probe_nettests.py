@@ -92,7 +92,7 @@ BAD = [
     ),
     (
         ["--test", "knock_test", "--endpoint", "knock=127.0.0.1"],
-        "error: --endpoint 'knock=127.0.0.1': '127.0.0.1' is neither HOST:PORT nor a URL",
+        "error: knock_test: --endpoint knock: '127.0.0.1' is not HOST:PORT (e.g. 127.0.0.1:8443)",
     ),
     (
         ["--test", "knock_test", "--endpoint", "dc=127.0.0.1:1"],
@@ -123,7 +123,90 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("options", "wanted"), BAD)
+FP, V3 = "0123456789ABCDEF" * 2 + "01234567", "89abcdef" * 5  # 40 hex digits each
+
+
+def _given(*items: str) -> list[str]:
+    return [word for item in items for word in ("--endpoint", item)]
+
+
+# Each nettest's own check (`check_endpoints`), before the tor binary is looked for: a value
+# only a nettest knows the kind of, refused in one line naming nettest, key and value.
+BAD_VALUES = [
+    (
+        ["--test", "vanilla_tor", "--endpoint", "dirauth_id=nothex"],
+        "error: vanilla_tor: --endpoint dirauth_id: 'nothex' is not FINGERPRINT:V3IDENT (40 hex "
+        "digits each)",
+    ),
+    (
+        [
+            *("--test", "vanilla_tor", *_given("dirauth=127.0.0.1:5100")),
+            *_given(f"dirauth_id={FP}:{V3}", f"dirauth_id={V3}:{FP}"),
+        ],
+        "error: vanilla_tor: --endpoint dirauth_id: 2 given for 1 dirauth (one "
+        "FINGERPRINT:V3IDENT per dirauth, in order)",
+    ),
+    (
+        ["--test", "vanilla_tor", "--endpoint", "dirauth=tor.example:9001"],
+        "error: vanilla_tor: --endpoint dirauth: 'tor.example:9001': tor needs an IP address, "
+        "not a name",
+    ),
+    (
+        ["--test", "torsf", "--endpoint", "front=a b"],
+        "error: torsf: --endpoint front: 'a b' is not a plain URL, name or list",
+    ),
+    (  # a word that would be an option to snowflake-client, not a domain
+        ["--test", "torsf", "--endpoint", "front=-log=/tmp/x"],
+        "error: torsf: --endpoint front: '-log=/tmp/x' is not a host name or address",
+    ),
+    (
+        ["--test", "torsf", "--endpoint", "ice=stun:127.0.0.1:3478,turn:127.0.0.1:3478"],
+        "error: torsf: --endpoint ice: 'turn:127.0.0.1:3478' in "
+        "'stun:127.0.0.1:3478,turn:127.0.0.1:3478' is not stun:HOST[:PORT]",
+    ),
+    (
+        ["--test", "torsf", "--endpoint", "broker=ftp://127.0.0.1/"],
+        "error: torsf: --endpoint broker: 'ftp://127.0.0.1/' is not a http/https URL",
+    ),
+    (
+        ["--test", "signal", "--endpoint", "uptime=uptime signal org"],
+        "error: signal: --endpoint uptime: 'uptime signal org' is not a host name or address",
+    ),
+    (
+        ["--test", "facebook_messenger", "--endpoint", "asn=Facebook"],
+        "error: facebook_messenger: --endpoint asn: 'Facebook' is not an AS number",
+    ),
+    (
+        ["--test", "dnscheck", "--endpoint", "resolver=ftp://127.0.0.1/"],
+        "error: dnscheck: --endpoint resolver: 'ftp://127.0.0.1/' is not a resolver URL "
+        "(udp://, tcp://, dot://HOST:PORT or https://HOST/PATH)",
+    ),
+    (
+        ["--test", "stunreachability", "--endpoint", "stun=stun.example"],
+        "error: stunreachability: --endpoint stun: 'stun.example' is not HOST:PORT (e.g. "
+        "127.0.0.1:8443)",
+    ),
+    (
+        ["--test", "ndt", "--endpoint", "server=ftp://127.0.0.1/"],
+        "error: ndt: --endpoint server: 'ftp://127.0.0.1/' is not a http/https/ws/wss URL",
+    ),
+    (
+        ["--test", "telegram", "--endpoint", "web=web.telegram.org"],
+        "error: telegram: --endpoint web: 'web.telegram.org' is not a http/https URL",
+    ),
+    (  # a key two nettests share: each checks it as it reads it
+        [
+            "--test",
+            "signal,http_header_field_manipulation",
+            *_given("backend=https://127.0.0.1:1/"),
+        ],
+        "error: http_header_field_manipulation: --endpoint backend: 'https://127.0.0.1:1/' is not "
+        "a http URL",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "wanted"), BAD + BAD_VALUES)
 def test_mistakes_are_one_line_before_consent_and_nothing_is_written(
     tmp_path: Path, knocks: dict[str, Any], options: list[str], wanted: str
 ) -> None:
@@ -138,6 +221,65 @@ def test_mistakes_are_one_line_before_consent_and_nothing_is_written(
     assert result.stderr.splitlines() == [wanted.format(missing=missing)]
     assert not (tmp_path / "d").exists()  # no consent asked, no folder, nothing measured
     assert knocks["knock_test"].most == 0 and knocks["knock_input"].most == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [
+            *("--test", "vanilla_tor"),
+            *_given("dirauth=127.0.0.1:5100", "dirauth=127.0.0.1:5101"),
+            *_given(f"dirauth_id={FP}:{V3}", f"dirauth_id={V3}:{FP}"),
+        ],
+        [
+            *("--test", "torsf"),
+            *_given("front=none", "broker=http://127.0.0.1:1/"),
+            *_given("ice=stun:127.0.0.1:3478,stun:localhost", "ice=stun:x.test"),
+            *_given("dirauth=127.0.0.1:5100", f"dirauth_id={FP}:{V3}"),
+        ],
+        ["--test", "torsf", *_given("front=front.example")],
+    ],
+)
+def test_values_that_are_not_addresses_pass_each_nettest_s_check(
+    tmp_path: Path, options: list[str]
+) -> None:
+    """A fingerprint, `front=none`, a list of ICE servers are the nettests' own kinds: the run
+    gets past every endpoint check to the next one, the tor binary (here missing: nothing
+    starts, nothing is written)."""
+    missing = str(tmp_path / "no-tor-here")
+    name = options[1]
+    result = runner.invoke(
+        app, ["probe", "run", "--data-dir", str(tmp_path / "d"), "--tor-binary", missing, *options]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"error: {name}: tor: no `{missing}` binary found; install it: apt install tor (or pass "
+        "--tor-binary PATH)"
+    ]
+    assert not (tmp_path / "d").exists()
+
+
+def test_nettests_of_one_run_each_get_their_own_keys_and_a_host_name_value(
+    tmp_path: Path, knocks: dict[str, Any], listener: int
+) -> None:
+    """knock_test and signal in one run, each with its own keys: neither takes the other's for
+    a typo, and signal's `uptime` is a host name (resolved, recorded, ignored), not HOST:PORT."""
+    backend = f"https://127.0.0.1:{free_port()}/"  # nothing listens there
+    result = _probe(
+        tmp_path,
+        *("--test", "knock_test,signal", "--probe-ip", "127.0.0.5", "--json"),
+        *_given(f"knock=127.0.0.1:{listener}", "uptime=localhost", f"backend={backend}"),
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x)["measurement"] for x in result.stdout.splitlines()]
+    assert [m["test_name"] for m in lines] == ["knock_test", "signal"]
+    knock, signal = (m["test_keys"] for m in lines)
+    assert [(c["ip"], c["status"]["success"]) for c in knock["tcp_connect"]] == [
+        ("127.0.0.1", True)
+    ]
+    assert [q["hostname"] for q in signal["queries"]] == ["localhost"]
+    assert [r["request"]["url"] for r in signal["requests"]] == [backend]
+    assert signal["signal_backend_status"] == "blocked"
 
 
 def test_help_describes_every_option_with_its_metavar_and_lists_the_nettests() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from netvigil.net.connect import connect_tcp
-from netvigil.probe.nettest import Context
+from netvigil.probe.nettest import Context, Endpoints
 from netvigil.probe.recording import tags
 from netvigil.records import Record, TCPConnect
 
@@ -38,6 +38,13 @@ class Knock:
     most: int = 0
     never: asyncio.Event | None = None
 
+    def knocks(self, endpoints: Endpoints) -> tuple[tuple[str, int], ...]:
+        endpoints.check(self.endpoint_help)
+        return endpoints.host_ports("knock", ("127.0.0.1:9",))
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.knocks(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> Record:
         self.running += 1
         self.most = max(self.most, self.running)
@@ -46,7 +53,7 @@ class Knock:
             if input == "hang":
                 self.never = self.never or asyncio.Event()
                 await self.never.wait()
-            for host, port in ctx.endpoints.host_ports("knock", ("127.0.0.1:9",)):
+            for host, port in self.knocks(ctx.endpoints):
                 connection, record = await connect_tcp(
                     ctx.backend, host, port, timeout=ctx.settings.connect_timeout
                 )

@@ -534,7 +534,7 @@ def test_facebook_without_an_asn_database_is_never_ok(tmp_path: Path) -> None:
         ("telegram", "dcs=127.0.0.1:80", "--endpoint key 'dcs' is not one this test takes"),
         ("signal", "backend=http://chat.signal.org/", "is not a https URL"),
         ("whatsapp", "web=web.whatsapp.com", "'web.whatsapp.com' is not a http/https URL"),
-        ("facebook_messenger", "asn=Facebook", "--endpoint asn='Facebook' is not an AS number"),
+        ("facebook_messenger", "asn=Facebook", "--endpoint asn: 'Facebook' is not an AS number"),
     ],
 )
 def test_an_endpoint_that_does_not_parse_is_a_one_line_error(

@@ -7,7 +7,8 @@ import datetime as dt
 import msgspec
 import pytest
 
-from netvigil.probe.nettest import EndpointError, Endpoints
+from netvigil.probe.nettest import EndpointError, Endpoints, parse_host
+from netvigil.probe.nettests import NETTESTS
 from netvigil.probe.report import Location, nettest_envelope, report_id
 from netvigil.records import Record, decode_measurement
 
@@ -52,6 +53,32 @@ def test_a_url_that_does_not_parse_is_refused(value: str) -> None:
 def test_a_key_the_nettest_does_not_take_is_named_with_those_it_takes() -> None:
     with pytest.raises(EndpointError, match=r"'dcc' is not one this test takes \(dc, web\)"):
         Endpoints.parse(["dcc=127.0.0.1:1"]).check({"web", "dc"})
+
+
+def test_a_value_a_parser_refuses_is_named_with_its_key() -> None:
+    given = Endpoints.parse(["uptime=localhost", "uptime=a b"])
+    with pytest.raises(EndpointError) as caught:
+        given.values("uptime", (), parse_host)
+    assert str(caught.value) == "--endpoint uptime: 'a b' is not a host name or address"
+    assert Endpoints.parse(["uptime=::1"]).values("uptime", (), parse_host) == ("::1",)
+
+
+def test_only_gives_a_nettest_its_own_keys() -> None:
+    given = Endpoints.parse(["dc=127.0.0.1:1", "web=https://127.0.0.1/", "stun=127.0.0.1:2"])
+    assert given.only({"dc", "web", "other"}).keys() == frozenset({"dc", "web"})
+    assert given.only(()).keys() == frozenset()
+
+
+@pytest.mark.parametrize("name", sorted(NETTESTS))
+def test_every_nettest_checks_its_endpoints_its_defaults_pass_and_other_keys_do_not(
+    name: str,
+) -> None:
+    nettest = NETTESTS[name]
+    nettest.check_endpoints(Endpoints())  # OONI's defaults are values it can use
+    with pytest.raises(EndpointError, match=r"'nokey' is not one this test takes \(") as caught:
+        nettest.check_endpoints(Endpoints.parse(["nokey=127.0.0.1:1"]))
+    takes = str(caught.value).rpartition("(")[2].rstrip(")")
+    assert takes == (", ".join(sorted(nettest.endpoint_help)) or "none")  # declared, all of them
 
 
 class _Keys(Record, frozen=True):

@@ -36,7 +36,8 @@ from netvigil.probe.nettest import Context, EndpointError, Endpoints, Settings
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope, report_id
 from netvigil.probe.tor import Tor, targets
-from netvigil.probe.tor_bootstrap import ICE, ToolMissing, TorSnowflake, VanillaTor, torrc
+from netvigil.probe.tor_bootstrap import ToolMissing, TorSnowflake, VanillaTor
+from netvigil.probe.torrc import ICE, torrc
 from netvigil.records import Record, decode_measurement
 from tests.corpus import CORPUS
 from tests.probe.keyset import missing_or_different
@@ -88,7 +89,10 @@ async def _measure_tor(servers: dict[str, tuple[Handler, ssl.SSLContext | None, 
             items.append(f"{key.split('#')[0]}={host}:{server.sockets[0].getsockname()[1]}")
         settings = Settings(connect_timeout=2, tls_timeout=1, http_timeout=2)
         ctx = Context(AsyncioBackend(), Trace(), Endpoints.parse(items), settings)
-        assert {t.host for t in targets(ctx)} <= {"127.0.0.1", "127.0.0.2"}  # loopback only
+        assert {t.host for t in targets(ctx.endpoints)} <= {
+            "127.0.0.1",
+            "127.0.0.2",
+        }  # loopback only
         return await Tor().measure(None, ctx)
     finally:
         for server in started:
@@ -339,6 +343,20 @@ def test_the_tests_torrc_keeps_tor_on_loopback(tmp_path: Path) -> None:
     assert "UseBridges 0" in vanilla and not [x for x in vanilla if x.startswith("Bridge ")]
 
 
+def test_ice_servers_given_comma_separated_or_repeated_are_one_list(tmp_path: Path) -> None:
+    given = Endpoints.parse(["ice=stun:127.0.0.1:3478,stun:localhost", "ice=stun:[::1]:3478"])
+    with pytest.raises(EndpointError, match="is not a plain URL"):  # brackets: not a torrc word
+        torrc(tmp_path, given, "/usr/bin/snowflake-client")
+    given = Endpoints.parse(["ice=stun:127.0.0.1:3478,stun:localhost", "ice=stun:x.test:1"])
+    plugin = next(
+        line
+        for line in torrc(tmp_path, given, "/usr/bin/snowflake-client").splitlines()
+        if line.startswith("ClientTransportPlugin")
+    )
+    assert " -ice stun:127.0.0.1:3478,stun:localhost,stun:x.test:1 " in plugin
+    TorSnowflake().check_endpoints(given)  # the same reading, before the run
+
+
 @pytest.mark.parametrize(
     ("item", "message"),
     [
@@ -357,8 +375,10 @@ def test_a_torrc_value_that_could_inject_a_line_is_refused(
 def test_targets_given_replace_every_default() -> None:
     # one kind given: tor's real authorities of the other kinds are not measured either
     ctx = Context(AsyncioBackend(), Trace(), Endpoints.parse(["or_port=127.0.0.1:9"]))
-    assert [(t.host, t.port, t.protocol) for t in targets(ctx)] == [("127.0.0.1", 9, "or_port")]
-    defaults = targets(Context(AsyncioBackend(), Trace()))  # the real probe's: 9 + 9 targets
+    assert [(t.host, t.port, t.protocol) for t in targets(ctx.endpoints)] == [
+        ("127.0.0.1", 9, "or_port")
+    ]
+    defaults = targets(Endpoints())  # the real probe's: 9 + 9 targets
     assert [t.protocol for t in defaults].count("dir_port") == 9
     assert {t.id for t in defaults if t.name == "moria1"} == {
         "128.31.0.39:9231",

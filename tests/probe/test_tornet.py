@@ -29,7 +29,8 @@ from netvigil.analysis.verdicts import Layer, Outcome
 from netvigil.net.backend import AsyncioBackend
 from netvigil.probe.nettest import Context, EndpointError, Endpoints
 from netvigil.probe.recording import Trace
-from netvigil.probe.tor_bootstrap import VanillaTor, torrc
+from netvigil.probe.tor_bootstrap import VanillaTor
+from netvigil.probe.torrc import torrc
 from netvigil.records import decode_measurement
 from tests.probe.keyset import missing_or_different
 from tests.probe.test_tor import OTHER, ROOT, _envelope, _loopback_up
@@ -160,9 +161,12 @@ def test_dirauth_id_names_each_authority_s_identities_in_order(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("items", "message"),
     [
-        (["dirauth=127.0.0.1:1", "dirauth_id=" + "a" * 40], "not FINGERPRINT:V3IDENT per"),
-        (["dirauth=127.0.0.1:1", f"dirauth_id={'a' * 40}:{'g' * 40}"], "not FINGERPRINT"),
-        ([f"dirauth_id={'a' * 40}:{'b' * 40}"], "V3IDENT per dirauth"),  # no dirauth
+        (["dirauth=127.0.0.1:1", "dirauth_id=" + "a" * 40], r"^--endpoint dirauth_id: 'a{40}' is"),
+        (["dirauth=127.0.0.1:1", f"dirauth_id={'a' * 40}:{'g' * 40}"], r"is not FINGERPRINT:V3"),
+        (  # no dirauth
+            [f"dirauth_id={'a' * 40}:{'b' * 40}"],
+            r"^--endpoint dirauth_id: 1 given for 0 dirauth \(one FINGERPRINT:V3IDENT per",
+        ),
     ],
 )
 def test_a_dirauth_id_that_does_not_fit_is_refused(

@@ -112,14 +112,16 @@ def _measure(
             if left is not None and left <= 0:
                 err.print(f"max runtime reached: {nettest.name} not started", markup=False)
                 continue
+            # Its own keys only: a run's other nettests' keys are not this one's typos.
+            mine = other.endpoints.only(nettest.endpoint_help)
             done = asyncio.run(
                 run_nettest(nettest, work.inputs.get(nettest.name, []), backend,
-                            msgspec.structs.replace(other, max_runtime=left), sink,
-                            scrub=scrub, progress=lambda item: advance())
+                            msgspec.structs.replace(other, endpoints=mine, max_runtime=left),
+                            sink, scrub=scrub, progress=lambda item: advance())
             )  # fmt: skip
             _say_cut(done.timed_out, done.measured, done.skipped, nettest.name)
-    except* EndpointError as group:  # a value of the wrong kind for its nettest's key
-        raise fail(f"--endpoint: {group.exceptions[0]}") from None
+    except* EndpointError as group:  # a backstop: plan_run checked every value before
+        raise fail(str(group.exceptions[0])) from None
 
 
 def _say_cut(timed_out: bool, measured: int, skipped: int, name: str = "") -> None:

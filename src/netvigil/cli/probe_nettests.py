@@ -2,9 +2,11 @@
 
 Every mistake here is one line, before consent is asked and before anything is measured or
 written: an unknown nettest (the line lists the known ones), an `--endpoint` that is not
-KEY=VALUE, whose value is neither HOST:PORT nor a URL, or whose key no nettest of the run
-takes (the line names the keys each takes), input for nettests that take none, a nettest
-that needs input and got none, and a missing `tor` binary for vanilla_tor and torsf.
+KEY=VALUE or whose key no nettest of the run takes (the line names the keys each takes), a
+value a nettest of the run that takes its key cannot use (its own `check_endpoints`: the line
+names the nettest, key and value), input for nettests that take none, a nettest that needs
+input and got none, and a missing `tor` binary for vanilla_tor and torsf. Each nettest is
+given the values of its own keys only (`Endpoints.only`), in the check and in the run.
 
 Inputs: web_connectivity reads URLs from --input, --input-file, --test-list and --country;
 the other nettests that take input read --input and --input-file as written (a dnscheck
@@ -26,7 +28,7 @@ from netvigil.addresses import Bogons
 from netvigil.cli.console import fail
 from netvigil.probe.dnscheck import DNSCheck
 from netvigil.probe.fbmessenger import FacebookMessenger
-from netvigil.probe.nettest import EndpointError, Endpoints, Nettest, parse_host_port, parse_url
+from netvigil.probe.nettest import EndpointError, Endpoints, Nettest
 from netvigil.probe.nettests import NETTESTS
 from netvigil.probe.stun import STUNReachability
 from netvigil.probe.tor_bootstrap import ToolMissing, find_binary
@@ -113,33 +115,27 @@ def _takes(nettest: Nettest) -> str:
 
 
 def endpoints_for(items: Sequence[str], nettests: Sequence[Nettest], web: bool) -> Endpoints:
-    """The parsed --endpoint values; a bad item or a key no nettest here takes is refused."""
+    """The parsed --endpoint values; a bad item, a key no nettest here takes or a value one
+    that takes it cannot use is refused."""
     try:
         endpoints = Endpoints.parse(items)
     except EndpointError as exc:
         raise fail(str(exc)) from None
     accepted = {key for n in nettests for key in n.endpoint_help}
     for item in items:
-        key, _, value = (part.strip() for part in item.partition("="))
+        key = item.partition("=")[0].strip()
         if key not in accepted:
             takes = [f"{n.name} takes {_takes(n)}" for n in nettests]
             takes += [f"{WEB} takes none: its test helper is --th"] if web else []
             raise fail(
                 f"--endpoint {item!r}: no nettest of this run takes {key!r}; {'; '.join(takes)}"
             )
-        if not _parses(value):
-            raise fail(f"--endpoint {item!r}: {value!r} is neither HOST:PORT nor a URL")
-    return endpoints
-
-
-def _parses(value: str) -> bool:
-    for parse in (parse_host_port, lambda v: parse_url(v, ("http", "https", "stun", "tcp"))):
+    for nettest in nettests:
         try:
-            parse(value)
-        except EndpointError:
-            continue
-        return True
-    return False
+            nettest.check_endpoints(endpoints.only(nettest.endpoint_help))
+        except EndpointError as exc:
+            raise fail(f"{nettest.name}: {exc}") from None
+    return endpoints
 
 
 def plan_run(

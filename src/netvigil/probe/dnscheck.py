@@ -26,7 +26,7 @@ from netvigil.addresses import REAL_WORLD, Bogons, join_host_port, parse_ip
 from netvigil.failures import Failure
 from netvigil.net.dns import addresses_of, lookup_system
 from netvigil.probe.lookups import Limits, Resolver, Steps, lookup
-from netvigil.probe.nettest import Context, EndpointError
+from netvigil.probe.nettest import Context, EndpointError, Endpoints, parse_host
 from netvigil.records import Record
 from netvigil.records.resolvers import (
     DNSCHECK,
@@ -104,10 +104,19 @@ class DNSCheck:
     )
     bogon: Bogons = REAL_WORLD
 
+    def endpoints(self, endpoints: Endpoints) -> tuple[ResolverURL, str]:
+        """(the resolver measured without input, the domain); EndpointError for a key or
+        value it cannot use."""
+        endpoints.check(self.endpoint_help)
+        resolver = endpoints.values("resolver", (DEFAULT_RESOLVER,), parse_resolver)[0]
+        return resolver, endpoints.values("domain", (DEFAULT_DOMAIN,), parse_host)[0]
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> Record:
-        ctx.endpoints.check(self.endpoint_help)
-        target = parse_resolver(input or ctx.endpoints.get("resolver", (DEFAULT_RESOLVER,))[0])
-        domain = ctx.endpoints.get("domain", (DEFAULT_DOMAIN,))[0]
+        default, domain = self.endpoints(ctx.endpoints)
+        target = parse_resolver(input) if input else default
         settings = ctx.settings
         limits = Limits(
             connect=settings.connect_timeout,

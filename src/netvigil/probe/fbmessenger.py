@@ -20,12 +20,19 @@ import msgspec
 
 from netvigil.net.dns import addresses_of, lookup_system
 from netvigil.probe.messaging import connect
-from netvigil.probe.nettest import Context, EndpointError
+from netvigil.probe.nettest import Context, EndpointError, Endpoints, parse_host
 from netvigil.records.messaging import FACEBOOK_ASN, FACEBOOK_ENDPOINTS, FacebookMessengerKeys
 
 
 def no_asn(address: str) -> int:
     return 0
+
+
+def parse_asn(value: str) -> int:
+    """`32934` or `AS32934`; raises EndpointError."""
+    if not value.removeprefix("AS").isdigit():
+        raise EndpointError(f"{value!r} is not an AS number")
+    return int(value.removeprefix("AS"))
 
 
 class FacebookMessenger:
@@ -45,16 +52,22 @@ class FacebookMessenger:
     def __init__(self, asn_of: Callable[[str], int] = no_asn) -> None:
         self.asn_of = asn_of
 
-    async def measure(self, input: str | None, ctx: Context) -> FacebookMessengerKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        wanted = ctx.endpoints.get("asn", (str(FACEBOOK_ASN),))[-1]
-        if not wanted.removeprefix("AS").isdigit():
-            raise EndpointError(f"--endpoint asn={wanted!r} is not an AS number")
-        asn = int(wanted.removeprefix("AS"))
-        targets = {"stun": (ctx.endpoints.get("stun", (FACEBOOK_ENDPOINTS["stun"],))[-1], 0)}
+    def endpoints(self, given: Endpoints) -> tuple[int, dict[str, tuple[str, int]]]:
+        """(the AS, each key's host and port, port 0 for STUN: only resolved); the last value
+        of a key given twice counts. EndpointError for a key or value it cannot use."""
+        given.check(self.endpoint_help)
+        asn = given.values("asn", (str(FACEBOOK_ASN),), parse_asn)[-1]
+        targets = {"stun": (given.values("stun", (FACEBOOK_ENDPOINTS["stun"],), parse_host)[-1], 0)}
         for key, host in FACEBOOK_ENDPOINTS.items():
             if key != "stun":
-                targets[key] = ctx.endpoints.host_ports(key, (f"{host}:443",))[-1]
+                targets[key] = given.host_ports(key, (f"{host}:443",))[-1]
+        return asn, targets
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
+    async def measure(self, input: str | None, ctx: Context) -> FacebookMessengerKeys:
+        asn, targets = self.endpoints(ctx.endpoints)
         results = await asyncio.gather(
             *(self._endpoint(ctx, host, port, asn) for host, port in targets.values())
         )

@@ -37,7 +37,7 @@ from netvigil.probe.middlebox_wire import (
     send,
     tampering_of,
 )
-from netvigil.probe.nettest import Context
+from netvigil.probe.nettest import Context, Endpoints
 from netvigil.records import HTTPRequest, HTTPResponse, HTTPTransaction, TorInfo, maybe_binary
 from netvigil.records.middlebox import EchoAnswer, HHFMKeys, HIRLKeys
 
@@ -78,9 +78,16 @@ class HeaderFieldManipulation:
         )
         return [(self._mixed(name), value) for name, value in values]
 
+    def endpoints(self, endpoints: Endpoints) -> str:
+        """The helper's URL; EndpointError for a key or value it cannot use."""
+        endpoints.check(self.endpoint_help)
+        return endpoints.urls("backend", (HHFM_HELPER,), schemes=("http",))[0]
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> HHFMKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        url = ctx.endpoints.urls("backend", (HHFM_HELPER,), schemes=("http",))[0]
+        url = self.endpoints(ctx.endpoints)
         parts = urlsplit(url)
         sent = self.headers()
         method, path = "GeT", parts.path or "/"
@@ -200,9 +207,16 @@ class InvalidRequestLine:
         # hirl.go: "We expect this method to terminate w/ timeout".
         return line, received, None if failure == Failure.GENERIC_TIMEOUT else failure
 
+    def endpoints(self, endpoints: Endpoints) -> tuple[str, int]:
+        """The helper's host and port; EndpointError for a key or value it cannot use."""
+        endpoints.check(self.endpoint_help)
+        return endpoints.host_ports("backend", (ECHO_HELPER,))[0]
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> HIRLKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        host, port = ctx.endpoints.host_ports("backend", (ECHO_HELPER,))[0]
+        host, port = self.endpoints(ctx.endpoints)
         lines = self.lines()
         results = await asyncio.gather(*(self._one(ctx, host, port, line) for line in lines))
         tampered: list[bool | None] = [

@@ -16,10 +16,9 @@ computed as OONI computes them from the server's (avg_rtt the last smoothed RTT,
 the largest, min_rtt the kernel's minimum), and the retransmit rate the client's during the
 upload, where it is the sender. Speeds are bytes × 8 / elapsed, in kbit/s.
 
-Endpoints: `server`, the base URL of an ndt7 server (ours: `netvigil serve` or `th serve`),
-measured as given; without it, the server M-Lab's locate service names (`locate`, OONI's
-default; probe/ndt7_locate.py), whose URLs carry its access token. A locate step that fails is
-the measurement's `failure`, and nothing else is measured.
+Endpoints: `server`, an ndt7 server's base URL (ours: `netvigil serve` or `th serve`); without
+it, the one M-Lab's locate service names (`locate`, OONI's default; probe/ndt7_locate.py). A
+failed locate is the measurement's `failure`, and nothing else is measured.
 """
 
 from __future__ import annotations
@@ -38,8 +37,8 @@ import wsproto.utilities
 
 from netvigil.failures import Failure, unknown
 from netvigil.net.errors import map_failures
-from netvigil.probe.ndt7_locate import LOCATE, LocateFailed, locate
-from netvigil.probe.nettest import Context
+from netvigil.probe.ndt7_locate import LOCATE, LocateFailed, locate, target_of
+from netvigil.probe.nettest import Context, Endpoints
 from netvigil.probe.tcpinfo import tcp_info
 from netvigil.probe.websocket import Channel, OpenFailed, open_channel
 from netvigil.records.speed import (
@@ -122,22 +121,30 @@ class Ndt7:
     def __init__(self, *, duration: float = 10.0, max_bytes: int = 1 << 30) -> None:
         self.duration, self.max_bytes = duration, max_bytes
 
+    def endpoints(self, endpoints: Endpoints) -> tuple[str | None, str]:
+        """The server's base URL (None: ask the locate service) and the locate URL."""
+        endpoints.check(self.endpoint_help)
+        given = endpoints.urls("server", (), ("http", "https", "ws", "wss"))[:1]
+        (locate_url,) = endpoints.urls("locate", (LOCATE,))[:1]
+        return (given[0] if given else None), locate_url
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> NdtKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        given = ctx.endpoints.urls("server", (), ("http", "https", "ws", "wss"))[:1]
-        if given:
-            where = urlsplit(given[0])
+        given, locate_url = self.endpoints(ctx.endpoints)
+        if given is not None:
+            where = urlsplit(given)
             server = NdtServer(hostname=where.hostname or "")
             base = where.path.rstrip("/")
             targets = [(where, base + DOWNLOAD_PATH), (where, base + UPLOAD_PATH)]
         else:
-            (url,) = ctx.endpoints.urls("locate", (LOCATE,))[:1]
             try:
-                found = await locate(ctx, url)
+                found = await locate(ctx, locate_url)
             except LocateFailed as failed:
                 return NdtKeys(failure=str(failed), protocol=7, server=NdtServer())
             server = found.server
-            targets = [_target(found.download), _target(found.upload)]
+            targets = [target_of(found.download), target_of(found.upload)]
         download: list[Ndt7Message] = []
         upload: list[Ndt7Message] = []
         failure = await self._subtest(ctx, *targets[0], "download", download)
@@ -236,9 +243,3 @@ class Ndt7:
 
 
 NDT7 = Ndt7()
-
-
-def _target(url: str) -> tuple[SplitResult, str]:
-    """A located URL as the connection's address and the upgrade's target (token kept)."""
-    where = urlsplit(url)
-    return where, where.path + (f"?{where.query}" if where.query else "")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
@@ -30,7 +30,7 @@ from netvigil.probe.nettest import Context
 from netvigil.probe.websocket import OpenFailed, open_connection
 from netvigil.records.speed import DOWNLOAD_PATH, UPLOAD_PATH, NdtServer
 
-__all__ = ["LOCATE", "MAX_ANSWER", "LocateFailed", "Located", "locate"]
+__all__ = ["LOCATE", "MAX_ANSWER", "LocateFailed", "Located", "locate", "target_of"]
 
 LOCATE: Final = "https://locate.measurementlab.net/v2/nearest/ndt/ndt7"  # OONI's default
 MAX_ANSWER: Final = 1 << 16  # a handful of results; more is not a locate answer
@@ -111,3 +111,9 @@ def _first(body: bytes, truncated: bool) -> Located:
                 )
                 return Located(download=download, upload=upload, server=server)
     raise LocateFailed(unknown("the locate service named no ndt7 server"))
+
+
+def target_of(url: str) -> tuple[SplitResult, str]:
+    """A located URL as the connection's address and the upgrade's target (token kept)."""
+    where = urlsplit(url)
+    return where, where.path + (f"?{where.query}" if where.query else "")

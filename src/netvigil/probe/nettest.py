@@ -9,8 +9,11 @@ only bugs raise.
 Endpoints: every server a nettest contacts has OONI's real address as its default and can
 be replaced with `--endpoint KEY=VALUE` (the tests and the lab host their own: no test
 sends a packet anywhere but loopback). Values are kept as written and parsed by the nettest
-that reads them, through :meth:`Endpoints.host_ports` and :meth:`Endpoints.urls`, so a value
-that does not parse is refused with a one-line :class:`EndpointError` naming it.
+that reads them (:meth:`Endpoints.values` with the nettest's parser: HOST:PORT, a URL, a
+fingerprint, a word), so a value that does not parse is refused with a one-line
+:class:`EndpointError` naming key and value. A nettest reads its endpoints through one
+method that both `measure` and `check_endpoints` call: `probe run` checks every value before
+anything is measured, and the check cannot disagree with the run.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from netvigil.addresses import parse_ip
@@ -31,6 +34,7 @@ from netvigil.records import Record
 _KEY = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?")
 MAX_ENDPOINTS = 256  # a list longer than any nettest's is a mistake, not a configuration
+T = TypeVar("T")
 
 
 class EndpointError(ValueError):
@@ -48,6 +52,13 @@ def parse_host_port(value: str) -> tuple[str, int]:
     if not sep or not valid or not port.isdigit() or not 0 < int(port) < 65536:
         raise EndpointError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8443)")
     return host, int(port)
+
+
+def parse_host(value: str) -> str:
+    """A host name or an IP address (no port); raises EndpointError."""
+    if not _HOST.fullmatch(value) and parse_ip(value) is None:
+        raise EndpointError(f"{value!r} is not a host name or address")
+    return value
 
 
 def parse_url(value: str, schemes: Iterable[str] = ("http", "https")) -> str:
@@ -89,14 +100,29 @@ class Endpoints:
     def get(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         return self._given.get(key, default)
 
+    def values(
+        self, key: str, default: tuple[str, ...], parse: Callable[[str], T]
+    ) -> tuple[T, ...]:
+        """Every value of `key` (or the default) through `parse`; a value it refuses is an
+        EndpointError naming the key and the value."""
+        try:
+            return tuple(parse(value) for value in self.get(key, default))
+        except EndpointError as exc:
+            raise EndpointError(f"--endpoint {key}: {exc}") from None
+
     def host_ports(self, key: str, default: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
-        return tuple(parse_host_port(value) for value in self.get(key, default))
+        return self.values(key, default, parse_host_port)
 
     def urls(
         self, key: str, default: tuple[str, ...], schemes: Iterable[str] = ("http", "https")
     ) -> tuple[str, ...]:
         allowed = tuple(schemes)
-        return tuple(parse_url(value, allowed) for value in self.get(key, default))
+        return self.values(key, default, lambda value: parse_url(value, allowed))
+
+    def only(self, keys: Iterable[str]) -> Endpoints:
+        """The values of `keys` alone: what one nettest of a run of several is given."""
+        wanted = frozenset(keys)
+        return Endpoints({k: v for k, v in self._given.items() if k in wanted})
 
     def check(self, accepted: Iterable[str]) -> None:
         """Refuse keys the nettest does not take (a typo would otherwise measure the default)."""
@@ -139,6 +165,11 @@ class Nettest(Protocol):
     version: str  # the ts-0xx version whose keys we write
     input: Literal["none", "required", "optional"]
     endpoint_help: Mapping[str, str]  # key -> what it is and its default
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        """Refuse, before any measurement, a key this nettest does not take or a value it
+        could not use (EndpointError, one line naming key and value)."""
+        ...
 
     async def measure(self, input: str | None, ctx: Context) -> Record:
         """The test keys of one measurement (failures are data, not exceptions)."""

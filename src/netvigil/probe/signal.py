@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from netvigil.probe.messaging import Result, fetch, resolve, urlgetter_keys
-from netvigil.probe.nettest import Context
+from netvigil.probe.nettest import Context, Endpoints, parse_host
 from netvigil.probe.signal_ca import SIGNAL_CAS
 from netvigil.records.messaging import SignalKeys
 
@@ -54,10 +54,17 @@ class Signal:
         "uptime": f"the host whose lookup is recorded and ignored (default {UPTIME[0]})",
     }
 
+    def endpoints(self, endpoints: Endpoints) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(backend URLs, uptime hosts); EndpointError for a key or value it cannot use."""
+        endpoints.check(self.endpoint_help)
+        backends = endpoints.urls("backend", BACKENDS, schemes=("https",))
+        return backends, endpoints.values("uptime", UPTIME, parse_host)
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> SignalKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        backends = ctx.endpoints.urls("backend", BACKENDS, schemes=("https",))
-        uptime = ctx.endpoints.get("uptime", UPTIME)
+        backends, uptime = self.endpoints(ctx.endpoints)
         context = pinned_context(ctx.settings.ca_file)
         fetched: list[Result] = await asyncio.gather(
             *(fetch(ctx, url, self.name, tls=context) for url in backends)

@@ -25,7 +25,7 @@ from netvigil.net import stun
 from netvigil.net.dns import addresses_of, lookup_system
 from netvigil.net.errors import map_failures
 from netvigil.probe.lookups import Steps
-from netvigil.probe.nettest import Context, EndpointError, parse_host_port
+from netvigil.probe.nettest import Context, EndpointError, Endpoints, parse_host_port
 from netvigil.records import DNSQuery, Record
 from netvigil.records.resolvers import (
     STUNREACHABILITY,
@@ -67,9 +67,17 @@ class STUNReachability:
     )
     bogon: Bogons = REAL_WORLD
 
+    def endpoints(self, endpoints: Endpoints) -> tuple[str, int]:
+        """The server measured without input; EndpointError for a key or value it cannot use."""
+        endpoints.check(self.endpoint_help)
+        return endpoints.values("stun", (DEFAULT_ENDPOINT,), parse_stun)[0]
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> Record:
-        ctx.endpoints.check(self.endpoint_help)
-        host, port = parse_stun(input or ctx.endpoints.get("stun", (DEFAULT_ENDPOINT,))[0])
+        server = self.endpoints(ctx.endpoints)
+        host, port = parse_stun(input) if input else server
         endpoint = join_host_port(host, port)
         steps = Steps(now=ctx.trace.now)
         queries: list[DNSQuery] = []

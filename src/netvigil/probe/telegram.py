@@ -18,7 +18,7 @@ from netvigil.addresses import join_host_port
 from netvigil.failures import FailedOperation
 from netvigil.net.connect import tls_context
 from netvigil.probe.messaging import Result, fetch, urlgetter_keys
-from netvigil.probe.nettest import Context
+from netvigil.probe.nettest import Context, Endpoints
 from netvigil.records.messaging import TelegramKeys
 
 # telegram.go DatacenterIPAddrs, each measured on port 80 and on port 443.
@@ -49,10 +49,18 @@ class Telegram:
         "web": f"the Telegram Web URL to GET (default {WEB[0]})",
     }
 
+    def endpoints(
+        self, endpoints: Endpoints
+    ) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
+        """(access points, web URLs); EndpointError for a key or value it cannot use."""
+        endpoints.check(self.endpoint_help)
+        return endpoints.host_ports("dc", ACCESS_POINTS), endpoints.urls("web", WEB)
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> TelegramKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        points = ctx.endpoints.host_ports("dc", ACCESS_POINTS)
-        web = ctx.endpoints.urls("web", WEB)
+        points, web = self.endpoints(ctx.endpoints)
         context = tls_context(ctx.settings.ca_file)
         dcs: list[Result] = await asyncio.gather(
             *(

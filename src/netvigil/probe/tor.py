@@ -33,7 +33,7 @@ from netvigil.addresses import join_host_port
 from netvigil.bridges import log_name, scrub_tor_keys
 from netvigil.net.connect import connect_tcp, tls_handshake
 from netvigil.net.http import REQUEST_HEADERS, round_trip
-from netvigil.probe.nettest import Context
+from netvigil.probe.nettest import Context, Endpoints
 from netvigil.probe.recording import Trace, http_record
 from netvigil.records.tor import (
     DIR_PORT,
@@ -88,15 +88,15 @@ class Target:
         return join_host_port(self.host, self.port)
 
 
-def targets(ctx: Context) -> list[Target]:
+def targets(endpoints: Endpoints) -> list[Target]:
     """The targets to measure, from `--endpoint` or the defaults (EndpointError if bad)."""
-    ctx.endpoints.check(DEFAULTS)
+    endpoints.check(DEFAULTS)
     # Any target given replaces the whole default list, not only its own kind's: a lab or a
     # test that names its targets must never also reach tor's real authorities.
-    given = bool(ctx.endpoints.keys() & DEFAULTS.keys())
+    given = bool(endpoints.keys() & DEFAULTS.keys())
     found: list[Target] = []
     for key, default in DEFAULTS.items():
-        for host, port in ctx.endpoints.host_ports(key, () if given else default):
+        for host, port in endpoints.host_ports(key, () if given else default):
             address = join_host_port(host, port)
             if key in (DIR_PORT, OR_PORT_DIRAUTH):
                 found.append(Target(address, host, port, key, _NAMES.get(address)))
@@ -226,8 +226,11 @@ class Tor:
         "bridge": "a private bridge's ORPort, HOST:PORT, never written or logged (default: none)",
     }
 
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        targets(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> TorKeys:
-        chosen = targets(ctx)
+        chosen = targets(ctx.endpoints)
         gate = asyncio.Semaphore(PARALLELISM)
 
         async def one(target: Target) -> TorTarget:

@@ -19,7 +19,7 @@ from typing import Literal
 from netvigil.failures import FailedOperation
 from netvigil.net.connect import tls_context
 from netvigil.probe.messaging import Result, connect, fetch, resolve, urlgetter_keys
-from netvigil.probe.nettest import Context
+from netvigil.probe.nettest import Context, Endpoints
 from netvigil.records.messaging import WhatsAppKeys
 
 ENDPOINTS = tuple(f"e{n}.whatsapp.net:{port}" for n in range(1, 17) for port in (443, 5222))
@@ -49,11 +49,23 @@ class WhatsApp:
         "web": f"the WhatsApp Web URL (default {WEB[0]})",
     }
 
+    def endpoints(
+        self, given: Endpoints
+    ) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...], tuple[str, ...]]:
+        """(chat endpoints, registration URLs, web URLs); EndpointError for a key or value
+        it cannot use."""
+        given.check(self.endpoint_help)
+        return (
+            given.host_ports("endpoint", ENDPOINTS),
+            given.urls("registration", REGISTRATION),
+            given.urls("web", WEB),
+        )
+
+    def check_endpoints(self, endpoints: Endpoints) -> None:
+        self.endpoints(endpoints)
+
     async def measure(self, input: str | None, ctx: Context) -> WhatsAppKeys:
-        ctx.endpoints.check(self.endpoint_help)
-        endpoints = ctx.endpoints.host_ports("endpoint", ENDPOINTS)
-        registration = ctx.endpoints.urls("registration", REGISTRATION)
-        web = ctx.endpoints.urls("web", WEB)
+        endpoints, registration, web = self.endpoints(ctx.endpoints)
         context = tls_context(ctx.settings.ca_file)
         connects: list[Result] = await asyncio.gather(
             *(tcp_target(ctx, host, port, self.name) for host, port in endpoints)
