@@ -18,8 +18,10 @@ probe IP lookup fails). A bogon (a resolver on the probe's machine or LAN, a sin
 non-address is no resolver identity either.
 
 Once per run, through the run's own backend (the system resolver, or the lab's stub), with
-a deadline: a resolver that does not answer leaves the keys at OONI's "unknown" values and
-the run goes on (geolocate.go ignores the resolver lookup's failure "intentionally").
+a deadline: a resolver that does not answer leaves the keys unknown and the run goes on
+(geolocate.go ignores the resolver lookup's failure "intentionally"). Unknown is "" and AS0:
+OONI writes a placeholder address, 127.0.0.2 (model.DefaultResolverIP), where we write
+no address that is not one.
 """
 
 from __future__ import annotations
@@ -94,8 +96,8 @@ async def learn_resolver(
 
 
 def with_resolver(measurement: AnyEnvelope, identity: ResolverIdentity | None) -> AnyEnvelope:
-    """Any nettest's measurement with its envelope's resolver keys filled (left as OONI's
-    "unknown" values, "" and AS0, without an identity)."""
+    """Any nettest's measurement with its envelope's resolver keys filled (left unknown,
+    "" and AS0, without an identity)."""
     if identity is None:
         return measurement
     return msgspec.structs.replace(
