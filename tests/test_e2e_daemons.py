@@ -42,6 +42,7 @@ from netvigil.datadir import DataDir
 from netvigil.incidents import accounts, webhooks
 from netvigil.incidents.alerts import load_rules
 from netvigil.incidents.db import open_database
+from netvigil.lab.dnsserver import serve_dns
 from netvigil.lab.webserver import Behaviour, serve_web
 from netvigil.observatory.archive import read_since
 from netvigil.observatory.heartbeat_store import HeartbeatStore
@@ -135,9 +136,11 @@ def test_three_daemons_a_network_cut_and_the_backlog(tmp_path: Path) -> None:
         site = loop.run(serve_web(lambda host, path, client: Behaviour()))
         gateway = free_port()
         loop.run(answering(gateway))
+        resolver = loop.run(serve_dns({}))  # each run's whoami stays on loopback (NXDOMAIN)
         store = HeartbeatStore(DataDir(root=data).heartbeats, now=clock)
         started = clock()
-        with daemons(forwarders, folders, logs, site.port, gateway, database) as processes:
+        given = (site.port, gateway, database, resolver.port)
+        with daemons(forwarders, folders, logs, *given) as processes:
             # Heard: two probes in AS137, one in AS28573, in full minutes of the server.
             until("both networks heard", lambda: 2.0 in minutes_of(store, "asn:137", started))
             until("BR heard", lambda: 1.0 in minutes_of(store, "asn:28573", started))
@@ -284,12 +287,13 @@ class daemons:  # a context manager, named as one reads it: `with daemons(...)`
         site: int,
         gateway: int,
         database: Path,
+        resolver: int,
     ) -> None:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.args = (forwarders, folders, logs, site, gateway, database)
+        self.args = (forwarders, folders, logs, site, gateway, database, resolver)
 
     def __enter__(self) -> dict[str, subprocess.Popen[bytes]]:
-        forwarders, folders, logs, site, gateway, database = self.args
+        forwarders, folders, logs, site, gateway, database, resolver = self.args
         for name, address in PROBES.items():
             command = [
                 sys.executable, "-m", "netvigil", "probe", "daemon",
@@ -300,6 +304,7 @@ class daemons:  # a context manager, named as one reads it: `with daemons(...)`
                 "--accept-risks", "--data-dir", str(folders[name].root),
                 "--probe-ip", address, "--geoip-db", str(database),
                 "--max-runtime", str(GIVE_UP * 3),
+                "--system-resolver", f"127.0.0.1:{resolver}",
             ]  # fmt: skip
             with logs[name].open("wb") as log:
                 self.processes[name] = subprocess.Popen(

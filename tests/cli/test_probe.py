@@ -18,7 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from netvigil.cli.main import app
+from netvigil.lab.dnsserver import DNSServer
 from netvigil.lab.webserver import Behaviour, Router, WebServer, serve_web
+from tests.cli.loopback_dns import running_dns, system_resolver
 from tests.probe.world import free_port
 
 runner = CliRunner()
@@ -57,6 +59,13 @@ def site() -> Iterator[WebServer]:
 
 
 @pytest.fixture
+def system_dns() -> Iterator[DNSServer]:
+    """A system resolver on loopback that knows no name (a run's whoami gets NXDOMAIN)."""
+    with running_dns({}) as server:
+        yield server
+
+
+@pytest.fixture
 def other_site() -> Iterator[WebServer]:
     """A plain site on another loopback address: its own host, so its own politeness slots."""
     yield from running_site(lambda host, path, client: Behaviour(), host="127.0.0.2")
@@ -88,7 +97,7 @@ def _wait(port: int) -> None:
 
 
 def test_probe_measures_through_our_test_helper_which_keeps_no_trace(
-    site: WebServer, tmp_path: Path
+    site: WebServer, system_dns: DNSServer, tmp_path: Path
 ) -> None:
     helper_home = tmp_path / "helper"
     helper_home.mkdir()
@@ -134,6 +143,7 @@ def test_probe_measures_through_our_test_helper_which_keeps_no_trace(
                 "--probe-ip",
                 "203.0.113.9",
                 "--json",
+                *system_resolver(system_dns),  # the run's whoami stays on loopback
             ],
             capture_output=True,
             text=True,

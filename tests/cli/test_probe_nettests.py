@@ -23,10 +23,13 @@ from typer.testing import CliRunner
 
 from netvigil.cli.main import app
 from netvigil.cli.probe_summary import works_here_block
+from netvigil.lab.dnsserver import Answer
 from netvigil.lab.webserver import Behaviour
 from netvigil.net import stun
 from netvigil.observatory.works_here import Tally
 from netvigil.probe.nettests import NETTESTS
+from netvigil.probe.whoami import WHOAMI
+from tests.cli.loopback_dns import running_dns, system_resolver
 from tests.cli.test_probe import running_site
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.knock import Knock
@@ -301,12 +304,14 @@ def test_a_nettest_runs_end_to_end_written_scrubbed_with_its_report_id(
 ) -> None:
     out = tmp_path / "out.jsonl"
     # The probe's "public" address is a lab one here: the connect to it must be scrubbed.
-    result = _probe(
-        tmp_path,
-        *("--test", "knock_test", "--output", str(out), "--json"),
-        *("--probe-ip", "127.0.0.5", "--lab-network", "127.0.0.0/8"),
-        *("--endpoint", f"knock=127.0.0.1:{listener}", "--endpoint", "knock=127.0.0.5:9"),
-    )
+    with running_dns({}) as dns:  # knowing its address, the run asks its resolver's identity
+        result = _probe(
+            tmp_path,
+            *("--test", "knock_test", "--output", str(out), "--json"),
+            *("--probe-ip", "127.0.0.5", "--lab-network", "127.0.0.0/8"),
+            *("--endpoint", f"knock=127.0.0.1:{listener}", "--endpoint", "knock=127.0.0.5:9"),
+            *system_resolver(dns),
+        )
     assert result.exit_code == 0, result.output
     (written,) = [json.loads(line) for line in out.read_text().splitlines()]
     (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
@@ -338,6 +343,55 @@ def test_web_connectivity_and_a_nettest_share_the_run(
     # The summary names each nettest; one no analyser judges reads "unanalysed", never ok.
     rows = [r for r in result.stdout.splitlines() if "knock_test" in r]
     assert len(rows) == 1 and "unanalysed" in rows[0], result.stdout
+
+
+# (what the resolver answers the whoami name, whether the probe knows its address) ->
+# (the resolver written, whoami questions asked: a lookup is its A and AAAA questions).
+WHOAMI_CASES = [
+    (Answer(addresses=("127.0.0.53",)), True, ("127.0.0.53", 2)),
+    (Answer(addresses=("127.0.0.5",)), True, ("", 2)),  # the probe is its own resolver
+    (Answer(silent=True), True, ("", 1)),  # the A question times out: no AAAA
+    (Answer(addresses=("127.0.0.53",)), False, ("", 0)),  # nothing to check an answer against
+]
+
+
+@pytest.mark.parametrize(
+    ("whoami", "address_known", "expected"),
+    WHOAMI_CASES,
+    ids=["public", "the-probe-itself", "timeout", "probe-address-unknown"],
+)
+def test_the_run_asks_its_resolver_once_and_every_measurement_carries_the_answer(
+    tmp_path: Path,
+    knocks: dict[str, Any],
+    listener: int,
+    whoami: Answer,
+    address_known: bool,
+    expected: tuple[str, int],
+) -> None:
+    # Loopback plays the public Internet (--lab-network); the probe's address is 127.0.0.5.
+    known = ("--probe-ip", "127.0.0.5") if address_known else ()
+    with running_dns({WHOAMI: whoami}) as dns:
+        for site in running_site(lambda host, path, client: Behaviour()):
+            result = _probe(
+                tmp_path,
+                *("--test", "web_connectivity,knock_test", "--th", "http://127.0.0.1:1/"),
+                *("--input", f"http://127.0.0.1:{site.port}/"),
+                *("--endpoint", f"knock=127.0.0.1:{listener}", "--lab-network", "127.0.0.0/8"),
+                *known,
+                *system_resolver(dns),
+            )
+    assert result.exit_code == 0, result.output
+    (saved,) = (tmp_path / "d" / "results").glob("*.jsonl")
+    web, knock = [json.loads(line) for line in saved.read_text().splitlines()]
+    address, questions = expected
+    assert (web["test_keys"]["client_resolver"], web["resolver_ip"], knock["resolver_ip"]) == (
+        address,
+        address,
+        address,
+    )
+    assert {m["resolver_asn"] for m in (web, knock)} == {"AS0"}  # no database places it
+    assert (dns.queries.count(WHOAMI), len(dns.queries)) == (questions, questions)
+    assert not re.search(r"127\.0\.0\.5\b", saved.read_text())  # the probe's, never written
 
 
 def test_web_connectivity_through_the_test_option_is_the_default_run(

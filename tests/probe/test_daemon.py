@@ -19,16 +19,19 @@ from pathlib import Path
 
 import pytest
 
+from netvigil.addresses import Bogons
 from netvigil.datadir import DataDir
 from netvigil.detect.model import LocalCheck
+from netvigil.lab.dnsserver import Answer, DNSServer, serve_dns
 from netvigil.lab.webserver import Behaviour, serve_web
-from netvigil.net.backend import AsyncioBackend
+from netvigil.net.backend import StubResolverBackend
 from netvigil.observatory.app import Observatory
 from netvigil.probe.daemon import Daemon, DaemonConfig, Tally
 from netvigil.probe.heartbeat import load_secret
 from netvigil.probe.report import Location
 from netvigil.probe.runner import RunConfig
 from netvigil.probe.webconnectivity import Settings
+from netvigil.probe.whoami import WHOAMI
 from netvigil.scrub import Scrubber
 from tests.forwarding import Forwarder, answering
 from tests.observatory.apps import bare
@@ -36,6 +39,7 @@ from tests.probe.world import free_port
 from tests.served import Background, served
 
 PROBE_IP = "203.0.113.9"  # the probe's public address: scrubbed, never written
+RESOLVER = "198.51.100.53"  # what the probe's resolver's whoami answer says
 # A day ago, on a minute: the server takes local checks of the last 35 days, on its clock.
 T0 = float(int(time.time()) // 60 * 60 - 86400)
 
@@ -64,6 +68,7 @@ class Lab:
     forwarder: Forwarder
     site: int
     gateway: int
+    resolver: DNSServer  # the probe's system resolver (its whoami stays on loopback)
 
 
 @pytest.fixture
@@ -76,7 +81,10 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         site = loop.run(serve_web(lambda host, path, client: Behaviour()))
         gateway = free_port()
         loop.run(answering(gateway))
-        yield Lab(loop, server, forwarder, site.port, gateway)
+        resolver = loop.run(serve_dns({WHOAMI: Answer(addresses=(RESOLVER,))}))
+        yield Lab(loop, server, forwarder, site.port, gateway, resolver)
+        assert resolver.transport is not None
+        loop.loop.call_soon_threadsafe(resolver.transport.close)
     server.heartbeats.close()
 
 
@@ -91,10 +99,11 @@ def run_daemon(lab: Lab, folder: DataDir, time_: Simulated, runtime: float) -> T
         cadence=600.0,
         gateway=("127.0.0.1", lab.gateway),
         max_runtime=runtime,
+        bogon=Bogons.with_lab(["198.51.100.0/24"]),  # TEST-NET-2 plays the public Internet
     )
     daemon = Daemon(
         config,
-        AsyncioBackend(),
+        StubResolverBackend(("127.0.0.1", lab.resolver.port)),
         folder,
         load_secret(folder.pseudonym_secret),
         Scrubber([PROBE_IP]),
@@ -129,6 +138,11 @@ def test_cut_off_it_checks_locally_and_uploads_the_backlog_with_its_times(
         local_uploaded=10,
     )
     stored = [json.loads(bytes(s.measurement)) for s in lab.server.archive.all()]
+    # One whoami lookup per run (its A and AAAA questions), its answer in every measurement.
+    assert lab.resolver.queries.count(WHOAMI) == 2 * 3
+    assert {(m["resolver_ip"], m["test_keys"]["client_resolver"]) for m in stored} == {
+        (RESOLVER, RESOLVER)
+    }
     assert sorted(m["measurement_start_time"] for m in stored) == [
         minute(offset).strftime("%Y-%m-%d %H:%M:%S") for offset in (0, 600, 1200)
     ]

@@ -456,23 +456,44 @@ def test_key_sets_and_types_match_the_spec_examples(tmp_path: Path) -> None:
     assert problems == [], "\n".join(problems)
 
 
-def test_whoami_names_the_resolver_but_never_the_probe() -> None:
-    async def learn(probe_address: str) -> Any:
-        system = await serve_dns(SYSTEM_ZONE)
-        try:
-            backend = CensoredBackend(("127.0.0.1", system.port), set())
-            # TEST-NET-2 plays the public Internet here (a bogon otherwise, never an identity)
-            public = Bogons.with_lab(["198.51.100.0/24"])
-            return await learn_resolver(backend, Scrubber([probe_address]).data, bogon=public)
-        finally:
-            assert system.transport is not None
-            system.transport.close()
+async def _learn(
+    probe_addresses: list[str], zone: dict[str, Answer] = SYSTEM_ZONE, deadline: float = 10.0
+) -> tuple[Any, list[str]]:
+    """The identity learnt through a loopback system resolver, and the names it was asked."""
+    system = await serve_dns(zone)
+    try:
+        backend = CensoredBackend(("127.0.0.1", system.port), set())
+        backend.timeout = 3600.0  # the stub resolver waits on: only whoami's deadline ends it
+        # TEST-NET-2 plays the public Internet here (a bogon otherwise, never an identity)
+        public = Bogons.with_lab(["198.51.100.0/24"])
+        scrubber = Scrubber(probe_addresses)
+        found = await learn_resolver(backend, scrubber, bogon=public, deadline=deadline)
+        return found, system.queries
+    finally:
+        assert system.transport is not None
+        system.transport.close()
 
-    identity = run(lambda: learn("203.0.113.9"))
+
+def test_whoami_names_the_resolver_but_never_the_probe() -> None:
+    def learn(probe_address: str) -> Any:
+        return run(lambda: _learn([probe_address]))[0]
+
+    identity = learn("203.0.113.9")
     assert (identity.ip, identity.asn) == ("198.51.100.53", "AS0")
     filled = with_resolver(_envelope("dnscheck", "0.9.2", None, DNSCheckKeys()), identity)
     assert (filled.resolver_ip, filled.resolver_asn) == ("198.51.100.53", "AS0")
     web = with_client_resolver(WebConnectivityKeys(), identity)
     assert web.client_resolver == "198.51.100.53"
     # A probe that is its own recursive resolver: the whoami answer is its own address.
-    assert run(lambda: learn("198.51.100.53")) is None
+    assert learn("198.51.100.53") is None
+
+
+def test_whoami_has_a_deadline_and_asks_nothing_without_the_probe_s_address() -> None:
+    silent = {**SYSTEM_ZONE, "whoami.v4.powerdns.org": Answer(silent=True)}
+    # Without the deadline this would wait past run()'s bound and fail.
+    assert run(lambda: _learn(["203.0.113.9"], silent, deadline=0.2)) == (
+        None,
+        ["whoami.v4.powerdns.org"],
+    )
+    # An answer could not be checked against the probe's own address: none is asked for.
+    assert run(lambda: _learn([])) == (None, [])

@@ -19,10 +19,17 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
+from netvigil.lab.dnsserver import Answer, DNSServer
 from netvigil.lab.webserver import Behaviour, WebServer
+from netvigil.probe.whoami import WHOAMI
+from tests.cli.loopback_dns import running_dns, system_resolver
 from tests.cli.test_probe import CLIENT, running_site
 from tests.observatory.running import start_server, wait_ready
 from tests.probe.world import free_port
+
+# The probe's resolver is itself (unbound on the probe's machine, a router doing recursion):
+# the whoami answer is the probe's own public address, which must never be written.
+OWN_RESOLVER = {WHOAMI: Answer(addresses=(CLIENT,))}
 
 
 def echo(host: str, path: str, client: str) -> Behaviour:
@@ -64,7 +71,15 @@ def observatory(tmp_path: Path) -> Iterator[str]:
         server.wait(10)
 
 
-def probe(site: WebServer, services: str, data: Path, *extra: str) -> tuple[dict[str, object], str]:
+@pytest.fixture
+def own_resolver() -> Iterator[DNSServer]:
+    with running_dns(OWN_RESOLVER) as server:
+        yield server
+
+
+def probe(
+    site: WebServer, services: str, data: Path, resolver: DNSServer, *extra: str
+) -> tuple[dict[str, object], str]:
     done = subprocess.run(
         [
             sys.executable,
@@ -86,6 +101,7 @@ def probe(site: WebServer, services: str, data: Path, *extra: str) -> tuple[dict
             "--json",
             "--data-dir",
             str(data),
+            *system_resolver(resolver),  # the run's whoami stays on loopback
             *extra,
         ],
         capture_output=True,
@@ -100,12 +116,17 @@ def probe(site: WebServer, services: str, data: Path, *extra: str) -> tuple[dict
 
 
 def test_the_learnt_address_is_scrubbed_and_located_by_the_server(
-    echo_site: WebServer, observatory: str, tmp_path: Path
+    echo_site: WebServer, observatory: str, own_resolver: DNSServer, tmp_path: Path
 ) -> None:
-    measurement, stderr = probe(echo_site, observatory, tmp_path / "probe")
+    measurement, stderr = probe(echo_site, observatory, tmp_path / "probe", own_resolver)
     location = [measurement[k] for k in ("probe_cc", "probe_asn", "probe_network_name")]
     assert location == ["IT", "AS137", "Consortium GARR"]
     assert measurement["probe_ip"] == "127.0.0.1"
+    # Asked once (its A and AAAA questions), the resolver answered with the learnt address:
+    # no identity is written, rather than the probe's own address (or "[scrubbed]").
+    assert own_resolver.queries.count(WHOAMI) == 2
+    keys = measurement["test_keys"]
+    assert (measurement["resolver_ip"], keys["client_resolver"]) == ("", "")  # type: ignore[index]
     body = measurement["test_keys"]["requests"][0]["response"]["body"]  # type: ignore[index]
     assert "your address is [scrubbed]" in json.dumps(body)
     for path in (tmp_path / "probe").rglob("*"):
@@ -118,18 +139,22 @@ def test_the_learnt_address_is_scrubbed_and_located_by_the_server(
 
 
 def test_a_local_database_is_preferred(
-    echo_site: WebServer, observatory: str, tmp_path: Path
+    echo_site: WebServer, observatory: str, own_resolver: DNSServer, tmp_path: Path
 ) -> None:
     mine = loopback_database(tmp_path / "mine.mmdb", "BR", 28573, "Claro NXT")
-    measurement, _ = probe(echo_site, observatory, tmp_path / "probe", "--geoip-db", str(mine))
+    given = ("--geoip-db", str(mine))
+    measurement, _ = probe(echo_site, observatory, tmp_path / "probe", own_resolver, *given)
     assert [measurement["probe_cc"], measurement["probe_asn"]] == ["BR", "AS28573"]
 
 
 def test_an_unreachable_observatory_is_one_warning_and_zz_as0(
-    echo_site: WebServer, tmp_path: Path
+    echo_site: WebServer, own_resolver: DNSServer, tmp_path: Path
 ) -> None:
-    measurement, stderr = probe(echo_site, f"http://127.0.0.1:{free_port()}", tmp_path / "p")
+    services = f"http://127.0.0.1:{free_port()}"
+    measurement, stderr = probe(echo_site, services, tmp_path / "p", own_resolver)
     assert [measurement["probe_cc"], measurement["probe_asn"]] == ["ZZ", "AS0"]
+    # No address to check a whoami answer against: the resolver is not even asked.
+    assert (own_resolver.queries, measurement["resolver_ip"]) == ([], "")
     warnings = [line for line in stderr.splitlines() if "warning" in line and "control" not in line]
     assert len(warnings) == 1 and "ZZ/AS0" in warnings[0]
     body = json.dumps(measurement["test_keys"]["requests"][0]["response"]["body"])  # type: ignore[index]

@@ -1,7 +1,8 @@
 """`netvigil probe`: the command-line adapter around the runner (no measuring logic here).
 
 Order of a run: data folder, informed consent (nothing is measured without it), inputs,
-the run itself with a progress bar, then a summary table from the layered verdicts.
+the probe's address and location, the resolver's identity (one whoami lookup for the whole
+run), the run itself with a progress bar, then a summary table from the layered verdicts.
 Measurements are written as OONI JSONL to `--output` and to the data folder's results,
 each line scrubbed of the probe's address before it touches the disk.
 """
@@ -66,6 +67,7 @@ from netvigil.probe.location import UNKNOWN, learn_address, locate
 from netvigil.probe.nettest_runner import NettestConfig
 from netvigil.probe.runner import DEFAULT_PARALLELISM, RunConfig
 from netvigil.probe.webconnectivity import Settings
+from netvigil.probe.whoami import learn_resolver
 from netvigil.records import WebMeasurement
 from netvigil.scrub import Scrubber
 
@@ -163,13 +165,19 @@ def run_command(
         location, warning = locate(address, database)
     if warning is not None:
         err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    # Once per run, for every nettest of it, through the run's own backend (probe/whoami.py).
+    identity = asyncio.run(learn_resolver(backend, scrubber, database=database, bogon=bogons))
     settings = Settings(
         resolver=checked.resolver,
         test_helpers=tuple(th),
         ca_file=checked.ca_file,
     )
     config = RunConfig(
-        settings=settings, location=location, parallelism=parallelism, max_runtime=max_runtime
+        settings=settings,
+        location=location,
+        parallelism=parallelism,
+        max_runtime=max_runtime,
+        resolver_identity=identity,
     )
     other = NettestConfig(
         settings=nettest.Settings(ca_file=checked.ca_file, tor_binary=tor_binary),
@@ -177,6 +185,7 @@ def run_command(
         location=location,
         parallelism=min(parallelism, 8),
         max_runtime=max_runtime,
+        resolver_identity=identity,
     )
     describe = verdict_json(scrubber, bogons) if as_json else None
     with contextlib.ExitStack() as stack:

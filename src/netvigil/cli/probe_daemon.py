@@ -9,6 +9,7 @@ gateway to the default route's (/proc/net/route).
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
 from pathlib import Path
@@ -230,21 +231,15 @@ def daemon_command(
         resolver=checked.resolver,
         max_runtime=max_runtime,
         ca_file=checked.ca_file,
+        bogon=bogons,
+        geoip_db=database,
     )
-    daemon = Daemon(
-        config,
-        backend,
-        folder,
-        secret,
-        scrubber,
-        say=lambda line: err.print(line, markup=False, soft_wrap=True),
-    )
+    say = functools.partial(err.print, markup=False, soft_wrap=True)  # lines as they are
+    daemon = Daemon(config, backend, folder, secret, scrubber, say=say)
     tally = asyncio.run(_until_signalled(daemon))
-    err.print(
+    say(
         f"heartbeats {tally.heartbeats} (answered {tally.answered}), local checks "
         f"{tally.local_checks}, runs {tally.runs} ({tally.measured} measured), uploaded "
-        f"{tally.uploaded} measurement(s) and {tally.local_uploaded} local check(s)",
-        markup=False,
-        soft_wrap=True,
+        f"{tally.uploaded} measurement(s) and {tally.local_uploaded} local check(s)"
     )
     raise typer.Exit(0)

@@ -7,7 +7,8 @@ starts and the work in progress ends first; at `stop()` it is cancelled.
 
 - Each heartbeat interval: `POST {server}/api/v1/heartbeats`; any HTTP answer means the
   server is reachable, none means a local check (localcheck.py) in the data folder.
-- Each cadence: the inputs through the runner, stored (scrubbed) as `probe run` stores them.
+- Each cadence: one whoami lookup (whoami.py), then the inputs through the runner, stored
+  (scrubbed) as `probe run` stores them.
 - While the server answers: upload what waits, measurements through the collector protocol
   (upload.py: own `measurement_start_time`, a ledger against doubles) and local checks.
 
@@ -21,9 +22,11 @@ import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import msgspec
 
+from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.datadir import DataDir
 from netvigil.net.backend import Backend
 from netvigil.net.connect import tls_context
@@ -34,6 +37,7 @@ from netvigil.probe.report import Location
 from netvigil.probe.results import new_result, results
 from netvigil.probe.runner import RunConfig, run
 from netvigil.probe.upload import upload
+from netvigil.probe.whoami import learn_resolver
 from netvigil.records import WebMeasurement
 from netvigil.scrub import Scrubber
 
@@ -52,6 +56,8 @@ class DaemonConfig(msgspec.Struct, frozen=True, kw_only=True):
     resolver: tuple[str, int] | None = None
     max_runtime: float | None = None
     ca_file: str | None = None
+    bogon: Bogons = REAL_WORLD  # for the whoami answer, with the IP-to-AS database:
+    geoip_db: Path | None = None
 
 
 class Tally(msgspec.Struct, kw_only=True):
@@ -84,10 +90,8 @@ class Daemon:
         self.location: Location = config.run.location
         self.tally, self.stopping = Tally(), False
         self._said: set[str] = set()
-        helpers = config.run.settings.test_helpers
-        self.destinations = tuple(
-            dict.fromkeys(map(localcheck.endpoint, (config.server, *helpers)))
-        )
+        ths = config.run.settings.test_helpers
+        self.destinations = tuple(dict.fromkeys(map(localcheck.endpoint, (config.server, *ths))))
 
     def stop(self) -> None:  # SIGINT, SIGTERM: seen at the loop's next turn, even if the
         self.stopping = True  # cancellation sent with it is lost (3.11's asyncio.timeout)
@@ -193,22 +197,18 @@ class Daemon:
         self.tally.local_checks += 1
 
     async def measure(self) -> None:
-        path = new_result(self.folder.results, self.now())
+        bogon, database = self.config.bogon, self.config.geoip_db  # a resolver changes, too
+        found = await learn_resolver(self.backend, self.scrubber, bogon=bogon, database=database)
+        config = msgspec.structs.replace(self.config.run, resolver_identity=found)
         encoder = msgspec.json.Encoder()
-        with open(path, "ab") as handle:
+        with open(new_result(self.folder.results, self.now()), "ab") as handle:
 
             def sink(measurement: WebMeasurement) -> None:
                 handle.write(self.scrubber.json(encoder.encode(measurement)) + b"\n")
                 handle.flush()
 
-            summary = await run(
-                self.config.urls,
-                self.backend,
-                self.config.run,
-                sink,
-                scrub=self.scrubber.data,
-                now=self.now,
-            )
+            urls, scrub = self.config.urls, self.scrubber.data
+            summary = await run(urls, self.backend, config, sink, scrub=scrub, now=self.now)
         self.tally.runs += 1
         self.tally.measured += summary.measured
 

@@ -29,6 +29,7 @@ from netvigil.net.backend import Backend
 from netvigil.probe.nettest import Context, Endpoints, Nettest, Settings
 from netvigil.probe.recording import Scrub, Trace, no_scrub
 from netvigil.probe.report import Location, nettest_envelope, report_id
+from netvigil.probe.whoami import ResolverIdentity, with_resolver
 from netvigil.records import Measurement
 
 DEFAULT_PARALLELISM = 4  # apps and tunnels open several connections each; be gentle
@@ -46,6 +47,8 @@ class NettestConfig(msgspec.Struct, frozen=True, kw_only=True):
     location: Location = Location()
     parallelism: int = DEFAULT_PARALLELISM
     max_runtime: float | None = None
+    # The run's resolver, learnt once before it (probe/whoami.py); None: unknown.
+    resolver_identity: ResolverIdentity | None = None
 
 
 class NettestSummary(msgspec.Struct, kw_only=True):
@@ -101,19 +104,18 @@ async def run_nettest(
                     keys = await nettest.measure(item, context)
             except TimeoutError:
                 return  # every step has its own deadline; this is a backstop
-            sink(
-                nettest_envelope(
-                    nettest.name,
-                    nettest.version,
-                    item,
-                    keys,
-                    location=config.location,
-                    report=summary.report_id,
-                    started=started,
-                    test_started=test_started,
-                    runtime=clock() - t0,
-                )
+            measurement = nettest_envelope(
+                nettest.name,
+                nettest.version,
+                item,
+                keys,
+                location=config.location,
+                report=summary.report_id,
+                started=started,
+                test_started=test_started,
+                runtime=clock() - t0,
             )
+            sink(with_resolver(measurement, config.resolver_identity))
             summary.measured += 1
             progress(item)
 

@@ -22,6 +22,7 @@ from netvigil.probe.recording import Scrub, Trace, no_scrub
 from netvigil.probe.report import Location, envelope, report_id
 from netvigil.probe.steps import HostLimiter
 from netvigil.probe.webconnectivity import Settings, measure
+from netvigil.probe.whoami import ResolverIdentity, with_client_resolver, with_resolver
 from netvigil.records import WebMeasurement
 
 DEFAULT_PARALLELISM = 32
@@ -35,6 +36,8 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True):
     parallelism: int = DEFAULT_PARALLELISM
     max_runtime: float | None = None
     per_host: int = 2
+    # The run's resolver, learnt once before it (probe/whoami.py); None: unknown.
+    resolver_identity: ResolverIdentity | None = None
 
 
 class RunSummary(msgspec.Struct, kw_only=True):
@@ -71,18 +74,18 @@ async def run(
                     )
             except TimeoutError:
                 return  # every step has its own deadline; this is a backstop
-            sink(
-                envelope(
-                    url,
-                    keys,
-                    location=config.location,
-                    report=report,
-                    started=started,
-                    test_started=test_started,
-                    runtime=clock() - t0,
-                    test_helper=helper,
-                )
+            identity = config.resolver_identity
+            measurement = envelope(
+                url,
+                with_client_resolver(keys, identity),
+                location=config.location,
+                report=report,
+                started=started,
+                test_started=test_started,
+                runtime=clock() - t0,
+                test_helper=helper,
             )
+            sink(with_resolver(measurement, identity))
             summary.measured += 1
             progress(url)
 

@@ -102,7 +102,7 @@ async def measure(
         network_events=trace.network_events,
         x_dns_duplicate_responses=trace.duplicate_replies,
         agent="redirect",
-        client_resolver="",  # OONI learns it with a whoami lookup; we do not (yet)
+        client_resolver="",  # the run's whoami, once per run: runner.py fills it in
         x_control_request=request if settings.test_helpers else ControlRequest(http_request=url),
         control=response,
         control_failure=control_failure,
