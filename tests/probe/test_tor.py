@@ -5,8 +5,9 @@ server with the lab CA (or_port_dirauth), one that resets, one that never answer
 private bridge on 127.0.0.2 whose address must appear nowhere. `vanilla_tor` / `torsf`: the
 real `tor` binary in a network namespace this test creates (`unshare -rn`: nothing but its
 own loopback exists there), configured with 127.0.0.1 authorities only, no fallback
-directories and no bridges: the blocked variants. The working one, a bootstrap to 100 %, needs
-a whole tor network (authorities voting a consensus, relays): tests/probe/test_tornet.py.
+directories and no bridges: the blocked variants. The working ones, a bootstrap to 100 %, need
+a whole tor network (authorities voting a consensus, relays): tests/probe/test_tornet.py, and
+for torsf a Snowflake path to it as well: tests/probe/test_torsf.py.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope, report_id
 from netvigil.probe.tor import Tor, targets
 from netvigil.probe.tor_bootstrap import ToolMissing, TorSnowflake, VanillaTor
-from netvigil.probe.torrc import ICE, torrc
+from netvigil.probe.torrc import ICE, SNOWFLAKE_BRIDGE_ID, torrc
 from netvigil.records import Record, decode_measurement
 from tests.corpus import CORPUS
 from tests.probe.keyset import missing_or_different
@@ -338,7 +339,10 @@ def test_the_tests_torrc_keeps_tor_on_loopback(tmp_path: Path) -> None:
     assert "UseDefaultFallbackDirs 0" in lines and "TestingTorNetwork 1" in lines
     assert not [line for line in lines if line.startswith("FallbackDir")]
     plugin = next(line for line in lines if line.startswith("ClientTransportPlugin"))
-    assert plugin.endswith("-url http://127.0.0.1:1/ -ice " + ICE)  # no front domain
+    # no front domain; a lab broker pairs the client with the lab's proxies, whose ICE
+    # candidates are local addresses the client would strip from its offer otherwise
+    assert plugin.endswith("-url http://127.0.0.1:1/ -ice " + ICE + " -keep-local-addresses")
+    assert f"Bridge snowflake 192.0.2.3:1 {SNOWFLAKE_BRIDGE_ID}" in lines  # Tor's own bridge
     vanilla = torrc(tmp_path, given, None).splitlines()
     assert "UseBridges 0" in vanilla and not [x for x in vanilla if x.startswith("Bridge ")]
 
@@ -357,10 +361,23 @@ def test_ice_servers_given_comma_separated_or_repeated_are_one_list(tmp_path: Pa
     TorSnowflake().check_endpoints(given)  # the same reading, before the run
 
 
+def test_the_probe_s_torrc_keeps_public_addresses_off_and_a_lab_names_its_bridge(
+    tmp_path: Path,
+) -> None:
+    public = torrc(tmp_path, Endpoints(), "/usr/bin/snowflake-client").splitlines()
+    plugin = next(line for line in public if line.startswith("ClientTransportPlugin"))
+    assert "-keep-local-addresses" not in plugin and "-front www.phpmyadmin.net" in plugin
+    lab = Endpoints.parse(["broker=http://127.0.0.1:1/", "bridge_id=" + "ab" * 20])
+    lines = torrc(tmp_path, lab, "/usr/bin/snowflake-client").splitlines()
+    assert f"Bridge snowflake 192.0.2.3:1 {'AB' * 20}" in lines
+
+
 @pytest.mark.parametrize(
     ("item", "message"),
     [
         ("dirauth=tor.example:9001", "tor needs an IP address"),
+        ("bridge_id=" + "g" * 40, "not one 40-hex FINGERPRINT"),
+        ("bridge_id=abc\nBridge x", "not one 40-hex FINGERPRINT"),
         ("ice=stun:1.2.3.4:1\nBridge x", "not a plain URL, name or list"),
         ("front=a b", "not a plain URL, name or list"),
     ],

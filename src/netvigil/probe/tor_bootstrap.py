@@ -31,6 +31,7 @@ BOOTSTRAPPED = re.compile(r"\[notice\] Bootstrapped (\d{1,3})% \(([A-Za-z_]+)\):
 _VERSION = re.compile(r"\[notice\] Tor (\S+) running on")
 MAX_LINES = 100_000  # tor writes a few dozen lines while bootstrapping; a flood is cut off
 DIRAUTH_ID_HELP = "private test networks only: each dirauth's FINGERPRINT:V3IDENT, in order"
+BRIDGE_ID_HELP = "private test networks only: the Snowflake bridge's FINGERPRINT"
 
 
 class ToolMissing(RuntimeError):
@@ -169,6 +170,7 @@ class TorSnowflake:
         "broker": f"the Snowflake broker's URL (default: {BROKER})",
         "front": f"the front domain, or 'none' (default: {FRONT})",
         "ice": f"stun:HOST[:PORT] servers, comma-separated or repeated (default: {ICE})",
+        "bridge_id": BRIDGE_ID_HELP,
     }
 
     def __init__(self, timeout: float = 600.0) -> None:

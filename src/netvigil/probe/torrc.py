@@ -6,7 +6,12 @@ names the lab's (with `dirauth_id`, a private network's identities): then tor's 
 directories are off (`UseDefaultFallbackDirs 0`), and `TestingTorNetwork 1` lets tor dial
 authorities all on private or loopback addresses. torsf adds Debian's `snowflake-client` as
 the pluggable transport with probe-cli's domain-fronting rendezvous (ptx/snowflake.go: broker,
-front domain; its bridge line's 192.0.2.3:1 is a placeholder the transport ignores).
+front domain; its bridge line's 192.0.2.3:1 is a placeholder the transport ignores, the
+fingerprint is Tor's Snowflake bridge's). A lab's torsf names its own bridge (`bridge_id`: the
+private network's relay its Snowflake server forwards to), and a broker on a private or
+loopback address gets `-keep-local-addresses`: such a broker can only pair the client with
+proxies on the same machine or network, whose ICE candidates are local addresses the client
+otherwise strips from its offer (snowflake client/lib/rendezvous.go).
 
 Every endpoint value of both nettests ends up here, so building the torrc is their check
 (`check_endpoints`): a value is refused in one line, naming key and value, and one that could
@@ -18,13 +23,15 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from netvigil.addresses import is_bogon, join_host_port, parse_ip
 from netvigil.probe.nettest import EndpointError, Endpoints, parse_host, parse_host_port, parse_url
 
 _IDENTITY = re.compile(r"([0-9A-Fa-f]{40}):([0-9A-Fa-f]{40})")
+_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{40}")
 _TORRC_WORD = re.compile(r"[A-Za-z0-9.:,/_?=&%+-]{1,512}")
-SNOWFLAKE_BRIDGE = "snowflake 192.0.2.3:1 2B280B23E1107BB62ABFC40DDCC8824814F80A72"
+SNOWFLAKE_BRIDGE_ID = "2B280B23E1107BB62ABFC40DDCC8824814F80A72"  # probe-cli ptx/snowflake.go
 BROKER = "https://1098762253.rsc.cdn77.org/"  # probe-cli ptx/snowflake.go, domain_fronting
 FRONT = "www.phpmyadmin.net"
 ICE = "stun:stun.epygi.com:3478,stun:stun.uls.co.za:3478"  # probe-cli stuninput
@@ -107,6 +114,30 @@ def _ice(value: str) -> str:
     return value
 
 
+def _fingerprint(value: str) -> str:
+    if not _FINGERPRINT.fullmatch(value):
+        raise EndpointError(f"{value!r} is not a FINGERPRINT (40 hex digits)")
+    return value.upper()
+
+
+def _snowflake(transport: str, endpoints: Endpoints) -> list[str]:
+    broker = endpoints.values("broker", (BROKER,), _broker)[0]
+    front = endpoints.values("front", (FRONT,), _front)[0]
+    ice = ",".join(endpoints.values("ice", (ICE,), _ice))  # repeated: one list
+    bridge = endpoints.values("bridge_id", (SNOWFLAKE_BRIDGE_ID,), _fingerprint)
+    if len(bridge) != 1:
+        raise EndpointError(f"--endpoint bridge_id: {len(bridge)} given, one bridge is used")
+    args = f"-url {broker} -ice {ice}" + (f" -front {front}" if front != "none" else "")
+    host = urlsplit(broker).hostname or ""
+    if parse_ip(host) is not None and is_bogon(host):
+        args += " -keep-local-addresses"
+    return [
+        "UseBridges 1",
+        f"ClientTransportPlugin snowflake exec {transport} {args}",
+        f"Bridge snowflake 192.0.2.3:1 {bridge[0]}",
+    ]
+
+
 def torrc(data: Path, endpoints: Endpoints, transport: str | None) -> str:
     lines = [
         f"DataDirectory {data}",
@@ -123,13 +154,5 @@ def torrc(data: Path, endpoints: Endpoints, transport: str | None) -> str:
     if transport is None:
         lines.append("UseBridges 0")
     else:
-        broker = endpoints.values("broker", (BROKER,), _broker)[0]
-        front = endpoints.values("front", (FRONT,), _front)[0]
-        ice = ",".join(endpoints.values("ice", (ICE,), _ice))  # repeated: one list
-        args = f"-url {broker} -ice {ice}" + (f" -front {front}" if front != "none" else "")
-        lines += [
-            "UseBridges 1",
-            f"ClientTransportPlugin snowflake exec {transport} {args}",
-            f"Bridge {SNOWFLAKE_BRIDGE}",
-        ]
+        lines += _snowflake(transport, endpoints)
     return "\n".join(lines) + "\n"
