@@ -376,8 +376,8 @@ def test_the_probe_s_torrc_keeps_public_addresses_off_and_a_lab_names_its_bridge
     ("item", "message"),
     [
         ("dirauth=tor.example:9001", "tor needs an IP address"),
-        ("bridge_id=" + "g" * 40, "not one 40-hex FINGERPRINT"),
-        ("bridge_id=abc\nBridge x", "not one 40-hex FINGERPRINT"),
+        ("bridge_id=" + "g" * 40, "is not a FINGERPRINT"),
+        ("bridge_id=abc\nBridge x", "is not a FINGERPRINT"),
         ("ice=stun:1.2.3.4:1\nBridge x", "not a plain URL, name or list"),
         ("front=a b", "not a plain URL, name or list"),
     ],
