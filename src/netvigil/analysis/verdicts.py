@@ -6,7 +6,8 @@ Model (docs/design/003-verdict-model.md): every layer (dns, tcp, tls, http) gets
 witness observations (with the control's view beside them), the counter-evidence, and an
 HTTP layer. Scores are data in each nettest's :class:`RuleBook` (web_connectivity's is
 analysis/web_rules.py), so a rule's weight can be reviewed in one place and old data
-re-analysed when it changes (bump :data:`RULES_VERSION`).
+re-analysed when it changes (bump :data:`RULES_VERSION`). A book also declares the techniques
+its verdicts may name, so the data API and the explorer know them all (analysis/nettests.py).
 
 "insufficient" is a first-class outcome: when no outcome scores above the others, we say
 so rather than guess (ooni.md §9, key idea 4).
@@ -18,7 +19,7 @@ from enum import StrEnum
 
 import msgspec
 
-RULES_VERSION = "2026.12.3"  # issue 13 (docs/design/003: "Issue 13")
+RULES_VERSION = "2026.12.4"  # issue 13 (docs/design/003: "Issue 13")
 
 
 class Layer(StrEnum):
@@ -114,18 +115,28 @@ class RuleBook:
 
     A rule in `tampering` whose argmax is "blocked" gives the outcome TAMPERED: the scores
     weigh "something interfered" against "down" and "ok" alike, the outcome says how.
+
+    `techniques` are the only ids a verdict of this book may name (stable, lowercase; counts
+    and phases go in its witnesses), and `named` the prefixes of techniques that carry a
+    name (`http_blockpage:<fingerprint>`). Another technique is this code's mistake, refused
+    where it is made rather than stored where no filter finds it.
     """
 
     def __init__(
         self,
         rules: dict[str, tuple[float, float, float]],
         tampering: frozenset[str] = frozenset(),
+        *,
+        techniques: frozenset[str] = frozenset(),
+        named: tuple[str, ...] = (),
     ) -> None:
         unknown = tampering - rules.keys()
         if unknown:
             raise ValueError(f"tampering rules not in the book: {sorted(unknown)}")
         self.rules = dict(rules)
         self.tampering = tampering
+        self.techniques = techniques
+        self.named = named
         self._outcomes = {rule: _argmax(scores) for rule, scores in rules.items()}
 
     def outcome(self, rule: str) -> Outcome:
@@ -144,8 +155,13 @@ class RuleBook:
         witnesses: tuple[Witness, ...] = (),
         counter_evidence: tuple[str, ...] = (),
     ) -> LayerVerdict:
-        """A layer's verdict from one of this book's rules (KeyError for any other id)."""
+        """A layer's verdict from one of this book's rules (KeyError for any other id;
+        ValueError for a technique the book does not declare)."""
         blocked, down, ok = self.rules[rule]
+        if technique is not None and not (
+            technique in self.techniques or technique.startswith(self.named)
+        ):
+            raise ValueError(f"{rule}: technique {technique!r} is not one the book declares")
         outcome, best = self.outcome(rule), self._outcomes[rule][1]
         judged = outcome is not Outcome.INSUFFICIENT
         return LayerVerdict(
@@ -161,4 +177,3 @@ class RuleBook:
             witnesses=witnesses,
             counter_evidence=counter_evidence,
         )
-

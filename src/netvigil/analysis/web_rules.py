@@ -8,6 +8,8 @@ or a blockpage's fingerprint, `http_blockpage:<name>` (analysis/fingerprints.py)
 
 from __future__ import annotations
 
+from typing import Final
+
 from netvigil.analysis.verdicts import Layer, LayerVerdict, Outcome, RuleBook, Witness
 
 # rule id -> (blocked, down, ok). Numbers from ooni/data analysis/rules.py where a rule
@@ -61,7 +63,27 @@ RULES: dict[str, tuple[float, float, float]] = {
     "http.failure_no_control": (0.5, 0.5, 0.0),
 }
 
-WEB_RULES = RuleBook(RULES)
+_FAILURES = ("timeout", "reset", "refused", "eof", "unreachable", "failure")
+TECHNIQUES: Final = frozenset(
+    {
+        *(
+            f"dns_{t}"
+            for t in (
+                "nxdomain", "no_answer", "refused", "servfail", "timeout", "bogon", "loopback",
+                "failure", "injection", "blockpage_ip",
+            )
+        ),
+        *(f"tcp_{t}" for t in _FAILURES),
+        *(f"tls_{t}" for t in _FAILURES),
+        "tls_mitm_certificate",
+        *(f"http_{t}" for t in ("diff", "reset", "eof", "timeout", "failure", "redirect_bogon")),
+        "server_challenge",
+        "throttling",
+    }
+)  # fmt: skip
+BLOCKPAGE_PREFIX: Final = "http_blockpage:"  # + a fingerprint's name
+
+WEB_RULES = RuleBook(RULES, techniques=TECHNIQUES, named=(BLOCKPAGE_PREFIX,))
 
 
 def rule_outcome(rule: str) -> Outcome:
