@@ -27,7 +27,8 @@ from netvigil.analysis.fingerprint_attribution import (
 )
 from netvigil.analysis.fingerprints import FingerprintDB, FingerprintMatch
 from netvigil.analysis.layered import analyze
-from netvigil.analysis.verdicts import Layer, Outcome, Verdict, layer_verdict
+from netvigil.analysis.verdicts import Layer, Outcome, Verdict
+from netvigil.analysis.web_rules import layer_verdict
 from netvigil.records.envelope import decode_any
 
 PAGES = (

@@ -26,7 +26,8 @@ from typing import Any
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze, combine
-from netvigil.analysis.verdicts import Layer, Outcome, Verdict, layer_verdict
+from netvigil.analysis.verdicts import Layer, Outcome, Verdict
+from netvigil.analysis.web_rules import layer_verdict
 from netvigil.readers import Item, ReadError, read_path, read_paths
 from netvigil.records import Measurement, decode_measurement
 from tests.corpus import FASTPATH, JSONL, MEASUREMENTS, qa_files

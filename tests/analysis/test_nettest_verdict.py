@@ -28,6 +28,8 @@ BOOK = RuleBook(
         "x.nothing": (0.0, 0.0, 0.0),
     },
     tampering=frozenset({"x.header_rewritten"}),
+    techniques=frozenset({"tcp.reset", "t"}),
+    named=("x_page:",),
 )
 MEASUREMENT = Measurement(
     test_name="telegram",
@@ -55,6 +57,16 @@ def test_a_tampering_rule_gives_tampered_and_a_blocking_rule_blocked() -> None:
 def test_a_tampering_rule_must_be_in_the_book() -> None:
     with pytest.raises(ValueError, match=r"x\.unknown"):
         RuleBook({"x.a": (1.0, 0.0, 0.0)}, tampering=frozenset({"x.unknown"}))
+
+
+def test_a_verdict_names_only_a_technique_its_book_declares() -> None:
+    # A technique outside the book would be stored where no `technique=` filter finds it.
+    with pytest.raises(ValueError, match=r"x\.tcp_reset: technique '3/9 reset'"):
+        BOOK.verdict(Layer.TCP, "x.tcp_reset", technique="3/9 reset")
+    # a named technique carries its name after a declared prefix
+    named = BOOK.verdict(Layer.HTTP, "x.header_rewritten", technique="x_page:acme")
+    assert named.technique == "x_page:acme"
+    assert BOOK.verdict(Layer.TCP, "x.tcp_reset").technique is None  # naming none is fine
 
 
 def test_ok_needs_an_ok_access_layer_not_just_dns_and_tcp() -> None:

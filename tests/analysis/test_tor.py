@@ -66,12 +66,22 @@ def test_corpus_verdicts_and_ooni_anomaly() -> None:
 def test_tor_ok_names_the_targets_reached() -> None:
     got = verdict(load("tor.json"))
     seen = sorted(w.observed for layer in got.layers for w in layer.witnesses)
-    # the three targets of tor.json, each with failure null
+    # the three targets of tor.json, each with failure null, and each kind's count
     assert seen == [
+        "1/1 dir_port targets reached",
+        "1/1 obfs4 targets reached",
+        "1/1 or_port targets reached",
         "dir_port 66.111.2.131:9030: reached",
         "obfs4 38.229.1.78:80: reached",
         "or_port 66.111.2.131:9001: reached",
     ]
+    # the techniques are ids (the counts are the `test_keys.targets` witnesses)
+    assert {layer.technique for layer in got.layers} == {
+        "tor.dir_port_reached",
+        "tor.obfs4_reached",
+        "tor.or_port_reached",
+    }
+    assert {layer.witnesses[0].ref for layer in got.layers} == {"test_keys.targets"}
     assert {layer.layer for layer in got.layers} == {Layer.HTTP, Layer.TLS, Layer.TUNNEL}
     assert (
         ooni_blocking(decode_keys(decode_measurement((OTHER / "tor.json").read_bytes()), TorKeys))
@@ -93,10 +103,14 @@ def test_tor_every_target_of_a_kind_failed_is_blocked_where_it_failed() -> None:
     # probe-cli's anomaly: dir_port_total 1, dir_port_accessible 0; the fastpath: 1/3 <= 0.5
     assert (got.outcome, got.rule, got.layer) == (Outcome.BLOCKED, "tor.kind_all_failed", Layer.TCP)
     blocked = next(v for v in got.layers if v.outcome is Outcome.BLOCKED)
-    assert [w.ref for w in blocked.witnesses] == [
-        "test_keys.targets.66.111.2.131:9030.tcp_connect[0]"
+    assert blocked.technique == "tor.dir_port_unreachable"
+    assert [(w.ref, w.observed) for w in blocked.witnesses] == [
+        ("test_keys.targets", "every dir_port target failed (1/1; 1: connection_reset)"),
+        (
+            "test_keys.targets.66.111.2.131:9030.tcp_connect[0]",
+            "dir_port 66.111.2.131:9030: connection_reset",
+        ),
     ]
-    assert blocked.witnesses[0].observed == "dir_port 66.111.2.131:9030: connection_reset"
 
 
 def test_tor_partial_failure_is_a_finding_and_ok() -> None:
@@ -137,6 +151,9 @@ def test_tor_most_targets_failed_follows_the_fastpath() -> None:
         "tor.most_targets_failed",
         Layer.TCP,
     )
+    assert got.technique == "tor.most_targets_unreachable"
+    counted = next(v for v in got.layers if v.rule == "tor.most_targets_failed").witnesses[0]
+    assert counted.observed == "4 of the targets failed (OONI's score 0.57 > 0.5)"
 
 
 def test_tor_targets_that_did_not_run_are_insufficient() -> None:
@@ -187,7 +204,7 @@ def test_vanilla_tor_progress_brackets() -> None:
 def test_vanilla_tor_witness_is_the_progress_reached() -> None:
     got = verdict(load("vanilla_tor.json"))
     assert got.layer is Layer.TUNNEL
-    assert got.technique == "bootstrap stalled at 5% (conn): Connecting to a relay"
+    assert got.technique == "tor.bootstrap_stalled"  # where it stalled: the first witness
     assert [(w.ref, w.observed) for w in got.layers[0].witnesses] == [
         ("test_keys.tor_progress", "5% (conn): Connecting to a relay"),
         ("test_keys.failure", "generic_timeout_error"),
@@ -223,7 +240,11 @@ def test_torsf_progress_reached_is_the_witness_of_a_failure() -> None:
         "torsf.bootstrap_failed",
         Layer.TUNNEL,
     )
-    assert got.technique == "snowflake bootstrap failed at 0% (starting): Starting"
+    assert got.technique == "snowflake.bootstrap_failed"
+    assert [(w.ref, w.observed) for w in got.layers[0].witnesses][-1] == (
+        "test_keys.tor_progress",
+        "0% (starting): Starting",
+    )
     doc["test_keys"] |= {"failure": None, "success": False, "bootstrap_time": 0}
     got = verdict(doc)  # no failure, but nothing shows a bootstrap: never ok without evidence
     assert (got.outcome, got.rule) == (Outcome.INSUFFICIENT, "torsf.no_evidence")

@@ -7,6 +7,7 @@ makes them visible is test_pipeline.py's and test_server.py's business.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from tests.corpus import qa_files
+from tests.corpus import MEASUREMENTS, qa_files
 from tests.observatory.apps import observatory, open_report, submit
 
 OONI_ROW = [
@@ -139,3 +140,57 @@ def test_probe_services(loaded: TestClient) -> None:
     ).json()
     assert len(checked["tests"]["web_connectivity"]["urls"]) == 20
     assert checked["tests"]["web_connectivity"]["report_id"].split("_")[2] == "IT"
+
+
+# --- the other nettests' techniques (analysis/nettests.py) -------------------------------
+
+OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
+
+
+@pytest.fixture(scope="module")
+def tor_loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """tor.json twice (as measured: every kind reached; its one dir_port reset at connect),
+    vanilla_tor.json (stalled at 5%) and vanilla_tor_ok.json (bootstrapped)."""
+    tor = json.loads((OTHER / "tor.json").read_text())
+    cut = copy.deepcopy(tor)
+    target = cut["test_keys"]["targets"]["66.111.2.131:9030"]
+    target["failure"] = "connection_reset"
+    target["tcp_connect"][0]["status"] = {"failure": "connection_reset", "success": False}
+    with observatory(tmp_path_factory.mktemp("tor")) as running:
+        for doc in (
+            tor,
+            cut,
+            json.loads((OTHER / "vanilla_tor.json").read_text()),
+            json.loads((OTHER / "vanilla_tor_ok.json").read_text()),
+        ):
+            report = open_report(
+                running.client, doc["probe_cc"], doc["probe_asn"], doc["test_name"]
+            )
+            assert submit(running.client, report, doc).status_code == 200
+        assert running.analyse() == 4
+        yield running.client
+
+
+def test_the_api_filters_by_a_tor_technique(tor_loaded: TestClient) -> None:
+    rows = tor_loaded.get("/api/v1/analysis?technique=tor.dir_port_unreachable").json()["results"]
+    assert [(r["test_name"], r["outcome"], r["layer"]) for r in rows] == [("tor", "blocked", "tcp")]
+    stalled = tor_loaded.get("/api/v1/measurements?technique=tor.bootstrap_stalled").json()
+    assert [(r["test_name"], r["probe_cc"]) for r in stalled["results"]] == [("vanilla_tor", "CN")]
+    assert stalled["results"][0]["scores"]["technique"] == "tor.bootstrap_stalled"
+    by = tor_loaded.get("/api/v1/aggregation?axis_x=technique&test_name=vanilla_tor").json()
+    counts = {r["technique"]: r["measurement_count"] for r in by["result"]}
+    assert counts == {"tor.bootstrap_stalled": 1, "tor.bootstrapped": 1}
+    # a declared id no verdict here names: an empty answer, not an error
+    none = tor_loaded.get("/api/v1/analysis?technique=tor.obfs4_unreachable")
+    assert none.status_code == 200 and none.json()["results"] == []
+
+
+def test_a_tor_technique_as_old_rules_spelled_it_is_a_clear_400(tor_loaded: TestClient) -> None:
+    # Before rules 2026.12.4 the counts were in the technique; they are witnesses now.
+    answer = tor_loaded.get(
+        "/api/v1/analysis", params={"technique": "1/1 dir_port targets reached"}
+    )
+    assert answer.status_code == 400
+    (message,) = answer.json().values()
+    assert message.startswith("technique: expected one of ") and "\n" not in message
+    assert "tor.dir_port_reached" in message and "dns_nxdomain" in message

@@ -169,10 +169,16 @@ def test_tor_reset_and_black_holed_targets_are_blocked() -> None:
     got = _verdict(doc)
     # both kinds failed whole; the earliest layer in connection order is the TLS handshake's
     assert (got.outcome, got.rule, got.layer) == (Outcome.BLOCKED, "tor.kind_all_failed", Layer.TLS)
-    by_layer = {v.layer: v.technique for v in got.layers}
+    by_layer = {v.layer: (v.technique, v.witnesses[0].observed) for v in got.layers}
     assert by_layer == {
-        Layer.HTTP: "every dir_port target failed (1/1; 1: connection_reset)",
-        Layer.TLS: "every or_port_dirauth target failed (1/1; 1: generic_timeout_error)",
+        Layer.HTTP: (
+            "tor.dir_port_unreachable",
+            "every dir_port target failed (1/1; 1: connection_reset)",
+        ),
+        Layer.TLS: (
+            "tor.or_port_dirauth_unreachable",
+            "every or_port_dirauth target failed (1/1; 1: generic_timeout_error)",
+        ),
     }
 
 

@@ -124,7 +124,7 @@ def test_vanilla_tor_bootstraps_on_a_private_network_and_stalls_when_impersonate
     assert (tunnel.layer, tunnel.outcome, tunnel.technique) == (
         Layer.TUNNEL,
         Outcome.OK,
-        "Bootstrapped 100%",
+        "tor.bootstrapped",
     )
     witnesses = [(w.ref, w.observed) for w in tunnel.witnesses]
     # the probe stops at tor's 100 % notice: the last line of its log is the witness

@@ -1,193 +1,37 @@
 """Every technique and finding the nettest analysers produce has words on the explorer.
 
-The measurements are OONI's own (shared/corpus/ooni-measurements/ooni-backend-fastpath-other/)
-and variants of them with each layer's steps failing in each way the failure vocabulary
-(netvigil.failures.Failure) spells, plus the dnscheck and STUN spec examples the resolver
-tests build (tests/analysis/test_resolvers.py). A technique without words would reach the
-page as UNKNOWN's "The probe saw <technique>"; the failure message lists every one. The pages
-are the real app's (server.create_app) over a data folder holding one messaging measurement
-(telegram_nourl.json, and two edits of it) and one tampered one (mbx-1.json).
+The measurements are tests/analysis/nettest_samples.py's: OONI's own
+(shared/corpus/ooni-measurements/ooni-backend-fastpath-other/), the spec examples the analyser
+tests build, and variants of each failing in each way the failure vocabulary spells. A
+technique without words would reach the page as UNKNOWN's "The probe saw <technique>"; the
+failure message lists every one. The pages are the real app's (server.create_app) over a
+data folder holding one messaging measurement (telegram_nourl.json, and two edits of it) and
+one tampered one (mbx-1.json).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import msgspec
 import pytest
+from jinja2 import Environment, PackageLoader
 from starlette.testclient import TestClient
 
-from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.messaging_trace import technique
-from netvigil.analysis.nettests import ANALYSERS
-from netvigil.analysis.verdicts import Layer, Verdict
+from netvigil.analysis.nettests import ANALYSERS, TECHNIQUES
+from netvigil.analysis.verdicts import Layer, Outcome, Verdict
 from netvigil.datadir import DataDir
 from netvigil.failures import Failure, FailureKind, kind_of
 from netvigil.observatory import tables
 from netvigil.observatory.ingest import ingest_file
-from netvigil.records import MeasurementFormatError, decode_measurement
 from netvigil.server import create_app
 from netvigil.web import verdict_text
 from netvigil.web.nettest_words import APPS
-from tests.analysis.test_messaging import FB_EXAMPLE, _asns
-from tests.analysis.test_resolvers import DNSCHECK_EXAMPLE, OK_KEY, STUN_EXAMPLE
+from tests.analysis.nettest_samples import OTHER, Keys, connects, half_connects, verdicts
 from tests.analysis.test_tls_interception import SITE, certificate, measured
-from tests.analysis.test_tunnels import PSIPHON
-from tests.corpus import MEASUREMENTS
-
-OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
-DB = FingerprintDB.load()
-Keys = dict[str, Any]
-# One spelling of each failure kind (the vocabulary's first), and a top-level failure.
-FAILURES = (
-    *{kind_of(f): str(f) for f in reversed(list(Failure))}.values(),
-    "unknown_failure: something else",
-)
-
-
-def _dicts(value: object) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _connects(keys: Keys, failure: str) -> None:
-    for tcp in _dicts(keys.get("tcp_connect")):
-        tcp["status"] = {**(tcp.get("status") or {}), "failure": failure, "success": False}
-
-
-def _half_connects(keys: Keys, failure: str) -> None:
-    for tcp in _dicts(keys.get("tcp_connect"))[::2]:
-        tcp["status"] = {**(tcp.get("status") or {}), "failure": failure, "success": False}
-
-
-def _queries(keys: Keys, failure: str) -> None:
-    for query in _dicts(keys.get("queries")):
-        query["answers"], query["failure"] = None, failure
-
-
-def _handshakes(keys: Keys, failure: str) -> None:
-    for handshake in _dicts(keys.get("tls_handshakes")):
-        handshake["failure"] = failure
-
-
-def _requests(keys: Keys, failure: str) -> None:
-    for request in _dicts(keys.get("requests")):
-        request["failure"], request["response"] = failure, None
-
-
-def _top(keys: Keys, failure: str) -> None:
-    keys["failure"] = failure
-
-
-def _targets(keys: Keys, failure: str) -> None:
-    targets = keys.get("targets")
-    for target in targets.values() if isinstance(targets, dict) else ():
-        target["failure"] = failure
-        _connects(target, failure)
-
-
-EDITS: tuple[Callable[[Keys, str], None], ...] = (
-    _connects,
-    _half_connects,
-    _queries,
-    _handshakes,
-    _requests,
-    _top,
-    _targets,
-)
-
-
-def _bootstraps(keys: Keys) -> Iterator[Keys]:
-    """vanilla_tor and torsf stopping in each bracket of tor's bootstrap phases."""
-    for progress in (0, 5, 15, 50):
-        yield {**keys, "tor_progress": progress, "tor_progress_tag": "conn"}
-
-
-def _dnscheck_variants() -> Iterator[dict[str, Any]]:
-    """The ts-028 example with its DoT endpoint failing at each step, in each way."""
-    for failure in FAILURES:
-        for step in ("tcp_connect", "tls_handshakes", "queries", "bootstrap"):
-            data = copy.deepcopy(DNSCHECK_EXAMPLE)
-            keys = data["test_keys"]
-            lookup = keys["lookups"][OK_KEY]
-            if step == "bootstrap":
-                keys["bootstrap_failure"] = failure
-            elif step == "tcp_connect":
-                lookup["tls_handshakes"] = None
-                _connects(lookup, failure)
-            elif step == "tls_handshakes":
-                _handshakes(lookup, failure)
-            _queries(lookup, failure)
-            yield data
-        for scheme in ("udp://8.8.8.8:53", "https://dns.google/dns-query"):
-            data = copy.deepcopy(DNSCHECK_EXAMPLE)
-            lookups = data["test_keys"]["lookups"]
-            lookup = copy.deepcopy(lookups[OK_KEY])
-            lookup["tls_handshakes"] = None
-            for query in lookup["queries"]:
-                query["engine"] = "udp" if scheme.startswith("udp") else "doh"
-            _queries(lookup, failure)
-            lookups[scheme] = lookup
-            yield data
-    for failure in FAILURES:
-        for dns in (False, True):
-            data = copy.deepcopy(STUN_EXAMPLE)
-            data["test_keys"]["failure"] = failure
-            if dns:
-                _queries(data["test_keys"], failure)
-            yield data
-
-
-def _examples() -> Iterator[tuple[str, dict[str, Any]]]:
-    """The corpus's files of analysed nettests, and the spec examples the analyser tests use
-    where the corpus has none (ts-019's facebook_messenger, ts-015's psiphon)."""
-    for path in sorted(OTHER.glob("*.json")):
-        data = json.loads(path.read_text())
-        if isinstance(data, dict) and data.get("test_name") in ANALYSERS:
-            yield path.name, data
-    yield "ts-019 example", FB_EXAMPLE
-    for asn in (32934, 64500):  # Facebook's AS, and another: consistent, then not
-        data = copy.deepcopy(FB_EXAMPLE)
-        _asns(asn, asn)(data["test_keys"])
-        yield f"ts-019 example in AS{asn}", data
-    yield "ts-015 example", PSIPHON
-    data = copy.deepcopy(PSIPHON)
-    data["test_keys"]["queries"] = copy.deepcopy(STUN_EXAMPLE["test_keys"]["queries"])
-    yield "ts-015 example resolving outside its tunnel", data
-
-
-def measurements() -> Iterator[tuple[str, dict[str, Any]]]:
-    """(what it is, the measurement) for every example, each of its variants, and the
-    resolver examples' variants."""
-    for name, data in _examples():
-        yield name, data
-        keys = data.get("test_keys")
-        if not isinstance(keys, dict) or len(json.dumps(keys)) > 200_000:
-            continue
-        for edit in EDITS:
-            for failure in FAILURES:
-                edited = copy.deepcopy(data)
-                edit(edited["test_keys"], failure)
-                yield f"{name} {edit.__name__} {failure}", edited
-        if data["test_name"] in ("vanilla_tor", "torsf"):
-            for variant in _bootstraps(keys):
-                yield f"{name} {variant['tor_progress']}%", {**data, "test_keys": variant}
-    yield "ts-028 example", DNSCHECK_EXAMPLE
-    for n, variant in enumerate(_dnscheck_variants()):
-        yield f"resolver variant {n}", variant
-
-
-def verdicts() -> Iterator[tuple[str, Verdict]]:
-    for name, data in measurements():
-        measurement = decode_measurement(msgspec.json.encode(data))
-        try:
-            verdict = ANALYSERS[measurement.test_name](measurement, DB)
-        except MeasurementFormatError:
-            continue  # an edit the records refuse: an error row, no words needed
-        yield name, verdict
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +57,28 @@ def test_every_technique_produced_has_words(judged: list[tuple[str, Verdict]]) -
         if _unknown(verdict_text.how(name)) or _unknown(verdict_text.how(name, (), test))
     ]
     assert not missing, f"{len(missing)} of {len(techniques)} without words:\n" + "\n".join(missing)
+
+
+def test_every_declared_technique_has_a_sentence() -> None:
+    """Each family's ids (analysis/nettests.py), produced by the samples or not."""
+    missing = [t for t in TECHNIQUES if _unknown(verdict_text.how(t))]
+    assert not missing, missing
+
+
+def test_every_technique_a_place_page_lists_has_its_words(
+    judged: list[tuple[str, Verdict]],
+) -> None:
+    """The place pages list blocked verdicts' techniques (place_queries.py) through the
+    `technique` macro; one without words there would show as its bare id."""
+    env = Environment(loader=PackageLoader("netvigil.web", "templates"), autoescape=True)
+    env.add_extension("jinja2.ext.i18n")
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    macro = env.from_string('{% import "place_macros.html" as m %}{{ m.technique(name) }}')
+    blocked = {v.technique for _, v in judged if v.outcome is Outcome.BLOCKED and v.technique}
+    assert "tor.bootstrap_stalled" in blocked and "snowflake.bootstrap_failed" in blocked
+    assert any(t.startswith("tor.") and t.endswith("_unreachable") for t in blocked), blocked
+    bare = sorted(t for t in blocked if text(macro.render(name=t)).strip() == t)
+    assert not bare, bare
 
 
 def test_every_finding_produced_has_words(judged: list[tuple[str, Verdict]]) -> None:
@@ -282,8 +148,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     folder = DataDir(root=root)
     edited = root / "telegram-edited.jsonl"
     lines = [
-        _telegram(lambda k: _connects(k, "connection_reset"), "20191203T122313Z_reset"),
-        _telegram(lambda k: _half_connects(k, "generic_timeout_error"), "20191203T122313Z_half"),
+        _telegram(lambda k: connects(k, "connection_reset"), "20191203T122313Z_reset"),
+        _telegram(lambda k: half_connects(k, "generic_timeout_error"), "20191203T122313Z_half"),
     ]
     edited.write_text("".join(json.dumps(line) + "\n" for line in lines))
     for name in ("telegram_nourl.json", "mbx-1.json", "vanilla_tor_ok.json"):

@@ -1,6 +1,6 @@
 """The DNS layer: was the system resolver's answer the site's, and if not, how was it wrong?
 
-Rules in order; the first that applies decides (scores in verdicts.RULES). They follow
+Rules in order; the first that applies decides (scores in web_rules.RULES). They follow
 OONI's new pipeline (ooni/data analysis/rules.py, ooni.md §9) and add what it lacks:
 a check of every answer against DNS blockpage fingerprints with the confirmation rule of
 docs/fingerprints.md, "ghost" answers for names the control says do not exist
@@ -20,7 +20,8 @@ from netvigil.analysis.trust import (
     tls_validated,
     vouched,
 )
-from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness, layer_verdict
+from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness
+from netvigil.analysis.web_rules import layer_verdict
 from netvigil.failures import Failure, FailureKind, kind_of
 
 _TECHNIQUE = {

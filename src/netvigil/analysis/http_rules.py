@@ -33,7 +33,8 @@ from netvigil.addresses import parse_ip
 from netvigil.analysis.fingerprints import FingerprintDB, FingerprintMatch, confirms
 from netvigil.analysis.httpdiff import HTTPDiff, compare, titles_share_a_word
 from netvigil.analysis.model import Observed, ObservedHTTP
-from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness, layer_verdict
+from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, Witness
+from netvigil.analysis.web_rules import layer_verdict
 from netvigil.failures import FailureKind, is_unknown, kind_of
 
 # Legacy probes report these as the HTTP failure; they belong to the DNS or TLS layer.

@@ -8,7 +8,8 @@
 They share how a urlgetter target is followed through its steps (messaging_trace) and how
 a set of targets becomes layer verdicts (messaging_rules). Each verdict is ok only when the
 app's servers answered: an HTTP response (signal, telegram, whatsapp) or a TCP connect to an
-address inside Facebook's network (facebook_messenger, which sends no HTTP).
+address inside Facebook's network (facebook_messenger, which sends no HTTP). Their
+techniques are one vocabulary, web_connectivity's words (messaging_trace.TECHNIQUES).
 """
 
 from __future__ import annotations

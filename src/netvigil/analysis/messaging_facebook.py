@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.messaging_rules import MAX_WITNESSES, summary_witness
-from netvigil.analysis.messaging_trace import technique
+from netvigil.analysis.messaging_trace import TECHNIQUES, technique
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
@@ -38,7 +38,8 @@ RULES = RuleBook(
         "facebook_messenger.summary_dns_blocking": (0.6, 0.4, 0.0),
         "facebook_messenger.summary_tcp_blocking": (0.6, 0.4, 0.0),
         "facebook_messenger.summary_ok": (0.0, 0.0, 0.6),
-    }
+    },
+    techniques=TECHNIQUES,
 )
 
 

@@ -21,7 +21,7 @@ import datetime as dt
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.messaging_rules import every_target, summary_witness, tampering, target_rules
-from netvigil.analysis.messaging_trace import trace
+from netvigil.analysis.messaging_trace import TECHNIQUES, trace
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
@@ -37,6 +37,7 @@ RULES = RuleBook(
         "signal.summary_ok": (0.0, 0.0, 0.6),
     },
     tampering=tampering(APP),
+    techniques=TECHNIQUES,
 )
 
 

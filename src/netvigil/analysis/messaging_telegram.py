@@ -25,7 +25,7 @@ from netvigil.analysis.messaging_rules import (
     tampering,
     target_rules,
 )
-from netvigil.analysis.messaging_trace import Target, request_host, technique, trace
+from netvigil.analysis.messaging_trace import TECHNIQUES, Target, request_host, technique, trace
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
@@ -48,6 +48,7 @@ RULES = RuleBook(
         "telegram.summary_dc_answered": (0.0, 0.0, 0.6),
     },
     tampering=tampering(APP, "web_"),
+    techniques=TECHNIQUES,
 )
 
 

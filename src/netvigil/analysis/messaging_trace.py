@@ -15,6 +15,7 @@ names the layer (df-007: a DNS error, a certificate error, a refused connect).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
 from netvigil.addresses import parse_ip
@@ -165,6 +166,29 @@ def _layer_of_failure(failure: str, recorded: set[Layer]) -> Layer:
     return Layer.HTTP
 
 
+# The messaging family's techniques: `<layer>_<how>`, spelled as web_connectivity's rules
+# spell theirs (web_rules.TECHNIQUES), so `technique=tcp_reset` finds both; plus the answers
+# outside Facebook's AS (messaging_facebook.py). Any other failure kind is `<layer>_failure`.
+_HOW = ("timeout", "reset", "refused", "eof", "unreachable", "failure")
+_DNS_HOW = ("nxdomain", "no_answer", "refused", "servfail", "timeout", "bogon", "failure")
+TECHNIQUES: Final = frozenset(
+    {
+        *(f"dns_{how}" for how in (*_DNS_HOW, "inconsistent")),
+        *(f"{layer}_{how}" for layer in ("tcp", "tls", "http") for how in _HOW),
+        "tls_mitm_certificate",
+    }
+)
+_SPELLED = {  # a failure kind whose word differs from its value
+    FailureKind.DNS_REFUSED: "refused",
+    FailureKind.DNS_SERVER_ERROR: "servfail",
+    FailureKind.DNS_BOGON: "bogon",
+    FailureKind.TLS_CERTIFICATE: "mitm_certificate",
+}
+
+
 def technique(layer: Layer, failure: str | None) -> str:
-    """`<layer>_<kind>` as the web_connectivity rules name it (tcp_timeout, dns_nxdomain)."""
-    return f"{layer.value}_{kind_of(failure).value}"
+    """`<layer>_<how>` as the web_connectivity rules name it (tcp_timeout, dns_nxdomain,
+    dns_servfail); a kind the layer has no word for is `<layer>_failure`."""
+    kind = kind_of(failure)
+    name = f"{layer.value}_{_SPELLED.get(kind, kind.value)}"
+    return name if name in TECHNIQUES else f"{layer.value}_failure"

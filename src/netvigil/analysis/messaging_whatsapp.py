@@ -22,7 +22,7 @@ from netvigil.analysis.messaging_rules import (
     tampering,
     target_rules,
 )
-from netvigil.analysis.messaging_trace import Target, host_port, technique, trace
+from netvigil.analysis.messaging_trace import TECHNIQUES, Target, host_port, technique, trace
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
@@ -43,6 +43,7 @@ RULES = RuleBook(
         "whatsapp.summary_ok": (0.0, 0.0, 0.6),
     },
     tampering=tampering(APP),
+    techniques=TECHNIQUES,
 )
 
 

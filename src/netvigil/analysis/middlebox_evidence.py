@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from netvigil.analysis.verdicts import Finding, Layer, LayerVerdict, RuleBook, Witness
 
@@ -120,6 +120,11 @@ def looks_like_a_response(text: str) -> bool:
     return start.startswith("http/") or "<html" in start or "<!doctype html" in start
 
 
+HEADER_REWRITE = "middlebox.header_rewrite"
+LINE_REWRITE = "middlebox.request_line_rewrite"
+PROXY = "middlebox.transparent_proxy"
+TECHNIQUES: Final = frozenset({HEADER_REWRITE, LINE_REWRITE, PROXY})
+
 RULES = RuleBook(
     {
         # http_header_field_manipulation
@@ -148,11 +153,9 @@ RULES = RuleBook(
             "hirl.echo_missing",
         }
     ),
+    techniques=TECHNIQUES,
 )
 
-HEADER_REWRITE = "middlebox.header_rewrite"
-LINE_REWRITE = "middlebox.request_line_rewrite"
-PROXY = "middlebox.transparent_proxy"
 _SHOWN = 200  # characters of a received text a witness shows
 
 

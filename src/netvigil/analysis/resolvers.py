@@ -20,15 +20,31 @@ Ours follow the steps of each lookup, so a verdict says *where* it stopped:
 
 from __future__ import annotations
 
+from typing import Final
+
 from netvigil.addresses import REAL_WORLD, Bogons, join_host_port
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
+from netvigil.analysis.stunreachability import TECHNIQUES as STUN_TECHNIQUES
 from netvigil.analysis.stunreachability import analyse_stun
 from netvigil.analysis.verdicts import Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.failures import Failure, FailureKind, is_misconfigured_ipv6, kind_of
 from netvigil.records import AnyMeasurement, DNSQuery, answer_addresses, decode_keys
 from netvigil.records.resolvers import DNSCheckKeys, URLGetterResult
 
+# dnscheck's techniques, `<layer>.<how>`, and stunreachability's (the family's vocabulary):
+# a DNS answer that lies (a bogon, NXDOMAIN, an error from a plain resolver), a connect or
+# handshake cut, a certificate rejected for the resolver's name, and a round trip over the
+# resolver's own transport (DNS over TCP, DoT, DoH) cut after the handshake.
+_CUT = ("reset", "timeout", "eof")
+TECHNIQUES: Final = frozenset(
+    {
+        *("dns.bogon", "dns.nxdomain", "dns.no_answer", "dns.dns_refused", "dns.dns_server_error"),
+        *(f"{layer}.{how}" for layer in ("tcp", "tls", "http") for how in _CUT),
+        "tls.certificate_replaced",
+        *STUN_TECHNIQUES,
+    }
+)
 RULES = RuleBook(
     {
         "dnscheck.bootstrap_ok": (0.0, 0.0, 1.0),
@@ -52,6 +68,7 @@ RULES = RuleBook(
         "dnscheck.failed_other": (0.5, 0.5, 0.0),
     },
     tampering=frozenset({"dnscheck.tls_certificate_rejected"}),
+    techniques=TECHNIQUES,
 )
 # The layer whose success shows a resolver answering, per transport (OONI's engine names).
 SUCCESS_LAYER = {"udp": Layer.UDP, "tcp": Layer.TCP, "dot": Layer.TLS, "doh": Layer.HTTP}

@@ -20,7 +20,7 @@ insufficient with that reason.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
@@ -29,6 +29,7 @@ from netvigil.records import AnyMeasurement
 from netvigil.records.envelope import decode_keys
 from netvigil.records.speed import DashKeys, NdtKeys, ndt_download
 
+TECHNIQUES: Final[frozenset[str]] = frozenset()  # no verdict says how: none says "throttled"
 RULES = RuleBook(
     {
         "ndt.completed": (0.0, 0.0, 0.9),  # a summary with a positive download speed
@@ -38,7 +39,8 @@ RULES = RuleBook(
         "dash.completed": (0.0, 0.0, 0.9),  # segments fetched at a positive median bitrate
         "dash.failed": (0.0, 0.0, 0.0),
         "dash.no_bitrate": (0.0, 0.0, 0.0),
-    }
+    },
+    techniques=TECHNIQUES,
 )
 NOT_SCORED = "OONI does not score speed tests (ooni.md §4)"
 

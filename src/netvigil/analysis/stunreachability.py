@@ -11,6 +11,8 @@ port unreachable) → down: nothing listens there.
 
 from __future__ import annotations
 
+from typing import Final
+
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Layer, RuleBook, Verdict, Witness
@@ -18,6 +20,8 @@ from netvigil.failures import FailureKind, kind_of
 from netvigil.records import AnyMeasurement, decode_keys
 from netvigil.records.resolvers import STUNReachabilityKeys
 
+# resolvers.TECHNIQUES's words: a bogon for the STUN host's name, a server that never replied.
+TECHNIQUES: Final = frozenset({"dns.bogon", "udp.timeout"})
 RULES = RuleBook(
     {
         "stun.binding_ok": (0.0, 0.0, 1.0),
@@ -26,7 +30,8 @@ RULES = RuleBook(
         "stun.timeout": (0.5, 0.4, 0.1),
         "stun.refused": (0.1, 0.8, 0.1),
         "stun.failed_other": (0.5, 0.5, 0.0),
-    }
+    },
+    techniques=TECHNIQUES,
 )
 _DNS_KINDS = (
     FailureKind.NXDOMAIN,

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Final
 
 from msgspec import UNSET
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.tor_bootstrap import BOOTSTRAP_ANALYSERS, Analyser
+from netvigil.analysis.tor_bootstrap import TECHNIQUES as BOOTSTRAP_TECHNIQUES
 from netvigil.analysis.verdicts import (
     LAYER_ORDER,
     Finding,
@@ -41,11 +43,25 @@ from netvigil.records.tor import (
     OBFS4,
     OR_PORT,
     OR_PORT_DIRAUTH,
+    PROTOCOLS,
     SCRUBBED,
     TorKeys,
     TorTarget,
 )
 
+# A kind's technique: `tor.<kind>_unreachable` (every target of it failed) or
+# `tor.<kind>_reached` (some or all reached: the rule says which), ts-023's kinds, any other
+# protocol a TCP connect; `tor.most_targets_unreachable` is the fastpath's reading. The
+# counts are the first witness (`test_keys.targets`), each target's failure the others.
+TCP_CONNECT = "tcp_connect"
+KINDS = (*PROTOCOLS, TCP_CONNECT)
+TECHNIQUES: Final = frozenset(
+    {
+        *(f"tor.{kind}_{how}" for kind in KINDS for how in ("unreachable", "reached")),
+        "tor.most_targets_unreachable",
+        *BOOTSTRAP_TECHNIQUES,
+    }
+)
 RULES = RuleBook(
     {
         "tor.no_targets": (0.0, 0.0, 0.0),
@@ -56,7 +72,8 @@ RULES = RuleBook(
         "tor.most_targets_failed": (0.6, 0.4, 0.0),
         "tor.kind_reached": (0.0, 0.0, 1.0),
         "tor.kind_partly_reached": (0.0, 0.1, 0.9),
-    }
+    },
+    techniques=TECHNIQUES,
 )
 
 ACTION_LAYER = {DIR_PORT: Layer.HTTP, OR_PORT: Layer.TLS, OR_PORT_DIRAUTH: Layer.TLS}
@@ -118,9 +135,7 @@ def analyse_tor(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Ver
     kinds: dict[str, list[tuple[str, TorTarget]]] = {}
     for target_id, target in sorted(targets.items()):
         if target.failure is not False:  # false: this target did not run
-            kinds.setdefault(target.target_protocol or "tcp_connect", []).append(
-                (target_id, target)
-            )
+            kinds.setdefault(target.target_protocol or TCP_CONNECT, []).append((target_id, target))
     if not kinds:
         return _insufficient(measurement, Layer.TCP, "tor.no_target_ran", "no target ran")
     layers: list[LayerVerdict] = []
@@ -137,22 +152,27 @@ def analyse_tor(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Ver
             common, count = Counter(w.observed.rsplit(": ", 1)[-1] for _, w in failed).most_common(
                 1
             )[0]
-            technique = (
+            counted = _counted(
                 f"every {kind} target failed ({len(failed)}/{len(members)}; {count}: {common})"
             )
             layer = _earliest(layer for layer, _ in failed)
-            witnesses = tuple(w for _, w in failed)
+            witnesses = (counted, *(w for _, w in failed))
+            technique = _technique(kind, "unreachable")
             layers.append(
                 RULES.verdict(
                     layer, "tor.kind_all_failed", technique=technique, witnesses=witnesses
                 )
             )
             continue
-        witnesses = tuple(
-            Witness(ref=_ref(i, t), observed=f"{kind} {_name(i, t)}: reached") for i, t in reached
+        witnesses = (
+            _counted(f"{len(reached)}/{len(members)} {kind} targets reached"),
+            *(
+                Witness(ref=_ref(i, t), observed=f"{kind} {_name(i, t)}: reached")
+                for i, t in reached
+            ),
         )
         rule = "tor.kind_reached" if not failed else "tor.kind_partly_reached"
-        technique = f"{len(reached)}/{len(members)} {kind} targets reached"
+        technique = _technique(kind, "reached")
         layers.append(RULES.verdict(action, rule, technique=technique, witnesses=witnesses))
         if failed:
             detail = f"{len(failed)} of {len(members)} {kind} targets failed"
@@ -166,15 +186,27 @@ def analyse_tor(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Ver
             )
     score = ooni_blocking(keys)
     if not whole_kind_failed and score is not None and score > 0.5:
-        technique = f"{len(all_failures)} of the targets failed (OONI's score {score:.2f} > 0.5)"
+        counted = _counted(
+            f"{len(all_failures)} of the targets failed (OONI's score {score:.2f} > 0.5)"
+        )
         layer = _earliest(layer for layer, _ in all_failures)
-        witnesses = tuple(w for _, w in all_failures)
+        witnesses = (counted, *(w for _, w in all_failures))
+        technique = "tor.most_targets_unreachable"
         layers.append(
             RULES.verdict(
                 layer, "tor.most_targets_failed", technique=technique, witnesses=witnesses
             )
         )
     return verdict_of(measurement, layers, findings, access=_TOR_ACCESS)
+
+
+def _technique(kind: str, how: str) -> str:
+    return f"tor.{kind if kind in PROTOCOLS else TCP_CONNECT}_{how}"
+
+
+def _counted(text: str) -> Witness:
+    """The counts behind a kind's verdict, the first witness (the technique is only an id)."""
+    return Witness(ref="test_keys.targets", observed=text)
 
 
 def _earliest(layers: Iterable[Layer]) -> Layer:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Final
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
@@ -27,6 +28,16 @@ from netvigil.records.tor import BootstrapKeys
 # analysis/nettests.py's type, spelled out: that module imports this one.
 Analyser = Callable[[AnyMeasurement, FingerprintDB], Verdict]
 
+# Where the bootstrap got to is its witnesses' (the progress key or the last "Bootstrapped"
+# log line), never the technique's.
+TECHNIQUES: Final = frozenset(
+    {
+        "tor.bootstrapped",
+        "tor.bootstrap_stalled",
+        "snowflake.bootstrapped",
+        "snowflake.bootstrap_failed",
+    }
+)
 RULES = RuleBook(
     {
         "vanilla_tor.no_logs": (0.0, 0.0, 0.0),
@@ -40,7 +51,8 @@ RULES = RuleBook(
         "torsf.no_evidence": (0.0, 0.0, 0.0),
         "torsf.bootstrapped": (0.0, 0.0, 1.0),
         "torsf.bootstrap_failed": (0.8, 0.2, 0.0),
-    }
+    },
+    techniques=TECHNIQUES,
 )
 
 # A tor "Bootstrapped" notice (tor's bootstrap phases; probe-cli torlogs.go reads the same
@@ -53,10 +65,11 @@ def _insufficient(measurement: AnyMeasurement, rule: str, reason: str) -> Verdic
     return verdict_of(measurement, [verdict], access=Layer.TUNNEL, reason=reason)
 
 
-def bootstrap_progress(keys: BootstrapKeys) -> tuple[int, str, Witness | None]:
-    """The progress tor reached, its phase ("5% (conn): Connecting to a relay") and the log
-    line or key that shows it. `tor_progress` is what the fastpath reads; the last
-    "Bootstrapped" line is where probe-cli takes it from (vanillator.go `readTorLogs`)."""
+def bootstrap_progress(keys: BootstrapKeys) -> tuple[int, Witness]:
+    """The progress tor reached and the key or log line that shows it, phase and all
+    ("5% (conn): Connecting to a relay"); no "Bootstrapped" line is 0%. `tor_progress` is
+    what the fastpath reads; the last "Bootstrapped" line is where probe-cli takes it from
+    (vanillator.go `readTorLogs`)."""
     lines = keys.log_lines()
     last = next(
         (
@@ -70,20 +83,13 @@ def bootstrap_progress(keys: BootstrapKeys) -> tuple[int, str, Witness | None]:
     if keys.tor_progress is not None:
         progress = int(min(100.0, max(0.0, keys.tor_progress)))
         phase = f"{progress}% ({keys.tor_progress_tag or '?'}): {keys.tor_progress_summary or ''}"
-        return (
-            progress,
-            phase.strip(),
-            Witness(ref="test_keys.tor_progress", observed=phase.strip()),
-        )
+        return progress, Witness(ref="test_keys.tor_progress", observed=phase.strip())
     if last is not None:
         n, match = last
-        line = lines[n].strip()
-        return (
-            int(match[1]),
-            line[match.start() + len("Bootstrapped ") :],
-            Witness(ref=f"test_keys.{key}[{n}]", observed=line),
-        )
-    return 0, "0%", None
+        return int(match[1]), Witness(ref=f"test_keys.{key}[{n}]", observed=lines[n].strip())
+    if keys.tor_logs is None and keys.tor_log is None:  # torsf 0.1.0 kept none
+        return 0, Witness(ref="test_keys", observed="0%: no tor log recorded")
+    return 0, Witness(ref=f"test_keys.{key}", observed='0%: no "Bootstrapped" line')
 
 
 def _bootstrapped(keys: BootstrapKeys) -> Witness | None:
@@ -107,11 +113,11 @@ def analyse_vanilla_tor(measurement: AnyMeasurement, fingerprints: FingerprintDB
         verdict = RULES.verdict(
             Layer.TUNNEL,
             "vanilla_tor.bootstrapped",
-            technique="Bootstrapped 100%",
+            technique="tor.bootstrapped",
             witnesses=(done,),
         )
         return verdict_of(measurement, [verdict], access=Layer.TUNNEL)
-    progress, phase, shown = bootstrap_progress(keys)
+    progress, shown = bootstrap_progress(keys)
     witnesses = tuple(w for w in (shown, _failure(keys)) if w is not None)
     if progress == 0 and keys.error == "unknown-error":
         why = "tor stopped before it tried the network (error: unknown-error, 0%)"
@@ -124,7 +130,7 @@ def analyse_vanilla_tor(measurement: AnyMeasurement, fingerprints: FingerprintDB
     else:
         rule = "vanilla_tor.stalled_in_directory"
     verdict = RULES.verdict(
-        Layer.TUNNEL, rule, technique=f"bootstrap stalled at {phase}", witnesses=witnesses
+        Layer.TUNNEL, rule, technique="tor.bootstrap_stalled", witnesses=witnesses
     )
     return verdict_of(measurement, [verdict], access=Layer.TUNNEL)
 
@@ -143,10 +149,10 @@ def analyse_torsf(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> V
     keys = decode_keys(measurement, BootstrapKeys)
     if keys is None:
         return _insufficient(measurement, "torsf.no_evidence", "no test keys")
-    _, phase, shown = bootstrap_progress(keys)
+    _, shown = bootstrap_progress(keys)
     if keys.failure is not None:
         witnesses = tuple(w for w in (_failure(keys), shown) if w is not None)
-        technique = f"snowflake bootstrap failed at {phase}"
+        technique = "snowflake.bootstrap_failed"
         verdict = RULES.verdict(
             Layer.TUNNEL, "torsf.bootstrap_failed", technique=technique, witnesses=witnesses
         )
@@ -159,7 +165,7 @@ def analyse_torsf(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> V
         why = "no failure, but nothing shows the tunnel bootstrapped"
         return _insufficient(measurement, "torsf.no_evidence", why)
     verdict = RULES.verdict(
-        Layer.TUNNEL, "torsf.bootstrapped", technique="snowflake bootstrapped", witnesses=(done,)
+        Layer.TUNNEL, "torsf.bootstrapped", technique="snowflake.bootstrapped", witnesses=(done,)
     )
     return verdict_of(measurement, [verdict], access=Layer.TUNNEL)
 

@@ -14,16 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netvigil.analysis.model import Observed, ObservedEndpoint
-from netvigil.analysis.verdicts import (
-    RULES,
-    Layer,
-    LayerVerdict,
-    Outcome,
-    Witness,
-    layer_verdict,
-    rule_confidence,
-    rule_outcome,
-)
+from netvigil.analysis.verdicts import Layer, LayerVerdict, Outcome, Witness
+from netvigil.analysis.web_rules import RULES, layer_verdict, rule_confidence, rule_outcome
 from netvigil.failures import FailureKind, is_misconfigured_ipv6, kind_of
 
 _KIND_NAME = {

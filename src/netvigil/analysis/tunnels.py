@@ -13,6 +13,7 @@ gateway accepted a TCP connection (TCP, the access layer).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.nettest_verdict import verdict_of
@@ -30,6 +31,10 @@ from netvigil.records.tunnels import OpenVPNKeys, PsiphonKeys, RiseupVPNKeys
 
 _NO_CONTROL = "without a control a failure cannot be told from an outage"
 
+# What worked, named only on ok: a failure here has no control, so it names no technique.
+TECHNIQUES: Final = frozenset(
+    {"tunnel.bootstrapped", "tunnel.handshake", "tcp.connected", "http.ok"}
+)
 RULES = RuleBook(
     {
         "psiphon.bootstrapped": (0.0, 0.0, 1.0),
@@ -45,7 +50,8 @@ RULES = RuleBook(
         "openvpn.handshake_ok": (0.0, 0.0, 1.0),
         "openvpn.handshake_failed": (0.5, 0.5, 0.0),
         "openvpn.no_result": (0.0, 0.0, 0.0),
-    }
+    },
+    techniques=TECHNIQUES,
 )
 
 

@@ -4,8 +4,10 @@ Model (docs/design/003-verdict-model.md): every layer (dns, tcp, tls, http) gets
 `(blocked, down, ok)` triple from the first rule that applies, as in OONI's new pipeline
 (ooni/data docs/ontology.md; ooni.md §9), plus what OONI's lacks: a technique name, the
 witness observations (with the control's view beside them), the counter-evidence, and an
-HTTP layer. Scores are data in :data:`RULES`, so a rule's weight can be reviewed in one
-place and old data re-analysed when it changes (bump :data:`RULES_VERSION`).
+HTTP layer. Scores are data in each nettest's :class:`RuleBook` (web_connectivity's is
+analysis/web_rules.py), so a rule's weight can be reviewed in one place and old data
+re-analysed when it changes (bump :data:`RULES_VERSION`). A book also declares the techniques
+its verdicts may name, so the data API and the explorer know them all (analysis/nettests.py).
 
 "insufficient" is a first-class outcome: when no outcome scores above the others, we say
 so rather than guess (ooni.md §9, key idea 4).
@@ -17,7 +19,7 @@ from enum import StrEnum
 
 import msgspec
 
-RULES_VERSION = "2026.12.3"  # issue 13 (docs/design/003: "Issue 13")
+RULES_VERSION = "2026.12.4"  # issue 13 (docs/design/003: "Issue 13")
 
 
 class Layer(StrEnum):
@@ -41,58 +43,6 @@ class Outcome(StrEnum):
     DOWN = "down"
     OK = "ok"
     INSUFFICIENT = "insufficient"
-
-
-# rule id -> (blocked, down, ok). Numbers from ooni/data analysis/rules.py where a rule
-# has an equivalent there (ooni.md §9); ours are marked "new" in docs/design/003.
-RULES: dict[str, tuple[float, float, float]] = {
-    "dns.no_data": (0.0, 0.0, 0.0),
-    "dns.blockpage_answer": (1.0, 0.0, 0.0),
-    "dns.bogon_not_in_control": (0.95, 0.05, 0.0),
-    "dns.bogon_in_control": (0.1, 0.9, 0.0),
-    "dns.bogon_in_control_page_ok": (0.0, 0.1, 0.9),
-    "dns.answer_for_nonexistent_domain": (0.9, 0.05, 0.05),
-    "dns.answer_not_valid_for_domain": (0.9, 0.05, 0.05),
-    "dns.answer_matches_control": (0.0, 0.0, 0.9),
-    "dns.answer_tls_valid": (0.0, 0.0, 1.0),
-    "dns.answer_asn_matches_control": (0.2, 0.0, 0.8),
-    "dns.answer_serves_control_page": (0.1, 0.0, 0.9),
-    "dns.answer_unmatched": (0.75, 0.0, 0.25),
-    "dns.answer_no_control": (0.0, 0.0, 0.0),
-    "dns.failure_control_ok": (0.9, 0.1, 0.0),
-    "dns.failure_control_also_failing": (0.1, 0.9, 0.0),
-    "dns.no_answer_control_empty": (0.1, 0.9, 0.0),
-    "dns.failure_after_redirect_page_ok": (0.8, 0.2, 0.0),
-    "dns.failure_no_control": (0.5, 0.5, 0.0),
-    "tcp.no_data": (0.0, 0.0, 0.0),
-    "tcp.connect_ok": (0.0, 0.0, 1.0),
-    "tcp.failure_control_ok": (0.75, 0.25, 0.0),
-    "tcp.failure_control_also_failing": (0.25, 0.75, 0.0),
-    "tcp.failure_after_redirect_page_ok": (0.7, 0.3, 0.0),
-    "tcp.failure_no_control": (0.5, 0.5, 0.0),
-    "tls.no_data": (0.0, 0.0, 0.0),
-    "tls.handshake_ok": (0.0, 0.0, 1.0),
-    "tls.certificate_control_ok": (0.9, 0.1, 0.0),
-    "tls.failure_control_ok_reset": (0.8, 0.2, 0.0),
-    "tls.failure_control_ok_other": (0.7, 0.3, 0.0),
-    "tls.failure_control_also_failing": (0.1, 0.9, 0.0),
-    "tls.failure_after_redirect_page_ok": (0.7, 0.3, 0.0),
-    "tls.failure_no_control": (0.5, 0.5, 0.0),
-    "http.no_data": (0.0, 0.0, 0.0),
-    "http.blockpage_fingerprint": (1.0, 0.0, 0.0),
-    "http.final_over_tls": (0.0, 0.0, 1.0),
-    "http.server_challenge": (0.05, 0.1, 0.85),
-    "http.matches_control": (0.0, 0.0, 0.9),
-    "http.diff": (0.7, 0.0, 0.3),
-    "http.final_no_control": (0.0, 0.0, 0.0),
-    "http.final_control_failed": (0.0, 0.0, 0.0),
-    "http.failure_control_also_failing": (0.1, 0.9, 0.0),
-    "http.server_protocol_error": (0.1, 0.8, 0.1),
-    "http.redirect_to_bogon": (0.9, 0.05, 0.05),
-    "http.throttled": (0.8, 0.2, 0.0),
-    "http.failure_control_ok": (0.8, 0.2, 0.0),
-    "http.failure_no_control": (0.5, 0.5, 0.0),
-}
 
 
 class Witness(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -159,54 +109,34 @@ def _argmax(scores: tuple[float, float, float]) -> tuple[Outcome, float]:
     return (winners[0], best) if best > 0 and len(winners) == 1 else (Outcome.INSUFFICIENT, best)
 
 
-def rule_outcome(rule: str) -> Outcome:
-    """The outcome a web_connectivity rule gives (the strict argmax of its scores)."""
-    return WEB_RULES.outcome(rule)
-
-
-def rule_confidence(rule: str) -> float:
-    """The confidence a web_connectivity rule gives: its winning score, 0 when insufficient."""
-    return WEB_RULES.verdict(Layer.DNS, rule).confidence
-
-
-def layer_verdict(
-    layer: Layer,
-    rule: str,
-    *,
-    technique: str | None = None,
-    confirmed: bool = False,
-    witnesses: tuple[Witness, ...] = (),
-    counter_evidence: tuple[str, ...] = (),
-) -> LayerVerdict:
-    """A web_connectivity layer's verdict from a rule id (see :class:`RuleBook`)."""
-    return WEB_RULES.verdict(
-        layer,
-        rule,
-        technique=technique,
-        confirmed=confirmed,
-        witnesses=witnesses,
-        counter_evidence=counter_evidence,
-    )
-
-
 class RuleBook:
-    """One nettest's rules: rule id -> (blocked, down, ok), as :data:`RULES` is for
-    web_connectivity, with the same strict-argmax semantics as :func:`layer_verdict`.
+    """One nettest's rules: rule id -> (blocked, down, ok), with a strict argmax (the
+    outcome whose score is highest, alone and above 0; else insufficient).
 
     A rule in `tampering` whose argmax is "blocked" gives the outcome TAMPERED: the scores
     weigh "something interfered" against "down" and "ok" alike, the outcome says how.
+
+    `techniques` are the only ids a verdict of this book may name (stable, lowercase; counts
+    and phases go in its witnesses), and `named` the prefixes of techniques that carry a
+    name (`http_blockpage:<fingerprint>`). Another technique is this code's mistake, refused
+    where it is made rather than stored where no filter finds it.
     """
 
     def __init__(
         self,
         rules: dict[str, tuple[float, float, float]],
         tampering: frozenset[str] = frozenset(),
+        *,
+        techniques: frozenset[str] = frozenset(),
+        named: tuple[str, ...] = (),
     ) -> None:
         unknown = tampering - rules.keys()
         if unknown:
             raise ValueError(f"tampering rules not in the book: {sorted(unknown)}")
         self.rules = dict(rules)
         self.tampering = tampering
+        self.techniques = techniques
+        self.named = named
         self._outcomes = {rule: _argmax(scores) for rule, scores in rules.items()}
 
     def outcome(self, rule: str) -> Outcome:
@@ -225,8 +155,13 @@ class RuleBook:
         witnesses: tuple[Witness, ...] = (),
         counter_evidence: tuple[str, ...] = (),
     ) -> LayerVerdict:
-        """A layer's verdict from one of this book's rules (KeyError for any other id)."""
+        """A layer's verdict from one of this book's rules (KeyError for any other id;
+        ValueError for a technique the book does not declare)."""
         blocked, down, ok = self.rules[rule]
+        if technique is not None and not (
+            technique in self.techniques or technique.startswith(self.named)
+        ):
+            raise ValueError(f"{rule}: technique {technique!r} is not one the book declares")
         outcome, best = self.outcome(rule), self._outcomes[rule][1]
         judged = outcome is not Outcome.INSUFFICIENT
         return LayerVerdict(
@@ -242,6 +177,3 @@ class RuleBook:
             witnesses=witnesses,
             counter_evidence=counter_evidence,
         )
-
-
-WEB_RULES = RuleBook(RULES)

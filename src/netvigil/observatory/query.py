@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from netvigil.analysis import nettests
 from netvigil.observatory import categories
 from netvigil.observatory.errors import BadRequest
 from netvigil.patterns import UINT32, WHEN
@@ -40,23 +41,9 @@ ORDER_BY = ("measurement_start_time", "input", "probe_cc", "probe_asn", "test_na
 OUTCOMES = ("blocked", "tampered", "down", "ok", "insufficient", "unanalysed", "error")
 LAYERS = ("dns", "tcp", "udp", "tls", "http", "tunnel")
 FAILURES = ("timeout", "reset", "refused", "eof", "unreachable", "failure")
-# Every technique a layer verdict can name (analysis/*_rules.py); a blockpage is named by its
-# fingerprint: `http_blockpage:NAME`.
-TECHNIQUES = (
-    *(
-        f"dns_{t}"
-        for t in (
-            "nxdomain", "no_answer", "refused", "servfail", "timeout", "bogon", "loopback",
-            "failure", "injection", "blockpage_ip",
-        )
-    ),
-    *(f"tcp_{t}" for t in FAILURES),
-    *(f"tls_{t}" for t in FAILURES),
-    "tls_mitm_certificate",
-    *(f"http_{t}" for t in ("diff", "reset", "eof", "timeout", "failure", "redirect_bogon")),
-    "server_challenge",
-    "throttling",
-)  # fmt: skip
+# Every technique a layer verdict can name: the union of the families' declared ids
+# (analysis/nettests.py); a blockpage is named by its fingerprint: `http_blockpage:NAME`.
+TECHNIQUES = nettests.TECHNIQUES
 BLOCKPAGE = re.compile(r"^http_blockpage:[A-Za-z0-9_.\-]{1,128}$")
 FORMATS = ("JSON", "CSV", "json", "csv")
 DIRECTIONS = ("asc", "desc", "ASC", "DESC")

@@ -1,5 +1,5 @@
-"""The words of the nettests beyond web_connectivity (issue 13): their techniques, the
-techniques Tor's analysers spell with numbers in them, and their findings.
+"""The words of the nettests beyond web_connectivity (issue 13): their techniques (each
+family's declared ids, analysis/nettests.py) and their findings.
 
 Each sentence says what the probe saw, no more than the rule that names it (the analysers:
 analysis/messaging*.py, tor*.py, tunnels.py, middlebox*.py, resolvers.py,
@@ -7,12 +7,11 @@ stunreachability.py, speed.py, tls_interception.py). A messaging app's technique
 web_connectivity's name (`tcp_reset`, from messaging_trace.technique), but web
 connectivity's sentences speak of a test helper these tests do not have, so the apps get
 their own, the app's name as a parameter (`APP_HOW`). Whole sentences only: a translator
-never sees fragments glued together.
+never sees fragments glued together. Tor's verdicts before rules 2026.12.4 put counts and
+phases in the technique; until re-analysed they are shown as written ("The probe saw ...").
 """
 
 from __future__ import annotations
-
-import re
 
 
 def N_(text: str) -> str:
@@ -54,46 +53,27 @@ NETTEST_HOW: dict[str, str] = {
     "middlebox.transparent_proxy": N_(
         "What came back was not the echo helper's echo: something on the path handled the request"
     ),
-    # vanilla_tor, torsf (tor_bootstrap.py)
-    "Bootstrapped 100%": N_("Tor bootstrapped fully (100%%)"),
-    "snowflake bootstrapped": N_("Tor bootstrapped over Snowflake"),
+    # tor (tor.py): every target of a kind failed, or some were reached; the counts are
+    # the layer's first witness (`test_keys.targets`), each target's failure the others
+    "tor.dir_port_unreachable": N_("Every Tor directory port the probe tried failed"),
+    "tor.or_port_unreachable": N_("Every Tor relay (OR port) the probe tried failed"),
+    "tor.or_port_dirauth_unreachable": N_("Every Tor directory authority the probe tried failed"),
+    "tor.obfs4_unreachable": N_("Every obfs4 bridge the probe tried failed"),
+    "tor.tcp_connect_unreachable": N_("Every Tor target the probe connected to over TCP failed"),
+    "tor.most_targets_unreachable": N_(
+        "More than half of the Tor targets failed, as OONI's fastpath scores it"
+    ),
+    "tor.dir_port_reached": N_("The probe reached Tor directory ports"),
+    "tor.or_port_reached": N_("The probe reached Tor relays (OR ports)"),
+    "tor.or_port_dirauth_reached": N_("The probe reached Tor directory authorities"),
+    "tor.obfs4_reached": N_("The probe reached obfs4 bridges"),
+    "tor.tcp_connect_reached": N_("The probe reached Tor targets over TCP"),
+    # vanilla_tor, torsf (tor_bootstrap.py): the progress reached is the witness
+    "tor.bootstrapped": N_("Tor bootstrapped fully (100%%)"),
+    "tor.bootstrap_stalled": N_("Tor's bootstrap stalled before it was done"),
+    "snowflake.bootstrapped": N_("Tor bootstrapped over Snowflake"),
+    "snowflake.bootstrap_failed": N_("Tor did not bootstrap over Snowflake"),
 }
-
-# Tor's techniques with counts and phases in them (tor.py, tor_bootstrap.py): the pattern,
-# and the sentence its named groups fill.
-PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"every (?P<kind>\S+) target failed \((?P<failed>\d+)/(?P<total>\d+); "
-            r"(?P<count>\d+): (?P<failure>.*)\)"
-        ),
-        N_(
-            "Every Tor target of the kind %(kind)s failed (%(failed)s of %(total)s); the "
-            "commonest failure (%(count)s of them): %(failure)s"
-        ),
-    ),
-    (
-        re.compile(r"(?P<reached>\d+)/(?P<total>\d+) (?P<kind>\S+) targets reached"),
-        N_("%(reached)s of %(total)s Tor targets of the kind %(kind)s were reached"),
-    ),
-    (
-        re.compile(
-            r"(?P<failed>\d+) of the targets failed \(OONI's score (?P<score>[\d.]+) > 0\.5\)"
-        ),
-        N_(
-            "%(failed)s of the Tor targets failed: more than half, as OONI's fastpath scores "
-            "it (%(score)s)"
-        ),
-    ),
-    (
-        re.compile(r"bootstrap stalled at (?P<phase>.*)"),
-        N_("Tor's bootstrap stalled at %(phase)s"),
-    ),
-    (
-        re.compile(r"snowflake bootstrap failed at (?P<phase>.*)"),
-        N_("Tor did not bootstrap over Snowflake; it stopped at %(phase)s"),
-    ),
-)
 
 APPS = {
     "signal": "Signal",
@@ -133,8 +113,9 @@ APP_HOW: dict[str, str] = {
     "http_failure": N_("The request to %(app)s's servers failed"),
 }
 
-# A messaging technique is `<layer>_<failure kind>` (netvigil.failures.FailureKind): the
-# kinds spelled otherwise than web_connectivity's techniques, and the rest, said as "failed".
+# Verdicts of rules before 2026.12.4 named a messaging technique `<layer>_<failure kind>`
+# (netvigil.failures.FailureKind); until they are re-analysed, the kinds spelled otherwise
+# than web_connectivity's techniques are read as its words, and the rest as "failed".
 _LAYERS = ("dns", "tcp", "tls", "http")
 _KINDS = {  # (layer, failure kind) -> the word web_connectivity's techniques use
     ("dns", "dns_refused"): "refused",

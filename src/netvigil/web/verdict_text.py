@@ -27,7 +27,7 @@ from netvigil.analysis.fingerprints import FingerprintDB, confirms
 from netvigil.analysis.verdicts import Finding, Verdict
 from netvigil.observatory.ooni_verdicts import Verdict as OONIVerdict
 from netvigil.records import AnyMeasurement, answer_addresses, web_connectivity_keys
-from netvigil.web.nettest_words import APP_HOW, APPS, FINDINGS, NETTEST_HOW, PATTERNS, canonical
+from netvigil.web.nettest_words import APP_HOW, APPS, FINDINGS, NETTEST_HOW, canonical
 
 _QUERY = re.compile(r"test_keys\.queries\[(\d+)\]")
 
@@ -101,10 +101,6 @@ def how(
     text = HOW.get(canonical(technique, HOW))
     if text:
         return Sentence(text)
-    for pattern, words in PATTERNS:
-        found = pattern.fullmatch(technique)
-        if found is not None:
-            return Sentence(words, found.groupdict())
     return Sentence(UNKNOWN, {"technique": technique})
 
 
