@@ -36,7 +36,8 @@ from netvigil.probe.nettest import Context, EndpointError, Endpoints, Settings
 from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, nettest_envelope, report_id
 from netvigil.probe.tor import Tor, targets
-from netvigil.probe.tor_bootstrap import ICE, ToolMissing, TorSnowflake, VanillaTor, torrc
+from netvigil.probe.tor_bootstrap import ToolMissing, TorSnowflake, VanillaTor
+from netvigil.probe.torrc import ICE, torrc
 from netvigil.records import Record, decode_measurement
 from tests.corpus import CORPUS
 from tests.probe.keyset import missing_or_different

@@ -29,7 +29,8 @@ from netvigil.analysis.verdicts import Layer, Outcome
 from netvigil.net.backend import AsyncioBackend
 from netvigil.probe.nettest import Context, EndpointError, Endpoints
 from netvigil.probe.recording import Trace
-from netvigil.probe.tor_bootstrap import VanillaTor, torrc
+from netvigil.probe.tor_bootstrap import VanillaTor
+from netvigil.probe.torrc import torrc
 from netvigil.records import decode_measurement
 from tests.probe.keyset import missing_or_different
 from tests.probe.test_tor import OTHER, ROOT, _envelope, _loopback_up
