@@ -1,4 +1,4 @@
-"""The bundled demo sample: real OONI measurements only, from several countries, attributed.
+"""The bundled demo samples: real OONI measurements only, from several countries, attributed.
 
 Each line must be one of the corpus's real measurements (INDEX-web_connectivity.csv says
 which are real; OONI's netem QA runs and the fixtures with edited headers are not), with
@@ -12,21 +12,26 @@ import gzip
 import json
 from collections import Counter
 from importlib.resources import as_file, files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze
 from netvigil.analysis.verdicts import Outcome
+from netvigil.nettest_names import SUBJECTS
 from netvigil.readers import Item, read_path
+from netvigil.samples import OTHER_NAME
 from tests.corpus import MEASUREMENTS, QA
 
 INDEX = MEASUREMENTS / "INDEX-web_connectivity.csv"
 SAMPLE = files("netvigil") / "data" / "samples" / "web_connectivity.jsonl.gz"
+OTHER = files("netvigil") / "data" / "samples" / OTHER_NAME
+FASTPATH_OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
 
 
-def sample() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in gzip.decompress(SAMPLE.read_bytes()).splitlines()]
+def sample(of: Traversable = SAMPLE) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in gzip.decompress(of.read_bytes()).splitlines()]
 
 
 def corpus(real: bool) -> dict[str, dict[str, Any]]:
@@ -92,7 +97,8 @@ def test_sources_name_every_measurement_and_the_licence() -> None:
 
     sources = (files("netvigil") / "data" / "samples" / "SOURCES.md").read_text()
     assert "CC BY-NC-SA 4.0" in sources and "https://ooni.org" in sources
-    rows = [line for line in sources.splitlines() if line.startswith("| 20")]
+    web = sources.split(f"# Apps and circumvention tools: `{OTHER_NAME}`", 1)[0]
+    rows = [line for line in web.splitlines() if line.startswith("| 20")]
     assert len(rows) == len(sample())
     for measurement in sample():
         (row,) = [r for r in rows if f"`{measurement['report_id']}`" in r]
@@ -100,3 +106,34 @@ def test_sources_name_every_measurement_and_the_licence() -> None:
     note = sources_note(len(sample()))
     assert ATTRIBUTION in note and note.endswith("SOURCES.md")
     assert Path(note.rsplit("sources: ", 1)[1]).is_file()
+
+
+# --- the apps and circumvention tools (`serve --demo` only) -------------------------------
+
+
+def test_the_apps_and_tools_are_the_corpus_s_real_ones_unchanged() -> None:
+    """Each line is one of OONI's fastpath fixtures, every value as published (timestamps
+    included), each once; only nettests of apps and tools, all submitted to OONI."""
+    corpus = {p.name: json.loads(p.read_text()) for p in FASTPATH_OTHER.glob("*.json")}
+    found = []
+    for measurement in sample(OTHER):
+        (name,) = [n for n, m in corpus.items() if m == measurement]
+        found.append(name)
+        assert measurement["test_name"] in SUBJECTS and measurement["report_id"], name
+        assert measurement["probe_ip"] == "127.0.0.1", name
+    assert len(set(found)) == len(found) == 12
+    starts = [m["measurement_start_time"] for m in sample(OTHER)]
+    assert starts == sorted(starts)
+    # torsf_1 and openvpn were never submitted (no report_id): not published, left out
+    assert {"torsf_1.json", "openvpn.json"}.isdisjoint(found)
+
+
+def test_sources_name_every_app_and_tool_measurement() -> None:
+    sources = (files("netvigil") / "data" / "samples" / "SOURCES.md").read_text()
+    part = sources.split(f"# Apps and circumvention tools: `{OTHER_NAME}`", 1)[1]
+    rows = [line for line in part.split("\n# ", 1)[0].splitlines() if line.startswith("| 20")]
+    assert len(rows) == len(sample(OTHER)) == 12
+    for m in sample(OTHER):
+        (row,) = [r for r in rows if f"`{m['report_id']}`" in r]
+        assert row.startswith(f"| {m['measurement_start_time'][:10]} | {m['probe_cc']} | ")
+        assert f"| {m['probe_asn']} | {m['test_name']} |" in row

@@ -203,6 +203,13 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
         """The detector's current events, when each was first seen and last changed (SQLite)."""
         return self.root / "events.sqlite"
 
+    @property
+    def demo(self) -> Path:
+        """There when `serve --demo` loaded its fixed sample here (cli/demo_data.py): what
+        works in a place is then told as of its newest measurement, never as of today
+        (observatory/works_here.py)."""
+        return self.root / "demo"
+
     def geoip_database(self) -> Path | None:
         """The folder's MaxMind-format database, if any: `geoip.mmdb`, else the newest of
         `geoip/*.mmdb`. OONI publishes dated files (`YYYY-MM-DD-ip2country_as.mmdb`), so the

@@ -13,6 +13,8 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 SAMPLE_NAME = "web_connectivity.jsonl.gz"
+# Real measurements of apps and circumvention tools, for `serve --demo`'s "What works here".
+OTHER_NAME = "other_nettests.jsonl.gz"
 ATTRIBUTION = (
     "real OONI measurements: data from OONI (Open Observatory of Network "
     "Interference, https://ooni.org), CC BY-NC-SA 4.0"
@@ -20,9 +22,9 @@ ATTRIBUTION = (
 
 
 @contextmanager
-def sample_path() -> Iterator[Path]:
-    """The sample as a file on disk (extracted for as long as the block runs if zipped)."""
-    with as_file(files("netvigil") / "data" / "samples" / SAMPLE_NAME) as path:
+def sample_path(name: str = SAMPLE_NAME) -> Iterator[Path]:
+    """A sample as a file on disk (extracted for as long as the block runs if zipped)."""
+    with as_file(files("netvigil") / "data" / "samples" / name) as path:
         yield path
 
 

@@ -22,6 +22,7 @@ from netvigil.analysis.layered import analyze
 from netvigil.analysis.messaging_fastpath import ooni_anomaly, ooni_scores
 from netvigil.analysis.verdicts import Layer, Outcome, Verdict
 from netvigil.records import Measurement, MeasurementFormatError, decode_measurement
+from netvigil.records.messaging import facebook_messenger_keys
 from tests.corpus import MEASUREMENTS
 
 OTHER = MEASUREMENTS / "ooni-backend-fastpath-other"
@@ -351,17 +352,55 @@ def test_our_anomaly_equals_ooni_s_on_every_real_messaging_measurement() -> None
 
 # --- facebook_messenger: the corpus has no measurement; ts-019's example instead ---------
 
-# ooni/spec nettests/ts-019-facebook-messenger.md (e8aafe45), "Example output sample": the
-# test keys of a working measurement (IT, 2016-11-25, ooniprobe 2.0.3.dev0, test 0.4.0),
-# with two of its seven lookups and their connects. Its `"failure": false` in tcp_connect
-# status is written null here: df-005 says a string or null, and our records say so too.
+# ooni/spec nettests/ts-019-facebook-messenger.md (e8aafe45), "Example output sample": a
+# working measurement (IT, 2016-11-25, ooniprobe 2.0.3.dev0, test 0.4.0), every key of it as
+# written, its seven lookups and six connects in order. Each connect's status is
+# `{"failure": false, "success": true}`: the boolean that Measurement Kit's
+# facebook_messenger also writes (facebook_messenger.cpp `tcp_many`), read as no failure.
+# The shared corpus has no facebook_messenger measurement with test keys (its 14 are OONI
+# fastpath rows, verdicts only), so this is the one real sample there is.
+
+
+def _lookup(hostname: str, *answers: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "answers": [
+            {"answer_type": kind, ("ipv4" if kind == "A" else "hostname"): value}
+            for kind, value in answers
+        ],
+        "failure": None,
+        "hostname": hostname,
+        "query_type": "A",
+        "resolver_hostname": None,
+        "resolver_port": None,
+    }
+
+
+_Z_M = (("CNAME", "z-m.facebook.com"), ("CNAME", "z-m.c10r.facebook.com"), ("A", "31.13.86.37"))
+# the six connects in order, to the addresses above (stun is UDP: not connected)
+FB_CONNECTS = (
+    "31.13.86.8",
+    "31.13.86.37",
+    "31.13.86.4",
+    "31.13.86.4",
+    "31.13.86.2",
+    "31.13.86.37",
+)
 FB_EXAMPLE: dict[str, Any] = {
-    "test_name": "facebook_messenger",
-    "test_version": "0.4.0",
+    "annotations": {"platform": "macos"},
+    "data_format_version": "0.2.0",
+    "id": "0651db48-f4fb-41fb-8e35-40869380fdd6",
+    "input": None,
+    "input_hashes": [],
     "measurement_start_time": "2016-11-25 12:52:05",
-    "probe_cc": "IT",
+    "options": [],
     "probe_asn": "AS30722",
+    "probe_cc": "IT",
+    "probe_city": None,
+    "probe_ip": "127.0.0.1",
     "report_id": "OOc2k6mbJ0a4w32uXfr02vdlR7292kpbnN1jTPcSWx4bcUo0N8kurasA4fsvrLbh",
+    "software_name": "ooniprobe",
+    "software_version": "2.0.3.dev0",
+    "test_helpers": {},
     "test_keys": {
         "agent": "redirect",
         **{
@@ -369,37 +408,45 @@ FB_EXAMPLE: dict[str, Any] = {
             for e in ("b_api", "b_graph", "edge", "external_cdn", "scontent_cdn", "star")
             for what in ("dns_consistent", "reachable")
         },
+        "facebook_dns_blocking": False,
         "facebook_stun_dns_consistent": True,
         "facebook_stun_reachable": None,
-        "facebook_dns_blocking": False,
         "facebook_tcp_blocking": False,
         "queries": [
-            {
-                "answers": [{"answer_type": "A", "ipv4": "31.13.86.8"}],
-                "failure": None,
-                "hostname": "star.c10r.facebook.com",
-                "query_type": "A",
-            },
-            {
-                "answers": [{"answer_type": "A", "ipv4": "69.171.239.36"}],
-                "failure": None,
-                "hostname": "stun.fbsbx.com",
-                "query_type": "A",
-            },
+            _lookup("star.c10r.facebook.com", ("A", "31.13.86.8")),
+            _lookup("stun.fbsbx.com", ("A", "69.171.239.36")),
+            _lookup(
+                "external.xx.fbcdn.net", ("CNAME", "scontent.xx.fbcdn.net"), ("A", "31.13.86.4")
+            ),
+            _lookup("scontent.xx.fbcdn.net", ("A", "31.13.86.4")),
+            _lookup(
+                "edge-mqtt.facebook.com", ("CNAME", "mqtt.c10r.facebook.com"), ("A", "31.13.86.2")
+            ),
+            _lookup("b-graph.facebook.com", *_Z_M),
+            _lookup("b-api.facebook.com", *_Z_M),
         ],
+        "socksproxy": None,
         "tcp_connect": [
-            {"ip": "31.13.86.8", "port": 443, "status": {"failure": None, "success": True}},
+            {"ip": ip, "port": 443, "status": {"failure": False, "success": True}}
+            for ip in FB_CONNECTS
         ],
     },
+    "test_name": "facebook_messenger",
+    "test_runtime": 0.43950486183166504,
+    "test_start_time": "2016-11-25 12:52:05",
+    "test_version": "0.4.0",
 }
 
 
-def _asns(*asns: int) -> Edit:
-    """Give the example's answers the AS a probe with an ASN database would write."""
+def _asns(star: int, others: int = 32934) -> Edit:
+    """Give the example's addresses the AS a probe with an ASN database would write: star's
+    `star`, every other host's `others` (Facebook's unless told)."""
 
     def edit(keys: dict[str, Any]) -> None:
-        for query, asn in zip(keys["queries"], asns, strict=True):
-            query["answers"][0]["asn"] = asn
+        for query in keys["queries"]:
+            for answer in query["answers"]:
+                if answer["answer_type"] == "A":
+                    answer["asn"] = star if query["hostname"].startswith("star.") else others
 
     return edit
 
@@ -413,18 +460,18 @@ def _connect_reset(keys: dict[str, Any]) -> None:
     [
         # no AS in the answers (Measurement Kit wrote none): the keys decide, all true
         ("as written", None, "ok", None, "facebook_messenger.summary_ok"),
-        ("answers in AS32934", _asns(32934, 32934), "ok", None, "facebook_messenger.tcp_ok"),
+        ("answers in AS32934", _asns(32934), "ok", None, "facebook_messenger.tcp_ok"),
         # star's address in another AS: OONI's consistency check fails (fbmessenger.go)
         (
             "star outside",
-            _asns(12345, 32934),
+            _asns(12345),
             "blocked",
             "dns",
             "facebook_messenger.dns_outside_asn",
         ),
         (
             "connect reset",
-            _then(_asns(32934, 32934), _connect_reset),
+            _then(_asns(32934), _connect_reset),
             "blocked",
             "tcp",
             "facebook_messenger.tcp_failure",
@@ -437,3 +484,24 @@ def test_facebook_messenger_from_the_spec_example(
     verdict = judge(FB_EXAMPLE, edit)
     got = (verdict.outcome.value, verdict.layer.value if verdict.layer else None, verdict.rule)
     assert got == (outcome, layer, rule), name
+
+
+def test_measurement_kit_s_false_failure_is_no_failure() -> None:
+    # every connect of the example worked (success true): its `false` is read as null
+    keys = facebook_messenger_keys(decode_measurement(msgspec.json.encode(FB_EXAMPLE)))
+    assert keys is not None and keys.tcp_connect is not None
+    statuses = [(t.status.success, t.status.failure) for t in keys.tcp_connect]
+    assert statuses == [(True, None)] * 6
+
+
+@pytest.mark.parametrize("failure", [True, 0, 1, [], {}])
+def test_any_other_non_string_failure_stays_a_format_error(failure: object) -> None:
+    # Measurement Kit's `true` (a connect that failed, facebook_messenger.cpp) names no
+    # failure: like any non-string, it is one line naming the key, never a traceback.
+    data = copy.deepcopy(FB_EXAMPLE)
+    data["test_keys"]["tcp_connect"][1]["status"] = {"failure": failure, "success": False}
+    with pytest.raises(MeasurementFormatError) as caught:
+        judge(data)
+    message = str(caught.value)
+    assert "$.test_keys.tcp_connect[1].status.failure" in message
+    assert "\n" not in message

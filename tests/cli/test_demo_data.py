@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from importlib.resources import files
@@ -307,7 +308,7 @@ def test_the_incidents_are_public_and_their_evidence_resolves(
 
 def test_loading_twice_changes_nothing(loaded: tuple[DataDir, State, State]) -> None:
     _, first, second = loaded
-    assert (len(first.analysis), len(first.verdicts), len(first.events)) == (15, 1081, 72)
+    assert (len(first.analysis), len(first.verdicts), len(first.events)) == (27, 1081, 72)
     assert [i[0] for i in first.incidents] == sorted([FACEBOOK_ID, BAGO_ID])
     assert second == first
 
@@ -317,10 +318,11 @@ def test_serve_says_what_each_part_is_and_its_licence(
 ) -> None:
     from netvigil.cli.serve import load_demo
 
-    assert load_demo(DataDir(root=tmp_path), url=URL) == 15
+    assert load_demo(DataDir(root=tmp_path), url=URL) == 27
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 4
-    assert "loaded 15 sample measurements" in lines[0] and "CC BY-NC-SA 4.0" in lines[0]
+    assert "loaded 27 sample measurements (15 web_connectivity, 12 of apps" in lines[0]
+    assert "CC BY-NC-SA 4.0" in lines[0]
     assert "1081 of OONI's own verdicts" in lines[1] and "OONI fastpath" in lines[1]
     assert "72 detection events" in lines[2] and "GPL-3.0" in lines[2]
     assert f"{URL}/incidents/{FACEBOOK_ID}" in lines[3]
@@ -338,3 +340,49 @@ def test_the_events_pages_credit_the_series_they_were_detected_in(
         page = client.get(path, headers={"Accept": "text/html"})
         assert page.status_code == 200, path
         assert "Monash IP Observatory: pings from Bago, Myanmar" in page.text, path
+
+
+def test_what_works_here_in_the_demo_is_told_as_of_its_newest_measurement(
+    loaded: tuple[DataDir, State, State],
+) -> None:
+    """The demo's measurements are years old: each country's "What works here now" ends at
+    its newest app or tool measurement, says "as of" then, and links its witness. Expected
+    from samples/SOURCES.md and the measurements' keys: BR's vanilla_tor (2023-08-18 09:53:35)
+    reached "Bootstrapped 100%", CN's (2022-08-02 21:55:29) never did."""
+    folder, _, _ = loaded
+    assert folder.demo.is_file()
+    client = TestClient(create_app(folder.root, now=lambda: NOW))
+    page = client.get("/country/BR", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    section = page.text.split('id="works-here"', 1)[1].split("</section>", 1)[0]
+    assert "As of 2023-08-18 09:53 UTC" in section
+    assert "the day up to the newest measurement here, not today" in section
+    (tor,) = re.findall(r'<tr data-test="vanilla_tor" data-status="works">.*?</tr>', section, re.S)
+    (uid,) = re.findall(r'href="/measurement/([^"]+)"', tor)
+    assert (
+        "20230818T095208Z_vanillator_BR_8167_n1_wRBCJUVksSa3CzKk"
+        in client.get(f"/api/v1/measurement/{uid}").text
+    )
+    china = client.get("/api/v1/works_here?probe_cc=CN").json()
+    assert (china["as_of"], china["until"]) == ("2022-08-02T21:55:29Z", "2022-08-02T21:55:29Z")
+    (blocked,) = [i for i in china["items"] if i["measurements"]]
+    assert (blocked["test_name"], blocked["status"]) == ("vanilla_tor", "blocked")
+    assert blocked["witness_url"].endswith(f"/api/v1/measurement/{blocked['witness_uid']}")
+    assert china["guidance"] == [
+        "Tor blocked (vanilla_tor) — 1 measurement, last under a minute ago, "
+        "as of 2022-08-02T21:55:29Z"
+    ]
+
+
+def test_without_the_demo_mark_the_window_ends_now(
+    loaded: tuple[DataDir, State, State], tmp_path: Path
+) -> None:
+    """The same measurements in a folder that is no demo's: nothing in the last day."""
+    folder, _, _ = loaded
+    copy = DataDir(root=tmp_path / "copy")
+    shutil.copytree(folder.tables, copy.tables)
+    client = TestClient(create_app(copy.root, now=lambda: NOW))
+    works = client.get("/api/v1/works_here?probe_cc=BR").json()
+    assert works["as_of"] is None and not any(i["measurements"] for i in works["items"])
+    page = client.get("/country/BR", headers={"Accept": "text/html"}).text
+    assert "As of" not in page and "measured here in the last day" in page

@@ -46,9 +46,9 @@ def test_on_a_terminal_it_asks_and_loads_the_sample(tmp_path: Path) -> None:
         assert PROMPT in read_until(parent, PROMPT, 60)
         os.write(parent, b"y\n")
         wait_ready(f"http://127.0.0.1:{port}")
-        assert _count(port) == 15
+        assert _count(port) == 27  # samples/SOURCES.md: 15 web_connectivity, 12 apps and tools
         seen = read_until(parent, b"observatory on", 10)
-        assert b"loaded 15 sample measurements" in seen
+        assert b"loaded 27 sample measurements" in seen
         assert b"real OONI measurements" in seen and b"CC BY-NC-SA 4.0" in seen
     finally:
         server.terminate()

@@ -96,8 +96,9 @@ def test_bad_executor_and_empty_input_are_one_line_errors(tmp_path: Path) -> Non
 
 
 def test_demo_data(tmp_path: Path) -> None:
-    assert load_demo(DataDir(root=tmp_path)) == 15
-    assert count(tmp_path) == 15
+    # samples/SOURCES.md: 15 web_connectivity measurements and 12 of apps and tools
+    assert load_demo(DataDir(root=tmp_path)) == 27
+    assert count(tmp_path) == 27
     db = connect(tmp_path / "tables" / "analysis")
     try:
         countries = db.execute("SELECT count(DISTINCT probe_cc) FROM analysis").fetchone()
@@ -107,8 +108,8 @@ def test_demo_data(tmp_path: Path) -> None:
         ).fetchone()
     finally:
         db.close()
-    assert countries == (11,)
-    assert per_country == (2,)  # Iran; no longer 26 simulated Italian blockings
+    assert countries == (16,)  # 11, and the apps' and tools' AF, AM, BR, IE and TH
+    assert per_country == (2,)  # Iran, and China (efindlove.com and Tor); no simulated ones
 
 
 # A Python without the `dask` extra: the world changed (an import that fails), not our code.

@@ -85,6 +85,35 @@ def test_the_window_and_the_country_are_parameters(tmp_path: Path) -> None:
     assert italy["signal"] == BLOCKED and italy["telegram"] == NO_EVIDENCE
 
 
+def test_as_of_newest_ends_the_window_at_the_newest_app_or_tool_measurement(
+    tmp_path: Path,
+) -> None:
+    """A fixed archive (the demo's) read a month later: the window, still a parameter, ends
+    at the place's newest app or tool measurement up to `now`, and the Place says when."""
+    folder = tables(tmp_path)
+    month = NOW + dt.timedelta(days=30)
+    italy = works_here(folder, "IT", now=month, as_of_newest=True)
+    it_1 = NOW - dt.timedelta(hours=1)  # works_rows: it-1, Italy's only measurement
+    assert (italy.as_of, italy.since, italy.until) == (it_1, it_1 - dt.timedelta(days=1), it_1)
+    assert {i.test_name: i.status for i in italy.items}["signal"] == BLOCKED
+    live = works_here(folder, "IT", now=month)  # as asked, without it: nothing that recent
+    assert live.as_of is None and {i.status for i in live.items} == {NO_EVIDENCE}
+    # Not past `now`: tor-2 (an hour after NOW) is left out, so Iran's newest is sf-1 (0.5 h
+    # before); web-1 is no app or tool. Over a 2 h window: sig-2 and sig-3, not sig-1 (3 h).
+    sf_1 = NOW - dt.timedelta(hours=0.5)
+    iran = works_here(folder, "IR", now=NOW, window=dt.timedelta(hours=2), as_of_newest=True)
+    assert (iran.as_of, iran.since) == (sf_1, sf_1 - dt.timedelta(hours=2))
+    got = {i.test_name: (i.status, i.counts) for i in iran.items}
+    assert got["signal"] == (WORKS, {"insufficient": 1, "ok": 1})
+    assert got["torsf"] == (WORKS, {"ok": 1}) and got["tor"] == (NO_EVIDENCE, {})
+    # a network's newest is its own: MCI's is sig-3, an hour before NOW
+    mci = works_here(folder, "IR", now=month, asn=MCI, as_of_newest=True)
+    assert mci.as_of == NOW - dt.timedelta(hours=1)
+    # no measurement at all: nothing to anchor at, the window ends at `now`
+    nothing = works_here(folder, "FR", now=month, as_of_newest=True)
+    assert (nothing.as_of, nothing.until) == (None, month)
+
+
 def test_a_fresh_instance_has_no_evidence_of_anything(tmp_path: Path) -> None:
     place = works_here(tmp_path / "tables" / "analysis", "IR", now=NOW)
     assert {i.status for i in place.items} == {NO_EVIDENCE} and place.networks == ()

@@ -22,8 +22,12 @@ from netvigil.analysis.messaging_trace import TECHNIQUES, technique
 from netvigil.analysis.nettest_verdict import verdict_of
 from netvigil.analysis.verdicts import Layer, LayerVerdict, RuleBook, Verdict, Witness
 from netvigil.records import AnyMeasurement
-from netvigil.records.envelope import decode_keys
-from netvigil.records.messaging import FACEBOOK_ASN, FACEBOOK_ENDPOINTS, FacebookMessengerKeys
+from netvigil.records.messaging import (
+    FACEBOOK_ASN,
+    FACEBOOK_ENDPOINTS,
+    FacebookMessengerKeys,
+    facebook_messenger_keys,
+)
 
 APP = "facebook_messenger"
 RULES = RuleBook(
@@ -154,7 +158,7 @@ def _from_summary(keys: FacebookMessengerKeys) -> list[LayerVerdict]:
 
 
 def analyse(measurement: AnyMeasurement, fingerprints: FingerprintDB) -> Verdict:
-    keys = decode_keys(measurement, FacebookMessengerKeys)
+    keys = facebook_messenger_keys(measurement)
     if keys is None:
         return verdict_of(measurement, (), access=Layer.TCP, reason="the probe wrote no test keys")
     asn = keys.x_facebook_asn or FACEBOOK_ASN

@@ -1,6 +1,8 @@
 """What `netvigil serve --demo` loads, each part real and each told with its source and licence.
 
-1. OONI's measurements (the bundled sample; data/samples/SOURCES.md), analysed into our table;
+1. OONI's measurements (the bundled samples, web_connectivity and apps and circumvention
+   tools; data/samples/SOURCES.md), analysed into our table, and the folder marked a demo's
+   (DataDir.demo): "What works here" then ends its window at the newest measurement, saying so;
 2. OONI's own verdicts of 1,081 other measurements (fastpath rows), in a table of their own
    (observatory/ooni_verdicts.py): shown as OONI's, never as ours;
 3. detection events: the detector run over Monash IP Observatory's replies from Bago,
@@ -55,13 +57,24 @@ class Part(msgspec.Struct, frozen=True, kw_only=True):
 def measurements(folder: DataDir, geoip: Path | None) -> Part:
     from netvigil.observatory.ingest import ingest_file
     from netvigil.observatory.tables import compact
-    from netvigil.samples import sample_path
+    from netvigil.samples import OTHER_NAME, SAMPLE_NAME, sample_path
 
-    with sample_path() as path:
-        rows = ingest_file(str(path), str(folder.tables), str(geoip) if geoip else None).rows
+    counts = []
+    for name in (SAMPLE_NAME, OTHER_NAME):
+        with sample_path(name) as path:
+            ingested = ingest_file(str(path), str(folder.tables), str(geoip) if geoip else None)
+        counts.append(ingested.rows)
     compact(folder.tables)
-    where = DATA / "samples" / "SOURCES.md"
-    return Part(count=rows, line=f"loaded {rows} sample measurements ({ATTRIBUTION}); {where}")
+    folder.demo.write_text(
+        "netvigil serve --demo loaded its fixed sample here: what works in a place is told as "
+        "of its newest measurement (observatory/works_here.py)\n"
+    )
+    where, rows = DATA / "samples" / "SOURCES.md", sum(counts)
+    return Part(
+        count=rows,
+        line=f"loaded {rows} sample measurements ({counts[0]} web_connectivity, {counts[1]} of "
+        f"apps and circumvention tools; {ATTRIBUTION}); {where}",
+    )
 
 
 def verdicts(folder: DataDir) -> Part:

@@ -69,7 +69,7 @@ class Observatory:
             ),
             *services.routes(self.secret, now=self.now, geo=self.geo),
             *api.routes(self.folder.tables, self.archive),
-            *works_api.routes(self.folder.tables, self.now),
+            *works_api.routes(self.folder.tables, self.now, self.folder.demo.is_file),
             *events_api.routes(self.events, self.now),
             *heartbeats.routes(self.heartbeats, now=self.now),
         ]

@@ -4,8 +4,10 @@ The JSON of observatory/works_here.py: per app and circumvention tool, its statu
 "blocked", "mixed", "no recent evidence"), the count of each outcome over the window (the
 last `hours`, default 24, ending now), the latest measurement and the witness one with
 their API links, and the guidance sentences built from those statuses; a country's networks
-each with their own items. A parameter that is missing, malformed, unknown or given twice
-is a 400 whose JSON `error` names it (query.py's `BadQuery`).
+each with their own items. On a demo's folder (DataDir.demo) the window ends at the newest
+measurement instead, given as `as_of` (null otherwise) and in each guidance sentence. A
+parameter that is missing, malformed, unknown or given twice is a 400 whose JSON `error`
+names it (query.py's `BadQuery`).
 """
 
 from __future__ import annotations
@@ -55,8 +57,12 @@ def as_json(place: Place, base: str) -> dict[str, Any]:
         "probe_asn": f"AS{place.probe_asn}" if place.probe_asn is not None else None,
         "since": iso(place.since),
         "until": iso(place.until),
+        "as_of": iso(place.as_of) if place.as_of else None,
         "items": [_item(i, base) for i in place.items],
-        "guidance": guidance(place.items, place.until),
+        "guidance": [
+            f"{words}, as of {iso(place.as_of)}" if place.as_of else words
+            for words in guidance(place.items, place.until)
+        ],
         "networks": [
             {"probe_asn": f"AS{n.probe_asn}", "items": [_item(i, base) for i in n.items]}
             for n in place.networks
@@ -64,7 +70,9 @@ def as_json(place: Place, base: str) -> dict[str, Any]:
     }
 
 
-def routes(tables: Path, now: Callable[[], dt.datetime]) -> list[Route]:
+def routes(
+    tables: Path, now: Callable[[], dt.datetime], as_of_newest: Callable[[], bool] = lambda: False
+) -> list[Route]:
     async def works(request: Request) -> Response:
         pairs = request.query_params.multi_items()
         once(pairs)
@@ -82,7 +90,9 @@ def routes(tables: Path, now: Callable[[], dt.datetime]) -> list[Route]:
         moment = now()
 
         def handler() -> Response:
-            place = works_here(tables, cc.upper(), now=moment, window=window, asn=asn)
+            place = works_here(
+                tables, cc.upper(), now=moment, window=window, asn=asn, as_of_newest=as_of_newest()
+            )
             return JSONResponse(as_json(place, base))
 
         return await asyncio.to_thread(handler)

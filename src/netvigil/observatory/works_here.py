@@ -11,6 +11,10 @@ latest one, the witness measurement, and a status that never says more than the 
 - "no recent evidence": nothing but insufficient, unanalysed, error or down verdicts, or no
   measurement at all (a "down" is the service failing for everyone: not a sign of access).
 
+A fixed archive (the demo's years-old sample) would say "no recent evidence" of everything:
+with `as_of_newest` the window ends at the place's newest app or tool measurement, which the
+Place carries as `as_of` for every view to show. No measurement's time is changed.
+
 The statuses come from one pure function (`assess`) over per-outcome tallies, whether those
 are the analysis table's (`works_here`, one DuckDB query) or the verdicts of one probe run
 (cli/results.py), so the explorer, the data API and the terminal say the same thing of the
@@ -74,6 +78,7 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
     until: dt.datetime
     items: tuple[Status, ...]  # every app and tool, in nettest_names' order
     networks: tuple[Network, ...] = ()  # each network with any measurement of one
+    as_of: dt.datetime | None = None  # the window ends at the newest measurement, not now
 
 
 def status_of(counts: dict[str, int]) -> str:
@@ -127,6 +132,7 @@ def assess(tallies: Iterable[Tally], tests: Iterable[str] = SUBJECTS) -> tuple[S
     return tuple(_status(test, by_test[test]) for test in tests if test in SUBJECTS)
 
 
+_TESTS = ", ".join("?" for _ in SUBJECTS)
 # Per network, nettest and outcome in the window: the count, and the latest measurement.
 _TALLIES = """
 SELECT probe_asn, test_name, outcome, count(*) AS n, max(measurement_start_time) AS last,
@@ -147,12 +153,8 @@ def tallies(
     asn: int | None = None,
 ) -> list[Tally]:
     """The analysis table's tallies of the apps and tools for a country (and a network)."""
-    sql = _TALLIES.format(
-        tests=", ".join("?" for _ in SUBJECTS), network=" AND probe_asn = ?" if asn else ""
-    )
-    args: list[object] = [cc, *SUBJECTS, now - window, now]
-    if asn:
-        args.append(asn)
+    sql = _TALLIES.format(tests=_TESTS, network=" AND probe_asn = ?" if asn else "")
+    args: list[object] = [cc, *SUBJECTS, now - window, now, *([asn] if asn else [])]
     return [
         Tally(
             test_name=r["test_name"],
@@ -166,6 +168,22 @@ def tallies(
     ]
 
 
+_NEWEST = """
+SELECT max(measurement_start_time) AS last FROM analysis
+WHERE probe_cc = ? AND test_name IN ({tests}) AND measurement_start_time <= ?{network}
+"""
+
+
+def newest(
+    tables: Path, cc: str, *, now: dt.datetime, asn: int | None = None
+) -> dt.datetime | None:
+    """The time of the place's newest app or tool measurement up to `now` (None: none)."""
+    sql = _NEWEST.format(tests=_TESTS, network=" AND probe_asn = ?" if asn else "")
+    rows = query_rows(tables, sql, [cc, *SUBJECTS, now, *([asn] if asn else [])])
+    last = rows[0]["last"] if rows else None
+    return last.astimezone(dt.UTC) if last is not None else None
+
+
 def works_here(
     tables: Path,
     cc: str,
@@ -173,8 +191,12 @@ def works_here(
     now: dt.datetime,
     window: dt.timedelta = WINDOW,
     asn: int | None = None,
+    as_of_newest: bool = False,
 ) -> Place:
-    """What works in a country (or one of its networks) over the window ending at `now`."""
+    """What works in a country (or one of its networks) over the window ending at `now`, or
+    with `as_of_newest` at its newest measurement up to `now` (see the module's docstring)."""
+    as_of = newest(tables, cc, now=now, asn=asn) if as_of_newest else None
+    now = as_of or now
     found = tallies(tables, cc, now=now, window=window, asn=asn)
     by_network: dict[int, list[Tally]] = defaultdict(list)
     for tally in found:
@@ -189,6 +211,7 @@ def works_here(
             Network(probe_asn=n, items=assess(t, sorted({x.test_name for x in t}, key=_order)))
             for n, t in sorted(by_network.items())
         ),
+        as_of=as_of,
     )
 
 

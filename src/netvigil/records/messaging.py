@@ -24,7 +24,17 @@ shared/corpus .../telegram_nourl.json) with Go probes. Our probe writes every ke
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+
 from netvigil.records.base import Record
+from netvigil.records.envelope import (
+    AnyMeasurement,
+    Measurement,
+    MeasurementFormatError,
+    decode_keys,
+)
 from netvigil.records.templates import (
     DNSQuery,
     HTTPTransaction,
@@ -114,3 +124,38 @@ class FacebookMessengerKeys(URLGetterKeys, frozen=True):
         """`facebook_<endpoint>_reachable`."""
         value: bool | None = getattr(self, f"facebook_{endpoint}_reachable")
         return value
+
+
+def _mk_false_as_null(keys: Any) -> bool:
+    """Rewrite `tcp_connect[].status.failure: false` as null in place; whether any was.
+
+    Measurement Kit's facebook_messenger writes `"failure": false` for a connect that worked
+    (measurement-kit src/libmeasurement_kit/ooni/facebook_messenger.cpp `tcp_many`:
+    `current_entry["status"]["failure"] = false`, beside `"success": true`; ts-019's own
+    example output has it too). df-005 says a failure is a string or null, and false means
+    "no failure": null. Its `true` for a failed connect (the same function) says nothing of
+    the failure and stays a decode error, as does any other value that is not a string.
+    """
+    changed = False
+    connects = keys.get("tcp_connect") if isinstance(keys, dict) else None
+    for entry in connects if isinstance(connects, list) else ():
+        status = entry.get("status") if isinstance(entry, dict) else None
+        if isinstance(status, dict) and status.get("failure", None) is False:
+            status["failure"] = None
+            changed = True
+    return changed
+
+
+def facebook_messenger_keys(measurement: AnyMeasurement) -> FacebookMessengerKeys | None:
+    """The typed facebook_messenger keys (``None`` when the probe wrote none), Measurement
+    Kit's boolean false failures read as null; any other misfit raises
+    :class:`~netvigil.records.envelope.MeasurementFormatError` naming its path."""
+    try:
+        return decode_keys(measurement, FacebookMessengerKeys)
+    except MeasurementFormatError:
+        keys = measurement.test_keys_object()
+        if not isinstance(measurement, Measurement) or not _mk_false_as_null(keys):
+            raise
+    # Only a measurement that did not decode pays for the second pass.
+    fixed = msgspec.structs.replace(measurement, test_keys=msgspec.Raw(msgspec.json.encode(keys)))
+    return decode_keys(fixed, FacebookMessengerKeys)

@@ -47,7 +47,7 @@ def country_page(request: Request, site: Site) -> Response:
     known = overview(site.tables, place)
     targets = blocked(site.tables, place, by="target")
     networks = shares(site.tables, place, by="probe_asn")
-    works = works_here(site.tables, cc, now=site.now())
+    works = works_here(site.tables, cc, now=site.now(), as_of_newest=site.folder.demo.is_file())
     events = country_events(site, cc)
     step = grain(known.first, known.last)
     lang, seen = language(request), header(request, site)

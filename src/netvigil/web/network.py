@@ -49,7 +49,10 @@ def network_page(request: Request, site: Site) -> Response:
     countries = shares(site.tables, place, by="probe_cc")
     # What works here: in the country it is measured from most (an AS rarely serves two).
     home = str(countries[0].key) if countries else None
-    works = works_here(site.tables, home, now=site.now(), asn=asn) if home else None
+    demo = site.folder.demo.is_file()  # a fixed sample: as of its newest measurement
+    works = (
+        works_here(site.tables, home, now=site.now(), asn=asn, as_of_newest=demo) if home else None
+    )
     shown = names(site, targets, events=events, more=[asn])
     lang, seen = language(request), header(request, site)
     return render(

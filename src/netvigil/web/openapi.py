@@ -178,10 +178,12 @@ OPERATIONS: tuple[Op, ...] = (
        errors={400: BAD}),
     Op("/api/v1/works_here", "get", "What works here now: per app and circumvention tool, "
        "its status (works, blocked, mixed, no recent evidence), outcome counts, the latest and "
-       "the witness measurement over the last hours, by network too, and guidance sentences.",
+       "the witness measurement over the last hours, by network too, and guidance sentences. "
+       "On a demo's fixed sample the window ends at the place's newest measurement, given as "
+       "as_of (null otherwise).",
        (Param("probe_cc", "Country, ISO 3166-1 alpha-2 (IR).", string(pattern=query.CC), True),
         Param("probe_asn", "Network: AS1234 or 1234.", string(pattern=query.ASN)),
-        Param("hours", "The window, ending now (default 24).", whole(1, 168, 24))),
+        Param("hours", "The window, ending now or at as_of (default 24).", whole(1, 168, 24))),
        result=obj(("probe_cc", "items", "guidance", "networks")), errors={400: BAD}),
     *EVENTS,
     Op("/th/", "get", "Test helper greeting.", result=OBJECT),
