@@ -8,6 +8,8 @@ import errno
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from netvigil.lab.ca import TestCA
 from netvigil.lab.webserver import server_tls_context
@@ -113,3 +115,48 @@ def test_an_untrusted_issuer_is_ssl_unknown_authority(tmp_path: Path) -> None:
     stranger = new_ca(tmp_path / "stranger", name="a CA nobody trusts")
     got = handshake_with(tmp_path, "www.example.com", issuer=stranger)
     assert got == (False, None, "ssl_unknown_authority")
+
+
+def chain_of(
+    tmp_path: Path, server_name: str, issuer: TestCA | None = None
+) -> tuple[str | None, list[bytes], bytes]:
+    """The handshake's failure, its peer_certificates as DER, and the leaf the server sent."""
+    ca = new_ca(tmp_path / "trusted")
+    leaf = (issuer or ca).issue("www.example.com")
+    sent = x509.load_pem_x509_certificate(leaf.cert_file.read_bytes())
+    serving: Handler = tls(
+        server_tls_context(str(leaf.cert_file), str(leaf.key_file)), _wait_for_eof
+    )
+
+    async def go() -> tuple[str | None, list[bytes]]:
+        network = FakeNetwork(endpoints={SITE: serving})
+        connection, _ = await connect_tcp(network, *SITE, timeout=5)
+        assert connection is not None
+        context = tls_context(str(ca.cert_file))
+        secured, record = await tls_handshake(connection, server_name, context, timeout=5)
+        if secured is not None:
+            secured.close()
+        return record.failure, [c.to_bytes() for c in record.peer_certificates or []]
+
+    failure, chain = asyncio.run(go())
+    return failure, chain, sent.public_bytes(serialization.Encoding.DER)
+
+
+def test_a_refused_chain_is_recorded_as_the_server_sent_it(tmp_path: Path) -> None:
+    # df-006 keeps peer_certificates whatever the validation said, as Go probes do: the
+    # forged leaf is the evidence of interception (net/tls_chain.py).
+    stranger = new_ca(tmp_path / "stranger", name="a CA nobody trusts")
+    failure, chain, leaf = chain_of(tmp_path, "www.example.com", issuer=stranger)
+    assert (failure, chain) == ("ssl_unknown_authority", [leaf])
+    issuer = x509.load_der_x509_certificate(chain[0]).issuer.rfc4514_string()
+    assert issuer == "CN=a CA nobody trusts"
+
+
+def test_a_chain_for_another_name_is_recorded_too(tmp_path: Path) -> None:
+    failure, chain, leaf = chain_of(tmp_path, "other.example.com")
+    assert (failure, chain) == ("ssl_invalid_hostname", [leaf])
+
+
+def test_a_validated_chain_is_recorded(tmp_path: Path) -> None:
+    failure, chain, leaf = chain_of(tmp_path, "www.example.com")
+    assert (failure, chain) == (None, [leaf])

@@ -34,11 +34,18 @@ SITE = "127.0.0.1"
 
 
 class CensoredBackend(StubResolverBackend):
-    """The probe's network: loopback only; listed endpoints are black holes (SYN dropped)."""
+    """The probe's network: loopback only; listed endpoints are black holes (SYN dropped), and
+    `diverted` ones reach another server instead (a transparent TLS-intercepting proxy)."""
 
-    def __init__(self, nameserver: tuple[str, int], blackholes: set[tuple[str, int]]) -> None:
+    def __init__(
+        self,
+        nameserver: tuple[str, int],
+        blackholes: set[tuple[str, int]],
+        diverted: dict[tuple[str, int], tuple[str, int]] | None = None,
+    ) -> None:
         super().__init__(nameserver, source=PROBE, timeout=2.0)
         self.blackholes = blackholes
+        self.diverted = diverted or {}
 
     async def connect(
         self, ip: str, port: int
@@ -46,7 +53,7 @@ class CensoredBackend(StubResolverBackend):
         address = parse_ip(ip)
         if address is None or not address.is_loopback or (ip, port) in self.blackholes:
             await asyncio.sleep(3600)  # never answered; the probe's deadline ends it
-        return await super().connect(ip, port)
+        return await super().connect(*self.diverted.get((ip, port), (ip, port)))
 
 
 def free_port() -> int:
@@ -64,9 +71,10 @@ class World:
     https: WebServer
     helper_url: str
     blackholes: set[tuple[str, int]] = field(default_factory=set)
+    diverted: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
 
     def probe_backend(self) -> CensoredBackend:
-        return CensoredBackend((HELPER, self.lying.port), self.blackholes)
+        return CensoredBackend((HELPER, self.lying.port), self.blackholes, self.diverted)
 
 
 @contextlib.asynccontextmanager
@@ -79,8 +87,11 @@ async def world(
     censored: Behaviour | None = None,
     tls_censor: Behaviour | None = None,
     certificate: str = "valid",
+    interceptor: str | None = None,
 ) -> AsyncIterator[World]:
-    """Start everything; `censored` is what the probe gets instead of `site`."""
+    """Start everything; `censored` is what the probe gets instead of `site`; with
+    `interceptor` (a CA's name), the probe's HTTPS goes to a proxy presenting that CA's
+    certificate for the site's names, while the helper reaches the site itself."""
     ca = TestCA(folder, now=dt.datetime.now(dt.UTC))
 
     def router(host: str, path: str, client: str) -> Behaviour:
@@ -105,6 +116,16 @@ async def world(
         tls=tls,
         on_connect=(lambda client: tls_censor if client == PROBE else None),
     )
+    servers = [http, https]
+    diverted: dict[tuple[str, int], tuple[str, int]] = {}
+    if interceptor is not None:
+        (folder / "interceptor").mkdir(exist_ok=True)
+        forged = TestCA(folder / "interceptor", now=ca.now, name=interceptor).issue(*names)
+        proxy = await serve_web(
+            router, SITE, tls=server_tls_context(str(forged.cert_file), str(forged.key_file))
+        )
+        servers.append(proxy)
+        diverted[(SITE, https.port)] = (SITE, proxy.port)
     port = free_port()
     helper_app = create_app(
         StubResolverBackend((HELPER, honest.port), timeout=2.0),
@@ -115,14 +136,14 @@ async def world(
     helper = asyncio.create_task(serve_here(helper_app, listen(HELPER, port), lifespan="off"))
     await _wait_listening(port)
     try:
-        yield World(ca, honest, lying, http, https, f"http://{HELPER}:{port}/")
+        yield World(ca, honest, lying, http, https, f"http://{HELPER}:{port}/", diverted=diverted)
     finally:
         helper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await helper
-        for server in (http.server, https.server):
-            assert server is not None
-            server.close()
+        for web in servers:
+            assert web.server is not None
+            web.server.close()
         for dns_server in (honest, lying):
             assert dns_server.transport is not None
             dns_server.transport.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from netvigil.addresses import join_host_port
 from netvigil.net.backend import Backend
 from netvigil.net.errors import map_failures
+from netvigil.net.tls_chain import ChainKeepingSSLObject, peer_chain, refused_chain
 from netvigil.records import BinaryData, TCPConnect, TCPStatus, TLSHandshake
 
 Clock = Callable[[], float]
@@ -32,6 +33,7 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     SSLContext is meant to be shared by many connections."""
     context = ssl.create_default_context(cafile=ca_file)
     context.set_alpn_protocols(["http/1.1"])
+    context.sslobject_class = ChainKeepingSSLObject  # a refused chain is kept (tls_chain.py)
     return context
 
 
@@ -87,13 +89,17 @@ async def tls_handshake(
     certificates: list[BinaryData] | None = None
     cipher = version = alpn = None
     with map_failures() as caught:
-        async with asyncio.timeout(timeout):
-            await connection.writer.start_tls(context, server_hostname=server_name)
+        try:
+            async with asyncio.timeout(timeout):
+                await connection.writer.start_tls(context, server_hostname=server_name)
+        except ssl.SSLCertVerificationError as refused:
+            # df-006 keeps the chain the server sent even when it was refused (tls_chain.py).
+            certificates = [BinaryData.of(der) for der in refused_chain(refused)] or None
+            raise
         tls = connection.writer.get_extra_info("ssl_object")
         if tls is not None:
             cipher, version, alpn = tls.cipher()[0], tls.version(), tls.selected_alpn_protocol()
-            leaf = tls.getpeercert(binary_form=True)
-            certificates = [BinaryData.of(leaf)] if leaf else None
+            certificates = [BinaryData.of(der) for der in peer_chain(tls)] or None
     if caught.failure is not None:
         connection.close()
     record = TLSHandshake(
