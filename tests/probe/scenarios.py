@@ -17,7 +17,7 @@ from netvigil.probe.recording import Trace
 from netvigil.probe.report import Location, envelope
 from netvigil.probe.webconnectivity import Settings, measure
 from netvigil.records import WebMeasurement
-from tests.probe.world import SITE, world
+from tests.probe.world import SITE, World, world
 
 SITE_ZONE = {
     "www.example.com": Answer(addresses=(SITE,)),
@@ -199,26 +199,30 @@ async def run_case(case: Case, folder: Path) -> WebMeasurement:
         if case.blackhole_site:
             w.blackholes.add((SITE, w.https.port))
         helpers = ("http://127.0.0.1:1/",) if case.helper_down else (w.helper_url,)
-        settings = Settings(
-            test_helpers=helpers,
-            ca_file=str(w.ca.cert_file),
-            resolver=("127.0.0.1", w.lying.port),
-            dns_timeout=2,
-            connect_timeout=2,
-            tls_timeout=2,
-            http_timeout=3,
-            control_timeout=20,
-        )
-        trace = Trace()
-        keys, helper = await measure(url, w.probe_backend(), settings, trace)
-        now = dt.datetime.now(dt.UTC)
-        return envelope(
-            url,
-            keys,
-            location=Location(probe_cc="IT", probe_asn="AS137"),
-            report="r",
-            started=now,
-            test_started=now,
-            runtime=0,
-            test_helper=helper,
-        )
+        return await measure_in(w, url, helpers)
+
+
+async def measure_in(w: World, url: str, helpers: tuple[str, ...]) -> WebMeasurement:
+    """Measure `url` from the probe's side of `w`; the measurement as the probe writes it."""
+    settings = Settings(
+        test_helpers=helpers,
+        ca_file=str(w.ca.cert_file),
+        resolver=("127.0.0.1", w.lying.port),
+        dns_timeout=2,
+        connect_timeout=2,
+        tls_timeout=2,
+        http_timeout=3,
+        control_timeout=20,
+    )
+    keys, helper = await measure(url, w.probe_backend(), settings, Trace())
+    now = dt.datetime.now(dt.UTC)
+    return envelope(
+        url,
+        keys,
+        location=Location(probe_cc="IT", probe_asn="AS137"),
+        report="r",
+        started=now,
+        test_started=now,
+        runtime=0,
+        test_helper=helper,
+    )

@@ -10,7 +10,6 @@ verdict can say whose CA forged it: before, only Go probes' data could.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 
 from cryptography import x509
@@ -19,11 +18,8 @@ from netvigil.addresses import Bogons
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import analyze_web
 from netvigil.analysis.verdicts import Outcome
-from netvigil.probe.recording import Trace
-from netvigil.probe.report import Location, envelope
-from netvigil.probe.webconnectivity import Settings, measure
 from netvigil.records import WebMeasurement
-from tests.probe.scenarios import PAGE, SITE_ZONE
+from tests.probe.scenarios import PAGE, SITE_ZONE, measure_in
 from tests.probe.world import world
 
 LAB = Bogons.with_lab(["127.0.0.0/8"])
@@ -33,29 +29,7 @@ async def intercepted(folder: Path, interceptor: str | None) -> WebMeasurement:
     async with world(
         folder, honest_zone=SITE_ZONE, probe_zone=SITE_ZONE, site=PAGE, interceptor=interceptor
     ) as w:
-        url = f"https://www.example.com:{w.https.port}/"
-        settings = Settings(
-            test_helpers=(w.helper_url,),
-            ca_file=str(w.ca.cert_file),
-            resolver=("127.0.0.1", w.lying.port),
-            dns_timeout=2,
-            connect_timeout=2,
-            tls_timeout=2,
-            http_timeout=3,
-            control_timeout=20,
-        )
-        keys, helper = await measure(url, w.probe_backend(), settings, Trace())
-        now = dt.datetime.now(dt.UTC)
-        return envelope(
-            url,
-            keys,
-            location=Location(probe_cc="IT", probe_asn="AS137"),
-            report="r",
-            started=now,
-            test_started=now,
-            runtime=0,
-            test_helper=helper,
-        )
+        return await measure_in(w, f"https://www.example.com:{w.https.port}/", (w.helper_url,))
 
 
 def test_a_fortigate_intercepting_tls_is_found_and_named(tmp_path: Path) -> None:

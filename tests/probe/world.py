@@ -33,7 +33,22 @@ HELPER = "127.0.0.1"
 SITE = "127.0.0.1"
 
 
-class CensoredBackend(StubResolverBackend):
+class LoopbackBackend(StubResolverBackend):
+    """A test network of loopback only (the helper's, and under CensoredBackend the probe's).
+    A probe's control request names the
+    addresses its resolver gave, a censor's bogon among them (dnsBlockingBOGON's 10.10.34.35);
+    a connect anywhere else is a black hole here, so no packet leaves the machine."""
+
+    async def connect(
+        self, ip: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        address = parse_ip(ip)
+        if address is None or not address.is_loopback:
+            await asyncio.sleep(3600)  # never answered; the helper's deadline ends it
+        return await super().connect(ip, port)
+
+
+class CensoredBackend(LoopbackBackend):
     """The probe's network: loopback only; listed endpoints are black holes (SYN dropped), and
     `diverted` ones reach another server instead (a transparent TLS-intercepting proxy)."""
 
@@ -50,8 +65,7 @@ class CensoredBackend(StubResolverBackend):
     async def connect(
         self, ip: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        address = parse_ip(ip)
-        if address is None or not address.is_loopback or (ip, port) in self.blackholes:
+        if (ip, port) in self.blackholes:
             await asyncio.sleep(3600)  # never answered; the probe's deadline ends it
         return await super().connect(*self.diverted.get((ip, port), (ip, port)))
 
@@ -128,7 +142,7 @@ async def world(
         diverted[(SITE, https.port)] = (SITE, proxy.port)
     port = free_port()
     helper_app = create_app(
-        StubResolverBackend((HELPER, honest.port), timeout=2.0),
+        LoopbackBackend((HELPER, honest.port), timeout=2.0),
         HelperSettings(
             allow_private=True, ca_file=str(ca.cert_file), endpoint_timeout=3, http_timeout=5
         ),
