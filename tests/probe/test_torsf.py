@@ -190,7 +190,7 @@ def test_torsf_bootstraps_through_a_snowflake_proxy_on_the_namespace_s_own_addre
     assert (tunnel.layer, tunnel.outcome, tunnel.technique) == (
         Layer.TUNNEL,
         Outcome.OK,
-        "snowflake bootstrapped",
+        "snowflake.bootstrapped",
     )
     witnesses = [(w.ref, w.observed) for w in tunnel.witnesses]
     assert witnesses == [(f"test_keys.tor_logs[{len(logs) - 1}]", logs[-1])]
