@@ -267,6 +267,7 @@ def test_the_minimal_table_loads(tmp_path: Path) -> None:
         ("http://www.lab.test/", "http://www.example.com/", "inputs[0]: 'www.example.com'"),
         ('"web_connectivity"', '"web_connectivty"', "nettest: 'web_connectivty' is not one"),
         ("[lab]", "[labs]", "unknown section 'labs'"),
+        ('."www.lab.test"]', '."www.example.com"]', "site 'www.example.com': not a name under"),
         (
             'address = "10.77.2.10"\n',
             'address = "10.77.2.10"\nport = 80\n',

@@ -1,7 +1,8 @@
 """What the scenario table's schema cannot say, checked once it has decoded.
 
-- Every site is a name under `lab.test` at an address of the lab's own range (10.77.2.10-99,
-  one per site, docs/design/011-lab.md): a typo cannot send a rule or a probe anywhere else.
+- Every site is a name under `lab.test` (or a real one marked `real_name`) at an address of
+  the lab's own range (10.77.2.10-99, one per site, docs/design/011-lab.md): a typo cannot
+  send a rule or a probe anywhere else.
 - Every host a scenario measures or a rule names is one of those sites; an address a rule
   drops or resets is a site's. Only DNS answers may be other addresses: a censor's bogon or
   a country's blockpage IP is what it answers, not where anything is sent.
@@ -42,6 +43,7 @@ __all__ = ["TableError", "check_scenario", "check_table"]
 SITE_RANGE = (ipaddress.IPv4Address("10.77.2.10"), ipaddress.IPv4Address("10.77.2.99"))
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _HOST = re.compile(r"([a-z0-9-]+\.)+lab\.test")
+_REAL = re.compile(r"([a-z0-9-]+\.)+[a-z]{2,63}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _QA = re.compile(r"[A-Za-z0-9]{1,80}")
 _DECISIVE = frozenset((Outcome.BLOCKED, Outcome.TAMPERED, Outcome.DOWN))
@@ -60,8 +62,11 @@ def check_table(table: Table, where: str) -> None:
     seen: dict[str, str] = {}
     for name, site in table.sites.items():
         label = f"{where}: site {name!r}"
-        if not _HOST.fullmatch(name):
-            raise TableError(f"{label}: not a host name under lab.test (the lab's own world)")
+        lab_name = bool(_HOST.fullmatch(name))
+        if site.real_name and (lab_name or not _REAL.fullmatch(name)):
+            raise TableError(f"{label}: real_name is for a real-world host name")
+        if not site.real_name and not lab_name:
+            raise TableError(f"{label}: not a name under lab.test (a real one: real_name = true)")
         if site.address is None:
             if site.published:
                 raise TableError(f"{label}: a published site needs an address")

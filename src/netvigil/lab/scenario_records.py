@@ -52,6 +52,13 @@ class Site(_Record, frozen=True, kw_only=True):
     udp_ports: tuple[int, ...] = ()
     # False: the honest DNS has no record for the name (only a censor may answer for it).
     published: bool = True
+    # A real-world name the lab's DNS answers for, because the nettest's analysis knows its
+    # hosts by name (messaging_facebook.py reads only FACEBOOK_ENDPOINTS' names). Safe: the
+    # name resolves to this address only, inside the namespaces, and nothing routes out.
+    real_name: bool = False
+    # The AS the lab's ASN lookup gives the address (facebook_messenger checks its hosts
+    # resolve into Facebook's AS32934); none for the rest, so no answer is vouched for by AS.
+    asn: int | None = None
     title: str = ""
     # A page's size: large enough that a blockpage differs from it in OONI's body-length
     # test (httpdiff: proportion > 0.7 matches), and a large file outlasts a throttled fetch.
