@@ -108,3 +108,14 @@ def test_up_in_words(tmp_path: Path) -> None:
         )
     finally:
         _netvigil("down", "--id", lab_id, home=tmp_path)
+
+
+@pytest.mark.lab
+def test_a_record_that_cannot_be_written_is_one_line_and_nothing_made(tmp_path: Path) -> None:
+    lab_id = new_id()
+    (tmp_path / "lab").write_text("a file where the lab folder goes")
+    done = _netvigil("up", "--id", lab_id, home=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: cannot record the lab in {tmp_path}/lab/{lab_id}.json")
+    assert not any(name.startswith(f"nvlab-{lab_id}-") for name in netns_names())

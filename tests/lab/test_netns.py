@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from netvigil.lab.netns import Lab, LabError, down_recorded, lab_running
@@ -137,3 +138,16 @@ def test_a_second_lab_with_the_same_id_is_refused_and_the_first_kept(running: La
         pass
     assert set(running.plan.namespaces) <= netns_names()
     assert (running.folder / f"{running.plan.lab_id}.json").is_file()
+
+
+def test_a_command_that_fails_half_way_is_one_line_and_undoes_the_rest(lab_folder: Path) -> None:
+    whole = plan(new_id())
+    # A real failure of a real `ip`, after the namespaces and links exist: the plan is data.
+    broken = msgspec.structs.replace(
+        whole, up=(*whole.up, ("ip", "-n", whole.client, "link", "set", "nosuchlink", "up"))
+    )
+    with pytest.raises(LabError) as raised:
+        Lab(broken, lab_folder).up()
+    assert len(str(raised.value).splitlines()) == 1 and "nosuchlink" in str(raised.value)
+    assert not set(whole.namespaces) & netns_names()
+    assert not (lab_folder / f"{whole.lab_id}.json").exists()

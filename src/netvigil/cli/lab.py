@@ -19,6 +19,7 @@ import msgspec
 import typer
 
 from netvigil.cli.console import fail, open_data_dir
+from netvigil.lab.labstate import LabStateError
 from netvigil.lab.netns import Lab, LabError, down_recorded
 from netvigil.lab.topology import RESOLVER, Plan, TopologyError, plan
 
@@ -76,7 +77,7 @@ def up_command(lab_id: IdOpt = "1", data_dir: DataDirOpt = None, as_json: JsonOp
     folder = open_data_dir(data_dir).lab
     try:
         Lab(wanted, folder).up()
-    except LabError as exc:
+    except (LabError, LabStateError) as exc:
         raise fail(str(exc)) from None
     made = _made(wanted)
     if as_json:
@@ -107,7 +108,7 @@ def down_command(
         raise fail(f"--id: {exc}", code=2) from None
     try:
         removed, problems = down_recorded(open_data_dir(data_dir).lab, lab_id)
-    except LabError as exc:
+    except (LabError, OSError) as exc:
         raise fail(str(exc)) from None
     for problem in problems:
         typer.echo(f"warning: {problem} (removed; its namespaces were found by name)", err=True)

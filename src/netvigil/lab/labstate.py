@@ -58,14 +58,17 @@ def state_path(folder: Path, lab_id: str) -> Path:
 
 def write(folder: Path, state: LabState) -> Path:
     """Record `state` (the folder is made owner-only: it names what this machine runs)."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = state_path(folder, state.lab_id)
     temporary = path.with_suffix(".json.tmp")
-    with temporary.open("wb") as out:
-        out.write(_ENCODER.encode(state))
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with temporary.open("wb") as out:
+            out.write(_ENCODER.encode(state))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise LabStateError(f"cannot record the lab in {path}: {exc.strerror or exc}") from None
     return path
 
 
