@@ -68,7 +68,7 @@ def test_after_sigkill_lab_down_removes_the_namespaces_and_the_processes(
     assert holder.wait(60) == -signal.SIGKILL
     # Nothing ran a finally: the lab and its process outlive the process that made them.
     assert len(_names(lab_id)) == 3 and alive(pid)
-    done = _netvigil("down", "--data-dir", str(lab_folder.parent))
+    done = _netvigil("down", "--id", lab_id, "--data-dir", str(lab_folder.parent))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert f"stopped process {pid}" in lines
