@@ -81,24 +81,17 @@ def _inside(pid: int, namespace: str) -> bool:
 
 def _remove(names: Sequence[str], processes: Sequence[Process]) -> Removed:
     """Stop the processes (recorded ones, then any other found inside), delete the names."""
-    stopped: list[int] = []
-    stuck: list[int] = []
-    for process in processes:
-        if reaper.start_ticks(process.pid) != process.start_ticks:
-            continue  # ended already (its PID may be someone else's now)
-        if not _inside(process.pid, process.namespace):
-            continue  # not the process we started there
-        (stopped if reaper.stop_pid(process.pid, process.start_ticks) else stuck).append(
-            process.pid
-        )
+    # A recorded PID that ended (it may be someone else's now) or is not in its namespace
+    # any more is not the process we started there: `stop_pids` checks the start time.
+    ours = [(p.pid, p.start_ticks) for p in processes if _inside(p.pid, p.namespace)]
+    stopped, stuck = reaper.stop_pids(ours)
     present = set(namespaces())
+    names = [name for name in names if name in present]
+    # Grandchildren and anything else that entered a namespace: ip-netns(8) `pids`.
+    found, stuck_inside = reaper.stop_pids([(pid, None) for n in names for pid in _pids_in(n)])
+    stopped, stuck = stopped + found, stuck + stuck_inside
     deleted: list[str] = []
     for name in names:
-        if name not in present:
-            continue
-        # Grandchildren and anything else that entered the namespace: ip-netns(8) `pids`.
-        for pid in _pids_in(name):
-            (stopped if reaper.stop_pid(pid, None) else stuck).append(pid)
         run(["ip", "netns", "delete", name])
         deleted.append(name)
     return Removed(namespaces=tuple(deleted), processes=tuple(stopped), stuck=tuple(stuck))
@@ -171,13 +164,13 @@ class Lab:
         if not self._made:
             return Removed()
         ours = {child.pid for child in self._children}
-        for child in self._children:
-            reaper.stop_child(child)
+        stuck = reaper.stop_children(self._children)
         others = [p for p in self.state.processes if p.pid not in ours]
         removed = _remove(self.state.namespaces, others)
         labstate.forget(self.folder, self.plan.lab_id)
         self._made = False
-        return _merge([Removed(processes=tuple(ours)), removed])
+        mine = Removed(processes=tuple(p for p in ours if p not in stuck), stuck=tuple(stuck))
+        return _merge([mine, removed])
 
 
 def down_recorded(folder: Path, lab_id: str | None = None) -> tuple[Removed, list[str]]:

@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -71,27 +72,49 @@ def _signal(pid: int, signum: signal.Signals) -> None:
         os.kill(pid, signum)
 
 
-def stop_child(child: subprocess.Popen[bytes], grace: float = GRACE) -> int:
-    """Stop and reap our own child; its exit status (negative: the signal that ended it)."""
-    if child.poll() is None:
-        child.terminate()
-        try:
-            return child.wait(grace)
-        except subprocess.TimeoutExpired:
+def stop_children(children: Sequence[subprocess.Popen[bytes]], grace: float = GRACE) -> list[int]:
+    """Stop and reap our own children (SIGTERM to all, one shared grace, SIGKILL to the
+    rest); the PIDs that outlived even SIGKILL."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(_until(deadline))
+    for child in children:
+        if child.poll() is None:
             child.kill()
-    return child.wait(_AFTER_KILL)
+    deadline = time.monotonic() + _AFTER_KILL
+    stuck = []
+    for child in children:
+        try:
+            child.wait(_until(deadline))
+        except subprocess.TimeoutExpired:
+            stuck.append(child.pid)
+    return stuck
 
 
-def stop_pid(pid: int, ticks: int | None, grace: float = GRACE) -> bool:
-    """Stop a process that is not our child (found in a state file or in a namespace).
+def stop_pids(
+    processes: Sequence[tuple[int, int | None]], grace: float = GRACE
+) -> tuple[list[int], list[int]]:
+    """Stop processes that are not our children (found in a state file or a namespace).
 
-    With `ticks`, only the process started at that time is signalled. True when it is gone
-    (or was never there), False if even SIGKILL left it running (a task stuck in the kernel).
-    """
-    if not _alive(pid, ticks):
-        return True
-    _signal(pid, signal.SIGTERM)
-    if _wait_gone(pid, ticks, grace):
-        return True
-    _signal(pid, signal.SIGKILL)
-    return _wait_gone(pid, ticks, _AFTER_KILL)
+    Each is (PID, start ticks or None); with ticks, only the process started then is
+    signalled. All get SIGTERM at once and share one grace, so ten processes that ignore it
+    cost one grace, not ten. Returns (stopped, stuck): stuck ones outlived even SIGKILL (a
+    task stuck in the kernel)."""
+    wanted = [(pid, ticks) for pid, ticks in processes if _alive(pid, ticks)]
+    for pid, _ticks in wanted:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    left = [(pid, ticks) for pid, ticks in wanted if not _wait_gone(pid, ticks, _until(deadline))]
+    for pid, _ticks in left:
+        _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + _AFTER_KILL
+    stuck = [pid for pid, ticks in left if not _wait_gone(pid, ticks, _until(deadline))]
+    return [pid for pid, _ticks in wanted if pid not in stuck], stuck
+
+
+def _until(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
