@@ -49,12 +49,20 @@ def _names(lab_id: str) -> set[str]:
     return {name for name in netns_names() if name.startswith(f"nvlab-{lab_id}-")}
 
 
-def test_sigterm_tears_the_lab_down(lab_folder: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    # SIGTERM ends it with 128+15 (our handler's SystemExit); SIGINT, Python's
+    # KeyboardInterrupt, by re-raising the signal once the finally has run (-2).
+    [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, -signal.SIGINT)],
+)
+def test_sigterm_and_sigint_tear_the_lab_down(
+    lab_folder: Path, signum: signal.Signals, status: int
+) -> None:
     lab_id = new_id()
     holder, pid = _holding(lab_id, lab_folder)
     assert len(_names(lab_id)) == 3 and alive(pid)
-    holder.send_signal(signal.SIGTERM)
-    assert holder.wait(60) == 128 + signal.SIGTERM
+    holder.send_signal(signum)
+    assert holder.wait(60) == status
     assert _names(lab_id) == set() and not alive(pid)
     assert not (lab_folder / f"{lab_id}.json").exists()
 
