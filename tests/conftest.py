@@ -3,12 +3,14 @@
 Every test taking `database_url` runs on each incident database backend (SQLite, and
 PostgreSQL in a throwaway cluster). `live` is one `netvigil serve --demo` shared by the
 black-box tests (schemathesis, hostile input, the home page): starting one loads the sample,
-so they share it. Every test runs under tests/netguard.py: a socket of this process that
-would reach past loopback raises instead.
+so they share it. Tests marked `lab` need root and `ip` (tests/lab/namespaces.py). Every
+test runs under tests/netguard.py: a socket of this process that would reach past loopback
+raises instead.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +19,24 @@ import pytest
 from tests import netguard
 from tests.incidents.coalition import Coalition, coalition_on
 from tests.incidents.databases import BACKENDS, Cluster, cluster
+from tests.lab.namespaces import lab_prerequisites_missing
 from tests.observatory.live import Live, live_server
 
 netguard.install()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`lab` tests make network namespaces: without root or `ip` they are skipped, saying
+    why, unless NETVIGIL_LAB_REQUIRED=1 (scripts/test as root, CI), where that is a failure:
+    a lab suite that silently skips proves nothing."""
+    if item.get_closest_marker("lab") is None:
+        return
+    missing = lab_prerequisites_missing()
+    if missing is None:
+        return
+    if os.environ.get("NETVIGIL_LAB_REQUIRED") == "1":
+        pytest.fail(f"NETVIGIL_LAB_REQUIRED=1 but {missing}", pytrace=False)
+    pytest.skip(f"lab test: {missing}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -210,6 +210,12 @@ class DataDir(msgspec.Struct, frozen=True, kw_only=True):
         (observatory/works_here.py)."""
         return self.root / "demo"
 
+    @property
+    def lab(self) -> Path:
+        """What each lab running on this machine made, one state file per lab
+        (lab/labstate.py), so that `netvigil lab down` removes it after any crash."""
+        return self.root / "lab"
+
     def geoip_database(self) -> Path | None:
         """The folder's MaxMind-format database, if any: `geoip.mmdb`, else the newest of
         `geoip/*.mmdb`. OONI publishes dated files (`YYYY-MM-DD-ip2country_as.mmdb`), so the

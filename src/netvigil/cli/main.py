@@ -1,7 +1,7 @@
 """The `netvigil` command: every command group, registered here and nowhere else.
 
 Each group lives in its own module of this package (analyze, probe, results, th, serve,
-bulk, incidents and the incident modules) and only defines functions; this module builds the
+bulk, incidents and the incident modules, lab) and only defines functions; this module builds the
 Typer apps and adds the commands to them in the order `--help` lists them. Output rules and
 exit codes: README, "Exit codes". Plain help (rich_markup_mode=None) everywhere: Rich's help
 shows a `<bool>` type column even for flags and --help.
@@ -23,6 +23,7 @@ from netvigil.cli import (
     incident_exchange,
     incident_publishing,
     incidents,
+    lab,
     probe,
     probe_daemon,
     results,
@@ -105,6 +106,11 @@ app.command("serve")(serve.serve_command)
 app.command("ingest")(bulk.ingest_command)
 app.command("reanalyze")(bulk.reanalyze_command)
 app.command("detect")(detect.detect_command)
+
+lab_app = _group("The censorship lab: network namespaces where a censor sits on the path.")
+lab_app.command("up")(lab.up_command)
+lab_app.command("down")(lab.down_command)
+app.add_typer(lab_app, name="lab")
 
 
 def main() -> None:

@@ -1,0 +1,123 @@
+"""`netvigil lab up | down`: the censorship lab's namespaces, made and removed.
+
+`up` creates one lab's three namespaces (lab/topology.py) and returns, leaving them in place
+and recorded in the data folder's `lab/`; `down` removes every recorded lab, then any
+namespace named `nvlab-…` whose record was lost. Both need Linux and root (network
+namespaces); anywhere else they say so in one line and do nothing (exit 2, as for any usage
+the command cannot serve).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+
+from netvigil.cli.console import fail, open_data_dir
+from netvigil.lab.labstate import LabStateError
+from netvigil.lab.netns import Lab, LabError, down_recorded
+from netvigil.lab.topology import RESOLVER, Plan, TopologyError, plan
+
+NEEDS: str = "netvigil lab needs Linux and root: it creates network namespaces"
+
+IdOpt = Annotated[
+    str,
+    typer.Option("--id", metavar="ID", help="The lab's id (1-8 lowercase letters or digits)."),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", metavar="DIR", help="The data folder (default: $NETVIGIL_HOME)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
+
+
+class Made(msgspec.Struct, frozen=True, kw_only=True):
+    """What `lab up --json` prints: the plan's names and addresses."""
+
+    lab_id: str
+    namespaces: dict[str, str]
+    links: list[tuple[str, str]]
+    client: str
+    server: str
+    resolver: str
+    sites: str
+
+
+def _can_make_namespaces() -> None:
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        raise fail(NEEDS, code=2)
+    if shutil.which("ip") is None:
+        raise fail("netvigil lab needs the `ip` command (Debian: apt-get install iproute2)", 2)
+
+
+def _made(lab: Plan) -> Made:
+    return Made(
+        lab_id=lab.lab_id,
+        namespaces={"client": lab.client, "censor": lab.censor, "server": lab.server},
+        links=[(f"{k.namespace}/{k.name}", f"{k.peer_namespace}/{k.peer}") for k in lab.links],
+        client=lab.client_address,
+        server=lab.server_address,
+        resolver=RESOLVER,
+        sites=f"{lab.site_addresses[0]}-{lab.site_addresses[-1]}",
+    )
+
+
+def up_command(lab_id: IdOpt = "1", data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Create a lab's namespaces (client, censor, server) and leave them up."""
+    _can_make_namespaces()
+    try:
+        wanted = plan(lab_id)
+    except TopologyError as exc:
+        raise fail(f"--id: {exc}", code=2) from None
+    folder = open_data_dir(data_dir).lab
+    try:
+        Lab(wanted, folder).up()
+    except (LabError, LabStateError) as exc:
+        raise fail(str(exc)) from None
+    made = _made(wanted)
+    if as_json:
+        typer.echo(msgspec.json.encode(made).decode())
+        return
+    typer.echo(f"lab {made.lab_id} is up (netvigil lab down removes it)")
+    for role, name in made.namespaces.items():
+        typer.echo(f"  namespace {name} ({role})")
+    for one, other in made.links:
+        typer.echo(f"  veth {one} <-> {other}")
+    typer.echo(f"  client {made.client} -> censor -> server {made.server}")
+    typer.echo(f"  resolver {made.resolver}, sites {made.sites}")
+
+
+def down_command(
+    lab_id: Annotated[
+        str | None,
+        typer.Option("--id", metavar="ID", help="Only this lab (default: every lab)."),
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Remove the labs' namespaces and stop their processes (also after a crash)."""
+    _can_make_namespaces()
+    try:
+        if lab_id is not None:
+            plan(lab_id)
+    except TopologyError as exc:
+        raise fail(f"--id: {exc}", code=2) from None
+    try:
+        removed, problems = down_recorded(open_data_dir(data_dir).lab, lab_id)
+    except (LabError, OSError) as exc:
+        raise fail(str(exc)) from None
+    for problem in problems:
+        typer.echo(f"warning: {problem} (removed; its namespaces were found by name)", err=True)
+    if not removed.namespaces and not removed.processes:
+        typer.echo("no lab was up: nothing to remove")
+    for name in removed.namespaces:
+        typer.echo(f"removed namespace {name}")
+    for pid in removed.processes:
+        typer.echo(f"stopped process {pid}")
+    if removed.stuck:
+        stuck = ", ".join(str(p) for p in removed.stuck)
+        raise fail(f"processes {stuck} did not end even on SIGKILL")
