@@ -119,3 +119,35 @@ def test_a_record_that_cannot_be_written_is_one_line_and_nothing_made(tmp_path: 
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"error: cannot record the lab in {tmp_path}/lab/{lab_id}.json")
     assert not any(name.startswith(f"nvlab-{lab_id}-") for name in netns_names())
+
+
+def test_list_needs_no_root_and_names_every_scenario_once() -> None:
+    from netvigil.lab.scenarios import load_table
+
+    done = _netvigil("list", prefix=_unprivileged())
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    names = [s.name for s in load_table().scenarios]
+    assert [line.split()[0] for line in lines] == names
+
+
+def test_list_json_and_selection() -> None:
+    done = _netvigil("list", "--json", "dns-nxdomain", "web-https-ok")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["name"] for r in rows] == ["dns-nxdomain", "web-https-ok"]
+    assert rows[0]["rules"][0]["kind"] == "dns_answer"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nosuch"], "error: unknown scenario 'nosuch'"),
+        (["dns_nxdomain"], "error: unknown scenario 'dns_nxdomain': did you mean dns-nxdomain?"),
+        (["--table", "/nonexistent/table.toml"], "error: "),
+    ],
+)
+def test_list_refuses_in_one_line(args: list[str], message: str) -> None:
+    done = _netvigil("list", *args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr

@@ -304,3 +304,16 @@ def test_a_missing_or_binary_file_is_one_line(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe[lab]")
     with pytest.raises(TableError, match=r"^scenarios.toml: not UTF-8"):
         load_table(path)
+
+
+def test_the_table_s_addresses_are_the_topology_s() -> None:
+    # The table and lab/topology.py are written apart: a site must sit on one of the server
+    # namespace's site addresses, and the table's resolver must be the one the lab starts.
+    from netvigil.lab.topology import RESOLVER, plan
+
+    table = load_table()
+    addresses = plan("t").site_addresses
+    placed = {name: site.address for name, site in table.sites.items() if site.address}
+    assert table.lab.resolver == RESOLVER
+    assert set(placed.values()) <= set(addresses), placed
+    assert RESOLVER not in placed.values()

@@ -1,10 +1,12 @@
-"""`netvigil lab up | down`: the censorship lab's namespaces, made and removed.
+"""`netvigil lab up | down | list`: the censorship lab's namespaces, made and removed, and
+its scenarios.
 
 `up` creates one lab's three namespaces (lab/topology.py) and returns, leaving them in place
 and recorded in the data folder's `lab/`; `down` removes every recorded lab, then any
 namespace named `nvlab-…` whose record was lost. Both need Linux and root (network
 namespaces); anywhere else they say so in one line and do nothing (exit 2, as for any usage
-the command cannot serve).
+the command cannot serve). `list` reads the scenario table (lab/scenarios.py) and needs
+neither.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import typer
 from netvigil.cli.console import fail, open_data_dir
 from netvigil.lab.labstate import LabStateError
 from netvigil.lab.netns import Lab, LabError, down_recorded
+from netvigil.lab.scenarios import TableError, load_table, select, summary
 from netvigil.lab.topology import RESOLVER, Plan, TopologyError, plan
 
 NEEDS: str = "netvigil lab needs Linux and root: it creates network namespaces"
@@ -121,3 +124,28 @@ def down_command(
     if removed.stuck:
         stuck = ", ".join(str(p) for p in removed.stuck)
         raise fail(f"processes {stuck} did not end even on SIGKILL")
+
+
+def list_command(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="SCENARIO", help="Only these scenarios (default: all)."),
+    ] = None,
+    table: Annotated[
+        Path | None,
+        typer.Option(
+            "--table", metavar="FILE", help="A scenario table (default: the bundled one)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """The lab's scenarios: nettest and inputs, the censor's rules, the verdict expected."""
+    try:
+        chosen = select(load_table(table), names or ())
+    except TableError as exc:
+        raise fail(str(exc), code=2) from None
+    for scenario in chosen:
+        if as_json:
+            typer.echo(msgspec.json.encode(scenario).decode())
+        else:
+            typer.echo(summary(scenario))
