@@ -35,7 +35,10 @@ HEAD_TIMEOUT = 10.0  # seconds for a request line and headers to arrive
 
 
 def _server(
-    app: ASGIApp, lifespan: Literal["auto", "on", "off"], head_timeout: float
+    app: ASGIApp,
+    lifespan: Literal["auto", "on", "off"],
+    head_timeout: float,
+    tls: tuple[str, str] | None = None,
 ) -> uvicorn.Server:
     import uvicorn
 
@@ -48,6 +51,9 @@ def _server(
         proxy_headers=False,
         limit_concurrency=connection_limit(),  # open sockets stay below the descriptor limit
         http=type("TimelyH11", (TimelyH11,), {"head_timeout": head_timeout}),
+        # (certificate, key): uvicorn wraps the given sockets in TLS itself.
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     return uvicorn.Server(config)
 
@@ -70,9 +76,11 @@ async def serve_here(
     *,
     lifespan: Literal["auto", "on", "off"] = "auto",
     head_timeout: float = HEAD_TIMEOUT,
+    tls: tuple[str, str] | None = None,
 ) -> None:
-    """The same, in the running event loop (the lab runs its servers side by side)."""
-    await _server(app, lifespan, head_timeout).serve(sockets=[sock])
+    """The same, in the running event loop (the lab runs its servers side by side); `tls`
+    is a (certificate, key) pair of files, for the lab's HTTPS test helper."""
+    await _server(app, lifespan, head_timeout, tls).serve(sockets=[sock])
 
 
 def connection_limit(wanted: int = CONNECTIONS) -> int:

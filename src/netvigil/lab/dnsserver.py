@@ -78,9 +78,12 @@ def _reply(query: dns.message.Message, addresses: tuple[str, ...], rcode: str) -
     return reply.to_wire()
 
 
-async def serve_dns(zone: Mapping[str, Answer], host: str = "127.0.0.1") -> DNSServer:
-    """Start a server on an ephemeral UDP port of `host`; close its `transport` to stop."""
+async def serve_dns(
+    zone: Mapping[str, Answer], host: str = "127.0.0.1", port: int = 0
+) -> DNSServer:
+    """Start a server on UDP `port` of `host` (0: an ephemeral one, as tests use; the lab's
+    resolver takes 53); close its `transport` to stop."""
     loop = asyncio.get_running_loop()
     server = DNSServer(zone)
-    await loop.create_datagram_endpoint(lambda: server, local_addr=(host, 0))
+    await loop.create_datagram_endpoint(lambda: server, local_addr=(host, port))
     return server
