@@ -1,0 +1,139 @@
+"""The lab's world, unaware of censorship: the honest resolver and the sites, on their addresses.
+
+What runs in the `server` namespace (docs/design/011-lab.md, "The servers"), built from the
+scenario table: the resolver on the table's `[lab] resolver` (10.77.2.53) port 53 answering
+every published site name, `real_name`s included, with its address; and at each site's
+address its TCP ports, port 80 plain HTTP and every other one HTTPS with a certificate from
+the lab's TestCA (the probe trusts it through `--ca-file`; ca.pem is written to the folder).
+Each server is bound to its exact address, never 0.0.0.0, so a rule the censor applies to one
+site's address is the only way to that site (lab/topology.py).
+
+The test helper is started beside these by the entry point (cli/lab_serve.py), since lab/
+may not import testhelper/ (docs/design/007-layout.md); it gets the certificate from here.
+
+The resolver is UDP only: lab/dnsserver.py serves no TCP, and the censor's proxy asks its
+upstream over UDP (lab/censor_dns_wire.py). The nettests' own servers (`signal`, `telegram_dc`,
+`whatsapp`, `facebook`, `tor_relay`) are served as sites here (HTTPS on their ports) until
+their counterparts exist; `stun` (UDP) is not served yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+import msgspec
+
+from netvigil.lab.ca import Issued, TestCA
+from netvigil.lab.dnsserver import Answer, DNSServer, serve_dns
+from netvigil.lab.scenario_records import Site, Table
+from netvigil.lab.webserver import Behaviour, Router, WebServer, serve_web, server_tls_context
+
+__all__ = ["DNS_PORT", "Listening", "WorldServers", "body_of", "start_world", "zone_of"]
+
+DNS_PORT = 53
+HTTP_PORT = 80  # every other TCP port of a site speaks HTTPS (443, a relay's ORPort, ...)
+
+
+class Listening(msgspec.Struct, frozen=True, kw_only=True):
+    """What one server listens on, for the "ready" line."""
+
+    name: str
+    address: str
+    port: int
+    protocol: str  # "dns/udp", "http", "https"
+
+
+def zone_of(table: Table) -> dict[str, Answer]:
+    """The honest resolver's zone: each published site with an address, by lowercase name
+    (lab/dnsserver.py matches names lowercased; anything else is NXDOMAIN)."""
+    return {
+        name.lower(): Answer(addresses=(site.address,))
+        for name, site in table.sites.items()
+        if site.published and site.address is not None
+    }
+
+
+def body_of(name: str, site: Site) -> bytes:
+    """The site's page, padded to `site.bytes` (the table's size: a blockpage must differ
+    from it in OONI's body-length test; a large file must outlast a throttled fetch)."""
+    if site.service == "large_file":
+        return b"x" * site.bytes
+    title = html.escape(site.title or name)
+    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+    tail = "</body></html>"
+    filler = "x" * max(0, site.bytes - len(page.encode()) - len(tail))
+    return (page + filler + tail).encode()
+
+
+def _always(page: Behaviour) -> Router:
+    """A site's router: the site serves its page whatever it is asked (the censor, not the
+    site, is what differs between scenarios)."""
+
+    def route(_host: str, _path: str, _client: str) -> Behaviour:
+        return page
+
+    return route
+
+
+class WorldServers:
+    """The running resolver and sites; :meth:`close` stops all of them."""
+
+    def __init__(self, ca: TestCA, leaf: Issued) -> None:
+        self.ca = ca
+        self.leaf = leaf  # one certificate for every site name and address, the helper's too
+        self.resolver: DNSServer | None = None
+        self.web: dict[tuple[str, int], WebServer] = {}
+        self.listening: list[Listening] = []
+
+    async def close(self) -> None:
+        if self.resolver is not None and self.resolver.transport is not None:
+            self.resolver.transport.close()
+        for web in self.web.values():
+            if web.server is not None:
+                # Not wait_closed(): from Python 3.12 it waits for every open connection,
+                # and a probe's kept-alive one must not hold the exit; asyncio.run cancels
+                # the handlers left when the loop ends.
+                web.server.close()
+
+
+async def start_world(
+    table: Table, folder: Path, *, now: dt.datetime, skip: frozenset[str] = frozenset()
+) -> WorldServers:
+    """Start the resolver and every site with an address and ports, but those named in
+    `skip` (the test helper's site, which the caller serves); OSError if an address is not
+    this namespace's (the servers already started are closed first)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca = TestCA(folder, now=now)
+    names = sorted(n for n, s in table.sites.items() if s.address is not None)
+    addresses = sorted({s.address for s in table.sites.values() if s.address is not None})
+    world = WorldServers(ca, ca.issue(*names, *addresses))
+    tls = server_tls_context(str(world.leaf.cert_file), str(world.leaf.key_file))
+    try:
+        resolver = table.lab.resolver
+        world.resolver = await serve_dns(zone_of(table), resolver, DNS_PORT)
+        world.listening.append(
+            Listening(name="resolver", address=resolver, port=DNS_PORT, protocol="dns/udp")
+        )
+        for name, site in sorted(table.sites.items()):
+            if site.address is None or name in skip:
+                continue
+            page = Behaviour(body=body_of(name, site))
+            for port in site.ports:
+                secure = port != HTTP_PORT
+                web = await serve_web(
+                    _always(page),
+                    site.address,
+                    port,
+                    tls=tls if secure else None,
+                )
+                world.web[(site.address, port)] = web
+                protocol = "https" if secure else "http"
+                world.listening.append(
+                    Listening(name=name, address=site.address, port=port, protocol=protocol)
+                )
+    except BaseException:
+        await world.close()
+        raise
+    return world
