@@ -1,0 +1,184 @@
+"""The lab's servers in the `server` namespace, reached from `client` through the censor
+with no rules applied (it only routes): the resolver, a site over HTTP and HTTPS trusting
+the lab's CA, and the test helper answering a real control request.
+
+Traffic stays inside the namespaces each test creates: the only addresses used are the
+lab's own 10.77.x, which exist only there (lab/topology.py).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netvigil.lab.netns import Lab
+from netvigil.lab.scenarios import load_table
+from tests.lab.namespaces import in_namespace
+
+pytestmark = pytest.mark.lab
+
+RESOLVE = """
+import sys, dns.message, dns.query, dns.rcode
+reply = dns.query.udp(dns.message.make_query(sys.argv[1], "A"), "10.77.2.53", timeout=20)
+print(dns.rcode.to_text(reply.rcode()), *sorted(r.address for s in reply.answer for r in s))
+"""
+# Resolve through the lab's resolver, then fetch by name (Host header and SNI), validating
+# the certificate against the lab's CA only.
+FETCH = """
+import http.client, socket, ssl, sys, dns.message, dns.query
+scheme, name, ca = sys.argv[1:4]
+reply = dns.query.udp(dns.message.make_query(name, "A"), "10.77.2.53", timeout=20)
+address = reply.answer[0][0].address
+if scheme == "https":
+    context = ssl.create_default_context(cafile=ca)
+    conn = http.client.HTTPSConnection(name, 443, context=context, timeout=20)
+else:
+    conn = http.client.HTTPConnection(name, 80, timeout=20)
+def connect(where, *args, **kwargs):  # our address for the name, as a resolver would give
+    return socket.create_connection((address, where[1]), *args, **kwargs)
+conn._create_connection = connect
+conn.request("GET", "/")
+response = conn.getresponse()
+body = response.read()
+print(response.status, address, len(body), body[:200].decode("latin-1"))
+"""
+CONTROL = """
+import json, ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[2])
+request = urllib.request.Request(
+    "https://10.77.2.22/", data=sys.argv[1].encode(), method="POST",
+    headers={"Content-Type": "application/json", "User-Agent": "ooniprobe-lab/0"},
+)
+with urllib.request.urlopen(request, context=context, timeout=60) as response:
+    print(response.read().decode())
+"""
+
+
+@pytest.fixture
+def served(running: Lab, tmp_path: Path) -> Iterator[tuple[Lab, dict[str, Any]]]:
+    """The servers started in the lab's `server` namespace; its ready line."""
+    folder = tmp_path / "world"
+    child = running.start(
+        running.plan.server,
+        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    line = child.stdout.readline()
+    assert line, child.stderr.read().decode()
+    try:
+        yield running, json.loads(line)
+    finally:
+        # Stopped here to see it end cleanly; the lab's teardown would kill it anyway.
+        child.send_signal(signal.SIGTERM)
+        child.wait(30)
+
+
+def test_ready_lists_the_resolver_the_sites_and_the_helper_on_their_addresses(
+    served: tuple[Lab, dict[str, Any]],
+) -> None:
+    _, ready = served
+    table = load_table()
+    listening = {(s["name"], s["address"], s["port"], s["protocol"]) for s in ready["ready"]}
+    assert ("resolver", "10.77.2.53", 53, "dns/udp") in listening
+    assert ("www.lab.test", "10.77.2.10", 80, "http") in listening
+    assert ("www.lab.test", "10.77.2.10", 443, "https") in listening
+    assert ("th.lab.test", "10.77.2.22", 443, "https") in listening
+    # Every TCP port of every site with an address, nothing else, none on 0.0.0.0.
+    expected = {
+        (name, site.address, port)
+        for name, site in table.sites.items()
+        if site.address is not None
+        for port in site.ports
+    }
+    assert {(n, a, p) for n, a, p, proto in listening if proto != "dns/udp"} == expected
+    assert Path(ready["ca_file"]).is_file()
+
+
+def test_the_resolver_answers_sites_and_real_names_and_not_unpublished_ones(
+    served: tuple[Lab, dict[str, Any]],
+) -> None:
+    lab, _ = served
+
+    def resolve(name: str) -> str:
+        return in_namespace(lab.plan.client, sys.executable, "-c", RESOLVE, name).strip()
+
+    assert resolve("www.lab.test") == "NOERROR 10.77.2.10"
+    assert resolve("WWW.Lab.Test") == "NOERROR 10.77.2.10"  # names match case-insensitively
+    assert resolve("b-api.facebook.com") == "NOERROR 10.77.2.60"  # a `real_name` site
+    assert resolve("ghost.lab.test") == "NXDOMAIN"  # published = false
+    assert resolve("nowhere.lab.test") == "NXDOMAIN"
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_site_is_fetched_by_name_from_the_client(
+    served: tuple[Lab, dict[str, Any]], scheme: str
+) -> None:
+    lab, ready = served
+    args = (scheme, "news.lab.test", ready["ca_file"])
+    said = in_namespace(lab.plan.client, sys.executable, "-c", FETCH, *args)
+    status, address, size, head = said.split(" ", 3)
+    assert (status, address) == ("200", "10.77.2.11")
+    assert int(size) == load_table().sites["news.lab.test"].bytes  # the table's size
+    assert "<title>Independent news</title>" in head
+
+
+def test_the_test_helper_answers_a_control_request_from_the_client(
+    served: tuple[Lab, dict[str, Any]],
+) -> None:
+    lab, ready = served
+    control = json.dumps(
+        {
+            "http_request": "https://news.lab.test/",
+            "http_request_headers": {},
+            "tcp_connect": ["10.77.2.11:443", "10.77.2.21:443"],
+        }
+    )
+    said = in_namespace(lab.plan.client, sys.executable, "-c", CONTROL, control, ready["ca_file"])
+    answer = json.loads(said)
+    # The helper resolved through the lab's resolver, connected from its own namespace and
+    # fetched the page validating the lab's certificate, as a real helper on the open net.
+    assert answer["dns"]["addrs"] == ["10.77.2.11"]
+    assert answer["dns"]["failure"] is None
+    assert answer["tcp_connect"]["10.77.2.11:443"]["status"] is True
+    assert answer["tcp_connect"]["10.77.2.21:443"]["status"] is False  # closed.lab.test
+    assert answer["http_request"]["status_code"] == 200
+    assert answer["http_request"]["failure"] is None
+    assert answer["http_request"]["title"] == "Independent news"
+
+
+def test_sigterm_ends_the_servers_cleanly(running: Lab, tmp_path: Path) -> None:
+    child = running.start(
+        running.plan.server,
+        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(tmp_path / "w")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline().startswith(b'{"ready"')
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(30) == 0
+    assert child.stderr.read() == b""
+
+
+def test_an_address_the_namespace_lacks_is_one_line(running: Lab, tmp_path: Path) -> None:
+    # The client namespace has none of the server's addresses: nothing can listen there.
+    child = running.start(
+        running.plan.client,
+        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(tmp_path / "w")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 2
+    assert out == b""
+    lines = err.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lab serve: cannot listen")
