@@ -48,6 +48,8 @@ def tls(address: str, sni: str) -> str:
         return "reset"
     except TimeoutError:
         return "timeout"
+    except ssl.SSLCertVerificationError:
+        return "untrusted"  # a certificate from an authority the client does not know
     except ssl.SSLError:
         return "passed"  # the world's plain service answered the hello: it got through
 

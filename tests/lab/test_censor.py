@@ -10,6 +10,7 @@ client's deadline is counted as "timeout", never timed.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -19,10 +20,12 @@ from pathlib import Path
 import pytest
 
 from netvigil.lab import rules as r
+from netvigil.lab.ca import TestCA
 from netvigil.lab.censor import CHAIN, TABLE, censor_plan
 from netvigil.lab.censor_apply import Censor
-from netvigil.lab.netns import Lab
-from tests.lab.namespaces import in_namespace
+from netvigil.lab.netns import Lab, lab_running
+from netvigil.lab.topology import plan
+from tests.lab.namespaces import in_namespace, new_id
 from tests.lab.world import SITES
 
 pytestmark = pytest.mark.lab
@@ -170,3 +173,30 @@ def test_remove_is_complete_and_idempotent(censor: Censor) -> None:
 def test_dns_injection_answers_first(censor: Censor) -> None:
     apply(censor, [r.DNSInjection(domain="news.lab.test", addresses=("10.10.34.35",))])
     assert client(censor.lab, "dns", "news.lab.test") == "NOERROR:10.10.34.35"
+
+
+def test_tls_intercept_answers_with_the_censors_certificate(censor: Censor, tmp_path: Path) -> None:
+    (tmp_path / "sites-ca").mkdir()
+    sites_ca = TestCA(tmp_path / "sites-ca", now=dt.datetime.now(dt.UTC))
+    rules = [r.TLSIntercept(sni="news.lab.test", issuer="Lab Censor CA")]
+    plan = censor_plan(
+        rules,
+        censor.lab.plan,
+        SITES,
+        site_ca=str(sites_ca.cert_file),
+        folder=str(tmp_path / "interceptor"),
+    )
+    censor.apply(plan)
+    assert client(censor.lab, "tls", NEWS, "news.lab.test") == "untrusted"
+    assert client(censor.lab, "tls", NEWS, "www.lab.test") == "passed"  # relayed untouched
+    censor.remove()
+    assert client(censor.lab, "tls", NEWS, "news.lab.test") == "passed"
+
+
+def test_remove_after_the_lab_is_down_is_a_no_op(lab_folder: Path, tmp_path: Path) -> None:
+    with lab_running(plan(new_id()), lab_folder) as lab:
+        censor = Censor(lab, tmp_path / "censor")
+        apply(censor, [r.DNSAnswer(domain="news.lab.test", rcode="REFUSED")])
+        assert censor.servers is not None and censor.servers.poll() is None
+    censor.remove()  # the namespace, its rules and the servers' process are already gone
+    assert censor.servers is None

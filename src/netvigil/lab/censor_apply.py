@@ -100,6 +100,8 @@ class Censor:
                     self.servers.wait(TIMEOUT)
             self.servers = None
         ns = self.namespace
+        if not Path(f"/run/netns/{ns}").exists():
+            return  # the lab is down: its rules went with the namespace (ip-netns(8))
         if _succeeds(ns, ("nft", "list", "table", "inet", TABLE)):
             _run(ns, ("nft", "delete", "table", "inet", TABLE))
         while _succeeds(ns, ("iptables", "-w", "-C", "FORWARD", "-j", CHAIN)):
