@@ -19,24 +19,14 @@ from typing import Final
 import msgspec
 
 from netvigil.lab.censor import CHAIN, TABLE, CensorPlan
-from netvigil.lab.netns import Lab, LabError
+from netvigil.lab.netns import Lab, LabError, run
 
 TIMEOUT: Final = 10.0
 READY_TIMEOUT: Final = 30.0  # a bound on a wait for "ready", never asserted on
 
 
 def _run(namespace: str, argv: tuple[str, ...], stdin: str | None = None) -> str:
-    full = ["ip", "netns", "exec", namespace, *argv]
-    try:
-        done = subprocess.run(full, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise LabError(f"{' '.join(argv)}: no answer in {TIMEOUT:g} s") from None
-    except OSError as exc:
-        raise LabError(f"{argv[0]}: {exc.strerror or exc}") from None
-    if done.returncode != 0:
-        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[0]
-        raise LabError(f"{' '.join(argv)}: {why}")
-    return done.stdout
+    return run(["ip", "netns", "exec", namespace, *argv], stdin=stdin)
 
 
 def _succeeds(namespace: str, argv: tuple[str, ...]) -> bool:

@@ -39,10 +39,13 @@ class Removed(msgspec.Struct, frozen=True, kw_only=True):
     stuck: tuple[int, ...] = ()  # processes even SIGKILL did not end
 
 
-def run(argv: Sequence[str], timeout: float = TIMEOUT) -> str:
-    """Run one command; its stdout, or LabError with its first line of stderr."""
+def run(argv: Sequence[str], timeout: float = TIMEOUT, stdin: str | None = None) -> str:
+    """Run one command (with `stdin` as its input); its stdout, or LabError with its first
+    line of stderr."""
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            list(argv), input=stdin, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         raise LabError(f"{' '.join(argv)}: no answer in {timeout:g} s") from None
     except OSError as exc:
