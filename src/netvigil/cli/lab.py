@@ -1,9 +1,11 @@
-"""`netvigil lab up | down | list`: the censorship lab's namespaces, made and removed, and
-its scenarios.
+"""`netvigil lab up | run | down | list`: the censorship lab's namespaces, made and removed,
+and its scenarios, listed and run end to end.
 
 `up` creates one lab's three namespaces (lab/topology.py) and returns, leaving them in place
 and recorded in the data folder's `lab/`; `down` removes every recorded lab, then any
-namespace named `nvlab-…` whose record was lost. Both need Linux and root (network
+namespace named `nvlab-…` whose record was lost; `run` brings a lab up, runs scenarios
+through the probe, the collector, the pipeline, the API and the explorer (cli/lab_run.py),
+and removes the lab. All three need Linux and root (network
 namespaces); anywhere else they say so in one line and do nothing (exit 2, as for any usage
 the command cannot serve). `list` reads the scenario table (lab/scenarios.py) and needs
 neither.
@@ -11,6 +13,7 @@ neither.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
@@ -20,9 +23,13 @@ from typing import Annotated
 import msgspec
 import typer
 
-from netvigil.cli.console import fail, open_data_dir
+from netvigil.cli.console import err, fail, open_data_dir
+from netvigil.cli.lab_run import run_all
+from netvigil.cli.lab_world import start_world
+from netvigil.lab.lab_geoip import write_geoip
 from netvigil.lab.labstate import LabStateError
-from netvigil.lab.netns import Lab, LabError, down_recorded
+from netvigil.lab.netns import Lab, LabError, down_recorded, lab_running
+from netvigil.lab.scenario_result import Result
 from netvigil.lab.scenarios import TableError, load_table, select, summary
 from netvigil.lab.topology import RESOLVER, Plan, TopologyError, plan
 
@@ -37,6 +44,14 @@ DataDirOpt = Annotated[
     typer.Option("--data-dir", metavar="DIR", help="The data folder (default: $NETVIGIL_HOME)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
+TableOpt = Annotated[
+    Path | None,
+    typer.Option("--table", metavar="FILE", help="A scenario table (default: the bundled one)."),
+]
+ScenariosArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="SCENARIO", help="Only these scenarios (default: all)."),
+]
 
 
 class Made(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,17 +141,68 @@ def down_command(
         raise fail(f"processes {stuck} did not end even on SIGKILL")
 
 
-def list_command(
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="SCENARIO", help="Only these scenarios (default: all)."),
-    ] = None,
-    table: Annotated[
-        Path | None,
+def _line(result: Result) -> str:
+    mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
+    got = result.got[0] if result.got else None
+    seen = f"{got.outcome} {got.layer or ''} {got.technique or ''}".strip() if got else "-"
+    took = f"{result.seconds:.1f} s" if result.seconds is not None else ""
+    why = f"  ({result.why})" if result.why else ""
+    return f"{mark} {result.scenario}: {seen}  {took}{why}"
+
+
+def run_command(
+    names: ScenariosArg = None,
+    table: TableOpt = None,
+    lab_id: Annotated[
+        str,
         typer.Option(
-            "--table", metavar="FILE", help="A scenario table (default: the bundled one)."
+            "--id", metavar="ID", help="The run's lab id (1-8 lowercase letters or digits)."
         ),
-    ] = None,
+    ] = "run",
+    data_dir: DataDirOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per scenario: scenario, passed, ...")
+    ] = False,
+) -> None:
+    """Run scenarios end to end: censor, probe, collector, pipeline, API and explorer."""
+    try:
+        loaded = load_table(table)
+        chosen = select(loaded, names or ())
+        wanted = plan(lab_id)
+    except TableError as exc:
+        raise fail(str(exc), code=2) from None
+    except TopologyError as exc:
+        raise fail(f"--id: {exc}", code=2) from None
+    _can_make_namespaces()
+    base = open_data_dir(data_dir).lab
+    folder = base / "runs" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    results: list[Result] = []
+
+    def each(result: Result) -> None:
+        results.append(result)
+        if as_json:
+            typer.echo(msgspec.json.encode(result).decode())
+        else:
+            err.print(_line(result), soft_wrap=True, highlight=False)
+
+    try:
+        folder.mkdir(parents=True, exist_ok=False)
+        with lab_running(wanted, base) as lab:
+            geoip = write_geoip(loaded, "ZZ", folder / "geoip-observatory.mmdb")
+            world = start_world(lab, folder, geoip, table)
+            run_all(lab, world, loaded, chosen, folder, None, each)
+    except (LabError, LabStateError, OSError) as exc:
+        raise fail(str(exc).splitlines()[0]) from None
+    passed = sum(r.passed for r in results)
+    if not as_json:
+        typer.echo(f"{passed}/{len(results)} scenarios passed; the run's files: {folder}")
+    if passed < len(results):
+        raise typer.Exit(1)
+
+
+def list_command(
+    names: ScenariosArg = None,
+    table: TableOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """The lab's scenarios: nettest and inputs, the censor's rules, the verdict expected."""

@@ -109,6 +109,7 @@ app.command("detect")(detect.detect_command)
 
 lab_app = _group("The censorship lab: network namespaces where a censor sits on the path.")
 lab_app.command("up")(lab.up_command)
+lab_app.command("run")(lab.run_command)
 lab_app.command("down")(lab.down_command)
 lab_app.command("list")(lab.list_command)
 app.add_typer(lab_app, name="lab")

@@ -53,6 +53,21 @@ def _done(ledger: Path) -> set[str]:
     return keys
 
 
+def uploaded_uids(ledger: Path) -> list[str]:
+    """The collector's uid of each measurement the ledger says was submitted, in order."""
+    if not ledger.exists():
+        return []
+    uids = []
+    for line in ledger.read_text().splitlines():
+        try:
+            uid = json.loads(line)["uid"]
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut by a crash (see _done)
+        if isinstance(uid, str):
+            uids.append(uid)
+    return uids
+
+
 async def upload(
     files: Iterable[Path],
     collector: str,
