@@ -1,4 +1,4 @@
-"""`netvigil lab up | down`: what they print, and the polite refusal without root."""
+"""`netvigil lab up | run | down`: what they print, and the polite refusal without root."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _unprivileged() -> list[str]:
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the refusal there is tested as is"
 )
-@pytest.mark.parametrize("command", ["up", "down"])
+@pytest.mark.parametrize("command", ["up", "run", "down"])
 def test_without_root_it_is_one_polite_line_and_nothing_done(command: str, tmp_path: Path) -> None:
     before = netns_names() if os.geteuid() == 0 else set()
     home = Path("/tmp") / f"netvigil-lab-refusal-{new_id()}"  # nobody cannot enter tmp_path
@@ -151,3 +151,20 @@ def test_list_refuses_in_one_line(args: list[str], message: str) -> None:
     done = _netvigil("list", *args)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["no-such-scenario"], "error: unknown scenario 'no-such-scenario'"),
+        (["--id", "UP"], "error: --id: lab id must be 1-8 lowercase letters or digits, not 'UP'"),
+    ],
+)
+def test_run_refuses_a_bad_scenario_or_id_in_one_line_before_anything(
+    args: list[str], line: str, tmp_path: Path
+) -> None:
+    done = _netvigil("run", *args, home=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    (said,) = done.stderr.splitlines()
+    assert said.startswith(line)
+    assert not (tmp_path / "lab").exists()  # nothing made, not even the run's folder
