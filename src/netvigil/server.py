@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
+from netvigil.addresses import Bogons
 from netvigil.datadir import DataDir
 from netvigil.incidents.alerts import Alerts, Rules
 from netvigil.incidents.api import routes as incident_routes
@@ -96,13 +97,15 @@ def create_app(
     alert_rules: Rules | None = None,
     detection_interval: float = 60.0,
     echo_helpers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+    lab_networks: tuple[str, ...] = (),
 ) -> Starlette:
     """The app over a data folder; `geoip` defaults to the folder's database.
 
     Raises GeoIPError (one line) for a database that cannot be read, AlertRulesError for
     rules naming an organisation or group the incidents do not have. Detection runs every
     `detection_interval` seconds. `echo_helpers` (testhelper/echo.py, on their own sockets)
-    run for as long as the app does.
+    run for as long as the app does. `lab_networks`: a censorship lab's addresses, analysed
+    (pipeline and pages) as the public ones they stand for (addresses.Bogons.with_lab).
     """
     folder = DataDir(root=data_dir)
     alerts: Alerts | None = None  # set below, once the incidents exist
@@ -128,6 +131,7 @@ def create_app(
         geoip=geoip,
         on_change=alert,
         detection_interval=detection_interval,
+        lab_networks=lab_networks,
     )
     geo = observatory.geo
     speed = ndt7.routes()  # one pool of speed-test slots, at /ndt/v7/ and /th/ndt/v7/
@@ -168,6 +172,7 @@ def create_app(
         heartbeats=observatory.heartbeats,
         instance=incidents,
         now=now,
+        bogon=Bogons.with_lab(lab_networks),
     )
     routes: list[BaseRoute] = [
         *explorer.routes(site),

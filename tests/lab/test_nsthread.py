@@ -31,7 +31,8 @@ def test_the_thread_binds_the_namespaces_address_and_the_process_stays_out(
     assert call_in(server, lambda: _bind(running.plan.server_address)) == "10.77.2.2"
     assert call_in(server, _namespace_of_thread) == os.stat(f"/run/netns/{server}").st_ino
     assert _namespace_of_thread() == root  # the caller's thread never moved
-    with pytest.raises(OSError):  # and the lab's address does not exist out here
+    # and the lab's address does not exist out here
+    with pytest.raises(OSError, match="assign requested address"):
         _bind(running.plan.server_address)
 
 

@@ -22,6 +22,7 @@ from typing import Annotated
 
 import msgspec
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from netvigil.cli.console import err, fail, open_data_dir
 from netvigil.cli.lab_run import run_all
@@ -177,19 +178,29 @@ def run_command(
     base = open_data_dir(data_dir).lab
     folder = base / "runs" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     results: list[Result] = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} scenarios"),
+        TimeRemainingColumn(),
+    )
+    progress = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
 
     def each(result: Result) -> None:
         results.append(result)
         if as_json:
             typer.echo(msgspec.json.encode(result).decode())
         else:
-            err.print(_line(result), soft_wrap=True, highlight=False)
+            progress.console.print(_line(result), soft_wrap=True, highlight=False)
+        progress.advance(task)
 
     try:
         folder.mkdir(parents=True, exist_ok=False)
-        with lab_running(wanted, base) as lab:
+        with progress, lab_running(wanted, base) as lab:
+            task = progress.add_task("bringing the lab up", total=len(chosen))
             geoip = write_geoip(loaded, "ZZ", folder / "geoip-observatory.mmdb")
-            world = start_world(lab, folder, geoip, table)
+            world = start_world(lab, folder, geoip, table, networks=loaded.lab.networks)
+            progress.update(task, description="running")
             run_all(lab, world, loaded, chosen, folder, None, each)
     except (LabError, LabStateError, OSError) as exc:
         raise fail(str(exc).splitlines()[0]) from None

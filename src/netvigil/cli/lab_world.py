@@ -5,9 +5,10 @@ run ends: the lab's servers (`python -m netvigil.cli.lab_serve`: resolver, sites
 helper), and the observatory (`python -m netvigil serve` on 10.77.2.2, our collector,
 pipeline, API and explorer, unchanged, with its own data folder). The observatory is told
 the lab's addresses are targets it may reach (`--allow-private-targets`: every lab address
-is private) and reads the lab's GeoIP database. Waiting for them is bounded: the servers
-print a ready line; the observatory is ready when its API answers from inside `server`
-(lab/nsthread.py), polled at most READY_POLLS times.
+is private), to analyse the lab's range as public addresses (as the probe is: a bogon is
+then only what a censor answers, not every lab site) and reads the lab's GeoIP database.
+Waiting for them is bounded: the servers print a ready line; the observatory is ready when
+its API answers from inside `server` (lab/nsthread.py), polled at most READY_POLLS times.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,14 +81,25 @@ def _servers(lab: Lab, folder: Path, table: Path | None) -> Path:
         raise LabError(f"the lab's servers did not start: {last}") from None
 
 
-def start_world(lab: Lab, folder: Path, geoip: Path, table: Path | None = None) -> World:
-    """Start the servers and the observatory in the lab's `server` namespace; wait for both."""
+def start_world(
+    lab: Lab,
+    folder: Path,
+    geoip: Path,
+    table: Path | None = None,
+    *,
+    networks: Sequence[str] = (),
+) -> World:
+    """Start the servers and the observatory in the lab's `server` namespace; wait for both.
+    `networks` are the table's `[lab] networks`: the observatory analyses them, as the probe
+    does, as the public addresses they stand for (`--lab-network`, hidden: labs only)."""
     ca_file = _servers(lab, folder, table)
     data = folder / "observatory"
     address = lab.plan.server_address
     argv = [sys.executable, "-m", "netvigil", "serve", "--host", address]
     argv += ["--port", str(OBSERVATORY_PORT), "--data-dir", str(data)]
     argv += ["--allow-private-targets", "--geoip-db", str(geoip)]
+    for network in networks:
+        argv += ["--lab-network", network]
     log = (folder / "observatory.log").open("wb")
     with log:
         child = lab.start(lab.plan.server, argv, stdout=log, stderr=subprocess.STDOUT)

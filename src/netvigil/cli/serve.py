@@ -153,6 +153,14 @@ def serve_command(
     ] = None,
     hhfm_port: HhfmPortOpt = None,
     echo_port: EchoPortOpt = None,
+    lab_network: Annotated[
+        list[str],
+        typer.Option(
+            "--lab-network",
+            hidden=True,
+            help="Lab: analyse these CIDRs as the public addresses they stand for.",
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Run the observatory: collector, probe services, test helper, data API, incidents."""
     try:
@@ -204,6 +212,7 @@ def serve_command(
             public_url=public_url or url_of(host, port).rstrip("/"),
             alert_rules=rules,
             echo_helpers=[helper for _, helper in helpers],
+            lab_networks=tuple(lab_network),
         )
     except refused as exc:
         raise fail(f"cannot start: {exc}".splitlines()[0]) from None

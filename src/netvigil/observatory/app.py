@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
+from netvigil.addresses import Bogons
 from netvigil.datadir import DataDir
 from netvigil.geoip import GeoIP
 from netvigil.observatory import api, collector, events_api, heartbeats, services, works_api
@@ -43,10 +44,13 @@ class Observatory:
         geoip: Path | None = None,
         on_change: Callable[[Change], None] | None = None,
         detection_interval: float = 60.0,
+        lab_networks: tuple[str, ...] = (),
     ) -> None:
         """`geoip` defaults to the folder's database. Raises GeoIPError (one line) for a
         database that cannot be read. `on_change` is told of each change of a detected
-        event (detection.py), in a worker thread."""
+        event (detection.py), in a worker thread. `lab_networks` are analysed as public
+        addresses (a censorship lab's, addresses.Bogons.with_lab; ValueError if not CIDRs)."""
+        Bogons.with_lab(lab_networks)  # refused here, not in the pipeline's worker
         folder.root.mkdir(parents=True, exist_ok=True)
         self.folder, self.now, self.capacity, self.rate = folder, now, capacity, rate
         self.archive = Archive(folder.archive, fsync=fsync)
@@ -57,6 +61,7 @@ class Observatory:
         self.heartbeats = HeartbeatStore(folder.heartbeats, now=now)
         self.events = EventStore(folder.events)
         self.detection_interval = detection_interval
+        self.lab_networks = lab_networks
         self.detection = Detection(
             folder.tables, self.events, self.heartbeats, on_change=on_change, now=now
         )
@@ -80,7 +85,9 @@ class Observatory:
         heartbeat store's note of the minutes the server is listening."""
         return [
             self.archive.run(),
-            run_in_worker(self.folder.archive, self.folder.tables, self.geoip),
+            run_in_worker(
+                self.folder.archive, self.folder.tables, self.geoip, lab_networks=self.lab_networks
+            ),
             self.detection.run(self.detection_interval),
             self.heartbeats.run(),
         ]

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.geoip import GeoIP
 from netvigil.observatory.archive import Stored, read_since
@@ -61,10 +62,12 @@ class Pipeline:
         *,
         geo: GeoIP | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        bogon: Bogons = REAL_WORLD,
     ) -> None:
         self.archive = archive
         self.tables = tables
         self.geo = geo
+        self.bogon = bogon
         self.now = now
         self.position_file = tables.parent / "position.json"
         self.fingerprints = FingerprintDB.load()
@@ -113,7 +116,7 @@ class Pipeline:
 
     def _row(self, stored: Stored, now: dt.datetime, bugs: list[str]) -> Row:
         try:
-            return row_of(stored, self.fingerprints, now, self.geo)
+            return row_of(stored, self.fingerprints, now, self.geo, self.bogon)
         except Exception as exc:  # a bug, for one measurement: see the module docstring
             message = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
             bugs.append(f"{stored.uid}: {message}")
@@ -134,7 +137,13 @@ class Pipeline:
         compact(self.tables)
 
 
-def _worker(connection: Connection, archive: str, tables: str, geoip: str | None) -> None:
+def _worker(
+    connection: Connection,
+    archive: str,
+    tables: str,
+    geoip: str | None,
+    lab_networks: tuple[str, ...] = (),
+) -> None:
     """The worker process: one step per request until the server hangs up.
 
     A closed pipe (the server ended, or was killed) reads as EOF once the step under way is
@@ -143,7 +152,8 @@ def _worker(connection: Connection, archive: str, tables: str, geoip: str | None
     """
     try:
         geo = GeoIP(Path(geoip)) if geoip else None
-        pipeline = Pipeline(Path(archive), Path(tables), geo=geo)
+        bogon = Bogons.with_lab(lab_networks)
+        pipeline = Pipeline(Path(archive), Path(tables), geo=geo, bogon=bogon)
         pipeline.catch_up()
         connection.send(0)
         while True:
@@ -160,25 +170,36 @@ def _worker(connection: Connection, archive: str, tables: str, geoip: str | None
 
 
 async def run_in_worker(
-    archive: Path, tables: Path, geoip: Path | None, interval: float = 1.0
+    archive: Path,
+    tables: Path,
+    geoip: Path | None,
+    interval: float = 1.0,
+    lab_networks: tuple[str, ...] = (),
 ) -> None:
-    """The server's pipeline loop: steps in a worker process until cancelled.
+    """The server's pipeline loop: steps in a worker process until cancelled. `lab_networks`
+    (a lab's, addresses.Bogons.with_lab) are analysed as public addresses.
 
     A worker that ends on its own (a failed step) is replaced after RESTART_AFTER seconds:
     collection goes on regardless, and the position file says where to resume.
     """
     while True:
-        await _one_worker(archive, tables, geoip, interval)
+        await _one_worker(archive, tables, geoip, interval, lab_networks)
         print(f"error: the pipeline stopped; restarting in {RESTART_AFTER:.0f} s", file=sys.stderr)
         await asyncio.sleep(RESTART_AFTER)
 
 
-async def _one_worker(archive: Path, tables: Path, geoip: Path | None, interval: float) -> None:
+async def _one_worker(
+    archive: Path,
+    tables: Path,
+    geoip: Path | None,
+    interval: float,
+    lab_networks: tuple[str, ...],
+) -> None:
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     worker = context.Process(
         target=_worker,
-        args=(theirs, str(archive), str(tables), str(geoip) if geoip else None),
+        args=(theirs, str(archive), str(tables), str(geoip) if geoip else None, lab_networks),
         name="netvigil-pipeline",
     )
     worker.start()

@@ -27,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.fingerprints import FingerprintDB
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.speed import throughput_of
@@ -77,9 +78,14 @@ def start_time(value: str | None) -> dt.datetime:
 
 
 def row_of(
-    stored: Stored, fingerprints: FingerprintDB, now: dt.datetime, geo: GeoIP | None = None
+    stored: Stored,
+    fingerprints: FingerprintDB,
+    now: dt.datetime,
+    geo: GeoIP | None = None,
+    bogon: Bogons = REAL_WORLD,
 ) -> Row:
-    """The row of an archived measurement; an error row when it cannot be decoded."""
+    """The row of an archived measurement; an error row when it cannot be decoded. `bogon`
+    says which addresses are bogons (a lab's networks stand for public ones: addresses.py)."""
     data = bytes(stored.measurement)
     try:
         measurement = decode_any(data)
@@ -88,7 +94,14 @@ def row_of(
             readable_envelope(data), stored.uid, stored.report_id, stored.flags, now, str(exc)
         )
     return row_for(
-        measurement, stored.uid, stored.report_id, stored.flags, fingerprints, now, geo=geo
+        measurement,
+        stored.uid,
+        stored.report_id,
+        stored.flags,
+        fingerprints,
+        now,
+        geo=geo,
+        bogon=bogon,
     )
 
 
@@ -114,12 +127,22 @@ def row_for(
     geo: GeoIP | None = None,
     source: str = ARCHIVE,
     line: int | None = None,
+    bogon: Bogons = REAL_WORLD,
 ) -> Row:
     """The row of a decoded measurement (imports decode once, in the reader); an error row
     when its test keys cannot be read or its values do not fit a row."""
     try:
         return _row_for(
-            measurement, uid, report_id, flags, fingerprints, now, geo, source=source, line=line
+            measurement,
+            uid,
+            report_id,
+            flags,
+            fingerprints,
+            now,
+            geo,
+            source=source,
+            line=line,
+            bogon=bogon,
         )
     except (MeasurementFormatError, RowError) as exc:
         return error_row(measurement, uid, report_id, flags, now, str(exc), source, line)
@@ -136,9 +159,10 @@ def _row_for(
     *,
     source: str,
     line: int | None,
+    bogon: Bogons,
 ) -> Row:
     try:
-        verdict = analyze(measurement, fingerprints)
+        verdict = analyze(measurement, fingerprints, bogon)
     except UnsupportedTest:
         verdict = None  # kept as unanalysed; a MeasurementFormatError is an error row
     judged = Judged(outcome=UNANALYSED)

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.analysis.layered import UnsupportedTest, analyze
 from netvigil.analysis.verdicts import Verdict
 from netvigil.observatory import ooni_verdicts
@@ -60,7 +61,7 @@ class Judgement(msgspec.Struct, frozen=True, kw_only=True):
     problem: str | None = None
 
 
-def judge(raw: bytes) -> Judgement:
+def judge(raw: bytes, bogon: Bogons = REAL_WORLD) -> Judgement:
     try:
         measurement = decode_any(raw)
     except MeasurementFormatError as exc:
@@ -68,7 +69,7 @@ def judge(raw: bytes) -> Judgement:
             outcome="error", problem=(str(exc).splitlines() or ["error"])[0][:MAX_ERROR]
         )
     try:
-        verdict = analyze(measurement, verdict_text.fingerprints())
+        verdict = analyze(measurement, verdict_text.fingerprints(), bogon)
     except UnsupportedTest as exc:
         return Judgement(measurement=measurement, outcome="unanalysed", problem=str(exc))
     except MeasurementFormatError as exc:  # the reason the pipeline's error row gives
@@ -159,7 +160,7 @@ def context(site: Site, uid: str) -> dict[str, Any]:
         if not ooni_rows:
             raise Missing(f"This instance holds no measurement {uid}.")
         return only_ooni(site, uid, ooni_rows[0])
-    judged = judge(raw) if raw is not None else None
+    judged = judge(raw, site.bogon) if raw is not None else None
     measurement = judged.measurement if judged is not None else None
     verdict = judged.verdict if judged is not None else None
     where = envelope(site, row, measurement)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 
+from netvigil.addresses import REAL_WORLD, Bogons
 from netvigil.datadir import DataDir
 from netvigil.incidents.instance import Instance
 from netvigil.observatory.data import ObservatoryData
@@ -32,6 +33,7 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     heartbeats: HeartbeatStore
     instance: Instance
     now: Callable[[], dt.datetime] = _utc_now
+    bogon: Bogons = REAL_WORLD  # a lab's networks stand for public addresses (addresses.py)
 
     @property
     def tables(self) -> Path:
