@@ -134,19 +134,18 @@ def test_the_capture_of_the_sni_reset_agrees_with_the_measurement(
     # The probe's own address is scrubbed from what it reports, yet it is on the wire.
     assert CLIENT_ADDRESS not in json.dumps(measurement)
     assert any(p.src == CLIENT_ADDRESS for p in packets)
-    # The measurement's network events: the hello's write, then the read that was reset.
-    events = [e for e in keys.get("network_events") or () if e.get("address") == f"{site}:443"]
-    _check_events(events, hello)
-
-
-def _check_events(events: list[dict[str, Any]], hello: Packet) -> None:
-    if not events:
-        pytest.xfail("web_connectivity records no network_events yet (probe/webconnectivity.py)")
-    writes = [i for i, e in enumerate(events) if e["operation"] == "write"]
-    reads = [i for i, e in enumerate(events) if e["operation"] == "read" and e.get("failure")]
-    assert writes and reads and writes[0] < reads[0]
-    assert events[writes[0]]["num_bytes"] == hello.payload_len
-    assert events[reads[0]]["failure"] == "connection_reset"
+    # The measurement's network events agree with the wire: the connect, the hello written
+    # in one write of the size the capture shows, then the read that met the censor's RST.
+    events = [e for e in keys["network_events"] if e["address"] == f"{site}:443"]
+    assert {e["transaction_id"] for e in events} == {handshake["transaction_id"]}
+    assert [(e["operation"], e["failure"]) for e in events] == [
+        ("connect", None),
+        ("tls_handshake_start", None),
+        ("write", None),
+        ("read", "connection_reset"),
+        ("tls_handshake_done", "connection_reset"),
+    ]
+    assert events[2]["num_bytes"] == hello.payload_len
 
 
 def test_a_capture_of_an_interface_the_namespace_lacks_is_one_line(
