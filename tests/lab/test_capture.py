@@ -27,6 +27,7 @@ from netvigil.lab.rules import TLSSNIBlock
 from netvigil.lab.scenario_probe import CLIENT_ADDRESS, probe_run_argv
 from netvigil.lab.scenario_records import Table
 from netvigil.lab.scenarios import load_table
+from tests.lab.namespaces import in_namespace
 
 pytestmark = pytest.mark.lab
 
@@ -156,3 +157,30 @@ def test_a_capture_of_an_interface_the_namespace_lacks_is_one_line(
         capturing(running, running.plan.client, "nv-none", tmp_path / "x.pcap"),
     ):
         pass
+
+
+SEND = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in range(2):
+    s.sendto(b"marker %d" % n, ("10.77.1.1", 9))
+"""
+
+
+def test_a_block_that_raises_still_ends_tcpdump_and_leaves_a_readable_file(
+    running: Lab, tmp_path: Path
+) -> None:
+    path = tmp_path / "cut.pcap"
+    client = running.plan.client
+
+    def send_then_fail() -> None:
+        with capturing_client(running, path) as capture:
+            in_namespace(client, sys.executable, "-c", SEND)
+            raise RuntimeError(f"the block failed; {capture.path.name} is still written")
+
+    with pytest.raises(RuntimeError, match="the block failed"):
+        send_then_fail()
+    pids = subprocess.run(["ip", "netns", "pids", client], capture_output=True, text=True)
+    assert pids.stdout.split() == []  # tcpdump is gone: nothing runs in `client`
+    sent = [p for p in read_capture(path).packets if p.proto == "udp" and p.dport == 9]
+    assert [(p.src, p.dst, p.payload_len) for p in sent] == [(CLIENT_ADDRESS, "10.77.1.1", 8)] * 2
