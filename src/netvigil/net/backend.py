@@ -19,6 +19,7 @@ import dns.message
 import dns.rdatatype
 
 from netvigil.addresses import parse_ip
+from netvigil.net.wire import open_tapped
 
 
 class Backend(Protocol):
@@ -83,7 +84,8 @@ class AsyncioBackend:
         self, ip: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         local = (self.source, 0) if self.source else None
-        return await asyncio.open_connection(ip, port, limit=self.max_read, local_addr=local)
+        # asyncio.open_connection with a tap on the writer (a handshake's events: net/wire.py)
+        return await open_tapped((ip, port), limit=self.max_read, local_addr=local)
 
     async def exchange_udp(
         self, server: tuple[str, int], payload: bytes, timeout: float, linger: float

@@ -22,7 +22,8 @@ from netvigil.addresses import join_host_port
 from netvigil.net.backend import Backend
 from netvigil.net.errors import map_failures
 from netvigil.net.tls_chain import ChainKeepingSSLObject, peer_chain, refused_chain
-from netvigil.records import BinaryData, TCPConnect, TCPStatus, TLSHandshake
+from netvigil.net.wire import tap_of
+from netvigil.records import BinaryData, NetworkEvent, TCPConnect, TCPStatus, TLSHandshake
 
 Clock = Callable[[], float]
 
@@ -82,29 +83,58 @@ async def tls_handshake(
     *,
     timeout: float,
     clock: Clock = time.monotonic,
+    on_event: Callable[[NetworkEvent], None] | None = None,
 ) -> tuple[Connection | None, TLSHandshake]:
     """TLS over `connection`: the secured connection (None, and closed, when the handshake
-    failed) and its df-006 record, without tags or id."""
+    failed) and its df-006 record, without tags or id. With `on_event`, the handshake's
+    df-008 events as they happen: `tls_handshake_start`, each `write` and `read` of its
+    records (net/wire.py; none over a writer without a tap), `tls_handshake_done`."""
     t0 = clock()
+    address = connection.address
+
+    def event(operation: str, num_bytes: int | None = None, failure: str | None = None) -> None:
+        if on_event is not None:
+            at = clock()
+            # An event is an instant here (df-008 has t0 for a read's start: we see its end).
+            on_event(
+                NetworkEvent(
+                    operation=operation,
+                    address=address,
+                    proto="tcp",
+                    num_bytes=num_bytes,
+                    failure=failure,
+                    t0=at,
+                    t=at,
+                )
+            )
+
+    tap = tap_of(connection.writer) if on_event is not None else None
     certificates: list[BinaryData] | None = None
     cipher = version = alpn = None
+    event("tls_handshake_start")
     with map_failures() as caught:
         try:
+            if tap is not None:
+                tap.listen(event)
             async with asyncio.timeout(timeout):
                 await connection.writer.start_tls(context, server_hostname=server_name)
         except ssl.SSLCertVerificationError as refused:
             # df-006 keeps the chain the server sent even when it was refused (tls_chain.py).
             certificates = [BinaryData.of(der) for der in refused_chain(refused)] or None
             raise
+        finally:
+            if tap is not None:
+                tap.listen(None)  # the handshake's events only, not the page's
         tls = connection.writer.get_extra_info("ssl_object")
         if tls is not None:
             cipher, version, alpn = tls.cipher()[0], tls.version(), tls.selected_alpn_protocol()
             certificates = [BinaryData.of(der) for der in peer_chain(tls)] or None
     if caught.failure is not None:
         connection.close()
+    event("tls_handshake_done", failure=caught.failure)
     record = TLSHandshake(
         network="tcp",
-        address=connection.address,
+        address=address,
         server_name=server_name,
         cipher_suite=cipher,
         tls_version=version,

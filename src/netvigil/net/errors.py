@@ -68,7 +68,7 @@ def map_failures() -> Iterator[Caught]:
     try:
         yield caught
     except NETWORK_ERRORS as exc:
-        caught.failure = _failure_of(exc)
+        caught.failure = failure_of(exc)
 
 
 # OpenSSL verify codes (X509_V_ERR_*) as reported by ssl.SSLCertVerificationError.
@@ -86,8 +86,9 @@ _BY_ERRNO = {
 }
 
 
-def _failure_of(exc: Exception) -> str:
-    """The df-007 string of one of :data:`NETWORK_ERRORS`."""
+def failure_of(exc: Exception) -> str:
+    """The df-007 string of one of :data:`NETWORK_ERRORS` (for an error that arrives other
+    than raised: a transport's `connection_lost`, net/wire.py)."""
     if isinstance(exc, TimeoutError):  # our deadlines (asyncio.timeout)
         return Failure.GENERIC_TIMEOUT
     if isinstance(exc, ssl.SSLError | socket.gaierror):

@@ -36,6 +36,7 @@ import dns.rdatatype
 import dns.rrset
 
 from netvigil.addresses import parse_ip
+from netvigil.net.wire import open_tapped
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 Replier = Callable[[bytes], Sequence[tuple[float, bytes]]]
@@ -98,7 +99,7 @@ class FakeNetwork:
         await loop.connect_accepted_socket(
             lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(), accepted), sock=theirs
         )
-        return await asyncio.open_connection(sock=ours)
+        return await open_tapped(ours)  # as the real backend's, tapped (net/wire.py)
 
     async def join(self) -> None:
         """Wait until every connection's handler has finished (close the client side first)."""

@@ -93,6 +93,11 @@ class Trace:
         else:
             self.requests.append(stamped)
 
+    def event(self, event: NetworkEvent, transaction_id: int, step_tags: list[str]) -> None:
+        """Keep a df-008 network event of one endpoint, stamped as its steps are."""
+        stamped = msgspec.structs.replace(event, tags=step_tags, transaction_id=transaction_id)
+        self.network_events.append(stamped)
+
     def duplicate(self, reply: DNSQuery, transaction_id: int, step_tags: list[str]) -> None:
         """Keep a DNS reply that came after the first (`x_dns_duplicate_responses`)."""
         self.duplicate_replies.append(

@@ -19,10 +19,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from netvigil.addresses import join_host_port
 from netvigil.net.backend import Backend
 from netvigil.net.connect import Connection, connect_tcp, tls_handshake
 from netvigil.net.dns import addresses_of, lookup_system, lookup_udp
 from netvigil.probe.recording import Trace, tags
+from netvigil.records import NetworkEvent
 
 MAX_PER_HOST = 2
 
@@ -103,9 +105,19 @@ async def open_endpoint(
             backend, ip, port, timeout=connect_timeout, clock=trace.now
         )
         trace.record(tcp, transaction, step_tags)
+        connected = NetworkEvent(
+            operation="connect", address=join_host_port(ip, port), proto="tcp",
+            failure=tcp.status.failure, t0=tcp.t0, t=tcp.t,
+        )  # fmt: skip
+        trace.event(connected, transaction, step_tags)
         if connection is not None and tls is not None:
             connection, handshake = await tls_handshake(
-                connection, host, tls, timeout=tls_timeout, clock=trace.now
+                connection,
+                host,
+                tls,
+                timeout=tls_timeout,
+                clock=trace.now,
+                on_event=lambda event: trace.event(event, transaction, step_tags),
             )
             trace.record(handshake, transaction, step_tags)
     return Endpoint(connection, transaction, step_tags)
