@@ -1,4 +1,5 @@
-"""`netvigil analyze` and `netvigil demo`: a thin shell over the analysis functions.
+"""`netvigil analyze` (and `netvigil demo`'s offline part): a thin shell over the analysis
+functions.
 
 Output rules: machine output is JSON lines on stdout (when stdout is not a terminal, or
 with --json); people get a Rich table. Problems with single measurements are records in
@@ -90,7 +91,7 @@ def _items(paths: list[Path], show_progress: bool) -> Iterator[ReadResult]:
             progress.advance(task)
 
 
-def _run(
+def run_analysis(
     paths: list[Path], *, classic: bool, as_json: bool, strict: bool, fingerprints: Path | None
 ) -> None:
     db = _load_fingerprints(fingerprints)
@@ -183,16 +184,4 @@ def analyze(
     One result per measurement, in input order; a measurement that cannot be read or
     analysed gives an error record naming its file and line.
     """
-    _run(files, classic=classic, as_json=as_json, strict=strict, fingerprints=fingerprints)
-
-
-def demo(as_json: JsonOpt = False, fingerprints: FingerprintsOpt = None) -> None:
-    """Analyse the bundled sample of real OONI measurements from several countries.
-
-    The sample is OONI's data (CC BY-NC-SA 4.0); its SOURCES.md names each measurement.
-    """
-    from netvigil.samples import sample_path, sources_note
-
-    with sample_path() as path:
-        err.print(sources_note(sum(1 for _ in read_path(path))), soft_wrap=True, markup=False)
-        _run([path], classic=False, as_json=as_json, strict=False, fingerprints=fingerprints)
+    run_analysis(files, classic=classic, as_json=as_json, strict=strict, fingerprints=fingerprints)

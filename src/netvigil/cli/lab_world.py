@@ -68,7 +68,13 @@ def get_json(world: World, path: str) -> tuple[int, Any]:
 def _servers(lab: Lab, folder: Path, table: Path | None) -> Path:
     argv = [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(folder / "world")]
     argv += ["--table", str(table)] if table is not None else []
-    child = lab.start(lab.plan.server, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = lab.start(
+        lab.plan.server,
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert child.stdout is not None and child.stderr is not None  # PIPEs were asked for
     ready, _, _ = select.select([child.stdout], [], [], READY_TIMEOUT)
     line = child.stdout.readline() if ready else b""
@@ -88,12 +94,15 @@ def start_world(
     table: Path | None = None,
     *,
     networks: Sequence[str] = (),
+    observatory_dir: Path | None = None,
 ) -> World:
     """Start the servers and the observatory in the lab's `server` namespace; wait for both.
     `networks` are the table's `[lab] networks`: the observatory analyses them, as the probe
-    does, as the public addresses they stand for (`--lab-network`, hidden: labs only)."""
+    does, as the public addresses they stand for (`--lab-network`, hidden: labs only). The
+    observatory's data folder is `observatory_dir` (`netvigil demo` serves it after the lab
+    is gone), else the run's own `observatory/`."""
     ca_file = _servers(lab, folder, table)
-    data = folder / "observatory"
+    data = observatory_dir or folder / "observatory"
     address = lab.plan.server_address
     argv = [sys.executable, "-m", "netvigil", "serve", "--host", address]
     argv += ["--port", str(OBSERVATORY_PORT), "--data-dir", str(data)]
@@ -102,7 +111,11 @@ def start_world(
         argv += ["--lab-network", network]
     log = (folder / "observatory.log").open("wb")
     with log:
-        child = lab.start(lab.plan.server, argv, stdout=log, stderr=subprocess.STDOUT)
+        # No terminal on stdin: `serve` asks there whether to load the demo into an empty
+        # folder, and would wait for an answer the run's user never sees.
+        child = lab.start(
+            lab.plan.server, argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
     world = World(
         ca_file=ca_file,
         observatory=f"http://{address}:{OBSERVATORY_PORT}",

@@ -18,6 +18,7 @@ from netvigil import __version__
 from netvigil.cli import (
     analyze,
     bulk,
+    demo,
     detect,
     incident_admin,
     incident_exchange,
@@ -74,7 +75,7 @@ def _group(help_text: str) -> typer.Typer:
 
 
 app.command("analyze")(analyze.analyze)
-app.command("demo")(analyze.demo)
+app.command("demo")(demo.demo_command)
 
 probe_app = _group("Measure websites from this network (Web Connectivity).")
 probe_app.command("run")(probe.run_command)
