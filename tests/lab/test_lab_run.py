@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from netvigil.lab.capture import read_capture
 from netvigil.lab.scenarios import load_table
 from tests.lab.namespaces import netns_names, new_id
 
@@ -47,3 +48,22 @@ def test_every_scenario_of_the_table_passes_end_to_end(tmp_path: Path) -> None:
     # Each measured scenario's measurements were read back from the API, judged.
     for line in lines:
         assert line["got"] and all(g["outcome"] is not None for g in line["got"]), line
+
+
+def test_capture_keeps_each_probe_runs_packets_with_the_censors_reset(tmp_path: Path) -> None:
+    env = {**os.environ, "NETVIGIL_HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    pcaps = tmp_path / "pcaps"
+    argv = ["lab", "run", "--id", new_id(), "--json", "--capture", str(pcaps), "tls-sni-reset"]
+    done = subprocess.run(
+        [sys.executable, "-m", "netvigil", *argv],
+        capture_output=True,
+        text=True,
+        timeout=WHOLE_TABLE,
+        env=env,
+    )
+    (line,) = [json.loads(x) for x in done.stdout.splitlines()]
+    assert line["passed"], line["why"]
+    packets = read_capture(pcaps / "tls-sni-reset.pcap").packets
+    hello = [p for p in packets if p.sni == "news.lab.test"]
+    resets = [p for p in packets if p.src == "10.77.2.11" and p.has("R")]
+    assert hello and resets and resets[0].time >= hello[0].time

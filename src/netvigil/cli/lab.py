@@ -164,6 +164,14 @@ def run_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per scenario: scenario, passed, ...")
     ] = False,
+    capture: Annotated[
+        Path | None,
+        typer.Option(
+            "--capture",
+            metavar="DIR",
+            help="Keep a packet capture of each probe run, DIR/SCENARIO.pcap (tcpdump in client).",
+        ),
+    ] = None,
 ) -> None:
     """Run scenarios end to end: censor, probe, collector, pipeline, API and explorer."""
     try:
@@ -201,7 +209,7 @@ def run_command(
             geoip = write_geoip(loaded, "ZZ", folder / "geoip-observatory.mmdb")
             world = start_world(lab, folder, geoip, table, networks=loaded.lab.networks)
             progress.update(task, description="running")
-            run_all(lab, world, loaded, chosen, folder, None, each)
+            run_all(lab, world, loaded, chosen, folder, None, each, capture)
     except (LabError, LabStateError, OSError) as exc:
         raise fail(str(exc).splitlines()[0]) from None
     passed = sum(r.passed for r in results)

@@ -18,6 +18,7 @@ failure (its `why`), and the run goes on with the next one.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from netvigil.cli.lab_world import World, get_json, get_text
+from netvigil.lab.capture import capturing_client
 from netvigil.lab.censor import CensorPlanError, censor_plan
 from netvigil.lab.censor_apply import Censor
 from netvigil.lab.lab_geoip import write_geoip
@@ -84,10 +86,12 @@ def run_scenario(
     scenario: Scenario,
     folder: Path,
     *,
+    capture: Path | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Result:
     """Run one (non-shutdown) scenario in a running lab; its Result, never an exception for
-    a step that failed."""
+    a step that failed. With `capture`, tcpdump records the client's side of the probe's run
+    in `capture/<scenario>.pcap` (lab/capture.py)."""
     started = clock()
     probe_seconds = None
     probe_dir = folder / "probes" / scenario.name
@@ -107,9 +111,13 @@ def run_scenario(
         )
         censor.apply(plan)
         try:
-            probe_started = clock()
-            _in_client(lab, argv, PROBE_TIMEOUT)
-            probe_seconds = round(clock() - probe_started, 3)
+            with contextlib.ExitStack() as stack:
+                if capture is not None:
+                    capture.mkdir(parents=True, exist_ok=True)
+                    stack.enter_context(capturing_client(lab, capture / f"{scenario.name}.pcap"))
+                probe_started = clock()
+                _in_client(lab, argv, PROBE_TIMEOUT)
+                probe_seconds = round(clock() - probe_started, 3)
         finally:
             censor.remove()
         _in_client(lab, probe_upload_argv(world.observatory, data_dir=probe_dir), UPLOAD_TIMEOUT)
@@ -128,6 +136,7 @@ def run_all(
     folder: Path,
     shutdown: Callable[[Lab, World, Table, Scenario, Path], Result] | None,
     each: Callable[[Result], None],
+    capture: Path | None = None,
 ) -> list[Result]:
     """Every chosen scenario in order; `each` hears each Result as it is known."""
     results = []
@@ -137,7 +146,7 @@ def run_all(
         elif scenario.expect_alert is not None:
             result = judge(scenario, [], problem="shutdown scenarios are not runnable here")
         else:
-            result = run_scenario(lab, world, table, scenario, folder)
+            result = run_scenario(lab, world, table, scenario, folder, capture=capture)
         each(result)
         results.append(result)
     return results
