@@ -30,7 +30,15 @@ from netvigil.lab.dnsserver import Answer, DNSServer, serve_dns
 from netvigil.lab.scenario_records import Site, Table
 from netvigil.lab.webserver import Behaviour, Router, WebServer, serve_web, server_tls_context
 
-__all__ = ["DNS_PORT", "Listening", "WorldServers", "body_of", "start_world", "zone_of"]
+__all__ = [
+    "DNS_PORT",
+    "Listening",
+    "WorldServers",
+    "body_of",
+    "certified",
+    "start_world",
+    "zone_of",
+]
 
 DNS_PORT = 53
 HTTP_PORT = 80  # every other TCP port of a site speaks HTTPS (443, a relay's ORPort, ...)
@@ -53,6 +61,18 @@ def zone_of(table: Table) -> dict[str, Answer]:
         for name, site in table.sites.items()
         if site.published and site.address is not None
     }
+
+
+def certified(table: Table) -> list[str]:
+    """The names and addresses the sites' certificate is valid for: the published sites'
+    only. A CA issues for a name whose owner it can reach through the DNS, so a name that
+    exists nowhere has no valid certificate; were the ghost site's (the censor's own page)
+    valid, the probe's and the control's validated TLS on its address would vouch for the
+    forged answer (analysis/trust.py) and hide the ghost blocking."""
+    published = [(n, s.address) for n, s in sorted(table.sites.items()) if s.published]
+    return [n for n, a in published if a is not None] + sorted(
+        {a for _, a in published if a is not None}
+    )
 
 
 def body_of(name: str, site: Site) -> bytes:
@@ -106,9 +126,7 @@ async def start_world(
     this namespace's (the servers already started are closed first)."""
     folder.mkdir(parents=True, exist_ok=True)
     ca = TestCA(folder, now=now)
-    names = sorted(n for n, s in table.sites.items() if s.address is not None)
-    addresses = sorted({s.address for s in table.sites.values() if s.address is not None})
-    world = WorldServers(ca, ca.issue(*names, *addresses))
+    world = WorldServers(ca, ca.issue(*certified(table)))
     tls = server_tls_context(str(world.leaf.cert_file), str(world.leaf.key_file))
     try:
         resolver = table.lab.resolver
