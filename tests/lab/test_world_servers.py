@@ -60,6 +60,15 @@ with urllib.request.urlopen(request, context=context, timeout=60) as response:
     print(response.read().decode())
 """
 
+# A TLS client that stops half-way through its ClientHello and waits for the server to go.
+HALF_HELLO = """
+import socket, sys
+s = socket.create_connection(("10.77.2.10", 443), timeout=60)
+s.sendall(bytes.fromhex("160301"))  # a handshake record's first bytes, nothing more
+print(s.getsockname()[1], flush=True)
+s.recv(1)
+"""
+
 
 @pytest.fixture
 def served(running: Lab, tmp_path: Path) -> Iterator[tuple[Lab, dict[str, Any]]]:
@@ -167,6 +176,45 @@ def test_sigterm_ends_the_servers_cleanly(running: Lab, tmp_path: Path) -> None:
     child.send_signal(signal.SIGTERM)
     assert child.wait(30) == 0
     assert child.stderr.read() == b""
+
+
+def _unread(lab: Lab, client_port: str) -> int | None:
+    """The server's Recv-Q on its connection from the client's port (None: not there yet)."""
+    said = in_namespace(lab.plan.server, "ss", "-Htn", "state", "established", "sport", "= :443")
+    for line in said.splitlines():
+        recv_q, _send_q, _local, peer = line.split()[:4]
+        if peer.endswith(f":{client_port}"):
+            return int(recv_q)
+    return None
+
+
+def test_sigterm_during_a_tls_handshake_is_quiet(running: Lab, tmp_path: Path) -> None:
+    child = running.start(
+        running.plan.server,
+        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(tmp_path / "w")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline().startswith(b'{"ready"')
+    holder = running.start(
+        running.plan.client, [sys.executable, "-c", HALF_HELLO], stdout=subprocess.PIPE
+    )
+    assert holder.stdout is not None
+    client_port = holder.stdout.readline().decode().strip()
+    assert client_port
+    # The server has read the bytes (its Recv-Q is empty): its handshake is under way.
+    for _ in range(200):
+        if _unread(running, client_port) == 0:
+            break
+        subprocess.run(["sleep", "0.05"], check=True)
+    else:
+        pytest.fail("the server never read the half hello")
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(30) == 0
+    errors = child.stderr.read().decode()
+    assert "Traceback" not in errors and "CancelledError" not in errors, errors
+    assert holder.wait(30) == 0  # the server's close ended the handshake
 
 
 def test_an_address_the_namespace_lacks_is_one_line(running: Lab, tmp_path: Path) -> None:
