@@ -73,7 +73,14 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 
 def _response(b: Behaviour, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
-    reason = {200: "OK", 301: "Moved", 302: "Found", 307: "Temporary", 308: "Permanent"}
+    reason = {
+        200: "OK",
+        301: "Moved",
+        302: "Found",
+        307: "Temporary",
+        308: "Permanent",
+        404: "Not Found",
+    }
     lines = [f"HTTP/1.1 {b.status} {reason.get(b.status, 'Status')}"]
     lines += [f"{k}: {v}" for k, v in (*b.headers, *extra)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
