@@ -75,6 +75,12 @@ raw = reply[stun.HEADER.size + 8 : stun.HEADER.size + 12]
 mapped = ".".join(str(a ^ b) for a, b in zip(raw, struct.pack("!I", stun.MAGIC_COOKIE)))
 print("success" if parsed.success else "error", parsed.has_mapped_address, mapped)
 """
+POST = """
+import http.client, sys
+conn = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=20)
+conn.request("POST", "/", body=b"", headers={"Content-Length": "0"})
+print(conn.getresponse().status)
+"""
 # The relay's DirPort (the consensus, inflated) and its ORPort's certificate subject.
 TOR = """
 import http.client, socket, ssl, sys, zlib
@@ -138,6 +144,8 @@ def test_ready_lists_the_resolver_the_sites_and_the_helper_on_their_addresses(
     assert ("dirauth.tor.lab.test", "10.77.2.70", 9001, "tls") in listening  # ORPort
     assert ("dirauth.tor.lab.test", "10.77.2.70", 9030, "http") in listening  # DirPort
     assert ("stun.lab.test", "10.77.2.75", 3478, "stun/udp") in listening
+    # Telegram's data centres speak plain HTTP on 443 too (probe/telegram.py POSTs there).
+    assert ("dc1.telegram.lab.test", "10.77.2.40", 443, "http") in listening
     # Every TCP and UDP port of every site with an address, nothing else, none on 0.0.0.0.
     expected = {
         (name, site.address, port)
@@ -172,6 +180,15 @@ def test_the_resolver_answers_over_tcp_too(served: tuple[Lab, dict[str, Any]]) -
     )
     said = in_namespace(lab.plan.client, sys.executable, "-c", tcp, "ghost.lab.test")
     assert said.strip() == "NXDOMAIN"
+
+
+def test_a_telegram_data_centre_answers_a_post_over_plain_http_on_80_and_443(
+    served: tuple[Lab, dict[str, Any]],
+) -> None:
+    lab, _ = served
+    for port in ("80", "443"):
+        said = in_namespace(lab.plan.client, sys.executable, "-c", POST, "10.77.2.40", port)
+        assert said.strip() == "200"
 
 
 def test_the_stun_server_maps_the_clients_address(served: tuple[Lab, dict[str, Any]]) -> None:

@@ -11,8 +11,8 @@ the censor applies to one site's address is the only way to that site (lab/topol
 The nettests' own servers: a `tor_relay` serves its `dir_port` as a DirPort and its other
 ports as ORPorts (lab/tor_relay.py); a `stun` site a STUN server on its `udp_ports`
 (lab/stunserver.py). The apps' servers (`signal`, `telegram_dc`, `whatsapp`, `facebook`) are
-sites: their nettests connect, shake hands, or fetch (a data centre's POST too), and any
-answer over HTTP(S) is what they expect.
+sites: their nettests connect or fetch, and any answer over HTTP(S) is what they expect;
+a `telegram_dc` speaks plain HTTP on every port, 443 included, as Telegram's do.
 
 The test helper is started beside these by the entry point (cli/lab_serve.py), since lab/
 may not import testhelper/ (docs/design/007-layout.md); it gets the certificate from here.
@@ -173,7 +173,9 @@ async def _site(
 ) -> None:
     page = Behaviour(body=body_of(name, site))
     for port in site.ports:
-        secure = port != HTTP_PORT
+        # A Telegram data centre answers plain HTTP on 443 too, where the nettest POSTs
+        # ("the DCs do not support access on port 443 using TLS", probe/telegram.py).
+        secure = port != HTTP_PORT and site.service != "telegram_dc"
         web = await serve_web(_always(page), address, port, tls=tls if secure else None)
         world.web[(address, port)] = web
         world.listening.append(_listening(name, address, port, "https" if secure else "http"))
