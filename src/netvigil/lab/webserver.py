@@ -104,8 +104,8 @@ class WebServer:
             if rule is not None and rule.kind == "hang":
                 await reader.read()
                 return
-            if self.tls is not None:
-                await writer.start_tls(self.tls)
+            if self.tls is not None and self.on_connect is not None:
+                await writer.start_tls(self.tls)  # after the rule saw the connection
             await self._serve(reader, writer, client)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError):
             pass
@@ -191,9 +191,15 @@ async def serve_web(
     tls: ssl.SSLContext | None = None,
     on_connect: ConnectionRule | None = None,
 ) -> WebServer:
-    """Start a server; TLS, when given, is set up per connection after `on_connect`."""
+    """Start a server; TLS, when given, is set up per connection after `on_connect`.
+
+    Without `on_connect` the server's own TLS does the handshake before the handler runs:
+    with start_tls a client closing right after its handshake can be read as a plain-TCP
+    half-close first, which asyncio logs as a warning ("returning true from eof_received()
+    has no effect when using ssl"), and a failed or stalled handshake is closed quietly."""
     web = WebServer(router, tls, on_connect)
-    web.server = await asyncio.start_server(web.handle, host, port)
+    server_tls = tls if on_connect is None else None
+    web.server = await asyncio.start_server(web.handle, host, port, ssl=server_tls)
     return web
 
 
