@@ -110,8 +110,9 @@ class WebServer:
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError):
             pass
         except asyncio.CancelledError:
-            # Only the loop's end cancels a handler (asyncio.run cancels what is left, e.g.
-            # a TLS handshake in progress when lab_serve is stopped). The task ends quietly:
+            # Only the loop's end cancels a handler (asyncio.run cancels what is left when
+            # lab_serve is stopped: a kept-alive connection, a start_tls handshake under
+            # way). The task ends quietly:
             # on 3.11 start_server's done-callback calls task.exception(), which raises on a
             # cancelled task and prints a spurious traceback (as in lab/censor_conn.py).
             pass
