@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pytest
 
+from netvigil.analysis.httpdiff import uncommon_headers_shared
 from netvigil.lab.censor_conn import Limits
 from netvigil.lab.censor_http import CensorHTTP, blockpage
 from netvigil.lab.rules import HTTPBlockpage, HTTPHostReset, Rule
@@ -49,6 +50,12 @@ async def shut(site: WebServer, censor: CensorHTTP) -> None:
     await censor.close()
     assert site.server is not None
     site.server.close()
+
+
+def names(response: bytes) -> frozenset[str]:
+    """The header names of a raw response."""
+    head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    return frozenset(line.split(":", 1)[0] for line in head)
 
 
 def request(host: str, path: str = "/") -> bytes:
@@ -101,6 +108,9 @@ def test_blockpage_reset_and_proxy_each_as_the_rule_says() -> None:
             real = await fetch(port, request("open.lab.test"))
             assert real.startswith(b"HTTP/1.1 200 OK\r\n")
             assert real.endswith(PAGE.body)
+            # The page shares no header name outside OONI's common ones with the site, so
+            # `headers_match` cannot hide the diff (Content-Length would be one).
+            assert uncommon_headers_shared(names(page), names(real)) == frozenset()
             # The site's own reset reaches the client as a reset, through the box.
             with pytest.raises(ConnectionResetError):
                 await exchange(port, request("open.lab.test", "/reset"))

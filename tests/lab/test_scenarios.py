@@ -273,6 +273,21 @@ def test_the_minimal_table_loads(tmp_path: Path) -> None:
             'address = "10.77.2.10"\nport = 80\n',
             "site 'www.lab.test': ",
         ),
+        (
+            'address = "10.77.2.10"\n',
+            'address = "10.77.2.10"\ndir_port = 9030\n',
+            "site 'www.lab.test': dir_port must be one of a tor_relay's ports",
+        ),
+        (
+            'address = "10.77.2.10"\n',
+            'address = "10.77.2.10"\nservice = "tor_relay"\nports = [9001]\ndir_port = 9030\n',
+            "site 'www.lab.test': dir_port must be one of a tor_relay's ports",
+        ),
+        (
+            'address = "10.77.2.10"\n',
+            'address = "10.77.2.10"\nudp_ports = [3478]\n',
+            "site 'www.lab.test': udp_ports are served for a stun site only",
+        ),
     ],
 )
 def test_a_hostile_table_is_one_precise_line(

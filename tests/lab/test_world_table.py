@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from netvigil.lab.scenarios import load_table
-from netvigil.lab.world_servers import body_of, zone_of
+from netvigil.lab.world_servers import body_of, certified, zone_of
 
 
 def test_the_zone_has_every_published_site_and_no_other_name() -> None:
@@ -19,6 +19,17 @@ def test_the_zone_has_every_published_site_and_no_other_name() -> None:
     assert "gone.lab.test" not in zone  # no address at all
     published = {n for n, s in table.sites.items() if s.published and s.address is not None}
     assert set(zone) == published
+
+
+def test_the_certificate_covers_published_sites_only() -> None:
+    table = load_table()
+    names = certified(table)
+    assert "www.lab.test" in names and "10.77.2.10" in names
+    assert "th.lab.test" in names  # the helper's HTTPS uses the same certificate
+    # A name that exists nowhere has no valid certificate: the ghost site's would vouch
+    # for the censor's forged answer.
+    assert "ghost.lab.test" not in names and "10.77.2.23" not in names
+    assert "sinkhole.lab.test" not in names
 
 
 def test_a_page_has_its_title_and_the_tables_size() -> None:

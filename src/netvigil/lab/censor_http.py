@@ -5,7 +5,11 @@ The box reads the request head (within the limits of lab/censor_conn.py) and dec
 Host header, as the DPI boxes OONI documents do (ooni.md §1.5; reliability.md §4.3):
 
 - `HTTPBlockpage`: answer the censor's page (`status`, `body`) and close; the site never sees
-  the request. The page is sent with Connection: close and a Content-Length;
+  the request. The page ends with the connection (Connection: close, no Content-Length), as
+  injected pages often do: OONI's `headers_match` compares the header names outside its
+  common list, and Content-Length is one of those, so a page sending it would "match" every
+  lab site and hide the diff (netemx's blockpage in httpDiffWithConsistentDNS has no
+  headers at all);
 - `HTTPHostReset`: reset the connection (SO_LINGER 0) right after reading the head, before
   any byte of an answer;
 - any other host: open a connection to the original destination and relay both ways, the
@@ -31,7 +35,7 @@ __all__ = ["CensorHTTP", "blockpage"]
 
 
 def blockpage(rule: HTTPBlockpage) -> bytes:
-    """The censor's whole answer: status line, headers and body."""
+    """The censor's whole answer: status line, headers and body, which ends at the close."""
     body = rule.body.encode("utf-8")
     try:
         reason = HTTPStatus(rule.status).phrase
@@ -40,7 +44,6 @@ def blockpage(rule: HTTPBlockpage) -> bytes:
     head = (
         f"HTTP/1.1 {rule.status} {reason}\r\n"
         "Content-Type: text/html; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body

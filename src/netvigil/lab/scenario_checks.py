@@ -67,6 +67,12 @@ def check_table(table: Table, where: str) -> None:
             raise TableError(f"{label}: real_name is for a real-world host name")
         if not site.real_name and not lab_name:
             raise TableError(f"{label}: not a name under lab.test (a real one: real_name = true)")
+        if site.dir_port is not None and (
+            site.service != "tor_relay" or site.dir_port not in site.ports
+        ):
+            raise TableError(f"{label}: dir_port must be one of a tor_relay's ports")
+        if site.udp_ports and site.service != "stun":
+            raise TableError(f"{label}: udp_ports are served for a stun site only")
         if site.address is None:
             if site.published:
                 raise TableError(f"{label}: a published site needs an address")

@@ -18,7 +18,8 @@ from netvigil.lab.rules import Rule
 __all__ = ["Classic", "Expect", "Lab", "Scenario", "Site", "Table"]
 
 # The servers the lab can run at a site's address (lab/webserver.py and the nettests' own
-# counterparts: a Telegram data centre answers POSTs, a Tor relay TLS on its ORPort).
+# counterparts: a Tor relay's ORPort and DirPort, a STUN server; the apps' servers are
+# sites, which answer any request, a Telegram data centre's POSTs included).
 Service = Literal[
     "page",
     "large_file",
@@ -49,7 +50,9 @@ class Site(_Record, frozen=True, kw_only=True):
     address: str | None = None
     service: Service = "page"
     ports: tuple[int, ...] = (80, 443)  # TCP; empty: the address answers, nothing listens
-    udp_ports: tuple[int, ...] = ()
+    udp_ports: tuple[int, ...] = ()  # a `stun` site's STUN server
+    # A `tor_relay`'s DirPort, one of its `ports` (plain HTTP); the others are ORPorts (TLS).
+    dir_port: int | None = None
     # False: the honest DNS has no record for the name (only a censor may answer for it).
     published: bool = True
     # A real-world name the lab's DNS answers for, because the nettest's analysis knows its

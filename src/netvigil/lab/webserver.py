@@ -73,7 +73,14 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 
 def _response(b: Behaviour, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
-    reason = {200: "OK", 301: "Moved", 302: "Found", 307: "Temporary", 308: "Permanent"}
+    reason = {
+        200: "OK",
+        301: "Moved",
+        302: "Found",
+        307: "Temporary",
+        308: "Permanent",
+        404: "Not Found",
+    }
     lines = [f"HTTP/1.1 {b.status} {reason.get(b.status, 'Status')}"]
     lines += [f"{k}: {v}" for k, v in (*b.headers, *extra)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -97,10 +104,17 @@ class WebServer:
             if rule is not None and rule.kind == "hang":
                 await reader.read()
                 return
-            if self.tls is not None:
-                await writer.start_tls(self.tls)
+            if self.tls is not None and self.on_connect is not None:
+                await writer.start_tls(self.tls)  # after the rule saw the connection
             await self._serve(reader, writer, client)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError):
+            pass
+        except asyncio.CancelledError:
+            # Only the loop's end cancels a handler (asyncio.run cancels what is left when
+            # lab_serve is stopped: a kept-alive connection, a start_tls handshake under
+            # way). The task ends quietly:
+            # on 3.11 start_server's done-callback calls task.exception(), which raises on a
+            # cancelled task and prints a spurious traceback (as in lab/censor_conn.py).
             pass
         finally:
             writer.close()
@@ -178,9 +192,15 @@ async def serve_web(
     tls: ssl.SSLContext | None = None,
     on_connect: ConnectionRule | None = None,
 ) -> WebServer:
-    """Start a server; TLS, when given, is set up per connection after `on_connect`."""
+    """Start a server; TLS, when given, is set up per connection after `on_connect`.
+
+    Without `on_connect` the server's own TLS does the handshake before the handler runs:
+    with start_tls a client closing right after its handshake can be read as a plain-TCP
+    half-close first, which asyncio logs as a warning ("returning true from eof_received()
+    has no effect when using ssl"), and a failed or stalled handshake is closed quietly."""
     web = WebServer(router, tls, on_connect)
-    web.server = await asyncio.start_server(web.handle, host, port)
+    server_tls = tls if on_connect is None else None
+    web.server = await asyncio.start_server(web.handle, host, port, ssl=server_tls)
     return web
 
 

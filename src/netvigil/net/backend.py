@@ -16,6 +16,7 @@ from typing import Protocol
 
 import dns.exception
 import dns.message
+import dns.rcode
 import dns.rdatatype
 
 from netvigil.addresses import parse_ip
@@ -117,8 +118,11 @@ class StubResolverBackend(AsyncioBackend):
     """Resolves "as the system would" through one nameserver, as an in-process stub.
 
     For the lab and tests, where the system's resolver configuration cannot point at the
-    DNS server they run. A and AAAA are asked; either answer set counts; NXDOMAIN and
-    friends become the same `socket.gaierror` codes getaddrinfo would return.
+    DNS server they run. A and AAAA are asked; either answer set counts; with no address,
+    the rcodes become the `socket.gaierror` codes glibc's getaddrinfo returns: NXDOMAIN is
+    EAI_NONAME; SERVFAIL and REFUSED are EAI_AGAIN (res_send gives up on the server and
+    res_query reports TRY_AGAIN), which the probe records as `dns_temporary_failure`, as
+    OONI's probe does; an empty NOERROR answer is EAI_NODATA.
     """
 
     system_engine = "system"
@@ -134,7 +138,7 @@ class StubResolverBackend(AsyncioBackend):
         if parse_ip(hostname.strip("[]")) is not None:
             return [hostname.strip("[]")]  # getaddrinfo returns an address literal as is
         addresses: list[str] = []
-        nxdomain = False
+        nxdomain = server_failed = False
         for rdtype in ("A", "AAAA"):
             query = dns.message.make_query(hostname, rdtype)
             replies = await self.exchange_udp(self.nameserver, query.to_wire(), self.timeout, 0)
@@ -144,8 +148,8 @@ class StubResolverBackend(AsyncioBackend):
                 reply = dns.message.from_wire(replies[0][1])
             except dns.exception.DNSException:
                 raise socket.gaierror(socket.EAI_FAIL, "malformed reply") from None
-            if reply.rcode() == 3:
-                nxdomain = True
+            nxdomain |= reply.rcode() == dns.rcode.NXDOMAIN
+            server_failed |= reply.rcode() in (dns.rcode.SERVFAIL, dns.rcode.REFUSED)
             for rrset in reply.answer:
                 if dns.rdatatype.to_text(rrset.rdtype) in ("A", "AAAA"):
                     addresses += [rdata.address for rdata in rrset]
@@ -153,4 +157,6 @@ class StubResolverBackend(AsyncioBackend):
             return addresses
         if nxdomain:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        if server_failed:
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
         raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
