@@ -122,17 +122,25 @@ class StubResolverBackend(AsyncioBackend):
     the rcodes become the `socket.gaierror` codes glibc's getaddrinfo returns: NXDOMAIN is
     EAI_NONAME; SERVFAIL and REFUSED are EAI_AGAIN (res_send gives up on the server and
     res_query reports TRY_AGAIN), which the probe records as `dns_temporary_failure`, as
-    OONI's probe does; an empty NOERROR answer is EAI_NODATA.
+    OONI's probe does; an empty NOERROR answer is EAI_NODATA. A question with no reply is
+    asked again, `attempts` times in all within `timeout`, as glibc's stub does (resolv.conf(5)
+    `attempts:2` by default): one lost datagram on a lossy path is not a failed lookup.
     """
 
     system_engine = "system"
 
     def __init__(
-        self, nameserver: tuple[str, int], *, source: str | None = None, timeout: float = 4.0
+        self,
+        nameserver: tuple[str, int],
+        *,
+        source: str | None = None,
+        timeout: float = 4.0,
+        attempts: int = 2,
     ) -> None:
         super().__init__(source=source)
         self.nameserver = nameserver
         self.timeout = timeout
+        self.attempts = max(1, attempts)
 
     async def resolve(self, hostname: str) -> list[str]:
         if parse_ip(hostname.strip("[]")) is not None:
@@ -140,8 +148,13 @@ class StubResolverBackend(AsyncioBackend):
         addresses: list[str] = []
         nxdomain = server_failed = False
         for rdtype in ("A", "AAAA"):
-            query = dns.message.make_query(hostname, rdtype)
-            replies = await self.exchange_udp(self.nameserver, query.to_wire(), self.timeout, 0)
+            wire = dns.message.make_query(hostname, rdtype).to_wire()
+            replies: list[tuple[float, bytes]] = []
+            for _ in range(self.attempts):
+                each = self.timeout / self.attempts
+                replies = await self.exchange_udp(self.nameserver, wire, each, 0)
+                if replies:
+                    break
             if not replies:
                 raise socket.gaierror(socket.EAI_AGAIN, "timed out")
             try:
