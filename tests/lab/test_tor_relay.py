@@ -128,4 +128,5 @@ def test_the_tor_nettest_reaches_both_ports(tmp_path: Path) -> None:
     keys = asyncio.run(scenario())
     assert (keys.or_port_dirauth_total, keys.or_port_dirauth_accessible) == (1, 1)
     assert (keys.dir_port_total, keys.dir_port_accessible) == (1, 1)
+    assert isinstance(keys.targets, dict)  # OONI's layout: target name -> result
     assert all(target.failure is None for target in keys.targets.values())
