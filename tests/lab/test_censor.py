@@ -109,6 +109,25 @@ def test_throttle_shapes_what_goes_to_the_client(censor: Censor) -> None:
     assert "tbf" not in after
 
 
+def test_throttling_one_site_shapes_its_packets_only(censor: Censor) -> None:
+    apply(censor, [r.Throttle(rate_kbit=2000, host="www.lab.test")])
+    assert client(censor.lab, "tcp", WWW, "80", "bulk") == "bytes:60000"
+    shown = in_namespace(
+        censor.namespace, "tc", "-s", "class", "show", "dev", censor.client_interface
+    )
+    shaped = re.search(r"class htb 1:2 .*?Sent (\d+) bytes", shown, re.S)
+    assert shaped is not None and int(shaped.group(1)) >= 60000  # the site's page, shaped
+    assert client(censor.lab, "tcp", NEWS, "80", "bulk") == "bytes:60000"
+    again = in_namespace(
+        censor.namespace, "tc", "-s", "class", "show", "dev", censor.client_interface
+    )
+    after = re.search(r"class htb 1:2 .*?Sent (\d+) bytes", again, re.S)
+    assert after is not None and after.group(1) == shaped.group(1)  # another site's: not
+    censor.remove()
+    gone = in_namespace(censor.namespace, "tc", "qdisc", "show", "dev", censor.client_interface)
+    assert "htb" not in gone
+
+
 def test_loss_drops_some_packets(censor: Censor) -> None:
     apply(censor, [r.Loss(percent=50)])
     client(censor.lab, "udp", WWW, "20")

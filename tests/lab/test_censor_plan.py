@@ -91,6 +91,20 @@ def test_throttle_is_tbf_towards_the_client() -> None:
     )
 
 
+def test_throttling_one_site_is_an_htb_class_its_address_feeds() -> None:
+    made = censor_plan([r.Throttle(rate_kbit=32, host="blog.lab.test")], LAB, SITES)
+    text = [" ".join(argv) for argv in made.tc]
+    assert text == [
+        "tc qdisc replace dev nv-t1-cc root handle 1: htb default 1",
+        "tc class add dev nv-t1-cc parent 1: classid 1:1 htb rate 10gbit",
+        "tc class add dev nv-t1-cc parent 1: classid 1:2 htb rate 32kbit ceil 32kbit burst 4kb",
+        "tc filter add dev nv-t1-cc parent 1: protocol ip prio 1 u32 "
+        "match ip src 10.77.2.11/32 flowid 1:2",
+    ]
+    with pytest.raises(CensorPlanError, match=r"throttle: 'elsewhere\.example' is not"):
+        censor_plan([r.Throttle(rate_kbit=32, host="elsewhere.example")], LAB, SITES)
+
+
 def test_servers_rules_dnat_to_the_censor() -> None:
     rules: list[r.Rule] = [
         r.DNSAnswer(domain="news.lab.test", rcode="NXDOMAIN"),

@@ -14,7 +14,8 @@ where a national censor does it (ooni.md §1.5, reliability.md §4.3 and §5):
   REJECT tcp-reset on the request's first data packet) and TLSSNIBlock, keyed on the SNI's
   wire bytes with their two-byte length prefix (RFC 6066 §3), so "news.lab.test" does not
   also match "xnews.lab.test" or "news.lab.test.example";
-- tc tbf on the censor's interface towards the client: Throttle (this kernel has no netem).
+- tc on the censor's interface towards the client: Throttle, a tbf for the whole link or an
+  htb class that a u32 filter feeds with one site's packets (this kernel has no netem).
 
 TLSSNIBlock's three actions, as the client sees them: `reset` is a RST answering the hello;
 `drop` marks the flow (conntrack mark) and drops every later packet of it, both ways, so the
@@ -69,6 +70,25 @@ class CensorPlan(msgspec.Struct, frozen=True, kw_only=True):
     tc: tuple[tuple[str, ...], ...]
     servers: Servers | None  # None: packet rules do it all
     client_interface: str  # the censor's veth towards the client (tc's device)
+
+
+def _shaping(rule: r.Throttle, client_if: str, sites: Mapping[str, str]) -> list[tuple[str, ...]]:
+    rate = f"{rule.rate_kbit}kbit"
+    dev = ("dev", client_if)
+    if rule.host is None:
+        # burst above one full-size frame, or tbf drops every 1514-byte packet (tc-tbf(8)).
+        shape = ("rate", rate, "burst", "4kb", "latency", "500ms")
+        return [("tc", "qdisc", "replace", *dev, "root", "tbf", *shape)]
+    address = _site(sites, rule.host, rule)
+    # htb: unclassified traffic goes to class 1:1, unshaped; the site's to 1:2 (tc-htb(8)).
+    shaped = ("rate", rate, "ceil", rate, "burst", "4kb")
+    match = ("match", "ip", "src", f"{address}/32", "flowid", "1:2")
+    return [
+        ("tc", "qdisc", "replace", *dev, "root", "handle", "1:", "htb", "default", "1"),
+        ("tc", "class", "add", *dev, "parent", "1:", "classid", "1:1", "htb", "rate", "10gbit"),
+        ("tc", "class", "add", *dev, "parent", "1:", "classid", "1:2", "htb", *shaped),
+        ("tc", "filter", "add", *dev, "parent", "1:", "protocol", "ip", "prio", "1", "u32", *match),
+    ]
 
 
 def _site(sites: Mapping[str, str], host: str, rule: r.Rule) -> str:
@@ -173,9 +193,7 @@ def censor_plan(
         if isinstance(rule, r.Throttle):
             if rule.rate_kbit < 1:
                 raise CensorPlanError(f"throttle: rate_kbit must be positive, not {rule.rate_kbit}")
-            # burst above one full-size frame, or tbf drops every 1514-byte packet (tc-tbf(8)).
-            shape = ("rate", f"{rule.rate_kbit}kbit", "burst", "4kb", "latency", "500ms")
-            tc = [("tc", "qdisc", "replace", "dev", client_if, "root", "tbf", *shape)]
+            tc = _shaping(rule, client_if, sites)
     servers = None
     if nat:
         servers = Servers(

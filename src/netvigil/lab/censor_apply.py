@@ -100,5 +100,5 @@ class Censor:
             _run(ns, ("iptables", "-w", "-F", CHAIN))
             _run(ns, ("iptables", "-w", "-X", CHAIN))
         shown = _run(ns, ("tc", "qdisc", "show", "dev", self.client_interface, "root"))
-        if " tbf " in f" {shown}":
+        if " tbf " in f" {shown}" or " htb " in f" {shown}":
             _run(ns, ("tc", "qdisc", "del", "dev", self.client_interface, "root"))

@@ -104,9 +104,13 @@ class TLSIntercept(_Rule, frozen=True, tag="tls_intercept"):
 
 
 class Throttle(_Rule, frozen=True, tag="throttle"):
-    """Traffic towards the client is shaped to `rate_kbit` (tc tbf)."""
+    """Traffic towards the client is shaped to `rate_kbit`: all of it (tc tbf), or only what
+    comes from `host`'s address (tc htb and a u32 filter), as a censor slows one service
+    (Roskomnadzor's 2021 throttling of Twitter's hosts, ooni.md §1.5) and not the whole link,
+    which would slow the probe's control request as well."""
 
     rate_kbit: int
+    host: str | None = None
 
 
 class Loss(_Rule, frozen=True, tag="loss"):

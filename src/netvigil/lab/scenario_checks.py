@@ -160,8 +160,11 @@ def _rule(table: Table, rule: Rule, where: str) -> None:
             _site(table, rule.host, f"{where}: host")
         case TLSSNIBlock() | TLSIntercept():
             _site(table, rule.sni, f"{where}: sni")
-        case Throttle() if rule.rate_kbit <= 0:
-            raise TableError(f"{where}: rate_kbit: {rule.rate_kbit} is not a rate")
+        case Throttle():
+            if rule.rate_kbit <= 0:
+                raise TableError(f"{where}: rate_kbit: {rule.rate_kbit} is not a rate")
+            if rule.host is not None:
+                _site(table, rule.host, f"{where}: host")
         case Loss() if not 0 < rule.percent < 100:
             raise TableError(f"{where}: percent: {rule.percent} is not in 1-99")
 
