@@ -95,14 +95,16 @@ def create_app(
     database: str | None = None,
     alert_rules: Rules | None = None,
     detection_interval: float = 60.0,
+    listening_tick: float = 15.0,
     echo_helpers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
 ) -> Starlette:
     """The app over a data folder; `geoip` defaults to the folder's database.
 
     Raises GeoIPError (one line) for a database that cannot be read, AlertRulesError for
     rules naming an organisation or group the incidents do not have. Detection runs every
-    `detection_interval` seconds. `echo_helpers` (testhelper/echo.py, on their own sockets)
-    run for as long as the app does.
+    `detection_interval` seconds; the heartbeat store notes the minutes it listens every
+    `listening_tick` seconds (shorter for a sped-up `now`). `echo_helpers`
+    (testhelper/echo.py, on their own sockets) run for as long as the app does.
     """
     folder = DataDir(root=data_dir)
     alerts: Alerts | None = None  # set below, once the incidents exist
@@ -128,6 +130,7 @@ def create_app(
         geoip=geoip,
         on_change=alert,
         detection_interval=detection_interval,
+        listening_tick=listening_tick,
     )
     geo = observatory.geo
     speed = ndt7.routes()  # one pool of speed-test slots, at /ndt/v7/ and /th/ndt/v7/

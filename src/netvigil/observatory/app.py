@@ -43,10 +43,12 @@ class Observatory:
         geoip: Path | None = None,
         on_change: Callable[[Change], None] | None = None,
         detection_interval: float = 60.0,
+        listening_tick: float = 15.0,
     ) -> None:
         """`geoip` defaults to the folder's database. Raises GeoIPError (one line) for a
         database that cannot be read. `on_change` is told of each change of a detected
-        event (detection.py), in a worker thread."""
+        event (detection.py), in a worker thread. `listening_tick` (real seconds) must be
+        well under one minute of `now`: a sped-up clock (the lab's) needs a shorter one."""
         folder.root.mkdir(parents=True, exist_ok=True)
         self.folder, self.now, self.capacity, self.rate = folder, now, capacity, rate
         self.archive = Archive(folder.archive, fsync=fsync)
@@ -57,6 +59,7 @@ class Observatory:
         self.heartbeats = HeartbeatStore(folder.heartbeats, now=now)
         self.events = EventStore(folder.events)
         self.detection_interval = detection_interval
+        self.listening_tick = listening_tick
         self.detection = Detection(
             folder.tables, self.events, self.heartbeats, on_change=on_change, now=now
         )
@@ -82,5 +85,5 @@ class Observatory:
             self.archive.run(),
             run_in_worker(self.folder.archive, self.folder.tables, self.geoip),
             self.detection.run(self.detection_interval),
-            self.heartbeats.run(),
+            self.heartbeats.run(self.listening_tick),
         ]
