@@ -100,7 +100,9 @@ def _stamp(epoch: float | None, speed: float | None) -> Callable[[], float] | No
     if epoch is None and speed is None:
         return None
     try:
-        return LabClock(epoch=epoch or time.time(), speed=speed or 1.0).seconds
+        return LabClock(
+            epoch=time.time() if epoch is None else epoch, speed=1.0 if speed is None else speed
+        ).seconds
     except LabClockError as exc:
         raise fail(str(exc)) from None
 
