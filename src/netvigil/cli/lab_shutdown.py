@@ -64,7 +64,8 @@ ALERT_WITHIN: Final = dt.timedelta(minutes=5)  # reference/shutdowns.md §7: med
 CHECKS: Final = 3  # local checks per probe during the cut before it is lifted
 SETTLE: Final = dt.timedelta(minutes=3)  # detection rounds after the last upload, lab time
 GIVE_UP: Final = 300.0  # real seconds: only ends a hung wait
-OBSERVATORY_PORT, HOOK_PORT = 8000, 8001
+# Beside the collector `netvigil lab run` may run on 10.77.2.2:8000, never on its port.
+OBSERVATORY_PORT, HOOK_PORT = 8100, 8101
 SERVER_ADDRESS: Final = "10.77.2.2"
 INCIDENT_KINDS: Final = {"full_shutdown": "shutdown", "regional_shutdown": "shutdown"}
 
