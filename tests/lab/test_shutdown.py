@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from netvigil.cli.lab_shutdown import ALERT_WITHIN, hooks, incidents, run_shutdown
+from netvigil.cli.lab_readings import hooks, incidents
+from netvigil.cli.lab_shutdown import ALERT_WITHIN, run_shutdown
 from netvigil.lab.netns import Lab
 from netvigil.lab.scenario_probe import CLIENT_ADDRESS
 from netvigil.lab.scenarios import load_table

@@ -28,8 +28,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import math
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -37,20 +37,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Final
 
-import msgspec
-
+from netvigil.cli.lab_readings import alert_kind, checks, heard, hooks, incidents, sent_everything
 from netvigil.datadir import DataDir
 from netvigil.detect.model import Event
 from netvigil.lab.censor import CENSOR_ADDRESS, censor_plan
 from netvigil.lab.censor_apply import Censor
 from netvigil.lab.clock import LabClock
-from netvigil.lab.lab_geoip import LAB_ASN, write_geoip
+from netvigil.lab.lab_geoip import write_geoip
 from netvigil.lab.netns import Lab, LabError
 from netvigil.lab.scenario_probe import CLIENT_ADDRESS, TEST_HELPER
 from netvigil.lab.scenario_records import Scenario, Table
 from netvigil.observatory.eventstore import EventStore, Query
 from netvigil.observatory.heartbeat_store import HeartbeatStore
-from netvigil.probe.localcheck import Record
 
 # Lab seconds per real second. A cut daemon looks at its network once per unanswered
 # heartbeat, about 15 real seconds apart (10 s heartbeat deadline, 5 s look): 3.75 lab
@@ -67,7 +65,6 @@ GIVE_UP: Final = 300.0  # real seconds: only ends a hung wait
 # Beside the collector `netvigil lab run` may run on 10.77.2.2:8000, never on its port.
 OBSERVATORY_PORT, HOOK_PORT = 8100, 8101
 SERVER_ADDRESS: Final = "10.77.2.2"
-INCIDENT_KINDS: Final = {"full_shutdown": "shutdown", "regional_shutdown": "shutdown"}
 
 
 class Hung(Exception):
@@ -96,7 +93,7 @@ def _ready(child: subprocess.Popen[bytes], name: str) -> dict[str, Any]:
     return found
 
 
-def _stop(child: subprocess.Popen[bytes], signum: int = 15) -> None:
+def _stop(child: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> None:
     if child.poll() is None:
         child.send_signal(signum)
         try:
@@ -104,54 +101,6 @@ def _stop(child: subprocess.Popen[bytes], signum: int = 15) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait(30.0)
-
-
-def hooks(path: Path) -> list[dict[str, Any]]:
-    """The webhook payloads the observatory's subscriber kept, in the order received."""
-    if not path.exists():
-        return []
-    return [json.loads(line)["payload"] for line in path.read_bytes().splitlines() if line]
-
-
-def checks(folder: DataDir) -> list[Record]:
-    """A daemon's local checks (a line cut by a crash is skipped)."""
-    if not folder.local_checks.exists():
-        return []
-    found = []
-    for line in folder.local_checks.read_bytes().splitlines():
-        with contextlib.suppress(msgspec.DecodeError):
-            found.append(msgspec.json.decode(line, type=Record))
-    return found
-
-
-def sent_everything(folder: DataDir) -> bool:
-    """Whether the observatory acknowledged every local check the daemon recorded."""
-    if not folder.local_checks.exists():
-        return True
-    ledger = folder.local_checks_uploaded
-    text = ledger.read_text().strip() if ledger.exists() else ""
-    done = int(text) if text.isdecimal() else 0
-    return done >= len(folder.local_checks.read_bytes().splitlines())
-
-
-def _heard(store: HeartbeatStore, since: dt.datetime) -> list[float]:
-    entity = f"asn:{LAB_ASN}"
-    found = [s for s in store.series(since, store.now()) if s.entity == entity]
-    return [float(v) for v in found[0].values if not math.isnan(v)] if found else []
-
-
-def incidents(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The latest webhook of each incident, in the order the incidents were opened."""
-    latest: dict[str, dict[str, Any]] = {}
-    for payload in payloads:
-        latest[str(payload["data"]["id"])] = payload
-    return list(latest.values())
-
-
-def _alert_kind(payload: dict[str, Any]) -> str:
-    """The event's kind an incident says: an incident names a shutdown by its scope."""
-    kind = str(payload["data"]["kind"])
-    return INCIDENT_KINDS.get(kind, kind)
 
 
 def _daemon_argv(
@@ -174,7 +123,13 @@ def _daemon_argv(
 
 @contextlib.contextmanager
 def _started(
-    lab: Lab, namespace: str, argv: list[str], log: Path, *, ready: bool = False, signum: int = 15
+    lab: Lab,
+    namespace: str,
+    argv: list[str],
+    log: Path,
+    *,
+    ready: bool = False,
+    signum: int = signal.SIGTERM,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A child in a lab namespace, its output in `log` (stdout piped when it prints a ready
     line), stopped with `signum` at the end (SIGINT for a daemon: it then says its tally)."""
@@ -237,7 +192,7 @@ def run_shutdown(
         for n, probe in enumerate(probes):
             argv = _daemon_argv(table, scenario, clock, probe.root, ca_file, geo)
             log = folder / f"probe-{n}.log"
-            stack.enter_context(_started(lab, lab.plan.client, argv, log, signum=2))
+            stack.enter_context(_started(lab, lab.plan.client, argv, log, signum=signal.SIGINT))
         store = HeartbeatStore(data.heartbeats, now=clock.now)
         stack.callback(store.close)
         try:
@@ -264,7 +219,7 @@ def _watch(
 ) -> None:
     started = clock.now()
     hooks_file = folder / "hooks.jsonl"
-    _until("every probe heard in one minute", lambda: float(PROBES) in _heard(store, started))
+    _until("every probe heard in one minute", lambda: float(PROBES) in heard(store, started))
     _until("a baseline's worth of history", lambda: clock.now() > started + HISTORY)
     if hooks(hooks_file):
         result["why"] = "an alert before the cut"
@@ -277,7 +232,7 @@ def _watch(
     late = cut + 3 * ALERT_WITHIN
     _until("the alert", lambda: bool(hooks(hooks_file)), stop=lambda: clock.now() > late)
     created = hooks(hooks_file)[0]
-    result["first_alert"] = _alert_kind(created)
+    result["first_alert"] = alert_kind(created)
 
     def cut_seen() -> bool:
         return all(len([c for c in checks(p) if c.time > cut]) >= CHECKS for p in probes)
@@ -298,7 +253,7 @@ def _watch(
         of detection rounds: the last word; or, sooner, the shutdown alert has its end."""
         final = incidents(hooks(hooks_file))
         if scenario.expect_alert == "shutdown" and any(
-            _alert_kind(i) == "shutdown" and i["data"]["end"] is not None for i in final
+            alert_kind(i) == "shutdown" and i["data"]["end"] is not None for i in final
         ):
             return True
         now, seen = clock.now(), found()
@@ -306,12 +261,13 @@ def _watch(
             return False
         if not all(sent_everything(p) for p in probes):
             return False
-        settled.append(now) if not settled else None
+        if not settled:
+            settled.append(now)
         return now > settled[0] + SETTLE
 
     _until("the event's end and the local checks", done)
     final = incidents(hooks(hooks_file))
-    kinds = {_alert_kind(i) for i in final}
+    kinds = {alert_kind(i) for i in final}
     seen = found()
     first = min(seen, key=lambda e: e.detected) if seen else None
     detected = (first.detected - cut).total_seconds() if first is not None else None
