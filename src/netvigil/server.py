@@ -96,6 +96,7 @@ def create_app(
     database: str | None = None,
     alert_rules: Rules | None = None,
     detection_interval: float = 60.0,
+    listening_tick: float = 15.0,
     echo_helpers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     lab_networks: tuple[str, ...] = (),
 ) -> Starlette:
@@ -103,9 +104,11 @@ def create_app(
 
     Raises GeoIPError (one line) for a database that cannot be read, AlertRulesError for
     rules naming an organisation or group the incidents do not have. Detection runs every
-    `detection_interval` seconds. `echo_helpers` (testhelper/echo.py, on their own sockets)
-    run for as long as the app does. `lab_networks`: a censorship lab's addresses, analysed
-    (pipeline and pages) as the public ones they stand for (addresses.Bogons.with_lab).
+    `detection_interval` seconds; the heartbeat store notes the minutes it listens every
+    `listening_tick` seconds (shorter for a sped-up `now`). `echo_helpers`
+    (testhelper/echo.py, on their own sockets) run for as long as the app does.
+    `lab_networks`: a censorship lab's addresses, analysed (pipeline and pages) as the
+    public ones they stand for (addresses.Bogons.with_lab).
     """
     folder = DataDir(root=data_dir)
     alerts: Alerts | None = None  # set below, once the incidents exist
@@ -132,6 +135,7 @@ def create_app(
         on_change=alert,
         detection_interval=detection_interval,
         lab_networks=lab_networks,
+        listening_tick=listening_tick,
     )
     geo = observatory.geo
     speed = ndt7.routes()  # one pool of speed-test slots, at /ndt/v7/ and /th/ndt/v7/

@@ -31,6 +31,9 @@ ABOVE_0 = "expected a number of seconds above 0, got"
         ([*SERVER, "--cadence", "nan"], f"--cadence: {ABOVE_0} nan"),
         ([*SERVER, "--gateway", "h:port"], "not HOST[:PORT]: 'h:port'"),
         ([*SERVER, "--max-runtime", "-1"], f"--max-runtime: {ABOVE_0} -1"),
+        # the lab's clock (hidden options: only a lab run passes them)
+        ([*SERVER, "--clock-speed", "0"], "--clock-speed: expected 1 to 1000, got 0"),
+        ([*SERVER, "--clock-epoch", "nan"], "--clock-epoch: expected Unix seconds, got nan"),
     ],
 )
 def test_bad_options_are_one_line_before_anything_is_written(

@@ -43,6 +43,13 @@ def test_an_outage_still_going_at_the_end_has_no_end() -> None:
     assert [(a.start, a.detected, a.end) for a in found] == [(60, 62, None)]
 
 
+def test_a_crossing_in_the_last_bin_is_an_alarm_without_an_end() -> None:
+    # The series ends in the minute the statistic crosses (the lab's detector, every
+    # second, saw this): nothing after it to recover in, so no end yet, and no error.
+    found, _ = alarms(heartbeats([3.0] * 60 + [0.0] * 3))
+    assert [(a.start, a.detected, a.end) for a in found] == [(60, 62, None)]
+
+
 def level(values: np.ndarray, step: int = 300) -> Series:
     times = T0 + step * np.arange(len(values), dtype=np.int64)
     return Series("country:XX", "bgp", step, times, values.astype(float))

@@ -21,7 +21,7 @@ import pytest
 
 from netvigil.lab import rules as r
 from netvigil.lab.ca import TestCA
-from netvigil.lab.censor import CHAIN, TABLE, censor_plan
+from netvigil.lab.censor import CENSOR_ADDRESS, CHAIN, TABLE, censor_plan
 from netvigil.lab.censor_apply import Censor
 from netvigil.lab.netns import Lab, lab_running
 from netvigil.lab.topology import plan
@@ -150,6 +150,20 @@ def test_cuts_let_nothing_pass(censor: Censor, rule: r.Rule) -> None:
     assert client(censor.lab, "udp", WWW, "3") == "replies:0"
     censor.remove()
     assert client(censor.lab, "udp", WWW, "3") == "replies:3"
+
+
+def test_a_shutdown_leaves_the_gateway_answering_a_power_cut_does_not(censor: Censor) -> None:
+    gateway = CENSOR_ADDRESS  # the client's default route (topology.py)
+    apply(censor, [r.Blackout()])
+    # Nothing listens on the censor's port 53: the RST is the gateway's answer (localcheck).
+    assert client(censor.lab, "tcp", gateway, "53", "hello") == "refused"
+    assert client(censor.lab, "tcp", WWW, "80", "hello") == "timeout"
+    apply(censor, [r.Blackout(devices_dark=True)])
+    assert client(censor.lab, "tcp", gateway, "53", "hello") == "timeout"
+    assert client(censor.lab, "tcp", WWW, "80", "hello") == "timeout"
+    censor.remove()
+    assert client(censor.lab, "tcp", gateway, "53", "hello") == "refused"
+    assert client(censor.lab, "tcp", WWW, "80", "hello") == "ok"
 
 
 def test_dns_answer_is_forged_by_the_censor(censor: Censor) -> None:

@@ -46,6 +46,17 @@ def test_packet_rules_go_to_the_forward_chain_only() -> None:
     assert made.namespace == LAB.censor
 
 
+def test_a_blackout_leaves_the_gateway_up_unless_the_devices_are_dark() -> None:
+    shutdown = censor_plan([r.Blackout()], LAB, SITES).nft
+    assert "counter drop" in shutdown.split("chain forward")[1]
+    assert "chain input" not in shutdown  # the gateway still refuses with a RST: "up"
+    dark = censor_plan([r.Blackout(devices_dark=True)], LAB, SITES).nft
+    forward, local = dark.split("chain forward")[1].split("chain input")
+    assert "counter drop" in forward
+    assert "type filter hook input priority filter; policy accept;" in local
+    assert 'iifname "nv-t1-cc" counter drop' in local  # nothing from the client's side
+
+
 def test_the_ruleset_replaces_ours_atomically() -> None:
     lines = censor_plan([], LAB, SITES).nft.splitlines()
     assert lines[:3] == [

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +45,7 @@ from netvigil.cli.probe_options import (
     is_http_url,
 )
 from netvigil.datadir import DataDirError
+from netvigil.lab.clock import LabClock, LabClockError
 from netvigil.net.backend import AsyncioBackend, Backend, StubResolverBackend
 from netvigil.probe.daemon import Daemon, DaemonConfig, Tally
 from netvigil.probe.heartbeat import load_secret
@@ -87,6 +89,22 @@ GatewayOpt = Annotated[
         f"port {GATEWAY_PORT}); never written anywhere.",
     ),
 ]
+
+# The lab's sped-up clock (lab/clock.py), for timestamps only; hidden: a volunteer's daemon
+# always writes real time, and a lab run passes both.
+ClockEpochOpt = Annotated[float | None, typer.Option("--clock-epoch", hidden=True)]
+ClockSpeedOpt = Annotated[float | None, typer.Option("--clock-speed", hidden=True)]
+
+
+def _stamp(epoch: float | None, speed: float | None) -> Callable[[], float] | None:
+    if epoch is None and speed is None:
+        return None
+    try:
+        return LabClock(
+            epoch=time.time() if epoch is None else epoch, speed=1.0 if speed is None else speed
+        ).seconds
+    except LabClockError as exc:
+        raise fail(str(exc)) from None
 
 
 def _gateway(option: str | None) -> tuple[str, int] | None:
@@ -171,6 +189,8 @@ def daemon_command(
     system_resolver: SystemResolverOpt = None,
     source_address: SourceAddressOpt = None,
     lab_network: LabNetworkOpt = [],  # noqa: B006
+    clock_epoch: ClockEpochOpt = None,
+    clock_speed: ClockSpeedOpt = None,
 ) -> None:
     """Measure on a schedule and send heartbeats; while cut off, check the local network.
 
@@ -187,6 +207,7 @@ def daemon_command(
         if not value > 0:  # NaN too
             raise fail(f"{flag}: expected a number of seconds above 0, got {value:g}")
     checked = check_options(resolver, max_runtime, ca_file, geoip_db)
+    stamp = _stamp(clock_epoch, clock_speed)
     first_hop = _gateway(gateway)
     folder = open_data_dir(data_dir)
     _require_consent(folder, accept_risks)
@@ -235,7 +256,7 @@ def daemon_command(
         geoip_db=database,
     )
     say = functools.partial(err.print, markup=False, soft_wrap=True)  # lines as they are
-    daemon = Daemon(config, backend, folder, secret, scrubber, say=say)
+    daemon = Daemon(config, backend, folder, secret, scrubber, say=say, stamp=stamp)
     tally = asyncio.run(_until_signalled(daemon))
     say(
         f"heartbeats {tally.heartbeats} (answered {tally.answered}), local checks "

@@ -135,6 +135,8 @@ def _first_crossing(steps: Floats, begin: int, threshold: float) -> tuple[int, i
 
 def _recovery(ratio: Floats, after: int, needed: int) -> int | None:
     good = np.nan_to_num(ratio[after:], nan=0.0) >= RECOVERED
+    if len(good) < needed:  # fewer bins than a recovery takes (none: it crossed in the last)
+        return None
     if needed > 1:
         run = np.convolve(good.astype(np.int64), np.ones(needed, dtype=np.int64), "valid")
         hits = np.flatnonzero(run == needed)

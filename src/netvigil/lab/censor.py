@@ -15,7 +15,11 @@ where a national censor does it (ooni.md §1.5, reliability.md §4.3 and §5):
   wire bytes with their two-byte length prefix (RFC 6066 §3), so "news.lab.test" does not
   also match "xnews.lab.test" or "news.lab.test.example";
 - tc on the censor's interface towards the client: Throttle, a tbf for the whole link or an
-  htb class that a u32 filter feeds with one site's packets (this kernel has no netem).
+  htb class that a u32 filter feeds with one site's packets (this kernel has no netem);
+- an input chain for a Blackout with `devices_dark`: the censor is also the client's gateway
+  (10.77.1.1), and a shutdown leaves it up (its port 53 refuses a connection with a RST,
+  which the daemon's local check counts as "gateway up", probe/localcheck.py), while a
+  power cut leaves it dark: everything from the client to the censor itself is dropped.
 
 TLSSNIBlock's three actions, as the client sees them: `reset` is a RST answering the hello;
 `drop` marks the flow (conntrack mark) and drops every later packet of it, both ways, so the
@@ -98,6 +102,14 @@ def _site(sites: Mapping[str, str], host: str, rule: r.Rule) -> str:
     return address
 
 
+def _input(rule: r.Rule, client_if: str) -> list[str]:
+    """The nft input-chain statements of one rule: only a dark blackout touches the censor's
+    own stack, so its gateway answers nothing (no RST either) from the client's side."""
+    if isinstance(rule, r.Blackout) and rule.devices_dark:
+        return [f'iifname "{client_if}" counter drop']
+    return []
+
+
 def _forward(rule: r.Rule, client_if: str) -> list[str]:
     """The nft forward-chain statements of one packet rule (none for the others)."""
     match rule:
@@ -170,6 +182,7 @@ def censor_plan(
     sites = {host.lower(): address for host, address in sites.items()}
     client_if = lab.links[0].peer
     forward = [line for rule in all_rules for line in _forward(rule, client_if)]
+    local = [line for rule in all_rules for line in _input(rule, client_if)]
     into = f'iifname "{client_if}"'
     nat: list[str] = []
     dns = any(isinstance(x, r.DNSAnswer | r.DNSInjection) for x in all_rules)
@@ -208,7 +221,7 @@ def censor_plan(
         )
     return CensorPlan(
         namespace=lab.censor,
-        nft=_ruleset(nat, forward),
+        nft=_ruleset(nat, forward, local),
         iptables=_iptables(all_rules),
         tc=tuple(tc),
         servers=servers,
@@ -216,7 +229,7 @@ def censor_plan(
     )
 
 
-def _ruleset(nat: list[str], forward: list[str]) -> str:
+def _ruleset(nat: list[str], forward: list[str], local: list[str]) -> str:
     # Declaring then deleting the table first makes `nft -f` replace ours atomically,
     # whether or not it exists (nft(8), "atomic rule replacement").
     lines = [f"table inet {TABLE} {{}}", f"delete table inet {TABLE}", f"table inet {TABLE} {{"]
@@ -231,5 +244,10 @@ def _ruleset(nat: list[str], forward: list[str]) -> str:
         "    type filter hook forward priority filter; policy accept;",
     ]
     lines += [f"    {line}" for line in forward]
-    lines += ["  }", "}"]
+    lines += ["  }"]
+    if local:
+        lines += ["  chain input {", "    type filter hook input priority filter; policy accept;"]
+        lines += [f"    {line}" for line in local]
+        lines += ["  }"]
+    lines += ["}"]
     return "\n".join(lines) + "\n"

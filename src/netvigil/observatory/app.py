@@ -45,11 +45,14 @@ class Observatory:
         on_change: Callable[[Change], None] | None = None,
         detection_interval: float = 60.0,
         lab_networks: tuple[str, ...] = (),
+        listening_tick: float = 15.0,
     ) -> None:
         """`geoip` defaults to the folder's database. Raises GeoIPError (one line) for a
         database that cannot be read. `on_change` is told of each change of a detected
         event (detection.py), in a worker thread. `lab_networks` are analysed as public
-        addresses (a censorship lab's, addresses.Bogons.with_lab; ValueError if not CIDRs)."""
+        addresses (a censorship lab's, addresses.Bogons.with_lab; ValueError if not CIDRs).
+        `listening_tick` (real seconds) must be well under one minute of `now`: a sped-up
+        clock (the lab's) needs a shorter one."""
         Bogons.with_lab(lab_networks)  # refused here, not in the pipeline's worker
         folder.root.mkdir(parents=True, exist_ok=True)
         self.folder, self.now, self.capacity, self.rate = folder, now, capacity, rate
@@ -62,6 +65,7 @@ class Observatory:
         self.events = EventStore(folder.events)
         self.detection_interval = detection_interval
         self.lab_networks = lab_networks
+        self.listening_tick = listening_tick
         self.detection = Detection(
             folder.tables, self.events, self.heartbeats, on_change=on_change, now=now
         )
@@ -89,5 +93,5 @@ class Observatory:
                 self.folder.archive, self.folder.tables, self.geoip, lab_networks=self.lab_networks
             ),
             self.detection.run(self.detection_interval),
-            self.heartbeats.run(),
+            self.heartbeats.run(self.listening_tick),
         ]

@@ -12,7 +12,9 @@ starts and the work in progress ends first; at `stop()` it is cancelled.
 - While the server answers: upload what waits, measurements through the collector protocol
   (upload.py: own `measurement_start_time`, a ledger against doubles) and local checks.
 
-Time is a parameter: `clock` gives Unix seconds, `sleep` waits (a test passes its own).
+Time is a parameter: `clock` gives Unix seconds, `sleep` waits (a test passes its own);
+`stamp`, the time written on heartbeats, records and measurements, is `clock` unless the
+lab gives its sped-up clock (lab/clock.py), with which the schedule stays real.
 """
 
 from __future__ import annotations
@@ -82,9 +84,11 @@ class Daemon:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         say: Callable[[str], None] = lambda line: None,
+        stamp: Callable[[], float] | None = None,
     ) -> None:
         self.config, self.backend, self.folder, self.secret = config, backend, folder, secret
         self.scrubber, self.clock, self.sleep, self.say = scrubber, clock, sleep, say
+        self.stamp = stamp or clock
         self.base = config.server.rstrip("/")
         self.context = tls_context(config.ca_file)
         self.location: Location = config.run.location
@@ -97,7 +101,7 @@ class Daemon:
         self.stopping = True  # cancellation sent with it is lost (3.11's asyncio.timeout)
 
     def now(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        return dt.datetime.fromtimestamp(self.stamp(), dt.UTC)
 
     def _once(self, kind: str, line: str) -> None:
         """Say `line` the first time something of this kind happens: a daemon runs for
