@@ -209,7 +209,7 @@ def run_command(
             geoip = write_geoip(loaded, "ZZ", folder / "geoip-observatory.mmdb")
             world = start_world(lab, folder, geoip, table, networks=loaded.lab.networks)
             progress.update(task, description="running")
-            run_all(lab, world, loaded, chosen, folder, None, each, capture)
+            run_all(lab, world, loaded, chosen, folder, each, capture)
     except (LabError, LabStateError, OSError) as exc:
         raise fail(str(exc).splitlines()[0]) from None
     passed = sum(r.passed for r in results)
