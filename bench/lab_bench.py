@@ -10,10 +10,12 @@ observatory, cli/lab_world.py):
       `run_scenario`: the censor's rules, the probe in `client`, upload, pipeline, API, page.
 
 Prints the whole table's wall time in (b), then per scenario the probe's seconds in (b) and
-(a) and their ratio, then two summaries (the sums' ratio): over the scenarios without rules,
+(a) and their ratio, and the same for the measurements' own `test_runtime` (the network part,
+without the interpreter's start), then the sums' ratios: over the scenarios without rules,
 which is what the veths and the censor's forwarding cost, and over all of them (a rule that
 makes the probe wait for its timeout is slower on purpose). The last line is
-`ratio=<float>`, the first summary (the second when no scenario without rules was chosen).
+`ratio=<float>`, the first summary (the second when no scenario without rules was chosen);
+the one before it is `ratio_all=<float>`.
 With --rounds N, lab and loopback rounds alternate (machines are noisy) and every figure is
 a median. Each run is bounded by run_scenario's own timeouts. Shutdown scenarios are not
 benched: they wait for the detector, not for the probe.
