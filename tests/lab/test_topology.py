@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from netvigil.lab.topology import IFNAMSIZ, RESOLVER, SITE_ADDRESSES, TopologyError, plan
+from netvigil.lab.topology import (
+    IFNAMSIZ,
+    RESOLVER,
+    SITE_ADDRESSES,
+    TopologyError,
+    flat_plan,
+    is_lab_namespace,
+    plan,
+)
 
 
 def test_three_namespaces_named_after_the_lab() -> None:
@@ -62,3 +70,39 @@ def test_each_site_has_an_address_on_the_server_and_the_resolver_is_one() -> Non
     assert len(SITE_ADDRESSES) == 90 and RESOLVER in SITE_ADDRESSES
     added = {argv[5] for argv in lab.up if argv[3:5] == ("addr", "add") and argv[2] == lab.server}
     assert added == {"10.77.2.2/24", *(f"{a}/24" for a in SITE_ADDRESSES)}
+
+
+def test_the_flat_plan_is_one_namespace_in_every_role() -> None:
+    flat = flat_plan("a1")
+    assert flat.client == flat.censor == flat.server == "nvlab-a1-flat"
+    assert flat.namespaces == ("nvlab-a1-flat",)
+    assert flat.links == ()
+    assert flat.up[:2] == (
+        ("ip", "netns", "add", "nvlab-a1-flat"),
+        ("ip", "-n", "nvlab-a1-flat", "link", "set", "lo", "up"),
+    )
+    assert flat.down == (("ip", "netns", "delete", "nvlab-a1-flat"),)
+    assert is_lab_namespace(flat.client, "a1") and not is_lab_namespace(flat.client, "a2")
+
+
+def test_the_flat_plan_puts_every_lab_address_on_lo_and_nothing_else() -> None:
+    flat, lab = flat_plan("a1"), plan("a1")
+    for argv in flat.up:
+        assert argv[0] == "ip" and flat.client in argv[:4], argv
+    assert not [argv for argv in flat.up if {"veth", "route", "sysctl"} & set(argv)]
+    added = [argv[5:] for argv in flat.up if argv[3:5] == ("addr", "add")]
+    assert all(rest[1:] == ("dev", "lo") for rest in added), added
+    assert {rest[0] for rest in added} == {
+        f"{a}/32" for a in (lab.client_address, lab.server_address, *lab.site_addresses)
+    }
+    assert f"{RESOLVER}/32" in {rest[0] for rest in added}
+    # The same addresses as the lab's, so the world and the probe run unchanged.
+    assert (flat.client_address, flat.server_address, flat.site_addresses) == (
+        lab.client_address,
+        lab.server_address,
+        lab.site_addresses,
+    )
+
+
+def test_a_lab_lists_each_namespace_once() -> None:
+    assert len(set(plan("a1").namespaces)) == len(plan("a1").namespaces) == 3

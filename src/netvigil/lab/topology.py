@@ -69,8 +69,9 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     down: tuple[tuple[str, ...], ...]
 
     @property
-    def namespaces(self) -> tuple[str, str, str]:
-        return (self.client, self.censor, self.server)
+    def namespaces(self) -> tuple[str, ...]:
+        """Each namespace once, in up order: a flat plan's three roles are one namespace."""
+        return tuple(dict.fromkeys((self.client, self.censor, self.server)))
 
 
 def check_id(lab_id: str) -> str:
@@ -135,6 +136,37 @@ def plan(lab_id: str) -> Plan:
         site_addresses=SITE_ADDRESSES,
         up=tuple(up),
         down=down,
+    )
+
+
+def flat_plan(lab_id: str) -> Plan:
+    """The lab's addresses with no censor and no veth: one namespace, nvlab-<id>-flat.
+
+    The loopback baseline of bench/lab_bench.py: the client's, the server's and every site's
+    address (the resolver's among them) are /32s on `lo`, so the world and the probe run
+    unchanged and talk over loopback. Its client, censor and server are that one namespace,
+    and `censor` is there only to fill the role: nothing forwards and no rule is applied, so
+    what the lab costs more than this is its veths and the censor's forwarding. Like the lab,
+    it has no link to the root namespace.
+    """
+    flat = f"{prefix_of(lab_id)}flat"
+    client_address, server_address = f"{CLIENT_NET}.2", f"{SERVER_NET}.2"
+    up: list[tuple[str, ...]] = [("ip", "netns", "add", flat), _ip(flat, "link", "set", "lo", "up")]
+    up += [
+        _ip(flat, "addr", "add", f"{a}/32", "dev", "lo")
+        for a in (client_address, server_address, *SITE_ADDRESSES)
+    ]
+    return Plan(
+        lab_id=lab_id,
+        client=flat,
+        censor=flat,
+        server=flat,
+        links=(),
+        client_address=client_address,
+        server_address=server_address,
+        site_addresses=SITE_ADDRESSES,
+        up=tuple(up),
+        down=(("ip", "netns", "delete", flat),),
     )
 
 
