@@ -219,7 +219,7 @@ def bench(table: Table, chosen: Sequence[Scenario], rounds: int, lab_id: str, ba
             folder = base / name
             folder.mkdir(parents=True)
             geoip = write_geoip(table, "ZZ", folder / "geoip-observatory.mmdb")
-            worlds[name] = start_world(where, folder, geoip)
+            worlds[name] = start_world(where, folder, geoip, networks=table.lab.networks)
         for n in range(rounds):
             one_round(n, lab, flat, worlds, table, chosen, base, figures)
     return report(chosen, rounds, figures)
