@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def lab_prerequisites_missing() -> str | None:
@@ -66,3 +67,33 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return text[text.rfind(")") + 2] not in "ZX"
+
+
+# A one-connection TCP server for a test's namespace: `python -c ONE_CONNECTION ADDRESS
+# MESSAGE` listens on ADDRESS:8080, prints "ready", sends MESSAGE to its one client and prints
+# the client's address as it saw it.
+ONE_CONNECTION = """
+import socket, sys
+listener = socket.socket()
+listener.bind((sys.argv[1], 8080))
+listener.listen()
+print("ready", flush=True)
+conn, peer = listener.accept()
+conn.sendall(sys.argv[2].encode() + b"\\n")
+print(peer[0], flush=True)
+"""
+
+
+def start_world_servers(lab: Any, folder: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """The lab's servers (cli/lab_serve.py) started in `server`; the process and its ready line."""
+    child: subprocess.Popen[bytes] = lab.start(
+        lab.plan.server,
+        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    line = child.stdout.readline()
+    assert line, child.stderr.read().decode()
+    ready: dict[str, Any] = json.loads(line)
+    return child, ready

@@ -27,7 +27,7 @@ from netvigil.lab.rules import TLSSNIBlock
 from netvigil.lab.scenario_probe import CLIENT_ADDRESS, probe_run_argv
 from netvigil.lab.scenario_records import Table
 from netvigil.lab.scenarios import load_table
-from tests.lab.namespaces import in_namespace
+from tests.lab.namespaces import in_namespace, start_world_servers
 
 pytestmark = pytest.mark.lab
 
@@ -37,16 +37,8 @@ SCENARIO = "tls-sni-reset"
 @pytest.fixture
 def world(running: Lab, tmp_path: Path) -> tuple[Lab, Path]:
     """The lab's servers in `server` (cli/lab_serve.py); the lab and the world's CA file."""
-    child = running.start(
-        running.plan.server,
-        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(tmp_path / "world")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    line = child.stdout.readline()
-    assert line, child.stderr.read().decode()
-    return running, Path(json.loads(line)["ca_file"])  # the lab's teardown stops the servers
+    _, ready = start_world_servers(running, tmp_path / "world")
+    return running, Path(ready["ca_file"])  # the lab's teardown stops the servers
 
 
 def _measure(lab: Lab, table: Table, ca: Path, folder: Path) -> dict[str, Any]:

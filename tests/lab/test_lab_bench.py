@@ -13,21 +13,11 @@ import pytest
 
 from netvigil.lab.netns import lab_running
 from netvigil.lab.topology import flat_plan
-from tests.lab.namespaces import alive, in_namespace, links, netns_names, new_id
+from tests.lab.namespaces import ONE_CONNECTION, alive, in_namespace, links, netns_names, new_id
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVE = """
-import socket, sys
-listener = socket.socket()
-listener.bind((sys.argv[1], 8080))
-listener.listen()
-print("ready", flush=True)
-conn, peer = listener.accept()
-conn.sendall(b"over loopback\\n")
-print(peer[0], flush=True)
-"""
 CONNECT = """
 import socket, sys
 source = (sys.argv[2], 0)
@@ -45,7 +35,7 @@ def test_the_flat_namespace_comes_up_with_the_lab_addresses_and_goes(lab_folder:
         site = flat.plan.site_addresses[0]
         server = flat.start(
             name,
-            [sys.executable, "-c", SERVE, site],
+            [sys.executable, "-c", ONE_CONNECTION, site, "over loopback"],
             stdout=subprocess.PIPE,
         )
         assert server.stdout is not None

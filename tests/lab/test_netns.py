@@ -17,20 +17,10 @@ import pytest
 
 from netvigil.lab.netns import Lab, LabError, down_recorded, lab_running
 from netvigil.lab.topology import plan
-from tests.lab.namespaces import alive, in_namespace, links, netns_names, new_id
+from tests.lab.namespaces import ONE_CONNECTION, alive, in_namespace, links, netns_names, new_id
 
 pytestmark = pytest.mark.lab
 
-SERVE = """
-import socket, sys
-listener = socket.socket()
-listener.bind((sys.argv[1], 8080))
-listener.listen()
-print("ready", flush=True)
-conn, peer = listener.accept()
-conn.sendall(b"through the censor\\n")
-print(peer[0], flush=True)
-"""
 CONNECT = """
 import socket, sys
 with socket.create_connection((sys.argv[1], 8080), timeout=30) as conn:
@@ -57,7 +47,7 @@ def test_the_client_reaches_a_site_through_the_censor(running: Lab) -> None:
     site = running.plan.site_addresses[0]
     server = running.start(
         running.plan.server,
-        [sys.executable, "-c", SERVE, site],
+        [sys.executable, "-c", ONE_CONNECTION, site, "through the censor"],
         stdout=subprocess.PIPE,
     )
     assert server.stdout is not None

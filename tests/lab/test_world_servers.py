@@ -20,7 +20,7 @@ import pytest
 
 from netvigil.lab.netns import Lab
 from netvigil.lab.scenarios import load_table
-from tests.lab.namespaces import in_namespace
+from tests.lab.namespaces import in_namespace, start_world_servers
 
 pytestmark = pytest.mark.lab
 
@@ -113,17 +113,9 @@ s.recv(1)
 def served(running: Lab, tmp_path: Path) -> Iterator[tuple[Lab, dict[str, Any]]]:
     """The servers started in the lab's `server` namespace; its ready line."""
     folder = tmp_path / "world"
-    child = running.start(
-        running.plan.server,
-        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(folder)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    line = child.stdout.readline()
-    assert line, child.stderr.read().decode()
+    child, ready = start_world_servers(running, folder)
     try:
-        yield running, json.loads(line)
+        yield running, ready
     finally:
         # Stopped here to see it end cleanly; the lab's teardown would kill it anyway.
         child.send_signal(signal.SIGTERM)
@@ -246,14 +238,8 @@ def test_the_test_helper_answers_a_control_request_from_the_client(
 
 
 def test_sigterm_ends_the_servers_cleanly(running: Lab, tmp_path: Path) -> None:
-    child = running.start(
-        running.plan.server,
-        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(tmp_path / "w")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    assert child.stdout.readline().startswith(b'{"ready"')
+    child, _ = start_world_servers(running, tmp_path / "w")
+    assert child.stderr is not None
     child.send_signal(signal.SIGTERM)
     assert child.wait(30) == 0
     assert child.stderr.read() == b""
@@ -270,14 +256,8 @@ def _unread(lab: Lab, client_port: str) -> int | None:
 
 
 def test_sigterm_during_a_tls_handshake_is_quiet(running: Lab, tmp_path: Path) -> None:
-    child = running.start(
-        running.plan.server,
-        [sys.executable, "-m", "netvigil.cli.lab_serve", "--folder", str(tmp_path / "w")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    assert child.stdout.readline().startswith(b'{"ready"')
+    child, _ = start_world_servers(running, tmp_path / "w")
+    assert child.stderr is not None
     holder = running.start(
         running.plan.client, [sys.executable, "-c", HALF_HELLO], stdout=subprocess.PIPE
     )
