@@ -25,9 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from netvigil.cli.lab_shutdown import run_shutdown
+from netvigil.cli.lab_shutdown_judged import run_shutdown_scenario
 from netvigil.cli.lab_world import World, get_json, get_text
-from netvigil.datadir import DataDir
 from netvigil.lab.capture import capturing_client
 from netvigil.lab.censor import CensorPlanError, censor_plan
 from netvigil.lab.censor_apply import Censor
@@ -36,8 +35,7 @@ from netvigil.lab.netns import Lab, LabError
 from netvigil.lab.nsthread import NamespaceError
 from netvigil.lab.scenario_probe import probe_run_argv, probe_upload_argv
 from netvigil.lab.scenario_records import Scenario, Table
-from netvigil.lab.scenario_result import Observed, Result, expected, judge, observed
-from netvigil.observatory.data import query_rows
+from netvigil.lab.scenario_result import Observed, Result, judge, observed
 from netvigil.probe.upload import uploaded_uids
 
 __all__ = ["run_scenario"]
@@ -131,65 +129,6 @@ def run_scenario(
     return judge(scenario, got, probe_seconds=probe_seconds, seconds=round(clock() - started, 3))
 
 
-def _cut_verdicts(observatory: Path, scenario: Scenario) -> list[Observed]:
-    """The verdicts the shutdown's observatory gave its daemons' measurements that were not
-    `ok` (those measured before and after the cut are): the cut's, read from its tables."""
-    if not DataDir(root=observatory).tables.is_dir():
-        return []
-    rows = query_rows(
-        DataDir(root=observatory).tables,
-        "SELECT measurement_uid, outcome, layer, technique, rule, confidence FROM analysis "
-        "WHERE test_name = ? AND outcome <> 'ok' ORDER BY measurement_start_time",
-        [scenario.nettest],
-    )
-    return [
-        Observed(
-            uid=str(row["measurement_uid"]),
-            outcome=row["outcome"],
-            layer=row["layer"],
-            technique=row["technique"],
-            rule=row["rule"],
-            confidence=row["confidence"],
-        )
-        for row in rows
-    ]
-
-
-def run_shutdown_scenario(
-    lab: Lab, world: World, table: Table, scenario: Scenario, folder: Path
-) -> Result:
-    """A shutdown scenario (cli/lab_shutdown.py): passed when the alert is the expected kind
-    within the bound, and every measurement the daemons took during the cut was judged as
-    the table expects (never ok: there was no access to see)."""
-    started = time.monotonic()
-    where = folder / "shutdowns" / scenario.name
-    try:
-        said = run_shutdown(lab, table, scenario, where, ca_file=world.ca_file)
-    except (LabError, CensorPlanError, NamespaceError, OSError) as exc:
-        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return judge(scenario, [], problem=problem, seconds=round(time.monotonic() - started, 3))
-    got = _cut_verdicts(where / "observatory", scenario)
-    want = expected(scenario)
-    verdict = (want["outcome"], want["layer"], want["technique"])
-    why = said.get("why")
-    if why is None and not got:
-        why = "no measurement of the cut reached the observatory"
-    wrong = [g for g in got if (g.outcome, g.layer, g.technique) != verdict]
-    if why is None and wrong:
-        why = f"{wrong[0].uid}: expected {verdict}, got {wrong[0].outcome} {wrong[0].technique}"
-    alert = said.get("alert")
-    return Result(
-        scenario=scenario.name,
-        passed=bool(said.get("passed")) and why is None,
-        nettest=scenario.nettest,
-        expected=want,
-        got=got,
-        why=None if why is None else str(why),
-        seconds=round(time.monotonic() - started, 3),
-        alert=None if alert is None else str(alert),
-    )
-
-
 def run_all(
     lab: Lab,
     world: World,
@@ -203,7 +142,7 @@ def run_all(
     results = []
     for scenario in chosen:
         if scenario.expect_alert is not None:
-            result = run_shutdown_scenario(lab, world, table, scenario, folder)
+            result = run_shutdown_scenario(lab, world.ca_file, table, scenario, folder)
         else:
             result = run_scenario(lab, world, table, scenario, folder, capture=capture)
         each(result)
